@@ -1,0 +1,69 @@
+# ruvector_tam: PGXS build.  `make test` runs every suite, `make demo` the
+# end-to-end job; see README.md.  Sources are picked up by wildcard so each
+# layer (src/simd, src/toast, src/tam, src/index) owns its own files.
+
+EXTENSION = ruvector_tam
+EXTVERSION = 0.1.0
+MODULE_big = ruvector_tam
+
+SRCS = $(sort $(wildcard src/*.c src/simd/*.c src/toast/*.c src/tam/*.c src/index/*.c))
+OBJS = $(SRCS:.c=.o)
+
+# The extension script is assembled from one part per layer (sql/parts/NN_*.sql)
+# so that each layer keeps its own SQL next to its concern.
+SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+ifeq ($(RV_WERROR),1)
+PG_CFLAGS += -Werror
+endif
+ifeq ($(RV_SANITIZE),1)
+PG_CFLAGS += -fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -DUSE_ASSERT_CHECKING
+SHLIB_LINK += -fsanitize=undefined
+endif
+SHLIB_LINK += -llz4 -lsodium
+
+# Per-ISA kernel files: compiled with their ISA flags, chosen at run time
+# (src/simd/simd_dispatch.c).  The default build stays portable.
+# No LLVM bitcode: JIT inlining of SIMD kernels buys nothing and needs clang.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+ARCH := $(shell uname -m)
+ifneq ($(filter x86_64 amd64,$(ARCH)),)
+src/simd/kernels_avx2.o: CFLAGS += -mavx2 -mfma
+src/simd/kernels_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma
+endif
+
+$(DATA_built): $(SQL_PARTS) Makefile
+	@mkdir -p sql
+	( echo "-- ruvector_tam $(EXTVERSION): generated from sql/parts/*.sql by make; do not edit."; \
+	  printf "%s\n" "\\echo Use \"CREATE EXTENSION ruvector_tam\" to load this file. \\quit"; \
+	  for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat $$f; done ) > $@
+
+$(OBJS): $(wildcard src/*.h src/*/*.h)
+
+.PHONY: test demo bench bench-kernels deps sanitize
+deps:
+	bash scripts/install-deps.sh
+
+test:
+	bash test/run-all.sh
+
+demo:
+	bash bench/demo.sh
+
+bench:
+	bash bench/bench.sh
+
+bench-kernels:
+	bash bench/bench-kernels.sh
+
+sanitize:
+	RV_SANITIZE=1 bash test/run-all.sh

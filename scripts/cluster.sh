@@ -1,0 +1,68 @@
+# cluster.sh: sourced by test/run-all.sh and bench/*.sh.  Starts a throwaway
+# PostgreSQL 15 cluster in a temporary directory with its own socket
+# directory and a free port, run as the postgres user when we are root
+# (initdb refuses root), and tears it down on exit, even on failure.
+#
+# After rv_cluster_start: RV_TMP (work dir, owned by the cluster user),
+# PGHOST, PGPORT, PGUSER, PGDATABASE are exported; rv_as_owner CMD... runs
+# a command as the cluster's owner with that environment.
+
+PGBIN=${PGBIN:-$(pg_config --bindir)}
+export PATH="$PGBIN:$PATH"
+
+rv_as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+			PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" RV_TMP="$RV_TMP" \
+			PERL5LIB="${PERL5LIB:-}" "$@"
+	else
+		"$@"
+	fi
+}
+
+rv_free_port() {
+	local p
+	for p in $(shuf -i 20000-40000 -n 50); do
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
+			echo "$p"; return 0
+		fi
+	done
+	return 1
+}
+
+rv_cluster_stop() {
+	if [ -n "${RV_TMP:-}" ] && [ -d "$RV_TMP" ]; then
+		if [ -f "$RV_TMP/data/postmaster.pid" ]; then
+			rv_as_owner pg_ctl -D "$RV_TMP/data" -m immediate stop >/dev/null 2>&1 || true
+		fi
+		if [ -z "${RV_KEEP:-}" ]; then rm -rf "$RV_TMP"; else echo "kept $RV_TMP"; fi
+	fi
+}
+
+# rv_cluster_start [extra postgresql.conf lines...]
+rv_cluster_start() {
+	RV_TMP=$(mktemp -d /tmp/ruvector.XXXXXX)
+	chmod 755 "$RV_TMP"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$RV_TMP"
+	export RV_TMP
+	export PGHOST="$RV_TMP/sock" PGPORT=$(rv_free_port) PGDATABASE=postgres
+	export PGUSER=$( [ "$(id -u)" -eq 0 ] && echo postgres || id -un )
+	trap rv_cluster_stop EXIT
+	rv_as_owner mkdir -p "$RV_TMP/sock"
+	rv_as_owner initdb -D "$RV_TMP/data" -A trust -U "$PGUSER" --no-sync >"$RV_TMP/initdb.log" 2>&1 \
+		|| { cat "$RV_TMP/initdb.log"; return 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$PGHOST'"
+		echo "port = $PGPORT"
+		echo "fsync = off"
+		echo "max_connections = 60"
+		echo "shared_buffers = 256MB"
+		echo "maintenance_work_mem = 512MB"
+		echo "max_prepared_transactions = 5"
+		echo "wal_level = logical"
+		for l in "$@"; do echo "$l"; done
+	} | rv_as_owner tee -a "$RV_TMP/data/postgresql.conf" >/dev/null
+	rv_as_owner pg_ctl -D "$RV_TMP/data" -l "$RV_TMP/server.log" -w start >/dev/null \
+		|| { cat "$RV_TMP/server.log"; return 1; }
+}

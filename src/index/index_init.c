@@ -1,0 +1,7 @@
+/* placeholder: replaced by the ruhnsw work */
+#include "postgres.h"
+#include "ruvector_tam.h"
+void
+RvIndexInit(void)
+{
+}

@@ -1,0 +1,7 @@
+/* placeholder: replaced by the table AM work */
+#include "postgres.h"
+#include "ruvector_tam.h"
+void
+RvTamInit(void)
+{
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# run-all.sh (make test): installs what is missing, builds with -Werror,
+# installs into the local PostgreSQL 15, starts a throwaway cluster and runs
+# every suite through one TAP harness (test/harness.pl):
+#   test/pgtap/*.sql       pgTAP, each file in a fresh database
+#   test/isolation/specs/* isolation specs through pg_isolation_regress
+#   test/t/*.pl            Perl TAP with PostgreSQL::Test::Cluster
+# Closes on "N passed, N failed"; exits non-zero on any failure.
+# Usage: make test [TESTS="test/pgtap/010_type_io.sql ..."]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+bash scripts/install-deps.sh
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# Install and test under one lock so parallel checkouts on one machine do
+# not swap the installed library under each other's tests.
+exec 9>/tmp/ruvector_tam-install.lock
+flock 9
+
+make -s clean >/dev/null
+make -s -j"$(nproc)" RV_WERROR=1 RV_SANITIZE="${RV_SANITIZE:-0}"
+$SUDO make -s install RV_WERROR=1 RV_SANITIZE="${RV_SANITIZE:-0}" >/dev/null
+
+. scripts/cluster.sh
+rv_cluster_start
+# Test files must be readable by the cluster owner whatever the clone's
+# permissions: run from a copy inside the throwaway directory.
+cp -r "$ROOT/test" "$RV_TMP/test"
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$RV_TMP/test"
+
+PGXS_DIR=$(dirname "$(pg_config --pgxs)")/..
+export PERL5LIB="$PGXS_DIR/test/perl${PERL5LIB:+:$PERL5LIB}"
+tests=()
+for t in ${TESTS:-}; do tests+=("$RV_TMP/$t"); done
+status=0
+rv_as_owner env PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
+	PG_ISOLATION_REGRESS="$PGXS_DIR/test/isolation/pg_isolation_regress" \
+	TESTDIR="$RV_TMP" RV_TEST_ROOT="$RV_TMP/test" \
+	perl "$RV_TMP/test/harness.pl" "${tests[@]}" || status=$?
+if [ $status -ne 0 ] && [ -f "$RV_TMP/server.log" ]; then
+	echo "---- server log (tail) ----"; tail -n 40 "$RV_TMP/server.log"
+fi
+exit $status
