@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ *
+ * rv_vector.h
+ *	  The ruvector value: varlena layout (identical to pgvector's vector),
+ *	  and the in-row vector reference (vref) that a ruvector table stores in
+ *	  its heap tuples instead of the vector.
+ *
+ * Layout of a vector datum (4-byte varlena header, never compressed inline
+ * by us; STORAGE external):
+ *		int32	vl_len_		varlena header
+ *		int16	dim			1 .. RV_MAX_DIM
+ *		int16	unused		always 0
+ *		float4	x[dim]		finite values only
+ *
+ * Layout of a vref datum (RV_VREF_SIZE bytes with a 4-byte header; heap may
+ * store it with a 1-byte short header, so read it with VARDATA_ANY):
+ *		int32	vl_len_
+ *		int16	marker		RV_VREF_MARKER: negative, never a valid dim
+ *		int16	attnum		the column whose vector store holds the vector
+ *		uint64	vid			store-local vector id (unaligned in the tuple)
+ *
+ * Invariant: a vref never leaves the table AM; every function of the type
+ * that reads a vector calls RvVectorCheck(), which raises an internal error
+ * on vref bytes (and on any other impossible dim).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_VECTOR_H
+#define RV_VECTOR_H
+
+#include "fmgr.h"
+
+#define RV_MAX_DIM 16000
+
+typedef struct RuVector
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int16		dim;			/* number of dimensions */
+	int16		unused;			/* reserved for future use, always zero */
+	float		x[FLEXIBLE_ARRAY_MEMBER];
+} RuVector;
+
+#define RUVECTOR_SIZE(_dim)		(offsetof(RuVector, x) + sizeof(float) * (_dim))
+#define DatumGetRuVector(x)		((RuVector *) PG_DETOAST_DATUM(x))
+#define PG_GETARG_RUVECTOR_P(x)	DatumGetRuVector(PG_GETARG_DATUM(x))
+#define PG_RETURN_RUVECTOR_P(x)	PG_RETURN_POINTER(x)
+
+/* The vector reference stored in heap tuples of ruvector tables. */
+#define RV_VREF_MARKER		((int16) -0x5256)	/* "RV" */
+typedef struct RvVref
+{
+	int16		marker;			/* RV_VREF_MARKER */
+	int16		attnum;			/* column (vector store) */
+	uint32		vid_lo;			/* vid split in two words: the datum is */
+	uint32		vid_hi;			/* only 4-byte aligned in heap tuples */
+} RvVref;
+#define RV_VREF_SIZE		(VARHDRSZ + sizeof(RvVref))
+
+/* True if the varlena (any header form, not toasted) holds a vref. */
+static inline bool
+RvIsVref(const struct varlena *v)
+{
+	return VARSIZE_ANY_EXHDR(v) == sizeof(RvVref) &&
+		((const RvVref *) VARDATA_ANY(v))->marker == RV_VREF_MARKER;
+}
+
+/* Allocates a zeroed vector of dim dimensions (palloc, current context). */
+extern RuVector *InitRuVector(int dim);
+
+/*
+ * Validates a detoasted vector read from anywhere: dim in 1..RV_MAX_DIM and
+ * varlena size consistent.  Raises ERRCODE_INTERNAL_ERROR "unresolved
+ * ruvector reference" on vref bytes, ERRCODE_DATA_CORRUPTED otherwise.
+ */
+extern void RvVectorCheck(const RuVector *v);
+
+#endif							/* RV_VECTOR_H */
