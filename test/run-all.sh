@@ -37,7 +37,7 @@ for t in ${TESTS:-}; do tests+=("$RV_TMP/$t"); done
 status=0
 rv_as_owner env PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
 	PG_ISOLATION_REGRESS="$PGXS_DIR/test/isolation/pg_isolation_regress" \
-	TESTDIR="$RV_TMP" RV_TEST_ROOT="$RV_TMP/test" \
+	TESTDIR="$RV_TMP" RV_TEST_ROOT="$RV_TMP/test" RV_SRC_ROOT="$ROOT" \
 	perl "$RV_TMP/test/harness.pl" "${tests[@]}" || status=$?
 if [ $status -ne 0 ] && [ -f "$RV_TMP/server.log" ]; then
 	echo "---- server log (tail) ----"; tail -n 40 "$RV_TMP/server.log"
