@@ -23,7 +23,6 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
-#include <stddef.h>
 
 #include "simd/rv_simd_kernels.h"
 
