@@ -9,14 +9,15 @@
  * to the bytes of vector chunks allocated in it.  The first allocation in a
  * context registers a reset callback on that context; when the context is
  * reset or deleted the callback subtracts the context's bytes from
- * current_bytes and removes the entry (the callback list of a context is
- * emptied by a reset, so the next allocation registers again).  The entry
+ * current_bytes and disarms the entry (the callback list of a context is
+ * emptied by a reset, so the next allocation arms it again).  The entry
  * used last is cached because consecutive vectors almost always land in the
- * same context.
+ * same context, typically a per-tuple context reset after every row.
  *
  * Invariants: current_bytes equals the sum of the entries' bytes;
- * peak_bytes >= current_bytes; an entry exists exactly while its context
- * carries our callback.
+ * peak_bytes >= current_bytes; an entry whose context does not carry our
+ * callback (disarmed) has zero bytes, and only the cached entry may be
+ * disarmed, so the hash holds no more than one stale entry.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +35,7 @@ typedef struct RvMemCtxEntry
 {
 	MemoryContext cxt;			/* hash key */
 	int64		bytes;			/* vector chunk bytes charged to cxt */
+	bool		registered;		/* our callback is armed on cxt */
 } RvMemCtxEntry;
 
 static HTAB *rv_mem_contexts = NULL;
@@ -42,7 +44,10 @@ static RvMemStats rv_mem_stats;
 
 /*
  * RvMemContextGone: reset/delete callback of a context we charged; arg is
- * the context pointer.  Uncharges everything allocated in it.
+ * the context pointer.  Uncharges everything allocated in it.  The cached
+ * entry stays (disarmed, zero bytes) so that the next allocation in a
+ * per-tuple context that is reset row by row costs no hash operation; it
+ * is removed when the cache moves on (RvMemEntryFor).
  */
 static void
 RvMemContextGone(void *arg)
@@ -50,61 +55,76 @@ RvMemContextGone(void *arg)
 	MemoryContext cxt = (MemoryContext) arg;
 	RvMemCtxEntry *entry;
 
-	entry = (RvMemCtxEntry *) hash_search(rv_mem_contexts, &cxt,
-										  HASH_REMOVE, NULL);
+	if (rv_mem_last != NULL && rv_mem_last->cxt == cxt)
+		entry = rv_mem_last;
+	else
+		entry = (RvMemCtxEntry *) hash_search(rv_mem_contexts, &cxt,
+											  HASH_FIND, NULL);
 	if (entry == NULL)
 		return;
+
 	rv_mem_stats.current_bytes -= entry->bytes;
-	if (rv_mem_last == entry)
-		rv_mem_last = NULL;
+	entry->bytes = 0;
+	entry->registered = false;
+	if (entry != rv_mem_last)
+		hash_search(rv_mem_contexts, &cxt, HASH_REMOVE, NULL);
 }
 
 /*
- * RvMemEntryFor: the accounting entry of cxt, created (and the context's
- * callback registered) on first use.
+ * RvMemEntryFor: the accounting entry of cxt, created on first use, with
+ * our reset callback armed on cxt.
  */
 static RvMemCtxEntry *
 RvMemEntryFor(MemoryContext cxt)
 {
-	RvMemCtxEntry *entry;
-	bool		found;
+	RvMemCtxEntry *entry = rv_mem_last;
 
-	if (rv_mem_last != NULL && rv_mem_last->cxt == cxt)
-		return rv_mem_last;
-
-	if (rv_mem_contexts == NULL)
+	if (entry == NULL || entry->cxt != cxt)
 	{
-		HASHCTL		ctl;
+		bool		found;
 
-		ctl.keysize = sizeof(MemoryContext);
-		ctl.entrysize = sizeof(RvMemCtxEntry);
-		ctl.hcxt = TopMemoryContext;
-		rv_mem_contexts = hash_create("ruvector memory accounting", 32, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		/* Leaving the cached entry: drop it if its context is gone. */
+		rv_mem_last = NULL;
+		if (entry != NULL && !entry->registered)
+			hash_search(rv_mem_contexts, &entry->cxt, HASH_REMOVE, NULL);
+
+		if (rv_mem_contexts == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(MemoryContext);
+			ctl.entrysize = sizeof(RvMemCtxEntry);
+			ctl.hcxt = TopMemoryContext;
+			rv_mem_contexts = hash_create("ruvector memory accounting", 32,
+										  &ctl,
+										  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+
+		entry = (RvMemCtxEntry *) hash_search(rv_mem_contexts, &cxt,
+											  HASH_ENTER, &found);
+		if (!found)
+		{
+			entry->bytes = 0;
+			entry->registered = false;
+		}
+		rv_mem_last = entry;
 	}
 
-	entry = (RvMemCtxEntry *) hash_search(rv_mem_contexts, &cxt,
-										  HASH_FIND, NULL);
-	if (entry == NULL)
+	if (!entry->registered)
 	{
 		MemoryContextCallback *cb;
 
 		/*
-		 * The callback struct lives in the context itself so that it goes
-		 * away with it.  Allocate it before entering the key: if entering
-		 * fails, an unused callback struct is harmless, an entry without a
-		 * callback would never be removed.
+		 * The callback struct lives in the context itself, so it goes away
+		 * with it.  If this allocation fails the entry stays disarmed with
+		 * zero bytes, which is harmless.
 		 */
 		cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
-		entry = (RvMemCtxEntry *) hash_search(rv_mem_contexts, &cxt,
-											  HASH_ENTER, &found);
-		Assert(!found);
-		entry->bytes = 0;
 		cb->func = RvMemContextGone;
 		cb->arg = (void *) cxt;
 		MemoryContextRegisterResetCallback(cxt, cb);
+		entry->registered = true;
 	}
-	rv_mem_last = entry;
 	return entry;
 }
 
