@@ -95,9 +95,10 @@ RvMemEntryFor(MemoryContext cxt)
 			ctl.keysize = sizeof(MemoryContext);
 			ctl.entrysize = sizeof(RvMemCtxEntry);
 			ctl.hcxt = TopMemoryContext;
-			rv_mem_contexts = hash_create("ruvector memory accounting", 32,
-										  &ctl,
-										  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+			rv_mem_contexts = hash_create("ruvector memory accounting",
+										  32, &ctl,
+										  HASH_ELEM | HASH_BLOBS |
+										  HASH_CONTEXT);
 		}
 
 		entry = (RvMemCtxEntry *) hash_search(rv_mem_contexts, &cxt,

@@ -41,7 +41,8 @@ RvIsSpace(char ch)
 		ch == '\r' || ch == '\v' || ch == '\f';
 }
 
-static void RvSyntaxError(const char *lit, const char *detail) pg_attribute_noreturn();
+static void RvSyntaxError(const char *lit, const char *detail)
+			pg_attribute_noreturn();
 
 /*
  * RvSyntaxError: "invalid input syntax for type vector" for lit, with an

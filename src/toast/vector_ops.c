@@ -245,7 +245,7 @@ ruvector_binary_quantize(PG_FUNCTION_ARGS)
 	for (int i = 0; i < a->dim; i++)
 	{
 		if (a->x[i] > 0)
-			rx[i / BITS_PER_BYTE] |= 1 << (BITS_PER_BYTE - 1 - i % BITS_PER_BYTE);
+			rx[i / BITS_PER_BYTE] |= (bits8) (0x80 >> (i % BITS_PER_BYTE));
 	}
 
 	PG_RETURN_VARBIT_P(result);
