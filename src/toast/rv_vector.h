@@ -74,4 +74,28 @@ extern RuVector *InitRuVector(int dim);
  */
 extern void RvVectorCheck(const RuVector *v);
 
+/*
+ * Detoasts a ruvector datum and validates it with RvVectorCheck().  Returns
+ * a pointer that may alias the datum (not toasted) or a fresh copy.  Every
+ * SQL-callable function of the type reads its vector arguments this way.
+ */
+extern RuVector *RvDatumGetVector(Datum d);
+#define PG_GETARG_RUVECTOR_CHECKED(n)	RvDatumGetVector(PG_GETARG_DATUM(n))
+
+/*
+ * Value checks shared by the type's functions; each raises pgvector's error
+ * (message and SQLSTATE) when the check fails.
+ *	RvCheckDim:			1 <= dim <= RV_MAX_DIM
+ *	RvCheckExpectedDim:	typmod is -1 or equals dim
+ *	RvCheckDims:		a and b have the same dim
+ *	RvCheckElement:		value is finite
+ */
+extern void RvCheckDim(int dim);
+extern void RvCheckExpectedDim(int32 typmod, int dim);
+extern void RvCheckDims(const RuVector *a, const RuVector *b);
+extern void RvCheckElement(float value);
+
+/* Three-way btree comparison: elementwise, then by dim (like arrays). */
+extern int	RvVectorCmp(const RuVector *a, const RuVector *b);
+
 #endif							/* RV_VECTOR_H */

@@ -1,7 +1,0 @@
-/* placeholder: replaced by the ruvector type work */
-#include "postgres.h"
-#include "ruvector_tam.h"
-void
-RvTypeInit(void)
-{
-}
