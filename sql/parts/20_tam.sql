@@ -1,0 +1,49 @@
+-- The ruvector table access method, its store catalog and admin functions.
+
+-- Which vector stores each table storage (tablespace, relfilenode) has.
+-- Rows follow the table's storage, not its OID; maintained by the AM.
+CREATE TABLE @extschema@.ruvector_store (
+	spcnode pg_catalog.oid NOT NULL,		-- table storage: tablespace
+	relnode pg_catalog.oid NOT NULL,		-- table storage: relfilenode
+	storeno pg_catalog.int2 NOT NULL,		-- number in the table's vrefs
+	attnum pg_catalog.int2 NOT NULL,		-- column
+	dims pg_catalog.int4 NOT NULL,			-- dimensions of its vectors
+	tier pg_catalog.int2 NOT NULL,			-- 0 hot, 1 warm, 2 cool, 3 cold
+	store_spcnode pg_catalog.oid NOT NULL,	-- the store's own file
+	store_relnode pg_catalog.oid NOT NULL,
+	PRIMARY KEY (spcnode, relnode, storeno, tier)
+);
+REVOKE ALL ON @extschema@.ruvector_store FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.ruvector_tam_handler(pg_catalog.internal)
+	RETURNS pg_catalog.table_am_handler
+	AS 'MODULE_PATHNAME', 'ruvector_tam_handler'
+	LANGUAGE C;
+
+CREATE ACCESS METHOD ruvector TYPE TABLE HANDLER @extschema@.ruvector_tam_handler;
+COMMENT ON ACCESS METHOD ruvector IS 'heap rows with vectors in columnar, tiered vector stores';
+
+-- Loads the library before any DDL so its drop hook sees every DROP.
+CREATE FUNCTION @extschema@.ruvector_ddl_load()
+	RETURNS pg_catalog.event_trigger
+	AS 'MODULE_PATHNAME', 'ruvector_ddl_load'
+	LANGUAGE C;
+CREATE EVENT TRIGGER ruvector_ddl_load ON ddl_command_start
+	EXECUTE FUNCTION @extschema@.ruvector_ddl_load();
+
+CREATE FUNCTION @extschema@.ruvector_storage_report(pg_catalog.regclass,
+	OUT store pg_catalog.int4, OUT column_name pg_catalog.text, OUT dims pg_catalog.int4,
+	OUT tier pg_catalog.text, OUT live_vectors pg_catalog.int8,
+	OUT dead_vectors pg_catalog.int8, OUT free_slots pg_catalog.int8,
+	OUT pages pg_catalog.int8, OUT bytes pg_catalog.int8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'ruvector_storage_report'
+	LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION @extschema@.ruvector_gc_orphans(
+	OUT reason pg_catalog.text, OUT table_relfilenode pg_catalog.oid,
+	OUT store pg_catalog.int4, OUT store_relfilenode pg_catalog.oid)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'ruvector_gc_orphans'
+	LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.ruvector_gc_orphans() FROM PUBLIC;

@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ *
+ * rv_store.h
+ *	  The vector store: one per (table storage, ruvector column, dims).
+ *	  A store is a side relfilenode (not in pg_class) holding vectors in
+ *	  64-byte lines, addressed by a dense, store-local vid.  Only src/tam
+ *	  touches store pages; the index reaches vectors through this API.
+ *
+ * File layout (BLCKSZ pages, standard PageHeaderData, special space of
+ * RV_PAGE_SPECIAL bytes holding RvPageOpaque; payload between byte
+ * RV_PAGE_PAYLOAD_START and pd_special, always below pd_lower):
+ *
+ *	block 0                    store metapage (RvStoreMeta)
+ *	block 1 + s*B              segment s's meta page: RvSegmentHeader and
+ *	                           the per-vid allocation xids of its RV_SEG_VIDS vids
+ *	block 2 + s*B .. (s+1)*B   segment s's payload: a byte stream of
+ *	                           RV_PAGE_PAYLOAD bytes per page in which vector
+ *	                           slot k starts at base + k*stride
+ *
+ * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS.  A slot may
+ * straddle into the next payload page.  With the "header" layout each
+ * slot is an 8-byte varlena header followed by the floats, which start on
+ * a 64-byte boundary, so a vector within one page is handed out as a datum
+ * pointing into the pinned buffer (zero-copy).  Dims where that header
+ * would cost more than 5% (e.g. 128) use the dense layout: floats only,
+ * 64-byte aligned, copied when resolved.
+ *
+ * Allocation state per vid is its allocating xid: 0 = free, else the
+ * (sub)transaction that wrote it, or FrozenTransactionId once VACUUM has
+ * seen it referenced by a heap tuple older than the horizon.  Whether a
+ * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
+ *
+ * WAL: every change goes through GenericXLog (<= 4 buffers per record);
+ * bulk copies use log_newpage_range.  Segments carry a tier field for the
+ * warm/cool/cold tiers; only the hot (f32) tier exists today.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_STORE_H
+#define RV_STORE_H
+
+#include "storage/bufmgr.h"
+#include "storage/relfilenode.h"
+#include "utils/relcache.h"
+
+#include "toast/rv_vector.h"
+
+#define RV_STORE_MAGIC			0x52565354	/* "RVST" */
+#define RV_STORE_VERSION		1
+#define RV_LINE					64
+#define RV_PAGE_SPECIAL			64
+#define RV_PAGE_PAYLOAD_START	64
+#define RV_PAGE_PAYLOAD			(BLCKSZ - RV_PAGE_SPECIAL - RV_PAGE_PAYLOAD_START)
+#define RV_SEG_HEADER_SIZE		64
+#define RV_SEG_VIDS				((RV_PAGE_PAYLOAD - RV_SEG_HEADER_SIZE) / sizeof(TransactionId))
+
+/* page kinds, in RvPageOpaque.kind */
+#define RV_PAGE_META			1
+#define RV_PAGE_SEGMENT			2
+#define RV_PAGE_DATA			3
+
+/* tiers (segment header); only RV_TIER_HOT is written today */
+#define RV_TIER_HOT				0
+#define RV_TIER_WARM			1
+#define RV_TIER_COOL			2
+#define RV_TIER_COLD			3
+
+/* slot layouts */
+#define RV_LAYOUT_HEADER		1	/* 8-byte varlena header + aligned floats */
+#define RV_LAYOUT_DENSE			2	/* aligned floats only */
+
+typedef struct RvPageOpaque
+{
+	uint32		magic;			/* RV_STORE_MAGIC */
+	uint16		version;		/* RV_STORE_VERSION */
+	uint16		kind;			/* RV_PAGE_* */
+	uint32		segno;			/* segment of a segment/data page */
+	char		reserved[RV_PAGE_SPECIAL - 12];
+} RvPageOpaque;
+
+typedef struct RvStoreMeta
+{
+	uint32		magic;
+	uint32		version;
+	int32		dims;
+	int32		layout;			/* RV_LAYOUT_* */
+	uint32		stride;			/* bytes per slot, multiple of RV_LINE */
+	uint32		base;			/* stream offset of slot 0 */
+	uint32		seg_vids;		/* RV_SEG_VIDS */
+	uint32		seg_blocks;		/* B: blocks per segment incl. its meta page */
+	uint64		next_vid;		/* high-water mark: vids >= this never used */
+	uint64		free_hint;		/* no free vid below this */
+	uint64		nallocated;		/* vids with a nonzero xid */
+} RvStoreMeta;
+
+typedef struct RvSegmentHeader
+{
+	uint32		segno;
+	uint16		tier;			/* RV_TIER_* */
+	uint16		format;			/* RV_LAYOUT_* of this segment */
+	uint32		nallocated;		/* vids with nonzero xid in this segment */
+	uint32		heat;			/* access heat, for tier policy (unused yet) */
+	char		reserved[RV_SEG_HEADER_SIZE - 16];
+} RvSegmentHeader;
+
+/*
+ * An open store: the backend-local handle, kept in the store cache for the
+ * life of the backend (or until the store is dropped).
+ */
+typedef struct RvStore
+{
+	RelFileNode node;			/* the store's own relfilenode */
+	Relation	rel;			/* fake relcache entry for buffer/WAL access */
+	char		persistence;	/* the table's relpersistence */
+	int16		storeno;		/* number in the table's vrefs */
+	int16		attnum;			/* column */
+	int32		dims;
+	int32		layout;
+	uint32		stride;
+	uint32		base;
+	uint32		seg_blocks;
+} RvStore;
+
+/* A resolved vector: a datum and whether it points into a pinned buffer. */
+typedef struct RvResolved
+{
+	RuVector   *vec;
+	Buffer		pinned;			/* InvalidBuffer when vec is palloc'd */
+} RvResolved;
+
+/* A set of store buffers pinned for the values of one tuple. */
+#define RV_PINSET_MAX 32
+typedef struct RvPinSet
+{
+	int			n;
+	Buffer		bufs[RV_PINSET_MAX];
+} RvPinSet;
+
+/* store.c */
+extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
+								 uint32 *seg_blocks);
+extern void RvStoreInitFile(RvStore *store);
+extern void RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids);
+extern RuVector *RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins);
+extern void RvStoreReadFloats(RvStore *store, uint64 vid, float *dst);
+extern int	RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
+							 const float **p0, int *n0, const float **p1, int *n1);
+extern uint64 RvStoreNextVid(RvStore *store);
+extern void RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced,
+									uint64 nvids, TransactionId horizon,
+									uint64 *nfreed, uint64 *nlive);
+extern void RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated,
+						  BlockNumber *nblocks);
+extern void RvPinSetReleaseAll(RvPinSet *pins);
+
+#endif							/* RV_STORE_H */

@@ -1,0 +1,736 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.c
+ *	  Vector store pages: layout arithmetic, vid allocation, writing and
+ *	  reading vectors, and freeing vids VACUUM found unreferenced.  The file
+ *	  layout and its invariants are described in rv_store.h.
+ *
+ * Invariants kept here:
+ *	- every page has a standard header, an RvPageOpaque special space and
+ *	  its payload below pd_lower (GenericXLog zeroes the hole);
+ *	- every change is WAL-logged through GenericXLog with at most
+ *	  MAX_GENERIC_XLOG_PAGES buffers per record, buffers locked in block
+ *	  order (metapage first, then ascending), so writers cannot deadlock;
+ *	- a vid's payload is written before the vid's heap tuple exists (the
+ *	  caller inserts the heap tuple afterwards), so any vref a reader can
+ *	  see points at written bytes;
+ *	- a vid's payload never changes while any heap tuple references it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+
+#include "tam/rv_store.h"
+#include "toast/rv_memory.h"
+
+#define RV_ROUNDUP(x, a) ((((x) + (a) - 1) / (a)) * (a))
+
+typedef struct RvPiece
+{
+	BlockNumber blkno;
+	uint32		pageoff;		/* byte offset within the page */
+	uint32		nbytes;
+	const char *src;
+} RvPiece;
+
+static inline RvPageOpaque *
+RvPageGetOpaque(Page page)
+{
+	return (RvPageOpaque *) PageGetSpecialPointer(page);
+}
+
+static void
+RvPageInit(Page page, uint16 kind, uint32 segno)
+{
+	RvPageOpaque *op;
+
+	PageInit(page, BLCKSZ, RV_PAGE_SPECIAL);
+	op = RvPageGetOpaque(page);
+	op->magic = RV_STORE_MAGIC;
+	op->version = RV_STORE_VERSION;
+	op->kind = kind;
+	op->segno = segno;
+	((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START;
+}
+
+/* Raises ERRCODE_DATA_CORRUPTED unless page is an initialized store page of kind. */
+static void
+RvPageCheck(RvStore *store, Page page, BlockNumber blkno, uint16 kind)
+{
+	RvPageOpaque *op;
+
+	if (PageIsNew(page) || PageGetSpecialSize(page) != RV_PAGE_SPECIAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: block %u is not an initialized store page",
+						store->node.relNode, blkno)));
+	op = RvPageGetOpaque(page);
+	if (op->magic != RV_STORE_MAGIC || op->version != RV_STORE_VERSION || op->kind != kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: block %u has a bad magic, version or kind",
+						store->node.relNode, blkno)));
+}
+
+static inline char *
+RvPagePayload(Page page)
+{
+	return (char *) page + RV_PAGE_PAYLOAD_START;
+}
+
+/*
+ * RvStoreComputeLayout: slot geometry for vectors of dims dimensions.
+ * Returns the layout (RV_LAYOUT_*), the slot stride and stream base in
+ * bytes, and the number of blocks per segment (meta page included).
+ */
+void
+RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
+					 uint32 *seg_blocks)
+{
+	uint32		fbytes = (uint32) dims * sizeof(float);
+	uint32		with_header = RV_ROUNDUP(fbytes + 8, RV_LINE);
+	uint64		stream;
+
+	if ((uint64) with_header * 100 <= (uint64) fbytes * 105)
+	{
+		*layout = RV_LAYOUT_HEADER;
+		*stride = with_header;
+		*base = RV_LINE - 8;	/* floats of slot 0 start at stream offset 64 */
+	}
+	else
+	{
+		*layout = RV_LAYOUT_DENSE;
+		*stride = RV_ROUNDUP(fbytes, RV_LINE);
+		*base = 0;
+	}
+	stream = (uint64) *base + (uint64) RV_SEG_VIDS * *stride;
+	*seg_blocks = 1 + (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
+}
+
+static inline BlockNumber
+RvSegMetaBlock(RvStore *store, uint64 segno)
+{
+	return (BlockNumber) (1 + segno * store->seg_blocks);
+}
+
+/* Stream offset of the first byte written for vid (header or floats). */
+static inline uint64
+RvSlotOffset(RvStore *store, uint64 vid)
+{
+	return store->base + (vid % RV_SEG_VIDS) * (uint64) store->stride;
+}
+
+static inline uint32
+RvSlotBytes(RvStore *store)
+{
+	uint32		fbytes = (uint32) store->dims * sizeof(float);
+
+	return store->layout == RV_LAYOUT_HEADER ? fbytes + 8 : fbytes;
+}
+
+/* Block holding stream offset off of segment segno. */
+static inline BlockNumber
+RvStreamBlock(RvStore *store, uint64 segno, uint64 off)
+{
+	return RvSegMetaBlock(store, segno) + 1 + (BlockNumber) (off / RV_PAGE_PAYLOAD);
+}
+
+/*
+ * Returns blkno pinned (not locked), extending the file with zeroed pages
+ * when blkno is at or past its end.  Extension takes the relation
+ * extension lock; the new pages are initialized by whoever writes first.
+ */
+static Buffer
+RvReadBufferExtend(RvStore *store, BlockNumber blkno)
+{
+	Relation	rel = store->rel;
+
+	if (blkno >= RelationGetNumberOfBlocks(rel))
+	{
+		LockRelationForExtension(rel, ExclusiveLock);
+		while (RelationGetNumberOfBlocks(rel) <= blkno)
+		{
+			Buffer		buf = ReadBufferExtended(rel, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+
+			if (BufferGetBlockNumber(buf) >= blkno)
+			{
+				Assert(BufferGetBlockNumber(buf) == blkno);
+				UnlockRelationForExtension(rel, ExclusiveLock);
+				return buf;
+			}
+			ReleaseBuffer(buf);
+		}
+		UnlockRelationForExtension(rel, ExclusiveLock);
+	}
+	return ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+}
+
+/*
+ * RvStoreInitFile: writes the metapage of a freshly created (empty) store
+ * file.  store's geometry fields must be set.  WAL-logged as a full image.
+ */
+void
+RvStoreInitFile(RvStore *store)
+{
+	GenericXLogState *state;
+	Buffer		buf;
+	Page		page;
+	RvStoreMeta *meta;
+
+	buf = RvReadBufferExtend(store, 0);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(store->rel);
+	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+	RvPageInit(page, RV_PAGE_META, 0);
+	meta = (RvStoreMeta *) RvPagePayload(page);
+	meta->magic = RV_STORE_MAGIC;
+	meta->version = RV_STORE_VERSION;
+	meta->dims = store->dims;
+	meta->layout = store->layout;
+	meta->stride = store->stride;
+	meta->base = store->base;
+	meta->seg_vids = RV_SEG_VIDS;
+	meta->seg_blocks = store->seg_blocks;
+	meta->next_vid = 0;
+	meta->free_hint = 0;
+	meta->nallocated = 0;
+	((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Reads and checks the metapage; returns it locked in mode (pinned). */
+static Buffer
+RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
+{
+	Buffer		buf;
+	Page		page;
+
+	/* an unlogged store reset by crash recovery is empty: re-create its metapage */
+	if (RelationGetNumberOfBlocks(store->rel) == 0)
+	{
+		LockRelationForExtension(store->rel, ExclusiveLock);
+		if (RelationGetNumberOfBlocks(store->rel) == 0)
+			RvStoreInitFile(store);
+		UnlockRelationForExtension(store->rel, ExclusiveLock);
+	}
+	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, 0, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, mode);
+	page = BufferGetPage(buf);
+	RvPageCheck(store, page, 0, RV_PAGE_META);
+	*meta = (RvStoreMeta *) RvPagePayload(page);
+	if ((*meta)->dims != store->dims || (*meta)->stride != store->stride)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: metapage geometry does not match its catalog entry",
+						store->node.relNode)));
+	return buf;
+}
+
+/*
+ * Allocates up to n vids in one WAL record (metapage + one segment meta
+ * page), reusing free vids from free_hint on or appending at next_vid.
+ * Returns how many were allocated (>= 1) into vids.
+ */
+static int
+RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
+{
+	GenericXLogState *state;
+	Buffer		metabuf;
+	Buffer		segbuf;
+	Page		metapage;
+	Page		segpage;
+	RvStoreMeta *meta;
+	RvSegmentHeader *seg;
+	TransactionId *xids;
+	uint64		segno;
+	int			got = 0;
+	bool		newseg = false;
+
+	metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
+	if (meta->free_hint < meta->next_vid)
+		segno = meta->free_hint / RV_SEG_VIDS;
+	else
+	{
+		segno = meta->next_vid / RV_SEG_VIDS;
+		newseg = (meta->next_vid % RV_SEG_VIDS) == 0;
+	}
+
+	segbuf = RvReadBufferExtend(store, RvSegMetaBlock(store, segno));
+	LockBuffer(segbuf, BUFFER_LOCK_EXCLUSIVE);
+
+	state = GenericXLogStart(store->rel);
+	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+	meta = (RvStoreMeta *) RvPagePayload(metapage);
+	if (newseg)
+	{
+		segpage = GenericXLogRegisterBuffer(state, segbuf, GENERIC_XLOG_FULL_IMAGE);
+		RvPageInit(segpage, RV_PAGE_SEGMENT, (uint32) segno);
+		seg = (RvSegmentHeader *) RvPagePayload(segpage);
+		memset(RvPagePayload(segpage), 0, RV_PAGE_PAYLOAD);
+		seg->segno = (uint32) segno;
+		seg->tier = RV_TIER_HOT;
+		seg->format = store->layout;
+		((PageHeader) segpage)->pd_lower = RV_PAGE_PAYLOAD_START + RV_PAGE_PAYLOAD;
+	}
+	else
+	{
+		segpage = GenericXLogRegisterBuffer(state, segbuf, 0);
+		RvPageCheck(store, segpage, RvSegMetaBlock(store, segno), RV_PAGE_SEGMENT);
+		seg = (RvSegmentHeader *) RvPagePayload(segpage);
+	}
+	xids = (TransactionId *) (RvPagePayload(segpage) + RV_SEG_HEADER_SIZE);
+
+	if (meta->free_hint < meta->next_vid)
+	{
+		/* reuse free vids of this segment, in vid order */
+		uint64		first = segno * RV_SEG_VIDS;
+		uint64		end = Min(first + RV_SEG_VIDS, meta->next_vid);
+		uint64		v;
+
+		for (v = meta->free_hint; v < end && got < n; v++)
+		{
+			if (xids[v - first] == InvalidTransactionId)
+			{
+				xids[v - first] = xid;
+				vids[got++] = v;
+			}
+		}
+		meta->free_hint = v;
+	}
+	else
+	{
+		/* append within this segment */
+		uint64		first = segno * RV_SEG_VIDS;
+
+		while (got < n && meta->next_vid < first + RV_SEG_VIDS)
+		{
+			xids[meta->next_vid - first] = xid;
+			vids[got++] = meta->next_vid++;
+		}
+		meta->free_hint = meta->next_vid;
+	}
+	seg->nallocated += got;
+	meta->nallocated += got;
+
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(segbuf);
+	UnlockReleaseBuffer(metabuf);
+	return got;
+}
+
+static int
+RvPieceCmp(const void *a, const void *b)
+{
+	const RvPiece *pa = a;
+	const RvPiece *pb = b;
+
+	if (pa->blkno != pb->blkno)
+		return pa->blkno < pb->blkno ? -1 : 1;
+	if (pa->pageoff != pb->pageoff)
+		return pa->pageoff < pb->pageoff ? -1 : 1;
+	return 0;
+}
+
+/* Splits the bytes written for vid into per-page pieces; returns the count. */
+static int
+RvSlotPieces(RvStore *store, uint64 vid, const char *src, RvPiece *out)
+{
+	uint64		segno = vid / RV_SEG_VIDS;
+	uint64		off = RvSlotOffset(store, vid);
+	uint32		left = RvSlotBytes(store);
+	int			n = 0;
+
+	while (left > 0)
+	{
+		uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
+		uint32		chunk = Min(left, RV_PAGE_PAYLOAD - inpage);
+
+		out[n].blkno = RvStreamBlock(store, segno, off);
+		out[n].pageoff = RV_PAGE_PAYLOAD_START + inpage;
+		out[n].nbytes = chunk;
+		out[n].src = src;
+		n++;
+		src += chunk;
+		off += chunk;
+		left -= chunk;
+	}
+	return n;
+}
+
+/* Writes pieces (sorted by block) with at most 4 buffers per WAL record. */
+static void
+RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
+{
+	int			i = 0;
+
+	while (i < npieces)
+	{
+		GenericXLogState *state = GenericXLogStart(store->rel);
+		Buffer		bufs[MAX_GENERIC_XLOG_PAGES];
+		Page		pages[MAX_GENERIC_XLOG_PAGES];
+		int			nbufs = 0;
+
+		while (i < npieces)
+		{
+			RvPiece    *p = &pieces[i];
+			Page		page;
+			uint32		segno;
+
+			if (nbufs == 0 || BufferGetBlockNumber(bufs[nbufs - 1]) != p->blkno)
+			{
+				Buffer		buf;
+
+				if (nbufs == MAX_GENERIC_XLOG_PAGES)
+					break;
+				buf = RvReadBufferExtend(store, p->blkno);
+				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+				if (PageIsNew(BufferGetPage(buf)))
+				{
+					segno = (p->blkno - 1) / store->seg_blocks;
+					page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+					RvPageInit(page, RV_PAGE_DATA, segno);
+				}
+				else
+				{
+					page = GenericXLogRegisterBuffer(state, buf, 0);
+					RvPageCheck(store, page, p->blkno, RV_PAGE_DATA);
+				}
+				bufs[nbufs] = buf;
+				pages[nbufs] = page;
+				nbufs++;
+			}
+			page = pages[nbufs - 1];
+			memcpy((char *) page + p->pageoff, p->src, p->nbytes);
+			if (((PageHeader) page)->pd_lower < p->pageoff + p->nbytes)
+				((PageHeader) page)->pd_lower = p->pageoff + p->nbytes;
+			i++;
+		}
+		GenericXLogFinish(state);
+		for (int b = 0; b < nbufs; b++)
+			UnlockReleaseBuffer(bufs[b]);
+	}
+}
+
+/*
+ * RvStoreInsert: stores n vectors (detoasted, dims == store->dims each,
+ * already validated) and returns their vids.  Allocation is recorded with
+ * the current (sub)transaction's xid.  No locks are held on return.
+ */
+void
+RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
+{
+	TransactionId xid = GetCurrentTransactionId();
+	int			done = 0;
+	int			maxpieces;
+	RvPiece    *pieces;
+	int			npieces = 0;
+
+	while (done < n)
+		done += RvAllocateChunk(store, n - done, vids + done, xid);
+
+	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 2);
+	pieces = palloc(sizeof(RvPiece) * maxpieces);
+	for (int i = 0; i < n; i++)
+	{
+		const char *src = store->layout == RV_LAYOUT_HEADER ?
+			(const char *) vecs[i] : (const char *) vecs[i]->x;
+
+		Assert(vecs[i]->dim == store->dims);
+		npieces += RvSlotPieces(store, vids[i], src, pieces + npieces);
+	}
+	qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
+	RvWritePieces(store, pieces, npieces);
+	pfree(pieces);
+}
+
+/* Adds buf (pinned by the caller) to pins, or drops the extra pin. */
+static void
+RvPinSetAdd(RvPinSet *pins, Buffer buf)
+{
+	for (int i = 0; i < pins->n; i++)
+	{
+		if (pins->bufs[i] == buf)
+		{
+			ReleaseBuffer(buf);
+			return;
+		}
+	}
+	if (pins->n == RV_PINSET_MAX)
+		elog(ERROR, "too many ruvector store pages pinned for one tuple");
+	pins->bufs[pins->n++] = buf;
+}
+
+/* RvPinSetReleaseAll: releases every pin in pins and empties it. */
+void
+RvPinSetReleaseAll(RvPinSet *pins)
+{
+	for (int i = 0; i < pins->n; i++)
+		ReleaseBuffer(pins->bufs[i]);
+	pins->n = 0;
+}
+
+/* Copies nbytes of vid's slot from stream offset off into dst. */
+static void
+RvCopyStream(RvStore *store, uint64 segno, uint64 off, uint32 nbytes, char *dst)
+{
+	while (nbytes > 0)
+	{
+		uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
+		uint32		chunk = Min(nbytes, RV_PAGE_PAYLOAD - inpage);
+		BlockNumber blkno = RvStreamBlock(store, segno, off);
+		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+		memcpy(dst, RvPagePayload(page) + inpage, chunk);
+		UnlockReleaseBuffer(buf);
+		dst += chunk;
+		off += chunk;
+		nbytes -= chunk;
+	}
+}
+
+/*
+ * RvStoreFetch: the vector stored under vid, as a ruvector datum.  When the
+ * slot lies in one page and the store has headers, the result points into
+ * that page and the buffer's pin is added to pins (the caller releases it
+ * with RvPinSetReleaseAll once the value is no longer used); otherwise the
+ * result is palloc'd in the current memory context.  Raises
+ * ERRCODE_DATA_CORRUPTED on pages that are not store pages or on a header
+ * that does not match the store.
+ */
+RuVector *
+RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
+{
+	uint64		segno = vid / RV_SEG_VIDS;
+	uint64		off = RvSlotOffset(store, vid);
+	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
+	RuVector   *result;
+
+	if (store->layout == RV_LAYOUT_HEADER &&
+		inpage + RvSlotBytes(store) <= RV_PAGE_PAYLOAD && pins != NULL)
+	{
+		BlockNumber blkno = RvStreamBlock(store, segno, off);
+		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+		result = (RuVector *) (RvPagePayload(page) + inpage);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		if (VARSIZE(result) != RUVECTOR_SIZE(store->dims) || result->dim != store->dims)
+		{
+			ReleaseBuffer(buf);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("ruvector store %u: vid " UINT64_FORMAT " has a bad header",
+							store->node.relNode, vid)));
+		}
+		RvPinSetAdd(pins, buf);
+		RvMemCountResolution(true);
+		return result;
+	}
+
+	result = InitRuVector(store->dims);
+	if (store->layout == RV_LAYOUT_HEADER)
+		RvCopyStream(store, segno, off + 8, store->dims * sizeof(float), (char *) result->x);
+	else
+		RvCopyStream(store, segno, off, store->dims * sizeof(float), (char *) result->x);
+	RvMemCountResolution(false);
+	return result;
+}
+
+/* RvStoreReadFloats: copies vid's dims floats into dst (dims * 4 bytes). */
+void
+RvStoreReadFloats(RvStore *store, uint64 vid, float *dst)
+{
+	uint64		off = RvSlotOffset(store, vid) + (store->layout == RV_LAYOUT_HEADER ? 8 : 0);
+
+	RvCopyStream(store, vid / RV_SEG_VIDS, off, store->dims * sizeof(float), (char *) dst);
+}
+
+/*
+ * RvStoreGetPieces: zero-copy access to vid's floats for the distance
+ * kernels: *p0[0..*n0) followed by *p1[0..*n1) (floats), pinned in pins.
+ * Returns the number of pieces (1 or 2), or 0 when the floats span more
+ * than two pages (the caller then uses RvStoreReadFloats).
+ */
+int
+RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
+				 const float **p0, int *n0, const float **p1, int *n1)
+{
+	uint64		segno = vid / RV_SEG_VIDS;
+	uint64		off = RvSlotOffset(store, vid) + (store->layout == RV_LAYOUT_HEADER ? 8 : 0);
+	uint32		fbytes = store->dims * sizeof(float);
+	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
+	uint32		first = Min(fbytes, RV_PAGE_PAYLOAD - inpage);
+	int			npieces = (first == fbytes) ? 1 : 2;
+
+	if (npieces == 2 && fbytes - first > RV_PAGE_PAYLOAD)
+		return 0;
+	for (int i = 0; i < npieces; i++)
+	{
+		BlockNumber blkno = RvStreamBlock(store, segno, off);
+		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		Page		page;
+
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		RvPinSetAdd(pins, buf);
+		if (i == 0)
+		{
+			*p0 = (const float *) (RvPagePayload(page) + inpage);
+			*n0 = first / sizeof(float);
+			*p1 = NULL;
+			*n1 = 0;
+		}
+		else
+		{
+			*p1 = (const float *) RvPagePayload(page);
+			*n1 = (fbytes - first) / sizeof(float);
+		}
+		off += first;
+	}
+	return npieces;
+}
+
+/*
+ * RvStoreCounts: high-water vid, allocated vids and file blocks, read
+ * under a share lock on the metapage.
+ */
+void
+RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated, BlockNumber *nblocks)
+{
+	RvStoreMeta *meta;
+	Buffer		buf = RvMetaLock(store, BUFFER_LOCK_SHARE, &meta);
+
+	*next_vid = meta->next_vid;
+	*nallocated = meta->nallocated;
+	UnlockReleaseBuffer(buf);
+	*nblocks = RelationGetNumberOfBlocks(store->rel);
+}
+
+/* RvStoreNextVid: the high-water vid (vids >= it were never allocated). */
+uint64
+RvStoreNextVid(RvStore *store)
+{
+	uint64		next_vid,
+				nallocated;
+	BlockNumber nblocks;
+
+	RvStoreCounts(store, &next_vid, &nallocated, &nblocks);
+	return next_vid;
+}
+
+/*
+ * RvStoreFreeUnreferenced: the sweep of VACUUM's mark-and-sweep.
+ * referenced is a bitmap of the vids below nvids that some heap tuple
+ * (live or dead, still on its page) references; horizon is the oldest xid
+ * that may still be running (computed before the heap was scanned).  A vid
+ * is freed when it is unreferenced and its allocating transaction precedes
+ * the horizon (so no in-flight insert can still be about to reference it);
+ * referenced vids older than the horizon are frozen.  Takes each segment
+ * meta page's exclusive lock in turn, then the metapage's.
+ * Returns the number freed and the number left allocated (below nvids).
+ */
+void
+RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
+						TransactionId horizon, uint64 *nfreed, uint64 *nlive)
+{
+	uint64		nsegs = (nvids + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
+	uint64		lowest_freed = PG_UINT64_MAX;
+	uint64		freed = 0;
+	uint64		live = 0;
+
+	for (uint64 segno = 0; segno < nsegs; segno++)
+	{
+		BlockNumber blkno = RvSegMetaBlock(store, segno);
+		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		GenericXLogState *state;
+		Page		page;
+		RvSegmentHeader *seg;
+		TransactionId *xids;
+		uint64		first = segno * RV_SEG_VIDS;
+		uint64		end = Min(first + RV_SEG_VIDS, nvids);
+		uint32		segfreed = 0;
+		bool		changed = false;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(store->rel);
+		page = GenericXLogRegisterBuffer(state, buf, 0);
+		RvPageCheck(store, page, blkno, RV_PAGE_SEGMENT);
+		seg = (RvSegmentHeader *) RvPagePayload(page);
+		xids = (TransactionId *) (RvPagePayload(page) + RV_SEG_HEADER_SIZE);
+		for (uint64 v = first; v < end; v++)
+		{
+			TransactionId x = xids[v - first];
+			bool		ref = (referenced[v / 8] & (1 << (v % 8))) != 0;
+			bool		old;
+
+			if (x == InvalidTransactionId)
+				continue;
+			old = (x == FrozenTransactionId) || TransactionIdPrecedes(x, horizon);
+			if (ref)
+			{
+				live++;
+				if (old && x != FrozenTransactionId)
+				{
+					xids[v - first] = FrozenTransactionId;
+					changed = true;
+				}
+			}
+			else if (old)
+			{
+				xids[v - first] = InvalidTransactionId;
+				segfreed++;
+				changed = true;
+				if (v < lowest_freed)
+					lowest_freed = v;
+			}
+			else
+				live++;
+		}
+		seg->nallocated -= segfreed;
+		freed += segfreed;
+		if (changed)
+			GenericXLogFinish(state);
+		else
+			GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+	}
+
+	if (freed > 0)
+	{
+		GenericXLogState *state;
+		RvStoreMeta *meta;
+		Buffer		metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
+		Page		page;
+
+		state = GenericXLogStart(store->rel);
+		page = GenericXLogRegisterBuffer(state, metabuf, 0);
+		meta = (RvStoreMeta *) RvPagePayload(page);
+		meta->nallocated -= freed;
+		if (lowest_freed < meta->free_hint)
+			meta->free_hint = lowest_freed;
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(metabuf);
+	}
+	*nfreed = freed;
+	*nlive = live;
+}

@@ -1,0 +1,239 @@
+/*-------------------------------------------------------------------------
+ *
+ * tam_ddl.c
+ *	  DDL lifecycle of ruvector tables beyond what the table AM callbacks
+ *	  see: dropping a table's or a column's stores (object-access hook),
+ *	  refusing publications that would include a ruvector table, the
+ *	  event trigger that makes sure this library is loaded before DDL runs,
+ *	  and the orphan collector ruvector_gc_orphans().
+ *
+ * Invariants:
+ *	- the hooks are installed by _PG_init; the extension's ddl_command_start
+ *	  event trigger (ruvector_ddl_load) loads the library in any backend
+ *	  before a DROP runs, so the drop hook always sees the drop;
+ *	- every store file is dropped in the transaction that drops its table
+ *	  storage or column (at commit; kept on abort);
+ *	- logical decoding would see vrefs, so no publication may include a
+ *	  ruvector table (DESIGN section 8): the statement that would make one
+ *	  do so fails.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlogutils.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/smgr.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/relfilenodemap.h"
+#include "utils/syscache.h"
+
+#include "ruvector_tam.h"
+#include "tam/rv_tam.h"
+
+static object_access_hook_type prev_object_access_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* Backend of a temp relation in namespace nsp, or InvalidBackendId. */
+static BackendId
+RvTempBackend(char persistence, Oid nsp)
+{
+	if (persistence != RELPERSISTENCE_TEMP)
+		return InvalidBackendId;
+	return isTempOrTempToastNamespace(nsp) ? BackendIdForTempRelations() :
+		GetTempNamespaceBackendId(nsp);
+}
+
+static void
+RvObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	HeapTuple	tup;
+	Form_pg_class cls;
+	Oid			amoid;
+
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access != OAT_DROP || classId != RelationRelationId || subId < 0)
+		return;
+	amoid = get_am_oid(RV_TAM_NAME, true);
+	if (!OidIsValid(amoid))
+		return;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(objectId));
+	if (!HeapTupleIsValid(tup))
+		return;
+	cls = (Form_pg_class) GETSTRUCT(tup);
+	if (cls->relam == amoid && cls->relkind == RELKIND_RELATION &&
+		OidIsValid(cls->relfilenode))
+	{
+		RelFileNode storage;
+
+		storage.spcNode = OidIsValid(cls->reltablespace) ? cls->reltablespace : MyDatabaseTableSpace;
+		storage.dbNode = MyDatabaseId;
+		storage.relNode = cls->relfilenode;
+		RvTamDropStores(storage, cls->relpersistence,
+						RvTempBackend(cls->relpersistence, cls->relnamespace), (int16) subId);
+	}
+	ReleaseSysCache(tup);
+}
+
+/* Raises an error if any publication includes a ruvector table. */
+static void
+RvCheckPublications(void)
+{
+	int			ret;
+
+	if (!OidIsValid(get_am_oid(RV_TAM_NAME, true)))
+		return;
+	SPI_connect();
+	ret = SPI_execute("SELECT pt.pubname, pt.schemaname, pt.tablename "
+					  "FROM pg_catalog.pg_publication_tables pt "
+					  "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
+					  "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
+					  "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
+					  "WHERE a.amname = 'ruvector' LIMIT 1", true, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed > 0)
+	{
+		char	   *pub = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *nsp = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		char	   *tab = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("publication \"%s\" would include ruvector table \"%s.%s\"", pub, nsp, tab),
+				 errdetail("Logical replication of tables using the ruvector access method is not supported yet."),
+				 errhint("Leave ruvector tables out of publications, or move the table to heap with ALTER TABLE ... SET ACCESS METHOD heap.")));
+	}
+	SPI_finish();
+}
+
+static void
+RvProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				 ProcessUtilityContext context, ParamListInfo params,
+				 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	bool		check;
+
+	check = IsA(stmt, CreatePublicationStmt) || IsA(stmt, AlterPublicationStmt) ||
+		(IsA(stmt, AlterTableStmt) && ((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE) ||
+		IsA(stmt, CreateStmt) || IsA(stmt, CreateTableAsStmt);
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+							dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+	if (check && !creating_extension)
+	{
+		CommandCounterIncrement();
+		RvCheckPublications();
+	}
+}
+
+/* RvTamInstallHooks: installs the object-access and utility hooks (once). */
+void
+RvTamInstallHooks(void)
+{
+	static bool installed = false;
+
+	if (installed)
+		return;
+	installed = true;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = RvObjectAccess;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = RvProcessUtility;
+}
+
+/* RvTamInit: the table AM layer's part of _PG_init. */
+void
+RvTamInit(void)
+{
+	RvTamInstallHooks();
+}
+
+PG_FUNCTION_INFO_V1(ruvector_ddl_load);
+
+/*
+ * ruvector_ddl_load() -> event_trigger: fired at ddl_command_start; its
+ * only job is that calling it loads this library (and so the hooks above)
+ * before the DDL runs.
+ */
+Datum
+ruvector_ddl_load(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ruvector_ddl_load() must be called as an event trigger")));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(ruvector_gc_orphans);
+
+/*
+ * ruvector_gc_orphans() -> setof (reason, table_relfilenode, store,
+ * store_relfilenode): finds stores whose table storage no longer exists in
+ * this database (orphans), drops them (files at commit, catalog rows now)
+ * and returns one row each; also reports, without touching, catalog rows
+ * whose store file is missing.  Revoked from PUBLIC.
+ */
+Datum
+ruvector_gc_orphans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *rows;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rows = RvCatalogListStores(NULL, true);
+	foreach(lc, rows)
+	{
+		RvCatalogStore *cs = lfirst(lc);
+		Oid			spc = cs->storage.spcNode == MyDatabaseTableSpace ? 0 : cs->storage.spcNode;
+		Oid			relid = RelidByRelfilenode(spc, cs->storage.relNode);
+		const char *reason = NULL;
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		if (!OidIsValid(relid))
+		{
+			reason = "orphaned store dropped";
+			RvTamDropStores(cs->storage, RELPERSISTENCE_PERMANENT, InvalidBackendId, 0);
+		}
+		else
+		{
+			Relation	rel = RelationIdGetRelation(relid);
+
+			if (RelationIsValid(rel))
+			{
+				SMgrRelation srel = smgropen(cs->node, rel->rd_backend);
+
+				if (!smgrexists(srel, MAIN_FORKNUM))
+					reason = "store file missing";
+				RelationClose(rel);
+			}
+		}
+		if (reason == NULL)
+			continue;
+		values[0] = CStringGetTextDatum(reason);
+		values[1] = ObjectIdGetDatum(cs->storage.relNode);
+		values[2] = Int32GetDatum(cs->storeno);
+		values[3] = ObjectIdGetDatum(cs->node.relNode);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,212 @@
+/*-------------------------------------------------------------------------
+ *
+ * tam_slot.c
+ *	  Between heap tuples, which hold vrefs, and the executor's slots, which
+ *	  hold real ruvector values: storing the vectors of a row being written
+ *	  and forming its heap tuple; resolving the vrefs of a heap tuple read.
+ *
+ * Invariants:
+ *	- a vref never reaches the executor: every slot this AM hands out is a
+ *	  virtual slot whose ruvector columns hold resolved values;
+ *	- a resolved value either points into a store buffer pinned in the
+ *	  caller's RvPinSet (zero-copy) or is palloc'd in the caller's context;
+ *	  with materialize the slot owns copies of everything and no pin is
+ *	  needed;
+ *	- a value written is validated (RvVectorCheck) before it is stored, so
+ *	  vref bytes from anywhere are refused rather than stored.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "executor/tuptable.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "tam/rv_tam.h"
+
+/*
+ * RvMakeVref: a vref datum (RV_VREF_SIZE bytes, palloc'd) for vid of
+ * store storeno.
+ */
+Datum
+RvMakeVref(int16 storeno, uint64 vid)
+{
+	struct varlena *v = palloc(RV_VREF_SIZE);
+	RvVref		ref;
+
+	SET_VARSIZE(v, RV_VREF_SIZE);
+	ref.marker = RV_VREF_MARKER;
+	ref.attnum = storeno;
+	ref.vid_lo = (uint32) vid;
+	ref.vid_hi = (uint32) (vid >> 32);
+	memcpy(VARDATA(v), &ref, sizeof(RvVref));
+	return PointerGetDatum(v);
+}
+
+/*
+ * RvDatumGetVref: if d (a raw attribute of a ruvector table's heap tuple)
+ * is a vref, returns true with its store number and vid.
+ */
+bool
+RvDatumGetVref(Datum d, int16 *storeno, uint64 *vid)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	RvVref		ref;
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v) || !RvIsVref(v))
+		return false;
+	memcpy(&ref, VARDATA_ANY(v), sizeof(RvVref));
+	*storeno = ref.attnum;
+	*vid = ((uint64) ref.vid_hi << 32) | ref.vid_lo;
+	return true;
+}
+
+/*
+ * RvResolveTuple: copies the row in src (a slot of heap's, holding vrefs)
+ * into dst (a virtual slot) with every vref replaced by its vector.
+ * Zero-copy values are pinned in pins unless materialize, in which case
+ * dst is materialized and owns all its values.  Allocations go to the
+ * current memory context.  Raises ERRCODE_DATA_CORRUPTED on a vref whose
+ * store or vid does not exist.
+ */
+void
+RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
+			   RvPinSet *pins, bool materialize)
+{
+	RvRelCache *cache = RvRelGetCache(rel);
+	int			natts = src->tts_tupleDescriptor->natts;
+
+	slot_getallattrs(src);
+	ExecClearTuple(dst);
+	memcpy(dst->tts_values, src->tts_values, natts * sizeof(Datum));
+	memcpy(dst->tts_isnull, src->tts_isnull, natts * sizeof(bool));
+	for (int i = 0; i < cache->nvecatts; i++)
+	{
+		int			att = cache->vecatts[i] - 1;
+		int16		storeno;
+		uint64		vid;
+
+		if (att >= natts || dst->tts_isnull[att])
+			continue;
+		if (RvDatumGetVref(dst->tts_values[att], &storeno, &vid))
+		{
+			RvStore    *store = RvTamGetStoreByNo(rel, storeno);
+
+			dst->tts_values[att] =
+				PointerGetDatum(RvStoreFetch(store, vid, materialize ? NULL : pins));
+		}
+	}
+	ExecStoreVirtualTuple(dst);
+	dst->tts_tid = src->tts_tid;
+	dst->tts_tableOid = RelationGetRelid(rel);
+	if (materialize)
+		ExecMaterializeSlot(dst);
+}
+
+/*
+ * RvFormStoredTuples: for n slots about to be inserted into rel, stores
+ * every non-null ruvector value in its column's store (one batch per
+ * store) and forms heap tuples holding vrefs instead (palloc'd, in out).
+ * Raises the type's errors on invalid values.
+ */
+void
+RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
+{
+	RvRelCache *cache = RvRelGetCache(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			nvec = cache->nvecatts;
+	int16	   *vecatts = palloc(sizeof(int16) * Max(nvec, 1));
+	Datum	  **values = palloc(sizeof(Datum *) * n);
+	bool	  **isnull = palloc(sizeof(bool *) * n);
+	RuVector  **vecs = palloc(sizeof(RuVector *) * n);
+	int		   *rows = palloc(sizeof(int) * n);
+	uint64	   *vids = palloc(sizeof(uint64) * n);
+
+	/* the cache may be rebuilt when a store is created: keep our own copy */
+	memcpy(vecatts, cache->vecatts, sizeof(int16) * nvec);
+	for (int r = 0; r < n; r++)
+	{
+		slot_getallattrs(slots[r]);
+		values[r] = palloc(sizeof(Datum) * desc->natts);
+		isnull[r] = palloc(sizeof(bool) * desc->natts);
+		memcpy(values[r], slots[r]->tts_values, sizeof(Datum) * desc->natts);
+		memcpy(isnull[r], slots[r]->tts_isnull, sizeof(bool) * desc->natts);
+	}
+
+	for (int i = 0; i < nvec; i++)
+	{
+		int			att = vecatts[i] - 1;
+		int			pending = 0;
+
+		for (int r = 0; r < n; r++)
+		{
+			if (isnull[r][att])
+				continue;
+			vecs[pending] = (RuVector *) PG_DETOAST_DATUM(values[r][att]);
+			RvVectorCheck(vecs[pending]);
+			rows[pending++] = r;
+		}
+		/* batch runs of equal dims into one store insert */
+		for (int start = 0; start < pending;)
+		{
+			int			dims = vecs[start]->dim;
+			int			end = start + 1;
+			RvStore    *store;
+
+			while (end < pending && vecs[end]->dim == dims)
+				end++;
+			store = RvTamGetStore(rel, att + 1, dims, true);
+			RvStoreInsert(store, vecs + start, end - start, vids + start);
+			for (int k = start; k < end; k++)
+				values[rows[k]][att] = RvMakeVref(store->storeno, vids[k]);
+			start = end;
+		}
+	}
+
+	for (int r = 0; r < n; r++)
+	{
+		out[r] = heap_form_tuple(desc, values[r], isnull[r]);
+		out[r]->t_tableOid = RelationGetRelid(rel);
+	}
+}
+
+/* RvFormStoredTuple: RvFormStoredTuples for one slot. */
+HeapTuple
+RvFormStoredTuple(Relation rel, TupleTableSlot *slot)
+{
+	HeapTuple	tuple;
+
+	RvFormStoredTuples(rel, &slot, 1, &tuple);
+	return tuple;
+}
+
+/*
+ * RvTamGetVid (index API): the store and vid that column attnum of the
+ * heap tuple at tid refers to.  Reads the tuple with SnapshotAny (the
+ * caller knows the TID is one it was handed, e.g. by aminsert).  Returns
+ * false when the tuple is gone or the column is null.
+ */
+bool
+RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum, RvStore **store, uint64 *vid)
+{
+	TupleTableSlot *hslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+													 &TTSOpsBufferHeapTuple);
+	bool		found = false;
+
+	if (RvHeap()->tuple_fetch_row_version(rel, tid, SnapshotAny, hslot))
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(hslot, attnum, &isnull);
+		int16		storeno;
+
+		if (!isnull && RvDatumGetVref(d, &storeno, vid))
+		{
+			*store = RvTamGetStoreByNo(rel, storeno);
+			found = true;
+		}
+	}
+	ExecDropSingleTupleTableSlot(hslot);
+	return found;
+}

@@ -1,0 +1,201 @@
+/*-------------------------------------------------------------------------
+ *
+ * tam_vacuum.c
+ *	  VACUUM of a ruvector table's vector stores, and the storage report.
+ *
+ * VACUUM runs heap's lazy vacuum first (which removes dead tuples and
+ * cleans every index of their TIDs), then a mark-and-sweep per store:
+ *	mark:  one pass over the heap with SnapshotAny collects every vid that
+ *	       any tuple still on its page references (live, recently dead or
+ *	       not yet pruned alike);
+ *	sweep: a vid that is unreferenced and whose allocating transaction
+ *	       precedes the horizon computed *before* the mark is freed for
+ *	       reuse (RvStoreFreeUnreferenced).
+ * Because indexes were cleaned before the sweep, no index still holds a
+ * TID whose tuple referenced a freed vid (DESIGN section 6).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "commands/vacuum.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "tam/rv_tam.h"
+#include "tam/rv_vacuum.h"
+
+/* Per-store state of one pass over the heap. */
+typedef struct RvMarkStore
+{
+	RvStoreRef	ref;
+	RvStore    *store;
+	uint64		nvids;			/* vids below this are considered */
+	uint8	   *referenced;		/* bitmap of nvids bits */
+	uint64		nrefs;			/* tuples seen referencing this store */
+} RvMarkStore;
+
+/*
+ * Opens every store of rel and scans the heap with snapshot, setting the
+ * bit of every vid referenced by a tuple the snapshot returns.  Returns
+ * the array of per-store states (*nstores entries).
+ */
+static RvMarkStore *
+RvMarkReferenced(Relation rel, Snapshot snapshot, int *nstores)
+{
+	RvRelCache *cache = RvRelGetCache(rel);
+	int			n = cache->nstores;
+	RvMarkStore *ms = palloc0(sizeof(RvMarkStore) * Max(n, 1));
+	int16	   *vecatts;
+	int			nvec = cache->nvecatts;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	vecatts = palloc(sizeof(int16) * Max(nvec, 1));
+	memcpy(vecatts, cache->vecatts, sizeof(int16) * nvec);
+	for (int i = 0; i < n; i++)
+	{
+		ms[i].ref = cache->stores[i];
+		ms[i].store = RvTamGetStoreByNo(rel, ms[i].ref.storeno);
+		ms[i].nvids = RvStoreNextVid(ms[i].store);
+		ms[i].referenced = palloc0(ms[i].nvids / 8 + 1);
+	}
+	*nstores = n;
+	if (n == 0)
+		return ms;
+
+	scan = RvHeap()->scan_begin(rel, snapshot, 0, NULL, NULL,
+								SO_TYPE_SEQSCAN | SO_ALLOW_PAGEMODE);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
+	while (RvHeap()->scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int a = 0; a < nvec; a++)
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(slot, vecatts[a], &isnull);
+			int16		storeno;
+			uint64		vid;
+
+			if (isnull || !RvDatumGetVref(d, &storeno, &vid))
+				continue;
+			for (int i = 0; i < n; i++)
+			{
+				if (ms[i].ref.storeno != storeno)
+					continue;
+				if (vid < ms[i].nvids)
+					ms[i].referenced[vid / 8] |= (uint8) (1 << (vid % 8));
+				ms[i].nrefs++;
+				break;
+			}
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	RvHeap()->scan_end(scan);
+	return ms;
+}
+
+/*
+ * RvVacuumStores: the store part of VACUUM on rel (after heap's vacuum).
+ * Runs under VACUUM's ShareUpdateExclusiveLock; reports per store with
+ * VACUUM VERBOSE.
+ */
+void
+RvVacuumStores(Relation rel, struct VacuumParams *params)
+{
+	TransactionId horizon = GetOldestNonRemovableTransactionId(rel);
+	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
+	RvMarkStore *ms;
+	int			n;
+
+	ms = RvMarkReferenced(rel, SnapshotAny, &n);
+	for (int i = 0; i < n; i++)
+	{
+		uint64		nfreed;
+		uint64		nlive;
+		uint64		next_vid;
+		uint64		nallocated;
+		BlockNumber nblocks;
+
+		RvStoreFreeUnreferenced(ms[i].store, ms[i].referenced, ms[i].nvids, horizon,
+								&nfreed, &nlive);
+		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);
+		ereport(elevel,
+				(errmsg("ruvector store %d of \"%s\" (column %d, %d dims, tier hot): "
+						"freed " UINT64_FORMAT " vectors, " UINT64_FORMAT " allocated, "
+						UINT64_FORMAT " slots, %u pages",
+						ms[i].ref.storeno, RelationGetRelationName(rel), ms[i].ref.attnum,
+						ms[i].ref.dims, nfreed, nallocated, next_vid, nblocks)));
+	}
+}
+
+PG_FUNCTION_INFO_V1(ruvector_storage_report);
+
+/*
+ * ruvector_storage_report(regclass) -> setof (store, column_name, dims,
+ * tier, live_vectors, dead_vectors, free_slots, pages, bytes):
+ * one row per store and tier.  live = referenced by a row visible to the
+ * current snapshot; dead = allocated but not live (deleted, updated or
+ * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
+ * slots below the high-water mark.  Needs SELECT on the table.
+ */
+Datum
+ruvector_storage_report(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	RvMarkStore *ms;
+	int			n;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = table_open(relid, AccessShareLock);
+	if (!RvRelIsRuvector(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel)),
+				 errhint("Use ALTER TABLE ... SET ACCESS METHOD ruvector.")));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+
+	ms = RvMarkReferenced(rel, GetActiveSnapshot(), &n);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {0};
+		uint64		next_vid;
+		uint64		nallocated;
+		BlockNumber nblocks;
+		char	   *attname = get_attname(relid, ms[i].ref.attnum, true);
+
+		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);
+		values[0] = Int32GetDatum(ms[i].ref.storeno);
+		if (attname)
+			values[1] = CStringGetTextDatum(attname);
+		else
+			nulls[1] = true;
+		values[2] = Int32GetDatum(ms[i].ref.dims);
+		values[3] = CStringGetTextDatum("hot");
+		values[4] = Int64GetDatum((int64) ms[i].nrefs);
+		values[5] = Int64GetDatum((int64) (nallocated - Min(nallocated, ms[i].nrefs)));
+		values[6] = Int64GetDatum((int64) (next_vid - nallocated));
+		values[7] = Int64GetDatum((int64) nblocks);
+		values[8] = Int64GetDatum((int64) nblocks * BLCKSZ);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
