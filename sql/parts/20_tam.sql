@@ -31,6 +31,17 @@ CREATE FUNCTION @extschema@.ruvector_ddl_load()
 CREATE EVENT TRIGGER ruvector_ddl_load ON ddl_command_start
 	EXECUTE FUNCTION @extschema@.ruvector_ddl_load();
 
+-- Logical decoding would see vector references: no publication may include
+-- a ruvector table (checked after every statement that could add one).
+CREATE FUNCTION @extschema@.ruvector_ddl_check()
+	RETURNS pg_catalog.event_trigger
+	AS 'MODULE_PATHNAME', 'ruvector_ddl_check'
+	LANGUAGE C;
+CREATE EVENT TRIGGER ruvector_ddl_check ON ddl_command_end
+	WHEN TAG IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'CREATE TABLE',
+				 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+	EXECUTE FUNCTION @extschema@.ruvector_ddl_check();
+
 CREATE FUNCTION @extschema@.ruvector_storage_report(pg_catalog.regclass,
 	OUT store pg_catalog.int4, OUT column_name pg_catalog.text, OUT dims pg_catalog.int4,
 	OUT tier pg_catalog.text, OUT live_vectors pg_catalog.int8,

@@ -3,8 +3,9 @@
  * tam_ddl.c
  *	  DDL lifecycle of ruvector tables beyond what the table AM callbacks
  *	  see: dropping a table's or a column's stores (object-access hook),
- *	  refusing publications that would include a ruvector table, the
- *	  event trigger that makes sure this library is loaded before DDL runs,
+ *	  refusing publications that would include a ruvector table (an event
+ *	  trigger at ddl_command_end), the event trigger that makes sure this
+ *	  library is loaded before DDL runs,
  *	  and the orphan collector ruvector_gc_orphans().
  *
  * Invariants:
@@ -35,7 +36,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/smgr.h"
-#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/relfilenodemap.h"
@@ -45,7 +45,6 @@
 #include "tam/rv_tam.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
-static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /* Backend of a temp relation in namespace nsp, or InvalidBackendId. */
 static BackendId
@@ -103,7 +102,7 @@ RvCheckPublications(void)
 					  "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
 					  "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
 					  "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
-					  "WHERE a.amname = 'ruvector' LIMIT 1", true, 1);
+					  "WHERE a.amname = 'ruvector' LIMIT 1", false, 1);
 	if (ret == SPI_OK_SELECT && SPI_processed > 0)
 	{
 		char	   *pub = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -119,31 +118,7 @@ RvCheckPublications(void)
 	SPI_finish();
 }
 
-static void
-RvProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-				 ProcessUtilityContext context, ParamListInfo params,
-				 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
-{
-	Node	   *stmt = pstmt->utilityStmt;
-	bool		check;
-
-	check = IsA(stmt, CreatePublicationStmt) || IsA(stmt, AlterPublicationStmt) ||
-		(IsA(stmt, AlterTableStmt) && ((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE) ||
-		IsA(stmt, CreateStmt) || IsA(stmt, CreateTableAsStmt);
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv,
-							dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-	if (check && !creating_extension)
-	{
-		CommandCounterIncrement();
-		RvCheckPublications();
-	}
-}
-
-/* RvTamInstallHooks: installs the object-access and utility hooks (once). */
+/* RvTamInstallHooks: installs the object-access hook (once). */
 void
 RvTamInstallHooks(void)
 {
@@ -154,8 +129,6 @@ RvTamInstallHooks(void)
 	installed = true;
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = RvObjectAccess;
-	prev_ProcessUtility = ProcessUtility_hook;
-	ProcessUtility_hook = RvProcessUtility;
 }
 
 /* RvTamInit: the table AM layer's part of _PG_init. */
@@ -179,6 +152,25 @@ ruvector_ddl_load(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("ruvector_ddl_load() must be called as an event trigger")));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(ruvector_ddl_check);
+
+/*
+ * ruvector_ddl_check() -> event_trigger: fired at ddl_command_end for
+ * statements that can put a ruvector table into a publication (CREATE or
+ * ALTER PUBLICATION, CREATE TABLE [AS], SELECT INTO, ALTER TABLE); raises
+ * an error, aborting the statement, if any publication now includes one.
+ */
+Datum
+ruvector_ddl_check(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ruvector_ddl_check() must be called as an event trigger")));
+	RvCheckPublications();
 	PG_RETURN_VOID();
 }
 
