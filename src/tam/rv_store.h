@@ -128,12 +128,26 @@ typedef struct RvResolved
 	Buffer		pinned;			/* InvalidBuffer when vec is palloc'd */
 } RvResolved;
 
-/* A set of store buffers pinned for the values of one tuple. */
+/*
+ * Store pages pinned for the values of the current row, plus the previous
+ * row's pins kept between RvPinSetBeginRow and RvPinSetEndRow so that a
+ * page shared by consecutive rows is pinned and checked only once.
+ * Zero-initialize before first use.
+ */
 #define RV_PINSET_MAX 32
+typedef struct RvPin
+{
+	Buffer		buf;
+	RvStore    *store;
+	BlockNumber blkno;
+} RvPin;
+
 typedef struct RvPinSet
 {
 	int			n;
-	Buffer		bufs[RV_PINSET_MAX];
+	int			nprev;
+	RvPin		cur[RV_PINSET_MAX];
+	RvPin		prev[RV_PINSET_MAX];
 } RvPinSet;
 
 /* store.c */
@@ -152,5 +166,7 @@ extern void RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced,
 extern void RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated,
 						  BlockNumber *nblocks);
 extern void RvPinSetReleaseAll(RvPinSet *pins);
+extern void RvPinSetBeginRow(RvPinSet *pins);
+extern void RvPinSetEndRow(RvPinSet *pins);
 
 #endif							/* RV_STORE_H */

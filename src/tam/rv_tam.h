@@ -34,6 +34,7 @@ typedef struct RvStoreRef
 	int16		attnum;
 	int32		dims;
 	RelFileNode node;
+	RvStore    *handle;			/* opened on first use, or NULL */
 } RvStoreRef;
 
 /*

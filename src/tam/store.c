@@ -453,21 +453,67 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	pfree(pieces);
 }
 
-/* Adds buf (pinned by the caller) to pins, or drops the extra pin. */
-static void
-RvPinSetAdd(RvPinSet *pins, Buffer buf)
+/*
+ * RvPinPage: the payload page blkno of store, pinned and checked to be a
+ * data page.  With pins, the pin is kept in pins (reusing one the set
+ * already holds for the block); without, *tmp receives the buffer, which
+ * the caller releases.  The page is returned unlocked: the bytes of a
+ * written vid never change while a heap tuple references it.
+ */
+static Page
+RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 {
-	for (int i = 0; i < pins->n; i++)
+	Buffer		buf;
+	Page		page;
+
+	if (pins)
 	{
-		if (pins->bufs[i] == buf)
+		for (int i = pins->n - 1; i >= 0; i--)
+			if (pins->cur[i].blkno == blkno && pins->cur[i].store == store)
+				return BufferGetPage(pins->cur[i].buf);
+		for (int i = 0; i < pins->nprev; i++)
 		{
-			ReleaseBuffer(buf);
-			return;
+			if (pins->prev[i].blkno == blkno && pins->prev[i].store == store)
+			{
+				RvPin		pin = pins->prev[i];
+
+				pins->prev[i] = pins->prev[--pins->nprev];
+				if (pins->n == RV_PINSET_MAX)
+					elog(ERROR, "too many ruvector store pages pinned for one row");
+				pins->cur[pins->n++] = pin;
+				return BufferGetPage(pin.buf);
+			}
 		}
 	}
-	if (pins->n == RV_PINSET_MAX)
-		elog(ERROR, "too many ruvector store pages pinned for one tuple");
-	pins->bufs[pins->n++] = buf;
+	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	PG_TRY();
+	{
+		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+	}
+	PG_CATCH();
+	{
+		UnlockReleaseBuffer(buf);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (pins)
+	{
+		if (pins->n == RV_PINSET_MAX)
+		{
+			ReleaseBuffer(buf);
+			elog(ERROR, "too many ruvector store pages pinned for one row");
+		}
+		pins->cur[pins->n].buf = buf;
+		pins->cur[pins->n].store = store;
+		pins->cur[pins->n].blkno = blkno;
+		pins->n++;
+	}
+	else
+		*tmp = buf;
+	return page;
 }
 
 /* RvPinSetReleaseAll: releases every pin in pins and empties it. */
@@ -475,27 +521,52 @@ void
 RvPinSetReleaseAll(RvPinSet *pins)
 {
 	for (int i = 0; i < pins->n; i++)
-		ReleaseBuffer(pins->bufs[i]);
+		ReleaseBuffer(pins->cur[i].buf);
+	for (int i = 0; i < pins->nprev; i++)
+		ReleaseBuffer(pins->prev[i].buf);
+	pins->n = 0;
+	pins->nprev = 0;
+}
+
+/*
+ * RvPinSetBeginRow: the current row's values are no longer used; keep its
+ * pins aside for reuse by the next row.  Pair with RvPinSetEndRow once the
+ * next row is resolved.
+ */
+void
+RvPinSetBeginRow(RvPinSet *pins)
+{
+	for (int i = 0; i < pins->nprev; i++)
+		ReleaseBuffer(pins->prev[i].buf);
+	memcpy(pins->prev, pins->cur, sizeof(RvPin) * pins->n);
+	pins->nprev = pins->n;
 	pins->n = 0;
 }
 
-/* Copies nbytes of vid's slot from stream offset off into dst. */
+/* RvPinSetEndRow: releases the previous row's pins the new row did not reuse. */
+void
+RvPinSetEndRow(RvPinSet *pins)
+{
+	for (int i = 0; i < pins->nprev; i++)
+		ReleaseBuffer(pins->prev[i].buf);
+	pins->nprev = 0;
+}
+
+/* Copies nbytes of segment segno's stream from offset off into dst. */
 static void
-RvCopyStream(RvStore *store, uint64 segno, uint64 off, uint32 nbytes, char *dst)
+RvCopyStream(RvStore *store, uint64 segno, uint64 off, uint32 nbytes, char *dst,
+			 RvPinSet *pins)
 {
 	while (nbytes > 0)
 	{
 		uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 		uint32		chunk = Min(nbytes, RV_PAGE_PAYLOAD - inpage);
-		BlockNumber blkno = RvStreamBlock(store, segno, off);
-		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
-		Page		page;
+		Buffer		tmp = InvalidBuffer;
+		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, &tmp);
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
 		memcpy(dst, RvPagePayload(page) + inpage, chunk);
-		UnlockReleaseBuffer(buf);
+		if (BufferIsValid(tmp))
+			ReleaseBuffer(tmp);
 		dst += chunk;
 		off += chunk;
 		nbytes -= chunk;
@@ -522,33 +593,24 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 	if (store->layout == RV_LAYOUT_HEADER &&
 		inpage + RvSlotBytes(store) <= RV_PAGE_PAYLOAD && pins != NULL)
 	{
-		BlockNumber blkno = RvStreamBlock(store, segno, off);
-		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
-		Page		page;
+		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, NULL);
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
 		result = (RuVector *) (RvPagePayload(page) + inpage);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		if (VARSIZE(result) != RUVECTOR_SIZE(store->dims) || result->dim != store->dims)
-		{
-			ReleaseBuffer(buf);
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("ruvector store %u: vid " UINT64_FORMAT " has a bad header",
 							store->node.relNode, vid)));
-		}
-		RvPinSetAdd(pins, buf);
 		RvMemCountResolution(true);
 		return result;
 	}
 
 	result = InitRuVector(store->dims);
 	if (store->layout == RV_LAYOUT_HEADER)
-		RvCopyStream(store, segno, off + 8, store->dims * sizeof(float), (char *) result->x);
+		RvCopyStream(store, segno, off + 8, store->dims * sizeof(float), (char *) result->x,
+					 pins);
 	else
-		RvCopyStream(store, segno, off, store->dims * sizeof(float), (char *) result->x);
+		RvCopyStream(store, segno, off, store->dims * sizeof(float), (char *) result->x, pins);
 	RvMemCountResolution(false);
 	return result;
 }
@@ -559,7 +621,8 @@ RvStoreReadFloats(RvStore *store, uint64 vid, float *dst)
 {
 	uint64		off = RvSlotOffset(store, vid) + (store->layout == RV_LAYOUT_HEADER ? 8 : 0);
 
-	RvCopyStream(store, vid / RV_SEG_VIDS, off, store->dims * sizeof(float), (char *) dst);
+	RvCopyStream(store, vid / RV_SEG_VIDS, off, store->dims * sizeof(float), (char *) dst,
+				 NULL);
 }
 
 /*
@@ -583,15 +646,8 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 		return 0;
 	for (int i = 0; i < npieces; i++)
 	{
-		BlockNumber blkno = RvStreamBlock(store, segno, off);
-		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
-		Page		page;
+		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, NULL);
 
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		RvPinSetAdd(pins, buf);
 		if (i == 0)
 		{
 			*p0 = (const float *) (RvPagePayload(page) + inpage);

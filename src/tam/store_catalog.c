@@ -246,8 +246,7 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 			store->attnum = cs->attnum;
 			return store;
 		}
-		FreeFakeRelcacheEntry(store->rel);
-		pfree(store);
+		/* not freed: caches may still hold the old pointer (rare, tiny) */
 	}
 
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
@@ -269,21 +268,15 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	return store;
 }
 
-/* Forgets the handle of a dropped store. */
+/*
+ * Forgets the handle of a dropped store.  The handle itself is not freed:
+ * a relation cache or pin set may still point at it until invalidation.
+ */
 static void
 RvStoreForget(RelFileNode *node)
 {
-	RvStoreHashEntry *entry;
-
-	if (rv_store_hash == NULL)
-		return;
-	entry = hash_search(rv_store_hash, node, HASH_FIND, NULL);
-	if (entry)
-	{
-		FreeFakeRelcacheEntry(entry->store->rel);
-		pfree(entry->store);
+	if (rv_store_hash != NULL)
 		hash_search(rv_store_hash, node, HASH_REMOVE, NULL);
-	}
 }
 
 /* Builds rel's cache chunk from the catalog; replaces rd_amcache. */
@@ -348,13 +341,17 @@ RvOpenRef(Relation rel, RvStoreRef *ref)
 {
 	RvCatalogStore cs;
 
+	if (ref->handle)
+		return ref->handle;
+
 	cs.storage = rel->rd_node;
 	cs.storeno = ref->storeno;
 	cs.attnum = ref->attnum;
 	cs.dims = ref->dims;
 	cs.tier = RV_TIER_HOT;
 	cs.node = ref->node;
-	return RvStoreOpen(&cs, rel->rd_rel->relpersistence, rel->rd_backend);
+	ref->handle = RvStoreOpen(&cs, rel->rd_rel->relpersistence, rel->rd_backend);
+	return ref->handle;
 }
 
 /* RvTamGetStoreByNo: the store numbered storeno of rel's storage; errors if none. */

@@ -75,7 +75,7 @@ rv_scan_begin(Relation rel, Snapshot snapshot, int nkeys, struct ScanKeyData *ke
 static void
 RvScanNextRow(RvScanDesc scan)
 {
-	RvPinSetReleaseAll(&scan->pins);
+	RvPinSetBeginRow(&scan->pins);
 	MemoryContextReset(scan->rowcxt);
 }
 
@@ -87,6 +87,7 @@ RvScanEmit(RvScanDesc scan, TupleTableSlot *slot)
 
 	RvResolveTuple(scan->rs_base.rs_rd, scan->hslot, slot, &scan->pins, false);
 	MemoryContextSwitchTo(old);
+	RvPinSetEndRow(&scan->pins);
 }
 
 static void
@@ -94,7 +95,7 @@ rv_scan_end(TableScanDesc sscan)
 {
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
-	RvScanNextRow(scan);
+	RvPinSetReleaseAll(&scan->pins);
 	ExecDropSingleTupleTableSlot(scan->hslot);
 	RvHeap()->scan_end(scan->heapscan);
 	MemoryContextDelete(scan->rowcxt);
@@ -107,7 +108,8 @@ rv_scan_rescan(TableScanDesc sscan, struct ScanKeyData *key, bool set_params,
 {
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
-	RvScanNextRow(scan);
+	RvPinSetReleaseAll(&scan->pins);
+	MemoryContextReset(scan->rowcxt);
 	ExecClearTuple(scan->hslot);
 	RvHeap()->scan_rescan(scan->heapscan, key, set_params, allow_strat, allow_sync,
 						  allow_pagemode);
@@ -207,14 +209,18 @@ rv_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid, Snapshot
 	RvIndexFetchData *fetch = (RvIndexFetchData *) scan;
 	MemoryContext old;
 
-	RvPinSetReleaseAll(&fetch->pins);
+	RvPinSetBeginRow(&fetch->pins);
 	MemoryContextReset(fetch->rowcxt);
 	if (!RvHeap()->index_fetch_tuple(fetch->heapfetch, tid, snapshot, fetch->hslot,
 									 call_again, all_dead))
+	{
+		RvPinSetEndRow(&fetch->pins);
 		return false;
+	}
 	old = MemoryContextSwitchTo(fetch->rowcxt);
 	RvResolveTuple(scan->rel, fetch->hslot, slot, &fetch->pins, false);
 	MemoryContextSwitchTo(old);
+	RvPinSetEndRow(&fetch->pins);
 	return true;
 }
 
