@@ -49,7 +49,7 @@ $(DATA_built): $(SQL_PARTS) Makefile
 
 $(OBJS): $(wildcard src/*.h src/*/*.h)
 
-.PHONY: test demo bench bench-kernels deps sanitize
+.PHONY: test demo bench bench-kernels bench-tam deps sanitize
 deps:
 	bash scripts/install-deps.sh
 
@@ -67,3 +67,6 @@ bench-kernels:
 
 sanitize:
 	RV_SANITIZE=1 bash test/run-all.sh
+
+bench-tam:
+	bash bench/tam-bench.sh

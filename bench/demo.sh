@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# same lock as test/run-all.sh: one checkout installs and runs at a time
+exec 9>/tmp/ruvector_tam-install.lock
+flock 9
 make -s -j"$(nproc)"
 $SUDO make -s install >/dev/null
 . scripts/cluster.sh

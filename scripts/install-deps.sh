@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
       libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
       libsimde-dev liblz4-dev libsodium-dev libpq-dev
-      dataset-fashion-mnist gnuplot-nox util-linux)
+      dataset-fashion-mnist gnuplot-nox util-linux bc)
 
 missing=()
 for p in "${PKGS[@]}"; do
