@@ -257,6 +257,8 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	/* any kind with storage and no table AM: block counts come from smgr */
 	store->rel->rd_rel->relkind = RELKIND_INDEX;
 	store->rel->rd_backend = backend;
+	store->rel->rd_islocaltemp = persistence == RELPERSISTENCE_TEMP &&
+		backend == BackendIdForTempRelations();
 	MemoryContextSwitchTo(oldcxt);
 	store->persistence = persistence;
 	store->storeno = cs->storeno;
@@ -487,6 +489,8 @@ RvDropRow(Relation catalog, HeapTuple tup, RvCatalogStore *cs, void *arg)
 	fake->rd_rel->relpersistence = da->persistence;
 	fake->rd_rel->relkind = RELKIND_INDEX;
 	fake->rd_backend = da->backend;
+	fake->rd_islocaltemp = da->persistence == RELPERSISTENCE_TEMP &&
+		da->backend == BackendIdForTempRelations();
 	RelationDropStorage(fake);
 	FreeFakeRelcacheEntry(fake);
 	RvStoreForget(&cs->node);
