@@ -517,7 +517,6 @@ RvTamDropStores(RelFileNode storage, char persistence, BackendId backend, int16 
 	catalog = table_open(catoid, RowExclusiveLock);
 	RvCatalogScan(catalog, &storage, SnapshotSelf, RvDropRow, &da);
 	table_close(catalog, RowExclusiveLock);
-	CommandCounterIncrement();
 }
 
 /*
