@@ -257,8 +257,9 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	/* any kind with storage and no table AM: block counts come from smgr */
 	store->rel->rd_rel->relkind = RELKIND_INDEX;
 	store->rel->rd_backend = backend;
-	store->rel->rd_islocaltemp = persistence == RELPERSISTENCE_TEMP &&
-		backend == BackendIdForTempRelations();
+	/* bufmgr refuses temp relations not marked as this backend's own */
+	store->rel->rd_islocaltemp = (persistence == RELPERSISTENCE_TEMP &&
+								  backend == BackendIdForTempRelations());
 	MemoryContextSwitchTo(oldcxt);
 	store->persistence = persistence;
 	store->storeno = cs->storeno;

@@ -22,11 +22,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlogutils.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
@@ -37,6 +39,7 @@
 #include "miscadmin.h"
 #include "storage/smgr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/relfilenodemap.h"
 #include "utils/syscache.h"
@@ -174,6 +177,41 @@ ruvector_ddl_check(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * The OID of a temporary relation of any session whose storage is
+ * (spc, relnode), or InvalidOid.  RelidByRelfilenode skips temporary
+ * relations (their relfilenodes need not be unique), so the orphan
+ * collector has to look for them itself.
+ */
+static Oid
+RvTempRelidByRelfilenode(Oid spc, Oid relnode)
+{
+	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	ScanKeyInit(&key[0], Anum_pg_class_reltablespace, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(spc));
+	ScanKeyInit(&key[1], Anum_pg_class_relfilenode, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relnode));
+	scan = systable_beginscan(pg_class, ClassTblspcRelfilenodeIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+		if (cls->relpersistence == RELPERSISTENCE_TEMP)
+		{
+			relid = cls->oid;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+	return relid;
+}
+
 PG_FUNCTION_INFO_V1(ruvector_gc_orphans);
 
 /*
@@ -201,6 +239,8 @@ ruvector_gc_orphans(PG_FUNCTION_ARGS)
 		Datum		values[4];
 		bool		nulls[4] = {0};
 
+		if (!OidIsValid(relid))
+			relid = RvTempRelidByRelfilenode(spc, cs->storage.relNode);
 		if (!OidIsValid(relid))
 		{
 			reason = "orphaned store dropped";
