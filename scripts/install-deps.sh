@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian packages that building, testing and
-# the demo need, only when some are missing.  Works as root or through sudo.
+# the demo need, only when some are missing (clang and its runtimes are
+# for the libFuzzer harnesses of test/fuzz).  Works as root or through sudo.
 set -euo pipefail
 
 PKGS=(build-essential postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
       libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
       libsimde-dev liblz4-dev libsodium-dev libpq-dev
-      dataset-fashion-mnist gnuplot-nox util-linux bc)
+      dataset-fashion-mnist gnuplot-nox util-linux bc
+      clang libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -8,8 +8,9 @@
  * The formats, checks, messages and SQLSTATEs are pgvector's, so that data
  * and error handling carry over unchanged:
  *	text	'[1,2.5,-3]': whitespace allowed around elements and brackets,
- *			elements parsed with strtof like float4in, output in the
- *			shortest form that reads back exactly;
+ *			elements parsed with strtof like float4in (the parsing itself
+ *			is vector_parse.c, free of PostgreSQL so it can be fuzzed),
+ *			output in the shortest form that reads back exactly;
  *	binary	int16 dim, int16 unused (must be 0), dim float4, network order.
  *
  * Invariant: nothing leaves these functions unless it passes the same
@@ -30,16 +31,7 @@
 #include "utils/builtins.h"
 
 #include "toast/rv_vector.h"
-
-/*
- * RvIsSpace: the whitespace that array_in accepts (its helper is static).
- */
-static inline bool
-RvIsSpace(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\n' ||
-		ch == '\r' || ch == '\v' || ch == '\f';
-}
+#include "toast/vector_parse.h"
 
 static void RvSyntaxError(const char *lit, const char *detail)
 			pg_attribute_noreturn();
@@ -63,87 +55,61 @@ RvSyntaxError(const char *lit, const char *detail)
 
 /*
  * RvVectorParse: parses the text form lit into x[] (room for RV_MAX_DIM
- * floats) and returns the number of elements.  Raises pgvector's errors:
- * syntax (22P02), out of range (22003), NaN/Infinity (22000), no element
- * (22000), too many elements (54000).
+ * floats) with the pure parser of vector_parse.c and returns the number of
+ * elements.  Raises pgvector's errors: syntax (22P02), out of range
+ * (22003), NaN/Infinity (22000), no element (22000), too many elements
+ * (54000).
  */
 static int
 RvVectorParse(char *lit, float *x)
 {
-	char	   *pt = lit;
-	int			dim = 0;
+	RvParseResult res;
 
-	while (RvIsSpace(*pt))
-		pt++;
+	RvVectorParseText(lit, x, RV_MAX_DIM, &res);
 
-	if (*pt != '[')
-		RvSyntaxError(lit, "Vector contents must start with \"[\".");
-	pt++;
-
-	while (RvIsSpace(*pt))
-		pt++;
-
-	if (*pt == ']')
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("vector must have at least 1 dimension")));
-
-	for (;;)
+	switch (res.status)
 	{
-		float		val;
-		char	   *end;
-
-		if (dim == RV_MAX_DIM)
+		case RV_PARSE_OK:
+			break;
+		case RV_PARSE_NO_BRACKET:
+			RvSyntaxError(lit, "Vector contents must start with \"[\".");
+			break;
+		case RV_PARSE_NO_ELEMENT:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("vector must have at least 1 dimension")));
+			break;
+		case RV_PARSE_TOO_MANY:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("vector cannot have more than %d dimensions",
 							RV_MAX_DIM)));
-
-		while (RvIsSpace(*pt))
-			pt++;
-
-		/* An empty element, as float4in sees it */
-		if (*pt == '\0')
+			break;
+		case RV_PARSE_SYNTAX:
 			RvSyntaxError(lit, NULL);
-
-		/* strtof, like float4in, avoids double rounding; LC_NUMERIC is C */
-		errno = 0;
-		val = strtof(pt, &end);
-		if (end == pt)
-			RvSyntaxError(lit, NULL);
-
-		/* Overflow and true underflow (to zero), like float4in */
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+			break;
+		case RV_PARSE_OUT_OF_RANGE:
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("\"%s\" is out of range for type vector",
-							pnstrdup(pt, end - pt))));
-
-		RvCheckElement(val);
-		x[dim++] = val;
-		pt = end;
-
-		while (RvIsSpace(*pt))
-			pt++;
-
-		if (*pt == ',')
-			pt++;
-		else if (*pt == ']')
-		{
-			pt++;
+							pnstrdup(lit + res.err_start, res.err_len))));
 			break;
-		}
-		else
-			RvSyntaxError(lit, NULL);
+		case RV_PARSE_NAN:
+			RvCheckElement(NAN);
+			break;
+		case RV_PARSE_INFINITE:
+			RvCheckElement(INFINITY);
+			break;
+		case RV_PARSE_JUNK:
+			RvSyntaxError(lit, "Junk after closing right brace.");
+			break;
 	}
 
-	while (RvIsSpace(*pt))
-		pt++;
+	/* Every failure above raised an error; a bad code must not pass. */
+	if (res.status != RV_PARSE_OK)
+		elog(ERROR, "unexpected vector parse status %d", (int) res.status);
 
-	if (*pt != '\0')
-		RvSyntaxError(lit, "Junk after closing right brace.");
-
-	return dim;
+	return res.dim;
 }
 
 PG_FUNCTION_INFO_V1(ruvector_in);
