@@ -72,6 +72,30 @@ rv_scan_begin(Relation rel, Snapshot snapshot, int nkeys, struct ScanKeyData *ke
 	return &scan->rs_base;
 }
 
+/*
+ * RvHeapSlotFor: a heap slot for reading rows into the executor's slot,
+ * built with that slot's tuple descriptor.  The relcache's descriptor is
+ * not always the one the stored tuples were written with: ALTER TABLE's
+ * rewrite reads the old rows with the descriptor from before ALTER COLUMN
+ * TYPE changed the catalog, and heap deforms with the slot's descriptor.
+ * *hslot is replaced, in the memory context it lived in, when its
+ * descriptor differs.
+ */
+static TupleTableSlot *
+RvHeapSlotFor(TupleTableSlot **hslot, TupleTableSlot *slot)
+{
+	if ((*hslot)->tts_tupleDescriptor != slot->tts_tupleDescriptor)
+	{
+		/* in the scan's context: callers may be in a per-tuple one */
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(*hslot));
+
+		ExecDropSingleTupleTableSlot(*hslot);
+		*hslot = MakeSingleTupleTableSlot(slot->tts_tupleDescriptor, &TTSOpsBufferHeapTuple);
+		MemoryContextSwitchTo(old);
+	}
+	return *hslot;
+}
+
 static void
 RvScanNextRow(RvScanDesc scan)
 {
@@ -122,7 +146,8 @@ rv_scan_getnextslot(TableScanDesc sscan, ScanDirection direction, TupleTableSlot
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
 	RvScanNextRow(scan);
-	if (!RvHeap()->scan_getnextslot(scan->heapscan, direction, scan->hslot))
+	if (!RvHeap()->scan_getnextslot(scan->heapscan, direction,
+									RvHeapSlotFor(&scan->hslot, slot)))
 	{
 		ExecClearTuple(slot);
 		return false;
@@ -147,7 +172,8 @@ rv_scan_getnextslot_tidrange(TableScanDesc sscan, ScanDirection direction,
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
 	RvScanNextRow(scan);
-	if (!RvHeap()->scan_getnextslot_tidrange(scan->heapscan, direction, scan->hslot))
+	if (!RvHeap()->scan_getnextslot_tidrange(scan->heapscan, direction,
+											 RvHeapSlotFor(&scan->hslot, slot)))
 	{
 		ExecClearTuple(slot);
 		return false;
@@ -211,7 +237,8 @@ rv_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid, Snapshot
 
 	RvPinSetBeginRow(&fetch->pins);
 	MemoryContextReset(fetch->rowcxt);
-	if (!RvHeap()->index_fetch_tuple(fetch->heapfetch, tid, snapshot, fetch->hslot,
+	if (!RvHeap()->index_fetch_tuple(fetch->heapfetch, tid, snapshot,
+									 RvHeapSlotFor(&fetch->hslot, slot),
 									 call_again, all_dead))
 	{
 		RvPinSetEndRow(&fetch->pins);
@@ -229,7 +256,7 @@ static bool
 rv_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 						   TupleTableSlot *slot)
 {
-	TupleTableSlot *hslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+	TupleTableSlot *hslot = MakeSingleTupleTableSlot(slot->tts_tupleDescriptor,
 													 &TTSOpsBufferHeapTuple);
 	bool		found = RvHeap()->tuple_fetch_row_version(rel, tid, snapshot, hslot);
 
@@ -336,7 +363,7 @@ rv_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *
 			  CommandId cid, LockTupleMode mode, LockWaitPolicy wait_policy, uint8 flags,
 			  TM_FailureData *tmfd)
 {
-	TupleTableSlot *hslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+	TupleTableSlot *hslot = MakeSingleTupleTableSlot(slot->tts_tupleDescriptor,
 													 &TTSOpsBufferHeapTuple);
 	TM_Result	result;
 
@@ -367,7 +394,7 @@ rv_scan_analyze_next_tuple(TableScanDesc sscan, TransactionId OldestXmin, double
 
 	RvScanNextRow(scan);
 	if (!RvHeap()->scan_analyze_next_tuple(scan->heapscan, OldestXmin, liverows, deadrows,
-										   scan->hslot))
+										   RvHeapSlotFor(&scan->hslot, slot)))
 		return false;
 	RvScanEmit(scan, slot);
 	return true;
@@ -386,7 +413,8 @@ rv_scan_bitmap_next_tuple(TableScanDesc sscan, struct TBMIterateResult *tbmres,
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
 	RvScanNextRow(scan);
-	if (!RvHeap()->scan_bitmap_next_tuple(scan->heapscan, tbmres, scan->hslot))
+	if (!RvHeap()->scan_bitmap_next_tuple(scan->heapscan, tbmres,
+										  RvHeapSlotFor(&scan->hslot, slot)))
 		return false;
 	RvScanEmit(scan, slot);
 	return true;
@@ -405,7 +433,8 @@ rv_scan_sample_next_tuple(TableScanDesc sscan, struct SampleScanState *scanstate
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
 	RvScanNextRow(scan);
-	if (!RvHeap()->scan_sample_next_tuple(scan->heapscan, scanstate, scan->hslot))
+	if (!RvHeap()->scan_sample_next_tuple(scan->heapscan, scanstate,
+										  RvHeapSlotFor(&scan->hslot, slot)))
 		return false;
 	RvScanEmit(scan, slot);
 	return true;

@@ -76,19 +76,26 @@ RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 			   RvPinSet *pins, bool materialize)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
-	int			natts = src->tts_tupleDescriptor->natts;
+	TupleDesc	desc = src->tts_tupleDescriptor;
+	int			natts = desc->natts;
 
 	slot_getallattrs(src);
 	ExecClearTuple(dst);
 	memcpy(dst->tts_values, src->tts_values, natts * sizeof(Datum));
 	memcpy(dst->tts_isnull, src->tts_isnull, natts * sizeof(bool));
-	for (int i = 0; i < cache->nvecatts; i++)
+
+	/*
+	 * The vector columns are those of src's descriptor, the one the tuple
+	 * was read with, not necessarily rel's current one (ALTER COLUMN TYPE
+	 * reads the old rows with the old descriptor).
+	 */
+	for (int att = 0; att < natts; att++)
 	{
-		int			att = cache->vecatts[i] - 1;
+		Form_pg_attribute attr = TupleDescAttr(desc, att);
 		int16		storeno;
 		uint64		vid;
 
-		if (att >= natts || dst->tts_isnull[att])
+		if (attr->attisdropped || attr->atttypid != cache->typoid || dst->tts_isnull[att])
 			continue;
 		if (RvDatumGetVref(dst->tts_values[att], &storeno, &vid))
 		{
