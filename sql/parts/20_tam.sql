@@ -47,14 +47,14 @@ CREATE FUNCTION @extschema@.ruvector_storage_report(pg_catalog.regclass,
 	OUT tier pg_catalog.text, OUT live_vectors pg_catalog.int8,
 	OUT dead_vectors pg_catalog.int8, OUT free_slots pg_catalog.int8,
 	OUT pages pg_catalog.int8, OUT bytes pg_catalog.int8)
-	RETURNS SETOF record
+	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_storage_report'
 	LANGUAGE C STRICT VOLATILE;
 
 CREATE FUNCTION @extschema@.ruvector_gc_orphans(
 	OUT reason pg_catalog.text, OUT table_relfilenode pg_catalog.oid,
 	OUT store pg_catalog.int4, OUT store_relfilenode pg_catalog.oid)
-	RETURNS SETOF record
+	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_gc_orphans'
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_gc_orphans() FROM PUBLIC;
