@@ -13,5 +13,6 @@
 #include "utils/rel.h"
 
 extern void RvVacuumStores(Relation rel, struct VacuumParams *params);
+extern void RvSweepStores(Relation rel, TransactionId horizon, int elevel);
 
 #endif							/* RV_VACUUM_H */

@@ -652,6 +652,12 @@ rv_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap, Relation OldInd
 		NewHeap->rd_tableam = newam;
 	}
 	PG_END_TRY();
+
+	/*
+	 * The stores were copied whole: free the vids of the rows the copy
+	 * dropped (no other transaction can use the new storage yet).
+	 */
+	RvSweepStores(NewHeap, OldestXmin, DEBUG2);
 }
 
 static void

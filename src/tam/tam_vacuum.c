@@ -12,7 +12,8 @@
  *	       precedes the horizon computed *before* the mark is freed for
  *	       reuse (RvStoreFreeUnreferenced).
  * Because indexes were cleaned before the sweep, no index still holds a
- * TID whose tuple referenced a freed vid (DESIGN section 6).
+ * TID whose tuple referenced a freed vid (DESIGN section 6).  VACUUM FULL and
+ * CLUSTER run the same sweep on the new storage after copying the stores.
  *
  *-------------------------------------------------------------------------
  */
@@ -114,8 +115,20 @@ RvMarkReferenced(Relation rel, Snapshot snapshot, int *nstores)
 void
 RvVacuumStores(Relation rel, struct VacuumParams *params)
 {
-	TransactionId horizon = GetOldestNonRemovableTransactionId(rel);
-	int			elevel = (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2;
+	RvSweepStores(rel, GetOldestNonRemovableTransactionId(rel),
+				  (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2);
+}
+
+/*
+ * RvSweepStores: mark-and-sweep of every store of rel's current storage
+ * with the given horizon (see the file header); reports per store at
+ * elevel.  Used by VACUUM and, on the new storage, by VACUUM FULL and
+ * CLUSTER, whose verbatim store copies still hold the vectors of the rows
+ * they did not copy.
+ */
+void
+RvSweepStores(Relation rel, TransactionId horizon, int elevel)
+{
 	RvMarkStore *ms;
 	int			n;
 
@@ -128,6 +141,7 @@ RvVacuumStores(Relation rel, struct VacuumParams *params)
 		uint64		nallocated;
 		BlockNumber nblocks;
 
+		CHECK_FOR_INTERRUPTS();
 		RvStoreFreeUnreferenced(ms[i].store, ms[i].referenced, ms[i].nvids, horizon,
 								&nfreed, &nlive);
 		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);

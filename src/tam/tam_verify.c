@@ -1,0 +1,798 @@
+/*-------------------------------------------------------------------------
+ *
+ * tam_verify.c
+ *	  ruvector_verify(regclass): an amcheck-style consistency check of a
+ *	  ruvector table's vector stores and of the heap's references into
+ *	  them.  Returns one row (kind, store, blkno, vid, detail) per problem
+ *	  found and nothing when the table is healthy.
+ *
+ * What is checked (kinds in parentheses):
+ *	- catalog rows of the table's storage: column is a ruvector column,
+ *	  dims in range, tier hot, the store file exists (catalog_*, store_missing);
+ *	- every store page: standard header bounds, special size
+ *	  RV_PAGE_SPECIAL, magic and version, page kind and segment number
+ *	  matching the block's role (page_header, page_special, page_magic,
+ *	  page_kind, page_uninitialized); a page the buffer manager refuses to
+ *	  read is reported as read_error;
+ *	- the metapage against the catalog and the segments: geometry, free
+ *	  hint, nallocated == sum of the segment headers' == nonzero xids
+ *	  (meta_geometry, meta_counts, meta_file_size);
+ *	- segment headers: segno, tier, format, nallocated (segment_header,
+ *	  segment_count); vid states: 0, frozen or a normal xid that is not in
+ *	  the future, nothing allocated at or beyond next_vid (vid_state);
+ *	- payload of every vid some heap tuple references or VACUUM froze:
+ *	  its bytes lie below pd_lower of initialized data pages and, with the
+ *	  header layout, its in-page varlena header matches the store
+ *	  (vid_payload, vid_header);
+ *	- heap <-> store: every tuple on the heap (seen with SnapshotAny, the
+ *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
+ *	  column, to an existing store of that column with the column's dims,
+ *	  to an allocated vid (heap_not_vref, heap_vref_store, heap_vref_column,
+ *	  heap_vref_dims, heap_vref_unallocated); no frozen vid is without a
+ *	  referencing tuple (vid_orphaned: holds right after VACUUM; rows
+ *	  pruned by on-access heap pruning since the last VACUUM also leave
+ *	  such vids until the next VACUUM frees them).
+ *	- ruhnsw indexes: not yet (see RvVerifyIndexes).
+ *
+ * Invariants of this file:
+ *	- it never writes: pages are read with ReadBufferExtended, share-locked
+ *	  only long enough to copy them, and every check works on the copy, so
+ *	  no check dereferences shared memory or holds a lock;
+ *	- reads that can fail (damaged page headers, missing files, checksum
+ *	  failures) run in an internal subtransaction and their error becomes a
+ *	  row, so damage is reported instead of aborting the check; query
+ *	  cancel and other operator-intervention errors are re-thrown;
+ *	- the table is locked with ShareUpdateExclusiveLock (like VACUUM), so
+ *	  no VACUUM, rewrite or store creation races with the check; concurrent
+ *	  INSERT/UPDATE/DELETE are allowed and cannot cause false reports:
+ *	  the heap pass runs before the stores' high-water marks are read, and
+ *	  new vids are never frozen.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "storage/smgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "tam/rv_tam.h"
+
+#define RV_MAX_DIMS 16000
+
+/* One heap reference into a store: a vid and the tuple holding it. */
+typedef struct RvVerifyRef
+{
+	uint64		vid;
+	ItemPointerData tid;
+} RvVerifyRef;
+
+/* Per-store state. */
+typedef struct RvVerifyStore
+{
+	RvCatalogStore cs;
+	RvStore    *store;			/* NULL if not checkable (bad catalog row) */
+	RvVerifyRef *refs;			/* heap references, sorted by vid later */
+	int64		nrefs;
+	int64		maxrefs;
+} RvVerifyStore;
+
+typedef struct RvVerifyState
+{
+	Relation	rel;
+	Tuplestorestate *tupstore;
+	TupleDesc	tupdesc;
+	BufferAccessStrategy strategy;
+	int			nstores;
+	RvVerifyStore *stores;
+	bool		heap_ok;		/* the heap pass completed */
+	char	   *page;			/* BLCKSZ scratch copy of the page being checked */
+	char	   *segpage;		/* BLCKSZ copy of the current segment page */
+} RvVerifyState;
+
+/* Appends one problem row; store, blkno, vid < 0 mean NULL. */
+static void
+RvReport(RvVerifyState *vs, const char *kind, int store, int64 blkno, int64 vid,
+		 const char *fmt,...)
+	pg_attribute_printf(6, 7);
+
+static void
+RvReport(RvVerifyState *vs, const char *kind, int store, int64 blkno, int64 vid,
+		 const char *fmt,...)
+{
+	Datum		values[5];
+	bool		nulls[5] = {0};
+	StringInfoData buf;
+	va_list		args;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	values[0] = CStringGetTextDatum(kind);
+	values[1] = Int32GetDatum(store);
+	nulls[1] = store < 0;
+	values[2] = Int64GetDatum(blkno);
+	nulls[2] = blkno < 0;
+	values[3] = Int64GetDatum(vid);
+	nulls[3] = vid < 0;
+	values[4] = CStringGetTextDatum(buf.data);
+	tuplestore_putvalues(vs->tupstore, vs->tupdesc, values, nulls);
+	pfree(buf.data);
+}
+
+/*
+ * Error categories that must abort the check rather than become a row:
+ * cancel, shutdown, out of memory and the like.
+ */
+static bool
+RvErrorIsFatalForVerify(int sqlerrcode)
+{
+	int			cat = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return cat == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||
+		cat == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||
+		cat == ERRCODE_TO_CATEGORY(ERRCODE_PROGRAM_LIMIT_EXCEEDED);
+}
+
+typedef void (*RvVerifyFn) (RvVerifyState *vs, void *arg);
+
+/*
+ * Runs fn(vs, arg) in an internal subtransaction.  On error, rolls the
+ * subtransaction back (releasing buffer pins and aborting buffer I/O),
+ * reports a row of kind with the error's message and returns false.
+ */
+static bool
+RvVerifyTry(RvVerifyState *vs, RvVerifyFn fn, void *arg, const char *kind, int store,
+			int64 blkno)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(vs, arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (RvErrorIsFatalForVerify(edata->sqlerrcode))
+			ReThrowError(edata);
+		RvReport(vs, kind, store, blkno, -1, "%s", edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+typedef struct RvReadArg
+{
+	RvStore    *store;
+	BlockNumber blkno;
+	char	   *dst;
+	BlockNumber nblocks;		/* for RvNblocksFn */
+} RvReadArg;
+
+static void
+RvReadPageFn(RvVerifyState *vs, void *arg)
+{
+	RvReadArg  *ra = arg;
+	Buffer		buf;
+
+	buf = ReadBufferExtended(ra->store->rel, MAIN_FORKNUM, ra->blkno, RBM_NORMAL, vs->strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(ra->dst, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Copies block blkno of store into dst; false (with a row) if unreadable. */
+static bool
+RvReadPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, char *dst)
+{
+	RvReadArg	ra;
+
+	CHECK_FOR_INTERRUPTS();
+	ra.store = vst->store;
+	ra.blkno = blkno;
+	ra.dst = dst;
+	return RvVerifyTry(vs, RvReadPageFn, &ra, "read_error", vst->cs.storeno, blkno);
+}
+
+static void
+RvNblocksFn(RvVerifyState *vs, void *arg)
+{
+	RvReadArg  *ra = arg;
+
+	ra->nblocks = RelationGetNumberOfBlocks(ra->store->rel);
+}
+
+static bool
+RvPageIsZero(const char *page)
+{
+	for (int i = 0; i < BLCKSZ; i++)
+		if (page[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Checks the header and special space of the page copy at blkno against
+ * its role (kind, segno).  An all-zero page is reported unless allow_new.
+ * Returns true when the page is an initialized store page of that role
+ * whose contents may be examined.
+ */
+static bool
+RvCheckPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, const char *page,
+			uint16 kind, uint32 segno, bool allow_new)
+{
+	PageHeader	ph = (PageHeader) page;
+	const RvPageOpaque *op;
+	int			st = vst->cs.storeno;
+	static const char *const kinds[] = {"?", "meta", "segment", "data"};
+
+	if (ph->pd_upper == 0)
+	{
+		if (!RvPageIsZero(page))
+			RvReport(vs, "page_header", st, blkno, -1,
+					 "pd_upper is 0 but the page is not all zeros");
+		else if (!allow_new)
+			RvReport(vs, "page_uninitialized", st, blkno, -1,
+					 "%s page is all zeros", kinds[kind]);
+		return false;
+	}
+	if (PageGetPageSize((Page) page) != BLCKSZ ||
+		PageGetPageLayoutVersion((Page) page) != PG_PAGE_LAYOUT_VERSION ||
+		(ph->pd_flags & ~PD_VALID_FLAG_BITS) != 0 ||
+		ph->pd_lower < RV_PAGE_PAYLOAD_START || ph->pd_lower > ph->pd_upper ||
+		ph->pd_upper != ph->pd_special || ph->pd_special > BLCKSZ ||
+		ph->pd_special != MAXALIGN(ph->pd_special))
+	{
+		RvReport(vs, "page_header", st, blkno, -1,
+				 "bad page header: pd_lower %u, pd_upper %u, pd_special %u, pd_flags 0x%x, "
+				 "size/version 0x%x",
+				 ph->pd_lower, ph->pd_upper, ph->pd_special, ph->pd_flags,
+				 ph->pd_pagesize_version);
+		return false;
+	}
+	if (BLCKSZ - ph->pd_special != RV_PAGE_SPECIAL)
+	{
+		RvReport(vs, "page_special", st, blkno, -1, "special space is %d bytes, expected %d",
+				 (int) (BLCKSZ - ph->pd_special), RV_PAGE_SPECIAL);
+		return false;
+	}
+	op = (const RvPageOpaque *) (page + ph->pd_special);
+	if (op->magic != RV_STORE_MAGIC || op->version != RV_STORE_VERSION)
+	{
+		RvReport(vs, "page_magic", st, blkno, -1, "magic 0x%08x version %u, expected 0x%08x version %u",
+				 op->magic, op->version, RV_STORE_MAGIC, RV_STORE_VERSION);
+		return false;
+	}
+	if (op->kind != kind || op->segno != segno)
+	{
+		RvReport(vs, "page_kind", st, blkno, -1, "page kind %u segment %u, expected %s page of segment %u",
+				 op->kind, op->segno, kinds[kind], segno);
+		return false;
+	}
+	return true;
+}
+
+/* Geometry the metapage is checked against (or used when it is unreadable). */
+typedef struct RvGeometry
+{
+	int32		layout;
+	uint32		stride;
+	uint32		base;
+	uint32		seg_blocks;
+	uint32		slotbytes;		/* bytes written per vid */
+	uint64		next_vid;
+	uint64		nallocated;
+	bool		meta_ok;
+} RvGeometry;
+
+/* Checks the metapage copy; fills g (next_vid guessed from nblocks if bad). */
+static void
+RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readable,
+			BlockNumber nblocks, RvGeometry *g)
+{
+	int			st = vst->cs.storeno;
+	int32		dims = vst->cs.dims;
+	const RvStoreMeta *meta = (const RvStoreMeta *) (page + RV_PAGE_PAYLOAD_START);
+
+	RvStoreComputeLayout(dims, &g->layout, &g->stride, &g->base, &g->seg_blocks);
+	g->slotbytes = dims * sizeof(float) + (g->layout == RV_LAYOUT_HEADER ? 8 : 0);
+	g->meta_ok = false;
+	g->nallocated = 0;
+	/* without a usable metapage, check every segment the file holds */
+	g->next_vid = (uint64) (nblocks > 1 ? (nblocks - 1 + g->seg_blocks - 1) / g->seg_blocks : 0) *
+		RV_SEG_VIDS;
+
+	if (!readable || !RvCheckPage(vs, vst, 0, page, RV_PAGE_META, 0, false))
+		return;
+	if (((PageHeader) page)->pd_lower < RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta))
+	{
+		RvReport(vs, "page_header", st, 0, -1, "metapage pd_lower %u is below the end of its contents",
+				 ((PageHeader) page)->pd_lower);
+		return;
+	}
+	if (meta->magic != RV_STORE_MAGIC || meta->version != RV_STORE_VERSION ||
+		meta->dims != dims || meta->layout != g->layout || meta->stride != g->stride ||
+		meta->base != g->base || meta->seg_vids != RV_SEG_VIDS ||
+		meta->seg_blocks != g->seg_blocks)
+	{
+		RvReport(vs, "meta_geometry", st, 0, -1,
+				 "metapage magic 0x%08x version %u dims %d layout %d stride %u base %u "
+				 "seg_vids %u seg_blocks %u; catalog dims %d need layout %d stride %u base %u "
+				 "seg_vids %u seg_blocks %u",
+				 meta->magic, meta->version, meta->dims, meta->layout, meta->stride,
+				 meta->base, meta->seg_vids, meta->seg_blocks, dims, g->layout, g->stride,
+				 g->base, (uint32) RV_SEG_VIDS, g->seg_blocks);
+		return;
+	}
+	if (meta->free_hint > meta->next_vid || meta->nallocated > meta->next_vid)
+		RvReport(vs, "meta_counts", st, 0, -1,
+				 "free_hint " UINT64_FORMAT ", nallocated " UINT64_FORMAT
+				 " exceed next_vid " UINT64_FORMAT,
+				 meta->free_hint, meta->nallocated, meta->next_vid);
+	if (meta->next_vid > 0)
+	{
+		uint64		nsegs = (meta->next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
+
+		if ((uint64) nblocks < 1 + (nsegs - 1) * g->seg_blocks + 1)
+		{
+			RvReport(vs, "meta_file_size", st, 0, -1,
+					 "next_vid " UINT64_FORMAT " needs %llu segments but the file has %u blocks",
+					 meta->next_vid, (unsigned long long) nsegs, nblocks);
+			return;
+		}
+	}
+	g->next_vid = meta->next_vid;
+	g->nallocated = meta->nallocated;
+	g->meta_ok = true;
+}
+
+/*
+ * Checks the bytes of vid that lie on data page blkno (copy in page, or
+ * pageok false when it is not a usable data page): below pd_lower and,
+ * when its header starts there, a header matching the store.
+ */
+static void
+RvCheckVidOnPage(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uint64 vid,
+				 BlockNumber blkno, const char *page, bool pageok, uint64 pstart)
+{
+	int			st = vst->cs.storeno;
+	uint64		off = g->base + (vid % RV_SEG_VIDS) * (uint64) g->stride;
+	uint64		end = off + g->slotbytes;
+	uint64		pend = pstart + RV_PAGE_PAYLOAD;
+	uint64		last = Min(end, pend) - pstart + RV_PAGE_PAYLOAD_START;
+
+	if (!pageok)
+	{
+		RvReport(vs, "vid_payload", st, blkno, (int64) vid,
+				 "payload lies on a page that is not an initialized data page");
+		return;
+	}
+	if (last > ((PageHeader) page)->pd_lower)
+	{
+		RvReport(vs, "vid_payload", st, blkno, (int64) vid,
+				 "payload ends at page offset " UINT64_FORMAT ", beyond pd_lower %u",
+				 last, ((PageHeader) page)->pd_lower);
+		return;
+	}
+	if (g->layout == RV_LAYOUT_HEADER && off >= pstart && off < pend)
+	{
+		const char *hdr = page + RV_PAGE_PAYLOAD_START + (off - pstart);
+		uint32		vl;
+		int16		dim;
+
+		/* the 8-byte header never straddles: off % 64 == 56, pages hold whole lines */
+		memcpy(&vl, hdr, sizeof(uint32));
+		memcpy(&dim, hdr + sizeof(uint32), sizeof(int16));
+		if (VARSIZE(hdr) != RUVECTOR_SIZE(vst->cs.dims) || VARATT_IS_1B(hdr) ||
+			dim != vst->cs.dims)
+			RvReport(vs, "vid_header", st, blkno, (int64) vid,
+					 "in-page header: length word 0x%08x dim %d, expected size %d dim %d",
+					 vl, dim, (int) RUVECTOR_SIZE(vst->cs.dims), vst->cs.dims);
+	}
+}
+
+static int
+RvRefCmp(const void *a, const void *b)
+{
+	const RvVerifyRef *ra = a;
+	const RvVerifyRef *rb = b;
+
+	if (ra->vid != rb->vid)
+		return ra->vid < rb->vid ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &ra->tid, (ItemPointer) &rb->tid);
+}
+
+/* The store pass: every page of one store, plus its vids against refs. */
+static void
+RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
+{
+	int			st = vst->cs.storeno;
+	RvReadArg	ra;
+	BlockNumber nblocks;
+	RvGeometry	g;
+	bool		metaok;
+	uint64		nsegs_file;
+	uint64		sum_seg = 0;
+	uint64		count_xids = 0;
+	bool		counts_ok = true;
+	int64		ri = 0;			/* next ref (sorted by vid) */
+	TransactionId nextxid = XidFromFullTransactionId(ReadNextFullTransactionId());
+
+	if (!smgrexists(RelationGetSmgr(vst->store->rel), MAIN_FORKNUM))
+	{
+		/* an unlogged store is never missing: crash recovery copies its init fork */
+		RvReport(vs, "store_missing", st, -1, -1, "store file %u does not exist",
+				 vst->cs.node.relNode);
+		return;
+	}
+	ra.store = vst->store;
+	if (!RvVerifyTry(vs, RvNblocksFn, &ra, "read_error", st, -1))
+		return;
+	nblocks = ra.nblocks;
+	if (vst->nrefs > 0)
+		qsort(vst->refs, vst->nrefs, sizeof(RvVerifyRef), RvRefCmp);
+
+	if (nblocks == 0)
+	{
+		/* an unlogged store reset by crash recovery gets its metapage lazily */
+		if (vs->rel->rd_rel->relpersistence != RELPERSISTENCE_UNLOGGED)
+			RvReport(vs, "page_uninitialized", st, 0, -1, "store file is empty: no metapage");
+		for (; ri < vst->nrefs; ri++)
+			RvReport(vs, "heap_vref_unallocated", st, -1, (int64) vst->refs[ri].vid,
+					 "tuple (%u,%u) references a vid of an empty store",
+					 ItemPointerGetBlockNumberNoCheck(&vst->refs[ri].tid),
+					 ItemPointerGetOffsetNumberNoCheck(&vst->refs[ri].tid));
+		return;
+	}
+
+	metaok = RvReadPage(vs, vst, 0, vs->page);
+	RvCheckMeta(vs, vst, vs->page, metaok, nblocks, &g);
+	nsegs_file = (nblocks - 1 + g.seg_blocks - 1) / g.seg_blocks;
+
+	for (uint64 segno = 0; segno < nsegs_file; segno++)
+	{
+		BlockNumber segblk = (BlockNumber) (1 + segno * g.seg_blocks);
+		uint64		first = segno * RV_SEG_VIDS;
+		bool		inuse = first < g.next_vid;
+		bool		segok;
+		const TransactionId *xids = NULL;
+		uint32		nxids = 0;
+
+		segok = RvReadPage(vs, vst, segblk, vs->segpage) &&
+			RvCheckPage(vs, vst, segblk, vs->segpage, RV_PAGE_SEGMENT, (uint32) segno, !inuse);
+		if (segok && ((PageHeader) vs->segpage)->pd_lower != RV_PAGE_PAYLOAD_START + RV_PAGE_PAYLOAD)
+		{
+			RvReport(vs, "page_header", st, segblk, -1, "segment page pd_lower %u, expected %d",
+					 ((PageHeader) vs->segpage)->pd_lower, RV_PAGE_PAYLOAD_START + RV_PAGE_PAYLOAD);
+			segok = false;
+		}
+		if (segok)
+		{
+			const RvSegmentHeader *seg = (const RvSegmentHeader *)
+			(vs->segpage + RV_PAGE_PAYLOAD_START);
+
+			xids = (const TransactionId *) (vs->segpage + RV_PAGE_PAYLOAD_START + RV_SEG_HEADER_SIZE);
+			if (seg->segno != segno || seg->tier != RV_TIER_HOT || seg->format != g.layout)
+				RvReport(vs, "segment_header", st, segblk, -1,
+						 "segment header segno %u tier %u format %u, expected segno %u tier %d format %d",
+						 seg->segno, seg->tier, seg->format, (uint32) segno, RV_TIER_HOT, g.layout);
+			for (uint32 k = 0; k < RV_SEG_VIDS; k++)
+			{
+				TransactionId x = xids[k];
+				uint64		vid = first + k;
+
+				if (x == InvalidTransactionId)
+					continue;
+				nxids++;
+				if (vid >= g.next_vid)
+					RvReport(vs, "vid_state", st, segblk, (int64) vid,
+							 "vid at or beyond next_vid " UINT64_FORMAT " is allocated (xid %u)",
+							 g.next_vid, x);
+				else if (x == BootstrapTransactionId ||
+						 (TransactionIdIsNormal(x) && !TransactionIdPrecedes(x, nextxid)))
+					RvReport(vs, "vid_state", st, segblk, (int64) vid,
+							 "allocating xid %u is not a valid past transaction (next xid %u)",
+							 x, nextxid);
+			}
+			if (seg->nallocated != nxids)
+				RvReport(vs, "segment_count", st, segblk, -1,
+						 "segment header nallocated %u, but %u vids have a nonzero xid",
+						 seg->nallocated, nxids);
+			sum_seg += seg->nallocated;
+			count_xids += nxids;
+		}
+		else if (inuse)
+			counts_ok = false;
+
+		/*
+		 * The segment's vids against the heap refs, and their payload on
+		 * the data pages, page by page in stream order.
+		 */
+		for (BlockNumber b = segblk + 1; b < segblk + g.seg_blocks && b < nblocks; b++)
+		{
+			uint64		pstart = (uint64) (b - segblk - 1) * RV_PAGE_PAYLOAD;
+			uint64		pend = pstart + RV_PAGE_PAYLOAD;
+			bool		pageok;
+			uint64		k0,
+						k1;
+
+			pageok = RvReadPage(vs, vst, b, vs->page) &&
+				RvCheckPage(vs, vst, b, vs->page, RV_PAGE_DATA, (uint32) segno, true);
+
+			/* slots overlapping [pstart, pend): base + k*stride < pend, + slotbytes > pstart */
+			k0 = pstart + 1 > g.base + g.slotbytes ?
+				(pstart + 1 - g.base - g.slotbytes + g.stride - 1) / g.stride : 0;
+			k1 = pend > g.base ? (pend - g.base + g.stride - 1) / g.stride : 0;
+			k1 = Min(k1, RV_SEG_VIDS);
+			for (uint64 k = k0; k < k1; k++)
+			{
+				uint64		vid = first + k;
+				bool		referenced = false;
+				bool		frozen;
+				bool		starts_here = g.base + k * g.stride >= pstart;
+
+				if (vid >= g.next_vid)
+					break;
+				/* refs of vids before this one were handled on their first page */
+				while (ri < vst->nrefs && vst->refs[ri].vid < vid)
+					ri++;
+				referenced = ri < vst->nrefs && vst->refs[ri].vid == vid;
+				frozen = xids != NULL && xids[k] == FrozenTransactionId;
+				if (starts_here && referenced && xids != NULL && xids[k] == InvalidTransactionId)
+					RvReport(vs, "heap_vref_unallocated", st, segblk, (int64) vid,
+							 "tuple (%u,%u) references a free vid",
+							 ItemPointerGetBlockNumberNoCheck(&vst->refs[ri].tid),
+							 ItemPointerGetOffsetNumberNoCheck(&vst->refs[ri].tid));
+				if (starts_here && frozen && !referenced && vs->heap_ok)
+					RvReport(vs, "vid_orphaned", st, segblk, (int64) vid,
+							 "vid is frozen but no heap tuple references it");
+				if (referenced || frozen)
+					RvCheckVidOnPage(vs, vst, &g, vid, b, vs->page, pageok, pstart);
+			}
+		}
+		/* refs into the part of this segment with no data page in the file */
+		while (ri < vst->nrefs && vst->refs[ri].vid < Min(first + RV_SEG_VIDS, g.next_vid))
+		{
+			uint64		end = g.base + (vst->refs[ri].vid % RV_SEG_VIDS) * (uint64) g.stride +
+			g.slotbytes;
+
+			if (segblk + 1 + (end - 1) / RV_PAGE_PAYLOAD >= nblocks)
+				RvReport(vs, "vid_payload", st, -1, (int64) vst->refs[ri].vid,
+						 "payload lies beyond the end of the store file (%u blocks)", nblocks);
+			ri++;
+		}
+	}
+
+	/* refs to vids never allocated */
+	for (; ri < vst->nrefs; ri++)
+		if (vst->refs[ri].vid >= g.next_vid)
+			RvReport(vs, "heap_vref_unallocated", st, -1, (int64) vst->refs[ri].vid,
+					 "tuple (%u,%u) references a vid at or beyond next_vid " UINT64_FORMAT,
+					 ItemPointerGetBlockNumberNoCheck(&vst->refs[ri].tid),
+					 ItemPointerGetOffsetNumberNoCheck(&vst->refs[ri].tid), g.next_vid);
+
+	if (g.meta_ok && counts_ok && (g.nallocated != sum_seg || sum_seg != count_xids))
+		RvReport(vs, "meta_counts", st, 0, -1,
+				 "metapage nallocated " UINT64_FORMAT ", segment headers sum " UINT64_FORMAT
+				 ", vids with a nonzero xid " UINT64_FORMAT,
+				 g.nallocated, sum_seg, count_xids);
+}
+
+/*
+ * The heap pass: every tuple still on the heap (SnapshotAny, like
+ * VACUUM's mark), each ruvector column's raw value checked and its vref
+ * recorded in its store's refs.
+ */
+static void
+RvVerifyHeapFn(RvVerifyState *vs, void *arg)
+{
+	Relation	rel = vs->rel;
+	RvRelCache *cache = RvRelGetCache(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			nvec = cache->nvecatts;
+	int16	   *vecatts = palloc(sizeof(int16) * Max(nvec, 1));
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+
+	memcpy(vecatts, cache->vecatts, sizeof(int16) * nvec);
+	if (nvec == 0)
+		return;
+	scan = RvHeap()->scan_begin(rel, SnapshotAny, 0, NULL, NULL,
+								SO_TYPE_SEQSCAN | SO_ALLOW_PAGEMODE);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsBufferHeapTuple);
+	while (RvHeap()->scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int a = 0; a < nvec; a++)
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(slot, vecatts[a], &isnull);
+			int32		typmod = TupleDescAttr(desc, vecatts[a] - 1)->atttypmod;
+			int16		storeno;
+			uint64		vid;
+			RvVerifyStore *vst = NULL;
+
+			if (isnull)
+				continue;
+			if (!RvDatumGetVref(d, &storeno, &vid))
+			{
+				RvReport(vs, "heap_not_vref", -1, ItemPointerGetBlockNumber(&slot->tts_tid), -1,
+						 "tuple (%u,%u) column %d holds a value that is not a vref",
+						 ItemPointerGetBlockNumber(&slot->tts_tid),
+						 ItemPointerGetOffsetNumber(&slot->tts_tid), vecatts[a]);
+				continue;
+			}
+			for (int i = 0; i < vs->nstores; i++)
+				if (vs->stores[i].cs.storeno == storeno)
+					vst = &vs->stores[i];
+			if (vst == NULL)
+			{
+				RvReport(vs, "heap_vref_store", storeno, ItemPointerGetBlockNumber(&slot->tts_tid),
+						 (int64) vid, "tuple (%u,%u) column %d references store %d, which does not exist",
+						 ItemPointerGetBlockNumber(&slot->tts_tid),
+						 ItemPointerGetOffsetNumber(&slot->tts_tid), vecatts[a], storeno);
+				continue;
+			}
+			if (vst->cs.attnum != vecatts[a])
+				RvReport(vs, "heap_vref_column", storeno, ItemPointerGetBlockNumber(&slot->tts_tid),
+						 (int64) vid, "tuple (%u,%u) column %d references store %d of column %d",
+						 ItemPointerGetBlockNumber(&slot->tts_tid),
+						 ItemPointerGetOffsetNumber(&slot->tts_tid), vecatts[a], storeno,
+						 vst->cs.attnum);
+			if (typmod >= 0 && typmod != vst->cs.dims)
+				RvReport(vs, "heap_vref_dims", storeno, ItemPointerGetBlockNumber(&slot->tts_tid),
+						 (int64) vid, "tuple (%u,%u) column %d of type ruvector(%d) references a store of %d dims",
+						 ItemPointerGetBlockNumber(&slot->tts_tid),
+						 ItemPointerGetOffsetNumber(&slot->tts_tid), vecatts[a], typmod,
+						 vst->cs.dims);
+			if (vst->nrefs == vst->maxrefs)
+			{
+				vst->maxrefs = Max(1024, vst->maxrefs * 2);
+				if (vst->refs == NULL)
+					vst->refs = MemoryContextAllocHuge(CurrentMemoryContext,
+													   sizeof(RvVerifyRef) * vst->maxrefs);
+				else
+					vst->refs = repalloc_huge(vst->refs, sizeof(RvVerifyRef) * vst->maxrefs);
+			}
+			vst->refs[vst->nrefs].vid = vid;
+			vst->refs[vst->nrefs].tid = slot->tts_tid;
+			vst->nrefs++;
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	RvHeap()->scan_end(scan);
+}
+
+/*
+ * RvVerifyIndexes: structural checks of the table's ruhnsw indexes
+ * (neighbour vids valid, entry point valid, every live node reachable from
+ * the entry point).
+ *
+ * TODO: ruhnsw (src/index) has not landed yet; when it does, check each
+ * index of rel whose access method is ruhnsw here, reading its pages the
+ * same way (copies under a share lock, reads in RvVerifyTry).
+ */
+static void
+RvVerifyIndexes(RvVerifyState *vs)
+{
+}
+
+PG_FUNCTION_INFO_V1(ruvector_verify);
+
+/*
+ * ruvector_verify(regclass) -> setof (kind text, store int4, blkno int8,
+ * vid int8, detail text): one row per problem found in the ruvector
+ * table's stores and heap references (see the file header), none when
+ * healthy.  Takes ShareUpdateExclusiveLock on the table.  Execution is
+ * revoked from PUBLIC by the extension script.
+ */
+Datum
+ruvector_verify(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RvVerifyState vs;
+	TupleDesc	desc;
+	Oid			typoid;
+	List	   *rows;
+	ListCell   *lc;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	memset(&vs, 0, sizeof(vs));
+	vs.tupstore = rsinfo->setResult;
+	vs.tupdesc = rsinfo->setDesc;
+	vs.rel = table_open(relid, ShareUpdateExclusiveLock);
+	if (!RvRelIsRuvector(vs.rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(vs.rel))));
+	if (RELATION_IS_OTHER_TEMP(vs.rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot verify temporary tables of other sessions")));
+	vs.strategy = GetAccessStrategy(BAS_BULKREAD);
+	vs.page = palloc(BLCKSZ);
+	vs.segpage = palloc(BLCKSZ);
+	desc = RelationGetDescr(vs.rel);
+	typoid = RvTypeOid(false);
+
+	/* the catalog rows of the table's current storage */
+	rows = RvCatalogListStores(&vs.rel->rd_node, true);
+	vs.stores = palloc0(sizeof(RvVerifyStore) * Max(list_length(rows), 1));
+	foreach(lc, rows)
+	{
+		RvCatalogStore *cs = lfirst(lc);
+		RvVerifyStore *vst = &vs.stores[vs.nstores++];
+		Form_pg_attribute att = (cs->attnum >= 1 && cs->attnum <= desc->natts) ?
+		TupleDescAttr(desc, cs->attnum - 1) : NULL;
+
+		vst->cs = *cs;
+		if (att == NULL || att->attisdropped || att->atttypid != typoid)
+			RvReport(&vs, "catalog_column", cs->storeno, -1, -1,
+					 "store %d belongs to column %d, which is not a ruvector column",
+					 cs->storeno, cs->attnum);
+		else if (cs->dims < 1 || cs->dims > RV_MAX_DIMS)
+			RvReport(&vs, "catalog_dims", cs->storeno, -1, -1, "store %d has %d dims",
+					 cs->storeno, cs->dims);
+		else if (cs->tier != RV_TIER_HOT)
+			RvReport(&vs, "catalog_tier", cs->storeno, -1, -1, "store %d has tier %d",
+					 cs->storeno, cs->tier);
+		else
+			vst->store = RvStoreOpen(cs, vs.rel->rd_rel->relpersistence, vs.rel->rd_backend);
+	}
+
+	/* heap first: vids it references were allocated before the stores are read */
+	vs.heap_ok = RvVerifyTry(&vs, RvVerifyHeapFn, NULL, "heap_read_error", -1, -1);
+	for (i = 0; i < vs.nstores; i++)
+		if (vs.stores[i].store != NULL)
+			RvVerifyOneStore(&vs, &vs.stores[i]);
+	RvVerifyIndexes(&vs);
+
+	FreeAccessStrategy(vs.strategy);
+	table_close(vs.rel, NoLock);
+	return (Datum) 0;
+}

@@ -1,0 +1,100 @@
+# ruvector_verify on damaged stores: create ruvector tables, stop the server,
+# overwrite bytes of store pages on disk (data page vector header, data page
+# special space, data page header, segment page xids and header, metapage
+# geometry), start it again, and check that verify reports each damage with
+# the right kind, that the session survives every call and that no backend
+# crashed.  data_checksums stays off (the default), so damaged pages reach
+# verify; a page header the buffer manager refuses is reported as read_error.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('verify');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
+
+# 768 dims: header layout, stride 3136; segment 0 meta page is block 1, its
+# payload stream starts in block 2 (vid 0's header at payload offset 56).
+my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta);
+for my $t (@tables)
+{
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE $t (id int PRIMARY KEY, v ruvector(768)) USING ruvector;
+		INSERT INTO $t SELECT g, (SELECT array_agg(((g * 7 + k) % 100)::real) FROM generate_series(1, 768) k)::ruvector
+			FROM generate_series(1, 100) g;
+		VACUUM $t;});
+	is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_verify('$t')"), '0', "$t healthy before damage");
+}
+
+my $pgdata = $node->data_dir;
+my %path;
+for my $t (@tables)
+{
+	$path{$t} = $pgdata . '/' . $node->safe_psql('postgres', qq{
+		SELECT 'base/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || s.store_relnode
+		FROM ruvector_store s JOIN pg_class c ON c.relfilenode = s.relnode WHERE c.oid = '$t'::regclass});
+	ok(-f $path{$t}, "$t store file exists");
+}
+$node->stop;
+
+sub overwrite
+{
+	my ($file, $offset, $bytes) = @_;
+	open(my $fh, '+<:raw', $file) or die "open $file: $!";
+	seek($fh, $offset, 0) or die;
+	print $fh $bytes;
+	close($fh);
+}
+
+my $B = 8192;
+overwrite($path{t_vhdr}, 2 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
+overwrite($path{t_magic}, 3 * $B + $B - 64, "XXXX");              # data page magic
+overwrite($path{t_pghdr}, 4 * $B + 16, pack('v', 0xfff0));       # data page pd_special
+overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
+overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier
+overwrite($path{t_meta}, 0 * $B + 64 + 8, pack('l', 999));        # metapage dims
+$node->start;
+
+# every call in one session: it must survive them all
+my $sql = '';
+for my $t (@tables)
+{
+	$sql .= qq{SELECT '$t', kind, count(*) FROM ruvector_verify('$t') GROUP BY kind ORDER BY kind;\n};
+	$sql .= qq{SELECT count(*) FROM (SELECT v <-> v FROM $t) s;\n};
+}
+$sql .= qq{SELECT 'still alive';\n};
+my ($ret, $out, $err) = $node->psql('postgres', $sql, on_error_stop => 0);
+like($out, qr/still alive/, 'the session survived every verify call and every damaged read');
+note($out);
+note($err);
+
+my %kinds;
+for my $line (split /\n/, $out)
+{
+	my ($t, $kind, $n) = split /\|/, $line;
+	$kinds{$t}{$kind} = $n if defined $n;
+}
+is_deeply($kinds{t_healthy} // {}, {}, 'undamaged table: no rows');
+ok($kinds{t_vhdr}{vid_header}, 'vector header overwritten: vid_header');
+is(join(',', sort keys %{ $kinds{t_vhdr} }), 'vid_header', 'vector header overwritten: nothing else');
+ok($kinds{t_magic}{page_magic}, 'data page magic overwritten: page_magic');
+ok($kinds{t_magic}{vid_payload}, 'data page magic overwritten: the vids on it are reported');
+ok($kinds{t_pghdr}{read_error}, 'data page header overwritten: read_error');
+ok($kinds{t_xids}{heap_vref_unallocated} && $kinds{t_xids}{heap_vref_unallocated} == 10,
+	'segment xids zeroed: 10 heap_vref_unallocated');
+ok($kinds{t_xids}{segment_count}, 'segment xids zeroed: segment_count');
+ok($kinds{t_xids}{meta_counts}, 'segment xids zeroed: meta_counts');
+ok($kinds{t_tier}{segment_header}, 'segment tier overwritten: segment_header');
+ok($kinds{t_meta}{meta_geometry}, 'metapage dims overwritten: meta_geometry');
+
+# the damaged tables' reads fail cleanly, the healthy one still reads
+like($err, qr/ERROR:/, 'reads of damaged stores raise errors');
+unlike($err, qr/server closed the connection|terminated/, 'no connection lost');
+my $log = slurp_file($node->logfile);
+unlike($log, qr/was terminated by signal|server process .* exited with exit code [^0]/, 'no backend crashed');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM t_healthy'), '100', 'undamaged table still reads');
+$node->stop;
+done_testing();
