@@ -352,6 +352,11 @@ RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst)
 	int			n0,
 				n1;
 
+	if (g->vecs && vid < g->nvecs)
+	{
+		memcpy(dst, g->vecs + (uint64) vid * g->dims, sizeof(float) * g->dims);
+		return;
+	}
 	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
 		RvStoreReadFloats(g->store, vid, dst);
 	else
@@ -384,7 +389,8 @@ RuhnswPieceDistance(RuhnswMetric metric, const float *q, const float *p0, int n0
 /*
  * RuhnswDistance: the index metric between q (dims floats) and vid's
  * stored vector, read in place (zero-copy; two pieces when the vector
- * straddles a page; copied only when it spans more than two pages).  For
+ * straddles a page; copied only when it spans more than two pages), or
+ * from the build's in-memory copy of the vectors when it has one.  For
  * L2 the value is the squared distance (same order).
  */
 float
@@ -396,6 +402,12 @@ RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid)
 				n1;
 	float		d;
 
+	if (g->vecs && vid < g->nvecs)
+	{
+		d = RuhnswPieceDistance(g->metric, q, g->vecs + (uint64) vid * g->dims, g->dims,
+								NULL, 0);
+		return isnan(d) ? get_float4_infinity() : d;
+	}
 	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
 	{
 		RvStoreReadFloats(g->store, vid, g->vecbuf2);

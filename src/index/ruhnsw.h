@@ -188,6 +188,9 @@ typedef struct RuhnswGraph
 	bool		unlogged_build;
 	BlockNumber nblocks;		/* cached index size (grows only) */
 
+	float	   *vecs;			/* build only: vectors by vid when they fit in
+								 * maintenance_work_mem, else NULL */
+	uint64		nvecs;			/* vids covered by vecs */
 	RvPinSet	pins;			/* store pins of one distance computation */
 	float	   *vecbuf;			/* dims floats: a node's vector */
 	float	   *vecbuf2;		/* dims floats: scratch */
