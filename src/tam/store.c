@@ -700,8 +700,10 @@ RvStoreNextVid(RvStore *store)
  * that may still be running (computed before the heap was scanned).  A vid
  * is freed when it is unreferenced and its allocating transaction precedes
  * the horizon (so no in-flight insert can still be about to reference it);
- * referenced vids older than the horizon are frozen.  Takes each segment
- * meta page's exclusive lock in turn, then the metapage's.
+ * referenced vids older than the horizon are frozen.  Each segment is swept
+ * under the metapage's and its meta page's exclusive locks (in allocation's
+ * lock order) and logged with the metapage counters in one WAL record, so
+ * a crash never leaves the counters out of step with the xids.
  * Returns the number freed and the number left allocated (below nvids).
  */
 void
@@ -709,26 +711,33 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 						TransactionId horizon, uint64 *nfreed, uint64 *nlive)
 {
 	uint64		nsegs = (nvids + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
-	uint64		lowest_freed = PG_UINT64_MAX;
 	uint64		freed = 0;
 	uint64		live = 0;
 
 	for (uint64 segno = 0; segno < nsegs; segno++)
 	{
 		BlockNumber blkno = RvSegMetaBlock(store, segno);
-		Buffer		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		RvStoreMeta *meta;
+		Buffer		metabuf;
+		Buffer		buf;
 		GenericXLogState *state;
+		Page		metapage;
 		Page		page;
 		RvSegmentHeader *seg;
 		TransactionId *xids;
 		uint64		first = segno * RV_SEG_VIDS;
 		uint64		end = Min(first + RV_SEG_VIDS, nvids);
+		uint64		lowest_freed = PG_UINT64_MAX;
 		uint32		segfreed = 0;
 		bool		changed = false;
 
 		CHECK_FOR_INTERRUPTS();
+		metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
+		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		state = GenericXLogStart(store->rel);
+		metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+		meta = (RvStoreMeta *) RvPagePayload(metapage);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
 		RvPageCheck(store, page, blkno, RV_PAGE_SEGMENT);
 		seg = (RvSegmentHeader *) RvPagePayload(page);
@@ -762,29 +771,19 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 			else
 				live++;
 		}
-		seg->nallocated -= segfreed;
+		if (segfreed > 0)
+		{
+			seg->nallocated -= segfreed;
+			meta->nallocated -= segfreed;
+			if (lowest_freed < meta->free_hint)
+				meta->free_hint = lowest_freed;
+		}
 		freed += segfreed;
 		if (changed)
 			GenericXLogFinish(state);
 		else
 			GenericXLogAbort(state);
 		UnlockReleaseBuffer(buf);
-	}
-
-	if (freed > 0)
-	{
-		GenericXLogState *state;
-		RvStoreMeta *meta;
-		Buffer		metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
-		Page		page;
-
-		state = GenericXLogStart(store->rel);
-		page = GenericXLogRegisterBuffer(state, metabuf, 0);
-		meta = (RvStoreMeta *) RvPagePayload(page);
-		meta->nallocated -= freed;
-		if (lowest_freed < meta->free_hint)
-			meta->free_hint = lowest_freed;
-		GenericXLogFinish(state);
 		UnlockReleaseBuffer(metabuf);
 	}
 	*nfreed = freed;
