@@ -28,8 +28,9 @@
 
 /*
  * Adds the link n -> v (distance dist) at level, pruning n's list with the
- * selection heuristic when it is full and v is closer than its farthest
- * neighbour.  Skips nodes that are not live.
+ * selection heuristic when it is full (the heuristic may keep a farther v
+ * for diversity, which is what keeps new nodes reachable).  Skips nodes
+ * that are not live.
  */
 static void
 RuhnswAddConnection(RuhnswGraph *g, uint32 n, uint32 v, float dist, int level)
@@ -80,24 +81,6 @@ RuhnswAddConnection(RuhnswGraph *g, uint32 n, uint32 v, float dist, int level)
 	cands[count].vid = v;
 	cands[count].dist = dist;
 
-	/*
-	 * v farther than every current neighbour: the heuristic would keep the
-	 * current list (all of its members precede v), so skip the expensive
-	 * pairwise pass.  This is the common case once the graph has filled in.
-	 */
-	{
-		float		maxd = 0;
-
-		for (int i = 0; i < count; i++)
-			maxd = Max(maxd, cands[i].dist);
-		if (dist >= maxd)
-		{
-			pfree(cands);
-			pfree(nvec);
-			pfree(rec);
-			return;
-		}
-	}
 	/* sort ascending: insertion sort, count is small */
 	for (int i = 1; i <= count; i++)
 	{
