@@ -1,0 +1,278 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswbuild.c
+ *	  ruhnsw index build (ambuild) and the init fork of unlogged indexes
+ *	  (ambuildempty).
+ *
+ * The build collects (vid, heap TID) pairs through table_index_build_scan
+ * (the ruvector table AM hands a ruhnsw index vrefs, not vectors), then
+ * inserts the nodes into a graph.  When the node records (only ints,
+ * nodesize bytes per vid below the highest vid) fit in
+ * maintenance_work_mem, the graph is built in an in-memory array indexed
+ * by vid that has exactly the page records' layout and is then copied to
+ * pages; otherwise a NOTICE is raised and the nodes are inserted straight
+ * into the index's pages.  Either way the pages are written without WAL
+ * and WAL-logged at the end with log_newpage_range.  Vectors are read in
+ * place from the store in both cases.
+ *
+ * Invariants: the index covers a single store; the build errors out when
+ * the column has vectors of several dimensions (several stores).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/bufmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "index/ruhnsw.h"
+#include "tam/rv_tam.h"
+
+typedef struct RuhnswBuildState
+{
+	Relation	heap;
+	Relation	index;
+	int16		storeno;		/* -1 until the first vector */
+	uint32	   *vids;
+	ItemPointerData *tids;
+	int64		n;
+	int64		cap;
+	uint32		maxvid;
+	double		indtuples;
+} RuhnswBuildState;
+
+/* Fills *meta for index with no nodes and no store yet. */
+static void
+RuhnswBuildMeta(Relation index, RuhnswMetaPageData *meta)
+{
+	int			m = RuhnswGetM(index);
+	int			efc = RuhnswGetEfConstruction(index);
+
+	if (efc < 2 * m)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ef_construction must be greater than or equal to 2 * m")));
+	memset(meta, 0, sizeof(RuhnswMetaPageData));
+	meta->magic = RUHNSW_MAGIC;
+	meta->version = RUHNSW_VERSION;
+	meta->m = m;
+	meta->ef_construction = efc;
+	meta->dims = 0;
+	meta->storeno = -1;
+	meta->attnum = index->rd_index->indkey.values[0];
+	meta->entry_vid = RUHNSW_INVALID_VID;
+	meta->entry_level = -1;
+	meta->nodesize = RuhnswNodeSize(m);
+	meta->nodes_per_page = RuhnswNodesPerPage(meta->nodesize);
+	meta->max_level = RUHNSW_MAX_LEVEL;
+	meta->metric = RuhnswGetMetric(index);
+}
+
+/* table_index_build_scan callback: collects (vid, TID) pairs. */
+static void
+RuhnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+					bool tupleIsAlive, void *state)
+{
+	RuhnswBuildState *bs = state;
+	int16		storeno;
+	uint64		vid;
+
+	if (isnull[0])
+		return;
+	if (!RvDatumGetVref(values[0], &storeno, &vid))
+		elog(ERROR, "ruhnsw build received a vector instead of a vector reference");
+	if (bs->storeno < 0)
+		bs->storeno = storeno;
+	else if (storeno != bs->storeno)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions only",
+						RelationGetRelationName(index),
+						RvTamGetStoreByNo(bs->heap, bs->storeno)->dims),
+				 errdetail("The column also holds vectors of %d dimensions.",
+						   RvTamGetStoreByNo(bs->heap, storeno)->dims),
+				 errhint("Declare the column with its dimensions, such as ruvector(%d).",
+						 RvTamGetStoreByNo(bs->heap, bs->storeno)->dims)));
+	if (vid >= RUHNSW_INVALID_VID)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ruhnsw index \"%s\" cannot index vector id " UINT64_FORMAT,
+						RelationGetRelationName(index), vid)));
+	if (bs->n == bs->cap)
+	{
+		bs->cap *= 2;
+		bs->vids = repalloc_huge(bs->vids, sizeof(uint32) * bs->cap);
+		bs->tids = repalloc_huge(bs->tids, sizeof(ItemPointerData) * bs->cap);
+	}
+	bs->vids[bs->n] = (uint32) vid;
+	bs->tids[bs->n] = *tid;
+	bs->n++;
+	bs->maxvid = Max(bs->maxvid, (uint32) vid);
+}
+
+/* Writes a new page at the end of index (no WAL: logged at the end). */
+static void
+RuhnswAppendPage(Relation index, ForkNumber fork, const char *image)
+{
+	Buffer		buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	memcpy(BufferGetPage(buf), image, BLCKSZ);
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * ruhnswbuild (ambuild): builds the index over heap.  Errors:
+ * ERRCODE_FEATURE_NOT_SUPPORTED when heap is not a ruvector table or the
+ * column holds vectors of several dimensions; ERRCODE_INVALID_PARAMETER_VALUE
+ * when ef_construction < 2 * m.  Runs with the lock CREATE INDEX holds.
+ */
+IndexBuildResult *
+ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	RuhnswBuildState bs;
+	RuhnswMetaPageData meta;
+	RuhnswGraph g;
+	double		reltuples;
+	PGAlignedBlock page;
+	MemoryContext tmpcxt;
+	MemoryContext old;
+	bool		inmem = true;
+	int64		done = 0;
+
+	if (!RvRelIsRuvector(heap))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ruhnsw indexes are supported only on ruvector tables"),
+				 errdetail("Table \"%s\" does not use the ruvector access method.",
+						   RelationGetRelationName(heap)),
+				 errhint("Run ALTER TABLE ... SET ACCESS METHOD ruvector first.")));
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+	RuhnswBuildMeta(index, &meta);
+	memset(&g, 0, sizeof(g));
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_RUHNSW_PHASE_LOAD);
+	memset(&bs, 0, sizeof(bs));
+	bs.heap = heap;
+	bs.index = index;
+	bs.storeno = -1;
+	bs.cap = 1024;
+	bs.vids = palloc(sizeof(uint32) * bs.cap);
+	bs.tids = palloc(sizeof(ItemPointerData) * bs.cap);
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
+									   RuhnswBuildCallback, &bs, NULL);
+
+	if (bs.n > 0)
+	{
+		RvStore    *store = RvTamGetStoreByNo(heap, bs.storeno);
+
+		meta.storeno = bs.storeno;
+		meta.dims = store->dims;
+		RuhnswGraphInit(&g, index, &meta, store);
+		if ((double) (bs.maxvid + 1) * meta.nodesize > (double) maintenance_work_mem * 1024.0)
+		{
+			ereport(NOTICE,
+					(errmsg("ruhnsw graph does not fit into maintenance_work_mem"),
+					 errdetail("Building the graph directly on the index pages, which is slower."),
+					 errhint("Increase maintenance_work_mem to speed up builds.")));
+			inmem = false;
+			g.unlogged_build = true;
+			RuhnswInitMetaPage(page.data, &meta);
+			RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+		}
+		else
+		{
+			g.memvids = (uint64) bs.maxvid + 1;
+			g.mem = palloc_extended(g.memvids * meta.nodesize, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		}
+
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs.n);
+		tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw build",
+									   ALLOCSET_DEFAULT_SIZES);
+		for (int64 i = 0; i < bs.n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			old = MemoryContextSwitchTo(tmpcxt);
+			if (RuhnswVectorIndexable(&g, bs.vids[i]))
+			{
+				RuhnswInsertNode(&g, bs.vids[i], &bs.tids[i]);
+				bs.indtuples++;
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(tmpcxt);
+			if (++done % 64 == 0 || done == bs.n)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
+		}
+		MemoryContextDelete(tmpcxt);
+		RuhnswGraphFree(&g);
+		RuhnswGraphToMeta(&g, &meta);
+	}
+
+	if (inmem)
+	{
+		uint64		nvids = g.memvids;
+
+		RuhnswInitMetaPage(page.data, &meta);
+		RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+		for (uint64 first = 0; first < nvids; first += meta.nodes_per_page)
+		{
+			uint64		k = Min(meta.nodes_per_page, nvids - first);
+
+			CHECK_FOR_INTERRUPTS();
+			RuhnswInitPage(page.data);
+			memcpy(PageGetContents(page.data), g.mem + first * meta.nodesize,
+				   k * meta.nodesize);
+			RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+		}
+	}
+	else
+	{
+		Buffer		buf = ReadBuffer(index, RUHNSW_METAPAGE_BLKNO);
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		memcpy(PageGetContents(BufferGetPage(buf)), &meta, sizeof(RuhnswMetaPageData));
+		MarkBufferDirty(buf);
+		UnlockReleaseBuffer(buf);
+	}
+
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = bs.indtuples;
+	return result;
+}
+
+/*
+ * ruhnswbuildempty (ambuildempty): writes the metapage of an empty index
+ * into the init fork, WAL-logged.
+ */
+void
+ruhnswbuildempty(Relation index)
+{
+	RuhnswMetaPageData meta;
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+
+	RuhnswBuildMeta(index, &meta);
+	buf = ReadBufferExtended(index, INIT_FORKNUM, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+	RuhnswInitMetaPage(page, &meta);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}

@@ -1,0 +1,270 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswscan.c
+ *	  ruhnsw index scans: ORDER BY col <op> constant, returning heap TIDs
+ *	  in ascending distance order, ruvector.ef_search candidates at a time.
+ *
+ * A scan searches the graph once (greedy descent through the upper levels,
+ * then a level-0 search with ef = ruvector.ef_search) holding
+ * RUHNSW_SCAN_LOCK in ShareLock, then returns the candidates one by one.
+ * Before returning a candidate it re-reads the node (deleted nodes are
+ * skipped) and checks that the heap tuple at the node's TID still refers
+ * to that vid (a vid may be reused after VACUUM; DESIGN §6).
+ *
+ * Iterative scans (ruvector.iterative_scan != off): when the executor
+ * asks for more tuples than the search produced (a WHERE filter discarded
+ * some), the search is run again with a doubled ef, up to
+ * ruvector.max_scan_tuples, and the candidates not yet returned are
+ * returned.  strict_order drops candidates closer than the last returned
+ * one so the output stays ordered; relaxed_order returns them.  The scan
+ * ends when a search finds fewer than ef nodes (the whole reachable graph)
+ * or ef reached max_scan_tuples.
+ *
+ * Distances are never rechecked (xs_recheckorderby = false); the L2
+ * opclass orders by squared distance, which has the same order.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relscan.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "index/ruhnsw.h"
+#include "tam/rv_tam.h"
+
+typedef struct RuhnswScanOpaqueData
+{
+	bool		first;			/* search not run yet */
+	bool		done;			/* nothing more to return */
+	RuhnswMetaPageData meta;
+	RuhnswGraph g;
+	float	   *query;
+	RuhnswCand *results;
+	int			nresults;
+	int			pos;
+	int			ef;
+	RuhnswVidSet returned;
+	float		lastdist;
+	MemoryContext cxt;			/* lives until rescan */
+	MemoryContext tmpcxt;		/* reset per returned tuple */
+} RuhnswScanOpaqueData;
+
+typedef RuhnswScanOpaqueData *RuhnswScanOpaque;
+
+/*
+ * ruhnswbeginscan (ambeginscan): allocates the scan state; the search runs
+ * at the first amgettuple.
+ */
+IndexScanDesc
+ruhnswbeginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	RuhnswScanOpaque so = palloc0(sizeof(RuhnswScanOpaqueData));
+
+	so->first = true;
+	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw scan",
+									ALLOCSET_DEFAULT_SIZES);
+	so->tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw scan tuple",
+									   ALLOCSET_DEFAULT_SIZES);
+	scan->opaque = so;
+	return scan;
+}
+
+/* ruhnswrescan (amrescan): takes the new ORDER BY argument; resets state. */
+void
+ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+
+	if (!so->first)
+		RuhnswGraphFree(&so->g);
+	so->first = true;
+	so->done = false;
+	so->results = NULL;
+	so->nresults = 0;
+	so->pos = 0;
+	MemoryContextReset(so->cxt);
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/*
+ * Runs the search with so->ef: greedy descent from the current entry point,
+ * then the level-0 search.  Holds RUHNSW_SCAN_LOCK in ShareLock.
+ */
+static void
+RuhnswScanSearch(IndexScanDesc scan)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+	RuhnswGraph *g = &so->g;
+	RuhnswMetaPageData meta;
+	RuhnswCand	ep;
+
+	LockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
+	RuhnswReadMeta(scan->indexRelation, &meta);
+	g->entry_vid = meta.entry_vid;
+	g->entry_level = meta.entry_level;
+	if (g->entry_vid == RUHNSW_INVALID_VID)
+	{
+		so->nresults = 0;
+		UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
+		return;
+	}
+	ep.vid = g->entry_vid;
+	ep.dist = RuhnswDistance(g, so->query, ep.vid);
+	for (int lc = g->entry_level; lc > 0; lc--)
+	{
+		RuhnswCand *w;
+		int			nw = RuhnswSearchLayer(g, so->query, &ep, 1, 1, lc, &w);
+
+		if (nw > 0)
+			ep = w[0];
+	}
+	so->nresults = RuhnswSearchLayer(g, so->query, &ep, 1, so->ef, 0, &so->results);
+	so->pos = 0;
+	UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
+}
+
+/* Sets up the graph and query at the first amgettuple; false if no results. */
+static bool
+RuhnswScanStart(IndexScanDesc scan)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+	RuVector   *vec;
+	RvStore    *store;
+
+	if (scan->numberOfOrderBys == 0 || (scan->orderByData[0].sk_flags & SK_ISNULL))
+		return false;
+	RuhnswReadMeta(scan->indexRelation, &so->meta);
+	if (so->meta.storeno < 0 || so->meta.entry_vid == RUHNSW_INVALID_VID)
+		return false;
+	vec = RvDatumGetVector(scan->orderByData[0].sk_argument);
+	if (vec->dim != so->meta.dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("different vector dimensions %d and %d", so->meta.dims, vec->dim)));
+	store = RvTamGetStoreByNo(scan->heapRelation, so->meta.storeno);
+	RuhnswGraphInit(&so->g, scan->indexRelation, &so->meta, store);
+	so->query = palloc(sizeof(float) * vec->dim);
+	memcpy(so->query, vec->x, sizeof(float) * vec->dim);
+	/* zero query under cosine: every distance is NaN, nothing to order */
+	if (so->g.metric == RUHNSW_COSINE && RuhnswVectorNorm(so->query, vec->dim) == 0)
+		return false;
+	so->ef = ruhnsw_ef_search;
+	RuhnswVidSetInit(&so->returned, 64);
+	so->lastdist = -get_float4_infinity();
+	RuhnswScanSearch(scan);
+	return true;
+}
+
+/*
+ * True if cand is returnable: a live node whose heap tuple still refers to
+ * its vid.  Sets *tid.
+ */
+static bool
+RuhnswScanCheck(IndexScanDesc scan, uint32 vid, ItemPointer tid)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) so->g.nodebuf;
+	RvStore    *store;
+	uint64		heapvid;
+	bool		ok;
+	MemoryContext old;
+
+	if (!RuhnswReadNode(&so->g, vid, so->g.nodebuf) ||
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+		return false;
+	*tid = hdr->tid;
+	old = MemoryContextSwitchTo(so->tmpcxt);
+	ok = RvTamGetVid(scan->heapRelation, tid, so->meta.attnum, &store, &heapvid) &&
+		heapvid == vid && store->storeno == so->meta.storeno;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(so->tmpcxt);
+	return ok;
+}
+
+/*
+ * ruhnswgettuple (amgettuple): the next heap TID in distance order, in
+ * scan->xs_heaptid.  Only forward scans.  Errors when the query vector's
+ * dimensions differ from the index's.
+ */
+bool
+ruhnswgettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+	MemoryContext old;
+
+	if (!ScanDirectionIsForward(dir))
+		elog(ERROR, "ruhnsw does not support backward scans");
+	if (so->done)
+		return false;
+
+	old = MemoryContextSwitchTo(so->cxt);
+	if (so->first)
+	{
+		so->first = false;
+		if (!RuhnswScanStart(scan))
+		{
+			so->done = true;
+			MemoryContextSwitchTo(old);
+			return false;
+		}
+	}
+
+	for (;;)
+	{
+		while (so->pos < so->nresults)
+		{
+			RuhnswCand	c = so->results[so->pos++];
+			ItemPointerData tid;
+
+			CHECK_FOR_INTERRUPTS();
+			if (RuhnswVidSetContains(&so->returned, c.vid))
+				continue;
+			if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_STRICT && c.dist < so->lastdist)
+				continue;
+			if (!RuhnswScanCheck(scan, c.vid, &tid))
+				continue;
+			RuhnswVidSetAdd(&so->returned, c.vid);
+			so->lastdist = Max(so->lastdist, c.dist);
+			scan->xs_heaptid = tid;
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			MemoryContextSwitchTo(old);
+			return true;
+		}
+
+		if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_OFF ||
+			so->nresults < so->ef || so->ef >= ruhnsw_max_scan_tuples)
+			break;
+		so->ef = Min(so->ef * 2, ruhnsw_max_scan_tuples);
+		if (so->results)
+			pfree(so->results);
+		so->results = NULL;
+		RuhnswScanSearch(scan);
+	}
+	so->done = true;
+	MemoryContextSwitchTo(old);
+	return false;
+}
+
+/* ruhnswendscan (amendscan): releases the scan's pins and memory. */
+void
+ruhnswendscan(IndexScanDesc scan)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+
+	if (!so->first)
+		RuhnswGraphFree(&so->g);
+	MemoryContextDelete(so->cxt);
+	MemoryContextDelete(so->tmpcxt);
+	pfree(so);
+	scan->opaque = NULL;
+}

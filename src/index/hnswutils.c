@@ -1,0 +1,720 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswutils.c
+ *	  ruhnsw building blocks: metapage and node-record access (in memory or
+ *	  on pages), distances read in place from the vector store, the layer
+ *	  search and the neighbour-selection heuristic of HNSW.
+ *
+ * Invariants kept here: a node record is always read and written whole,
+ * under the buffer lock of its page and with no other index buffer locked;
+ * on-page writes outside a build go through GenericXLog, one page per
+ * record.  Store pins taken for a distance are released before the
+ * distance function returns.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/generic_xlog.h"
+#include "access/relation.h"
+#include "catalog/index.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "index/ruhnsw.h"
+#include "simd/rv_simd.h"
+#include "tam/rv_tam.h"
+
+/*
+ * RuhnswGetMetric: the metric of the index's only column, from the name of
+ * its opclass's support function 1.  Errors on an unknown function.
+ */
+RuhnswMetric
+RuhnswGetMetric(Relation index)
+{
+	Oid			procid = index_getprocid(index, 1, 1);
+	char	   *name = get_func_name(procid);
+
+	if (name == NULL)
+		elog(ERROR, "ruhnsw: support function 1 not found");
+	if (strcmp(name, "vector_l2_squared_distance") == 0)
+		return RUHNSW_L2;
+	if (strcmp(name, "vector_negative_inner_product") == 0)
+		return RUHNSW_IP;
+	if (strcmp(name, "cosine_distance") == 0)
+		return RUHNSW_COSINE;
+	if (strcmp(name, "l1_distance") == 0)
+		return RUHNSW_L1;
+	elog(ERROR, "ruhnsw: unsupported distance function \"%s\"", name);
+	return RUHNSW_L2;			/* keep compiler quiet */
+}
+
+/* RuhnswNodeSize: bytes of a node record for m. */
+uint32
+RuhnswNodeSize(int m)
+{
+	return sizeof(RuhnswNodeHeader) + sizeof(uint32) * (2 * m + RUHNSW_MAX_LEVEL * m);
+}
+
+/* RuhnswNodesPerPage: node records that fit on one page. */
+uint32
+RuhnswNodesPerPage(uint32 nodesize)
+{
+	return (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
+			MAXALIGN(sizeof(RuhnswPageOpaqueData))) / nodesize;
+}
+
+/* RuhnswNodeBlock: the block holding vid's record. */
+BlockNumber
+RuhnswNodeBlock(uint32 nodes_per_page, uint32 vid)
+{
+	return 1 + vid / nodes_per_page;
+}
+
+/*
+ * RuhnswInitPage: initializes a node page: zeroed records (flags 0 = not
+ * used) covering the whole page below pd_lower.
+ */
+void
+RuhnswInitPage(Page page)
+{
+	RuhnswPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(RuhnswPageOpaqueData));
+	opaque = (RuhnswPageOpaque) PageGetSpecialPointer(page);
+	opaque->page_id = RUHNSW_PAGE_ID;
+	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_special;
+}
+
+/* RuhnswInitMetaPage: initializes page as the metapage holding *meta. */
+void
+RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta)
+{
+	RuhnswPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(RuhnswPageOpaqueData));
+	opaque = (RuhnswPageOpaque) PageGetSpecialPointer(page);
+	opaque->page_id = RUHNSW_PAGE_ID;
+	memcpy(PageGetContents(page), meta, sizeof(RuhnswMetaPageData));
+	((PageHeader) page)->pd_lower =
+		((char *) PageGetContents(page) + sizeof(RuhnswMetaPageData)) - (char *) page;
+}
+
+/*
+ * RuhnswReadMeta: copies the metapage into *meta (share lock held while
+ * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic or version.
+ */
+void
+RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, RUHNSW_METAPAGE_BLKNO);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(meta, PageGetContents(BufferGetPage(buf)), sizeof(RuhnswMetaPageData));
+	UnlockReleaseBuffer(buf);
+	if (meta->magic != RUHNSW_MAGIC || meta->version != RUHNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a valid ruhnsw index",
+						RelationGetRelationName(index))));
+}
+
+/*
+ * RuhnswWriteMeta: overwrites the metapage contents with *meta in one
+ * GenericXLog record.  Caller holds RUHNSW_UPDATE_LOCK.
+ */
+void
+RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta)
+{
+	Buffer		buf = ReadBuffer(index, RUHNSW_METAPAGE_BLKNO);
+	GenericXLogState *state;
+	Page		page;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	memcpy(PageGetContents(page), meta, sizeof(RuhnswMetaPageData));
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * RuhnswGraphInit: sets up graph access for index over store with the
+ * parameters of *meta (pages mode; callers set mem for an in-memory build).
+ */
+void
+RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, RvStore *store)
+{
+	memset(g, 0, sizeof(RuhnswGraph));
+	g->index = index;
+	g->store = store;
+	g->metric = (RuhnswMetric) meta->metric;
+	g->m = meta->m;
+	g->ef_construction = meta->ef_construction;
+	g->dims = meta->dims;
+	g->storeno = meta->storeno;
+	g->attnum = meta->attnum;
+	g->nodesize = meta->nodesize;
+	g->nodes_per_page = meta->nodes_per_page;
+	g->nslots = (g->nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
+	g->entry_vid = meta->entry_vid;
+	g->entry_level = meta->entry_level;
+	g->pins.n = 0;
+	if (g->dims > 0)
+	{
+		g->vecbuf = palloc(sizeof(float) * g->dims);
+		g->vecbuf2 = palloc(sizeof(float) * g->dims);
+	}
+	g->nodebuf = palloc(g->nodesize);
+	RuhnswVidSetInit(&g->visited, 1024);
+	g->heapcap = 256;
+	g->heapbuf = palloc(sizeof(RuhnswCand) * g->heapcap);
+	g->wcap = 256;
+	g->wbuf = palloc(sizeof(RuhnswCand) * g->wcap);
+}
+
+/* RuhnswGraphToMeta: copies the graph's entry point and store into *meta. */
+void
+RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta)
+{
+	meta->entry_vid = g->entry_vid;
+	meta->entry_level = g->entry_level;
+	meta->storeno = g->storeno;
+	meta->dims = g->dims;
+}
+
+/* RuhnswGraphFree: releases pins held by g (memory goes with its context). */
+void
+RuhnswGraphFree(RuhnswGraph *g)
+{
+	RvPinSetReleaseAll(&g->pins);
+}
+
+/*
+ * RuhnswReadNode: copies vid's record into dst (nodesize bytes).  Returns
+ * false (dst zeroed) when the record does not exist yet (beyond the end of
+ * the index).  Takes and releases the page's share lock.
+ */
+bool
+RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst)
+{
+	BlockNumber blkno;
+	Buffer		buf;
+	Page		page;
+
+	if (g->mem != NULL)
+	{
+		if (vid >= g->memvids)
+		{
+			memset(dst, 0, g->nodesize);
+			return false;
+		}
+		memcpy(dst, g->mem + (Size) vid * g->nodesize, g->nodesize);
+		return true;
+	}
+	blkno = RuhnswNodeBlock(g->nodes_per_page, vid);
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+	{
+		memset(dst, 0, g->nodesize);
+		return false;
+	}
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	memcpy(dst, PageGetContents(page) + (Size) (vid % g->nodes_per_page) * g->nodesize,
+		   g->nodesize);
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/*
+ * Extends the index so that block blkno exists, initializing new node
+ * pages.  Caller holds RUHNSW_UPDATE_LOCK (or builds the index alone).
+ */
+static void
+RuhnswExtendTo(RuhnswGraph *g, BlockNumber blkno)
+{
+	LockRelationForExtension(g->index, ExclusiveLock);
+	while (RelationGetNumberOfBlocks(g->index) <= blkno)
+	{
+		Buffer		buf = ReadBuffer(g->index, P_NEW);
+
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (g->unlogged_build)
+		{
+			RuhnswInitPage(BufferGetPage(buf));
+			MarkBufferDirty(buf);
+		}
+		else
+		{
+			GenericXLogState *state = GenericXLogStart(g->index);
+			Page		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+
+			RuhnswInitPage(page);
+			GenericXLogFinish(state);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	UnlockRelationForExtension(g->index, ExclusiveLock);
+}
+
+/*
+ * RuhnswWriteNode: overwrites vid's record with src.  In memory a copy; on
+ * pages one GenericXLog record (or a plain dirty page in an unlogged
+ * build), extending the index first when needed.  Caller holds
+ * RUHNSW_UPDATE_LOCK.
+ */
+void
+RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src)
+{
+	BlockNumber blkno;
+	Buffer		buf;
+	Size		off = (Size) (vid % g->nodes_per_page) * g->nodesize;
+
+	if (g->mem != NULL)
+	{
+		Assert(vid < g->memvids);
+		memcpy(g->mem + (Size) vid * g->nodesize, src, g->nodesize);
+		return;
+	}
+	blkno = RuhnswNodeBlock(g->nodes_per_page, vid);
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+	{
+		RuhnswExtendTo(g, blkno);
+		g->nblocks = blkno + 1;
+	}
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (g->unlogged_build)
+	{
+		memcpy(PageGetContents(BufferGetPage(buf)) + off, src, g->nodesize);
+		MarkBufferDirty(buf);
+	}
+	else
+	{
+		GenericXLogState *state = GenericXLogStart(g->index);
+		Page		page = GenericXLogRegisterBuffer(state, buf, 0);
+
+		memcpy(PageGetContents(page) + off, src, g->nodesize);
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * RuhnswLevelSlots: index of the first slot of level's list in a record,
+ * and its capacity in *count.
+ */
+int
+RuhnswLevelSlots(RuhnswGraph *g, int level, int *count)
+{
+	if (level == 0)
+	{
+		*count = 2 * g->m;
+		return 0;
+	}
+	*count = g->m;
+	return 2 * g->m + (level - 1) * g->m;
+}
+
+/*
+ * RuhnswRandomLevel: vid's level, floor(-ln(u) / ln(m)) capped at
+ * RUHNSW_MAX_LEVEL, with u in (0, 1] derived from a hash of vid.
+ */
+int
+RuhnswRandomLevel(uint32 vid, int m)
+{
+	uint32		h = hash_bytes_uint32(vid ^ 0x9e3779b9);
+	double		u = ((double) h + 1.0) / 4294967296.0;
+	int			level = (int) floor(-log(u) / log((double) m));
+
+	return Min(level, RUHNSW_MAX_LEVEL);
+}
+
+/* RuhnswReadVector: copies vid's floats into dst (dims floats). */
+void
+RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst)
+{
+	const float *p0,
+			   *p1;
+	int			n0,
+				n1;
+
+	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
+		RvStoreReadFloats(g->store, vid, dst);
+	else
+	{
+		memcpy(dst, p0, sizeof(float) * n0);
+		if (n1 > 0)
+			memcpy(dst + n0, p1, sizeof(float) * n1);
+	}
+	RvPinSetReleaseAll(&g->pins);
+}
+
+static inline float
+RuhnswPieceDistance(RuhnswMetric metric, const float *q, const float *p0, int n0,
+					const float *p1, int n1)
+{
+	switch (metric)
+	{
+		case RUHNSW_L2:
+			return RvL2SquaredDistance(q, p0, n0, p1, n1);
+		case RUHNSW_IP:
+			return -RvInnerProduct(q, p0, n0, p1, n1);
+		case RUHNSW_COSINE:
+			return RvCosineDistance(q, p0, n0, p1, n1);
+		case RUHNSW_L1:
+			return RvL1Distance(q, p0, n0, p1, n1);
+	}
+	return 0;
+}
+
+/*
+ * RuhnswDistance: the index metric between q (dims floats) and vid's
+ * stored vector, read in place (zero-copy; two pieces when the vector
+ * straddles a page; copied only when it spans more than two pages).  For
+ * L2 the value is the squared distance (same order).
+ */
+float
+RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid)
+{
+	const float *p0,
+			   *p1;
+	int			n0,
+				n1;
+	float		d;
+
+	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
+	{
+		RvStoreReadFloats(g->store, vid, g->vecbuf2);
+		d = RuhnswPieceDistance(g->metric, q, g->vecbuf2, g->dims, NULL, 0);
+	}
+	else
+		d = RuhnswPieceDistance(g->metric, q, p0, n0, p1, n1);
+	RvPinSetReleaseAll(&g->pins);
+	if (isnan(d))
+		d = get_float4_infinity();
+	return d;
+}
+
+/* RuhnswVectorNorm: the L2 norm of v. */
+float
+RuhnswVectorNorm(const float *v, int dims)
+{
+	double		s = 0;
+
+	for (int i = 0; i < dims; i++)
+		s += (double) v[i] * v[i];
+	return (float) sqrt(s);
+}
+
+/* ---- vid sets ---- */
+
+/* RuhnswVidSetInit: an empty set with room for about capacity/2 vids. */
+void
+RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity)
+{
+	uint32		size = 64;
+
+	while (size < capacity)
+		size <<= 1;
+	set->slots = palloc(sizeof(uint32) * size);
+	memset(set->slots, 0xFF, sizeof(uint32) * size);
+	set->mask = size - 1;
+	set->count = 0;
+}
+
+/* RuhnswVidSetClear: empties the set. */
+void
+RuhnswVidSetClear(RuhnswVidSet *set)
+{
+	if (set->count > 0)
+		memset(set->slots, 0xFF, sizeof(uint32) * (set->mask + 1));
+	set->count = 0;
+}
+
+static inline uint32
+RuhnswVidHash(uint32 vid)
+{
+	return vid * 0x9E3779B1U;
+}
+
+static void
+RuhnswVidSetGrow(RuhnswVidSet *set)
+{
+	uint32	   *old = set->slots;
+	uint32		oldsize = set->mask + 1;
+	uint32		size = oldsize * 2;
+
+	set->slots = palloc(sizeof(uint32) * size);
+	memset(set->slots, 0xFF, sizeof(uint32) * size);
+	set->mask = size - 1;
+	set->count = 0;
+	for (uint32 i = 0; i < oldsize; i++)
+		if (old[i] != RUHNSW_INVALID_VID)
+			RuhnswVidSetAdd(set, old[i]);
+	pfree(old);
+}
+
+/* RuhnswVidSetAdd: adds vid; returns false if it was already present. */
+bool
+RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
+{
+	uint32		i;
+
+	if ((set->count + 1) * 2 > set->mask + 1)
+		RuhnswVidSetGrow(set);
+	i = RuhnswVidHash(vid) & set->mask;
+	while (set->slots[i] != RUHNSW_INVALID_VID)
+	{
+		if (set->slots[i] == vid)
+			return false;
+		i = (i + 1) & set->mask;
+	}
+	set->slots[i] = vid;
+	set->count++;
+	return true;
+}
+
+/* RuhnswVidSetContains: true if vid is in the set. */
+bool
+RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
+{
+	uint32		i = RuhnswVidHash(vid) & set->mask;
+
+	while (set->slots[i] != RUHNSW_INVALID_VID)
+	{
+		if (set->slots[i] == vid)
+			return true;
+		i = (i + 1) & set->mask;
+	}
+	return false;
+}
+
+/* ---- binary heaps of candidates ---- */
+
+/* min-heap when max is false, max-heap when true */
+static inline bool
+RuhnswHeapBefore(const RuhnswCand *a, const RuhnswCand *b, bool max)
+{
+	return max ? a->dist > b->dist : a->dist < b->dist;
+}
+
+static void
+RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max)
+{
+	int			i = (*n)++;
+
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (!RuhnswHeapBefore(&c, &h[parent], max))
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = c;
+}
+
+static RuhnswCand
+RuhnswHeapPop(RuhnswCand *h, int *n, bool max)
+{
+	RuhnswCand	top = h[0];
+	RuhnswCand	last = h[--(*n)];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= *n)
+			break;
+		if (child + 1 < *n && RuhnswHeapBefore(&h[child + 1], &h[child], max))
+			child++;
+		if (!RuhnswHeapBefore(&h[child], &last, max))
+			break;
+		h[i] = h[child];
+		i = child;
+	}
+	if (*n > 0)
+		h[i] = last;
+	return top;
+}
+
+static int
+RuhnswCandCmp(const void *a, const void *b)
+{
+	const RuhnswCand *x = a;
+	const RuhnswCand *y = b;
+
+	if (x->dist < y->dist)
+		return -1;
+	if (x->dist > y->dist)
+		return 1;
+	return (x->vid > y->vid) - (x->vid < y->vid);
+}
+
+/*
+ * RuhnswSearchLayer: HNSW's SEARCH-LAYER.  Starting from the neps entry
+ * candidates eps (with their distances to q), finds up to ef nearest
+ * nodes to q at level.  *result (palloc'd in the current context) gets
+ * them sorted by ascending distance; returns their number.  Deleted nodes
+ * are traversed and included: callers filter them.  Reads node records
+ * (share locks, one at a time); CHECK_FOR_INTERRUPTS once per expansion.
+ */
+int
+RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
+				  int ef, int level, RuhnswCand **result)
+{
+	int			nc = 0;
+	int			nw = 0;
+	int			first,
+				count;
+	uint32	   *slots;
+	RuhnswCand *out;
+
+	RuhnswVidSetClear(&g->visited);
+	if (g->wcap < ef + 1)
+	{
+		g->wcap = ef + 1;
+		g->wbuf = repalloc(g->wbuf, sizeof(RuhnswCand) * g->wcap);
+	}
+	for (int i = 0; i < neps; i++)
+	{
+		if (!RuhnswVidSetAdd(&g->visited, eps[i].vid))
+			continue;
+		if (nc >= g->heapcap)
+		{
+			g->heapcap *= 2;
+			g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
+		}
+		RuhnswHeapPush(g->heapbuf, &nc, eps[i], false);
+		RuhnswHeapPush(g->wbuf, &nw, eps[i], true);
+		if (nw > ef)
+			RuhnswHeapPop(g->wbuf, &nw, true);
+	}
+
+	first = RuhnswLevelSlots(g, level, &count);
+	slots = RuhnswNodeSlots(g->nodebuf);
+	while (nc > 0)
+	{
+		RuhnswCand	c = RuhnswHeapPop(g->heapbuf, &nc, false);
+
+		CHECK_FOR_INTERRUPTS();
+		if (nw >= ef && c.dist > g->wbuf[0].dist)
+			break;
+		if (!RuhnswReadNode(g, c.vid, g->nodebuf))
+			continue;
+		if (!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
+			continue;
+		for (int i = first; i < first + count; i++)
+		{
+			uint32		e = slots[i];
+			RuhnswCand	ec;
+
+			if (e == RUHNSW_INVALID_VID)
+				break;
+			if (!RuhnswVidSetAdd(&g->visited, e))
+				continue;
+			ec.vid = e;
+			ec.dist = RuhnswDistance(g, q, e);
+			if (nw < ef || ec.dist < g->wbuf[0].dist)
+			{
+				if (nc >= g->heapcap)
+				{
+					g->heapcap *= 2;
+					g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
+				}
+				RuhnswHeapPush(g->heapbuf, &nc, ec, false);
+				RuhnswHeapPush(g->wbuf, &nw, ec, true);
+				if (nw > ef)
+					RuhnswHeapPop(g->wbuf, &nw, true);
+			}
+		}
+	}
+
+	out = palloc(sizeof(RuhnswCand) * Max(nw, 1));
+	memcpy(out, g->wbuf, sizeof(RuhnswCand) * nw);
+	qsort(out, nw, sizeof(RuhnswCand), RuhnswCandCmp);
+	*result = out;
+	return nw;
+}
+
+/*
+ * RuhnswSelectNeighbors: HNSW's neighbour-selection heuristic.  cands
+ * (sorted by ascending distance to the base node) are taken in order; a
+ * candidate is kept when it is closer to the base than to every kept one;
+ * when fewer than max are kept, the pruned ones fill up the rest.  The vid
+ * exclude (the base itself) is skipped.  Writes at most max candidates to
+ * out (sorted) and returns their number.
+ */
+int
+RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
+					  uint32 exclude, RuhnswCand *out)
+{
+	int			nout = 0;
+	int			npruned = 0;
+	RuhnswCand *pruned = palloc(sizeof(RuhnswCand) * Max(ncands, 1));
+	float	   *cvec = palloc(sizeof(float) * g->dims);
+
+	for (int i = 0; i < ncands && nout < max; i++)
+	{
+		bool		good = true;
+
+		if (cands[i].vid == exclude)
+			continue;
+		if (nout > 0)
+		{
+			RuhnswReadVector(g, cands[i].vid, cvec);
+			for (int j = 0; j < nout; j++)
+			{
+				if (RuhnswDistance(g, cvec, out[j].vid) < cands[i].dist)
+				{
+					good = false;
+					break;
+				}
+			}
+		}
+		if (good)
+			out[nout++] = cands[i];
+		else
+			pruned[npruned++] = cands[i];
+	}
+	for (int i = 0; i < npruned && nout < max; i++)
+		out[nout++] = pruned[i];
+	if (nout > 1)
+		qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
+	pfree(pruned);
+	pfree(cvec);
+	return nout;
+}
+
+/*
+ * RuhnswGetStore: the store numbered storeno of the index's table.  When
+ * heapRel is NULL the table is opened (NoLock: the caller's command holds
+ * a lock on it) and closed again; the store handle is cached per backend.
+ */
+RvStore *
+RuhnswGetStore(Relation heapRel, Relation index, int16 storeno)
+{
+	RvStore    *store;
+
+	if (heapRel != NULL)
+		return RvTamGetStoreByNo(heapRel, storeno);
+	heapRel = relation_open(index->rd_index->indrelid, NoLock);
+	store = RvTamGetStoreByNo(heapRel, storeno);
+	relation_close(heapRel, NoLock);
+	return store;
+}

@@ -1,0 +1,334 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswvacuum.c
+ *	  ruhnsw VACUUM: ambulkdelete removes the nodes whose heap tuples are
+ *	  dead and repairs the graph around them; amvacuumcleanup reports.
+ *
+ * ambulkdelete holds RUHNSW_UPDATE_LOCK (ExclusiveLock) for its whole run,
+ * so it never races an insert (inserts wait).  It:
+ *	1. marks RUHNSW_NODE_DELETED every live node whose TID the callback
+ *	   reports dead (one GenericXLog record per page);
+ *	2. takes RUHNSW_SCAN_LOCK in ExclusiveLock once, so every search that
+ *	   may still hold those TIDs has finished;
+ *	3. repairs every live node's list that links to a deleted node: the
+ *	   candidates are its live neighbours plus the live neighbours of its
+ *	   deleted neighbours (same level); the closest ef_construction of them
+ *	   go through the selection heuristic;
+ *	4. moves the entry point to a live node of the highest level if it was
+ *	   deleted.
+ * After it, no live node links to a deleted node, so the store may hand
+ * the deleted vids out again (a re-inserted vid overwrites its record).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "index/ruhnsw.h"
+#include "tam/rv_tam.h"
+
+static int
+RuhnswCandDistCmp(const void *a, const void *b)
+{
+	const RuhnswCand *x = a;
+	const RuhnswCand *y = b;
+
+	return (x->dist > y->dist) - (x->dist < y->dist);
+}
+
+/*
+ * Pass 1: marks dead nodes deleted; collects every deleted vid (also those
+ * of earlier vacuums) into deleted, counts live nodes and finds the live
+ * node of the highest level.
+ */
+static void
+RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
+				  IndexBulkDeleteCallback callback, void *callback_state,
+				  RuhnswVidSet *deleted, double *nlive, double *nremoved,
+				  uint32 *best_vid, int *best_level)
+{
+	Relation	index = info->index;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	int		   *todelete = palloc(sizeof(int) * meta->nodes_per_page);
+
+	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+		int			ndel = 0;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		page = BufferGetPage(buf);
+		for (uint32 i = 0; i < meta->nodes_per_page; i++)
+		{
+			RuhnswNodeHeader *hdr = (RuhnswNodeHeader *)
+			(PageGetContents(page) + (Size) i * meta->nodesize);
+			uint32		vid = (blkno - 1) * meta->nodes_per_page + i;
+
+			if (!(hdr->flags & RUHNSW_NODE_USED))
+				continue;
+			if (hdr->flags & RUHNSW_NODE_DELETED)
+				RuhnswVidSetAdd(deleted, vid);
+			else if (callback(&hdr->tid, callback_state))
+			{
+				todelete[ndel++] = i;
+				RuhnswVidSetAdd(deleted, vid);
+			}
+			else
+			{
+				*nlive += 1;
+				if ((int) hdr->level > *best_level)
+				{
+					*best_level = hdr->level;
+					*best_vid = vid;
+				}
+			}
+		}
+		if (ndel > 0)
+		{
+			GenericXLogState *state = GenericXLogStart(index);
+
+			page = GenericXLogRegisterBuffer(state, buf, 0);
+			for (int k = 0; k < ndel; k++)
+			{
+				RuhnswNodeHeader *hdr = (RuhnswNodeHeader *)
+				(PageGetContents(page) + (Size) todelete[k] * meta->nodesize);
+
+				hdr->flags |= RUHNSW_NODE_DELETED;
+			}
+			GenericXLogFinish(state);
+			*nremoved += ndel;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	pfree(todelete);
+}
+
+/*
+ * Repairs level lc of the record rec (of node vid) if it links to deleted
+ * nodes.  Returns true if the record changed.
+ */
+static bool
+RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *deleted,
+				  float *vec, bool *vecread, char *nbrrec)
+{
+	uint32	   *slots = RuhnswNodeSlots(rec);
+	int			count;
+	int			first = RuhnswLevelSlots(g, lc, &count);
+	bool		any = false;
+	RuhnswVidSet seen;
+	RuhnswCand *cands;
+	int			ncands = 0;
+	int			capcands;
+	RuhnswCand *sel;
+	int			nsel;
+
+	for (int i = first; i < first + count && slots[i] != RUHNSW_INVALID_VID; i++)
+		if (RuhnswVidSetContains(deleted, slots[i]))
+			any = true;
+	if (!any)
+		return false;
+
+	if (!*vecread)
+	{
+		RuhnswReadVector(g, vid, vec);
+		*vecread = true;
+	}
+	RuhnswVidSetInit(&seen, 4 * count * count);
+	RuhnswVidSetAdd(&seen, vid);
+	capcands = count * (count + 1);
+	cands = palloc(sizeof(RuhnswCand) * capcands);
+	for (int i = first; i < first + count && slots[i] != RUHNSW_INVALID_VID; i++)
+	{
+		uint32		n = slots[i];
+
+		if (!RuhnswVidSetAdd(&seen, n))
+			continue;
+		if (!RuhnswVidSetContains(deleted, n))
+		{
+			cands[ncands].vid = n;
+			cands[ncands].dist = RuhnswDistance(g, vec, n);
+			ncands++;
+			continue;
+		}
+		/* a deleted neighbour: take its live neighbours instead */
+		if (!RuhnswReadNode(g, n, nbrrec))
+			continue;
+		{
+			uint32	   *nslots = RuhnswNodeSlots(nbrrec);
+
+			for (int j = first; j < first + count && nslots[j] != RUHNSW_INVALID_VID; j++)
+			{
+				uint32		e = nslots[j];
+
+				if (RuhnswVidSetContains(deleted, e) || !RuhnswVidSetAdd(&seen, e))
+					continue;
+				if (ncands >= capcands)
+					break;
+				cands[ncands].vid = e;
+				cands[ncands].dist = RuhnswDistance(g, vec, e);
+				ncands++;
+			}
+		}
+	}
+	qsort(cands, ncands, sizeof(RuhnswCand), RuhnswCandDistCmp);
+	ncands = Min(ncands, Max(g->ef_construction, count));
+	sel = palloc(sizeof(RuhnswCand) * count);
+	nsel = RuhnswSelectNeighbors(g, cands, ncands, count, vid, sel);
+	for (int i = 0; i < count; i++)
+		slots[first + i] = i < nsel ? sel[i].vid : RUHNSW_INVALID_VID;
+	pfree(sel);
+	pfree(cands);
+	pfree(seen.slots);
+	return true;
+}
+
+/*
+ * ruhnswbulkdelete (ambulkdelete): see the file header.  Calls callback
+ * once for every live node's heap TID (CREATE INDEX CONCURRENTLY relies
+ * on that to learn what the index holds).  Returns stats with
+ * tuples_removed and num_index_tuples updated.
+ */
+IndexBulkDeleteResult *
+ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				 IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	RuhnswMetaPageData meta;
+	RuhnswVidSet deleted;
+	double		nlive = 0;
+	double		nremoved = 0;
+	uint32		best_vid = RUHNSW_INVALID_VID;
+	int			best_level = -1;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	if (stats == NULL)
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw vacuum",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	RuhnswReadMeta(index, &meta);
+	RuhnswVidSetInit(&deleted, 1024);
+	RuhnswMarkDeleted(info, &meta, callback, callback_state, &deleted, &nlive, &nremoved,
+					  &best_vid, &best_level);
+
+	if (nremoved > 0 && meta.storeno >= 0)
+	{
+		RuhnswGraph g;
+		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+		uint32		nvids = (nblocks - 1) * meta.nodes_per_page;
+		char	   *rec;
+		char	   *nbrrec;
+		float	   *vec;
+		MemoryContext nodecxt;
+
+		/* no search may still hold the TIDs of the nodes just deleted */
+		LockPage(index, RUHNSW_SCAN_LOCK, ExclusiveLock);
+		UnlockPage(index, RUHNSW_SCAN_LOCK, ExclusiveLock);
+
+		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, meta.storeno));
+		rec = palloc(g.nodesize);
+		nbrrec = palloc(g.nodesize);
+		vec = palloc(sizeof(float) * g.dims);
+		nodecxt = AllocSetContextCreate(cxt, "ruhnsw vacuum node", ALLOCSET_DEFAULT_SIZES);
+		for (uint32 vid = 0; vid < nvids; vid++)
+		{
+			RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+			bool		vecread = false;
+			bool		changed = false;
+
+			if (vid % 64 == 0)
+				vacuum_delay_point();
+			if (!RuhnswReadNode(&g, vid, rec) ||
+				(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+				continue;
+			MemoryContextSwitchTo(nodecxt);
+			for (int lc = 0; lc <= hdr->level; lc++)
+				if (RuhnswRepairLevel(&g, vid, rec, lc, &deleted, vec, &vecread, nbrrec))
+					changed = true;
+			if (changed)
+				RuhnswWriteNode(&g, vid, rec);
+			MemoryContextSwitchTo(cxt);
+			MemoryContextReset(nodecxt);
+		}
+		RuhnswGraphFree(&g);
+
+		if (meta.entry_vid != RUHNSW_INVALID_VID &&
+			RuhnswVidSetContains(&deleted, meta.entry_vid))
+		{
+			meta.entry_vid = best_vid;
+			meta.entry_level = best_level;
+			RuhnswWriteMeta(index, &meta);
+		}
+	}
+	else if (meta.entry_vid != RUHNSW_INVALID_VID &&
+			 RuhnswVidSetContains(&deleted, meta.entry_vid))
+	{
+		meta.entry_vid = best_vid;
+		meta.entry_level = best_level;
+		RuhnswWriteMeta(index, &meta);
+	}
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+
+	stats->tuples_removed += nremoved;
+	stats->num_index_tuples = nlive;
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	return stats;
+}
+
+/*
+ * ruhnswvacuumcleanup (amvacuumcleanup): fills in stats (counting live
+ * nodes when ambulkdelete did not run).  No locks beyond buffer share
+ * locks.
+ */
+IndexBulkDeleteResult *
+ruhnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	Relation	index = info->index;
+
+	if (info->analyze_only)
+		return stats;
+	if (stats == NULL)
+	{
+		RuhnswMetaPageData meta;
+		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+		stats = palloc0(sizeof(IndexBulkDeleteResult));
+		RuhnswReadMeta(index, &meta);
+		for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
+		{
+			Buffer		buf;
+			Page		page;
+
+			vacuum_delay_point();
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			for (uint32 i = 0; i < meta.nodes_per_page; i++)
+			{
+				RuhnswNodeHeader *hdr = (RuhnswNodeHeader *)
+				(PageGetContents(page) + (Size) i * meta.nodesize);
+
+				if ((hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) == RUHNSW_NODE_USED)
+					stats->num_index_tuples += 1;
+			}
+			UnlockReleaseBuffer(buf);
+		}
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(index);
+	return stats;
+}

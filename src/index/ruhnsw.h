@@ -1,0 +1,268 @@
+/*-------------------------------------------------------------------------
+ *
+ * ruhnsw.h
+ *	  The ruhnsw index access method: a graph-only HNSW index over the
+ *	  vector store of one ruvector column of a ruvector table.  Internal
+ *	  interface shared by the files of src/index.
+ *
+ * The index holds no vectors.  Node id = vid (the store-local vector id),
+ * neighbour lists are vid arrays, and every vector is read in place from
+ * the store through its API (RvStoreGetPieces, zero-copy).
+ *
+ * Page layout (BLCKSZ pages, standard PageHeaderData, special space
+ * RuhnswPageOpaqueData; all data lies below pd_lower so that GenericXLog
+ * keeps it):
+ *
+ *	block 0                       metapage (RuhnswMetaPageData)
+ *	block 1 + vid / nodes_per_page node page: fixed-size node records,
+ *	                              vid's record at slot vid % nodes_per_page
+ *
+ * A node record is RuhnswNodeHeader (heap TID, level, flags) followed by
+ * nslots = 2*m + RUHNSW_MAX_LEVEL*m uint32 vids: the level-0 list (2*m
+ * entries) then one list of m entries per upper level 1..RUHNSW_MAX_LEVEL.
+ * Lists are packed at their front; unused entries are RUHNSW_INVALID_VID.
+ * Levels are capped at RUHNSW_MAX_LEVEL (a node's level is drawn from
+ * the usual geometric distribution with ml = 1/ln(m), derived from a hash
+ * of its vid so builds are reproducible).  vids must fit in 32 bits.
+ *
+ * Invariants:
+ *	- a node record with RUHNSW_NODE_USED set has a valid TID and level;
+ *	  RUHNSW_NODE_DELETED marks nodes whose heap tuple VACUUM removed; such
+ *	  nodes are never returned by scans and, after ambulkdelete, no live
+ *	  node links to them.  A deleted node's record is reused when the store
+ *	  hands out its vid again.
+ *	- the entry point is a live node of the highest level, or
+ *	  RUHNSW_INVALID_VID when the index holds no live node.
+ *	- the index covers one store (storeno in the metapage); -1 until the
+ *	  first vector is indexed.
+ *
+ * Locking: inserts (aminsert) and ambulkdelete serialize on the
+ * heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
+ * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
+ * it in ExclusiveLock once after marking nodes deleted so that no search
+ * still holds their TIDs.  Buffer locks: at most one index buffer is
+ * locked at a time (node records are copied out), so there is no lock
+ * ordering to respect between index pages.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RUHNSW_H
+#define RUHNSW_H
+
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/reloptions.h"
+#include "lib/ilist.h"
+#include "nodes/execnodes.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
+
+#include "tam/rv_store.h"
+
+#define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
+#define RUHNSW_VERSION			1
+#define RUHNSW_PAGE_ID			0xFF91
+
+#define RUHNSW_METAPAGE_BLKNO	0
+#define RUHNSW_UPDATE_LOCK		0	/* heavyweight page-lock tags */
+#define RUHNSW_SCAN_LOCK		1
+
+#define RUHNSW_DEFAULT_M		16
+#define RUHNSW_MIN_M			2
+#define RUHNSW_MAX_M			100
+#define RUHNSW_DEFAULT_EF_CONSTRUCTION	64
+#define RUHNSW_MIN_EF_CONSTRUCTION	4
+#define RUHNSW_MAX_EF_CONSTRUCTION	1000
+#define RUHNSW_DEFAULT_EF_SEARCH	40
+#define RUHNSW_MIN_EF_SEARCH	1
+#define RUHNSW_MAX_EF_SEARCH	1000
+#define RUHNSW_MAX_LEVEL		3
+
+#define RUHNSW_INVALID_VID		((uint32) 0xFFFFFFFF)
+
+/* node flags */
+#define RUHNSW_NODE_USED		0x01
+#define RUHNSW_NODE_DELETED		0x02
+
+/* build phase for pg_stat_progress_create_index */
+#define PROGRESS_RUHNSW_PHASE_LOAD	2
+
+/* distance metrics, chosen by the opclass's support function 1 */
+typedef enum RuhnswMetric
+{
+	RUHNSW_L2,
+	RUHNSW_IP,
+	RUHNSW_COSINE,
+	RUHNSW_L1
+} RuhnswMetric;
+
+/* ruvector.iterative_scan */
+typedef enum RuhnswIterativeScan
+{
+	RUHNSW_ITERATIVE_OFF,
+	RUHNSW_ITERATIVE_RELAXED,
+	RUHNSW_ITERATIVE_STRICT
+} RuhnswIterativeScan;
+
+typedef struct RuhnswOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int			m;
+	int			ef_construction;
+} RuhnswOptions;
+
+typedef struct RuhnswPageOpaqueData
+{
+	uint16		flags;			/* unused */
+	uint16		page_id;		/* RUHNSW_PAGE_ID, for pg_filedump */
+} RuhnswPageOpaqueData;
+
+typedef RuhnswPageOpaqueData *RuhnswPageOpaque;
+
+typedef struct RuhnswMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		m;
+	uint32		ef_construction;
+	int32		dims;			/* of the covered store, 0 until known */
+	int16		storeno;		/* covered store, -1 until known */
+	int16		attnum;			/* heap column */
+	uint32		entry_vid;		/* RUHNSW_INVALID_VID when empty */
+	int32		entry_level;
+	uint32		nodesize;		/* bytes per node record */
+	uint32		nodes_per_page;
+	uint32		max_level;		/* RUHNSW_MAX_LEVEL at creation */
+	uint32		metric;			/* RuhnswMetric */
+} RuhnswMetaPageData;
+
+typedef struct RuhnswNodeHeader
+{
+	ItemPointerData tid;		/* heap TID */
+	uint8		level;
+	uint8		flags;			/* RUHNSW_NODE_* */
+} RuhnswNodeHeader;
+
+#define RuhnswNodeSlots(node)	((uint32 *) ((char *) (node) + sizeof(RuhnswNodeHeader)))
+
+/* a candidate: a vid and its distance to the query */
+typedef struct RuhnswCand
+{
+	float		dist;
+	uint32		vid;
+} RuhnswCand;
+
+/* a set of vids (open addressing) */
+typedef struct RuhnswVidSet
+{
+	uint32	   *slots;
+	uint32		mask;
+	uint32		count;
+} RuhnswVidSet;
+
+/*
+ * Graph access: either an in-memory array of node records indexed by vid
+ * (index build) or the index's pages.  Writes to pages go through
+ * GenericXLog unless "unlogged_build" is set (build fallback: the caller
+ * WAL-logs all pages with log_newpage_range at the end).
+ */
+typedef struct RuhnswGraph
+{
+	Relation	index;
+	RvStore    *store;
+	RuhnswMetric metric;
+	int			m;
+	int			ef_construction;
+	int			dims;
+	int16		storeno;
+	int16		attnum;
+	uint32		nodesize;
+	uint32		nodes_per_page;
+	int			nslots;
+	uint32		entry_vid;
+	int			entry_level;
+
+	char	   *mem;			/* in-memory records, or NULL */
+	uint64		memvids;		/* records in mem */
+	bool		unlogged_build;
+	BlockNumber nblocks;		/* cached index size (grows only) */
+
+	RvPinSet	pins;			/* store pins of one distance computation */
+	float	   *vecbuf;			/* dims floats: a node's vector */
+	float	   *vecbuf2;		/* dims floats: scratch */
+	char	   *nodebuf;		/* nodesize bytes */
+	RuhnswVidSet visited;
+	RuhnswCand *heapbuf;		/* candidate heap storage */
+	int			heapcap;
+	RuhnswCand *wbuf;			/* result heap storage */
+	int			wcap;
+} RuhnswGraph;
+
+/* index_init.c */
+extern int	ruhnsw_ef_search;
+extern int	ruhnsw_iterative_scan;
+extern int	ruhnsw_max_scan_tuples;
+extern relopt_kind ruhnsw_relopt_kind;
+
+/* hnsw.c */
+extern int	RuhnswGetM(Relation index);
+extern int	RuhnswGetEfConstruction(Relation index);
+
+/* hnswutils.c */
+extern RuhnswMetric RuhnswGetMetric(Relation index);
+extern uint32 RuhnswNodeSize(int m);
+extern uint32 RuhnswNodesPerPage(uint32 nodesize);
+extern void RuhnswInitPage(Page page);
+extern void RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta);
+extern void RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta);
+extern void RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta);
+extern void RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta,
+							RvStore *store);
+extern void RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta);
+extern void RuhnswGraphFree(RuhnswGraph *g);
+extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 vid);
+extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
+extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
+extern int	RuhnswLevelSlots(RuhnswGraph *g, int level, int *count);
+extern int	RuhnswRandomLevel(uint32 vid, int m);
+extern void RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst);
+extern float RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid);
+extern float RuhnswVectorNorm(const float *v, int dims);
+extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
+							  int ef, int level, RuhnswCand **result);
+extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
+								  uint32 exclude, RuhnswCand *out);
+extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
+extern void RuhnswVidSetClear(RuhnswVidSet *set);
+extern bool RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid);
+extern bool RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid);
+extern RvStore *RuhnswGetStore(Relation heapRel, Relation index, int16 storeno);
+
+/* hnswinsert.c */
+extern bool RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid);
+extern bool RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid);
+extern bool ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+						 struct IndexInfo *indexInfo);
+
+/* hnswbuild.c */
+extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
+extern void ruhnswbuildempty(Relation index);
+
+/* hnswscan.c */
+extern IndexScanDesc ruhnswbeginscan(Relation index, int nkeys, int norderbys);
+extern void ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
+						 int norderbys);
+extern bool ruhnswgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ruhnswendscan(IndexScanDesc scan);
+
+/* hnswvacuum.c */
+extern IndexBulkDeleteResult *ruhnswbulkdelete(IndexVacuumInfo *info,
+											   IndexBulkDeleteResult *stats,
+											   IndexBulkDeleteCallback callback,
+											   void *callback_state);
+extern IndexBulkDeleteResult *ruhnswvacuumcleanup(IndexVacuumInfo *info,
+												  IndexBulkDeleteResult *stats);
+
+#endif							/* RUHNSW_H */
