@@ -13,7 +13,8 @@
 # Settings (environment): NQ_SWEEP (queries per ef_search setting, default
 # 2000), NQ_RECALL (queries with exact ground truth, default 1000), NQ_EXACT
 # (timed exact-scan queries per table, default 100), N_INSERT (default 2000),
-# EF_LIST (default "10 20 40 80 120 200 400").
+# EF_LIST (default "10 20 40 80 120 200 400"), N_TRAIN (training rows,
+# default all 60000: smaller for quick trials), RV_SKIP_INDEX=1 (no ruhnsw).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,17 +46,26 @@ RVB="$ROOT/bench/rvbench"
 D="$RV_TMP/data-fmnist"
 bash bench/prepare-data.sh "$D"
 Q="$D/test.copy"
+TRAIN="$D/train.copy"
+if [ -n "${N_TRAIN:-}" ]; then
+	TRAIN="$RV_TMP/train-$N_TRAIN.copy"
+	head -n "$N_TRAIN" "$D/train.copy" > "$TRAIN"
+	chmod 644 "$TRAIN"
+fi
+ROWS=$(wc -l < "$TRAIN")
 W="$RV_TMP"		# writable by the cluster owner, who runs the client
 
 sql -c "SET client_min_messages = warning" -c "CREATE EXTENSION ruvector_tam"
 HAVE_INDEX=$(sql -c "SELECT count(*) FROM pg_am WHERE amname = 'ruhnsw'")
-[ "$HAVE_INDEX" = 1 ] || echo "NOTE: the ruhnsw index access method is missing from this build: build, ef_search sweep and indexed INSERT are skipped"
+SKIP_WHY="the ruhnsw index access method is missing from this build"
+if [ "${RV_SKIP_INDEX:-0}" = 1 ]; then HAVE_INDEX=0; SKIP_WHY="RV_SKIP_INDEX=1"; fi
+[ "$HAVE_INDEX" = 1 ] || echo "NOTE: $SKIP_WHY: build, ef_search sweep and indexed INSERT are skipped"
 
 declare -A COPY_RPS COPY_S BYTES EXACT_QPS EXACT_P50 EXACT_P99 INS_RPS
 for am in ruvector heap; do
-	say "$am table: COPY 60,000 rows"
+	say "$am table: COPY $ROWS rows"
 	sql -c "CREATE TABLE fm_$am (id bigint PRIMARY KEY, label int, embedding ruvector(784)) USING $am"
-	out=$(run "$RVB" load -t "fm_$am" -f "$D/train.copy" -C 10000)
+	out=$(run "$RVB" load -t "fm_$am" -f "$TRAIN" -C 10000)
 	COPY_RPS[$am]=$(kv rows_per_s "$out"); COPY_S[$am]=$(kv seconds "$out")
 	sql -c "VACUUM ANALYZE fm_$am"
 done
@@ -108,7 +118,6 @@ for am in ruvector heap; do
 	INS_RPS[$am]=$(kv rows_per_s "$out")
 done
 
-ROWS=60000
 T_END=$(date +%s.%N)
 TOTAL_S=$(echo "$T_END - $T_START" | bc -l)
 say "results (Fashion-MNIST, $ROWS x 784; $(nproc) cores; timings noisy on a shared machine)"
@@ -127,7 +136,7 @@ printf '%-34s %12.1f\n' "bytes/vector: heap table (TOAST)" "$(div "$HEAPTAB" $RO
 if [ "$BUILD_S" != null ]; then
 	printf '%-34s %12.1f\n' "ruhnsw build seconds" "$BUILD_S"
 else
-	printf '%-34s %12s\n' "ruhnsw build seconds" "SKIPPED (ruhnsw missing)"
+	printf '%-34s %12s\n' "ruhnsw build seconds" "SKIPPED ($SKIP_WHY)"
 fi
 printf '%-34s %12.0f\n' "bench total seconds" "$TOTAL_S"
 
@@ -139,7 +148,7 @@ cat > "$json" <<EOF
   "dataset": "fashion-mnist", "rows": $ROWS, "dims": 784, "cores": $(nproc),
   "extension_version": "$(sql -c 'SELECT ruvector_version()')",
   "git_commit": "$(git rev-parse --short HEAD)",
-  "index_am_present": $([ "$HAVE_INDEX" = 1 ] && echo true || echo false),
+  "index_used": $([ "$HAVE_INDEX" = 1 ] && echo true || echo false),
   "index": {"am": "ruhnsw", "m": 16, "ef_construction": 64, "build_s": $BUILD_S},
   "queries": {"k": 10, "sweep_queries": $NQ_SWEEP, "recall_queries": $NQ_RECALL, "exact_queries": $NQ_EXACT, "connections": 1},
   "ef_search_sweep": [$SWEEP_JSON],
@@ -164,7 +173,7 @@ if [ -s "$W/sweep.dat" ]; then
 	gnuplot <<EOF
 set terminal pngcairo size 900,600 noenhanced
 set output "$png"
-set title "ruvector_tam ruhnsw on Fashion-MNIST (60,000 x 784, k = 10, m = 16, ef_construction = 64)"
+set title "ruvector_tam ruhnsw on Fashion-MNIST ($ROWS x 784, k = 10, m = 16, ef_construction = 64)"
 set xlabel "recall@10"
 set ylabel "queries per second (one connection)"
 set logscale y

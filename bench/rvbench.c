@@ -366,6 +366,7 @@ run_knn(PGconn *conn, const Query *q, int64_t *ids)
 typedef struct Shared
 {
 	volatile int done;			/* queries finished, all workers */
+	double		end[64];		/* per worker: monotonic time it finished */
 	double		lat[];			/* per query seconds */
 } Shared;
 
@@ -383,14 +384,18 @@ run_parallel(Query *q, int nq, int64_t *ids, const char *label, double *wall,
 	Shared	   *sh = mmap(NULL, shsize, PROT_READ | PROT_WRITE,
 						  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int			jobs = opt.jobs < 1 ? 1 : opt.jobs;
+	int			nworkers = jobs;
 	int			ready[2];
 	int			go[2];
 	double		t0;
 	double	   *lat;
 	int			failed = 0;
+	long		polls = 0;
 
 	if (sh == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
+	if (jobs > 64)
+		die("at most 64 jobs");
 	if (pipe(ready) != 0 || pipe(go) != 0)
 		die("pipe: %s", strerror(errno));
 	for (int w = 0; w < jobs; w++)
@@ -422,6 +427,7 @@ run_parallel(Query *q, int nq, int64_t *ids, const char *label, double *wall,
 				sh->lat[i] = run_knn(conn, &q[i], &ids[(size_t) i * opt.k]);
 				__sync_fetch_and_add(&sh->done, 1);
 			}
+			sh->end[w] = now_s();
 			PQfinish(conn);
 			_exit(0);
 		}
@@ -452,12 +458,19 @@ run_parallel(Query *q, int nq, int64_t *ids, const char *label, double *wall,
 				break;
 			continue;
 		}
-		snprintf(extra, sizeof(extra), "%d/%d queries %.0f s", sh->done, nq, el);
-		if (label)
+		/* reap workers promptly, redraw the bar every 0.2 s */
+		if (label && ++polls % 10 == 0)
+		{
+			snprintf(extra, sizeof(extra), "%d/%d queries %.0f s", sh->done, nq, el);
 			progress(label, sh->done, nq, extra);
-		usleep(200000);
+		}
+		usleep(20000);
 	}
-	*wall = now_s() - t0;
+	/* timed from the start signal to the last worker's last query */
+	*wall = 0;
+	for (int w = 0; w < nworkers; w++)
+		if (sh->end[w] - t0 > *wall)
+			*wall = sh->end[w] - t0;
 	if (label)
 	{
 		char		extra[128];
