@@ -26,6 +26,7 @@
 #include "storage/lmgr.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "index/ruhnsw.h"
@@ -457,7 +458,8 @@ RuhnswVidSetGrow(RuhnswVidSet *set)
 	uint32		oldsize = set->mask + 1;
 	uint32		size = oldsize * 2;
 
-	set->slots = palloc(sizeof(uint32) * size);
+	/* stay in the set's own context: callers reset shorter-lived ones */
+	set->slots = MemoryContextAlloc(GetMemoryChunkContext(old), sizeof(uint32) * size);
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
 	set->count = 0;
