@@ -11,7 +11,7 @@
 # Writes results/bench-<date>.json and results/bench-<date>.png (recall-QPS).
 #
 # Settings (environment): NQ_SWEEP (queries per ef_search setting, default
-# 2000), NQ_RECALL (queries with exact ground truth, default 1000), NQ_EXACT
+# all 10000), NQ_RECALL (queries with exact ground truth, default 2000), NQ_EXACT
 # (timed exact-scan queries per table, default 100), N_INSERT (default 2000),
 # EF_LIST (default "10 20 40 80 120 200 400"), N_TRAIN (training rows,
 # default all 60000: smaller for quick trials), RV_SKIP_INDEX=1 (no ruhnsw).
@@ -19,8 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 T_START=$(date +%s.%N)
-NQ_SWEEP=${NQ_SWEEP:-2000}
-NQ_RECALL=${NQ_RECALL:-1000}
+NQ_SWEEP=${NQ_SWEEP:-10000}
+NQ_RECALL=${NQ_RECALL:-2000}
 NQ_EXACT=${NQ_EXACT:-100}
 N_INSERT=${N_INSERT:-2000}
 EF_LIST=${EF_LIST:-10 20 40 80 120 200 400}

@@ -114,7 +114,8 @@ echo "exact scan: $(kv queries "$out") queries in $(kv seconds "$out") s on $(np
 SETS=()
 [ -n "${EF_SEARCH:-}" ] && SETS=(-s "ruvector.ef_search=$EF_SEARCH")
 if [ "$HAVE_INDEX" = 1 ]; then
-	EF=$(sql -c "SELECT current_setting('ruvector.ef_search', true)")
+	# the literal loads the library, which defines the setting
+	EF=$(sql -c "SELECT current_setting('ruvector.ef_search', true) FROM (SELECT '[1]'::ruvector) s")
 	[ -n "${EF_SEARCH:-}" ] && EF=$EF_SEARCH
 	say "6/7 running the $NQ test images as k = 10 queries through ruhnsw (ruvector.ef_search = ${EF:-?}, one connection)"
 	out=$(run "$RVB" search -t fashion -q "$D/test.copy" -n "$NQ" -T "$RV_TMP/truth.txt" "${SETS[@]}")
