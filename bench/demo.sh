@@ -41,7 +41,7 @@ cc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" -o bench/rvbench \
 if [ "${RV_USE_EXISTING:-0}" = 1 ]; then
 	RV_TMP=$(mktemp -d /tmp/ruvector-demo.XXXXXX)
 	chmod 755 "$RV_TMP"
-	export RV_TMP PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} PGUSER=${PGUSER:-} PGDATABASE=${PGDATABASE:-}
+	export RV_TMP
 	cleanup_existing() {
 		if [ -z "${RV_KEEP:-}" ]; then
 			psql -X -q -c 'DROP TABLE IF EXISTS fashion, fashion_test, fashion_labels' >/dev/null 2>&1 || true
@@ -184,7 +184,7 @@ printf '%-28s %s queries/s on %s connections\n' "exact scan" "$EXACT_QPS" "$(npr
 printf '%-28s %.0f s (%.0f s of it waiting for the install lock)\n' "demo total" \
 	"$(echo "$T_END - $T_START" | bc -l)" "$LOCK_WAIT"
 if [ -n "${RV_KEEP:-}" ]; then
-	echo "RV_KEEP=1: tables fashion, fashion_test, fashion_labels kept; connect with: PGHOST=$PGHOST PGPORT=$PGPORT psql"
+	echo "RV_KEEP=1: tables fashion, fashion_test, fashion_labels kept; connect with: PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} psql"
 	if [ "${RV_USE_EXISTING:-0}" != 1 ]; then
 		echo "the cluster keeps running; stop it with: pg_ctl -D $RV_TMP/data stop"
 		trap - EXIT
