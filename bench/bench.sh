@@ -27,7 +27,7 @@ EF_LIST=${EF_LIST:-10 20 40 80 120 200 400}
 
 say() { printf '\n== %s\n' "$*"; }
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-div() { echo "scale=6; $1 / $2" | bc -l; }
+div() { printf '%.6f' "$(echo "scale=6; $1 / $2" | bc -l)"; }
 
 bash scripts/install-deps.sh
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -35,7 +35,7 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 exec 9>/tmp/ruvector_tam-install.lock
 T_LOCK=$(date +%s.%N)
 flock 9
-LOCK_WAIT=$(echo "$(date +%s.%N) - $T_LOCK" | bc -l)
+LOCK_WAIT=$(printf "%.3f" "$(echo "$(date +%s.%N) - $T_LOCK" | bc -l)")
 make -s -j"$(nproc)"
 $SUDO make -s install >/dev/null
 cc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" -o bench/rvbench \
@@ -121,7 +121,7 @@ for am in ruvector heap; do
 done
 
 T_END=$(date +%s.%N)
-TOTAL_S=$(echo "$T_END - $T_START" | bc -l)
+TOTAL_S=$(printf "%.3f" "$(echo "$T_END - $T_START" | bc -l)")
 say "results (Fashion-MNIST, $ROWS x 784; $(nproc) cores; timings noisy on a shared machine)"
 printf '%-34s %12s %12s %8s\n' "" ruvector heap ratio
 printf '%-34s %12.0f %12.0f %8.2f\n' "COPY rows/s" "${COPY_RPS[ruvector]}" "${COPY_RPS[heap]}" "$(div "${COPY_RPS[ruvector]}" "${COPY_RPS[heap]}")"
@@ -161,7 +161,7 @@ cat > "$json" <<EOF
   "exact_p99_ms": {"ruvector": ${EXACT_P99[ruvector]}, "heap": ${EXACT_P99[heap]}},
   "insert_rows_per_s": {"ruvector_with_index": ${INS_RPS[ruvector]}, "heap": ${INS_RPS[heap]}, "n": $N_INSERT},
   "bytes": {"ruvector_heap_part": $HEAP_PART, "ruvector_store": $STORE, "ruvector_index": $INDEX,
-            "ruvector_pkey": $PKEY, "heap_table": $HEAPTAB, "ruvector_total": $RV_TOTAL, "heap_total": $HEAP_TOTAL},
+            "ruvector_pkey": $PKEY, "heap_table": $HEAPTAB, "ruvector_total_without_ruhnsw": $RV_TOTAL, "heap_total": $HEAP_TOTAL},
   "ratios": {"copy_rows_per_s": $(div "${COPY_RPS[ruvector]}" "${COPY_RPS[heap]}"),
              "bytes": $(div "$RV_TOTAL" "$HEAP_TOTAL"),
              "exact_qps": $(div "${EXACT_QPS[ruvector]}" "${EXACT_QPS[heap]}")},
@@ -182,7 +182,7 @@ set logscale y
 set grid
 set key bottom left
 plot "$W/sweep.dat" using 2:3 with linespoints lw 2 pt 7 title "ruhnsw, ef_search sweep", \
-     "" using 2:3:(sprintf("ef=%d", \$1)) with labels offset 0,1 notitle, \
+     "" using 2:3:(sprintf("ef=%d", \$1)) with labels right offset -1,0 notitle, \
      "-" using 1:2 with points pt 5 ps 1.5 title "exact scan (ruvector table)", \
      "-" using 1:2 with points pt 9 ps 1.5 title "exact scan (heap table)"
 1.0 ${EXACT_QPS[ruvector]}
