@@ -761,7 +761,6 @@ cmd_build(void)
 						 bd, bt, el, phase);
 			else
 				snprintf(extra, sizeof(extra), "%.0f s  %s", el, phase);
-			/* one bar per phase: the label is interned by phase text */
 			progress("CREATE INDEX", tt > 0 ? td : bd, tt > 0 ? tt : bt, extra);
 			drew = 1;
 		}
