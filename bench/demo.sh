@@ -165,7 +165,7 @@ SQL
 
 T_END=$(now)
 say "summary"
-mb() { echo "scale=1; $1 / 1048576" | bc -l; }
+mb() { printf "%.1f" "$(echo "$1 / 1048576" | bc -l)"; }
 printf '%-28s %s rows in %.1f s (%.0f rows/s)\n' "load (COPY)" "$LOAD_ROWS" "$LOAD_S" "$(echo "$LOAD_ROWS / $LOAD_S" | bc -l)"
 if [ -n "$BUILD_S" ]; then
 	printf '%-28s %.1f s (m = 16, ef_construction = 64)\n' "index build (ruhnsw)" "$BUILD_S"
