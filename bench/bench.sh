@@ -181,7 +181,7 @@ set ylabel "queries per second (one connection)"
 set logscale y
 set grid
 set key bottom left
-set offsets graph 0.1, 0.02, 0.1, 0.1
+set offsets graph 0.1, graph 0.02, graph 0.1, graph 0.1
 plot "$W/sweep.dat" using 2:3 with linespoints lw 2 pt 7 title "ruhnsw, ef_search sweep", \
      "" using 2:3:(sprintf("ef=%d", \$1)) with labels right offset -1,0 notitle, \
      "-" using 1:2 with points pt 5 ps 1.5 title "exact scan (ruvector table)", \
