@@ -3,9 +3,8 @@
 -- ruvector_compact once they exist) and the store catalog are revoked from
 -- PUBLIC, so an ordinary role gets 42501 (insufficient_privilege) while it
 -- can still use the type and its operators.
-SELECT plan(10);
-
 BEGIN;
+SELECT plan(10);
 CREATE ROLE rv_090_plain NOLOGIN;
 
 -- sqlstate_as(role, sql): the SQLSTATE sql raises when run as role, or 'ok'.
@@ -59,5 +58,5 @@ SELECT is(pg_temp.sqlstate_as('rv_090_plain',
 SELECT lives_ok('SELECT count(*) FROM ruvector_gc_orphans()', 'a superuser can run ruvector_gc_orphans()');
 SELECT is(current_user::text, session_user::text, 'role restored');
 
-ROLLBACK;
 SELECT * FROM finish();
+ROLLBACK;
