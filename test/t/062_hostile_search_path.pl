@@ -231,6 +231,16 @@ for my $case ([ 'hostile, public', 0 ], [ 'hostile, pg_catalog, public', 1 ])
 		"no decoy fired with search_path = $path");
 }
 
+# The publication check still works with its qualified operators.
+$ret = $node->psql('postgres', q{
+SET search_path = hostile, pg_catalog, public;
+CREATE TABLE public.r (v ruvector(2)) USING ruvector;
+CREATE PUBLICATION pub2 FOR TABLE public.r;
+}, stdout => \$out, stderr => \$err);
+ok($ret != 0 && $err =~ /publication "pub2" would include ruvector table "public.r"/,
+	'a publication of a ruvector table is still refused on the hostile path')
+  or diag($err);
+
 my $log = slurp_file($node->logfile, $log_offset);
 ok($log !~ /decoy fired/, 'the server log has no decoy warning after the control');
 
