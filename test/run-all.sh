@@ -33,12 +33,15 @@ cp -r "$ROOT/test" "$RV_TMP/test"
 # make sanitize: prove UBSan is really active in the server under test.
 if [ "${RV_SANITIZE:-0}" = 1 ]; then
 	so="$(pg_config --pkglibdir)/ruvector_tam.so"
-	nm -D "$so" | grep -q ' U __ubsan_handle_' \
+	# (no "| grep -q" under pipefail: an early exit would SIGPIPE the writer)
+	handlers=$(nm -D "$so" | grep -c ' U __ubsan_handle_' || true)
+	[ "$handlers" -gt 0 ] \
 		|| { echo "sanitize: $so has no UBSan instrumentation" >&2; exit 1; }
 	pm=$(head -n 1 "$RV_TMP/data/postmaster.pid")
-	tr '\0' '\n' < "/proc/$pm/environ" | grep -qx "UBSAN_OPTIONS=$UBSAN_OPTIONS" \
+	pmenv=$(tr '\0' '\n' < "/proc/$pm/environ")
+	grep -qx "UBSAN_OPTIONS=$UBSAN_OPTIONS" <<<"$pmenv" \
 		|| { echo "sanitize: UBSAN_OPTIONS did not reach the postmaster" >&2; exit 1; }
-	echo "sanitize: $so calls $(nm -D "$so" | grep -c ' U __ubsan_handle_') UBSan handlers;" \
+	echo "sanitize: $so calls $handlers UBSan handlers;" \
 		"postmaster $pm runs with UBSAN_OPTIONS=$UBSAN_OPTIONS"
 fi
 
