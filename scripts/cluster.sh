@@ -5,16 +5,25 @@
 #
 # After rv_cluster_start: RV_TMP (work dir, owned by the cluster user),
 # PGHOST, PGPORT, PGUSER, PGDATABASE are exported; rv_as_owner CMD... runs
-# a command as the cluster's owner with that environment.
+# a command as the cluster's owner with that environment (plus
+# UBSAN_OPTIONS when set).
 
 PGBIN=${PGBIN:-$(pg_config --bindir)}
+
+# RV_SANITIZE=1 (make sanitize): the library carries UBSan; every server
+# started from here, and every TAP cluster started under rv_as_owner,
+# inherits UBSAN_OPTIONS, so that the first report aborts the backend
+# (the suite then fails) with a stack trace in the server log.
+if [ "${RV_SANITIZE:-0}" = 1 ]; then
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+fi
 export PATH="$PGBIN:$PATH"
 
 rv_as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
 		runuser -u postgres -- env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" \
 			PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" RV_TMP="$RV_TMP" \
-			PERL5LIB="${PERL5LIB:-}" "$@"
+			PERL5LIB="${PERL5LIB:-}" ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} "$@"
 	else
 		"$@"
 	fi

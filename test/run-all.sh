@@ -30,6 +30,21 @@ rv_cluster_start
 cp -r "$ROOT/test" "$RV_TMP/test"
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$RV_TMP/test"
 
+# make sanitize: prove UBSan is really active in the server under test.
+if [ "${RV_SANITIZE:-0}" = 1 ]; then
+	so="$(pg_config --pkglibdir)/ruvector_tam.so"
+	# (no "| grep -q" under pipefail: an early exit would SIGPIPE the writer)
+	handlers=$(nm -D "$so" | grep -c ' U __ubsan_handle_' || true)
+	[ "$handlers" -gt 0 ] \
+		|| { echo "sanitize: $so has no UBSan instrumentation" >&2; exit 1; }
+	pm=$(head -n 1 "$RV_TMP/data/postmaster.pid")
+	pmenv=$(tr '\0' '\n' < "/proc/$pm/environ")
+	grep -qx "UBSAN_OPTIONS=$UBSAN_OPTIONS" <<<"$pmenv" \
+		|| { echo "sanitize: UBSAN_OPTIONS did not reach the postmaster" >&2; exit 1; }
+	echo "sanitize: $so calls $handlers UBSan handlers;" \
+		"postmaster $pm runs with UBSAN_OPTIONS=$UBSAN_OPTIONS"
+fi
+
 PGXS_DIR=$(dirname "$(pg_config --pgxs)")/..
 export PERL5LIB="$PGXS_DIR/test/perl${PERL5LIB:+:$PERL5LIB}"
 tests=()
@@ -39,6 +54,11 @@ rv_as_owner env PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
 	PG_ISOLATION_REGRESS="$PGXS_DIR/test/isolation/pg_isolation_regress" \
 	TESTDIR="$RV_TMP" RV_TEST_ROOT="$RV_TMP/test" RV_SRC_ROOT="$ROOT" \
 	perl "$RV_TMP/test/harness.pl" "${tests[@]}" || status=$?
+# A UBSan report anywhere (main cluster or a TAP test's) fails the run.
+if [ "${RV_SANITIZE:-0}" = 1 ] && grep -rl --include='*.log' 'runtime error:' "$RV_TMP" >/dev/null 2>&1; then
+	echo "sanitize: UBSan reported:"; grep -rh --include='*.log' -A3 'runtime error:' "$RV_TMP" | head -n 40
+	status=1
+fi
 if [ $status -ne 0 ] && [ -f "$RV_TMP/server.log" ]; then
 	echo "---- server log (tail) ----"; tail -n 40 "$RV_TMP/server.log"
 fi

@@ -100,12 +100,21 @@ RvCheckPublications(void)
 	if (!OidIsValid(get_am_oid(RV_TAM_NAME, true)))
 		return;
 	SPI_connect();
+	/*
+	 * Every operator is qualified: this runs with the caller's search_path,
+	 * which may put an untrusted schema (with decoy "=" operators) before
+	 * pg_catalog.
+	 */
 	ret = SPI_execute("SELECT pt.pubname, pt.schemaname, pt.tablename "
 					  "FROM pg_catalog.pg_publication_tables pt "
-					  "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
-					  "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
-					  "JOIN pg_catalog.pg_am a ON a.oid = c.relam "
-					  "WHERE a.amname = 'ruvector' LIMIT 1", false, 1);
+					  "JOIN pg_catalog.pg_namespace n "
+					  "ON n.nspname OPERATOR(pg_catalog.=) pt.schemaname "
+					  "JOIN pg_catalog.pg_class c "
+					  "ON c.relnamespace OPERATOR(pg_catalog.=) n.oid "
+					  "AND c.relname OPERATOR(pg_catalog.=) pt.tablename "
+					  "JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam "
+					  "WHERE a.amname OPERATOR(pg_catalog.=) 'ruvector'::pg_catalog.name "
+					  "LIMIT 1", false, 1);
 	if (ret == SPI_OK_SELECT && SPI_processed > 0)
 	{
 		char	   *pub = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);

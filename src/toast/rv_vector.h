@@ -56,12 +56,20 @@ typedef struct RvVref
 } RvVref;
 #define RV_VREF_SIZE		(VARHDRSZ + sizeof(RvVref))
 
-/* True if the varlena (any header form, not toasted) holds a vref. */
+/*
+ * True if the varlena (any header form, not toasted) holds a vref.  With a
+ * 1-byte header the payload may sit at any address: read the marker with
+ * memcpy, never through an RvVref pointer (misaligned access; UBSan).
+ */
 static inline bool
 RvIsVref(const struct varlena *v)
 {
-	return VARSIZE_ANY_EXHDR(v) == sizeof(RvVref) &&
-		((const RvVref *) VARDATA_ANY(v))->marker == RV_VREF_MARKER;
+	int16		marker;
+
+	if (VARSIZE_ANY_EXHDR(v) != sizeof(RvVref))
+		return false;
+	memcpy(&marker, VARDATA_ANY(v), sizeof(marker));
+	return marker == RV_VREF_MARKER;
 }
 
 /* Allocates a zeroed vector of dim dimensions (palloc, current context). */
