@@ -4,7 +4,7 @@
 CREATE FUNCTION @extschema@.ruvector_verify(pg_catalog.regclass,
 	OUT kind pg_catalog.text, OUT store pg_catalog.int4, OUT blkno pg_catalog.int8,
 	OUT vid pg_catalog.int8, OUT detail pg_catalog.text)
-	RETURNS SETOF record
+	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_verify'
 	LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_verify(pg_catalog.regclass) FROM PUBLIC;
