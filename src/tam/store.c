@@ -605,7 +605,11 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 		return result;
 	}
 
-	result = InitRuVector(store->dims);
+	/* every byte is written below: skip InitRuVector's zeroing */
+	result = (RuVector *) RvMemAlloc(RUVECTOR_SIZE(store->dims));
+	SET_VARSIZE(result, RUVECTOR_SIZE(store->dims));
+	result->dim = store->dims;
+	result->unused = 0;
 	if (store->layout == RV_LAYOUT_HEADER)
 		RvCopyStream(store, segno, off + 8, store->dims * sizeof(float), (char *) result->x,
 					 pins);

@@ -129,14 +129,11 @@ RvMemEntryFor(MemoryContext cxt)
 	return entry;
 }
 
-/*
- * RvMemAlloc0: size bytes, zeroed, in CurrentMemoryContext; charged to it.
- */
-void *
-RvMemAlloc0(Size size)
+/* Charges a chunk just allocated in CurrentMemoryContext. */
+static void *
+RvMemCharge(void *ptr)
 {
 	RvMemCtxEntry *entry = RvMemEntryFor(CurrentMemoryContext);
-	void	   *ptr = palloc0(size);
 	int64		bytes = (int64) GetMemoryChunkSpace(ptr);
 
 	entry->bytes += bytes;
@@ -145,6 +142,25 @@ RvMemAlloc0(Size size)
 		rv_mem_stats.peak_bytes = rv_mem_stats.current_bytes;
 	rv_mem_stats.allocations++;
 	return ptr;
+}
+
+/*
+ * RvMemAlloc0: size bytes, zeroed, in CurrentMemoryContext; charged to it.
+ */
+void *
+RvMemAlloc0(Size size)
+{
+	return RvMemCharge(palloc0(size));
+}
+
+/*
+ * RvMemAlloc: like RvMemAlloc0 but not zeroed, for callers that fill every
+ * byte (e.g. a vector copied out of a store).
+ */
+void *
+RvMemAlloc(Size size)
+{
+	return RvMemCharge(palloc(size));
 }
 
 /*

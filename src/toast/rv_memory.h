@@ -21,6 +21,7 @@
  * usual out-of-memory error.
  */
 extern void *RvMemAlloc0(Size size);
+extern void *RvMemAlloc(Size size);
 
 /*
  * Frees a chunk returned by RvMemAlloc0() and uncharges it.  Must not be
