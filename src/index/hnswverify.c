@@ -251,7 +251,11 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 	if (meta->metric != (uint32) metric)
 		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
 				  "metric %u, but the opclass's is %d", meta->metric, (int) metric);
-	if (meta->attnum != vs->attnum)
+	if (vs->attnum < 1 || vs->attnum > RelationGetNumberOfAttributes(vs->heap))
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "the index is not on a plain column (attribute %d); heap TIDs are not checked",
+				  vs->attnum);
+	else if (meta->attnum != vs->attnum)
 		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
 				  "column %d, but the index is on column %d", meta->attnum, vs->attnum);
 	if (meta->entry_vid != RUHNSW_INVALID_VID &&
@@ -430,8 +434,9 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 			}
 		}
 
-		/* the heap tuple of a live node */
-		if (st == RVV_LIVE)
+		/* the heap tuple of a live node (only for an index on a plain column) */
+		if (st == RVV_LIVE && vs->attnum >= 1 &&
+			vs->attnum <= RelationGetNumberOfAttributes(vs->heap))
 		{
 			ItemPointerData tid = hdr->tid;
 			BlockNumber hblk = ItemPointerGetBlockNumberNoCheck(&tid);
