@@ -32,7 +32,10 @@
  *	  referencing tuple (vid_orphaned: holds right after VACUUM; rows
  *	  pruned by on-access heap pruning since the last VACUUM also leave
  *	  such vids until the next VACUUM frees them).
- *	- ruhnsw indexes: not yet (see RvVerifyIndexes).
+ *	- ruhnsw indexes: every index of the table whose access method is
+ *	  ruhnsw, by RuhnswVerify (src/index/hnswverify.c lists its checks and
+ *	  kinds, all named ruhnsw_*); an index that cannot be read or names a
+ *	  store the table lacks gives a ruhnsw_error row.
  *
  * Invariants of this file:
  *	- it never writes: pages are read with ReadBufferExtended, share-locked
@@ -52,13 +55,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "commands/defrem.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -71,8 +77,10 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "index/ruhnsw_verify.h"
 #include "tam/rv_tam.h"
 
 #define RV_MAX_DIMS 16000
@@ -706,18 +714,57 @@ RvVerifyHeapFn(RvVerifyState *vs, void *arg)
 	RvHeap()->scan_end(scan);
 }
 
+/* RuhnswVerifyReport callback: one problem row. */
+static void
+RvIndexReport(void *arg, const char *kind, int store, int64 blkno, int64 vid, const char *detail)
+{
+	RvReport((RvVerifyState *) arg, kind, store, blkno, vid, "%s", detail);
+}
+
+/* RvVerifyFn running RuhnswVerify on the index passed as arg. */
+static void
+RvVerifyIndexFn(RvVerifyState *vs, void *arg)
+{
+	Relation	index = index_open(*(Oid *) arg, AccessShareLock);
+
+	RuhnswVerify(vs->rel, index, RvIndexReport, vs);
+	index_close(index, AccessShareLock);
+}
+
 /*
- * RvVerifyIndexes: structural checks of the table's ruhnsw indexes
- * (neighbour vids valid, entry point valid, every live node reachable from
- * the entry point).
- *
- * TODO: ruhnsw (src/index) has not landed yet; when it does, check each
- * index of rel whose access method is ruhnsw here, reading its pages the
- * same way (copies under a share lock, reads in RvVerifyTry).
+ * RvVerifyIndexes: the table's ruhnsw indexes, each checked by
+ * RuhnswVerify (src/index/hnswverify.c, which alone knows their page
+ * layout) in its own subtransaction, so an error reading one index becomes
+ * a ruhnsw_error row and the others are still checked.  Indexes of other
+ * access methods are skipped.
  */
 static void
 RvVerifyIndexes(RvVerifyState *vs)
 {
+	List	   *indexes = RelationGetIndexList(vs->rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	classtup;
+		Oid			amoid;
+		char	   *amname;
+		bool		isruhnsw;
+
+		CHECK_FOR_INTERRUPTS();
+		classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(classtup))
+			continue;			/* dropped meanwhile */
+		amoid = ((Form_pg_class) GETSTRUCT(classtup))->relam;
+		ReleaseSysCache(classtup);
+		amname = get_am_name(amoid);
+		isruhnsw = amname != NULL && strcmp(amname, RUHNSW_AM_NAME) == 0;
+		if (!isruhnsw)
+			continue;
+		RvVerifyTry(vs, RvVerifyIndexFn, &indexoid, "ruhnsw_error", -1, -1);
+	}
+	list_free(indexes);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_verify);

@@ -1,0 +1,597 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswverify.c
+ *	  RuhnswVerify: the amcheck-style structural check of one ruhnsw index,
+ *	  called by ruvector_verify (src/tam/tam_verify.c) through
+ *	  ruhnsw_verify.h.  Problems are handed to the caller's callback, one
+ *	  call per problem; a healthy index yields none.
+ *
+ * What is checked (kinds in parentheses):
+ *	- page headers and special space of the metapage and of every node
+ *	  page; an all-zero node page counts as a page of unused records
+ *	  (ruhnsw_page);
+ *	- the metapage: magic and version, m, ef_construction, max_level,
+ *	  nodesize and nodes_per_page consistent with m, the metric matching
+ *	  the opclass, the column matching the index's, the covered store
+ *	  belonging to that column with the metapage's dims (ruhnsw_meta);
+ *	- the entry point: a live (USED, not DELETED) node whose level is the
+ *	  metapage's entry level, or none exactly when no node is live
+ *	  (ruhnsw_entry);
+ *	- every used record: known flags only, vid below the store's next vid,
+ *	  level <= RUHNSW_MAX_LEVEL and, for live nodes, <= the entry level,
+ *	  no links in lists above its level (ruhnsw_node);
+ *	- every link of every used record: below the store's next vid and to a
+ *	  used record; a live node's level-L link reaches a node of level >= L
+ *	  (ruhnsw_link).  Links to DELETED nodes are legal between VACUUMs and
+ *	  are not reported;
+ *	- every live node is reachable from the entry point over the links of
+ *	  all levels, walking through deleted nodes as scans do
+ *	  (ruhnsw_unreachable);
+ *	- every live node's heap TID is a valid TID within the heap and, if it
+ *	  still holds a tuple, that tuple's column refers to this node's vid in
+ *	  the covered store (ruhnsw_heap_tid).  A TID whose tuple is gone is
+ *	  fine: VACUUM has not reached it yet.
+ *
+ * Invariants of this file:
+ *	- it never writes; pages are copied under a share lock and examined on
+ *	  the copy, and every value read from a page is range-checked before it
+ *	  is used as an offset, a count or an array index; every loop is bounded
+ *	  by the index size, and long loops check for interrupts;
+ *	- it holds RUHNSW_UPDATE_LOCK in ShareLock for the whole check, so no
+ *	  insert or ambulkdelete changes the graph meanwhile (they wait); scans
+ *	  are not blocked.  Together with the caller's ShareUpdateExclusiveLock
+ *	  on the table this makes the metapage, the records and the store's
+ *	  next vid one consistent state, so concurrent activity causes no
+ *	  false reports;
+ *	- errors it cannot turn into a report (e.g. an unreadable block) are
+ *	  raised; the caller runs it in a subtransaction and reports them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "index/ruhnsw.h"
+#include "index/ruhnsw_verify.h"
+#include "tam/rv_tam.h"
+
+/* per-vid state, low bits of RuhnswVerifyState.node */
+#define RVV_UNUSED		0		/* no record, or a record without USED */
+#define RVV_LIVE		1
+#define RVV_DELETED		2
+#define RVV_BAD			3		/* on a damaged page: unknown */
+#define RVV_STATE_MASK	0x03
+#define RVV_LEVEL_SHIFT	2		/* level (clamped to RUHNSW_MAX_LEVEL) above */
+
+#define RVV_NODE_OPAQUE_SIZE	MAXALIGN(sizeof(RuhnswPageOpaqueData))
+
+typedef struct RuhnswVerifyState
+{
+	Relation	heap;
+	Relation	index;
+	RuhnswVerifyReport report;
+	void	   *arg;
+	int			store;			/* covered store for reports, -1 if none */
+	BufferAccessStrategy strategy;
+	char	   *page;			/* BLCKSZ copy of the page being examined */
+	BlockNumber cached_blkno;	/* block held in page, InvalidBlockNumber if none */
+	RuhnswMetaPageData meta;
+	BlockNumber nblocks;		/* index blocks */
+	BlockNumber heap_nblocks;
+	uint64		next_vid;		/* the store's high-water mark */
+	uint64		nvids;			/* vids that have a record slot in the index */
+	int16		attnum;			/* the index's heap column */
+	uint8	   *node;			/* nvids entries: state | level << shift */
+	int			nslots;
+} RuhnswVerifyState;
+
+static void
+RvvReport(RuhnswVerifyState *vs, const char *kind, int64 blkno, int64 vid,
+		  const char *fmt,...)
+	pg_attribute_printf(5, 6);
+
+/* Formats a detail, prefixed with the index name, and hands it to the caller. */
+static void
+RvvReport(RuhnswVerifyState *vs, const char *kind, int64 blkno, int64 vid,
+		  const char *fmt,...)
+{
+	StringInfoData buf;
+	va_list		args;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "index \"%s\": ", RelationGetRelationName(vs->index));
+	for (;;)
+	{
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	vs->report(vs->arg, kind, vs->store, blkno, vid, buf.data);
+	pfree(buf.data);
+}
+
+/* Copies block blkno into vs->page (share lock held only while copying). */
+static void
+RvvReadPage(RuhnswVerifyState *vs, BlockNumber blkno)
+{
+	Buffer		buf;
+
+	if (vs->cached_blkno == blkno)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	vs->cached_blkno = InvalidBlockNumber;
+	buf = ReadBufferExtended(vs->index, MAIN_FORKNUM, blkno, RBM_NORMAL, vs->strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(vs->page, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+	vs->cached_blkno = blkno;
+}
+
+static bool
+RvvPageIsZero(const char *page)
+{
+	for (int i = 0; i < BLCKSZ; i++)
+		if (page[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Checks the header and special space of the page copy at blkno; minlower
+ * is the pd_lower its contents need.  Returns true when the contents may be
+ * examined.  *isnew is set for an all-zero page (reported only if
+ * !allow_new).
+ */
+static bool
+RvvCheckPage(RuhnswVerifyState *vs, BlockNumber blkno, Size minlower, bool allow_new,
+			 bool *isnew)
+{
+	PageHeader	ph = (PageHeader) vs->page;
+	const RuhnswPageOpaqueData *op;
+
+	*isnew = false;
+	if (ph->pd_upper == 0)
+	{
+		if (!RvvPageIsZero(vs->page))
+			RvvReport(vs, "ruhnsw_page", blkno, -1, "pd_upper is 0 but the page is not all zeros");
+		else
+		{
+			*isnew = true;
+			if (!allow_new)
+				RvvReport(vs, "ruhnsw_page", blkno, -1, "page is all zeros");
+		}
+		return false;
+	}
+	if (PageGetPageSize((Page) vs->page) != BLCKSZ ||
+		PageGetPageLayoutVersion((Page) vs->page) != PG_PAGE_LAYOUT_VERSION ||
+		(ph->pd_flags & ~PD_VALID_FLAG_BITS) != 0 ||
+		ph->pd_lower < SizeOfPageHeaderData || ph->pd_lower > ph->pd_upper ||
+		ph->pd_upper > ph->pd_special ||
+		ph->pd_special != BLCKSZ - RVV_NODE_OPAQUE_SIZE)
+	{
+		RvvReport(vs, "ruhnsw_page", blkno, -1,
+				  "bad page header: pd_lower %u, pd_upper %u, pd_special %u, pd_flags 0x%x, "
+				  "size/version 0x%x",
+				  ph->pd_lower, ph->pd_upper, ph->pd_special, ph->pd_flags,
+				  ph->pd_pagesize_version);
+		return false;
+	}
+	op = (const RuhnswPageOpaqueData *) (vs->page + ph->pd_special);
+	if (op->page_id != RUHNSW_PAGE_ID)
+	{
+		RvvReport(vs, "ruhnsw_page", blkno, -1, "page id 0x%04x, expected 0x%04x",
+				  op->page_id, RUHNSW_PAGE_ID);
+		return false;
+	}
+	if (ph->pd_lower < minlower)
+	{
+		RvvReport(vs, "ruhnsw_page", blkno, -1, "pd_lower %u is below the end of the contents (%u)",
+				  ph->pd_lower, (unsigned) minlower);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Reads and checks the metapage into vs->meta; fills next_vid from the
+ * covered store.  Returns false when the node records cannot be located
+ * (nothing more can be checked).
+ */
+static bool
+RvvCheckMeta(RuhnswVerifyState *vs)
+{
+	RuhnswMetaPageData *meta = &vs->meta;
+	Size		contents = (char *) PageGetContents(vs->page) - vs->page;
+	bool		isnew;
+	RuhnswMetric metric;
+
+	RvvReadPage(vs, RUHNSW_METAPAGE_BLKNO);
+	if (!RvvCheckPage(vs, RUHNSW_METAPAGE_BLKNO, contents + sizeof(RuhnswMetaPageData), false,
+					  &isnew))
+		return false;
+	memcpy(meta, vs->page + contents, sizeof(RuhnswMetaPageData));
+	if (meta->magic != RUHNSW_MAGIC || meta->version != RUHNSW_VERSION)
+	{
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "magic 0x%08x version %u, expected 0x%08x version %d",
+				  meta->magic, meta->version, RUHNSW_MAGIC, RUHNSW_VERSION);
+		return false;
+	}
+	if (meta->m < RUHNSW_MIN_M || meta->m > RUHNSW_MAX_M ||
+		meta->ef_construction < RUHNSW_MIN_EF_CONSTRUCTION ||
+		meta->ef_construction > RUHNSW_MAX_EF_CONSTRUCTION ||
+		meta->max_level != RUHNSW_MAX_LEVEL ||
+		meta->nodesize != RuhnswNodeSize(meta->m) ||
+		meta->nodes_per_page != RuhnswNodesPerPage(meta->nodesize) ||
+		meta->nodes_per_page == 0 || meta->metric > RUHNSW_L1)
+	{
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "m %u ef_construction %u max_level %u nodesize %u nodes_per_page %u metric %u "
+				  "are inconsistent (m in [%d, %d], ef_construction in [%d, %d], max_level %d)",
+				  meta->m, meta->ef_construction, meta->max_level, meta->nodesize,
+				  meta->nodes_per_page, meta->metric, RUHNSW_MIN_M, RUHNSW_MAX_M,
+				  RUHNSW_MIN_EF_CONSTRUCTION, RUHNSW_MAX_EF_CONSTRUCTION, RUHNSW_MAX_LEVEL);
+		return false;
+	}
+	vs->nslots = (meta->nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
+
+	metric = RuhnswGetMetric(vs->index);
+	if (meta->metric != (uint32) metric)
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "metric %u, but the opclass's is %d", meta->metric, (int) metric);
+	if (vs->attnum < 1 || vs->attnum > RelationGetNumberOfAttributes(vs->heap))
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "the index is not on a plain column (attribute %d); heap TIDs are not checked",
+				  vs->attnum);
+	else if (meta->attnum != vs->attnum)
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "column %d, but the index is on column %d", meta->attnum, vs->attnum);
+	if (meta->entry_vid != RUHNSW_INVALID_VID &&
+		(meta->entry_level < 0 || meta->entry_level > RUHNSW_MAX_LEVEL))
+		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+				  "entry level %d out of range [0, %d]", meta->entry_level, RUHNSW_MAX_LEVEL);
+
+	if (meta->storeno < 0)
+	{
+		/* nothing indexed yet: no store, every record unused (checked later) */
+		if (meta->storeno != -1 || meta->dims != 0 || meta->entry_vid != RUHNSW_INVALID_VID)
+			RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+					  "no store covered (storeno %d) but dims %d entry vid %u",
+					  meta->storeno, meta->dims, meta->entry_vid);
+		vs->next_vid = 0;
+	}
+	else
+	{
+		/* errors if the table has no such store: the caller reports it */
+		RvStore    *store = RuhnswGetStore(vs->heap, vs->index, meta->storeno);
+
+		vs->store = meta->storeno;
+		if (store->attnum != vs->attnum || store->dims != meta->dims)
+			RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
+					  "covers store %d with dims %d, but that store is of column %d with dims %d",
+					  meta->storeno, meta->dims, store->attnum, store->dims);
+		vs->next_vid = RvStoreNextVid(store);
+	}
+	return true;
+}
+
+/*
+ * Copies vid's record into rec (nodesize bytes), reading its page into
+ * vs->page if needed.  Returns false when the record is not on a usable
+ * page (state RVV_BAD or beyond the index).
+ */
+static bool
+RvvReadRecord(RuhnswVerifyState *vs, uint32 vid, char *rec)
+{
+	BlockNumber blkno;
+
+	if (vid >= vs->nvids || (vs->node[vid] & RVV_STATE_MASK) == RVV_BAD)
+		return false;
+	blkno = RuhnswNodeBlock(vs->meta.nodes_per_page, vid);
+	RvvReadPage(vs, blkno);
+	memcpy(rec, PageGetContents(vs->page) +
+		   (Size) (vid % vs->meta.nodes_per_page) * vs->meta.nodesize, vs->meta.nodesize);
+	return true;
+}
+
+/*
+ * Pass 1: the state and level of every record slot; checks each used
+ * record's header.  Returns the number of live nodes.
+ */
+static uint64
+RvvScanRecords(RuhnswVerifyState *vs)
+{
+	uint32		npp = vs->meta.nodes_per_page;
+	Size		minlower = ((char *) PageGetContents(vs->page) - vs->page) +
+		(Size) npp * vs->meta.nodesize;
+	uint64		nlive = 0;
+
+	for (BlockNumber blkno = 1; blkno < vs->nblocks; blkno++)
+	{
+		uint64		first = (uint64) (blkno - 1) * npp;
+		bool		isnew;
+		bool		ok;
+
+		if (first >= vs->nvids)
+			break;
+		RvvReadPage(vs, blkno);
+		ok = RvvCheckPage(vs, blkno, minlower, true, &isnew);
+		for (uint32 i = 0; i < npp && first + i < vs->nvids; i++)
+		{
+			uint64		vid = first + i;
+			RuhnswNodeHeader hdr;
+			int			level;
+			uint8		st;
+
+			if (!ok)
+			{
+				vs->node[vid] = isnew ? RVV_UNUSED : RVV_BAD;
+				continue;
+			}
+			memcpy(&hdr, PageGetContents(vs->page) + (Size) i * vs->meta.nodesize, sizeof(hdr));
+			if (!(hdr.flags & RUHNSW_NODE_USED))
+			{
+				vs->node[vid] = RVV_UNUSED;
+				continue;
+			}
+			st = (hdr.flags & RUHNSW_NODE_DELETED) ? RVV_DELETED : RVV_LIVE;
+			level = hdr.level;
+			if (hdr.flags & ~(RUHNSW_NODE_USED | RUHNSW_NODE_DELETED))
+				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid, "unknown flags 0x%02x",
+						  hdr.flags);
+			if (vid >= vs->next_vid)
+				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+						  "used record at or beyond the store's next vid " UINT64_FORMAT,
+						  vs->next_vid);
+			if (level > RUHNSW_MAX_LEVEL)
+			{
+				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid, "level %d exceeds %d",
+						  level, RUHNSW_MAX_LEVEL);
+				level = RUHNSW_MAX_LEVEL;
+			}
+			else if (st == RVV_LIVE && vs->meta.entry_vid != RUHNSW_INVALID_VID &&
+					 level > vs->meta.entry_level)
+				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+						  "live node of level %d above the entry level %d",
+						  level, vs->meta.entry_level);
+			if (st == RVV_LIVE)
+				nlive++;
+			vs->node[vid] = st | (uint8) (level << RVV_LEVEL_SHIFT);
+		}
+	}
+	return nlive;
+}
+
+/*
+ * Pass 2: the links of every used record, and each live node's heap TID.
+ * Needs the states of pass 1 (a link may point forward).
+ */
+static void
+RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
+{
+	uint32		npp = vs->meta.nodes_per_page;
+	int			m = (int) vs->meta.m;
+
+	for (uint64 vid = 0; vid < vs->nvids; vid++)
+	{
+		uint8		st = vs->node[vid] & RVV_STATE_MASK;
+		int			level = vs->node[vid] >> RVV_LEVEL_SHIFT;
+		BlockNumber blkno = RuhnswNodeBlock(npp, (uint32) vid);
+		RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+		const uint32 *slots = RuhnswNodeSlots(rec);
+
+		if (st != RVV_LIVE && st != RVV_DELETED)
+			continue;
+		if (!RvvReadRecord(vs, (uint32) vid, rec))
+			continue;
+		for (int lc = 0; lc <= RUHNSW_MAX_LEVEL; lc++)
+		{
+			int			start = lc == 0 ? 0 : 2 * m + (lc - 1) * m;
+			int			count = lc == 0 ? 2 * m : m;
+
+			for (int k = start; k < start + count && k < vs->nslots; k++)
+			{
+				uint32		t = slots[k];
+				uint8		tst;
+
+				if (t == RUHNSW_INVALID_VID)
+					continue;
+				if (lc > level)
+				{
+					RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+							  "link to vid %u in the list of level %d, above the node's level %d",
+							  t, lc, level);
+					continue;
+				}
+				if ((uint64) t >= vs->next_vid)
+				{
+					RvvReport(vs, "ruhnsw_link", blkno, (int64) vid,
+							  "level %d link to vid %u, at or beyond the store's next vid "
+							  UINT64_FORMAT, lc, t, vs->next_vid);
+					continue;
+				}
+				tst = (uint64) t < vs->nvids ? (vs->node[t] & RVV_STATE_MASK) : RVV_UNUSED;
+				if (tst == RVV_UNUSED)
+					RvvReport(vs, "ruhnsw_link", blkno, (int64) vid,
+							  "level %d link to vid %u, which has no used record", lc, t);
+				else if (tst == RVV_LIVE && st == RVV_LIVE &&
+						 (vs->node[t] >> RVV_LEVEL_SHIFT) < lc)
+					RvvReport(vs, "ruhnsw_link", blkno, (int64) vid,
+							  "level %d link to vid %u of level %d", lc, t,
+							  vs->node[t] >> RVV_LEVEL_SHIFT);
+			}
+		}
+
+		/* the heap tuple of a live node (only for an index on a plain column) */
+		if (st == RVV_LIVE && vs->attnum >= 1 &&
+			vs->attnum <= RelationGetNumberOfAttributes(vs->heap))
+		{
+			ItemPointerData tid = hdr->tid;
+			BlockNumber hblk = ItemPointerGetBlockNumberNoCheck(&tid);
+			OffsetNumber hoff = ItemPointerGetOffsetNumberNoCheck(&tid);
+			RvStore    *store;
+			uint64		hvid;
+
+			if (hblk >= vs->heap_nblocks || hoff < FirstOffsetNumber ||
+				hoff > MaxHeapTuplesPerPage)
+				RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
+						  "heap TID (%u,%u) is not a valid TID of the table (%u blocks)",
+						  hblk, hoff, vs->heap_nblocks);
+			else if (RvTamGetVid(vs->heap, &tid, vs->attnum, &store, &hvid) &&
+					 (store->storeno != vs->meta.storeno || hvid != vid))
+				RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
+						  "heap tuple (%u,%u) refers to store %d vid " UINT64_FORMAT
+						  ", not to this node",
+						  hblk, hoff, store->storeno, hvid);
+		}
+	}
+}
+
+/*
+ * Pass 3: breadth-first walk from the entry point over the lists of every
+ * level (through deleted nodes too); every live node left unvisited is
+ * reported.  Each vid is queued at most once, so the walk is bounded by
+ * nvids.
+ */
+static void
+RvvCheckReachable(RuhnswVerifyState *vs, char *rec)
+{
+	uint32		npp = vs->meta.nodes_per_page;
+	uint32		entry = vs->meta.entry_vid;
+	int			m = (int) vs->meta.m;
+	uint8	   *visited;
+	uint32	   *queue;
+	uint64		head = 0,
+				tail = 0;
+
+	if (entry == RUHNSW_INVALID_VID || (uint64) entry >= vs->nvids ||
+		(vs->node[entry] & RVV_STATE_MASK) != RVV_LIVE)
+		return;					/* reported by the entry check */
+	visited = MemoryContextAllocHuge(CurrentMemoryContext, (vs->nvids + 7) / 8);
+	memset(visited, 0, (vs->nvids + 7) / 8);
+	queue = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint32) * vs->nvids);
+	visited[entry / 8] |= 1 << (entry % 8);
+	queue[tail++] = entry;
+	while (head < tail)
+	{
+		uint32		vid = queue[head++];
+		int			level = vs->node[vid] >> RVV_LEVEL_SHIFT;
+		const uint32 *slots = RuhnswNodeSlots(rec);
+
+		if ((head & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!RvvReadRecord(vs, vid, rec))
+			continue;
+		for (int lc = 0; lc <= level; lc++)
+		{
+			int			start = lc == 0 ? 0 : 2 * m + (lc - 1) * m;
+			int			count = lc == 0 ? 2 * m : m;
+
+			for (int k = start; k < start + count && k < vs->nslots; k++)
+			{
+				uint32		t = slots[k];
+				uint8		tst;
+
+				if (t == RUHNSW_INVALID_VID || (uint64) t >= vs->nvids)
+					continue;
+				tst = vs->node[t] & RVV_STATE_MASK;
+				if ((tst != RVV_LIVE && tst != RVV_DELETED) ||
+					(visited[t / 8] & (1 << (t % 8))))
+					continue;
+				visited[t / 8] |= 1 << (t % 8);
+				queue[tail++] = t;
+			}
+		}
+	}
+	for (uint64 vid = 0; vid < vs->nvids; vid++)
+		if ((vs->node[vid] & RVV_STATE_MASK) == RVV_LIVE &&
+			!(visited[vid / 8] & (1 << (vid % 8))))
+			RvvReport(vs, "ruhnsw_unreachable", RuhnswNodeBlock(npp, (uint32) vid), (int64) vid,
+					  "live node is not reachable from the entry point %u", entry);
+	pfree(visited);
+	pfree(queue);
+}
+
+/*
+ * RuhnswVerify: checks the ruhnsw index "index" of the ruvector table
+ * "heap" (see the file header) and calls report once per problem found.
+ * The caller holds at least ShareUpdateExclusiveLock on heap and
+ * AccessShareLock on index.  Raises an error when a page cannot be read or
+ * the metapage names a store the table does not have; the caller runs it
+ * in a subtransaction.  Allocates in the current memory context.
+ */
+void
+RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg)
+{
+	RuhnswVerifyState vs;
+	uint64		nlive;
+	char	   *rec;
+
+	memset(&vs, 0, sizeof(vs));
+	vs.heap = heap;
+	vs.index = index;
+	vs.report = report;
+	vs.arg = arg;
+	vs.store = -1;
+	vs.strategy = GetAccessStrategy(BAS_BULKREAD);
+	vs.page = palloc(BLCKSZ);
+	vs.cached_blkno = InvalidBlockNumber;
+	vs.attnum = index->rd_index->indkey.values[0];
+
+	LockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+	vs.nblocks = RelationGetNumberOfBlocks(index);
+	vs.heap_nblocks = RelationGetNumberOfBlocks(heap);
+	if (vs.nblocks == 0)
+	{
+		/* an unlogged index reset by crash recovery keeps its init fork's metapage */
+		RvvReport(&vs, "ruhnsw_page", RUHNSW_METAPAGE_BLKNO, -1, "index file is empty: no metapage");
+		goto done;
+	}
+	if (!RvvCheckMeta(&vs))
+		goto done;
+
+	vs.nvids = Min((uint64) (vs.nblocks - 1) * vs.meta.nodes_per_page,
+				   (uint64) RUHNSW_INVALID_VID);
+	vs.node = MemoryContextAllocHuge(CurrentMemoryContext, Max(vs.nvids, 1));
+	rec = palloc(vs.meta.nodesize);
+
+	nlive = RvvScanRecords(&vs);
+
+	/* the entry point */
+	if (vs.meta.entry_vid == RUHNSW_INVALID_VID)
+	{
+		if (nlive > 0)
+			RvvReport(&vs, "ruhnsw_entry", RUHNSW_METAPAGE_BLKNO, -1,
+					  "no entry point, but " UINT64_FORMAT " nodes are live", nlive);
+	}
+	else if ((uint64) vs.meta.entry_vid >= vs.nvids ||
+			 (vs.node[vs.meta.entry_vid] & RVV_STATE_MASK) != RVV_LIVE)
+		RvvReport(&vs, "ruhnsw_entry", RUHNSW_METAPAGE_BLKNO, vs.meta.entry_vid,
+				  "entry point %u is not a live node", vs.meta.entry_vid);
+	else if ((vs.node[vs.meta.entry_vid] >> RVV_LEVEL_SHIFT) != vs.meta.entry_level)
+		RvvReport(&vs, "ruhnsw_entry", RUHNSW_METAPAGE_BLKNO, vs.meta.entry_vid,
+				  "entry point %u has level %d, the metapage says %d", vs.meta.entry_vid,
+				  vs.node[vs.meta.entry_vid] >> RVV_LEVEL_SHIFT, vs.meta.entry_level);
+
+	RvvCheckLinks(&vs, rec);
+	RvvCheckReachable(&vs, rec);
+	pfree(rec);
+	pfree(vs.node);
+
+done:
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+	FreeAccessStrategy(vs.strategy);
+	pfree(vs.page);
+}

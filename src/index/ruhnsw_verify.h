@@ -1,0 +1,29 @@
+/*-------------------------------------------------------------------------
+ *
+ * ruhnsw_verify.h
+ *	  The interface between ruvector_verify (src/tam/tam_verify.c) and the
+ *	  ruhnsw consistency check (src/index/hnswverify.c).  The caller knows
+ *	  nothing of the index's page layout: it hands over an open heap and
+ *	  index and receives problems through a callback, one call per problem.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RUHNSW_VERIFY_H
+#define RUHNSW_VERIFY_H
+
+#include "utils/relcache.h"
+
+/* name of the access method whose indexes RuhnswVerify checks */
+#define RUHNSW_AM_NAME	"ruhnsw"
+
+/*
+ * A problem found: kind (a short identifier such as "ruhnsw_link"), the
+ * vector store concerned (-1 if none), the index block and vid concerned
+ * (-1 if none) and a human-readable detail naming the index.
+ */
+typedef void (*RuhnswVerifyReport) (void *arg, const char *kind, int store, int64 blkno,
+									int64 vid, const char *detail);
+
+extern void RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg);
+
+#endif							/* RUHNSW_VERIFY_H */
