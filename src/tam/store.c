@@ -488,16 +488,8 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	PG_TRY();
-	{
-		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
-	}
-	PG_CATCH();
-	{
-		UnlockReleaseBuffer(buf);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	/* on error, abort cleanup releases the content lock and the pin */
+	RvPageCheck(store, page, blkno, RV_PAGE_DATA);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	if (pins)
 	{
@@ -633,7 +625,8 @@ RvStoreReadFloats(RvStore *store, uint64 vid, float *dst)
  * RvStoreGetPieces: zero-copy access to vid's floats for the distance
  * kernels: *p0[0..*n0) followed by *p1[0..*n1) (floats), pinned in pins.
  * Returns the number of pieces (1 or 2), or 0 when the floats span more
- * than two pages (the caller then uses RvStoreReadFloats).
+ * than two pages (the caller then uses RvStoreReadFloats).  pins must not
+ * be NULL: the pointers stay valid until the caller releases them.
  */
 int
 RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
@@ -645,6 +638,8 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 	uint32		first = Min(fbytes, RV_PAGE_PAYLOAD - inpage);
 	int			npieces = (first == fbytes) ? 1 : 2;
+
+	Assert(pins != NULL);
 
 	if (npieces == 2 && fbytes - first > RV_PAGE_PAYLOAD)
 		return 0;
@@ -689,11 +684,11 @@ RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated, BlockNumber 
 uint64
 RvStoreNextVid(RvStore *store)
 {
-	uint64		next_vid,
-				nallocated;
-	BlockNumber nblocks;
+	RvStoreMeta *meta;
+	Buffer		buf = RvMetaLock(store, BUFFER_LOCK_SHARE, &meta);
+	uint64		next_vid = meta->next_vid;
 
-	RvStoreCounts(store, &next_vid, &nallocated, &nblocks);
+	UnlockReleaseBuffer(buf);
 	return next_vid;
 }
 
