@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "ruvector_tam.h"
+#include "tam/rv_knn.h"
 #include "tam/rv_tam.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -148,6 +149,7 @@ void
 RvTamInit(void)
 {
 	RvTamInstallHooks();
+	RvKnnInit();
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

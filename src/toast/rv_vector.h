@@ -103,6 +103,36 @@ extern void RvCheckExpectedDim(int32 typmod, int dim);
 extern void RvCheckDims(const RuVector *a, const RuVector *b);
 extern void RvCheckElement(float value);
 
+/*
+ * The distance functions of the type, as one enumeration so that code
+ * ranking stored vectors (the exact k-NN scan of src/tam) computes
+ * bit-for-bit the value the SQL function would: RvVectorDistance() is what
+ * each SQL distance function returns.
+ */
+typedef enum RvDistanceKind
+{
+	RV_DIST_NONE = 0,
+	RV_DIST_L2,					/* l2_distance, <-> */
+	RV_DIST_L2_SQUARED,			/* vector_l2_squared_distance */
+	RV_DIST_INNER_PRODUCT,		/* inner_product */
+	RV_DIST_NEG_INNER_PRODUCT,	/* vector_negative_inner_product, <#> */
+	RV_DIST_COSINE,				/* cosine_distance, <=> */
+	RV_DIST_L1					/* l1_distance, <+> */
+} RvDistanceKind;
+
+/*
+ * RvVectorDistance: distance kind between a[0..n) and b[0..n) (one piece
+ * each, 4-byte aligned), as the SQL function returns it (float8).  The
+ * caller has checked that both have n dimensions.
+ */
+extern double RvVectorDistance(RvDistanceKind kind, const float *a, const float *b, int n);
+
+/*
+ * RvDistanceKindFromSymbol: the kind whose SQL function is implemented by
+ * the C symbol name (pg_proc.prosrc of this library), or RV_DIST_NONE.
+ */
+extern RvDistanceKind RvDistanceKindFromSymbol(const char *symbol);
+
 /* Three-way btree comparison: elementwise, then by dim (like arrays). */
 extern int	RvVectorCmp(const RuVector *a, const RuVector *b);
 

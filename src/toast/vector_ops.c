@@ -31,21 +31,81 @@
 
 /* ---- distances ---- */
 
-PG_FUNCTION_INFO_V1(ruvector_l2_distance);
-
 /*
- * l2_distance(ruvector, ruvector) -> float8: Euclidean distance; also the
- * <-> operator.  Raises "different vector dimensions A and B".
+ * RvVectorDistance: see rv_vector.h.  The single definition of every
+ * distance's value: the SQL functions below and the exact k-NN scan both
+ * call it, so a scan's ranking equals the SQL expression's value exactly.
  */
-Datum
-ruvector_l2_distance(PG_FUNCTION_ARGS)
+double
+RvVectorDistance(RvDistanceKind kind, const float *a, const float *b, int n)
+{
+	switch (kind)
+	{
+		case RV_DIST_L2:
+			return sqrt((double) RvL2SquaredDistance(a, b, n, NULL, 0));
+		case RV_DIST_L2_SQUARED:
+			return (double) RvL2SquaredDistance(a, b, n, NULL, 0);
+		case RV_DIST_INNER_PRODUCT:
+			return (double) RvInnerProduct(a, b, n, NULL, 0);
+		case RV_DIST_NEG_INNER_PRODUCT:
+			return -(double) RvInnerProduct(a, b, n, NULL, 0);
+		case RV_DIST_COSINE:
+			return (double) RvCosineDistance(a, b, n, NULL, 0);
+		case RV_DIST_L1:
+			return (double) RvL1Distance(a, b, n, NULL, 0);
+		case RV_DIST_NONE:
+			break;
+	}
+	elog(ERROR, "unknown ruvector distance kind %d", (int) kind);
+	return 0.0;					/* keep compiler quiet */
+}
+
+/* The C symbol of each distance's SQL function, by kind. */
+static const struct
+{
+	const char *symbol;
+	RvDistanceKind kind;
+}			rv_distance_symbols[] = {
+	{"ruvector_l2_distance", RV_DIST_L2},
+	{"ruvector_l2_squared_distance", RV_DIST_L2_SQUARED},
+	{"ruvector_inner_product", RV_DIST_INNER_PRODUCT},
+	{"ruvector_negative_inner_product", RV_DIST_NEG_INNER_PRODUCT},
+	{"ruvector_cosine_distance", RV_DIST_COSINE},
+	{"ruvector_l1_distance", RV_DIST_L1},
+};
+
+/* RvDistanceKindFromSymbol: see rv_vector.h. */
+RvDistanceKind
+RvDistanceKindFromSymbol(const char *symbol)
+{
+	for (int i = 0; i < lengthof(rv_distance_symbols); i++)
+		if (strcmp(symbol, rv_distance_symbols[i].symbol) == 0)
+			return rv_distance_symbols[i].kind;
+	return RV_DIST_NONE;
+}
+
+/* A distance function: two checked vectors of equal dims, then the value. */
+static Datum
+RvDistanceCall(FunctionCallInfo fcinfo, RvDistanceKind kind)
 {
 	RuVector   *a = PG_GETARG_RUVECTOR_CHECKED(0);
 	RuVector   *b = PG_GETARG_RUVECTOR_CHECKED(1);
 
 	RvCheckDims(a, b);
-	PG_RETURN_FLOAT8(sqrt((double) RvL2SquaredDistance(a->x, b->x, a->dim,
-														NULL, 0)));
+	PG_RETURN_FLOAT8(RvVectorDistance(kind, a->x, b->x, a->dim));
+}
+
+PG_FUNCTION_INFO_V1(ruvector_l2_distance);
+
+/*
+ * l2_distance(ruvector, ruvector) -> float8: Euclidean distance; also the
+ * <-> operator.  Raises "different vector dimensions A and B" (22000), as
+ * every distance function does.
+ */
+Datum
+ruvector_l2_distance(PG_FUNCTION_ARGS)
+{
+	return RvDistanceCall(fcinfo, RV_DIST_L2);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_l2_squared_distance);
@@ -57,27 +117,16 @@ PG_FUNCTION_INFO_V1(ruvector_l2_squared_distance);
 Datum
 ruvector_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	RuVector   *a = PG_GETARG_RUVECTOR_CHECKED(0);
-	RuVector   *b = PG_GETARG_RUVECTOR_CHECKED(1);
-
-	RvCheckDims(a, b);
-	PG_RETURN_FLOAT8((double) RvL2SquaredDistance(a->x, b->x, a->dim,
-												  NULL, 0));
+	return RvDistanceCall(fcinfo, RV_DIST_L2_SQUARED);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_inner_product);
 
-/*
- * inner_product(ruvector, ruvector) -> float8: sum of a[i] * b[i].
- */
+/* inner_product(ruvector, ruvector) -> float8: sum of a[i] * b[i]. */
 Datum
 ruvector_inner_product(PG_FUNCTION_ARGS)
 {
-	RuVector   *a = PG_GETARG_RUVECTOR_CHECKED(0);
-	RuVector   *b = PG_GETARG_RUVECTOR_CHECKED(1);
-
-	RvCheckDims(a, b);
-	PG_RETURN_FLOAT8((double) RvInnerProduct(a->x, b->x, a->dim, NULL, 0));
+	return RvDistanceCall(fcinfo, RV_DIST_INNER_PRODUCT);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_negative_inner_product);
@@ -89,11 +138,7 @@ PG_FUNCTION_INFO_V1(ruvector_negative_inner_product);
 Datum
 ruvector_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	RuVector   *a = PG_GETARG_RUVECTOR_CHECKED(0);
-	RuVector   *b = PG_GETARG_RUVECTOR_CHECKED(1);
-
-	RvCheckDims(a, b);
-	PG_RETURN_FLOAT8(-(double) RvInnerProduct(a->x, b->x, a->dim, NULL, 0));
+	return RvDistanceCall(fcinfo, RV_DIST_NEG_INNER_PRODUCT);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_cosine_distance);
@@ -105,11 +150,7 @@ PG_FUNCTION_INFO_V1(ruvector_cosine_distance);
 Datum
 ruvector_cosine_distance(PG_FUNCTION_ARGS)
 {
-	RuVector   *a = PG_GETARG_RUVECTOR_CHECKED(0);
-	RuVector   *b = PG_GETARG_RUVECTOR_CHECKED(1);
-
-	RvCheckDims(a, b);
-	PG_RETURN_FLOAT8((double) RvCosineDistance(a->x, b->x, a->dim, NULL, 0));
+	return RvDistanceCall(fcinfo, RV_DIST_COSINE);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_l1_distance);
@@ -121,11 +162,7 @@ PG_FUNCTION_INFO_V1(ruvector_l1_distance);
 Datum
 ruvector_l1_distance(PG_FUNCTION_ARGS)
 {
-	RuVector   *a = PG_GETARG_RUVECTOR_CHECKED(0);
-	RuVector   *b = PG_GETARG_RUVECTOR_CHECKED(1);
-
-	RvCheckDims(a, b);
-	PG_RETURN_FLOAT8((double) RvL1Distance(a->x, b->x, a->dim, NULL, 0));
+	return RvDistanceCall(fcinfo, RV_DIST_L1);
 }
 
 /* ---- single-vector functions ---- */

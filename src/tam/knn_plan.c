@@ -1,0 +1,356 @@
+/*-------------------------------------------------------------------------
+ *
+ * knn_plan.c
+ *	  Planning of the exact k-NN scan (rv_knn.h): a set_rel_pathlist hook
+ *	  that, for a query over a single ruvector table ordered by a distance
+ *	  between one of its ruvector columns and a query vector and limited to
+ *	  a known number of rows, offers a CustomPath already sorted by that
+ *	  distance; and the plan it turns into.
+ *
+ * The path is offered only when every condition below holds, so that the
+ * scan can produce exactly the rows, in exactly the order, that a Sort
+ * over a sequential scan would:
+ *	- the relation is a plain ruvector table and the only base relation of
+ *	  its query level, with no FOR UPDATE/SHARE;
+ *	- the query's sort order starts with `distance ASC NULLS LAST` (float8's
+ *	  btree order), the distance being one of the type's distance functions
+ *	  (operator or function form) between a ruvector column of the table
+ *	  and an expression with no Vars, no volatile functions and no
+ *	  subplans (a constant, a parameter, an init-plan result...);
+ *	- a LIMIT (+ OFFSET) of at most RV_KNN_MAX_BOUND rows is known at plan
+ *	  time (for prepared statements: in custom plans);
+ *	- no WHERE clause reads a vector value (IS [NOT] NULL on a column is
+ *	  allowed) or calls a volatile function.
+ * Anything else is left to the planner's usual paths, as is any query when
+ * ruvector.enable_exact_scan is off.  The path is costed as one
+ * sequential pass with one distance per row and no sort, so it beats Sort
+ * over Seq Scan and loses to an ruhnsw index scan, which does far less.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/sysattr.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/spccache.h"
+#include "utils/syscache.h"
+
+#include "tam/rv_knn.h"
+#include "tam/rv_tam.h"
+
+/* float8's btree operator family (pg_opfamily.dat: float_ops) */
+#define RV_FLOAT_BTREE_FAM_OID	1970
+
+bool		rv_enable_exact_scan = true;
+
+static set_rel_pathlist_hook_type prev_set_rel_pathlist_hook = NULL;
+
+/* A matched ORDER BY distance: which column, which distance, the query. */
+typedef struct RvKnnMatch
+{
+	Expr	   *orderexpr;		/* the whole distance expression */
+	Expr	   *query;			/* the argument that is not the column */
+	AttrNumber	attnum;
+	RvDistanceKind kind;
+	bool		queryleft;		/* query is the first argument */
+} RvKnnMatch;
+
+/*
+ * RvKnnFunctionKind: the distance kind of function funcid if it is one of
+ * this library's distance functions (C language, our probin, a known
+ * symbol), else RV_DIST_NONE.
+ */
+static RvDistanceKind
+RvKnnFunctionKind(Oid funcid)
+{
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	RvDistanceKind kind = RV_DIST_NONE;
+
+	if (!HeapTupleIsValid(tup))
+		return RV_DIST_NONE;
+	if (((Form_pg_proc) GETSTRUCT(tup))->prolang == ClanguageId)
+	{
+		bool		isnull;
+		Datum		bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+
+		if (!isnull)
+		{
+			char	   *probin = TextDatumGetCString(bin);
+			size_t		len = strlen(probin);
+			const char *suffix = "ruvector_tam";
+
+			if (len >= strlen(suffix) && strcmp(probin + len - strlen(suffix), suffix) == 0)
+			{
+				Datum		src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc,
+												  &isnull);
+
+				if (!isnull)
+					kind = RvDistanceKindFromSymbol(TextDatumGetCString(src));
+			}
+		}
+	}
+	ReleaseSysCache(tup);
+	return kind;
+}
+
+/*
+ * RvKnnMatchDistance: true if expr is a distance between a ruvector column
+ * of rel (typoid: the ruvector type) and a query expression the scan can
+ * evaluate once; fills m.
+ */
+static bool
+RvKnnMatchDistance(Expr *expr, RelOptInfo *rel, Oid typoid, RvKnnMatch *m)
+{
+	Oid			funcid;
+	List	   *args;
+
+	if (IsA(expr, OpExpr))
+	{
+		funcid = get_opcode(((OpExpr *) expr)->opno);
+		args = ((OpExpr *) expr)->args;
+	}
+	else if (IsA(expr, FuncExpr))
+	{
+		funcid = ((FuncExpr *) expr)->funcid;
+		args = ((FuncExpr *) expr)->args;
+	}
+	else
+		return false;
+	if (list_length(args) != 2 || exprType((Node *) expr) != FLOAT8OID)
+		return false;
+	m->kind = RvKnnFunctionKind(funcid);
+	if (m->kind == RV_DIST_NONE)
+		return false;
+
+	for (int side = 0; side < 2; side++)
+	{
+		Node	   *col = list_nth(args, side);
+		Node	   *query = list_nth(args, 1 - side);
+		Var		   *var;
+
+		if (!IsA(col, Var))
+			continue;
+		var = (Var *) col;
+		if (var->varno != rel->relid || var->varlevelsup != 0 || var->varattno <= 0 ||
+			var->vartype != typoid)
+			continue;
+		if (exprType(query) != typoid || contain_var_clause(query) ||
+			contain_volatile_functions(query) || contain_subplans(query))
+			continue;
+		m->orderexpr = expr;
+		m->query = (Expr *) query;
+		m->attnum = var->varattno;
+		m->queryleft = (side == 1);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * RvKnnQualsAllowed: true if no restriction clause of rel reads a vector
+ * value (an IS [NOT] NULL test of a column reads none), refers to the
+ * whole row, or calls a volatile function (the scan evaluates clauses
+ * once while ranking and again on the rows it returns).
+ */
+static bool
+RvKnnQualsAllowed(RelOptInfo *rel, Oid relid, Oid typoid)
+{
+	ListCell   *lc;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+		Node	   *clause = (Node *) ri->clause;
+		Bitmapset  *attrs = NULL;
+		int			k = -1;
+
+		if (contain_volatile_functions(clause))
+			return false;
+		if (IsA(clause, NullTest) && IsA(((NullTest *) clause)->arg, Var))
+			continue;
+		pull_varattnos(clause, rel->relid, &attrs);
+		while ((k = bms_next_member(attrs, k)) >= 0)
+		{
+			AttrNumber	attno = k + FirstLowInvalidHeapAttributeNumber;
+
+			if (attno == InvalidAttrNumber)
+				return false;	/* whole-row reference */
+			if (attno > 0 && get_atttype(relid, attno) == typoid)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* RvKnnIsRuvectorTable: true if relid's table access method is ruvector. */
+static bool
+RvKnnIsRuvectorTable(Oid relid)
+{
+	Oid			amoid = get_table_am_oid(RV_TAM_NAME, true);
+	HeapTuple	tup;
+	bool		result = false;
+
+	if (!OidIsValid(amoid))
+		return false;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_class) GETSTRUCT(tup))->relam == amoid;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+static Plan *RvKnnPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+						   List *tlist, List *clauses, List *custom_plans);
+
+static const CustomPathMethods rv_knn_path_methods = {
+	.CustomName = RV_KNN_SCAN_NAME,
+	.PlanCustomPath = RvKnnPlanPath,
+};
+
+static const CustomScanMethods rv_knn_scan_methods = {
+	.CustomName = RV_KNN_SCAN_NAME,
+	.CreateCustomScanState = RvKnnCreateScanState,
+};
+
+/*
+ * RvKnnSetRelPathlist: the set_rel_pathlist hook.  Adds the exact k-NN
+ * path to rel's paths when the conditions in the file header hold.
+ */
+static void
+RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	PathKey    *pathkey;
+	Oid			typoid;
+	RvKnnMatch	match;
+	bool		found = false;
+	ListCell   *lc;
+	CustomPath *path;
+	double		bound;
+	double		spc_seq_page_cost;
+	QualCost	qual_cost;
+
+	if (prev_set_rel_pathlist_hook)
+		prev_set_rel_pathlist_hook(root, rel, rti, rte);
+
+	if (!rv_enable_exact_scan || rel->reloptkind != RELOPT_BASEREL ||
+		rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION || rte->inh)
+		return;
+	if (root->query_pathkeys == NIL || root->query_pathkeys != root->sort_pathkeys ||
+		root->parse->rowMarks != NIL || root->limit_tuples < 1.0 ||
+		root->limit_tuples > RV_KNN_MAX_BOUND ||
+		bms_membership(root->all_baserels) != BMS_SINGLETON ||
+		!bms_is_empty(rel->lateral_relids))
+		return;
+	if (!RvKnnIsRuvectorTable(rte->relid))
+		return;
+	typoid = RvTypeOid(true);
+	if (!OidIsValid(typoid))
+		return;
+
+	pathkey = linitial_node(PathKey, root->query_pathkeys);
+	if (pathkey->pk_strategy != BTLessStrategyNumber || pathkey->pk_nulls_first ||
+		pathkey->pk_opfamily != RV_FLOAT_BTREE_FAM_OID)
+		return;
+	foreach(lc, pathkey->pk_eclass->ec_members)
+	{
+		EquivalenceMember *em = lfirst_node(EquivalenceMember, lc);
+
+		if (RvKnnMatchDistance(em->em_expr, rel, typoid, &match))
+		{
+			found = true;
+			break;
+		}
+	}
+	if (!found || !RvKnnQualsAllowed(rel, rte->relid, typoid))
+		return;
+
+	bound = root->limit_tuples;
+	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
+	cost_qual_eval(&qual_cost, rel->baserestrictinfo, root);
+
+	path = makeNode(CustomPath);
+	path->path.pathtype = T_CustomScan;
+	path->path.parent = rel;
+	path->path.pathtarget = rel->reltarget;
+	path->path.param_info = NULL;
+	path->path.parallel_aware = false;
+	path->path.parallel_safe = false;
+	path->path.parallel_workers = 0;
+	path->path.rows = rel->rows;
+	/* one pass: pages, tuples, quals, one distance per qualifying row */
+	path->path.startup_cost = spc_seq_page_cost * rel->pages +
+		(cpu_tuple_cost + qual_cost.per_tuple) * rel->tuples + qual_cost.startup +
+		cpu_operator_cost * rel->rows;
+	/* then a fetch by TID per row returned */
+	path->path.total_cost = path->path.startup_cost +
+		cpu_tuple_cost * Min(bound, rel->rows);
+	path->path.pathkeys = list_make1(pathkey);
+	path->flags = 0;
+	path->custom_paths = NIL;
+	path->custom_private = list_make2(list_make2(match.query, match.orderexpr),
+									  list_make4(makeInteger(match.attnum),
+												 makeInteger((int) match.kind),
+												 makeInteger(match.queryleft ? 1 : 0),
+												 makeInteger((int) bound)));
+	path->methods = &rv_knn_path_methods;
+	add_path(rel, &path->path);
+}
+
+/*
+ * RvKnnPlanPath: the CustomScan for a path made above: the restriction
+ * clauses become its qual (shown by EXPLAIN as Filter, rechecked by
+ * EvalPlanQual), the rest goes to custom_exprs / custom_private.
+ */
+static Plan *
+RvKnnPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+			  List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = extract_actual_clauses(clauses, false);
+	cscan->scan.scanrelid = rel->relid;
+	cscan->flags = best_path->flags;
+	cscan->custom_plans = NIL;
+	cscan->custom_exprs = linitial(best_path->custom_private);
+	cscan->custom_private = lsecond(best_path->custom_private);
+	cscan->custom_scan_tlist = NIL;
+	cscan->methods = &rv_knn_scan_methods;
+	return &cscan->scan.plan;
+}
+
+/*
+ * RvKnnInit: installs the planner hook, registers the scan's methods (so
+ * that plans can be read back) and defines ruvector.enable_exact_scan.
+ * Called once per backend from the table AM layer's init.
+ */
+void
+RvKnnInit(void)
+{
+	DefineCustomBoolVariable("ruvector.enable_exact_scan",
+							 "Enables the exact k-NN scan of ruvector tables for ORDER BY distance LIMIT k.",
+							 "When off, such queries sort a sequential scan's rows.",
+							 &rv_enable_exact_scan, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	RegisterCustomScanMethods(&rv_knn_scan_methods);
+	prev_set_rel_pathlist_hook = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = RvKnnSetRelPathlist;
+}
