@@ -218,11 +218,42 @@ INSERT INTO small SELECT i, 'x', vec(i, 8, 16), vec(i, 8, 3) FROM generate_serie
 	return @s;
 }
 
-sub server_pids
+# The postmaster's child processes, from /proc (Linux): the PPID is the
+# second field after the command name's closing parenthesis.
+sub children_of
 {
-	my $pids = $node->safe_psql('postgres',
-		"SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE pid <> pg_backend_pid()");
-	return split / /, $pids;
+	my ($ppid) = @_;
+	my @kids;
+	opendir(my $dh, '/proc') or die "cannot read /proc: $!";
+	for my $p (grep { /^\d+$/ } readdir $dh)
+	{
+		open(my $fh, '<', "/proc/$p/stat") or next;
+		my $stat = <$fh> // '';
+		close $fh;
+		push @kids, $p if $stat =~ /.*\)\s+\S+\s+(\d+)/s && $1 == $ppid;
+	}
+	closedir $dh;
+	return @kids;
+}
+
+# SIGKILL of the postmaster and of every process it has, as in a power
+# loss.  The postmaster is stopped first so that it cannot fork a child
+# (an autovacuum worker, say) between listing its children and dying; an
+# orphan left running would keep the old shared memory attached and the
+# restart would fail.  Returns once every one of them is gone.
+sub kill9_everything
+{
+	my $pm = $node->{_pid};
+	kill 'STOP', $pm;
+	my @pids = children_of($pm);
+	$node->kill9;
+	kill 'KILL', @pids;
+	for (1 .. 600)
+	{
+		last unless grep { kill 0, $_ } @pids;
+		usleep(100_000);
+	}
+	ok(!(grep { kill 0, $_ } @pids), 'every server process is gone after SIGKILL');
 }
 
 sub check_round
@@ -289,15 +320,7 @@ for my $round (1, 2)
 	}
 	else
 	{
-		# the postmaster and then every process it had, as in a power loss
-		my @pids = server_pids();
-		$node->kill9;
-		kill 'KILL', @pids;
-		for (1 .. 300)
-		{
-			last unless grep { kill 0, $_ } @pids;
-			usleep(100_000);
-		}
+		kill9_everything();
 	}
 	$_->{run}->kill_kill for @sessions;
 	$node->start;
