@@ -22,7 +22,9 @@
  *	- no WHERE clause reads a vector value (IS [NOT] NULL on a column is
  *	  allowed) or calls a volatile function.
  * Anything else is left to the planner's usual paths, as is any query when
- * ruvector.enable_exact_scan is off.  The path is costed as one
+ * ruvector.enable_exact_scan is off, and any query a usable ruhnsw index
+ * can order (unless enable_indexscan is off): the index was built to
+ * answer it.  enable_seqscan = off disables the path like a Seq Scan.  The path is costed as one
  * sequential pass with one distance per row and no sort, so it beats Sort
  * over Seq Scan and loses to an ruhnsw index scan, which does far less.
  *
@@ -33,6 +35,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/sysattr.h"
+#include "catalog/pg_amop.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
@@ -198,6 +201,35 @@ RvKnnQualsAllowed(RelOptInfo *rel, Oid relid, Oid typoid)
 	return true;
 }
 
+/*
+ * RvKnnIndexCanOrder: true if rel has a usable ruhnsw index on column
+ * attnum that can return rows in the order of expr (an operator of the
+ * index's operator family).  Such a query is the index's: an ANN index was
+ * created to answer it, and the exact scan does not compete with it.
+ */
+static bool
+RvKnnIndexCanOrder(RelOptInfo *rel, AttrNumber attnum, Expr *expr)
+{
+	Oid			amoid = get_index_am_oid("ruhnsw", true);
+	ListCell   *lc;
+
+	if (!OidIsValid(amoid) || !IsA(expr, OpExpr))
+		return false;
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *index = (IndexOptInfo *) lfirst(lc);
+
+		if (index->relam != amoid || index->nkeycolumns < 1 ||
+			index->indexkeys[0] != attnum || (index->indpred != NIL && !index->predOK))
+			continue;
+		if (SearchSysCacheExists3(AMOPOPID, ObjectIdGetDatum(((OpExpr *) expr)->opno),
+								  CharGetDatum(AMOP_ORDER),
+								  ObjectIdGetDatum(index->opfamily[0])))
+			return true;
+	}
+	return false;
+}
+
 /* RvKnnIsRuvectorTable: true if relid's table access method is ruvector. */
 static bool
 RvKnnIsRuvectorTable(Oid relid)
@@ -281,6 +313,8 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	}
 	if (!found || !RvKnnQualsAllowed(rel, rte->relid, typoid))
 		return;
+	if (enable_indexscan && RvKnnIndexCanOrder(rel, match.attnum, match.orderexpr))
+		return;
 
 	bound = root->limit_tuples;
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
@@ -299,6 +333,9 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	path->path.startup_cost = spc_seq_page_cost * rel->pages +
 		(cpu_tuple_cost + qual_cost.per_tuple) * rel->tuples + qual_cost.startup +
 		cpu_operator_cost * rel->rows;
+	/* it is a sequential scan: enable_seqscan = off disables it too */
+	if (!enable_seqscan)
+		path->path.startup_cost += disable_cost;
 	/* then a fetch by TID per row returned */
 	path->path.total_cost = path->path.startup_cost +
 		cpu_tuple_cost * Min(bound, rel->rows);

@@ -119,6 +119,15 @@ typedef struct RvStore
 	uint32		stride;
 	uint32		base;
 	uint32		seg_blocks;
+
+	/*
+	 * Recently pinned buffers of data pages, direct-mapped by block number
+	 * (allocated on first use, in TopMemoryContext): a hit is re-pinned
+	 * with ReadRecentBuffer, which checks the buffer still holds the block,
+	 * instead of a buffer-mapping lookup.
+	 */
+	struct RvRecentBuf *recent;
+	uint32		recent_mask;	/* entries - 1 (a power of two) */
 } RvStore;
 
 /* A resolved vector: a datum and whether it points into a pinned buffer. */

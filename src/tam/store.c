@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "tam/rv_store.h"
@@ -453,6 +454,37 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	pfree(pieces);
 }
 
+/* One entry of RvStore.recent. */
+typedef struct RvRecentBuf
+{
+	BlockNumber blkno;
+	Buffer		buf;
+} RvRecentBuf;
+
+#define RV_RECENT_MIN	1024
+#define RV_RECENT_MAX	65536	/* 512 kB a store handle: 512 MB of store */
+
+/*
+ * RvRecentInit: allocates store's recent-buffer map, sized to the store's
+ * current length (a power of two between RV_RECENT_MIN and RV_RECENT_MAX).
+ */
+static void
+RvRecentInit(RvStore *store)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(store->rel);
+	uint32		n = RV_RECENT_MIN;
+
+	while (n < nblocks && n < RV_RECENT_MAX)
+		n <<= 1;
+	store->recent = MemoryContextAlloc(TopMemoryContext, sizeof(RvRecentBuf) * n);
+	for (uint32 i = 0; i < n; i++)
+	{
+		store->recent[i].blkno = InvalidBlockNumber;
+		store->recent[i].buf = InvalidBuffer;
+	}
+	store->recent_mask = n - 1;
+}
+
 /*
  * RvPinPage: the payload page blkno of store, pinned and checked to be a
  * data page.  With pins, the pin is kept in pins (reusing one the set
@@ -465,6 +497,7 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 {
 	Buffer		buf;
 	Page		page;
+	RvRecentBuf *recent;
 
 	if (pins)
 	{
@@ -485,12 +518,27 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 			}
 		}
 	}
-	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	/* on error, abort cleanup releases the content lock and the pin */
-	RvPageCheck(store, page, blkno, RV_PAGE_DATA);
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (store->recent == NULL)
+		RvRecentInit(store);
+	recent = &store->recent[blkno & store->recent_mask];
+	if (recent->blkno == blkno &&
+		ReadRecentBuffer(store->rel->rd_node, MAIN_FORKNUM, blkno, recent->buf))
+	{
+		/* checked when it entered the map; a data page stays one */
+		buf = recent->buf;
+		page = BufferGetPage(buf);
+	}
+	else
+	{
+		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		/* on error, abort cleanup releases the content lock and the pin */
+		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		recent->blkno = blkno;
+		recent->buf = buf;
+	}
 	if (pins)
 	{
 		if (pins->n == RV_PINSET_MAX)

@@ -6,7 +6,7 @@
 -- page, straddle two pages or span three, NULLs, ties, dead and updated
 -- rows, WHERE clauses, OFFSET, widening past the bound, parameters,
 -- rescans in a lateral join, and the distance's dimension error.
-SELECT plan(49);
+SELECT plan(52);
 
 SELECT setseed(0.29);
 
@@ -78,6 +78,18 @@ SET ruvector.enable_exact_scan = off;
 SELECT unalike(plan_of($$SELECT id FROM r784 ORDER BY v <-> mk(784, 3) LIMIT 10$$), '%exact k-NN%',
 	'ruvector.enable_exact_scan = off: not used');
 RESET ruvector.enable_exact_scan;
+
+-- an ruhnsw index that can order by the operator keeps its queries
+CREATE INDEX r128_l2 ON r128 USING ruhnsw (v vector_l2_ops);
+SELECT matches(plan_of($$SELECT id FROM r128 ORDER BY v <-> mk(128, 3) LIMIT 10$$),
+	'Index Scan using r128_l2', 'an ruhnsw index on the operator is used, not the exact scan');
+SELECT matches(plan_of($$SELECT id FROM r128 ORDER BY v <=> mk(128, 3) LIMIT 10$$),
+	'exact k-NN', '... another operator (cosine) still gets the exact scan');
+SET enable_indexscan = off;
+SELECT matches(plan_of($$SELECT id FROM r128 ORDER BY v <-> mk(128, 3) LIMIT 10$$),
+	'exact k-NN', 'with enable_indexscan = off the exact scan answers');
+RESET enable_indexscan;
+DROP INDEX r128_l2;
 
 -- results: the custom scan against the heap twin, every operator, every
 -- dims (the scan's rows re-sorted by id within equal distances, as the
