@@ -15,7 +15,10 @@
  *	  floats as one piece: in place when they lie in one page, else from a
  *	  copy.  It is therefore bit-for-bit the value the SQL expression
  *	  computes, and the order equals that of Sort over a Seq Scan (ties by
- *	  TID, which that Sort leaves unspecified);
+ *	  TID, which that Sort leaves unspecified).  The one shortcut: a
+ *	  straddling vector whose two-piece L2/L1 distance exceeds the heap's
+ *	  worst by more than the rounding bound is skipped uncopied, as its
+ *	  exact distance cannot enter the heap (RvKnnClearlyWorse);
  *	- rows are ranked with the same errors the expression would raise:
  *	  "different vector dimensions A and B" for a row whose vector does not
  *	  match the query's;
@@ -31,6 +34,9 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+#include <math.h>
+
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "commands/explain.h"
@@ -42,6 +48,7 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
+#include "simd/rv_simd.h"
 #include "tam/rv_knn.h"
 #include "tam/rv_tam.h"
 #include "toast/rv_vector.h"
@@ -144,6 +151,47 @@ RvKnnOffer(RvKnnEntry *h, int64 *n, int64 cap, const RvKnnEntry *e)
 		h[0] = *e;
 		RvKnnSiftDown(h, *n, 0);
 	}
+}
+
+/*
+ * RvKnnClearlyWorse: for a vector straddling two pages (p0[0..n0) then
+ * p1[0..n1)), true if its distance to query is certainly greater than
+ * that of top (the heap's worst key), judged without copying it.
+ *
+ * Only for the distances that are sums of non-negative terms (L2, squared
+ * L2, L1): the two-piece sum and the one-piece sum RvVectorDistance
+ * computes add the same rounded terms in different orders, so each is
+ * within gamma_n = n * u / (1 - n * u) (u = 2^-24) of the exact sum and
+ * they differ by at most 2 * gamma_n of it.  A two-piece value above
+ * top * (1 + 4 n u) therefore has an exact value strictly above top, and
+ * the row could not enter the heap, not even by a tie on TID.  Otherwise
+ * (or for other distances, or non-finite values) returns false and the
+ * caller computes the exact value.
+ */
+static bool
+RvKnnClearlyWorse(RvDistanceKind kind, const float *query, const float *p0, int n0,
+				  const float *p1, int n1, const RvKnnEntry *top)
+{
+	double		approx;
+	double		margin = 4.0 * (n0 + n1) * (FLT_EPSILON / 2);
+
+	if (top->isnull || !isfinite(top->dist) || margin >= 0.5)
+		return false;
+	switch (kind)
+	{
+		case RV_DIST_L2:
+			approx = sqrt((double) RvL2SquaredDistance(query, p0, n0, p1, n1));
+			break;
+		case RV_DIST_L2_SQUARED:
+			approx = (double) RvL2SquaredDistance(query, p0, n0, p1, n1);
+			break;
+		case RV_DIST_L1:
+			approx = (double) RvL1Distance(query, p0, n0, p1, n1);
+			break;
+		default:
+			return false;
+	}
+	return isfinite(approx) && approx > top->dist * (1.0 + margin);
 }
 
 /*
@@ -251,6 +299,13 @@ RvKnnRank(RvKnnScanState *st)
 						x = p0;
 						break;
 					case 2:
+						if (n == st->bound &&
+							RvKnnClearlyWorse(st->kind, query->x, p0, n0, p1, n1,
+											  &st->entries[0]))
+						{
+							x = NULL;	/* cannot enter the heap: skip */
+							break;
+						}
 						memcpy(scratch, p0, sizeof(float) * n0);
 						memcpy(scratch + n0, p1, sizeof(float) * n1);
 						x = scratch;
@@ -278,6 +333,11 @@ RvKnnRank(RvKnnScanState *st)
 									st->queryleft ? query->dim : dim,
 									st->queryleft ? dim : query->dim)));
 				x = v->x;
+			}
+			if (x == NULL)
+			{
+				RvPinSetEndRow(&pins);
+				continue;
 			}
 			e.dist = st->queryleft ?
 				RvVectorDistance(st->kind, query->x, x, dim) :
