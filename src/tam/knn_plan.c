@@ -11,7 +11,8 @@
  * scan can produce exactly the rows, in exactly the order, that a Sort
  * over a sequential scan would:
  *	- the relation is a plain ruvector table and the only base relation of
- *	  its query level, with no FOR UPDATE/SHARE;
+ *	  its query level (or a ruvector partition of it: a Merge Append then
+ *	  merges the partitions' ordered scans), with no FOR UPDATE/SHARE;
  *	- the query's sort order starts with `distance ASC NULLS LAST` (float8's
  *	  btree order), the distance being one of the type's distance functions
  *	  (operator or function form) between a ruvector column of the table
@@ -282,7 +283,7 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
-	if (!rv_enable_exact_scan || rel->reloptkind != RELOPT_BASEREL ||
+	if (!rv_enable_exact_scan || !IS_SIMPLE_REL(rel) ||
 		rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION || rte->inh)
 		return;
 	if (root->query_pathkeys == NIL || root->query_pathkeys != root->sort_pathkeys ||

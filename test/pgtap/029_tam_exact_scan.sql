@@ -6,7 +6,7 @@
 -- page, straddle two pages or span three, NULLs, ties, dead and updated
 -- rows, WHERE clauses, OFFSET, widening past the bound, parameters,
 -- rescans in a lateral join, and the distance's dimension error.
-SELECT plan(52);
+SELECT plan(54);
 
 SELECT setseed(0.29);
 
@@ -160,6 +160,21 @@ CREATE TEMP TABLE off_answer AS SELECT id FROM r3072 ORDER BY v <#> mk(3072, 42)
 RESET ruvector.enable_exact_scan;
 SELECT results_eq($$SELECT id FROM r3072 ORDER BY v <#> mk(3072, 42) LIMIT 25$$,
 	$$SELECT id FROM off_answer$$, 'scan on and off agree on the same table (3072 dims)');
+
+-- a partitioned table with ruvector partitions: each partition's scan is
+-- ordered, Merge Append merges them
+CREATE TABLE pr (id int, part int, v ruvector(784)) PARTITION BY LIST (part);
+CREATE TABLE pr0 PARTITION OF pr FOR VALUES IN (0) USING ruvector;
+CREATE TABLE pr1 PARTITION OF pr FOR VALUES IN (1) USING ruvector;
+INSERT INTO pr SELECT id, id % 2, v FROM h784;
+ANALYZE pr;
+SELECT matches(plan_of($$SELECT id FROM pr ORDER BY v <-> mk(784, 8) LIMIT 10$$),
+	'Merge Append.*Custom Scan \(ruvector exact k-NN\) on pr0.*Custom Scan \(ruvector exact k-NN\) on pr1',
+	'partitioned table: Merge Append over each partition''s exact scan');
+SELECT results_eq(
+	$$SELECT id FROM pr ORDER BY v <-> mk(784, 8) LIMIT 10$$,
+	$$SELECT id FROM h784 ORDER BY v <-> mk(784, 8), id LIMIT 10$$,
+	'partitioned table: equal the heap''s');
 
 -- errors: the expression's own, and nothing changes
 CREATE TABLE rany (id int, v ruvector) USING ruvector;
