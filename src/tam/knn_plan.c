@@ -55,6 +55,7 @@
 #include "utils/spccache.h"
 #include "utils/syscache.h"
 
+#include "tam/rv_colscan.h"
 #include "tam/rv_knn.h"
 #include "tam/rv_tam.h"
 
@@ -264,8 +265,9 @@ static const CustomScanMethods rv_knn_scan_methods = {
 };
 
 /*
- * RvKnnSetRelPathlist: the set_rel_pathlist hook.  Adds the exact k-NN
- * path to rel's paths when the conditions in the file header hold.
+ * RvKnnSetRelPathlist: the set_rel_pathlist hook of the extension.  For a
+ * ruvector table, adds the column scan (colscan.c) when it applies, and
+ * the exact k-NN path when the conditions in the file header hold.
  */
 static void
 RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
@@ -283,19 +285,25 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
 
-	if (!rv_enable_exact_scan || !IS_SIMPLE_REL(rel) ||
-		rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION || rte->inh)
+	if (!IS_SIMPLE_REL(rel) || rte->rtekind != RTE_RELATION ||
+		rte->relkind != RELKIND_RELATION || rte->inh)
+		return;
+	if (!RvKnnIsRuvectorTable(rte->relid))
+		return;
+	typoid = RvTypeOid(true);
+	if (!OidIsValid(typoid))
+		return;
+
+	/* any scan of the table: the column scan, if it reads fewer vectors */
+	RvColScanAddPath(root, rel, rte, typoid);
+
+	if (!rv_enable_exact_scan)
 		return;
 	if (root->query_pathkeys == NIL || root->query_pathkeys != root->sort_pathkeys ||
 		root->parse->rowMarks != NIL || root->limit_tuples < 1.0 ||
 		root->limit_tuples > RV_KNN_MAX_BOUND ||
 		bms_membership(root->all_baserels) != BMS_SINGLETON ||
 		!bms_is_empty(rel->lateral_relids))
-		return;
-	if (!RvKnnIsRuvectorTable(rte->relid))
-		return;
-	typoid = RvTypeOid(true);
-	if (!OidIsValid(typoid))
 		return;
 
 	pathkey = linitial_node(PathKey, root->query_pathkeys);

@@ -83,6 +83,8 @@ extern Datum RvMakeVref(int16 storeno, uint64 vid);
 extern bool RvDatumGetVref(Datum d, int16 *storeno, uint64 *vid);
 extern void RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 						   RvPinSet *pins, bool materialize);
+extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
+							   RvPinSet *pins, bool materialize, const bool *resolve);
 extern HeapTuple RvFormStoredTuple(Relation rel, TupleTableSlot *slot);
 extern void RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n,
 							   HeapTuple *out);

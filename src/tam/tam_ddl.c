@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "ruvector_tam.h"
+#include "tam/rv_colscan.h"
 #include "tam/rv_knn.h"
 #include "tam/rv_tam.h"
 
@@ -150,6 +151,7 @@ RvTamInit(void)
 {
 	RvTamInstallHooks();
 	RvKnnInit();
+	RvColScanInit();
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

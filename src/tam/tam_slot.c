@@ -75,6 +75,19 @@ void
 RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 			   RvPinSet *pins, bool materialize)
 {
+	RvResolveTupleSome(rel, src, dst, pins, materialize, NULL);
+}
+
+/*
+ * RvResolveTupleSome: RvResolveTuple for the vector columns whose
+ * resolve[attnum - 1] is true (all when resolve is NULL); every other
+ * vector column of dst is set to NULL, so no vref reaches dst.  For scans
+ * whose plan never reads those columns (colscan.c).
+ */
+void
+RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
+				   RvPinSet *pins, bool materialize, const bool *resolve)
+{
 	RvRelCache *cache = RvRelGetCache(rel);
 	TupleDesc	desc = src->tts_tupleDescriptor;
 	int			natts = desc->natts;
@@ -97,6 +110,12 @@ RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 
 		if (attr->attisdropped || attr->atttypid != cache->typoid || dst->tts_isnull[att])
 			continue;
+		if (resolve != NULL && !resolve[att])
+		{
+			dst->tts_values[att] = (Datum) 0;
+			dst->tts_isnull[att] = true;
+			continue;
+		}
 		if (RvDatumGetVref(dst->tts_values[att], &storeno, &vid))
 		{
 			RvStore    *store = RvTamGetStoreByNo(rel, storeno);
