@@ -234,6 +234,7 @@ extern float RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid);
 extern float RuhnswVectorNorm(const float *v, int dims);
 extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
+extern int	RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out);
 extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
@@ -248,6 +249,9 @@ extern bool RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid);
 extern bool ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 						 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 						 struct IndexInfo *indexInfo);
+
+/* hnswreach.c */
+extern int64 RuhnswRepairReachability(RuhnswGraph *g);
 
 /* hnswbuild.c */
 extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
