@@ -19,23 +19,28 @@
  * nearest neighbours are searched as a scan for its own vector does, and
  * the nearest reached live one that can take a level-0 link to it gets
  * one: appended when its list has room, otherwise replacing the link to
- * its farthest neighbour that has another in-link.  A scan for the node's
- * vector then takes the same path to that neighbour and finds the node.
- * When no reached node is among the neighbours found, a search from the
- * entry point alone (which meets reached nodes only) supplies them.  The
- * walk then continues from the reconnected node, so everything hanging
- * off it counts as reached too.
+ * its farthest neighbour that stays reachable without it (see below).  A
+ * scan for the node's vector then takes the same path to that neighbour
+ * and finds the node.  When no reached node is among the neighbours
+ * found, a search from the entry point alone (which meets reached nodes
+ * only) supplies them.  The walk then continues from the reconnected
+ * node, so everything hanging off it counts as reached too.
  *
  * Invariants:
  *	- links are only added, at level 0, from a reached live node to a live
  *	  node; a link is dropped only to make room for such a link; upper
  *	  levels are left alone (the greedy descent needs no completeness);
- *	- when a round drops no link, the walk saw exactly the final graph, so
- *	  every live node is reachable when it returns.  A dropped link may
- *	  strand its target after all (its other in-link may hang off it), so
- *	  a round that dropped one is followed by another full walk; rounds are
- *	  bounded by RUHNSW_REACH_MAX_ROUNDS (a LOG reports leftovers, never
- *	  seen in practice: each round strands at most the targets it dropped);
+ *	- the walk numbers nodes in the order it reaches them (the entry point
+ *	  is 1) and counts, for each, its in-links from nodes numbered lower
+ *	  ("earlier in-links").  Every reached node but the entry point has at
+ *	  least one (the link it was reached by), so by induction on the
+ *	  number each one is reachable.  A link n -> x is dropped safely only
+ *	  when x keeps an earlier in-link without it, and a reconnected node
+ *	  gets the next number and a link from a reached node, so the
+ *	  induction keeps holding and the walk's result stays exact;
+ *	- only when a full list has no safe link to drop is one dropped anyway;
+ *	  then the round is followed by another full walk, at most
+ *	  RUHNSW_REACH_MAX_ROUNDS rounds (a LOG reports when they run out);
  *	- every record is read and written whole through RuhnswReadNode and
  *	  RuhnswWriteNode: on pages one GenericXLog record per change, under
  *	  the page's buffer lock, no other index buffer locked; in memory
@@ -43,9 +48,11 @@
  *	  (or builds alone), so no insert or ambulkdelete changes the graph
  *	  meanwhile; concurrent scans see links appear and change as they do
  *	  during inserts;
- *	- memory: one bit, one byte and one uint32 per vid of the index (the
- *	  visited bitmap, saturating in-degrees and the walk's queue), in the
- *	  caller's memory context; the walk checks for interrupts.
+ *	- memory: 10 bytes per vid of the index (walk numbers, the walk's
+ *	  queue, saturating earlier-in-link counts; a saturated count is never
+ *	  decremented, so it can only overstate a node's in-links after 65535
+ *	  drops of links to it in one run), in a child of the caller's memory
+ *	  context; the walk and the sweep check for interrupts.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,14 +66,14 @@
 #include "index/ruhnsw.h"
 
 #define RUHNSW_REACH_MAX_ROUNDS		8
-#define RUHNSW_REACH_INDEG_MAX		255
+#define RUHNSW_REACH_COUNT_MAX		PG_UINT16_MAX
 
 typedef struct RuhnswReach
 {
 	RuhnswGraph *g;
 	uint64		nvids;			/* vids with a record slot */
-	uint8	   *visited;		/* bitmap over vids */
-	uint8	   *indeg;			/* in-links from reached nodes, saturating */
+	uint32	   *order;			/* walk number by vid, 0 = not reached */
+	uint16	   *earlyin;		/* earlier in-links by vid, saturating */
 	uint32	   *queue;			/* walk queue; each vid queued at most once */
 	uint64		head;
 	uint64		tail;
@@ -74,23 +81,31 @@ typedef struct RuhnswReach
 	char	   *nrec;
 	float	   *vec;			/* scratch vectors (dims floats) */
 	float	   *nvec;
-	int64		ndropped;		/* links dropped in this round */
+	int64		nunsafe;		/* links dropped unsafely in this round */
 } RuhnswReach;
 
 static inline bool
 RuhnswReachVisited(RuhnswReach *r, uint32 vid)
 {
-	return (r->visited[vid / 8] & (1 << (vid % 8))) != 0;
+	return r->order[vid] != 0;
 }
 
-/* Marks vid reached and queues it (once). */
+/* Numbers vid and queues it (once). */
 static inline void
 RuhnswReachPush(RuhnswReach *r, uint32 vid)
 {
-	if (RuhnswReachVisited(r, vid))
+	if (r->order[vid] != 0)
 		return;
-	r->visited[vid / 8] |= 1 << (vid % 8);
 	r->queue[r->tail++] = vid;
+	r->order[vid] = (uint32) r->tail;
+}
+
+/* Counts the level-0 link n -> t among t's earlier in-links if it is one. */
+static inline void
+RuhnswReachCountLink(RuhnswReach *r, uint32 n, uint32 t)
+{
+	if (r->order[n] < r->order[t] && r->earlyin[t] < RUHNSW_REACH_COUNT_MAX)
+		r->earlyin[t]++;
 }
 
 static inline bool
@@ -102,8 +117,8 @@ RuhnswReachIsLive(const char *rec)
 }
 
 /*
- * Walks from every queued node: queues the targets of its level-0 links
- * and counts their in-links.
+ * Walks from every queued node: numbers and queues the targets of its
+ * level-0 links and counts the links among their earlier in-links.
  */
 static void
 RuhnswReachDrain(RuhnswReach *r)
@@ -130,18 +145,18 @@ RuhnswReachDrain(RuhnswReach *r)
 				break;
 			if ((uint64) t >= r->nvids)
 				continue;
-			if (r->indeg[t] < RUHNSW_REACH_INDEG_MAX)
-				r->indeg[t]++;
 			RuhnswReachPush(r, t);
+			RuhnswReachCountLink(r, vid, t);
 		}
 	}
 }
 
 /*
- * Tries to add the level-0 link n -> u (dist: their distance) to the
- * record of n, read into r->nrec.  Appends when the list has room.  When
- * it is full, replaces the link to n's farthest neighbour that has another
- * in-link (any when force).  Returns false when nothing could be done.
+ * Tries to add the level-0 link n -> u to the record of n, read into
+ * r->nrec; u is not reached yet.  Appends when the list has room.  When it
+ * is full, replaces the link to n's farthest neighbour that keeps an
+ * earlier in-link without it (any neighbour when force).  Returns false
+ * when nothing could be done.
  */
 static bool
 RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
@@ -152,11 +167,12 @@ RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
 	int			first = RuhnswLevelSlots(g, 0, &count);
 	int			k;
 	int			victim = -1;
+	bool		victim_safe = false;
 	float		worst = -1;
 
 	for (k = first; k < first + count && slots[k] != RUHNSW_INVALID_VID; k++)
 		if (slots[k] == u)
-			return true;		/* already linked (stale walk state) */
+			return true;		/* cannot happen: n is reached, so u would be */
 	if (k < first + count)
 	{
 		slots[k] = u;
@@ -168,25 +184,36 @@ RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
 	for (k = first; k < first + count; k++)
 	{
 		uint32		x = slots[k];
+		bool		safe;
 		float		d;
 
-		if (!force && (uint64) x < r->nvids && r->indeg[x] < 2)
+		if ((uint64) x >= r->nvids || r->order[x] <= 1)
+			safe = true;		/* no record, or the entry point (the root) */
+		else
+			safe = r->earlyin[x] >= (r->order[n] < r->order[x] ? 2 : 1);
+		if (!safe && !force)
 			continue;
 		d = RuhnswDistance(g, r->nvec, x);
-		if (d > worst || victim < 0)
+		if (victim < 0 || (safe && !victim_safe) || (safe == victim_safe && d > worst))
 		{
 			worst = d;
 			victim = k;
+			victim_safe = safe;
 		}
 	}
 	if (victim < 0)
 		return false;
-	if ((uint64) slots[victim] < r->nvids &&
-		r->indeg[slots[victim]] < RUHNSW_REACH_INDEG_MAX)
-		r->indeg[slots[victim]]--;
+	if ((uint64) slots[victim] < r->nvids)
+	{
+		uint32		x = slots[victim];
+
+		if (r->order[n] < r->order[x] && r->earlyin[x] < RUHNSW_REACH_COUNT_MAX)
+			r->earlyin[x]--;
+	}
+	if (!victim_safe)
+		r->nunsafe++;
 	slots[victim] = u;
 	RuhnswWriteNode(g, n, r->nrec);
-	r->ndropped++;
 	return true;
 }
 
@@ -247,9 +274,8 @@ RuhnswReachReconnect(RuhnswReach *r, uint32 u)
 	}
 	if (!done)
 		return;					/* no live reached node but u: cannot happen */
-	if (r->indeg[u] < RUHNSW_REACH_INDEG_MAX)
-		r->indeg[u]++;
 	RuhnswReachPush(r, u);
+	r->earlyin[u] = 1;			/* the link just added, from a reached node */
 	RuhnswReachDrain(r);
 }
 
@@ -288,8 +314,8 @@ RuhnswRepairReachability(RuhnswGraph *g)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw reachability",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	r.visited = MemoryContextAllocHuge(cxt, (r.nvids + 7) / 8);
-	r.indeg = MemoryContextAllocHuge(cxt, r.nvids);
+	r.order = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
+	r.earlyin = MemoryContextAllocHuge(cxt, sizeof(uint16) * r.nvids);
 	r.queue = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
 	r.rec = palloc(g->nodesize);
 	r.nrec = palloc(g->nodesize);
@@ -300,10 +326,10 @@ RuhnswRepairReachability(RuhnswGraph *g)
 	{
 		int64		nthis = 0;
 
-		memset(r.visited, 0, (r.nvids + 7) / 8);
-		memset(r.indeg, 0, r.nvids);
+		memset(r.order, 0, sizeof(uint32) * r.nvids);
+		memset(r.earlyin, 0, sizeof(uint16) * r.nvids);
 		r.head = r.tail = 0;
-		r.ndropped = 0;
+		r.nunsafe = 0;
 		RuhnswReachPush(&r, g->entry_vid);
 		RuhnswReachDrain(&r);
 
@@ -319,7 +345,7 @@ RuhnswRepairReachability(RuhnswGraph *g)
 			nthis++;
 		}
 		nreconnected += nthis;
-		if (r.ndropped == 0)
+		if (r.nunsafe == 0)
 			break;
 	}
 	if (round == RUHNSW_REACH_MAX_ROUNDS)
