@@ -116,6 +116,7 @@ INSERT INTO c SELECT g, pg_temp.vec(g, 128) FROM generate_series(1, 800) g;
 CREATE INDEX c_l1 ON c USING ruhnsw (v vector_l1_ops) WITH (m = 2, ef_construction = 8);
 SELECT is(pg_temp.problems('c'), '', 'm=2 l1 index: every node reachable');
 SET enable_seqscan = off;
+SET ruvector.enable_exact_scan = off;
 SET ruvector.ef_search = 1000;
 SELECT is((SELECT count(*) FROM c s
 		   WHERE (SELECT c2.id FROM c c2 ORDER BY c2.v <+> s.v LIMIT 1) IS DISTINCT FROM s.id),

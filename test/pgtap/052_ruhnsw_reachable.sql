@@ -26,6 +26,7 @@ DECLARE
 BEGIN
 	SET LOCAL enable_seqscan = off;
 	SET LOCAL enable_bitmapscan = off;
+	SET LOCAL ruvector.enable_exact_scan = off;
 	SET LOCAL ruvector.ef_search = 1000;
 	SELECT count(*) INTO lost
 	FROM (SELECT id, v FROM r ORDER BY id LIMIT n) s
@@ -42,6 +43,7 @@ DECLARE
 BEGIN
 	SET LOCAL enable_seqscan = off;
 	SET LOCAL enable_bitmapscan = off;
+	SET LOCAL ruvector.enable_exact_scan = off;
 	FOR line IN EXPLAIN (COSTS OFF)
 		SELECT count(*) FROM (SELECT id, v FROM r ORDER BY id LIMIT 10) s
 		WHERE (SELECT r2.id FROM r r2 ORDER BY r2.v <-> s.v LIMIT 1) IS DISTINCT FROM s.id
