@@ -33,11 +33,14 @@
  *	  hands out its vid again.
  *	- the entry point is a live node of the highest level, or
  *	  RUHNSW_INVALID_VID when the index holds no live node.
+ *	- right after a build or a VACUUM every live node is reachable from the
+ *	  entry point over level-0 links (hnswreach.c); in between, an insert's
+ *	  list pruning may strand a node until the next VACUUM.
  *	- the index covers one store (storeno in the metapage); -1 until the
  *	  first vector is indexed.
  *
- * Locking: inserts (aminsert) and ambulkdelete serialize on the
- * heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
+ * Locking: inserts (aminsert), ambulkdelete and amvacuumcleanup serialize
+ * on the heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
  * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
  * it in ExclusiveLock once after marking nodes deleted so that no search
  * still holds their TIDs.  Buffer locks: at most one index buffer is
