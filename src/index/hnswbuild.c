@@ -13,7 +13,9 @@
  * pages; otherwise a NOTICE is raised and the nodes are inserted straight
  * into the index's pages.  Either way the pages are written without WAL
  * and WAL-logged at the end with log_newpage_range.  Vectors are read in
- * place from the store in both cases.
+ * place from the store in both cases.  Before the pages are written,
+ * RuhnswRepairReachability (hnswreach.c) reconnects every node that
+ * neighbour-list pruning left without a path from the entry point.
  *
  * Invariants: the index covers a single store; the build errors out when
  * the column has vectors of several dimensions (several stores).
@@ -235,6 +237,9 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, done);
 		}
 		MemoryContextDelete(tmpcxt);
+
+		/* pruning may have dropped some node's last in-link: reconnect it */
+		RuhnswRepairReachability(&g);
 		RuhnswGraphFree(&g);
 		RuhnswGraphToMeta(&g, &meta);
 	}

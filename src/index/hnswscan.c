@@ -5,7 +5,10 @@
  *	  in ascending distance order, ruvector.ef_search candidates at a time.
  *
  * A scan searches the graph once (greedy descent through the upper levels,
- * then a level-0 search with ef = ruvector.ef_search) holding
+ * then a level-0 search with ef = ruvector.ef_search, seeded with the
+ * descent's last node and the entry point, so that ef at least the number
+ * of nodes reaches every live node: VACUUM and the build keep them all
+ * reachable over level-0 links from the entry point) holding
  * RUHNSW_SCAN_LOCK in ShareLock, then returns the candidates one by one.
  * Before returning a candidate it re-reads the node (deleted nodes are
  * skipped) and checks that the heap tuple at the node's TID still refers
@@ -96,8 +99,9 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 }
 
 /*
- * Runs the search with so->ef: greedy descent from the current entry point,
- * then the level-0 search.  Holds RUHNSW_SCAN_LOCK in ShareLock.
+ * Runs the search with so->ef (RuhnswSearchGraph): greedy descent from the
+ * current entry point, then the level-0 search from where it ended and
+ * from the entry point.  Holds RUHNSW_SCAN_LOCK in ShareLock.
  */
 static void
 RuhnswScanSearch(IndexScanDesc scan)
@@ -105,7 +109,6 @@ RuhnswScanSearch(IndexScanDesc scan)
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
 	RuhnswGraph *g = &so->g;
 	RuhnswMetaPageData meta;
-	RuhnswCand	ep;
 
 	LockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
 	RuhnswReadMeta(scan->indexRelation, &meta);
@@ -117,17 +120,7 @@ RuhnswScanSearch(IndexScanDesc scan)
 		UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
 		return;
 	}
-	ep.vid = g->entry_vid;
-	ep.dist = RuhnswDistance(g, so->query, ep.vid);
-	for (int lc = g->entry_level; lc > 0; lc--)
-	{
-		RuhnswCand *w;
-		int			nw = RuhnswSearchLayer(g, so->query, &ep, 1, 1, lc, &w);
-
-		if (nw > 0)
-			ep = w[0];
-	}
-	so->nresults = RuhnswSearchLayer(g, so->query, &ep, 1, so->ef, 0, &so->results);
+	so->nresults = RuhnswSearchGraph(g, so->query, so->ef, &so->results);
 	so->pos = 0;
 	UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
 }

@@ -667,6 +667,40 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 }
 
 /*
+ * RuhnswSearchGraph: the search of a scan for q over g (whose entry point
+ * is set and valid): greedy descent (ef 1) from the entry point through
+ * the upper levels, then the level-0 search with ef seeded with both the
+ * node the descent reached and the entry point.  The second seed costs one
+ * distance and is expanded only while it is among the ef nearest found,
+ * so it changes nothing for ordinary searches; but it makes a search with
+ * ef at least the number of nodes visit the whole level-0 graph reachable
+ * from the entry point, which RuhnswRepairReachability keeps covering every
+ * live node.  *result and the return value as RuhnswSearchLayer.
+ */
+int
+RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result)
+{
+	RuhnswCand	eps[2];
+	int			neps = 1;
+
+	eps[0].vid = g->entry_vid;
+	eps[0].dist = RuhnswDistance(g, q, g->entry_vid);
+	eps[1] = eps[0];
+	for (int lc = g->entry_level; lc > 0; lc--)
+	{
+		RuhnswCand *w;
+		int			nw = RuhnswSearchLayer(g, q, &eps[0], 1, 1, lc, &w);
+
+		if (nw > 0)
+			eps[0] = w[0];
+		pfree(w);
+	}
+	if (eps[0].vid != eps[1].vid)
+		neps = 2;
+	return RuhnswSearchLayer(g, q, eps, neps, ef, 0, result);
+}
+
+/*
  * RuhnswSelectNeighbors: HNSW's neighbour-selection heuristic.  cands
  * (sorted by ascending distance to the base node) are taken in order; a
  * candidate is kept when it is closer to the base than to every kept one;

@@ -2,7 +2,8 @@
  *
  * hnswvacuum.c
  *	  ruhnsw VACUUM: ambulkdelete removes the nodes whose heap tuples are
- *	  dead and repairs the graph around them; amvacuumcleanup reports.
+ *	  dead and repairs the graph around them; amvacuumcleanup reconnects
+ *	  every live node that the entry point no longer reaches, and reports.
  *
  * ambulkdelete holds RUHNSW_UPDATE_LOCK (ExclusiveLock) for its whole run,
  * so it never races an insert (inserts wait).  It:
@@ -18,6 +19,14 @@
  *	   deleted.
  * After it, no live node links to a deleted node, so the store may hand
  * the deleted vids out again (a re-inserted vid overwrites its record).
+ *
+ * amvacuumcleanup (every VACUUM that does index cleanup, whether or not
+ * ambulkdelete ran) takes RUHNSW_UPDATE_LOCK in ExclusiveLock too and runs
+ * RuhnswRepairReachability (hnswreach.c): step 3 can strand a node whose
+ * in-links all came from deleted nodes, and insert-time pruning can drop a
+ * node's last in-link; after it every live node is reachable from the
+ * entry point again.  Only level-0 links are added (or replace another);
+ * each record change is one GenericXLog record.
  *
  *-------------------------------------------------------------------------
  */
@@ -291,9 +300,47 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 }
 
 /*
- * ruhnswvacuumcleanup (amvacuumcleanup): fills in stats (counting live
- * nodes when ambulkdelete did not run).  No locks beyond buffer share
- * locks.
+ * Reconnects live nodes not reachable from the entry point (see the file
+ * header), under RUHNSW_UPDATE_LOCK in ExclusiveLock.  Reports how many at
+ * the VACUUM's message level (INFO for VACUUM VERBOSE).
+ */
+static void
+RuhnswVacuumReconnect(IndexVacuumInfo *info)
+{
+	Relation	index = info->index;
+	RuhnswMetaPageData meta;
+	int64		nreconnected = 0;
+	MemoryContext cxt;
+	MemoryContext old;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw vacuum cleanup",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	RuhnswReadMeta(index, &meta);
+	if (meta.storeno >= 0 && meta.entry_vid != RUHNSW_INVALID_VID)
+	{
+		RuhnswGraph g;
+
+		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, meta.storeno));
+		nreconnected = RuhnswRepairReachability(&g);
+		RuhnswGraphFree(&g);
+	}
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	if (nreconnected > 0)
+		ereport(info->message_level,
+				(errmsg("index \"%s\": reconnected " INT64_FORMAT
+						" nodes not reachable from the entry point",
+						RelationGetRelationName(index), nreconnected)));
+}
+
+/*
+ * ruhnswvacuumcleanup (amvacuumcleanup): reconnects unreachable live
+ * nodes (RuhnswVacuumReconnect), then fills in stats (counting live nodes
+ * when ambulkdelete did not run).  Holds RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock while reconnecting; inserts wait meanwhile.
  */
 IndexBulkDeleteResult *
 ruhnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
@@ -302,6 +349,7 @@ ruhnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 
 	if (info->analyze_only)
 		return stats;
+	RuhnswVacuumReconnect(info);
 	if (stats == NULL)
 	{
 		RuhnswMetaPageData meta;

@@ -33,11 +33,14 @@
  *	  hands out its vid again.
  *	- the entry point is a live node of the highest level, or
  *	  RUHNSW_INVALID_VID when the index holds no live node.
+ *	- right after a build or a VACUUM every live node is reachable from the
+ *	  entry point over level-0 links (hnswreach.c); in between, an insert's
+ *	  list pruning may strand a node until the next VACUUM.
  *	- the index covers one store (storeno in the metapage); -1 until the
  *	  first vector is indexed.
  *
- * Locking: inserts (aminsert) and ambulkdelete serialize on the
- * heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
+ * Locking: inserts (aminsert), ambulkdelete and amvacuumcleanup serialize
+ * on the heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
  * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
  * it in ExclusiveLock once after marking nodes deleted so that no search
  * still holds their TIDs.  Buffer locks: at most one index buffer is
@@ -234,6 +237,7 @@ extern float RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid);
 extern float RuhnswVectorNorm(const float *v, int dims);
 extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
+extern int	RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out);
 extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
@@ -248,6 +252,9 @@ extern bool RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid);
 extern bool ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 						 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 						 struct IndexInfo *indexInfo);
+
+/* hnswreach.c */
+extern int64 RuhnswRepairReachability(RuhnswGraph *g);
 
 /* hnswbuild.c */
 extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
