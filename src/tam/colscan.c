@@ -44,6 +44,7 @@
 #include "utils/rel.h"
 
 #include "tam/rv_colscan.h"
+#include "tam/rv_scanpath.h"
 #include "tam/rv_tam.h"
 
 bool		rv_enable_column_scan = true;
@@ -115,24 +116,9 @@ RvColScanAddPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Oid typ
 
 	/* the Seq Scan it replaces, a little cheaper: no vector is resolved */
 	seq = create_seqscan_path(root, rel, NULL, 0);
-	path = makeNode(CustomPath);
-	path->path.pathtype = T_CustomScan;
-	path->path.parent = rel;
-	path->path.pathtarget = rel->reltarget;
-	path->path.param_info = NULL;
-	path->path.parallel_aware = false;
-	path->path.parallel_safe = false;
-	path->path.parallel_workers = 0;
-	path->path.rows = seq->rows;
-	path->path.startup_cost = seq->startup_cost;
-	path->path.total_cost = seq->total_cost - cpu_operator_cost * rel->tuples;
-	if (path->path.total_cost < path->path.startup_cost)
-		path->path.total_cost = path->path.startup_cost;
-	path->path.pathkeys = NIL;
-	path->flags = 0;
-	path->custom_paths = NIL;
-	path->custom_private = resolve;
-	path->methods = &rv_colscan_path_methods;
+	path = RvScanPathCreate(rel, &rv_colscan_path_methods, seq->startup_cost,
+							seq->total_cost - cpu_operator_cost * rel->tuples, NIL,
+							resolve);
 	add_path(rel, &path->path);
 }
 
@@ -140,18 +126,8 @@ static Plan *
 RvColScanPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 				  List *tlist, List *clauses, List *custom_plans)
 {
-	CustomScan *cscan = makeNode(CustomScan);
-
-	cscan->scan.plan.targetlist = tlist;
-	cscan->scan.plan.qual = extract_actual_clauses(clauses, false);
-	cscan->scan.scanrelid = rel->relid;
-	cscan->flags = best_path->flags;
-	cscan->custom_plans = NIL;
-	cscan->custom_exprs = NIL;
-	cscan->custom_private = best_path->custom_private;
-	cscan->custom_scan_tlist = NIL;
-	cscan->methods = &rv_colscan_scan_methods;
-	return &cscan->scan.plan;
+	return RvScanPlanCreate(rel, best_path, tlist, clauses, &rv_colscan_scan_methods,
+							NIL, best_path->custom_private);
 }
 
 static void

@@ -153,6 +153,15 @@ RvKnnOffer(RvKnnEntry *h, int64 *n, int64 cap, const RvKnnEntry *e)
 	}
 }
 
+/* The operator's dimension error, with its arguments in the query's order. */
+static inline void
+RvKnnCheckDims(RvKnnScanState *st, int rowdim, int querydim)
+{
+	if (rowdim != querydim)
+		RvCheckDimCounts(st->queryleft ? querydim : rowdim,
+						 st->queryleft ? rowdim : querydim);
+}
+
 /*
  * RvKnnClearlyWorse: for a vector straddling two pages (p0[0..n0) then
  * p1[0..n1)), true if its distance to query is certainly greater than
@@ -287,12 +296,7 @@ RvKnnRank(RvKnnScanState *st)
 					last_storeno = storeno;
 				}
 				dim = store->dims;
-				if (dim != query->dim)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("different vector dimensions %d and %d",
-									st->queryleft ? query->dim : dim,
-									st->queryleft ? dim : query->dim)));
+				RvKnnCheckDims(st, dim, query->dim);
 				switch (RvStoreGetPieces(store, vid, &pins, &p0, &n0, &p1, &n1))
 				{
 					case 1:
@@ -326,12 +330,7 @@ RvKnnRank(RvKnnScanState *st)
 
 				RvVectorCheck(v);
 				dim = v->dim;
-				if (dim != query->dim)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_EXCEPTION),
-							 errmsg("different vector dimensions %d and %d",
-									st->queryleft ? query->dim : dim,
-									st->queryleft ? dim : query->dim)));
+				RvKnnCheckDims(st, dim, query->dim);
 				x = v->x;
 			}
 			if (x == NULL)

@@ -57,6 +57,7 @@
 
 #include "tam/rv_colscan.h"
 #include "tam/rv_knn.h"
+#include "tam/rv_scanpath.h"
 #include "tam/rv_tam.h"
 
 /* float8's btree operator family (pg_opfamily.dat: float_ops) */
@@ -281,6 +282,7 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	double		bound;
 	double		spc_seq_page_cost;
 	QualCost	qual_cost;
+	Cost		startup_cost;
 
 	if (prev_set_rel_pathlist_hook)
 		prev_set_rel_pathlist_hook(root, rel, rti, rte);
@@ -329,34 +331,22 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
 	cost_qual_eval(&qual_cost, rel->baserestrictinfo, root);
 
-	path = makeNode(CustomPath);
-	path->path.pathtype = T_CustomScan;
-	path->path.parent = rel;
-	path->path.pathtarget = rel->reltarget;
-	path->path.param_info = NULL;
-	path->path.parallel_aware = false;
-	path->path.parallel_safe = false;
-	path->path.parallel_workers = 0;
-	path->path.rows = rel->rows;
 	/* one pass: pages, tuples, quals, one distance per qualifying row */
-	path->path.startup_cost = spc_seq_page_cost * rel->pages +
+	startup_cost = spc_seq_page_cost * rel->pages +
 		(cpu_tuple_cost + qual_cost.per_tuple) * rel->tuples + qual_cost.startup +
 		cpu_operator_cost * rel->rows;
 	/* it is a sequential scan: enable_seqscan = off disables it too */
 	if (!enable_seqscan)
-		path->path.startup_cost += disable_cost;
+		startup_cost += disable_cost;
 	/* then a fetch by TID per row returned */
-	path->path.total_cost = path->path.startup_cost +
-		cpu_tuple_cost * Min(bound, rel->rows);
-	path->path.pathkeys = list_make1(pathkey);
-	path->flags = 0;
-	path->custom_paths = NIL;
-	path->custom_private = list_make2(list_make2(match.query, match.orderexpr),
-									  list_make4(makeInteger(match.attnum),
-												 makeInteger((int) match.kind),
-												 makeInteger(match.queryleft ? 1 : 0),
-												 makeInteger((int) bound)));
-	path->methods = &rv_knn_path_methods;
+	path = RvScanPathCreate(rel, &rv_knn_path_methods, startup_cost,
+							startup_cost + cpu_tuple_cost * Min(bound, rel->rows),
+							list_make1(pathkey),
+							list_make2(list_make2(match.query, match.orderexpr),
+									   list_make4(makeInteger(match.attnum),
+												  makeInteger((int) match.kind),
+												  makeInteger(match.queryleft ? 1 : 0),
+												  makeInteger((int) bound))));
 	add_path(rel, &path->path);
 }
 
@@ -369,18 +359,9 @@ static Plan *
 RvKnnPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 			  List *tlist, List *clauses, List *custom_plans)
 {
-	CustomScan *cscan = makeNode(CustomScan);
-
-	cscan->scan.plan.targetlist = tlist;
-	cscan->scan.plan.qual = extract_actual_clauses(clauses, false);
-	cscan->scan.scanrelid = rel->relid;
-	cscan->flags = best_path->flags;
-	cscan->custom_plans = NIL;
-	cscan->custom_exprs = linitial(best_path->custom_private);
-	cscan->custom_private = lsecond(best_path->custom_private);
-	cscan->custom_scan_tlist = NIL;
-	cscan->methods = &rv_knn_scan_methods;
-	return &cscan->scan.plan;
+	return RvScanPlanCreate(rel, best_path, tlist, clauses, &rv_knn_scan_methods,
+							linitial(best_path->custom_private),
+							lsecond(best_path->custom_private));
 }
 
 /*

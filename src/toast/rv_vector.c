@@ -123,11 +123,17 @@ RvCheckExpectedDim(int32 typmod, int dim)
 void
 RvCheckDims(const RuVector *a, const RuVector *b)
 {
-	if (a->dim != b->dim)
+	RvCheckDimCounts(a->dim, b->dim);
+}
+
+/* RvCheckDimCounts: RvCheckDims for dimension counts adim and bdim. */
+void
+RvCheckDimCounts(int adim, int bdim)
+{
+	if (adim != bdim)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("different vector dimensions %d and %d",
-						a->dim, b->dim)));
+				 errmsg("different vector dimensions %d and %d", adim, bdim)));
 }
 
 /*

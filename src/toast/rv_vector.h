@@ -96,11 +96,13 @@ extern RuVector *RvDatumGetVector(Datum d);
  *	RvCheckDim:			1 <= dim <= RV_MAX_DIM
  *	RvCheckExpectedDim:	typmod is -1 or equals dim
  *	RvCheckDims:		a and b have the same dim
+ *	RvCheckDimCounts:	the same, given the two dims
  *	RvCheckElement:		value is finite
  */
 extern void RvCheckDim(int dim);
 extern void RvCheckExpectedDim(int32 typmod, int dim);
 extern void RvCheckDims(const RuVector *a, const RuVector *b);
+extern void RvCheckDimCounts(int adim, int bdim);
 extern void RvCheckElement(float value);
 
 /*
