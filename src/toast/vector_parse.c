@@ -10,13 +10,17 @@
  * separated by ',' (whitespace allowed around each), ']', optional
  * whitespace.  Whitespace is what array_in accepts.  Checks run in this
  * order, per element: element count limit, empty element, strtof syntax,
- * float4 range (overflow or underflow to zero), NaN, infinity.
+ * float4 range (overflow or underflow to zero), NaN, infinity.  Short
+ * plain decimals (the bulk of real input) are converted without strtof,
+ * to the same float (RvParseFast).
  *
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "toast/vector_parse.h"
@@ -29,6 +33,80 @@ RvIsSpace(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\n' ||
 		ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+static inline bool
+RvIsDigit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/*
+ * Exact powers of ten in float: 10^k = 2^k * 5^k with 5^k < 2^24 for
+ * k <= 10, so each is representable without rounding.
+ */
+static const float rv_pow10f[] = {
+	1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f
+};
+
+/*
+ * RvParseFast: the common element forms, [+-]digits[.digits] (or
+ * [+-].digits), without strtof.  Succeeds only when the significant
+ * digits form an integer m <= 2^24 and there are at most 10 digits after
+ * the point: m and 10^frac are then exact floats and m / 10^frac is one
+ * correctly rounded IEEE single-precision division, the same float strtof
+ * returns (Clinger's fast path).  Anything else (exponents, more digits,
+ * inf, nan, hex, syntax errors) returns false and is left to strtof.
+ * Needs float arithmetic evaluated in float (FLT_EVAL_METHOD 0).
+ */
+static inline bool
+RvParseFast(const char *pt, float *val, char **endp)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+	const char *p = pt;
+	bool		neg = false;
+	uint32_t	m = 0;
+	int			ndigits = 0;
+	int			frac = 0;
+	float		f;
+
+	if (*p == '-' || *p == '+')
+		neg = (*p++ == '-');
+	if (!RvIsDigit(*p) && !(*p == '.' && RvIsDigit(p[1])))
+		return false;
+	for (; RvIsDigit(*p); p++)
+	{
+		if (m == 0 && *p == '0')
+			continue;			/* leading zero */
+		if (++ndigits > 8)
+			return false;
+		m = m * 10 + (uint32_t) (*p - '0');
+	}
+	if (*p == '.')
+	{
+		for (p++; RvIsDigit(*p); p++)
+		{
+			if (++frac > 10)
+				return false;
+			if (m == 0 && *p == '0')
+				continue;		/* leading zero of the fraction */
+			if (++ndigits > 8)
+				return false;
+			m = m * 10 + (uint32_t) (*p - '0');
+		}
+	}
+	/* an exponent, or letters strtof might take: the slow path decides */
+	if (*p == 'e' || *p == 'E' || *p == 'x' || *p == 'X' || m > (1U << 24))
+		return false;
+	f = (float) m;
+	if (frac > 0)
+		f = f / rv_pow10f[frac];
+	*val = neg ? -f : f;
+	*endp = (char *) p;
+	return true;
+#else
+	return false;
+#endif
 }
 
 /* Sets result to status and returns. */
@@ -75,6 +153,14 @@ RvVectorParseText(const char *lit, float *x, int maxdim,
 		if (*pt == '\0')
 			RV_PARSE_FAIL(RV_PARSE_SYNTAX);
 
+		/* the common short decimals without strtof: the same floats */
+		if (RvParseFast(pt, &val, &end))
+		{
+			x[dim++] = val;
+			pt = end;
+			goto separator;
+		}
+
 		/* strtof, like float4in, avoids double rounding */
 		errno = 0;
 		val = strtof(pt, &end);
@@ -97,6 +183,7 @@ RvVectorParseText(const char *lit, float *x, int maxdim,
 		x[dim++] = val;
 		pt = end;
 
+separator:
 		while (RvIsSpace(*pt))
 			pt++;
 
