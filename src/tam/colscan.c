@@ -77,17 +77,18 @@ static const CustomScanMethods rv_colscan_scan_methods = {
 /*
  * RvColScanAddPath: adds the column scan to rel's paths when the query is
  * a plain SELECT over a ruvector table (rte) that leaves at least one of
- * its vector columns unread.  Called from the set_rel_pathlist hook once
- * the relation is known to be a ruvector table.
+ * its vector columns unread; seq is that relation's (unparameterized,
+ * serial) Seq Scan path, whose cost it undercuts.  Called from the
+ * set_rel_pathlist hook once the relation is known to be a ruvector table.
  */
 void
-RvColScanAddPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Oid typoid)
+RvColScanAddPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Oid typoid,
+				 Path *seq)
 {
 	Bitmapset  *attrs = NULL;
 	List	   *resolve = NIL;
 	bool		skipped = false;
 	ListCell   *lc;
-	Path	   *seq;
 	CustomPath *path;
 	AttrNumber	natts;
 
@@ -115,7 +116,6 @@ RvColScanAddPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Oid typ
 		return;
 
 	/* the Seq Scan it replaces, a little cheaper: no vector is resolved */
-	seq = create_seqscan_path(root, rel, NULL, 0);
 	path = RvScanPathCreate(rel, &rv_colscan_path_methods, seq->startup_cost,
 							seq->total_cost - cpu_operator_cost * rel->tuples, NIL,
 							resolve);

@@ -73,6 +73,11 @@ typedef struct RvKnnScanState
 	int64		plan_bound;
 	/* per (re)scan */
 	MemoryContext cxt;			/* reset on rescan: query vector, entries */
+	bool		query_ready;	/* query (and scratch) evaluated */
+	RuVector   *query;			/* NULL when the query value is NULL */
+	float	   *scratch;		/* query->dim floats for copied vectors */
+	RvStore    *store;			/* the store of the last vref scored */
+	int16		storeno;		/* its number, or -1 */
 	bool		ranked;			/* entries[] holds the current ranking */
 	int64		bound;			/* capacity of entries[] */
 	int64		nentries;
@@ -204,11 +209,67 @@ RvKnnClearlyWorse(RvDistanceKind kind, const float *query, const float *p0, int 
 }
 
 /*
+ * RvKnnVectorFloats: the floats of the row's vector datum d (a vref, or a
+ * real value such as an ADD COLUMN default not yet rewritten), as one
+ * piece of *dim floats: in place in a store page pinned in pins, or copied
+ * into st->scratch, or in per-tuple memory.  Returns NULL (skip the row)
+ * for a straddling vector that cannot enter a full heap (heapfull).
+ * Raises the operator's dimension error and the store's corruption errors.
+ */
+static const float *
+RvKnnVectorFloats(RvKnnScanState *st, Datum d, RvPinSet *pins, bool heapfull, int *dim)
+{
+	Relation	rel = st->css.ss.ss_currentRelation;
+	int16		storeno;
+	uint64		vid;
+	const float *p0,
+			   *p1;
+	int			n0,
+				n1;
+
+	if (!RvDatumGetVref(d, &storeno, &vid))
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->css.ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
+		RuVector   *v = (RuVector *) PG_DETOAST_DATUM(d);
+
+		MemoryContextSwitchTo(old);
+		RvVectorCheck(v);
+		*dim = v->dim;
+		RvKnnCheckDims(st, *dim, st->query->dim);
+		return v->x;
+	}
+
+	if (storeno != st->storeno)
+	{
+		st->store = RvTamGetStoreByNo(rel, storeno);
+		st->storeno = storeno;
+	}
+	*dim = st->store->dims;
+	RvKnnCheckDims(st, *dim, st->query->dim);
+	switch (RvStoreGetPieces(st->store, vid, pins, &p0, &n0, &p1, &n1))
+	{
+		case 1:
+			return p0;
+		case 2:
+			if (heapfull &&
+				RvKnnClearlyWorse(st->kind, st->query->x, p0, n0, p1, n1, &st->entries[0]))
+				return NULL;
+			memcpy(st->scratch, p0, sizeof(float) * n0);
+			memcpy(st->scratch + n0, p1, sizeof(float) * n1);
+			return st->scratch;
+		default:
+			RvStoreReadFloats(st->store, vid, st->scratch);
+			return st->scratch;
+	}
+}
+
+/*
  * RvKnnRank: ranks every visible row passing the scan's quals and leaves
  * the best st->bound keys, sorted, in st->entries.  Reads the table with
  * heap's sequential scan under the executor's snapshot; pins store pages
- * only while a row is scored.  Raises the distance's dimension error and
- * the store's corruption errors.
+ * only while a row is scored.  The query expression is evaluated on the
+ * first pass only (it is constant during the scan).  Raises the distance's
+ * dimension error and the store's corruption errors.
  */
 static void
 RvKnnRank(RvKnnScanState *st)
@@ -222,23 +283,23 @@ RvKnnRank(RvKnnScanState *st)
 	TupleTableSlot *hslot;
 	RvPinSet	pins;
 	MemoryContext old;
-	Datum		qdatum;
-	bool		qnull;
-	RuVector   *query = NULL;
-	float	   *scratch = NULL;
-	int16		last_storeno = -1;
-	RvStore    *store = NULL;
 	int64		n = 0;
 
-	/* the query vector, detoasted and checked, kept for the scan's life */
-	ResetExprContext(econtext);
-	qdatum = ExecEvalExpr(st->query_expr, econtext, &qnull);
 	old = MemoryContextSwitchTo(st->cxt);
-	if (!qnull)
+	if (!st->query_ready)
 	{
-		query = (RuVector *) PG_DETOAST_DATUM_COPY(qdatum);
-		RvVectorCheck(query);
-		scratch = palloc(sizeof(float) * query->dim);
+		bool		qnull;
+		Datum		qdatum;
+
+		ResetExprContext(econtext);
+		qdatum = ExecEvalExpr(st->query_expr, econtext, &qnull);
+		if (!qnull)
+		{
+			st->query = (RuVector *) PG_DETOAST_DATUM_COPY(qdatum);
+			RvVectorCheck(st->query);
+			st->scratch = palloc(sizeof(float) * st->query->dim);
+		}
+		st->query_ready = true;
 	}
 	if (st->entries == NULL)
 		st->entries = palloc(sizeof(RvKnnEntry) * st->bound);
@@ -274,74 +335,21 @@ RvKnnRank(RvKnnScanState *st)
 		e.tid = hslot->tts_tid;
 		e.dist = 0.0;
 		d = slot_getattr(hslot, st->attnum, &isnull);
-		e.isnull = isnull || query == NULL;
+		e.isnull = isnull || st->query == NULL;
 		if (!e.isnull)
 		{
-			int16		storeno;
-			uint64		vid;
 			const float *x;
 			int			dim;
 
 			RvPinSetBeginRow(&pins);
-			if (RvDatumGetVref(d, &storeno, &vid))
-			{
-				const float *p0,
-						   *p1;
-				int			n0,
-							n1;
-
-				if (storeno != last_storeno)
-				{
-					store = RvTamGetStoreByNo(rel, storeno);
-					last_storeno = storeno;
-				}
-				dim = store->dims;
-				RvKnnCheckDims(st, dim, query->dim);
-				switch (RvStoreGetPieces(store, vid, &pins, &p0, &n0, &p1, &n1))
-				{
-					case 1:
-						x = p0;
-						break;
-					case 2:
-						if (n == st->bound &&
-							RvKnnClearlyWorse(st->kind, query->x, p0, n0, p1, n1,
-											  &st->entries[0]))
-						{
-							x = NULL;	/* cannot enter the heap: skip */
-							break;
-						}
-						memcpy(scratch, p0, sizeof(float) * n0);
-						memcpy(scratch + n0, p1, sizeof(float) * n1);
-						x = scratch;
-						break;
-					default:
-						RvStoreReadFloats(store, vid, scratch);
-						x = scratch;
-						break;
-				}
-			}
-			else
-			{
-				/* a real value: an ADD COLUMN default not yet rewritten */
-				MemoryContext rowcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-				RuVector   *v = (RuVector *) PG_DETOAST_DATUM(d);
-
-				MemoryContextSwitchTo(rowcxt);
-
-				RvVectorCheck(v);
-				dim = v->dim;
-				RvKnnCheckDims(st, dim, query->dim);
-				x = v->x;
-			}
-			if (x == NULL)
-			{
-				RvPinSetEndRow(&pins);
-				continue;
-			}
-			e.dist = st->queryleft ?
-				RvVectorDistance(st->kind, query->x, x, dim) :
-				RvVectorDistance(st->kind, x, query->x, dim);
+			x = RvKnnVectorFloats(st, d, &pins, n == st->bound, &dim);
+			if (x != NULL)
+				e.dist = st->queryleft ?
+					RvVectorDistance(st->kind, st->query->x, x, dim) :
+					RvVectorDistance(st->kind, x, st->query->x, dim);
 			RvPinSetEndRow(&pins);
+			if (x == NULL)
+				continue;		/* cannot enter the heap */
 		}
 		RvKnnOffer(st->entries, &n, st->bound, &e);
 	}
@@ -413,6 +421,7 @@ RvKnnBegin(CustomScanState *node, EState *estate, int eflags)
 	st->queryleft = intVal(list_nth(cscan->custom_private, RV_KNN_PRIV_QUERYLEFT)) != 0;
 	st->plan_bound = Max(intVal(list_nth(cscan->custom_private, RV_KNN_PRIV_BOUND)), 1);
 	st->bound = st->plan_bound;
+	st->storeno = -1;
 	st->cxt = AllocSetContextCreate(estate->es_query_cxt, "ruvector exact k-NN scan",
 									ALLOCSET_DEFAULT_SIZES);
 }
@@ -441,6 +450,9 @@ RvKnnRescan(CustomScanState *node)
 
 	MemoryContextReset(st->cxt);
 	st->entries = NULL;
+	st->query_ready = false;
+	st->query = NULL;
+	st->scratch = NULL;
 	st->ranked = false;
 	st->bound = st->plan_bound;
 	st->nentries = 0;

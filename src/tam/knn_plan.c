@@ -25,7 +25,8 @@
  * Anything else is left to the planner's usual paths, as is any query when
  * ruvector.enable_exact_scan is off, and any query a usable ruhnsw index
  * can order (unless enable_indexscan is off): the index was built to
- * answer it.  enable_seqscan = off disables the path like a Seq Scan.  The path is costed as one
+ * answer it.  The path is costed from the Seq Scan it reads like, so
+ * enable_seqscan = off discourages it as it does a Seq Scan.  The path is costed as one
  * sequential pass with one distance per row and no sort, so it beats Sort
  * over Seq Scan and loses to an ruhnsw index scan, which does far less.
  *
@@ -52,7 +53,6 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
-#include "utils/spccache.h"
 #include "utils/syscache.h"
 
 #include "tam/rv_colscan.h"
@@ -279,9 +279,8 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	bool		found = false;
 	ListCell   *lc;
 	CustomPath *path;
+	Path	   *seq;
 	double		bound;
-	double		spc_seq_page_cost;
-	QualCost	qual_cost;
 	Cost		startup_cost;
 
 	if (prev_set_rel_pathlist_hook)
@@ -296,8 +295,15 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	if (!OidIsValid(typoid))
 		return;
 
+	/*
+	 * Both custom scans are costed from the Seq Scan they replace (which
+	 * carries enable_seqscan's disable_cost); cost it once here, as the
+	 * planner's own Seq Scan path may already have been dominated.
+	 */
+	seq = create_seqscan_path(root, rel, NULL, 0);
+
 	/* any scan of the table: the column scan, if it reads fewer vectors */
-	RvColScanAddPath(root, rel, rte, typoid);
+	RvColScanAddPath(root, rel, rte, typoid, seq);
 
 	if (!rv_enable_exact_scan)
 		return;
@@ -328,16 +334,8 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 		return;
 
 	bound = root->limit_tuples;
-	get_tablespace_page_costs(rel->reltablespace, NULL, &spc_seq_page_cost);
-	cost_qual_eval(&qual_cost, rel->baserestrictinfo, root);
-
-	/* one pass: pages, tuples, quals, one distance per qualifying row */
-	startup_cost = spc_seq_page_cost * rel->pages +
-		(cpu_tuple_cost + qual_cost.per_tuple) * rel->tuples + qual_cost.startup +
-		cpu_operator_cost * rel->rows;
-	/* it is a sequential scan: enable_seqscan = off disables it too */
-	if (!enable_seqscan)
-		startup_cost += disable_cost;
+	/* the whole Seq Scan plus one distance per qualifying row, no sort */
+	startup_cost = seq->total_cost + cpu_operator_cost * rel->rows;
 	/* then a fetch by TID per row returned */
 	path = RvScanPathCreate(rel, &rv_knn_path_methods, startup_cost,
 							startup_cost + cpu_tuple_cost * Min(bound, rel->rows),

@@ -18,11 +18,11 @@ extern bool rv_enable_column_scan;
 
 /*
  * Adds the column scan path to rel (a base or partition relation whose
- * RTE is rte, a ruvector table; typoid the ruvector type) when the query
- * leaves a vector column unread.
+ * RTE is rte, a ruvector table; typoid the ruvector type; seq its Seq Scan
+ * path, for the cost) when the query leaves a vector column unread.
  */
 extern void RvColScanAddPath(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte,
-							 Oid typoid);
+							 Oid typoid, Path *seq);
 
 /* Registers the GUC and the plan methods; from the table AM layer's init. */
 extern void RvColScanInit(void);
