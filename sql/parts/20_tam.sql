@@ -1,19 +1,35 @@
 -- The ruvector table access method, its store catalog and admin functions.
 
--- Which vector stores each table storage (tablespace, relfilenode) has.
--- Rows follow the table's storage, not its OID; maintained by the AM.
+-- Which vector stores each table storage has.  A table storage is the
+-- table's (pg_class.reltablespace, pg_class.relfilenode): 0 for the
+-- database's default tablespace.  Rows follow the table's storage, not its
+-- OID; maintained by the AM.
 CREATE TABLE @extschema@.ruvector_store (
-	spcnode pg_catalog.oid NOT NULL,		-- table storage: tablespace
+	spcnode pg_catalog.oid NOT NULL,		-- table storage: reltablespace
 	relnode pg_catalog.oid NOT NULL,		-- table storage: relfilenode
 	storeno pg_catalog.int2 NOT NULL,		-- number in the table's vrefs
 	attnum pg_catalog.int2 NOT NULL,		-- column
 	dims pg_catalog.int4 NOT NULL,			-- dimensions of its vectors
 	tier pg_catalog.int2 NOT NULL,			-- 0 hot, 1 warm, 2 cool, 3 cold
-	store_spcnode pg_catalog.oid NOT NULL,	-- the store's own file
-	store_relnode pg_catalog.oid NOT NULL,
+	store pg_catalog.oid NOT NULL,			-- the store relation (pg_class)
 	PRIMARY KEY (spcnode, relnode, storeno, tier)
 );
 REVOKE ALL ON @extschema@.ruvector_store FROM PUBLIC;
+
+-- The store relations live here (a temporary table's in its session's
+-- temporary schema): catalogued tables of the internal access method
+-- ruvector_store, members of this extension, refusing direct access.
+CREATE SCHEMA ruvector_internal;
+REVOKE ALL ON SCHEMA ruvector_internal FROM PUBLIC;
+COMMENT ON SCHEMA ruvector_internal IS 'vector store relations of ruvector tables (internal)';
+
+CREATE FUNCTION @extschema@.ruvector_store_handler(pg_catalog.internal)
+	RETURNS pg_catalog.table_am_handler
+	AS 'MODULE_PATHNAME', 'ruvector_store_handler'
+	LANGUAGE C;
+
+CREATE ACCESS METHOD ruvector_store TYPE TABLE HANDLER @extschema@.ruvector_store_handler;
+COMMENT ON ACCESS METHOD ruvector_store IS 'internal: the vector store relations of ruvector tables';
 
 CREATE FUNCTION @extschema@.ruvector_tam_handler(pg_catalog.internal)
 	RETURNS pg_catalog.table_am_handler
@@ -46,14 +62,15 @@ CREATE FUNCTION @extschema@.ruvector_storage_report(pg_catalog.regclass,
 	OUT store pg_catalog.int4, OUT column_name pg_catalog.text, OUT dims pg_catalog.int4,
 	OUT tier pg_catalog.text, OUT live_vectors pg_catalog.int8,
 	OUT dead_vectors pg_catalog.int8, OUT free_slots pg_catalog.int8,
-	OUT pages pg_catalog.int8, OUT bytes pg_catalog.int8)
+	OUT pages pg_catalog.int8, OUT bytes pg_catalog.int8,
+	OUT relation pg_catalog.regclass)
 	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_storage_report'
 	LANGUAGE C STRICT VOLATILE;
 
 CREATE FUNCTION @extschema@.ruvector_gc_orphans(
 	OUT reason pg_catalog.text, OUT table_relfilenode pg_catalog.oid,
-	OUT store pg_catalog.int4, OUT store_relfilenode pg_catalog.oid)
+	OUT store pg_catalog.int4, OUT store_relation pg_catalog.oid)
 	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_gc_orphans'
 	LANGUAGE C VOLATILE;

@@ -69,6 +69,7 @@ RuhnswBuildMeta(Relation index, RuhnswMetaPageData *meta)
 	meta->ef_construction = efc;
 	meta->dims = 0;
 	meta->storeno = -1;
+	meta->store_relid = InvalidOid;
 	meta->attnum = index->rd_index->indkey.values[0];
 	meta->entry_vid = RUHNSW_INVALID_VID;
 	meta->entry_level = -1;
@@ -180,6 +181,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		RvStore    *store = RvTamGetStoreByNo(heap, bs.storeno);
 
 		meta.storeno = bs.storeno;
+		meta.store_relid = store->relid;
 		meta.dims = store->dims;
 		RuhnswGraphInit(&g, index, &meta, store);
 		if ((double) (bs.maxvid + 1) * meta.nodesize > (double) maintenance_work_mem * 1024.0)

@@ -270,8 +270,9 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			MemoryContextDelete(cxt);
 			return false;
 		}
-		storeno = store->storeno;
 	}
+	else
+		store = RvTamGetStoreByNo(heap, storeno);
 	if (vid >= RUHNSW_INVALID_VID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -280,16 +281,20 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
 	RuhnswReadMeta(index, &meta);
-	if (meta.storeno < 0)
+	if (OidIsValid(meta.store_relid) && meta.store_relid != store->relid)
 	{
-		store = RuhnswGetStore(heap, index, storeno);
-		meta.storeno = storeno;
+		if (RuhnswGetStore(heap, index, &meta) != NULL)
+			RuhnswWrongStore(index, meta.dims, store->dims);
+		/* the covered store was created by an aborted transaction */
+		RuhnswResetGraph(index, &meta);
+	}
+	if (!OidIsValid(meta.store_relid))
+	{
+		meta.store_relid = store->relid;
+		meta.storeno = store->storeno;
 		meta.dims = store->dims;
 		changed = true;
 	}
-	else if (meta.storeno != storeno)
-		RuhnswWrongStore(index, meta.dims, RuhnswGetStore(heap, index, storeno)->dims);
-	store = RuhnswGetStore(heap, index, meta.storeno);
 	RuhnswGraphInit(&g, index, &meta, store);
 	if (RuhnswVectorIndexable(&g, (uint32) vid) &&
 		RuhnswInsertNode(&g, (uint32) vid, heap_tid))

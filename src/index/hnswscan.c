@@ -136,14 +136,16 @@ RuhnswScanStart(IndexScanDesc scan)
 	if (scan->numberOfOrderBys == 0 || (scan->orderByData[0].sk_flags & SK_ISNULL))
 		return false;
 	RuhnswReadMeta(scan->indexRelation, &so->meta);
-	if (so->meta.storeno < 0 || so->meta.entry_vid == RUHNSW_INVALID_VID)
+	if (!OidIsValid(so->meta.store_relid) || so->meta.entry_vid == RUHNSW_INVALID_VID)
 		return false;
 	vec = RvDatumGetVector(scan->orderByData[0].sk_argument);
 	if (vec->dim != so->meta.dims)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("different vector dimensions %d and %d", so->meta.dims, vec->dim)));
-	store = RvTamGetStoreByNo(scan->heapRelation, so->meta.storeno);
+	store = RuhnswGetStore(scan->heapRelation, scan->indexRelation, &so->meta);
+	if (store == NULL)
+		return false;			/* every node is of an aborted store */
 	RuhnswGraphInit(&so->g, scan->indexRelation, &so->meta, store);
 	so->query = palloc(sizeof(float) * vec->dim);
 	memcpy(so->query, vec->x, sizeof(float) * vec->dim);
@@ -177,7 +179,7 @@ RuhnswScanCheck(IndexScanDesc scan, uint32 vid, ItemPointer tid)
 	*tid = hdr->tid;
 	old = MemoryContextSwitchTo(so->tmpcxt);
 	ok = RvTamGetVid(scan->heapRelation, tid, so->meta.attnum, &store, &heapvid) &&
-		heapvid == vid && store->storeno == so->meta.storeno;
+		heapvid == vid && store->relid == so->meta.store_relid;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(so->tmpcxt);
 	return ok;

@@ -750,19 +750,58 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 }
 
 /*
- * RuhnswGetStore: the store numbered storeno of the index's table.  When
- * heapRel is NULL the table is opened (NoLock: the caller's command holds
- * a lock on it) and closed again; the store handle is cached per backend.
+ * RuhnswGetStore: the store the index covers, per *meta (store_relid
+ * valid), of the index's table; NULL when the table has no store with that
+ * relation any more (see the invariants in ruhnsw.h).  When heapRel is NULL
+ * the table is opened (NoLock: the caller's command holds a lock on it) and
+ * closed again; the store handle is cached per backend.  Raises
+ * ERRCODE_INDEX_CORRUPTED when the store's dims differ from the index's.
  */
 RvStore *
-RuhnswGetStore(Relation heapRel, Relation index, int16 storeno)
+RuhnswGetStore(Relation heapRel, Relation index, const RuhnswMetaPageData *meta)
 {
 	RvStore    *store;
+	Relation	rel = heapRel ? heapRel : relation_open(index->rd_index->indrelid, NoLock);
 
-	if (heapRel != NULL)
-		return RvTamGetStoreByNo(heapRel, storeno);
-	heapRel = relation_open(index->rd_index->indrelid, NoLock);
-	store = RvTamGetStoreByNo(heapRel, storeno);
-	relation_close(heapRel, NoLock);
+	Assert(OidIsValid(meta->store_relid));
+	store = RvTamGetStoreByRelid(rel, meta->store_relid);
+	if (heapRel == NULL)
+		relation_close(rel, NoLock);
+	if (store != NULL && store->dims != meta->dims)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions, but its store has %d",
+						RelationGetRelationName(index), meta->dims, store->dims)));
 	return store;
+}
+
+/*
+ * RuhnswResetGraph: empties the index whose store is gone (see ruhnsw.h):
+ * every node page is reinitialized (one GenericXLog record per page) and
+ * *meta is reset to cover no store, then written.  Caller holds
+ * RUHNSW_UPDATE_LOCK in ExclusiveLock.
+ */
+void
+RuhnswResetGraph(Relation index, RuhnswMetaPageData *meta)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+	for (BlockNumber blkno = RUHNSW_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf = ReadBuffer(index, blkno);
+		GenericXLogState *state;
+
+		CHECK_FOR_INTERRUPTS();
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		RuhnswInitPage(GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE));
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+	}
+	meta->store_relid = InvalidOid;
+	meta->storeno = -1;
+	meta->dims = 0;
+	meta->entry_vid = RUHNSW_INVALID_VID;
+	meta->entry_level = -1;
+	RuhnswWriteMeta(index, meta);
 }

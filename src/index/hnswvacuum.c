@@ -233,7 +233,9 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	RuhnswMarkDeleted(info, &meta, callback, callback_state, &deleted, &nlive, &nremoved,
 					  &best_vid, &best_level);
 
-	if (nremoved > 0 && meta.storeno >= 0)
+	if (OidIsValid(meta.store_relid) && RuhnswGetStore(NULL, index, &meta) == NULL)
+		RuhnswResetGraph(index, &meta);
+	if (nremoved > 0 && OidIsValid(meta.store_relid))
 	{
 		RuhnswGraph g;
 		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -247,7 +249,7 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		LockPage(index, RUHNSW_SCAN_LOCK, ExclusiveLock);
 		UnlockPage(index, RUHNSW_SCAN_LOCK, ExclusiveLock);
 
-		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, meta.storeno));
+		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, &meta));
 		rec = palloc(g.nodesize);
 		nbrrec = palloc(g.nodesize);
 		vec = palloc(sizeof(float) * g.dims);
@@ -318,11 +320,13 @@ RuhnswVacuumReconnect(IndexVacuumInfo *info)
 	old = MemoryContextSwitchTo(cxt);
 	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
 	RuhnswReadMeta(index, &meta);
-	if (meta.storeno >= 0 && meta.entry_vid != RUHNSW_INVALID_VID)
+	if (OidIsValid(meta.store_relid) && RuhnswGetStore(NULL, index, &meta) == NULL)
+		RuhnswResetGraph(index, &meta);
+	if (OidIsValid(meta.store_relid) && meta.entry_vid != RUHNSW_INVALID_VID)
 	{
 		RuhnswGraph g;
 
-		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, meta.storeno));
+		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, &meta));
 		nreconnected = RuhnswRepairReachability(&g);
 		RuhnswGraphFree(&g);
 	}

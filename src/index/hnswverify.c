@@ -263,7 +263,7 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
 				  "entry level %d out of range [0, %d]", meta->entry_level, RUHNSW_MAX_LEVEL);
 
-	if (meta->storeno < 0)
+	if (!OidIsValid(meta->store_relid))
 	{
 		/* nothing indexed yet: no store, every record unused (checked later) */
 		if (meta->storeno != -1 || meta->dims != 0 || meta->entry_vid != RUHNSW_INVALID_VID)
@@ -274,10 +274,18 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 	}
 	else
 	{
-		/* errors if the table has no such store: the caller reports it */
-		RvStore    *store = RuhnswGetStore(vs->heap, vs->index, meta->storeno);
+		RvStore    *store = RuhnswGetStore(vs->heap, vs->index, meta);
 
-		vs->store = meta->storeno;
+		if (store == NULL)
+		{
+			/*
+			 * The covered store was created by an aborted transaction: the
+			 * nodes are of rows that never committed, and the next insert
+			 * or VACUUM empties the graph.  Nothing to check.
+			 */
+			return false;
+		}
+		vs->store = store->storeno;
 		if (store->attnum != vs->attnum || store->dims != meta->dims)
 			RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
 					  "covers store %d with dims %d, but that store is of column %d with dims %d",
@@ -450,7 +458,7 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 						  "heap TID (%u,%u) is not a valid TID of the table (%u blocks)",
 						  hblk, hoff, vs->heap_nblocks);
 			else if (RvTamGetVid(vs->heap, &tid, vs->attnum, &store, &hvid) &&
-					 (store->storeno != vs->meta.storeno || hvid != vid))
+					 (store->relid != vs->meta.store_relid || hvid != vid))
 				RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
 						  "heap tuple (%u,%u) refers to store %d vid " UINT64_FORMAT
 						  ", not to this node",

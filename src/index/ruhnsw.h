@@ -36,8 +36,13 @@
  *	- right after a build or a VACUUM every live node is reachable from the
  *	  entry point over level-0 links (hnswreach.c); in between, an insert's
  *	  list pruning may strand a node until the next VACUUM.
- *	- the index covers one store (storeno in the metapage); -1 until the
- *	  first vector is indexed.
+ *	- the index covers one store, named in the metapage by its store
+ *	  relation's OID (store_relid, InvalidOid until the first vector is
+ *	  indexed) and checked against dims, never by a reusable number; a
+ *	  store relation OID the table no longer has means the store was
+ *	  created by a transaction that aborted, so every node refers to a
+ *	  row that never committed: the next insert or VACUUM empties the
+ *	  graph (RuhnswResetGraph) before using it, and scans return nothing.
  *
  * Locking: inserts (aminsert), ambulkdelete and amvacuumcleanup serialize
  * on the heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
@@ -64,7 +69,7 @@
 #include "tam/rv_store.h"
 
 #define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
-#define RUHNSW_VERSION			1
+#define RUHNSW_VERSION			2
 #define RUHNSW_PAGE_ID			0xFF91
 
 #define RUHNSW_METAPAGE_BLKNO	0
@@ -130,7 +135,7 @@ typedef struct RuhnswMetaPageData
 	uint32		m;
 	uint32		ef_construction;
 	int32		dims;			/* of the covered store, 0 until known */
-	int16		storeno;		/* covered store, -1 until known */
+	int16		storeno;		/* covered store's number in vrefs, -1 until known */
 	int16		attnum;			/* heap column */
 	uint32		entry_vid;		/* RUHNSW_INVALID_VID when empty */
 	int32		entry_level;
@@ -138,6 +143,7 @@ typedef struct RuhnswMetaPageData
 	uint32		nodes_per_page;
 	uint32		max_level;		/* RUHNSW_MAX_LEVEL at creation */
 	uint32		metric;			/* RuhnswMetric */
+	Oid			store_relid;	/* covered store relation, InvalidOid until known */
 } RuhnswMetaPageData;
 
 typedef struct RuhnswNodeHeader
@@ -244,7 +250,9 @@ extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
 extern void RuhnswVidSetClear(RuhnswVidSet *set);
 extern bool RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid);
 extern bool RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid);
-extern RvStore *RuhnswGetStore(Relation heapRel, Relation index, int16 storeno);
+extern RvStore *RuhnswGetStore(Relation heapRel, Relation index,
+							   const RuhnswMetaPageData *meta);
+extern void RuhnswResetGraph(Relation index, RuhnswMetaPageData *meta);
 
 /* hnswinsert.c */
 extern bool RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid);

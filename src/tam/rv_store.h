@@ -2,9 +2,10 @@
  *
  * rv_store.h
  *	  The vector store: one per (table storage, ruvector column, dims).
- *	  A store is a side relfilenode (not in pg_class) holding vectors in
- *	  64-byte lines, addressed by a dense, store-local vid.  Only src/tam
- *	  touches store pages; the index reaches vectors through this API.
+ *	  A store is a catalogued relation (access method ruvector_store, in
+ *	  schema ruvector_internal) holding vectors in 64-byte lines, addressed
+ *	  by a dense, store-local vid.  Only src/tam touches store pages; the
+ *	  index reaches vectors through this API.
  *
  * File layout (BLCKSZ pages, standard PageHeaderData, special space of
  * RV_PAGE_SPECIAL bytes holding RvPageOpaque; payload between byte
@@ -109,7 +110,8 @@ typedef struct RvSegmentHeader
  */
 typedef struct RvStore
 {
-	RelFileNode node;			/* the store's own relfilenode */
+	Oid			relid;			/* the store relation (pg_class OID) */
+	RelFileNode node;			/* its relfilenode when the handle was opened */
 	Relation	rel;			/* fake relcache entry for buffer/WAL access */
 	char		persistence;	/* the table's relpersistence */
 	int16		storeno;		/* number in the table's vrefs */

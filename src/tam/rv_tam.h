@@ -6,12 +6,16 @@
  *	  store lifecycle, and the hooks.  The index layer uses only the
  *	  functions marked "index API".
  *
- * Stores belong to a table's current storage, identified by its
- * RelFileNode (spcNode, relNode), not by its OID: rewrites that give the
- * table new storage (TRUNCATE, VACUUM FULL, CLUSTER, SET TABLESPACE,
- * SET ACCESS METHOD, ALTER COLUMN TYPE) get new stores, and the old
- * storage's stores are dropped with it, transactionally.  The mapping
- * lives in the extension's catalog table ruvector_store.
+ * Stores belong to a table's current storage, identified by the table's
+ * (reltablespace, relfilenode) as pg_class records them (reltablespace 0
+ * for the database's default tablespace, so ALTER DATABASE SET TABLESPACE
+ * and CREATE DATABASE ... TABLESPACE keep the key; pg_upgrade preserves
+ * both numbers), not by its OID: rewrites that give the table new storage
+ * (TRUNCATE, VACUUM FULL, CLUSTER, SET TABLESPACE, SET ACCESS METHOD,
+ * ALTER COLUMN TYPE) get new stores, and the old storage's stores are
+ * dropped with it, transactionally.  Each store is a catalogued relation
+ * (store_am.c); the mapping from storage and store number to that
+ * relation's OID lives in the extension's catalog table ruvector_store.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +30,8 @@
 
 #define RV_TAM_NAME				"ruvector"
 #define RV_STORE_CATALOG		"ruvector_store"
+#define RV_STORE_AM_NAME		"ruvector_store"
+#define RV_INTERNAL_SCHEMA		"ruvector_internal"
 
 /* One store of a table's current storage, as cached in rd_amcache. */
 typedef struct RvStoreRef
@@ -33,7 +39,7 @@ typedef struct RvStoreRef
 	int16		storeno;
 	int16		attnum;
 	int32		dims;
-	RelFileNode node;
+	Oid			relid;			/* the store relation */
 	RvStore    *handle;			/* opened on first use, or NULL */
 } RvStoreRef;
 
@@ -45,6 +51,7 @@ typedef struct RvStoreRef
 typedef struct RvRelCache
 {
 	RelFileNode storage;		/* rd_node this was built for */
+	uint64		generation;		/* RvStoreGeneration() it was built in */
 	Oid			typoid;			/* the ruvector type's OID */
 	int			nvecatts;		/* ruvector columns (not dropped) */
 	int			nstores;
@@ -59,9 +66,10 @@ extern Oid	RvTypeOid(bool missing_ok);
 extern bool RvRelIsRuvector(Relation rel);
 extern RvStore *RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create);
 extern RvStore *RvTamGetStoreByNo(Relation rel, int16 storeno);
-extern void RvTamDropStores(RelFileNode storage, char persistence, BackendId backend,
-							int16 attnum);
+extern RvStore *RvTamGetStoreByRelid(Relation rel, Oid relid);
+extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
 extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
+extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
 extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
 extern Oid	RvCatalogRelid(bool missing_ok);
 
@@ -73,10 +81,16 @@ typedef struct RvCatalogStore
 	int16		attnum;
 	int32		dims;
 	int16		tier;
-	RelFileNode node;
+	Oid			relid;			/* the store relation */
+	ItemPointerData tid;		/* of the catalog row */
 } RvCatalogStore;
 
 extern RvStore *RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend);
+extern bool RvStoreRelFileNode(Oid relid, RelFileNode *node);
+extern void RvTamDropStoreRow(const RvCatalogStore *cs);
+extern void RvTamDropStoreRelation(Oid relid);
+extern uint64 RvStoreGeneration(void);
+extern Oid	RvStorageSpcKey(Oid spcNode);
 
 /* tam_slot.c: vrefs and resolution */
 extern Datum RvMakeVref(int16 storeno, uint64 vid);

@@ -5,12 +5,25 @@
  *	  ruvector_store, the per-relation cache on rd_amcache, the backend's
  *	  open store handles, and store creation, copying and dropping.
  *
+ * A store is a catalogued relation: relkind 'r' with the internal access
+ * method ruvector_store (store_am.c), named store_<oid>, owned by the
+ * bootstrap superuser, in schema ruvector_internal and a member of the
+ * extension (so pg_dump skips it and pg_upgrade carries it), or, for a
+ * temporary table, a temporary relation in the session's temporary
+ * schema.  It has no pg_depend link to its table: an extension member that
+ * depends on a user table would turn DROP TABLE into a request to drop the
+ * extension.  Its table's DDL reaches it through the table AM callbacks and
+ * the drop hook (tam_ddl.c) instead.
+ *
  * Invariants:
  *	- a catalog row (spcnode, relnode, storeno) names exactly one store
- *	  file; rows and files are created, copied and dropped in the same
- *	  transaction as the table storage change that needs them (files via
- *	  RelationCreateStorage/RelationDropStorage pending actions, rows via
- *	  ordinary MVCC), so an abort leaves neither orphans nor dangling rows;
+ *	  relation; rows and relations are created, copied and dropped in the
+ *	  same transaction as the table storage change that needs them
+ *	  (ordinary transactional DDL and MVCC), so an abort leaves neither
+ *	  orphans nor dangling rows;
+ *	- spcnode is the table's pg_class.reltablespace (0 for the database's
+ *	  default tablespace), never the tablespace OID the default resolves
+ *	  to, so moving the database keeps every key valid;
  *	- stores are created lazily, on the first vector of a (column, dims)
  *	  in a storage, under ShareUpdateExclusiveLock on the table so two
  *	  sessions cannot both create one;
@@ -18,7 +31,13 @@
  *	  is rebuilt when rd_node changes or on relcache invalidation, which we
  *	  send whenever a table's stores change;
  *	- catalog reads use SnapshotSelf: they must see rows this transaction
- *	  wrote in the current command (a store created mid-statement).
+ *	  wrote in the current command (a store created mid-statement), and
+ *	  rows another transaction committed a moment ago (its store relation's
+ *	  pg_class row is read the same way);
+ *	- a store relation is dropped by the drop of its table storage or
+ *	  column, unless it is itself part of the running deletion (DROP
+ *	  EXTENSION, the end of a session's temporary objects), which removes
+ *	  it (tam_ddl.c tells which).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,20 +45,28 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xlogutils.h"
 #include "catalog/catalog.h"
+#include "catalog/dependency.h"
+#include "catalog/heap.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "catalog/storage.h"
 #include "catalog/storage_xlog.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "storage/smgr.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -52,24 +79,30 @@
 
 #include "tam/rv_tam.h"
 
-#define Natts_rv_store				8
+#define Natts_rv_store				7
 #define Anum_rv_store_spcnode		1
 #define Anum_rv_store_relnode		2
 #define Anum_rv_store_storeno		3
 #define Anum_rv_store_attnum		4
 #define Anum_rv_store_dims			5
 #define Anum_rv_store_tier			6
-#define Anum_rv_store_store_spc		7
-#define Anum_rv_store_store_node	8
+#define Anum_rv_store_store			7
 
-/* Open store handles of this backend, keyed by the store's RelFileNode. */
+/* Open store handles of this backend, keyed by the store relation's OID. */
 typedef struct RvStoreHashEntry
 {
-	RelFileNode node;			/* key */
+	Oid			relid;			/* key */
 	RvStore    *store;
 } RvStoreHashEntry;
 
 static HTAB *rv_store_hash = NULL;
+
+/*
+ * Bumped whenever a store relation (or every relation) is invalidated in
+ * this backend: relation caches built in an older generation are rebuilt,
+ * so no handle of a moved or dropped store file outlives the invalidation.
+ */
+static uint64 rv_store_generation = 1;
 
 /* The namespace of extension ruvector_tam (PG15 does not export a getter). */
 static Oid
@@ -136,60 +169,72 @@ RvRelIsRuvector(Relation rel)
 	return RvIsOurRoutine(rel->rd_tableam);
 }
 
+/*
+ * RvStorageSpcKey: the catalog's spcnode for a storage whose RelFileNode
+ * has tablespace spcNode: 0 for the database's default tablespace, as in
+ * pg_class.reltablespace.
+ */
+Oid
+RvStorageSpcKey(Oid spcNode)
+{
+	return spcNode == MyDatabaseTableSpace ? InvalidOid : spcNode;
+}
+
+/* RvStoreGeneration: see rv_store_generation. */
+uint64
+RvStoreGeneration(void)
+{
+	return rv_store_generation;
+}
+
 static RvCatalogStore *
 RvCatalogFromTuple(HeapTuple tup, TupleDesc desc)
 {
 	Datum		values[Natts_rv_store];
 	bool		nulls[Natts_rv_store];
 	RvCatalogStore *cs = palloc0(sizeof(RvCatalogStore));
+	Oid			spc;
 
 	heap_deform_tuple(tup, desc, values, nulls);
-	cs->storage.spcNode = DatumGetObjectId(values[Anum_rv_store_spcnode - 1]);
+	spc = DatumGetObjectId(values[Anum_rv_store_spcnode - 1]);
+	cs->storage.spcNode = OidIsValid(spc) ? spc : MyDatabaseTableSpace;
 	cs->storage.dbNode = MyDatabaseId;
 	cs->storage.relNode = DatumGetObjectId(values[Anum_rv_store_relnode - 1]);
 	cs->storeno = DatumGetInt16(values[Anum_rv_store_storeno - 1]);
 	cs->attnum = DatumGetInt16(values[Anum_rv_store_attnum - 1]);
 	cs->dims = DatumGetInt32(values[Anum_rv_store_dims - 1]);
 	cs->tier = DatumGetInt16(values[Anum_rv_store_tier - 1]);
-	cs->node.spcNode = DatumGetObjectId(values[Anum_rv_store_store_spc - 1]);
-	cs->node.dbNode = MyDatabaseId;
-	cs->node.relNode = DatumGetObjectId(values[Anum_rv_store_store_node - 1]);
+	cs->relid = DatumGetObjectId(values[Anum_rv_store_store - 1]);
+	cs->tid = tup->t_self;
 	return cs;
 }
 
 /*
  * Scans the catalog for the rows of storage (all rows when NULL) with
- * snapshot; calls fn(catalog, tuple, row, arg) for each.
+ * snapshot; returns a List of palloc'd RvCatalogStore.
  */
-static void
-RvCatalogScan(Relation catalog, RelFileNode *storage, Snapshot snapshot,
-			  void (*fn) (Relation, HeapTuple, RvCatalogStore *, void *), void *arg)
+static List *
+RvCatalogScan(Relation catalog, RelFileNode *storage, Snapshot snapshot)
 {
 	ScanKeyData key[2];
 	int			nkeys = 0;
 	SysScanDesc scan;
 	HeapTuple	tup;
+	List	   *result = NIL;
 
 	if (storage)
 	{
 		ScanKeyInit(&key[0], Anum_rv_store_spcnode, BTEqualStrategyNumber, F_OIDEQ,
-					ObjectIdGetDatum(storage->spcNode));
+					ObjectIdGetDatum(RvStorageSpcKey(storage->spcNode)));
 		ScanKeyInit(&key[1], Anum_rv_store_relnode, BTEqualStrategyNumber, F_OIDEQ,
 					ObjectIdGetDatum(storage->relNode));
 		nkeys = 2;
 	}
 	scan = systable_beginscan(catalog, InvalidOid, false, snapshot, nkeys, key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		fn(catalog, tup, RvCatalogFromTuple(tup, RelationGetDescr(catalog)), arg);
+		result = lappend(result, RvCatalogFromTuple(tup, RelationGetDescr(catalog)));
 	systable_endscan(scan);
-}
-
-static void
-RvCollectRow(Relation catalog, HeapTuple tup, RvCatalogStore *cs, void *arg)
-{
-	List	  **list = arg;
-
-	*list = lappend(*list, cs);
+	return result;
 }
 
 /*
@@ -201,10 +246,10 @@ List *
 RvCatalogListStores(RelFileNode *storage, bool mvcc)
 {
 	Relation	catalog = table_open(RvCatalogRelid(false), AccessShareLock);
-	List	   *result = NIL;
+	List	   *result;
 	Snapshot	snap = mvcc ? RegisterSnapshot(GetLatestSnapshot()) : SnapshotSelf;
 
-	RvCatalogScan(catalog, storage, snap, RvCollectRow, &result);
+	result = RvCatalogScan(catalog, storage, snap);
 	if (mvcc)
 		UnregisterSnapshot(snap);
 	table_close(catalog, AccessShareLock);
@@ -212,10 +257,54 @@ RvCatalogListStores(RelFileNode *storage, bool mvcc)
 }
 
 /*
+ * RvStoreRelFileNode: the RelFileNode of store relation relid, read from
+ * pg_class with SnapshotSelf (so a store created earlier in this command,
+ * or committed by another session a moment ago, is found).  Returns false
+ * when pg_class has no such relation.
+ */
+bool
+RvStoreRelFileNode(Oid relid, RelFileNode *node)
+{
+	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(pg_class, ClassOidIndexId, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+		node->spcNode = OidIsValid(cls->reltablespace) ? cls->reltablespace : MyDatabaseTableSpace;
+		node->dbNode = MyDatabaseId;
+		node->relNode = cls->relfilenode;
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+	return found;
+}
+
+/* Relcache invalidation of a store relation, or of everything. */
+static void
+RvStoreRelcacheCallback(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) ||
+		(rv_store_hash != NULL && hash_search(rv_store_hash, &relid, HASH_FIND, NULL) != NULL))
+		rv_store_generation++;
+}
+
+/*
  * RvStoreOpen: the backend's handle for the store named by cs, opened for
  * a table of the given persistence (and temp-table backend).  Handles live
- * in TopMemoryContext; a cached handle whose geometry no longer matches
- * (the relfilenode was reused) is rebuilt.
+ * in TopMemoryContext; a cached handle whose file or geometry no longer
+ * matches (the store relation was rewritten, or its OID reused) is
+ * replaced.  Raises ERRCODE_DATA_CORRUPTED when the store relation is
+ * missing from pg_class.
  */
 RvStore *
 RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
@@ -224,23 +313,31 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	bool		found;
 	RvStore    *store;
 	MemoryContext oldcxt;
+	RelFileNode node;
 
 	if (rv_store_hash == NULL)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(RelFileNode);
+		ctl.keysize = sizeof(Oid);
 		ctl.entrysize = sizeof(RvStoreHashEntry);
 		ctl.hcxt = TopMemoryContext;
 		rv_store_hash = hash_create("ruvector stores", 64, &ctl,
 									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(RvStoreRelcacheCallback, (Datum) 0);
 	}
-	entry = hash_search(rv_store_hash, &cs->node, HASH_ENTER, &found);
+	if (!RvStoreRelFileNode(cs->relid, &node))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("vector store relation %u of store %d is missing", cs->relid,
+						cs->storeno),
+				 errhint("ruvector_gc_orphans() lists and removes catalog rows without a store.")));
+	entry = hash_search(rv_store_hash, &cs->relid, HASH_ENTER, &found);
 	if (found)
 	{
 		store = entry->store;
 		if (store->dims == cs->dims && store->persistence == persistence &&
-			store->rel->rd_backend == backend)
+			store->rel->rd_backend == backend && RelFileNodeEquals(store->node, node))
 		{
 			store->storeno = cs->storeno;
 			store->attnum = cs->attnum;
@@ -251,8 +348,9 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	store = palloc0(sizeof(RvStore));
-	store->node = cs->node;
-	store->rel = CreateFakeRelcacheEntry(cs->node);
+	store->relid = cs->relid;
+	store->node = node;
+	store->rel = CreateFakeRelcacheEntry(node);
 	store->rel->rd_rel->relpersistence = persistence;
 	/* any kind with storage and no table AM: block counts come from smgr */
 	store->rel->rd_rel->relkind = RELKIND_INDEX;
@@ -276,10 +374,11 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
  * a relation cache or pin set may still point at it until invalidation.
  */
 static void
-RvStoreForget(RelFileNode *node)
+RvStoreForget(Oid relid)
 {
 	if (rv_store_hash != NULL)
-		hash_search(rv_store_hash, node, HASH_REMOVE, NULL);
+		hash_search(rv_store_hash, &relid, HASH_REMOVE, NULL);
+	rv_store_generation++;
 }
 
 /* Builds rel's cache chunk from the catalog; replaces rd_amcache. */
@@ -301,6 +400,7 @@ RvRelBuildCache(Relation rel, List *rows, int extra)
 		sizeof(RvStoreRef) * maxstores;
 	cache = MemoryContextAllocZero(CacheMemoryContext, size);
 	cache->storage = rel->rd_node;
+	cache->generation = rv_store_generation;
 	cache->typoid = typoid;
 	cache->vecatts = (int16 *) ((char *) cache + MAXALIGN(sizeof(RvRelCache)));
 	cache->stores = (RvStoreRef *) ((char *) cache->vecatts + MAXALIGN(sizeof(int16) * (nvec + 1)));
@@ -316,7 +416,7 @@ RvRelBuildCache(Relation rel, List *rows, int extra)
 		ref->storeno = cs->storeno;
 		ref->attnum = cs->attnum;
 		ref->dims = cs->dims;
-		ref->node = cs->node;
+		ref->relid = cs->relid;
 	}
 	if (rel->rd_amcache)
 		pfree(rel->rd_amcache);
@@ -327,14 +427,16 @@ RvRelBuildCache(Relation rel, List *rows, int extra)
 /*
  * RvRelGetCache: rel's vector columns and stores for its current storage,
  * built from the catalog on first use.  The result lives until the next
- * relcache invalidation of rel; do not keep it across one.
+ * relcache invalidation of rel or of one of its stores; do not keep it
+ * across one.
  */
 RvRelCache *
 RvRelGetCache(Relation rel)
 {
 	RvRelCache *cache = rel->rd_amcache;
 
-	if (cache != NULL && RelFileNodeEquals(cache->storage, rel->rd_node))
+	if (cache != NULL && RelFileNodeEquals(cache->storage, rel->rd_node) &&
+		cache->generation == rv_store_generation)
 		return cache;
 	return RvRelBuildCache(rel, RvCatalogListStores(&rel->rd_node, false), 0);
 }
@@ -347,75 +449,133 @@ RvOpenRef(Relation rel, RvStoreRef *ref)
 	if (ref->handle)
 		return ref->handle;
 
+	memset(&cs, 0, sizeof(cs));
 	cs.storage = rel->rd_node;
 	cs.storeno = ref->storeno;
 	cs.attnum = ref->attnum;
 	cs.dims = ref->dims;
 	cs.tier = RV_TIER_HOT;
-	cs.node = ref->node;
+	cs.relid = ref->relid;
 	ref->handle = RvStoreOpen(&cs, rel->rd_rel->relpersistence, rel->rd_backend);
 	return ref->handle;
 }
 
-/* RvTamGetStoreByNo: the store numbered storeno of rel's storage; errors if none. */
-RvStore *
-RvTamGetStoreByNo(Relation rel, int16 storeno)
+/*
+ * The cached reference to rel's store numbered storeno (when storeno >= 0)
+ * or with relation relid (otherwise), or NULL.  A miss re-reads the
+ * catalog once: the store may have been created by a transaction that
+ * committed after the cache was built.
+ */
+static RvStoreRef *
+RvFindStoreRef(Relation rel, int16 storeno, Oid relid)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
 
-	for (int i = 0; i < cache->nstores; i++)
-		if (cache->stores[i].storeno == storeno)
-			return RvOpenRef(rel, &cache->stores[i]);
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("ruvector table \"%s\" has no vector store %d",
-					RelationGetRelationName(rel), storeno)));
-	return NULL;				/* keep compiler quiet */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (int i = 0; i < cache->nstores; i++)
+			if (storeno >= 0 ? cache->stores[i].storeno == storeno :
+				cache->stores[i].relid == relid)
+				return &cache->stores[i];
+		if (pass == 0)
+			cache = RvRelBuildCache(rel, RvCatalogListStores(&rel->rd_node, false), 0);
+	}
+	return NULL;
 }
 
-/* Inserts a catalog row and creates the store's file with its metapage. */
+/*
+ * RvTamGetStoreByNo: the store numbered storeno of rel's storage; raises
+ * ERRCODE_DATA_CORRUPTED when the table has no such store.
+ */
+RvStore *
+RvTamGetStoreByNo(Relation rel, int16 storeno)
+{
+	RvStoreRef *ref = RvFindStoreRef(rel, storeno, InvalidOid);
+
+	if (ref == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector table \"%s\" has no vector store %d",
+						RelationGetRelationName(rel), storeno)));
+	return RvOpenRef(rel, ref);
+}
+
+/*
+ * RvTamGetStoreByRelid: the store of rel's current storage whose relation
+ * is relid, or NULL when rel has no such store (it was dropped, or created
+ * by a transaction that aborted).
+ */
+RvStore *
+RvTamGetStoreByRelid(Relation rel, Oid relid)
+{
+	RvStoreRef *ref = RvFindStoreRef(rel, -1, relid);
+
+	return ref ? RvOpenRef(rel, ref) : NULL;
+}
+
+/*
+ * Creates a store relation for storage (a table storage in tablespace
+ * storage.spcNode), inserts its catalog row and, when init_meta, writes
+ * its metapage.  The relation is catalogued like any table (see the file
+ * header); it is visible to this backend at once (the relcache holds a
+ * new relation), to others when the transaction commits.
+ */
 static RvCatalogStore *
 RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, int32 dims,
 			  char persistence, BackendId backend, bool init_meta)
 {
-	Relation	pg_class = table_open(RelationRelationId, RowExclusiveLock);
-	Relation	catalog = table_open(RvCatalogRelid(false), RowExclusiveLock);
+	Relation	pg_class;
+	Relation	catalog;
 	RvCatalogStore *cs = palloc0(sizeof(RvCatalogStore));
 	Datum		values[Natts_rv_store];
 	bool		nulls[Natts_rv_store] = {0};
 	HeapTuple	tup;
-	SMgrRelation srel;
 	RvStore    *store;
+	Oid			spc = RvStorageSpcKey(storage.spcNode);
+	Oid			nsp;
+	Oid			amoid = get_table_am_oid(RV_STORE_AM_NAME, false);
+	char		relname[NAMEDATALEN];
+
+	if (persistence == RELPERSISTENCE_TEMP)
+		nsp = LookupCreationNamespace("pg_temp");
+	else
+		nsp = get_namespace_oid(RV_INTERNAL_SCHEMA, false);
+
+	pg_class = table_open(RelationRelationId, RowExclusiveLock);
+	cs->relid = GetNewRelFileNode(spc, pg_class, persistence);
+	table_close(pg_class, RowExclusiveLock);
+	snprintf(relname, sizeof(relname), "store_%u", cs->relid);
+	heap_create_with_catalog(relname, nsp, spc, cs->relid, InvalidOid, InvalidOid,
+							 BOOTSTRAP_SUPERUSERID, amoid, CreateTemplateTupleDesc(0), NIL,
+							 RELKIND_RELATION, persistence, false, false, ONCOMMIT_NOOP,
+							 (Datum) 0, false, true, true, InvalidOid, NULL);
+	if (persistence != RELPERSISTENCE_TEMP)
+	{
+		ObjectAddress self;
+		ObjectAddress ext;
+
+		ObjectAddressSet(self, RelationRelationId, cs->relid);
+		ObjectAddressSet(ext, ExtensionRelationId, get_extension_oid("ruvector_tam", false));
+		recordDependencyOn(&self, &ext, DEPENDENCY_EXTENSION);
+	}
 
 	cs->storage = storage;
 	cs->storeno = storeno;
 	cs->attnum = attnum;
 	cs->dims = dims;
 	cs->tier = RV_TIER_HOT;
-	cs->node.spcNode = storage.spcNode;
-	cs->node.dbNode = MyDatabaseId;
-	cs->node.relNode = GetNewRelFileNode(storage.spcNode, pg_class, persistence);
-	table_close(pg_class, RowExclusiveLock);
 
-	srel = RelationCreateStorage(cs->node, persistence, true);
-	if (persistence == RELPERSISTENCE_UNLOGGED)
-	{
-		/* an empty init fork: crash recovery resets the store to empty */
-		smgrcreate(srel, INIT_FORKNUM, false);
-		log_smgrcreate(&cs->node, INIT_FORKNUM);
-		smgrimmedsync(srel, INIT_FORKNUM);
-	}
-
-	values[Anum_rv_store_spcnode - 1] = ObjectIdGetDatum(storage.spcNode);
+	catalog = table_open(RvCatalogRelid(false), RowExclusiveLock);
+	values[Anum_rv_store_spcnode - 1] = ObjectIdGetDatum(spc);
 	values[Anum_rv_store_relnode - 1] = ObjectIdGetDatum(storage.relNode);
 	values[Anum_rv_store_storeno - 1] = Int16GetDatum(storeno);
 	values[Anum_rv_store_attnum - 1] = Int16GetDatum(attnum);
 	values[Anum_rv_store_dims - 1] = Int32GetDatum(dims);
 	values[Anum_rv_store_tier - 1] = Int16GetDatum(RV_TIER_HOT);
-	values[Anum_rv_store_store_spc - 1] = ObjectIdGetDatum(cs->node.spcNode);
-	values[Anum_rv_store_store_node - 1] = ObjectIdGetDatum(cs->node.relNode);
+	values[Anum_rv_store_store - 1] = ObjectIdGetDatum(cs->relid);
 	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
 	CatalogTupleInsert(catalog, tup);
+	cs->tid = tup->t_self;
 	heap_freetuple(tup);
 	table_close(catalog, RowExclusiveLock);
 
@@ -471,61 +631,82 @@ RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create)
 	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
 }
 
-typedef struct RvDropArg
+/*
+ * RvTamDropStoreRelation: drops store relation relid (at commit, like any
+ * DROP TABLE), unless it is gone already.  Its extension membership does
+ * not stop the drop.
+ */
+void
+RvTamDropStoreRelation(Oid relid)
 {
-	char		persistence;
-	BackendId	backend;
-	int16		attnum;
-} RvDropArg;
+	ObjectAddress obj;
 
-static void
-RvDropRow(Relation catalog, HeapTuple tup, RvCatalogStore *cs, void *arg)
-{
-	RvDropArg  *da = arg;
-	Relation	fake;
-
-	if (da->attnum != 0 && cs->attnum != da->attnum)
+	RvStoreForget(relid);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		return;
-	fake = CreateFakeRelcacheEntry(cs->node);
-	fake->rd_rel->relpersistence = da->persistence;
-	fake->rd_rel->relkind = RELKIND_INDEX;
-	fake->rd_backend = da->backend;
-	fake->rd_islocaltemp = da->persistence == RELPERSISTENCE_TEMP &&
-		da->backend == BackendIdForTempRelations();
-	RelationDropStorage(fake);
-	FreeFakeRelcacheEntry(fake);
-	RvStoreForget(&cs->node);
-	CatalogTupleDelete(catalog, &tup->t_self);
+	ObjectAddressSet(obj, RelationRelationId, relid);
+	performDeletion(&obj, DROP_RESTRICT,
+					PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY |
+					PERFORM_DELETION_SKIP_EXTENSIONS);
 }
 
 /*
  * RvTamDropStores: drops the stores of storage (only column attnum's when
- * attnum != 0): their files at commit (kept on abort), their catalog rows
- * now.  No-op when the extension's catalog is gone (DROP EXTENSION).
+ * attnum != 0): their catalog rows and, unless keep_relations, their
+ * relations (see RvTamDropStoreRelation).  keep_relations is for a
+ * deletion that removes the store relations itself (DROP EXTENSION, the
+ * end of a session's temporary objects): dropping them here as well would
+ * delete them twice.  No-op when the extension's catalog is gone.
  */
 void
-RvTamDropStores(RelFileNode storage, char persistence, BackendId backend, int16 attnum)
+RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations)
 {
 	Oid			catoid = RvCatalogRelid(true);
 	Relation	catalog;
-	RvDropArg	da;
+	List	   *rows;
+	ListCell   *lc;
 
 	if (!OidIsValid(catoid))
 		return;
-	da.persistence = persistence;
-	da.backend = backend;
-	da.attnum = attnum;
 	catalog = table_open(catoid, RowExclusiveLock);
-	RvCatalogScan(catalog, &storage, SnapshotSelf, RvDropRow, &da);
+	rows = RvCatalogScan(catalog, &storage, SnapshotSelf);
+	foreach(lc, rows)
+	{
+		RvCatalogStore *cs = lfirst(lc);
+
+		if (attnum != 0 && cs->attnum != attnum)
+			continue;
+		CatalogTupleDelete(catalog, &cs->tid);
+		if (keep_relations)
+			RvStoreForget(cs->relid);
+		else
+			RvTamDropStoreRelation(cs->relid);
+	}
 	table_close(catalog, RowExclusiveLock);
+}
+
+/*
+ * RvTamDropStoreRow: drops one store found by ruvector_gc_orphans (its
+ * relation when it still exists, and its catalog row).
+ */
+void
+RvTamDropStoreRow(const RvCatalogStore *cs)
+{
+	Relation	catalog = table_open(RvCatalogRelid(false), RowExclusiveLock);
+	ItemPointerData tid = cs->tid;
+
+	CatalogTupleDelete(catalog, &tid);
+	table_close(catalog, RowExclusiveLock);
+	RvTamDropStoreRelation(cs->relid);
 }
 
 /*
  * RvTamCopyStores: gives newstorage (a rewrite target of rel, e.g. a new
  * tablespace or VACUUM FULL's transient heap) a copy of every store of
  * rel's storage with the same store numbers, so vrefs copied verbatim
- * stay valid.  Copies block by block (WAL-logged as full pages when the
- * persistence needs WAL).
+ * stay valid.  The new store relations go to newstorage's tablespace.
+ * Copies block by block (WAL-logged as full pages when the persistence
+ * needs WAL).
  */
 void
 RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
@@ -547,4 +728,65 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
 							MAIN_FORKNUM, persistence);
 	}
+}
+
+/*
+ * RvTamMoveStores: ALTER TABLE rel SET TABLESPACE moved rel's storage to
+ * newstorage; moves every store relation of rel's storage to the same
+ * tablespace (keeping its OID, so indexes stay bound to it) as ALTER TABLE
+ * SET TABLESPACE would (new relfilenode, pages copied by the store access
+ * method, pg_class updated), and re-keys the catalog rows to newstorage.
+ * Takes AccessExclusiveLock on each store relation.
+ */
+void
+RvTamMoveStores(Relation rel, RelFileNode newstorage)
+{
+	Relation	catalog = table_open(RvCatalogRelid(false), RowExclusiveLock);
+	List	   *rows = RvCatalogScan(catalog, &rel->rd_node, SnapshotSelf);
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		RvCatalogStore *cs = lfirst(lc);
+		Relation	srel = relation_open(cs->relid, AccessExclusiveLock);
+		Datum		values[Natts_rv_store];
+		bool		nulls[Natts_rv_store] = {0};
+		bool		replace[Natts_rv_store] = {0};
+		HeapTuple	oldtup;
+		HeapTuple	newtup;
+		SysScanDesc scan;
+		ScanKeyData key;
+
+		if (CheckRelationTableSpaceMove(srel, newstorage.spcNode))
+		{
+			Oid			newnode = GetNewRelFileNode(newstorage.spcNode, NULL,
+													srel->rd_rel->relpersistence);
+			RelFileNode rnode = srel->rd_node;
+
+			rnode.spcNode = newstorage.spcNode;
+			rnode.relNode = newnode;
+			table_relation_copy_data(srel, &rnode);
+			SetRelationTableSpace(srel, newstorage.spcNode, newnode);
+			RelationAssumeNewRelfilenode(srel);
+		}
+		relation_close(srel, NoLock);
+		RvStoreForget(cs->relid);
+
+		/* re-key the row: fetch it by TID with SnapshotSelf */
+		ScanKeyInit(&key, Anum_rv_store_store, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(cs->relid));
+		scan = systable_beginscan(catalog, InvalidOid, false, SnapshotSelf, 1, &key);
+		oldtup = systable_getnext(scan);
+		if (!HeapTupleIsValid(oldtup))
+			elog(ERROR, "catalog row of store relation %u vanished", cs->relid);
+		values[Anum_rv_store_spcnode - 1] = ObjectIdGetDatum(RvStorageSpcKey(newstorage.spcNode));
+		values[Anum_rv_store_relnode - 1] = ObjectIdGetDatum(newstorage.relNode);
+		replace[Anum_rv_store_spcnode - 1] = true;
+		replace[Anum_rv_store_relnode - 1] = true;
+		newtup = heap_modify_tuple(oldtup, RelationGetDescr(catalog), values, nulls, replace);
+		CatalogTupleUpdate(catalog, &oldtup->t_self, newtup);
+		systable_endscan(scan);
+	}
+	table_close(catalog, RowExclusiveLock);
+	CacheInvalidateRelcache(rel);
 }

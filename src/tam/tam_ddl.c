@@ -23,11 +23,15 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlogutils.h"
 #include "catalog/namespace.h"
+#include "catalog/dependency.h"
 #include "catalog/objectaccess.h"
+#include "catalog/pg_extension.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
@@ -37,6 +41,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 #include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -51,14 +57,27 @@
 
 static object_access_hook_type prev_object_access_hook = NULL;
 
-/* Backend of a temp relation in namespace nsp, or InvalidBackendId. */
-static BackendId
-RvTempBackend(char persistence, Oid nsp)
+/*
+ * True while the running deletion also removes the stores of the ruvector
+ * tables it drops: DROP EXTENSION ruvector_tam (it holds the deletion lock
+ * on the extension, and the stores are its members), or the removal of a
+ * session's temporary objects (which drops everything in the temporary
+ * schema, the stores of temporary tables included).
+ */
+static bool
+RvDeletionRemovesStores(const ObjectAccessDrop *drop)
 {
-	if (persistence != RELPERSISTENCE_TEMP)
-		return InvalidBackendId;
-	return isTempOrTempToastNamespace(nsp) ? BackendIdForTempRelations() :
-		GetTempNamespaceBackendId(nsp);
+	Oid			extoid = get_extension_oid("ruvector_tam", true);
+	LOCKTAG		tag;
+
+	if (drop != NULL &&
+		(drop->dropflags & (PERFORM_DELETION_SKIP_ORIGINAL | PERFORM_DELETION_SKIP_EXTENSIONS)) ==
+		(PERFORM_DELETION_SKIP_ORIGINAL | PERFORM_DELETION_SKIP_EXTENSIONS))
+		return true;
+	if (!OidIsValid(extoid))
+		return true;
+	SET_LOCKTAG_OBJECT(tag, MyDatabaseId, ExtensionRelationId, extoid, 0);
+	return LockHeldByMe(&tag, AccessExclusiveLock);
 }
 
 static void
@@ -87,8 +106,7 @@ RvObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 		storage.spcNode = OidIsValid(cls->reltablespace) ? cls->reltablespace : MyDatabaseTableSpace;
 		storage.dbNode = MyDatabaseId;
 		storage.relNode = cls->relfilenode;
-		RvTamDropStores(storage, cls->relpersistence,
-						RvTempBackend(cls->relpersistence, cls->relnamespace), (int16) subId);
+		RvTamDropStores(storage, (int16) subId, RvDeletionRemovesStores(arg));
 	}
 	ReleaseSysCache(tup);
 }
@@ -225,14 +243,66 @@ RvTempRelidByRelfilenode(Oid spc, Oid relnode)
 	return relid;
 }
 
+/*
+ * Drops every store relation of this database (access method
+ * ruvector_store, any schema) that no catalog row in rows names, and
+ * reports each in rsinfo.
+ */
+static void
+RvGcUnreferencedStores(ReturnSetInfo *rsinfo, List *rows)
+{
+	Oid			amoid = get_table_am_oid(RV_STORE_AM_NAME, false);
+	Relation	pg_class = table_open(RelationRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(pg_class, 0, NULL);
+	HeapTuple	tup;
+	List	   *unreferenced = NIL;
+	ListCell   *lc;
+
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+		bool		named = false;
+
+		if (cls->relam != amoid || cls->relkind != RELKIND_RELATION)
+			continue;
+		/* another session's temporary stores are its own business */
+		if (cls->relpersistence == RELPERSISTENCE_TEMP &&
+			!isTempOrTempToastNamespace(cls->relnamespace))
+			continue;
+		foreach(lc, rows)
+			if (((RvCatalogStore *) lfirst(lc))->relid == cls->oid)
+				named = true;
+		if (!named)
+			unreferenced = lappend_oid(unreferenced, cls->oid);
+	}
+	table_endscan(scan);
+	table_close(pg_class, AccessShareLock);
+
+	foreach(lc, unreferenced)
+	{
+		RvCatalogStore cs;
+		Datum		values[4];
+		bool		nulls[4] = {true, true, true, false};
+
+		memset(&cs, 0, sizeof(cs));
+		cs.relid = lfirst_oid(lc);
+		RvTamDropStoreRelation(cs.relid);
+		values[0] = CStringGetTextDatum("unreferenced store relation dropped");
+		nulls[0] = false;
+		values[3] = ObjectIdGetDatum(cs.relid);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
 PG_FUNCTION_INFO_V1(ruvector_gc_orphans);
 
 /*
  * ruvector_gc_orphans() -> setof (reason, table_relfilenode, store,
- * store_relfilenode): finds stores whose table storage no longer exists in
- * this database (orphans), drops them (files at commit, catalog rows now)
- * and returns one row each; also reports, without touching, catalog rows
- * whose store file is missing.  Revoked from PUBLIC.
+ * store_relation): finds catalog rows whose table storage no longer
+ * exists in this database (orphans) and drops them with their store
+ * relations; finds catalog rows whose store relation is missing from
+ * pg_class and drops those rows; returns one row per store dropped.
+ * A healthy database returns no rows.  Revoked from PUBLIC.
  */
 Datum
 ruvector_gc_orphans(PG_FUNCTION_ARGS)
@@ -246,8 +316,9 @@ ruvector_gc_orphans(PG_FUNCTION_ARGS)
 	foreach(lc, rows)
 	{
 		RvCatalogStore *cs = lfirst(lc);
-		Oid			spc = cs->storage.spcNode == MyDatabaseTableSpace ? 0 : cs->storage.spcNode;
+		Oid			spc = RvStorageSpcKey(cs->storage.spcNode);
 		Oid			relid = RelidByRelfilenode(spc, cs->storage.relNode);
+		RelFileNode node;
 		const char *reason = NULL;
 		Datum		values[4];
 		bool		nulls[4] = {0};
@@ -255,30 +326,18 @@ ruvector_gc_orphans(PG_FUNCTION_ARGS)
 		if (!OidIsValid(relid))
 			relid = RvTempRelidByRelfilenode(spc, cs->storage.relNode);
 		if (!OidIsValid(relid))
-		{
 			reason = "orphaned store dropped";
-			RvTamDropStores(cs->storage, RELPERSISTENCE_PERMANENT, InvalidBackendId, 0);
-		}
-		else
-		{
-			Relation	rel = RelationIdGetRelation(relid);
-
-			if (RelationIsValid(rel))
-			{
-				SMgrRelation srel = smgropen(cs->node, rel->rd_backend);
-
-				if (!smgrexists(srel, MAIN_FORKNUM))
-					reason = "store file missing";
-				RelationClose(rel);
-			}
-		}
+		else if (!RvStoreRelFileNode(cs->relid, &node))
+			reason = "store relation missing: catalog row dropped";
 		if (reason == NULL)
 			continue;
+		RvTamDropStoreRow(cs);
 		values[0] = CStringGetTextDatum(reason);
 		values[1] = ObjectIdGetDatum(cs->storage.relNode);
 		values[2] = Int32GetDatum(cs->storeno);
-		values[3] = ObjectIdGetDatum(cs->node.relNode);
+		values[3] = ObjectIdGetDatum(cs->relid);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	RvGcUnreferencedStores(rsinfo, RvCatalogListStores(NULL, true));
 	return (Datum) 0;
 }

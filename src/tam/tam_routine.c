@@ -585,14 +585,14 @@ rv_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode, char per
 	RvHeap()->relation_set_new_filenode(rel, newrnode, persistence, freezeXid, minmulti);
 	/* TRUNCATE and friends: the old storage's stores go with it */
 	if (!RelFileNodeEquals(rel->rd_node, *newrnode))
-		RvTamDropStores(rel->rd_node, rel->rd_rel->relpersistence, rel->rd_backend, 0);
+		RvTamDropStores(rel->rd_node, 0, false);
 }
 
 static void
 rv_relation_nontransactional_truncate(Relation rel)
 {
 	RvHeap()->relation_nontransactional_truncate(rel);
-	RvTamDropStores(rel->rd_node, rel->rd_rel->relpersistence, rel->rd_backend, 0);
+	RvTamDropStores(rel->rd_node, 0, false);
 	if (rel->rd_amcache)
 	{
 		pfree(rel->rd_amcache);
@@ -604,8 +604,8 @@ static void
 rv_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 {
 	RvHeap()->relation_copy_data(rel, newrnode);
-	RvTamCopyStores(rel, *newrnode, rel->rd_rel->relpersistence);
-	RvTamDropStores(rel->rd_node, rel->rd_rel->relpersistence, rel->rd_backend, 0);
+	/* the stores follow, keeping their relations (indexes are bound to them) */
+	RvTamMoveStores(rel, *newrnode);
 }
 
 static void

@@ -158,8 +158,8 @@ PG_FUNCTION_INFO_V1(ruvector_storage_report);
 
 /*
  * ruvector_storage_report(regclass) -> setof (store, column_name, dims,
- * tier, live_vectors, dead_vectors, free_slots, pages, bytes):
- * one row per store and tier.  live = referenced by a row visible to the
+ * tier, live_vectors, dead_vectors, free_slots, pages, bytes, relation):
+ * one row per store and tier; relation is the store relation holding it.  live = referenced by a row visible to the
  * current snapshot; dead = allocated but not live (deleted, updated or
  * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
  * slots below the high-water mark.  Needs SELECT on the table.
@@ -188,8 +188,8 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 	ms = RvMarkReferenced(rel, GetActiveSnapshot(), &n);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {0};
+		Datum		values[10];
+		bool		nulls[10] = {0};
 		uint64		next_vid;
 		uint64		nallocated;
 		BlockNumber nblocks;
@@ -208,6 +208,7 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 		values[6] = Int64GetDatum((int64) (next_vid - nallocated));
 		values[7] = Int64GetDatum((int64) nblocks);
 		values[8] = Int64GetDatum((int64) nblocks * BLCKSZ);
+		values[9] = ObjectIdGetDatum(ms[i].ref.relid);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	table_close(rel, AccessShareLock);

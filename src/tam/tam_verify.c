@@ -28,10 +28,10 @@
  *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
  *	  column, to an existing store of that column with the column's dims,
  *	  to an allocated vid (heap_not_vref, heap_vref_store, heap_vref_column,
- *	  heap_vref_dims, heap_vref_unallocated); no frozen vid is without a
- *	  referencing tuple (vid_orphaned: holds right after VACUUM; rows
- *	  pruned by on-access heap pruning since the last VACUUM also leave
- *	  such vids until the next VACUUM frees them).
+ *	  heap_vref_dims, heap_vref_unallocated).  A vid allocated but no
+ *	  longer referenced (its rows deleted, updated or pruned) is not a
+ *	  problem: it is space awaiting VACUUM, counted by
+ *	  ruvector_storage_report as a dead vector, never reported here.
  *	- ruhnsw indexes: every index of the table whose access method is
  *	  ruhnsw, by RuhnswVerify (src/index/hnswverify.c lists its checks and
  *	  kinds, all named ruhnsw_*); an index that cannot be read or names a
@@ -472,8 +472,8 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 	if (!smgrexists(RelationGetSmgr(vst->store->rel), MAIN_FORKNUM))
 	{
 		/* an unlogged store is never missing: crash recovery copies its init fork */
-		RvReport(vs, "store_missing", st, -1, -1, "store file %u does not exist",
-				 vst->cs.node.relNode);
+		RvReport(vs, "store_missing", st, -1, -1, "file %u of store relation %u does not exist",
+				 vst->store->node.relNode, vst->cs.relid);
 		return;
 	}
 	ra.store = vst->store;
@@ -594,9 +594,6 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 							 "tuple (%u,%u) references a free vid",
 							 ItemPointerGetBlockNumberNoCheck(&vst->refs[ri].tid),
 							 ItemPointerGetOffsetNumberNoCheck(&vst->refs[ri].tid));
-				if (starts_here && frozen && !referenced && vs->heap_ok)
-					RvReport(vs, "vid_orphaned", st, segblk, (int64) vid,
-							 "vid is frozen but no heap tuple references it");
 				if (referenced || frozen)
 					RvCheckVidOnPage(vs, vst, &g, vid, b, vs->page, pageok, pstart);
 			}
@@ -829,7 +826,16 @@ ruvector_verify(PG_FUNCTION_ARGS)
 			RvReport(&vs, "catalog_tier", cs->storeno, -1, -1, "store %d has tier %d",
 					 cs->storeno, cs->tier);
 		else
-			vst->store = RvStoreOpen(cs, vs.rel->rd_rel->relpersistence, vs.rel->rd_backend);
+		{
+			RelFileNode node;
+
+			if (RvStoreRelFileNode(cs->relid, &node))
+				vst->store = RvStoreOpen(cs, vs.rel->rd_rel->relpersistence, vs.rel->rd_backend);
+			else
+				RvReport(&vs, "store_missing", cs->storeno, -1, -1,
+						 "store relation %u of store %d is not in pg_class", cs->relid,
+						 cs->storeno);
+		}
 	}
 
 	/* heap first: vids it references were allocated before the stores are read */

@@ -31,8 +31,11 @@ my $stores_ok = q{SELECT (SELECT count(*) FROM ruvector_gc_orphans()) = 0
 	AND NOT EXISTS (SELECT 1 FROM ruvector_store s WHERE NOT EXISTS (SELECT 1 FROM pg_class c
 		WHERE c.relfilenode = s.relnode AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'ruvector')))};
 # spcnode of r's stores (all rows agree) and their count
-my $stores_spc = q{SELECT string_agg(DISTINCT spcnode || '/' || store_spcnode, ',') || ' ' || count(*)
-	FROM ruvector_store s JOIN pg_class c ON c.relfilenode = s.relnode WHERE c.relname = 'r'};
+my $stores_spc = q{SELECT string_agg(DISTINCT (CASE WHEN c.reltablespace = 0 THEN d.dattablespace ELSE c.reltablespace END)
+		|| '/' || (CASE WHEN sc.reltablespace = 0 THEN d.dattablespace ELSE sc.reltablespace END), ',') || ' ' || count(*)
+	FROM ruvector_store s JOIN pg_class c ON c.relfilenode = s.relnode AND c.reltablespace = s.spcnode
+	JOIN pg_class sc ON sc.oid = s.store
+	JOIN pg_database d ON d.datname = current_database() WHERE c.relname = 'r'};
 my $default_spc = $node->safe_psql('postgres', q{SELECT dattablespace FROM pg_database WHERE datname = current_database()});
 
 is($node->safe_psql('postgres', $stores_spc), "$default_spc/$default_spc 2", 'stores start in the default tablespace');

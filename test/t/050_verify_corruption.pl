@@ -34,8 +34,7 @@ my %path;
 for my $t (@tables)
 {
 	$path{$t} = $pgdata . '/' . $node->safe_psql('postgres', qq{
-		SELECT 'base/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || s.store_relnode
-		FROM ruvector_store s JOIN pg_class c ON c.relfilenode = s.relnode WHERE c.oid = '$t'::regclass});
+		SELECT pg_relation_filepath(relation) FROM ruvector_storage_report('$t')});
 	ok(-f $path{$t}, "$t store file exists");
 }
 $node->stop;
