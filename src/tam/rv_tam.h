@@ -22,6 +22,7 @@
 #ifndef RV_TAM_H
 #define RV_TAM_H
 
+#include "access/htup_details.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
 #include "utils/rel.h"
@@ -99,6 +100,8 @@ extern void RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *ds
 						   RvPinSet *pins, bool materialize);
 extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 							   RvPinSet *pins, bool materialize, const bool *resolve);
+extern bool RvSlotInsertAborted(TupleTableSlot *slot);
+extern bool RvTupleInsertAborted(HeapTupleHeader t);
 extern HeapTuple RvFormStoredTuple(Relation rel, TupleTableSlot *slot);
 extern void RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n,
 							   HeapTuple *out);

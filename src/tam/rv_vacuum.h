@@ -12,7 +12,9 @@
 #include "commands/vacuum.h"
 #include "utils/rel.h"
 
-extern void RvVacuumStores(Relation rel, struct VacuumParams *params);
-extern void RvSweepStores(Relation rel, TransactionId horizon, int elevel);
+extern void RvVacuumStores(Relation rel, struct VacuumParams *params,
+						   BufferAccessStrategy bstrategy);
+extern void RvSweepStores(Relation rel, TransactionId horizon, int elevel,
+						  BufferAccessStrategy strategy);
 
 #endif							/* RV_VACUUM_H */

@@ -657,14 +657,14 @@ rv_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap, Relation OldInd
 	 * The stores were copied whole: free the vids of the rows the copy
 	 * dropped (no other transaction can use the new storage yet).
 	 */
-	RvSweepStores(NewHeap, OldestXmin, DEBUG2);
+	RvSweepStores(NewHeap, OldestXmin, DEBUG2, NULL);
 }
 
 static void
 rv_relation_vacuum(Relation rel, struct VacuumParams *params, BufferAccessStrategy bstrategy)
 {
 	RvHeap()->relation_vacuum(rel, params, bstrategy);
-	RvVacuumStores(rel, params);
+	RvVacuumStores(rel, params, bstrategy);
 }
 
 static uint64

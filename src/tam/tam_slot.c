@@ -20,6 +20,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "storage/procarray.h"
 #include "executor/tuptable.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -235,4 +237,37 @@ RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum, RvStore **store, uint64
 	}
 	ExecDropSingleTupleTableSlot(hslot);
 	return found;
+}
+
+/*
+ * RvSlotInsertAborted: true if the heap tuple in slot (a BufferHeapTuple
+ * slot from heap's SnapshotAny scan, buffer pinned) was inserted by a
+ * transaction that aborted or crashed.  Such a tuple was never visible;
+ * its vrefs may name a store whose creation aborted with it (so its store
+ * number may have been given to another store since), and nothing needs
+ * its vectors.
+ */
+bool
+RvSlotInsertAborted(TupleTableSlot *slot)
+{
+	return RvTupleInsertAborted(((BufferHeapTupleTableSlot *) slot)->base.tuple->t_data);
+}
+
+/*
+ * RvTupleInsertAborted: true if heap tuple header t (on a pinned buffer)
+ * was inserted by a transaction that aborted or crashed.
+ */
+bool
+RvTupleInsertAborted(HeapTupleHeader t)
+{
+	TransactionId xmin;
+
+	if (HeapTupleHeaderXminCommitted(t))
+		return false;
+	if (HeapTupleHeaderXminInvalid(t))
+		return true;
+	xmin = HeapTupleHeaderGetRawXmin(t);
+	if (TransactionIdIsCurrentTransactionId(xmin) || TransactionIdIsInProgress(xmin))
+		return false;
+	return !TransactionIdDidCommit(xmin);
 }

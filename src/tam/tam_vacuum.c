@@ -3,16 +3,22 @@
  * tam_vacuum.c
  *	  VACUUM of a ruvector table's vector stores, and the storage report.
  *
- * VACUUM runs heap's lazy vacuum first (which removes dead tuples and
- * cleans every index of their TIDs), then a mark-and-sweep per store:
- *	mark:  one pass over the heap with SnapshotAny collects every vid that
- *	       any tuple still on its page references (live, recently dead or
- *	       not yet pruned alike);
- *	sweep: a vid that is unreferenced and whose allocating transaction
- *	       precedes the horizon computed *before* the mark is freed for
- *	       reuse (RvStoreFreeUnreferenced).
- * Because indexes were cleaned before the sweep, no index still holds a
- * TID whose tuple referenced a freed vid (DESIGN section 6).  VACUUM FULL and
+ * VACUUM runs heap's lazy vacuum first (which removes dead tuples and,
+ * when it decides to, cleans every index of their TIDs), then a
+ * mark-and-sweep per store:
+ *	mark:  one pass over the heap pages collects every vid that any tuple
+ *	       still on its page references (live, recently dead or not yet
+ *	       pruned alike; not tuples whose insert aborted), and counts dead
+ *	       line pointers;
+ *	sweep: only when no dead line pointer is left, a vid that is
+ *	       unreferenced and whose allocating transaction precedes the
+ *	       horizon computed *before* the mark is freed for reuse
+ *	       (RvStoreFreeUnreferenced).
+ * A dead line pointer is a TID that an index may still return (heap's
+ * vacuum skipped index vacuuming: INDEX_CLEANUP off, or its bypass of few
+ * dead items), so with one left nothing is freed; without any, every TID
+ * an index holds names a tuple on its page, whose vids the mark saw, so no
+ * index can return a freed vid (DESIGN section 4).  VACUUM FULL and
  * CLUSTER run the same sweep on the new storage after copying the stores.
  *
  *-------------------------------------------------------------------------
@@ -48,20 +54,26 @@ typedef struct RvMarkStore
 } RvMarkStore;
 
 /*
- * Opens every store of rel and scans the heap with snapshot, setting the
- * bit of every vid referenced by a tuple the snapshot returns.  Returns
+ * Opens every store of rel and reads the heap page by page (share lock,
+ * through strategy), setting the bit of every vid referenced by a tuple
+ * that snapshot sees.  With SnapshotAny every tuple on its page counts
+ * (live, recently dead or not yet pruned alike) except those whose
+ * inserting transaction aborted (never visible; their vrefs may name a
+ * store that aborted with them).  *ndead counts dead line pointers: each
+ * may still be named by an index entry whose vid is unknown here.  Returns
  * the array of per-store states (*nstores entries).
  */
 static RvMarkStore *
-RvMarkReferenced(Relation rel, Snapshot snapshot, int *nstores)
+RvMarkReferenced(Relation rel, Snapshot snapshot, BufferAccessStrategy strategy,
+				 int *nstores, uint64 *ndead)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
 	int			n = cache->nstores;
 	RvMarkStore *ms = palloc0(sizeof(RvMarkStore) * Max(n, 1));
 	int16	   *vecatts;
 	int			nvec = cache->nvecatts;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
+	TupleDesc	desc = RelationGetDescr(rel);
+	BlockNumber nblocks;
 
 	vecatts = palloc(sizeof(int16) * Max(nvec, 1));
 	memcpy(vecatts, cache->vecatts, sizeof(int16) * nvec);
@@ -73,50 +85,73 @@ RvMarkReferenced(Relation rel, Snapshot snapshot, int *nstores)
 		ms[i].referenced = palloc0(ms[i].nvids / 8 + 1);
 	}
 	*nstores = n;
+	*ndead = 0;
 	if (n == 0)
 		return ms;
 
-	scan = RvHeap()->scan_begin(rel, snapshot, 0, NULL, NULL,
-								SO_TYPE_SEQSCAN | SO_ALLOW_PAGEMODE);
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
-	while (RvHeap()->scan_getnextslot(scan, ForwardScanDirection, slot))
+	nblocks = RelationGetNumberOfBlocks(rel);
+	for (BlockNumber blkno = 0; blkno < nblocks; blkno++)
 	{
-		CHECK_FOR_INTERRUPTS();
-		for (int a = 0; a < nvec; a++)
-		{
-			bool		isnull;
-			Datum		d = slot_getattr(slot, vecatts[a], &isnull);
-			int16		storeno;
-			uint64		vid;
+		Buffer		buf;
+		Page		page;
+		OffsetNumber maxoff;
 
-			if (isnull || !RvDatumGetVref(d, &storeno, &vid))
+		vacuum_delay_point();
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		maxoff = PageIsNew(page) ? InvalidOffsetNumber : PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		itemid = PageGetItemId(page, off);
+			HeapTupleData tuple;
+
+			if (ItemIdIsDead(itemid))
+				(*ndead)++;
+			if (!ItemIdIsNormal(itemid))
 				continue;
-			for (int i = 0; i < n; i++)
+			tuple.t_data = (HeapTupleHeader) PageGetItem(page, itemid);
+			tuple.t_len = ItemIdGetLength(itemid);
+			tuple.t_tableOid = RelationGetRelid(rel);
+			ItemPointerSet(&tuple.t_self, blkno, off);
+			if (!HeapTupleSatisfiesVisibility(&tuple, snapshot, buf) ||
+				RvTupleInsertAborted(tuple.t_data))
+				continue;
+			for (int a = 0; a < nvec; a++)
 			{
-				if (ms[i].ref.storeno != storeno)
+				bool		isnull;
+				Datum		d = heap_getattr(&tuple, vecatts[a], desc, &isnull);
+				int16		storeno;
+				uint64		vid;
+
+				if (isnull || !RvDatumGetVref(d, &storeno, &vid))
 					continue;
-				if (vid < ms[i].nvids)
-					ms[i].referenced[vid / 8] |= (uint8) (1 << (vid % 8));
-				ms[i].nrefs++;
-				break;
+				for (int i = 0; i < n; i++)
+				{
+					if (ms[i].ref.storeno != storeno)
+						continue;
+					if (vid < ms[i].nvids)
+						ms[i].referenced[vid / 8] |= (uint8) (1 << (vid % 8));
+					ms[i].nrefs++;
+					break;
+				}
 			}
 		}
+		UnlockReleaseBuffer(buf);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	RvHeap()->scan_end(scan);
 	return ms;
 }
 
 /*
- * RvVacuumStores: the store part of VACUUM on rel (after heap's vacuum).
- * Runs under VACUUM's ShareUpdateExclusiveLock; reports per store with
- * VACUUM VERBOSE.
+ * RvVacuumStores: the store part of VACUUM on rel (after heap's vacuum),
+ * reading the heap through VACUUM's buffer strategy.  Runs under VACUUM's
+ * ShareUpdateExclusiveLock; reports per store with VACUUM VERBOSE.
  */
 void
-RvVacuumStores(Relation rel, struct VacuumParams *params)
+RvVacuumStores(Relation rel, struct VacuumParams *params, BufferAccessStrategy bstrategy)
 {
 	RvSweepStores(rel, GetOldestNonRemovableTransactionId(rel),
-				  (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2);
+				  (params->options & VACOPT_VERBOSE) ? INFO : DEBUG2, bstrategy);
 }
 
 /*
@@ -127,12 +162,28 @@ RvVacuumStores(Relation rel, struct VacuumParams *params)
  * they did not copy.
  */
 void
-RvSweepStores(Relation rel, TransactionId horizon, int elevel)
+RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrategy strategy)
 {
 	RvMarkStore *ms;
 	int			n;
+	uint64		ndead;
 
-	ms = RvMarkReferenced(rel, SnapshotAny, &n);
+	ms = RvMarkReferenced(rel, SnapshotAny, strategy, &n, &ndead);
+	if (ndead > 0)
+	{
+		/*
+		 * Dead line pointers are left when heap's vacuum skipped index
+		 * vacuuming (INDEX_CLEANUP off, or too few dead items to bother):
+		 * an index may still return their TIDs, and which vids they named
+		 * is gone with their tuples.  Free nothing until a VACUUM that
+		 * cleans the indexes (DESIGN: a vid is freed only when no index can
+		 * still return it).
+		 */
+		ereport(elevel,
+				(errmsg("ruvector stores of \"%s\": " UINT64_FORMAT " dead line pointers await index vacuuming; no vectors freed",
+						RelationGetRelationName(rel), ndead)));
+		return;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		uint64		nfreed;
@@ -172,6 +223,7 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 	Relation	rel;
 	RvMarkStore *ms;
 	int			n;
+	uint64		ndead;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rel = table_open(relid, AccessShareLock);
@@ -185,7 +237,7 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
 
-	ms = RvMarkReferenced(rel, GetActiveSnapshot(), &n);
+	ms = RvMarkReferenced(rel, GetActiveSnapshot(), NULL, &n, &ndead);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		values[10];

@@ -651,6 +651,9 @@ RvVerifyHeapFn(RvVerifyState *vs, void *arg)
 	while (RvHeap()->scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
+		/* never visible: its vrefs may name a store that aborted with it */
+		if (RvSlotInsertAborted(slot))
+			continue;
 		for (int a = 0; a < nvec; a++)
 		{
 			bool		isnull;

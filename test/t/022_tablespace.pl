@@ -45,8 +45,20 @@ is($node->safe_psql('postgres', $rows . 'r'), $want, 'rolled-back SET TABLESPACE
 is($node->safe_psql('postgres', $stores_spc), "$default_spc/$default_spc 2", 'rolled-back SET TABLESPACE: stores unchanged');
 is($node->safe_psql('postgres', $stores_ok), 't', 'rolled-back SET TABLESPACE: stores consistent');
 
+# a ruhnsw index is not rebuilt by SET TABLESPACE: it must stay bound to
+# the store relations, which move keeping their OIDs
+$node->safe_psql('postgres', 'CREATE INDEX r_v ON r USING ruhnsw (v)');
+my $store_oids = q{SELECT string_agg(relation::oid::text, ',' ORDER BY store) FROM ruvector_storage_report('r')};
+my $oids_before = $node->safe_psql('postgres', $store_oids);
+my $knn = q{SET ruvector.enable_exact_scan = off; SET enable_seqscan = off; SET ruvector.ef_search = 400;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM r ORDER BY v <-> array_fill(500.1::real, ARRAY[8])::ruvector LIMIT 10) s};
+my $knn_exact = q{SELECT string_agg(id::text, ',') FROM (SELECT id FROM h ORDER BY v <-> array_fill(500.1::real, ARRAY[8])::ruvector, id LIMIT 10) s};
 $node->safe_psql('postgres', 'ALTER TABLE r SET TABLESPACE ts_rv');
 is($node->safe_psql('postgres', $rows . 'r'), $want, 'SET TABLESPACE: contents equal the heap twin');
+is($node->safe_psql('postgres', $store_oids), $oids_before, 'SET TABLESPACE: the store relations keep their OIDs');
+is($node->safe_psql('postgres', $knn), $node->safe_psql('postgres', $knn_exact),
+	'SET TABLESPACE: the ruhnsw index answers as the exact scan on the heap twin');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('r')}), '0', 'SET TABLESPACE: verify clean');
 is($node->safe_psql('postgres', $stores_spc), "$ts_oid/$ts_oid 2", 'SET TABLESPACE: stores moved with the table');
 is($node->safe_psql('postgres', $stores_ok), 't', 'SET TABLESPACE: stores consistent');
 $node->safe_psql('postgres', q{INSERT INTO r VALUES (5000, '[1,2,3,4,5,6,7,8]', '[1,1]');
