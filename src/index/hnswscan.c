@@ -168,8 +168,6 @@ RuhnswScanCheck(IndexScanDesc scan, uint32 vid, ItemPointer tid)
 {
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) so->g.nodebuf;
-	RvStore    *store;
-	uint64		heapvid;
 	bool		ok;
 	MemoryContext old;
 
@@ -178,8 +176,7 @@ RuhnswScanCheck(IndexScanDesc scan, uint32 vid, ItemPointer tid)
 		return false;
 	*tid = hdr->tid;
 	old = MemoryContextSwitchTo(so->tmpcxt);
-	ok = RvTamGetVid(scan->heapRelation, tid, so->meta.attnum, &store, &heapvid) &&
-		heapvid == vid && store->relid == so->meta.store_relid;
+	ok = RvTamTidRefersToVid(scan->heapRelation, tid, so->meta.attnum, so->g.store, vid);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(so->tmpcxt);
 	return ok;

@@ -79,6 +79,7 @@ typedef struct RuhnswVerifyState
 	RuhnswVerifyReport report;
 	void	   *arg;
 	int			store;			/* covered store for reports, -1 if none */
+	RvStore    *storep;			/* the covered store, or NULL */
 	BufferAccessStrategy strategy;
 	char	   *page;			/* BLCKSZ copy of the page being examined */
 	BlockNumber cached_blkno;	/* block held in page, InvalidBlockNumber if none */
@@ -286,6 +287,7 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 			return false;
 		}
 		vs->store = store->storeno;
+		vs->storep = store;
 		if (store->attnum != vs->attnum || store->dims != meta->dims)
 			RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
 					  "covers store %d with dims %d, but that store is of column %d with dims %d",
@@ -458,7 +460,8 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 						  "heap TID (%u,%u) is not a valid TID of the table (%u blocks)",
 						  hblk, hoff, vs->heap_nblocks);
 			else if (RvTamGetVid(vs->heap, &tid, vs->attnum, &store, &hvid) &&
-					 (store->relid != vs->meta.store_relid || hvid != vid))
+					 (store->relid != vs->meta.store_relid || hvid != vid) &&
+					 !RvTamTidRefersToVid(vs->heap, &tid, vs->attnum, vs->storep, vid))
 				RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
 						  "heap tuple (%u,%u) refers to store %d vid " UINT64_FORMAT
 						  ", not to this node",

@@ -114,6 +114,8 @@ extern bool RvIsOurRoutine(const TableAmRoutine *routine);
 extern void RvTamInstallHooks(void);
 
 /* index API: the vid a heap tuple's column refers to (false if null) */
+extern bool RvTamTidRefersToVid(Relation rel, ItemPointer tid, int16 attnum,
+								RvStore *store, uint64 vid);
 extern bool RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum,
 						RvStore **store, uint64 *vid);
 

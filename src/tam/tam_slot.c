@@ -21,6 +21,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "storage/bufmgr.h"
 #include "storage/procarray.h"
 #include "executor/tuptable.h"
 #include "utils/rel.h"
@@ -236,6 +237,77 @@ RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum, RvStore **store, uint64
 		}
 	}
 	ExecDropSingleTupleTableSlot(hslot);
+	return found;
+}
+
+/*
+ * RvTamTidRefersToVid (index API): true if column attnum of a heap tuple
+ * in the HOT chain that starts at tid (the TID an index entry holds: the
+ * chain's root) refers to vid of store.  An index built over HOT chains
+ * holds each chain's root TID with the vid of the member that was live
+ * then, which need not be the root's own (VACUUM FULL-free tables whose
+ * rows were updated before CREATE INDEX); a member whose insert aborted is
+ * skipped.  Takes a share lock on the heap page for the walk.
+ */
+bool
+RvTamTidRefersToVid(Relation rel, ItemPointer tid, int16 attnum, RvStore *store, uint64 vid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(tid);
+	OffsetNumber offnum = ItemPointerGetOffsetNumber(tid);
+	TupleDesc	desc = RelationGetDescr(rel);
+	TransactionId prev_xmax = InvalidTransactionId;
+	bool		found = false;
+	Buffer		buf;
+	Page		page;
+
+	if (blkno >= RelationGetNumberOfBlocks(rel))
+		return false;
+	buf = ReadBuffer(rel, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	for (int hops = 0; hops <= MaxHeapTuplesPerPage; hops++)
+	{
+		ItemId		lp;
+		HeapTupleData tup;
+		bool		isnull;
+		Datum		d;
+		int16		storeno;
+		uint64		tvid;
+
+		if (offnum < FirstOffsetNumber || offnum > PageGetMaxOffsetNumber(page))
+			break;
+		lp = PageGetItemId(page, offnum);
+		if (ItemIdIsRedirected(lp))
+		{
+			offnum = ItemIdGetRedirect(lp);
+			continue;
+		}
+		if (!ItemIdIsNormal(lp))
+			break;
+		tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+		tup.t_len = ItemIdGetLength(lp);
+		tup.t_tableOid = RelationGetRelid(rel);
+		ItemPointerSet(&tup.t_self, blkno, offnum);
+		/* a broken chain: the slot was reused by an unrelated tuple */
+		if (TransactionIdIsValid(prev_xmax) &&
+			!TransactionIdEquals(prev_xmax, HeapTupleHeaderGetXmin(tup.t_data)))
+			break;
+		if (!RvTupleInsertAborted(tup.t_data))
+		{
+			d = heap_getattr(&tup, attnum, desc, &isnull);
+			if (!isnull && RvDatumGetVref(d, &storeno, &tvid) &&
+				storeno == store->storeno && tvid == vid)
+			{
+				found = true;
+				break;
+			}
+		}
+		if (!HeapTupleIsHotUpdated(&tup))
+			break;
+		offnum = ItemPointerGetOffsetNumber(&tup.t_data->t_ctid);
+		prev_xmax = HeapTupleHeaderGetUpdateXid(tup.t_data);
+	}
+	UnlockReleaseBuffer(buf);
 	return found;
 }
 
