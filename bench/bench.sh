@@ -17,7 +17,6 @@
 # default all 60000: smaller for quick trials), RV_SKIP_INDEX=1 (no ruhnsw).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 T_START=$(date +%s.%N)
 NQ_SWEEP=${NQ_SWEEP:-10000}
 NQ_RECALL=${NQ_RECALL:-2000}
@@ -38,13 +37,13 @@ flock 9
 LOCK_WAIT=$(printf "%.3f" "$(echo "$(date +%s.%N) - $T_LOCK" | bc -l)")
 make -s -j"$(nproc)"
 $SUDO make -s install >/dev/null
-cc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" -o bench/rvbench \
-	bench/rvbench.c -L"$(pg_config --libdir)" -lpq -lm
 . scripts/cluster.sh
 rv_cluster_start "shared_buffers = 1GB"
 run() { rv_as_owner "$@"; }
 sql() { run psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-RVB="$ROOT/bench/rvbench"
+# the client runs as the cluster owner, who may not be able to enter the
+# checkout: it is built into RV_TMP
+RVB=$(rv_build_rvbench)
 D="$RV_TMP/data-fmnist"
 bash bench/prepare-data.sh "$D"
 Q="$D/test.copy"

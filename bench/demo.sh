@@ -15,7 +15,6 @@
 #   trials), RV_SKIP_INDEX=1 (skip the ruhnsw step: exact search only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 T_START=$(date +%s.%N)
 NQ=${NQ:-10000}
 NQ_RECALL=${NQ_RECALL:-1000}
@@ -27,15 +26,23 @@ kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 say "1/7 installing dependencies, building and installing ruvector_tam"
 bash scripts/install-deps.sh
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-# same lock as test/run-all.sh: one checkout installs and runs at a time
-exec 9>/tmp/ruvector_tam-install.lock
+# same lock as test/run-all.sh: one checkout installs and runs at a time.
+# RV_INSTALL_LOCK_HELD=1: our caller (test/run-all.sh's demo smoke run)
+# holds the lock on descriptor 9, which we inherited; opening the lock file
+# anew and waiting for it would wait for our own caller forever.
 T_LOCK=$(now)
-flock 9
+if [ "${RV_INSTALL_LOCK_HELD:-0}" = 1 ]; then
+	flock -n 9 2>/dev/null || {
+		echo "demo: RV_INSTALL_LOCK_HELD=1 but descriptor 9 does not hold /tmp/ruvector_tam-install.lock" >&2
+		exit 1
+	}
+else
+	exec 9>/tmp/ruvector_tam-install.lock
+	flock 9
+fi
 LOCK_WAIT=$(echo "$(now) - $T_LOCK" | bc -l)
 make -s -j"$(nproc)"
 $SUDO make -s install >/dev/null
-cc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" -o bench/rvbench \
-	bench/rvbench.c -L"$(pg_config --libdir)" -lpq -lm
 
 . scripts/cluster.sh
 if [ "${RV_USE_EXISTING:-0}" = 1 ]; then
@@ -57,7 +64,9 @@ else
 	echo "throwaway cluster in $RV_TMP (port $PGPORT)"
 fi
 sql() { run psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-RVB="$ROOT/bench/rvbench"
+# the client runs as the cluster owner, who may not be able to enter the
+# checkout: it is built into RV_TMP
+RVB=$(rv_build_rvbench)
 
 say "2/7 preparing Fashion-MNIST (dataset-fashion-mnist) as COPY text"
 D="$RV_TMP/data-fmnist"

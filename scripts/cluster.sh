@@ -6,7 +6,14 @@
 # After rv_cluster_start: RV_TMP (work dir, owned by the cluster user),
 # PGHOST, PGPORT, PGUSER, PGDATABASE are exported; rv_as_owner CMD... runs
 # a command as the cluster's owner with that environment (plus
-# UBSAN_OPTIONS when set).
+# UBSAN_OPTIONS when set), started in RV_TMP.
+#
+# The checkout may sit in a directory the cluster owner cannot enter (root's
+# clone under /root, mode 0700).  So everything the owner executes or reads
+# (clients such as rvbench, data, test files) is placed under RV_TMP, and
+# every command it runs starts there: a PostgreSQL client started in a
+# directory it cannot enter prints 'could not change directory to ...' on
+# stderr, which callers that require an empty stderr take for a failure.
 
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 
@@ -19,14 +26,32 @@ if [ "${RV_SANITIZE:-0}" = 1 ]; then
 fi
 export PATH="$PGBIN:$PATH"
 
+# rv_as_owner CMD...: runs CMD as the cluster owner (postgres when we are
+# root) in RV_TMP (/ before rv_cluster_start), with the cluster's PG*
+# variables; returns CMD's exit status.  Relative paths in CMD are
+# therefore relative to RV_TMP.
 rv_as_owner() {
-	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u postgres -- env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" \
-			PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" RV_TMP="$RV_TMP" \
-			PERL5LIB="${PERL5LIB:-}" ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} "$@"
-	else
-		"$@"
-	fi
+	(
+		cd "${RV_TMP:-/}" || exit 1
+		if [ "$(id -u)" -eq 0 ]; then
+			exec runuser -u postgres -- env PATH="$PATH" PGHOST="$PGHOST" PGPORT="$PGPORT" \
+				PGUSER="$PGUSER" PGDATABASE="$PGDATABASE" RV_TMP="$RV_TMP" \
+				PERL5LIB="${PERL5LIB:-}" ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} "$@"
+		else
+			exec "$@"
+		fi
+	)
+}
+
+# rv_build_rvbench: compiles the libpq client bench/rvbench.c (from the
+# current directory, the checkout) into RV_TMP/bin/rvbench, mode 755, where
+# the cluster owner can execute it, and prints that path.  Needs RV_TMP.
+rv_build_rvbench() {
+	mkdir -p "$RV_TMP/bin"
+	cc -O2 -Wall -Wextra -Werror -I"$(pg_config --includedir)" -o "$RV_TMP/bin/rvbench" \
+		bench/rvbench.c -L"$(pg_config --libdir)" -lpq -lm >&2
+	chmod 755 "$RV_TMP/bin" "$RV_TMP/bin/rvbench"
+	echo "$RV_TMP/bin/rvbench"
 }
 
 rv_free_port() {
