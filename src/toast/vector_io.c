@@ -8,8 +8,10 @@
  * The formats, checks, messages and SQLSTATEs are pgvector's, so that data
  * and error handling carry over unchanged:
  *	text	'[1,2.5,-3]': whitespace allowed around elements and brackets,
- *			elements parsed with strtof like float4in (the parsing itself
- *			is vector_parse.c, free of PostgreSQL so it can be fuzzed),
+ *			elements parsed with strtof like float4in, but a value below
+ *			float4's range becomes zero (or a subnormal) instead of an
+ *			error, as pgvector 0.8.6 does (the parsing itself is
+ *			vector_parse.c, free of PostgreSQL so it can be fuzzed),
  *			output in the shortest form that reads back exactly;
  *	binary	int16 dim, int16 unused (must be 0), dim float4, network order.
  *
@@ -56,9 +58,9 @@ RvSyntaxError(const char *lit, const char *detail)
 /*
  * RvVectorParse: parses the text form lit into x[] (room for RV_MAX_DIM
  * floats) with the pure parser of vector_parse.c and returns the number of
- * elements.  Raises pgvector's errors: syntax (22P02), out of range
- * (22003), NaN/Infinity (22000), no element (22000), too many elements
- * (54000).
+ * elements.  Raises pgvector's errors: syntax (22P02), overflow of
+ * float4 (22003), NaN/Infinity (22000), no element (22000), too many
+ * elements (54000).
  */
 static int
 RvVectorParse(char *lit, float *x)
