@@ -1,10 +1,14 @@
 -- The ruvector type (src/toast): a float4 vector with pgvector's layout,
 -- formats, functions, operators, casts and aggregates, so pgvector queries
--- work after renaming the type.  Functions whose pgvector name takes only
--- non-vector arguments (the type's I/O, casts from arrays, aggregate
--- helpers over float8[]) carry a ruvector_ prefix so that both extensions
--- can live in one schema.  The ruhnsw index and its opclasses are created
--- by the index layer (sql/parts/3x).
+-- work after renaming the type.  The type's own I/O functions, its length
+-- coercion and its cast to real[] carry a ruvector_ prefix (the type's
+-- name); every other function has pgvector's name, including the
+-- support functions that take no ruvector argument (array_to_vector,
+-- vector_avg, vector_combine), which therefore share their signature with
+-- pgvector's: the two extensions go into different schemas.  C symbols all
+-- carry a ruvector_ prefix, so both libraries load in one backend.  The
+-- ruhnsw index and its opclasses are created by the index layer
+-- (sql/parts/3x).
 --
 -- Search_path safety: every object is created as @extschema@.name and
 -- every core object is named pg_catalog.name.
@@ -174,12 +178,12 @@ CREATE FUNCTION @extschema@.vector_accum(pg_catalog.float8[], @extschema@.ruvect
 	AS 'MODULE_PATHNAME', 'ruvector_accum'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.ruvector_combine(pg_catalog.float8[], pg_catalog.float8[])
+CREATE FUNCTION @extschema@.vector_combine(pg_catalog.float8[], pg_catalog.float8[])
 	RETURNS pg_catalog.float8[]
 	AS 'MODULE_PATHNAME', 'ruvector_combine'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.ruvector_avg(pg_catalog.float8[])
+CREATE FUNCTION @extschema@.vector_avg(pg_catalog.float8[])
 	RETURNS @extschema@.ruvector
 	AS 'MODULE_PATHNAME', 'ruvector_avg'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -187,8 +191,8 @@ CREATE FUNCTION @extschema@.ruvector_avg(pg_catalog.float8[])
 CREATE AGGREGATE @extschema@.avg(@extschema@.ruvector) (
 	SFUNC = @extschema@.vector_accum,
 	STYPE = pg_catalog.float8[],
-	FINALFUNC = @extschema@.ruvector_avg,
-	COMBINEFUNC = @extschema@.ruvector_combine,
+	FINALFUNC = @extschema@.vector_avg,
+	COMBINEFUNC = @extschema@.vector_combine,
 	INITCOND = '{0}',
 	PARALLEL = SAFE
 );
@@ -207,22 +211,22 @@ CREATE FUNCTION @extschema@.ruvector(@extschema@.ruvector, pg_catalog.int4, pg_c
 	AS 'MODULE_PATHNAME', 'ruvector_typmod_coerce'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.array_to_ruvector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool)
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool)
 	RETURNS @extschema@.ruvector
 	AS 'MODULE_PATHNAME', 'array_to_ruvector'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.array_to_ruvector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool)
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool)
 	RETURNS @extschema@.ruvector
 	AS 'MODULE_PATHNAME', 'array_to_ruvector'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.array_to_ruvector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool)
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool)
 	RETURNS @extschema@.ruvector
 	AS 'MODULE_PATHNAME', 'array_to_ruvector'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION @extschema@.array_to_ruvector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool)
+CREATE FUNCTION @extschema@.array_to_vector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool)
 	RETURNS @extschema@.ruvector
 	AS 'MODULE_PATHNAME', 'array_to_ruvector'
 	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -241,19 +245,19 @@ CREATE CAST (@extschema@.ruvector AS pg_catalog.float4[])
 	AS IMPLICIT;
 
 CREATE CAST (pg_catalog.int4[] AS @extschema@.ruvector)
-	WITH FUNCTION @extschema@.array_to_ruvector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.int4[], pg_catalog.int4, pg_catalog.bool)
 	AS ASSIGNMENT;
 
 CREATE CAST (pg_catalog.float4[] AS @extschema@.ruvector)
-	WITH FUNCTION @extschema@.array_to_ruvector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.float4[], pg_catalog.int4, pg_catalog.bool)
 	AS ASSIGNMENT;
 
 CREATE CAST (pg_catalog.float8[] AS @extschema@.ruvector)
-	WITH FUNCTION @extschema@.array_to_ruvector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.float8[], pg_catalog.int4, pg_catalog.bool)
 	AS ASSIGNMENT;
 
 CREATE CAST (pg_catalog.numeric[] AS @extschema@.ruvector)
-	WITH FUNCTION @extschema@.array_to_ruvector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool)
+	WITH FUNCTION @extschema@.array_to_vector(pg_catalog.numeric[], pg_catalog.int4, pg_catalog.bool)
 	AS ASSIGNMENT;
 
 -- ---- operators ----

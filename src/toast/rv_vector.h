@@ -19,9 +19,14 @@
  *		int16	attnum		the column whose vector store holds the vector
  *		uint64	vid			store-local vector id (unaligned in the tuple)
  *
- * Invariant: a vref never leaves the table AM; every function of the type
- * that reads a vector calls RvVectorCheck(), which raises an internal error
- * on vref bytes (and on any other impossible dim).
+ * Invariant: a vref never leaves the table AM as a value; every function of
+ * the type that reads a vector calls RvVectorCheck(), which raises an
+ * internal error on vref bytes (and on any other impossible dim).  The one
+ * exception is logical decoding, which reads heap tuples straight from WAL
+ * and hands their vrefs to the type's output functions: while a historic
+ * snapshot is active (HistoricSnapshotActive()), ruvector_out and
+ * ruvector_send turn a vref into the placeholder below instead of raising,
+ * so that a decoding slot is never wedged by a ruvector table.
  *
  *-------------------------------------------------------------------------
  */
@@ -55,6 +60,16 @@ typedef struct RvVref
 	uint32		vid_hi;			/* only 4-byte aligned in heap tuples */
 } RvVref;
 #define RV_VREF_SIZE		(VARHDRSZ + sizeof(RvVref))
+
+/*
+ * What logical decoding sees for a vref (docs/type.md, "Logical
+ * decoding"): ruvector_out prints RV_VREF_PLACEHOLDER_FMT with the store
+ * number and the vid, text that ruvector_in refuses (it does not start
+ * with "["); ruvector_send sends int16 RV_VREF_MARKER (where a vector has
+ * its dim), int16 store number, int64 vid, which ruvector_recv refuses as
+ * "unresolved ruvector reference".
+ */
+#define RV_VREF_PLACEHOLDER_FMT	"<ruvector ref store=%d vid=" UINT64_FORMAT ">"
 
 /*
  * True if the varlena (any header form, not toasted) holds a vref.  With a

@@ -2,7 +2,9 @@
  *
  * vector_agg.c
  *	  The avg(ruvector) aggregate: transition (vector_accum), parallel
- *	  combine (ruvector_combine) and final function (ruvector_avg).
+ *	  combine (vector_combine) and final function (vector_avg), with
+ *	  pgvector's SQL names, results and errors; the C symbols carry a
+ *	  ruvector_ prefix (ruvector_accum, ruvector_combine, ruvector_avg).
  *	  sum(ruvector) needs no code of its own: it is vector_add both as
  *	  transition and as combine function (see vector_ops.c).
  *
@@ -102,29 +104,51 @@ ruvector_accum(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(ruvector_combine);
 
 /*
- * ruvector_combine(float8[], float8[]) -> float8[]: merges two partial
- * states of avg (parallel aggregation).  Raises on dimension mismatch and
- * on overflow like vector_accum.
+ * vector_combine(float8[], float8[]) -> float8[] (C symbol
+ * ruvector_combine): merges two partial states of avg (parallel
+ * aggregation), as pgvector's vector_combine does.  A state with n = 0
+ * contributes nothing and the other is returned as it is, after its
+ * dimension count passed RvCheckDim; otherwise the dims must agree and
+ * the sums are added.  Raises "vector_combine: expected state array"
+ * (XX000) on a malformed state, RvCheckDim's errors, "expected N
+ * dimensions, not M" (22000) and "value out of range: overflow" (22003).
+ *
+ * One deliberate difference: two initial states ('{0}', '{0}') combine
+ * to '{0}', where pgvector 0.8.6 raises "vector must have at least 1
+ * dimension".  The executor makes exactly that call whenever a parallel
+ * worker's share of avg() holds no row (the finalize step starts from
+ * INITCOND '{0}'), so pgvector's check would fail ordinary queries such
+ * as a parallel avg over a filter that matches nothing.
  */
 Datum
 ruvector_combine(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state1 = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *state2 = PG_GETARG_ARRAYTYPE_P(1);
-	float8	   *values1 = RvStateValues(state1, "ruvector_combine");
-	float8	   *values2 = RvStateValues(state2, "ruvector_combine");
+	float8	   *values1 = RvStateValues(state1, "vector_combine");
+	float8	   *values2 = RvStateValues(state2, "vector_combine");
 	int			dim;
 	float8	   *sums;
 	ArrayType  *result;
 
 	if (values1[0] == 0.0)
+	{
+		/* nothing on either side: the empty state (see above) */
+		if (values2[0] == 0.0 && RV_STATE_DIM(state2) == 0)
+			PG_RETURN_ARRAYTYPE_P(RvStateBuild(0.0, NULL, 0));
+		RvCheckDim(RV_STATE_DIM(state2));
 		PG_RETURN_ARRAYTYPE_P(RvStateBuild(values2[0], values2 + 1,
 										   RV_STATE_DIM(state2)));
+	}
 	if (values2[0] == 0.0)
+	{
+		RvCheckDim(RV_STATE_DIM(state1));
 		PG_RETURN_ARRAYTYPE_P(RvStateBuild(values1[0], values1 + 1,
 										   RV_STATE_DIM(state1)));
+	}
 
 	dim = RV_STATE_DIM(state1);
+	RvCheckDim(dim);
 	RvCheckExpectedDim(dim, RV_STATE_DIM(state2));
 
 	sums = (float8 *) palloc(sizeof(float8) * dim);
@@ -143,14 +167,17 @@ ruvector_combine(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(ruvector_avg);
 
 /*
- * ruvector_avg(float8[]) -> ruvector: the elementwise mean, or NULL when
- * no rows were aggregated (SQL's avg of nothing).
+ * vector_avg(float8[]) -> ruvector (C symbol ruvector_avg): the
+ * elementwise mean, or NULL when no rows were aggregated (SQL's avg of
+ * nothing).  Raises "vector_avg: expected state array" (XX000) on a
+ * malformed state, RvCheckDim's errors when the state's sums do not form
+ * a valid vector, and RvCheckElement's when a mean is not finite.
  */
 Datum
 ruvector_avg(PG_FUNCTION_ARGS)
 {
 	ArrayType  *state = PG_GETARG_ARRAYTYPE_P(0);
-	float8	   *values = RvStateValues(state, "ruvector_avg");
+	float8	   *values = RvStateValues(state, "vector_avg");
 	float8		n = values[0];
 	int			dim = RV_STATE_DIM(state);
 	RuVector   *result;

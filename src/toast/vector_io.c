@@ -8,14 +8,19 @@
  * The formats, checks, messages and SQLSTATEs are pgvector's, so that data
  * and error handling carry over unchanged:
  *	text	'[1,2.5,-3]': whitespace allowed around elements and brackets,
- *			elements parsed with strtof like float4in (the parsing itself
- *			is vector_parse.c, free of PostgreSQL so it can be fuzzed),
+ *			elements parsed with strtof like float4in, but a value below
+ *			float4's range becomes zero (or a subnormal) instead of an
+ *			error, as pgvector 0.8.6 does (the parsing itself is
+ *			vector_parse.c, free of PostgreSQL so it can be fuzzed),
  *			output in the shortest form that reads back exactly;
  *	binary	int16 dim, int16 unused (must be 0), dim float4, network order.
  *
  * Invariant: nothing leaves these functions unless it passes the same
  * checks (dim in range, typmod, finite elements); received vref bytes are
- * rejected with an internal error like every other vref.
+ * rejected with an internal error like every other vref.  The output
+ * functions reject a vref the same way, except during logical decoding
+ * (HistoricSnapshotActive()), where they emit the documented placeholder
+ * of rv_vector.h (RV_VREF_PLACEHOLDER_FMT / the vref's binary image).
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +34,7 @@
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "toast/rv_vector.h"
 #include "toast/vector_parse.h"
@@ -56,9 +62,9 @@ RvSyntaxError(const char *lit, const char *detail)
 /*
  * RvVectorParse: parses the text form lit into x[] (room for RV_MAX_DIM
  * floats) with the pure parser of vector_parse.c and returns the number of
- * elements.  Raises pgvector's errors: syntax (22P02), out of range
- * (22003), NaN/Infinity (22000), no element (22000), too many elements
- * (54000).
+ * elements.  Raises pgvector's errors: syntax (22P02), overflow of
+ * float4 (22003), NaN/Infinity (22000), no element (22000), too many
+ * elements (54000).
  */
 static int
 RvVectorParse(char *lit, float *x)
@@ -112,6 +118,29 @@ RvVectorParse(char *lit, float *x)
 	return res.dim;
 }
 
+/*
+ * RvDecodingVref: true when v (detoasted, any header form) holds vref
+ * bytes and logical decoding is running (a historic snapshot is active),
+ * with the vref's store number and vid; false otherwise, leaving the vref
+ * to RvVectorCheck's error.  Decoding reads heap tuples of ruvector tables
+ * from WAL, so it is the one place where a vref legitimately reaches the
+ * type: its store cannot be read under a historic snapshot (it is no
+ * catalog), hence a placeholder.
+ */
+static bool
+RvDecodingVref(const RuVector *v, int16 *storeno, uint64 *vid)
+{
+	const struct varlena *vl = (const struct varlena *) v;
+	RvVref		ref;
+
+	if (!RvIsVref(vl) || !HistoricSnapshotActive())
+		return false;
+	memcpy(&ref, VARDATA_ANY(vl), sizeof(RvVref));
+	*storeno = ref.attnum;
+	*vid = ((uint64) ref.vid_hi << 32) | ref.vid_lo;
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(ruvector_in);
 
 /*
@@ -143,14 +172,22 @@ PG_FUNCTION_INFO_V1(ruvector_out);
 
 /*
  * ruvector_out(ruvector) -> cstring: '[x1,...,xn]', each element in the
- * shortest decimal form that reads back to the same float4.
+ * shortest decimal form that reads back to the same float4.  During
+ * logical decoding a vref prints as RV_VREF_PLACEHOLDER_FMT; anywhere else
+ * it raises "unresolved ruvector reference" (XX000).
  */
 Datum
 ruvector_out(PG_FUNCTION_ARGS)
 {
-	RuVector   *v = PG_GETARG_RUVECTOR_CHECKED(0);
+	RuVector   *v = DatumGetRuVector(PG_GETARG_DATUM(0));
 	char	   *buf;
 	char	   *ptr;
+	int16		storeno;
+	uint64		vid;
+
+	if (RvDecodingVref(v, &storeno, &vid))
+		PG_RETURN_CSTRING(psprintf(RV_VREF_PLACEHOLDER_FMT, storeno, vid));
+	RvVectorCheck(v);
 
 	/* each element with its separator, plus '[', ']' and '\0' */
 	buf = (char *) palloc((Size) FLOAT_SHORTEST_DECIMAL_LEN * v->dim + 2);
@@ -254,12 +291,27 @@ PG_FUNCTION_INFO_V1(ruvector_send);
 
 /*
  * ruvector_send(ruvector) -> bytea: int16 dim, int16 unused, dim float4.
+ * During logical decoding a vref is sent as int16 RV_VREF_MARKER, int16
+ * store number, int64 vid (which ruvector_recv refuses); anywhere else it
+ * raises "unresolved ruvector reference" (XX000).
  */
 Datum
 ruvector_send(PG_FUNCTION_ARGS)
 {
-	RuVector   *v = PG_GETARG_RUVECTOR_CHECKED(0);
+	RuVector   *v = DatumGetRuVector(PG_GETARG_DATUM(0));
 	StringInfoData buf;
+	int16		storeno;
+	uint64		vid;
+
+	if (RvDecodingVref(v, &storeno, &vid))
+	{
+		pq_begintypsend(&buf);
+		pq_sendint16(&buf, RV_VREF_MARKER);
+		pq_sendint16(&buf, storeno);
+		pq_sendint64(&buf, vid);
+		PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	}
+	RvVectorCheck(v);
 
 	pq_begintypsend(&buf);
 	pq_sendint16(&buf, v->dim);

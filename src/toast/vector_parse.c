@@ -10,7 +10,9 @@
  * separated by ',' (whitespace allowed around each), ']', optional
  * whitespace.  Whitespace is what array_in accepts.  Checks run in this
  * order, per element: element count limit, empty element, strtof syntax,
- * float4 range (overflow or underflow to zero), NaN, infinity.  Short
+ * float4 overflow, NaN, infinity.  A value too small for float4 becomes
+ * what strtof returns (a subnormal or a zero of the same sign), as in
+ * pgvector 0.8.6 ('[1e-46]' reads as [0]); only overflow is an error.  Short
  * plain decimals (the bulk of real input) are converted without strtof,
  * to the same float (RvParseFast).
  *
@@ -167,8 +169,12 @@ RvVectorParseText(const char *lit, float *x, int maxdim,
 		if (end == pt)
 			RV_PARSE_FAIL(RV_PARSE_SYNTAX);
 
-		/* Overflow and true underflow (to zero), like float4in */
-		if (errno == ERANGE && (val == 0.0f || isinf(val)))
+		/*
+		 * Overflow only: on underflow strtof returns a subnormal or a signed
+		 * zero, which is kept (pgvector's vector_in; float4in would refuse a
+		 * zero)
+		 */
+		if (errno == ERANGE && isinf(val))
 		{
 			result->err_start = (int) (pt - lit);
 			result->err_len = (int) (end - pt);

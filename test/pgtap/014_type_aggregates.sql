@@ -60,10 +60,10 @@ SELECT throws_ok($$SELECT sum(v) FROM (VALUES ('[1,2]'::ruvector), ('[1,2,3]')) 
 -- state functions
 SELECT is(vector_accum('{0}', '[1,2]'), '{1,1,2}'::float8[], 'vector_accum starts a state {n, sums}');
 SELECT is(vector_accum('{1,1,2}', '[3,4]'), '{2,4,6}'::float8[], 'vector_accum adds');
-SELECT is(ruvector_combine('{2,4,6}', '{1,1,1}'), '{3,5,7}'::float8[], 'ruvector_combine adds states');
-SELECT is(ruvector_combine('{0}', '{1,1,1}'), '{1,1,1}'::float8[], 'ruvector_combine with an empty state');
-SELECT is(ruvector_avg('{2,4,6}')::text, '[2,3]', 'ruvector_avg divides by n');
-SELECT throws_ok($$SELECT ruvector_avg('{}')$$, 'XX000', 'ruvector_avg: expected state array', 'malformed state');
+SELECT is(vector_combine('{2,4,6}', '{1,1,1}'), '{3,5,7}'::float8[], 'vector_combine adds states');
+SELECT is(vector_combine('{0}', '{1,1,1}'), '{1,1,1}'::float8[], 'vector_combine with an empty state');
+SELECT is(vector_avg('{2,4,6}')::text, '[2,3]', 'vector_avg divides by n');
+SELECT throws_ok($$SELECT vector_avg('{}')$$, 'XX000', 'vector_avg: expected state array', 'malformed state');
 SELECT is((SELECT count(*) FROM pg_aggregate WHERE aggfnoid IN ('avg(ruvector)'::regprocedure, 'sum(ruvector)'::regprocedure)
 		   AND aggcombinefn <> 0), 2::bigint, 'both aggregates have a combine function');
 SELECT is((SELECT count(*) FROM pg_proc WHERE oid IN ('avg(ruvector)'::regprocedure, 'sum(ruvector)'::regprocedure)
