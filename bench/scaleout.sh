@@ -158,6 +158,7 @@ run env PGPORT="$COORD_PORT" PGDATABASE=vectors "$RVB" truth -t fm_single -q "$Q
 	-o "$RV_TMP/truth.txt" -j "$(nproc)"
 
 declare -A R QPS P50 P99 FETCHED ROUNDS
+for i in 1 2 3; do on "$i" -c "CREATE EXTENSION pg_stat_statements"; done
 for ef in $EF_LIST; do
 	say "ef_search $ef: $NQ queries, one connection"
 	out=$(run env PGPORT="$COORD_PORT" PGDATABASE=vectors "$RVB" search -t fm_single -q "$Q" -n "$NQ" \
@@ -172,7 +173,7 @@ for ef in $EF_LIST; do
 	seen=$(on COORD -c "SELECT string_agg(ef_search, ',') FROM (SELECT ef_search FROM shard1_settings
 		UNION ALL SELECT ef_search FROM shard2_settings UNION ALL SELECT ef_search FROM shard3_settings) s")
 	[ "$seen" = "$ef,$ef,$ef" ] || { echo "shards see ef_search $seen, not $ef" >&2; exit 1; }
-	for i in 1 2 3; do on "$i" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c "SELECT pg_stat_statements_reset()" >/dev/null; done
+	for i in 1 2 3; do on "$i" -c "SELECT pg_stat_statements_reset()" >/dev/null; done
 	out=$(run env PGPORT="$COORD_PORT" PGDATABASE=vectors "$RVB" search -t items -q "$Q" -n "$NQ" \
 		-T "$RV_TMP/truth.txt")
 	echo "3 shards:   $out"
