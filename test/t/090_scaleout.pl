@@ -373,6 +373,9 @@ like(q_coord("SELECT err_of(\$q\$$knn\$q\$)"), qr/^08001: could not connect to s
 is(q_coord("SELECT count(*) FROM items WHERE id = $id_on_1"), 1, 'a query pruned to a live shard still runs');
 like(q_coord("SELECT err_of(\$q\$INSERT INTO items VALUES ($new_on_2, 1, $v)\$q\$)"),
 	qr/^08001: could not connect to server "shard2"$/, 'an INSERT routed to the stopped shard fails');
+my $new_on_1 = q_coord(q{SELECT min(id) FROM generate_series(1000001, 1000100) id WHERE satisfies_hash_partition('items'::regclass, 3, 0, id::bigint)});
+is(q_coord("INSERT INTO items VALUES ($new_on_1, 1, $v); DELETE FROM items WHERE id = $new_on_1 RETURNING id"),
+	$new_on_1, 'an INSERT and a DELETE routed to a live shard still run');
 $down->start;
 is(q_coord("SELECT count(*) FROM ($knn) k"), 10, 'after the restart the k-NN on the parent answers again');
 
