@@ -180,13 +180,10 @@ my $have_options = 1;
 sub set_options
 {
 	my ($opts) = @_;
-	my $verb = defined $opts ? ($have_options ? 'SET' : 'ADD') : 'DROP';
+	my $action = !defined $opts ? 'DROP options'
+	  : ($have_options ? 'SET' : 'ADD') . " options '$opts'";
 	$have_options = defined $opts;
-	return join('', map {
-		defined $opts
-		  ? "ALTER SERVER shard$_ OPTIONS ($verb options '$opts');\n"
-		  : "ALTER SERVER shard$_ OPTIONS (DROP options);\n"
-	} 1 .. 3);
+	return join('', map { "ALTER SERVER shard$_ OPTIONS ($action);\n" } 1 .. 3);
 }
 is(q_coord($settings_sql . ";\n" . set_options('-c ruvector.ef_search=1000') . $settings_sql),
 	"100/strict_order 100/strict_order 100/strict_order\n1000/strict_order 1000/strict_order 1000/strict_order",
