@@ -49,7 +49,7 @@ $(DATA_built): $(SQL_PARTS) Makefile
 
 $(OBJS): $(wildcard src/*.h src/*/*.h)
 
-.PHONY: test demo bench bench-kernels bench-tam deps sanitize
+.PHONY: test demo bench bench-kernels bench-tam bench-scaleout deps sanitize
 deps:
 	bash scripts/install-deps.sh
 
@@ -70,3 +70,6 @@ sanitize:
 
 bench-tam:
 	bash bench/tam-bench.sh
+
+bench-scaleout:
+	bash bench/scaleout.sh
