@@ -213,8 +213,9 @@ sub rv_check_copy
 			E'\\n' ORDER BY kind, store, blkno, vid), '') FROM ruvector_verify('$rel')}),
 			'', "$label: ruvector_verify('$rel') finds no problem");
 	}
-	is(rv_query($node, $db, q{SELECT coalesce(string_agg(concat_ws(' ', reason, table_relfilenode, store, store_relfilenode),
-		E'\n' ORDER BY 1, 2, 3), '') FROM ruvector_gc_orphans()}), '', "$label: ruvector_gc_orphans finds nothing");
+	# (whole rows: the output columns are not what this test is about)
+	is(rv_query($node, $db, q{SELECT coalesce(string_agg(o::text, E'\n' ORDER BY o::text), '') FROM ruvector_gc_orphans() o}),
+		'', "$label: ruvector_gc_orphans finds nothing");
 
 	# writes: INSERT, UPDATE of a vector, DELETE, VACUUM in every table,
 	# each table with its twin in one transaction; new ids never used before
@@ -246,12 +247,12 @@ SELECT 'ok'});
 			$probe, "$label: a new vector of $rel is found through its ruhnsw index");
 		is(rv_query($node, $db, qq{SELECT count(*) FROM ruvector_verify('$rel')}), '0',
 			"$label: ruvector_verify('$rel') clean after the writes");
-		# every store relation (at least one, now that it has rows) is read
-		# in full by pg_prewarm
+		# every store relation (at least one, now that it has rows, and one
+		# not empty) is read in full by pg_prewarm
 		my $prewarm = rv_query($node, $db, qq{SELECT count(*) || ' ' || count(*) FILTER (WHERE pg_prewarm(relation) = pages)
 			|| ' ' || count(*) FILTER (WHERE pg_relation_size(relation) = pages * current_setting('block_size')::int8)
-			FROM ruvector_storage_report('$rel')});
-		like($prewarm, qr/^([1-9]\d*) \1 \1$/,
+			|| ' ' || count(*) FILTER (WHERE pages > 0) FROM ruvector_storage_report('$rel')});
+		like($prewarm, qr/^([1-9]\d*) \1 \1 [1-9]\d*$/,
 			"$label: pg_prewarm and pg_relation_size of every store relation of $rel give its pages");
 	}
 	return;
