@@ -34,12 +34,13 @@ $SUDO make -s install RV_WERROR=1 RV_SANITIZE="${RV_SANITIZE:-0}" >/dev/null
 
 . scripts/cluster.sh
 rv_cluster_start
-# Test files, and the sources the kernel and fuzz suites compile, must be
-# readable by the cluster owner whatever the clone's permissions: run from
-# copies inside the throwaway directory (sources only, no build products).
+# Test files, the sources the kernel and fuzz suites compile, and the docs
+# and bench scripts the scale-out test runs, must be readable by the cluster
+# owner whatever the clone's permissions: run from copies inside the
+# throwaway directory (sources only, no build products).
 cp -r "$ROOT/test" "$RV_TMP/test"
 mkdir "$RV_TMP/src-copy"
-find src -type f \( -name '*.c' -o -name '*.h' \) -print0 \
+find src docs bench -type f \( -name '*.c' -o -name '*.h' -o -name '*.md' -o -name '*.sh' -o -name '*.sql' \) -print0 \
 	| tar --null -T - -cf - | tar -xf - -C "$RV_TMP/src-copy"
 if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$RV_TMP/test" "$RV_TMP/src-copy"; fi
 

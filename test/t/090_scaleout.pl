@@ -26,7 +26,7 @@
 # query fail with "could not connect to server", pruned queries still run,
 # and the restarted shard serves again.
 #
-# Needs RV_SRC_ROOT (docs/ and bench/ are not copied for the cluster owner).
+# Needs RV_SRC_ROOT: test/run-all.sh points it at its copy of src/, docs/ and bench/.
 use strict;
 use warnings;
 use Cwd qw(getcwd);
