@@ -3,7 +3,7 @@
 # layer (src/simd, src/toast, src/tam, src/index) owns its own files.
 
 EXTENSION = ruvector_tam
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = ruvector_tam
 
 SRCS = $(sort $(wildcard src/*.c src/simd/*.c src/toast/*.c src/tam/*.c src/index/*.c))
@@ -13,7 +13,9 @@ OBJS = $(SRCS:.c=.o)
 # so that each layer keeps its own SQL next to its concern.
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+# Older releases' install scripts (kept to test ALTER EXTENSION UPDATE
+# from them) and the upgrade scripts.
+DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src

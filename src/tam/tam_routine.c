@@ -12,8 +12,21 @@
  *	  slots holding resolved values (tam_slot.c);
  *	- TIDs are heap's TIDs, unchanged;
  *	- heap code that insists on rd_tableam being heap's (heap_getnext via
- *	  index_build_range_scan, copy_for_cluster) runs with rel->rd_tableam
- *	  temporarily set to heap's routine inside PG_TRY/PG_FINALLY;
+ *	  index_build_range_scan and index_validate_scan, copy_for_cluster)
+ *	  runs with rel->rd_tableam temporarily set to heap's routine inside
+ *	  PG_TRY/PG_FINALLY.  PostgreSQL 15 offers no other way: heap_getnext
+ *	  refuses a relation whose rd_tableam is not heap's, and these heap
+ *	  callbacks scan the relation they are given.  A copy of the relcache
+ *	  entry is no way out either (heap's scan registers the entry's
+ *	  rd_smgr field as its smgr owner).  Why the swap is safe: the entry
+ *	  is backend-local and pinned by the caller, so only this backend sees
+ *	  the swapped pointer, and only for the duration of the call; if a
+ *	  relcache rebuild of rel happens inside the window (an invalidation
+ *	  processed at a lock acquisition, or a sinval reset), the rebuilt
+ *	  entry gets rd_tableam from pg_am again, i.e. ours, so the worst
+ *	  outcome is heap_getnext's own "only heap AM is supported" ERROR
+ *	  aborting the statement, never a scan through the wrong routine after
+ *	  the window; PG_FINALLY restores ours on every exit;
  *	- a store pin taken for a zero-copy value is held by the scan or fetch
  *	  state and released when the next row is produced or the scan ends.
  *

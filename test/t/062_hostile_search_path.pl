@@ -6,7 +6,7 @@
 # before PostgreSQL 15).  It creates there functions, aggregates and
 # operators named like the core objects and extension functions the
 # extension script and the library's own SQL use (float4, int4, text,
-# count, sum, array_to_ruvector, ruvector_in, l2_distance, = on oid / name
+# count, sum, array_to_vector, ruvector_in, l2_distance, = on oid / name
 # / int2 / int4 / text, < on oid, || on text, ...); each decoy records its
 # firing in hostile.fired and raises a WARNING.  A positive control first
 # shows that the decoys do fire for unqualified references.
@@ -20,8 +20,8 @@
 # statements then qualify core operators, as they must on such a path).
 # Pass: hostile.fired is empty and the log has no decoy warning.
 #
-# ALTER EXTENSION UPDATE is not covered: 0.1.0 is the only version and no
-# upgrade script exists yet.
+# ALTER EXTENSION UPDATE from 0.1.0 runs with the path the superuser has
+# (t/025_store_lifecycle.pl); its script qualifies every core object too.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -49,8 +49,8 @@ my @decoy_fns = (
 	[ 'text', 'int4', 'text', "''" ],
 	[ 'text', 'oid', 'text', "''" ],
 	[ 'oid', 'int8', 'oid', '0' ],
-	[ 'array_to_ruvector', 'int4[], int4, bool', 'text', "''" ],
-	[ 'array_to_ruvector', 'float4[]', 'text', "''" ],
+	[ 'array_to_vector', 'int4[], int4, bool', 'text', "''" ],
+	[ 'array_to_vector', 'float4[]', 'text', "''" ],
 	[ 'ruvector_in', 'text', 'text', "''" ],
 	[ 'ruvector_out', 'text', 'text', "''" ],
 	[ 'l2_distance', 'float4[], float4[]', 'float8', '0' ],
@@ -88,7 +88,7 @@ for my $schema ('hostile', 'public')
 		# Same signature as an extension function: only outside the target
 		# schema (in it, CREATE EXTENSION refuses to start; tested below).
 		next if $schema eq 'public' && "$name($args)" =~
-		  /^(ruvector_version\(\)|array_to_ruvector\(int4\[\], int4, bool\))$/;
+		  /^(ruvector_version\(\)|array_to_vector\(int4\[\], int4, bool\))$/;
 		my $label = "$schema.$name($args)";
 		$sql .= qq{
 CREATE FUNCTION $schema.$name($args) RETURNS $ret LANGUAGE plpgsql AS \$d\$
