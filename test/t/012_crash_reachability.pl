@@ -60,11 +60,12 @@ CREATE INDEX t_v ON t USING ruhnsw (v) WITH (m = 4, ef_construction = 16);
 my $script = $node->basedir . '/load.sql';
 open(my $fh, '>', $script) or die "cannot write $script: $!";
 print $fh q{\set r random(1, 1000000000)
+\set s 4 * :r
 \set op random(1, 10)
 BEGIN;
-INSERT INTO t (v) SELECT rvec(:r * 4 + g) FROM generate_series(1, 2) g;
+INSERT INTO t (v) SELECT rvec(:s + g) FROM generate_series(1, 2) g;
 \if :op <= 3
-UPDATE t SET v = rvec(:r * 4 + 3) WHERE id = (SELECT max(id) FROM t) - :r % 100;
+UPDATE t SET v = rvec(:s + 3) WHERE id = (SELECT max(id) FROM t) - :r % 100;
 \else
 DELETE FROM t WHERE id = (SELECT max(id) FROM t) - :r % 100;
 \endif
