@@ -288,9 +288,9 @@ RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src)
  * unlogged build), so crash recovery replays every change or none of
  * them.  Extends the index first when needed.  Locks the pages in
  * ascending block order and holds all of their exclusive locks until the
- * record is finished, so a scan that reads one of the new records after
- * the others sees them all.  Caller holds RUHNSW_UPDATE_LOCK (or builds
- * alone).
+ * changes are applied, so a reader that has seen one of them (say a new
+ * link) and then reads another of the records (the linked node) sees its
+ * change too.  Caller holds RUHNSW_UPDATE_LOCK (or builds alone).
  */
 void
 RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *srcs)
