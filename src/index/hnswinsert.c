@@ -46,10 +46,10 @@
  * concurrent scan never follows a link to an uninitialized record.
  *
  * Cost, against dropping links unchecked (5,000 random 32-d vectors,
- * m = 16, one measurement): about 20 drops per insert, 16% of them to a
+ * m = 16, two runs): about 20 drops per insert, 16% of them to a
  * node v links to, 66% to a node another neighbour links to, 19% adopted;
  * the check reads about 220 records per insert (no distances); build and
- * insert time +4% and +8%; recall@10 at ef_search 40 0.969 instead of
+ * insert time +4% and +8%; recall@10 at ef_search 40 0.969-0.970 against
  * 0.972, at ef_search 100 0.999 either way.
  *
  *-------------------------------------------------------------------------
