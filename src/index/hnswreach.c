@@ -4,11 +4,14 @@
  *	  Keeping every live node of a ruhnsw graph reachable from the entry
  *	  point (run at the end of a build and by every VACUUM).
  *
- * Neighbour-list pruning on insert (a full list keeps the best of its old
- * links plus the new one, and may drop the only link to a node) and the
- * list repair of ambulkdelete (a node whose in-links all came from deleted
- * nodes gets none back) can leave a live node that no walk from the entry
- * point reaches: no scan can ever return its row.
+ * The list repair of ambulkdelete (a node whose in-links all came from
+ * deleted nodes gets none back) can leave a live node that no walk from
+ * the entry point reaches: no scan can ever return its row.  Inserts never
+ * do (hnswinsert.c keeps every node reachable after each of its WAL
+ * records), but an index written by an earlier version, whose insert-time
+ * pruning could drop the only link to a node, may hold such nodes.  The
+ * build runs the repair too, as a safeguard: its graph is made by the same
+ * inserts.
  *
  * RuhnswRepairReachability walks the graph breadth-first from the entry
  * point over the level-0 lists (through deleted nodes too, as scans do),

@@ -6,10 +6,13 @@
  *	  search and the neighbour-selection heuristic of HNSW.
  *
  * Invariants kept here: a node record is always read and written whole,
- * under the buffer lock of its page and with no other index buffer locked;
- * on-page writes outside a build go through GenericXLog, one page per
- * record.  Store pins taken for a distance are released before the
- * distance function returns.
+ * under the buffer lock of its page.  Readers lock one index buffer at a
+ * time; a writer (RuhnswWriteNodes) locks the pages of the records it
+ * writes together, at most RUHNSW_MAX_WRITE, in ascending block order, and
+ * only writers that hold RUHNSW_UPDATE_LOCK do, so there is no deadlock.
+ * On-page writes outside a build go through GenericXLog, one record per
+ * RuhnswWriteNodes call.  Store pins taken for a distance are released
+ * before the distance function returns.
  *
  *-------------------------------------------------------------------------
  */
@@ -269,48 +272,101 @@ RuhnswExtendTo(RuhnswGraph *g, BlockNumber blkno)
 }
 
 /*
- * RuhnswWriteNode: overwrites vid's record with src.  In memory a copy; on
- * pages one GenericXLog record (or a plain dirty page in an unlogged
- * build), extending the index first when needed.  Caller holds
- * RUHNSW_UPDATE_LOCK.
+ * RuhnswWriteNode: overwrites vid's record with src; RuhnswWriteNodes for
+ * one record.
  */
 void
 RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src)
 {
-	BlockNumber blkno;
-	Buffer		buf;
-	Size		off = (Size) (vid % g->nodes_per_page) * g->nodesize;
+	RuhnswWriteNodes(g, 1, &vid, &src);
+}
 
+/*
+ * RuhnswWriteNodes: overwrites the records of the n (1..RUHNSW_MAX_WRITE)
+ * distinct vids with srcs[i], all or none: in memory copies; on pages one
+ * GenericXLog record covering their pages (or plain dirty pages in an
+ * unlogged build), so crash recovery replays every change or none of
+ * them.  Extends the index first when needed.  Locks the pages in
+ * ascending block order and holds all of their exclusive locks until the
+ * changes are applied, so a reader that has seen one of them (say a new
+ * link) and then reads another of the records (the linked node) sees its
+ * change too.  Caller holds RUHNSW_UPDATE_LOCK (or builds alone).
+ */
+void
+RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *srcs)
+{
+	BlockNumber blknos[RUHNSW_MAX_WRITE];
+	Buffer		bufs[RUHNSW_MAX_WRITE];
+	Page		pages[RUHNSW_MAX_WRITE];
+	int			pageof[RUHNSW_MAX_WRITE];
+	int			npages = 0;
+	BlockNumber maxblk = 0;
+	GenericXLogState *state = NULL;
+
+	Assert(n >= 1 && n <= RUHNSW_MAX_WRITE);
 	if (g->mem != NULL)
 	{
-		Assert(vid < g->memvids);
-		memcpy(g->mem + (Size) vid * g->nodesize, src, g->nodesize);
+		for (int i = 0; i < n; i++)
+		{
+			Assert(vids[i] < g->memvids);
+			memcpy(g->mem + (Size) vids[i] * g->nodesize, srcs[i], g->nodesize);
+		}
 		return;
 	}
-	blkno = RuhnswNodeBlock(g->nodes_per_page, vid);
-	if (blkno >= g->nblocks)
+
+	/* the distinct pages, ascending */
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, vids[i]);
+		int			j;
+
+		maxblk = Max(maxblk, blkno);
+		for (j = 0; j < npages && blknos[j] < blkno; j++)
+			;
+		if (j < npages && blknos[j] == blkno)
+			continue;
+		memmove(blknos + j + 1, blknos + j, sizeof(BlockNumber) * (npages - j));
+		blknos[j] = blkno;
+		npages++;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, vids[i]);
+
+		for (pageof[i] = 0; blknos[pageof[i]] != blkno; pageof[i]++)
+			;
+	}
+
+	if (maxblk >= g->nblocks)
 		g->nblocks = RelationGetNumberOfBlocks(g->index);
-	if (blkno >= g->nblocks)
+	if (maxblk >= g->nblocks)
 	{
-		RuhnswExtendTo(g, blkno);
-		g->nblocks = blkno + 1;
+		RuhnswExtendTo(g, maxblk);
+		g->nblocks = maxblk + 1;
 	}
-	buf = ReadBuffer(g->index, blkno);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	if (g->unlogged_build)
+
+	for (int j = 0; j < npages; j++)
 	{
-		memcpy(PageGetContents(BufferGetPage(buf)) + off, src, g->nodesize);
-		MarkBufferDirty(buf);
+		bufs[j] = ReadBuffer(g->index, blknos[j]);
+		LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
 	}
+	if (!g->unlogged_build)
+		state = GenericXLogStart(g->index);
+	for (int j = 0; j < npages; j++)
+		pages[j] = state ? GenericXLogRegisterBuffer(state, bufs[j], 0) : BufferGetPage(bufs[j]);
+	for (int i = 0; i < n; i++)
+		memcpy(PageGetContents(pages[pageof[i]]) +
+			   (Size) (vids[i] % g->nodes_per_page) * g->nodesize,
+			   srcs[i], g->nodesize);
+	if (state)
+		GenericXLogFinish(state);
 	else
 	{
-		GenericXLogState *state = GenericXLogStart(g->index);
-		Page		page = GenericXLogRegisterBuffer(state, buf, 0);
-
-		memcpy(PageGetContents(page) + off, src, g->nodesize);
-		GenericXLogFinish(state);
+		for (int j = 0; j < npages; j++)
+			MarkBufferDirty(bufs[j]);
 	}
-	UnlockReleaseBuffer(buf);
+	for (int j = 0; j < npages; j++)
+		UnlockReleaseBuffer(bufs[j]);
 }
 
 /*

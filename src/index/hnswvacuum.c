@@ -23,9 +23,9 @@
  * amvacuumcleanup (every VACUUM that does index cleanup, whether or not
  * ambulkdelete ran) takes RUHNSW_UPDATE_LOCK in ExclusiveLock too and runs
  * RuhnswRepairReachability (hnswreach.c): step 3 can strand a node whose
- * in-links all came from deleted nodes, and insert-time pruning can drop a
- * node's last in-link; after it every live node is reachable from the
- * entry point again.  Only level-0 links are added (or replace another);
+ * in-links all came from deleted nodes (inserts strand none, but those of
+ * an earlier release could); after it every live node is reachable from
+ * the entry point again.  Only level-0 links are added (or replace another);
  * each record change is one GenericXLog record.
  *
  *-------------------------------------------------------------------------

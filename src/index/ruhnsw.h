@@ -33,9 +33,16 @@
  *	  hands out its vid again.
  *	- the entry point is a live node of the highest level, or
  *	  RUHNSW_INVALID_VID when the index holds no live node.
- *	- right after a build or a VACUUM every live node is reachable from the
- *	  entry point over level-0 links (hnswreach.c); in between, an insert's
- *	  list pruning may strand a node until the next VACUUM.
+ *	- every live node is reachable from the entry point over level-0 links
+ *	  (walking through deleted nodes, as scans do) after a build, after a
+ *	  VACUUM (hnswreach.c) and after every WAL record of an insert
+ *	  (hnswinsert.c: a node is written with its first in-link in one
+ *	  record, and a link an insert drops while pruning a list is one whose
+ *	  target stays linked); so also after crash recovery and under any mix
+ *	  of inserts.  Only within a VACUUM, between ambulkdelete's list repair
+ *	  and amvacuumcleanup's reachability repair, can a node be stranded
+ *	  (a crash there leaves it to the next VACUUM), and an index written by
+ *	  an earlier version may hold stranded nodes until its next VACUUM.
  *	- the index covers one store, named in the metapage by its store
  *	  relation's OID (store_relid, InvalidOid until the first vector is
  *	  indexed) and checked against dims, never by a reusable number; a
@@ -48,9 +55,11 @@
  * on the heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
  * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
  * it in ExclusiveLock once after marking nodes deleted so that no search
- * still holds their TIDs.  Buffer locks: at most one index buffer is
- * locked at a time (node records are copied out), so there is no lock
- * ordering to respect between index pages.
+ * still holds their TIDs.  Buffer locks: readers lock one index buffer at
+ * a time (node records are copied out); an insert locks the pages of the
+ * (at most RUHNSW_MAX_WRITE) records it writes in one WAL record together,
+ * in ascending block order, and only a holder of RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock ever holds two, so index buffer locks cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -88,6 +97,9 @@
 #define RUHNSW_MAX_LEVEL		3
 
 #define RUHNSW_INVALID_VID		((uint32) 0xFFFFFFFF)
+
+/* records RuhnswWriteNodes writes in one WAL record (<= MAX_GENERIC_XLOG_PAGES) */
+#define RUHNSW_MAX_WRITE		2
 
 /* node flags */
 #define RUHNSW_NODE_USED		0x01
@@ -236,6 +248,8 @@ extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 vid);
 extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
+extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
+							 const char *const *srcs);
 extern int	RuhnswLevelSlots(RuhnswGraph *g, int level, int *count);
 extern int	RuhnswRandomLevel(uint32 vid, int m);
 extern void RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst);
