@@ -13,18 +13,20 @@
 
 DO $$
 DECLARE
-	tables text;
+	tables pg_catalog.text;
 BEGIN
 	SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s', c.oid::pg_catalog.regclass), ', ')
 	  INTO tables
 	  FROM @extschema@.ruvector_store s
 	  LEFT JOIN pg_catalog.pg_class c
-	    ON c.relfilenode OPERATOR(pg_catalog.=) s.relnode
-	   AND c.relam OPERATOR(pg_catalog.=) (SELECT a.oid FROM pg_catalog.pg_am a
-										   WHERE a.amname OPERATOR(pg_catalog.=) 'ruvector');
-	IF tables IS NOT NULL OR EXISTS (SELECT 1 FROM @extschema@.ruvector_store) THEN
-		RAISE EXCEPTION 'cannot update ruvector_tam from 0.1.0 while tables hold 0.1.0 vector stores: %',
-			pg_catalog.coalesce(tables, '(stores of dropped tables; run ruvector_gc_orphans() first)')
+	    ON pg_catalog.oideq(c.relfilenode, s.relnode)
+	   AND pg_catalog.oideq(c.relam, (SELECT a.oid FROM pg_catalog.pg_am a
+									  WHERE pg_catalog.nameeq(a.amname, 'ruvector')));
+	IF tables IS NULL THEN
+		tables := '(stores of dropped tables; run ruvector_gc_orphans() first)';
+	END IF;
+	IF EXISTS (SELECT 1 FROM @extschema@.ruvector_store) THEN
+		RAISE EXCEPTION 'cannot update ruvector_tam from 0.1.0 while tables hold 0.1.0 vector stores: %', tables
 			USING ERRCODE = 'feature_not_supported',
 				  HINT = 'Dump these tables with pg_dump -t, drop them, run ALTER EXTENSION ruvector_tam UPDATE, then restore them.';
 	END IF;
@@ -92,9 +94,9 @@ DECLARE
 	idx pg_catalog.regclass;
 BEGIN
 	FOR idx IN SELECT i.indexrelid::pg_catalog.regclass FROM pg_catalog.pg_index i
-			   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
-			   JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam
-			   WHERE a.amname OPERATOR(pg_catalog.=) 'ruhnsw'
+			   JOIN pg_catalog.pg_class c ON pg_catalog.oideq(c.oid, i.indexrelid)
+			   JOIN pg_catalog.pg_am a ON pg_catalog.oideq(a.oid, c.relam)
+			   WHERE pg_catalog.nameeq(a.amname, 'ruhnsw')
 	LOOP
 		EXECUTE pg_catalog.format('REINDEX INDEX %s', idx);
 	END LOOP;

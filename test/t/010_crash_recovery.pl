@@ -199,7 +199,7 @@ INSERT INTO small SELECT i, 'x', vec(i, 8, 16), vec(i, 8, 3) FROM generate_serie
 
 	# VACUUM over and over while the rest is in flight
 	my $vac = $node->background_psql('postgres', on_error_stop => 0);
-	$vac->{stdin} .= "VACUUM small; VACUUM big;\n" x 200;
+	$vac->{stdin} .= "VACUUM small; VACUUM big;\n" x 5000;
 	$vac->{run}->pump_nb;
 	push @s, $vac;
 

@@ -53,8 +53,8 @@ my $shape = q{
 		  FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 		 WHERE d.deptype = 'e' AND e.extname = 'ruvector_tam'
 		UNION ALL
-		SELECT p.oid::regprocedure || ' -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile ||
-			p.proisstrict || p.proparallel || ' ' || p.prosrc || ' ' || coalesce(p.proacl::text, '-')
+		SELECT p.oid::regprocedure || ' -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text ||
+			p.proisstrict::text || p.proparallel::text || ' ' || p.prosrc || ' ' || coalesce(p.proacl::text, '-')
 		  FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 		  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ruvector_tam'
 		UNION ALL
