@@ -5,8 +5,10 @@
  *	  layer's settings and hooks in dependency order (simd, toast, tam,
  *	  index).  Nothing here touches storage.
  *
- * Invariant: each layer's init function is idempotent and safe to run in
- * any backend (the library is not required in shared_preload_libraries).
+ * Invariant: _PG_init runs once per backend and calls each layer's init
+ * once (they are not idempotent: the index layer adds a reloption kind,
+ * the scans chain the planner hook); each is safe to run in any backend
+ * (the library is not required in shared_preload_libraries).
  *
  *-------------------------------------------------------------------------
  */

@@ -12,7 +12,8 @@
  * RUHNSW_SCAN_LOCK in ShareLock, then returns the candidates one by one.
  * Before returning a candidate it re-reads the node (deleted nodes are
  * skipped) and checks that the heap tuple at the node's TID still refers
- * to that vid (a vid may be reused after VACUUM; DESIGN §6).
+ * to that vid (a vid may be reused after VACUUM; docs/design.md); for an entry that
+ * holds a HOT chain's root TID, any member of the chain may be the one.
  *
  * Iterative scans (ruvector.iterative_scan != off): when the executor
  * asks for more tuples than the search produced (a WHERE filter discarded

@@ -24,9 +24,11 @@
  *	  used record; a live node's level-L link reaches a node of level >= L
  *	  (ruhnsw_link).  Links to DELETED nodes are legal between VACUUMs and
  *	  are not reported;
- *	- every live node is reachable from the entry point over the links of
- *	  all levels, walking through deleted nodes as scans do
- *	  (ruhnsw_unreachable);
+ *	- every live node is reachable from the entry point over level-0
+ *	  links, walking through deleted nodes as scans do (ruhnsw_unreachable):
+ *	  the invariant of ruhnsw.h, which scans rely on (their level-0 search
+ *	  starts from the entry point and the node the upper levels led to, so
+ *	  a node reachable only over upper-level links can be missed);
  *	- every live node's heap TID is a valid TID within the heap and, if it
  *	  still holds a tuple, that tuple's column refers to this node's vid in
  *	  the covered store (ruhnsw_heap_tid).  A TID whose tuple is gone is
@@ -471,8 +473,8 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 }
 
 /*
- * Pass 3: breadth-first walk from the entry point over the lists of every
- * level (through deleted nodes too); every live node left unvisited is
+ * Pass 3: breadth-first walk from the entry point over level-0 lists
+ * (through deleted nodes too); every live node left unvisited is
  * reported.  Each vid is queued at most once, so the walk is bounded by
  * nvids.
  */
@@ -498,32 +500,26 @@ RvvCheckReachable(RuhnswVerifyState *vs, char *rec)
 	while (head < tail)
 	{
 		uint32		vid = queue[head++];
-		int			level = vs->node[vid] >> RVV_LEVEL_SHIFT;
 		const uint32 *slots = RuhnswNodeSlots(rec);
 
 		if ((head & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
 		if (!RvvReadRecord(vs, vid, rec))
 			continue;
-		for (int lc = 0; lc <= level; lc++)
+		/* level 0's list: the first 2 * m slots */
+		for (int k = 0; k < 2 * m && k < vs->nslots; k++)
 		{
-			int			start = lc == 0 ? 0 : 2 * m + (lc - 1) * m;
-			int			count = lc == 0 ? 2 * m : m;
+			uint32		t = slots[k];
+			uint8		tst;
 
-			for (int k = start; k < start + count && k < vs->nslots; k++)
-			{
-				uint32		t = slots[k];
-				uint8		tst;
-
-				if (t == RUHNSW_INVALID_VID || (uint64) t >= vs->nvids)
-					continue;
-				tst = vs->node[t] & RVV_STATE_MASK;
-				if ((tst != RVV_LIVE && tst != RVV_DELETED) ||
-					(visited[t / 8] & (1 << (t % 8))))
-					continue;
-				visited[t / 8] |= 1 << (t % 8);
-				queue[tail++] = t;
-			}
+			if (t == RUHNSW_INVALID_VID || (uint64) t >= vs->nvids)
+				continue;
+			tst = vs->node[t] & RVV_STATE_MASK;
+			if ((tst != RVV_LIVE && tst != RVV_DELETED) ||
+				(visited[t / 8] & (1 << (t % 8))))
+				continue;
+			visited[t / 8] |= 1 << (t % 8);
+			queue[tail++] = t;
 		}
 	}
 	for (uint64 vid = 0; vid < vs->nvids; vid++)

@@ -10,7 +10,7 @@
  * local buffers and GenericXLog page copies are only 8-byte aligned, so the
  * kernels use unaligned-safe loads throughout.
  *
- * A stored vector may straddle two pages (DESIGN.md section 4): the "two
+ * A stored vector may straddle two pages (docs/design.md, store layout): the "two
  * piece" entry points score a contiguous query a[0..n0+n1) against a stored
  * vector given as b0[0..n0) followed by b1[0..n1), without copying.  Pass
  * b1 = NULL, n1 = 0 for a vector that lies in one piece.

@@ -32,7 +32,8 @@
  * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
  *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
- * bulk copies use log_newpage_range.  Segments carry a tier field for the
+ * store copies (rewrites) go through RelationCopyStorage, which logs each
+ * page it copies.  Segments carry a tier field for the
  * warm/cool/cold tiers; only the hot (f32) tier exists today.
  *
  *-------------------------------------------------------------------------
@@ -172,7 +173,7 @@ extern int	RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 							 const float **p0, int *n0, const float **p1, int *n1);
 extern uint64 RvStoreNextVid(RvStore *store);
 extern void RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced,
-									uint64 nvids, TransactionId horizon,
+									uint64 nvids, TransactionId horizon, bool may_free,
 									uint64 *nfreed, uint64 *nlive);
 extern void RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated,
 						  BlockNumber *nblocks);

@@ -3,17 +3,19 @@
  * rv_tam.h
  *	  Internal interface of the ruvector table access method (src/tam):
  *	  the per-relation cache of vector columns and stores, vref handling,
- *	  store lifecycle, and the hooks.  The index layer uses only the
- *	  functions marked "index API".
+ *	  store lifecycle, and the hooks.  The index layer uses the store
+ *	  lookups (RvTamGetStoreByNo, RvTamGetStoreByRelid), RvDatumGetVref,
+ *	  RvRelIsRuvector and the functions marked "index API".
  *
  * Stores belong to a table's current storage, identified by the table's
  * (reltablespace, relfilenode) as pg_class records them (reltablespace 0
  * for the database's default tablespace, so ALTER DATABASE SET TABLESPACE
  * and CREATE DATABASE ... TABLESPACE keep the key; pg_upgrade preserves
  * both numbers), not by its OID: rewrites that give the table new storage
- * (TRUNCATE, VACUUM FULL, CLUSTER, SET TABLESPACE, SET ACCESS METHOD,
- * ALTER COLUMN TYPE) get new stores, and the old storage's stores are
- * dropped with it, transactionally.  Each store is a catalogued relation
+ * (TRUNCATE, VACUUM FULL, CLUSTER, SET ACCESS METHOD, ALTER COLUMN TYPE)
+ * get new stores, and the old storage's stores are dropped with it,
+ * transactionally; SET TABLESPACE moves the store relations along,
+ * keeping their OIDs, and re-keys their catalog rows.  Each store is a catalogued relation
  * (store_am.c); the mapping from storage and store number to that
  * relation's OID lives in the extension's catalog table ruvector_store.
  *
@@ -71,6 +73,7 @@ extern RvStore *RvTamGetStoreByRelid(Relation rel, Oid relid);
 extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
 extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
 extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
+extern void RvStoreLockOwner(Oid storeoid);
 extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
 extern Oid	RvCatalogRelid(bool missing_ok);
 

@@ -240,7 +240,8 @@ RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
 /*
  * Allocates up to n vids in one WAL record (metapage + one segment meta
  * page), reusing free vids from free_hint on or appending at next_vid.
- * Returns how many were allocated (>= 1) into vids.
+ * Returns how many were allocated into vids (0 is possible when the free
+ * hint was stale; the caller loops).
  */
 static int
 RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
@@ -746,8 +747,11 @@ RvStoreNextVid(RvStore *store)
  * (live or dead, still on its page) references; horizon is the oldest xid
  * that may still be running (computed before the heap was scanned).  A vid
  * is freed when it is unreferenced and its allocating transaction precedes
- * the horizon (so no in-flight insert can still be about to reference it);
- * referenced vids older than the horizon are frozen.  Each segment is swept
+ * the horizon (so no in-flight insert can still be about to reference it)
+ * and may_free is set; referenced vids older than the horizon are frozen,
+ * and so are old unreferenced ones when !may_free (the caller cannot rule
+ * out that an index still returns them; frozen, they keep no xid from
+ * wraparound and are freed by a later sweep that may).  Each segment is swept
  * under the metapage's and its meta page's exclusive locks (in allocation's
  * lock order) and logged with the metapage counters in one WAL record, so
  * a crash never leaves the counters out of step with the xids.
@@ -755,7 +759,7 @@ RvStoreNextVid(RvStore *store)
  */
 void
 RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
-						TransactionId horizon, uint64 *nfreed, uint64 *nlive)
+						TransactionId horizon, bool may_free, uint64 *nfreed, uint64 *nlive)
 {
 	uint64		nsegs = (nvids + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
 	uint64		freed = 0;
@@ -798,7 +802,7 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 			if (x == InvalidTransactionId)
 				continue;
 			old = (x == FrozenTransactionId) || TransactionIdPrecedes(x, horizon);
-			if (ref)
+			if (ref || (old && !may_free))
 			{
 				live++;
 				if (old && x != FrozenTransactionId)

@@ -22,9 +22,12 @@
  *	  empty relation and VACUUM has nothing to do (VACUUM of the owning
  *	  table sweeps the store), so database-wide ANALYZE and VACUUM pass;
  *	- VACUUM FULL, CLUSTER and SET TABLESPACE of a store relation copy its
- *	  pages verbatim to the new file (store pages are not MVCC data), and
- *	  the relcache invalidation they send makes every backend reopen its
- *	  handle (store_catalog.c).
+ *	  pages verbatim to the new file (store pages are not MVCC data) while
+ *	  holding AccessExclusiveLock on the owning table (readers and writers
+ *	  reach store pages without locking the store relation, so the table
+ *	  lock is what keeps them off the old file), and the relcache
+ *	  invalidation they send makes every backend reopen its handle
+ *	  (store_catalog.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -292,6 +295,7 @@ RvStoreAmCopyFile(Relation rel, const RelFileNode *newrnode, char persistence)
 static void
 rvs_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 {
+	RvStoreLockOwner(RelationGetRelid(rel));
 	RvStoreAmCopyFile(rel, newrnode, rel->rd_rel->relpersistence);
 }
 
@@ -306,6 +310,7 @@ rvs_relation_copy_for_cluster(Relation OldTable, Relation NewTable, Relation Old
 	 * NewTable already has an empty file: copy the pages over it.  The
 	 * swap that follows drops the old file.
 	 */
+	RvStoreLockOwner(RelationGetRelid(OldTable));
 	FlushRelationBuffers(OldTable);
 	RelationCopyStorage(RelationGetSmgr(OldTable), RelationGetSmgr(NewTable), MAIN_FORKNUM,
 						NewTable->rd_rel->relpersistence);

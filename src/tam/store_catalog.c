@@ -73,6 +73,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/relfilenodemap.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -789,4 +790,46 @@ RvTamMoveStores(Relation rel, RelFileNode newstorage)
 	}
 	table_close(catalog, RowExclusiveLock);
 	CacheInvalidateRelcache(rel);
+}
+
+/*
+ * RvStoreLockOwner: takes AccessExclusiveLock on the table whose store is
+ * relation storeoid (found through the catalog row naming it), so that a
+ * rewrite of the store relation itself (VACUUM FULL, CLUSTER or SET
+ * TABLESPACE run on it directly, e.g. by a database-wide VACUUM FULL)
+ * waits for every reader and writer of the table and excludes new ones
+ * until it commits: they reach the store's pages without locking the
+ * store relation.  Harmless when the caller holds that lock already
+ * (ALTER TABLE ... SET TABLESPACE moving its stores).  No-op for a store
+ * relation no catalog row names.
+ */
+void
+RvStoreLockOwner(Oid storeoid)
+{
+	Oid			catoid = RvCatalogRelid(true);
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	RvCatalogStore *cs = NULL;
+
+	if (!OidIsValid(catoid))
+		return;
+	catalog = table_open(catoid, AccessShareLock);
+	ScanKeyInit(&key, Anum_rv_store_store, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(storeoid));
+	scan = systable_beginscan(catalog, InvalidOid, false, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		cs = RvCatalogFromTuple(tup, RelationGetDescr(catalog));
+	systable_endscan(scan);
+	table_close(catalog, AccessShareLock);
+	if (cs != NULL)
+	{
+		Oid			owner = RelidByRelfilenode(RvStorageSpcKey(cs->storage.spcNode),
+											   cs->storage.relNode);
+
+		if (OidIsValid(owner))
+			LockRelationOid(owner, AccessExclusiveLock);
+	}
 }

@@ -15,7 +15,7 @@
  *	- every store file is dropped in the transaction that drops its table
  *	  storage or column (at commit; kept on abort);
  *	- logical decoding would see vrefs, so no publication may include a
- *	  ruvector table (DESIGN section 8): the statement that would make one
+ *	  ruvector table (docs/design.md, logical decoding): the statement that would make one
  *	  do so fails.
  *
  *-------------------------------------------------------------------------

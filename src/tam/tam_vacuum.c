@@ -18,7 +18,7 @@
  * vacuum skipped index vacuuming: INDEX_CLEANUP off, or its bypass of few
  * dead items), so with one left nothing is freed; without any, every TID
  * an index holds names a tuple on its page, whose vids the mark saw, so no
- * index can return a freed vid (DESIGN section 4).  VACUUM FULL and
+ * index can return a freed vid (docs/design.md, the vid rule).  VACUUM FULL and
  * CLUSTER run the same sweep on the new storage after copying the stores.
  *
  *-------------------------------------------------------------------------
@@ -169,21 +169,19 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 	uint64		ndead;
 
 	ms = RvMarkReferenced(rel, SnapshotAny, strategy, &n, &ndead);
+
+	/*
+	 * Dead line pointers are left when heap's vacuum skipped index
+	 * vacuuming (INDEX_CLEANUP off, its bypass of few dead items, the
+	 * wraparound failsafe): an index may still return their TIDs, and
+	 * which vids they named is gone with their tuples.  Then free nothing
+	 * (a vid is freed only when no index can still return it), but still
+	 * freeze, so that store xids never hold back wraparound.
+	 */
 	if (ndead > 0)
-	{
-		/*
-		 * Dead line pointers are left when heap's vacuum skipped index
-		 * vacuuming (INDEX_CLEANUP off, or too few dead items to bother):
-		 * an index may still return their TIDs, and which vids they named
-		 * is gone with their tuples.  Free nothing until a VACUUM that
-		 * cleans the indexes (DESIGN: a vid is freed only when no index can
-		 * still return it).
-		 */
 		ereport(elevel,
 				(errmsg("ruvector stores of \"%s\": " UINT64_FORMAT " dead line pointers await index vacuuming; no vectors freed",
 						RelationGetRelationName(rel), ndead)));
-		return;
-	}
 	for (int i = 0; i < n; i++)
 	{
 		uint64		nfreed;
@@ -194,7 +192,7 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 
 		CHECK_FOR_INTERRUPTS();
 		RvStoreFreeUnreferenced(ms[i].store, ms[i].referenced, ms[i].nvids, horizon,
-								&nfreed, &nlive);
+								ndead == 0, &nfreed, &nlive);
 		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);
 		ereport(elevel,
 				(errmsg("ruvector store %d of \"%s\" (column %d, %d dims, tier hot): "

@@ -5,8 +5,9 @@
  *	  by this extension, and of vref resolutions done by the table AM.
  *
  * Every vector the extension allocates goes through RvMemAlloc0() (which
- * InitRuVector() uses), so current_bytes/peak_bytes/allocations cover all
- * of them.  Bytes are charged to the memory context they live in and
+ * InitRuVector() uses) or RvMemAlloc() (unzeroed, for copies that are
+ * overwritten at once, such as RvStoreFetch's), so
+ * current_bytes/peak_bytes/allocations cover all of them.  Bytes are charged to the memory context they live in and
  * released when that context is reset or deleted (or by RvMemFree()), so
  * current_bytes really goes down when the memory goes away.
  *

@@ -16,7 +16,8 @@
  * store it with a 1-byte short header, so read it with VARDATA_ANY):
  *		int32	vl_len_
  *		int16	marker		RV_VREF_MARKER: negative, never a valid dim
- *		int16	attnum		the column whose vector store holds the vector
+ *		int16	attnum		the store number (storeno) of the table's store holding
+ *							the vector (the field's name is historical)
  *		uint64	vid			store-local vector id (unaligned in the tuple)
  *
  * Invariant: a vref never leaves the table AM as a value; every function of
@@ -55,7 +56,7 @@ typedef struct RuVector
 typedef struct RvVref
 {
 	int16		marker;			/* RV_VREF_MARKER */
-	int16		attnum;			/* column (vector store) */
+	int16		attnum;			/* store number (storeno), not a column */
 	uint32		vid_lo;			/* vid split in two words: the datum is */
 	uint32		vid_hi;			/* only 4-byte aligned in heap tuples */
 } RvVref;
