@@ -9,6 +9,9 @@
 #    table with a ruhnsw index created under 0.1.0 is usable after it);
 #    while a 0.1.0 store exists it refuses with 0A000, naming the table and
 #    the dump/restore path, and changes nothing.
+# 3. A rewrite of a store relation itself (VACUUM FULL of it, as a
+#    database-wide VACUUM FULL does) waits for a transaction writing to its
+#    table and keeps everything that transaction wrote.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -105,6 +108,28 @@ like($err, qr/HINT:  Dump these tables with pg_dump -t, drop them, run ALTER EXT
 like($err, qr/ERROR:  0A000:/, 'SQLSTATE 0A000');
 is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'ruvector_tam'}), '0.1.0',
 	'the refused update changed nothing');
+
+# ---- 3. VACUUM FULL of a store relation against a concurrent writer
+$node->safe_psql('postgres', q{
+	CREATE TABLE w (id int PRIMARY KEY, v ruvector(16)) USING ruvector;
+	INSERT INTO w SELECT g, array_fill(g::real, ARRAY[16])::ruvector FROM generate_series(1, 1000) g});
+my $store = $node->safe_psql('postgres', q{SELECT relation FROM ruvector_storage_report('w')});
+my $writer = $node->background_psql('postgres');
+$writer->query_safe(q{BEGIN; INSERT INTO w SELECT g, array_fill(g::real, ARRAY[16])::ruvector FROM generate_series(1001, 2000) g});
+my $vac = $node->background_psql('postgres', on_error_stop => 0);
+$vac->query_until(qr/started/, "\\echo started\nVACUUM FULL $store;\n");
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'VACUUM FULL%' AND wait_event_type = 'Lock'}),
+	'VACUUM FULL of the store relation waits for the transaction writing to its table');
+$writer->query_safe(q{INSERT INTO w SELECT g, array_fill(g::real, ARRAY[16])::ruvector FROM generate_series(2001, 2500) g});
+$writer->query_safe('COMMIT');
+$writer->quit;
+$vac->quit;
+is($node->safe_psql('postgres', q{SELECT count(*), sum(id) FILTER (WHERE v = array_fill(id::real, ARRAY[16])::ruvector) FROM w}),
+	'2500|3126250', 'every vector written around the store rewrite is there, intact');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('w')}), '0', 'verify clean after the store rewrite');
+isnt($node->safe_psql('postgres', qq{SELECT pg_relation_filenode('$store')}), $store =~ s/.*store_//r,
+	'the store relation got a new file');
 
 $node->stop;
 done_testing();
