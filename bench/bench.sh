@@ -7,14 +7,22 @@
 #     sweep (recall@10, QPS, p50, p99), exact-scan QPS, single-row INSERT
 #     rows/s with the index present, bytes per vector (heap part, store, index);
 #   - the same table as plain heap (vectors TOASTed): COPY, bytes and
-#     exact-scan QPS, for the ratios.
+#     exact-scan QPS, for the ratios;
+#   - when pgvector's `vector` extension is available on this machine, the
+#     same work on pgvector side by side (bench/pgvector-compare.sh): a heap
+#     table with a vector(784) column and an hnsw index, same m and
+#     ef_construction, same COPY input, queries, exact answers and client,
+#     in a database of its own (pgv) in the same cluster; otherwise one
+#     NOTE line says it is skipped.
 # Writes results/bench-<date>.json and results/bench-<date>.png (recall-QPS).
 #
 # Settings (environment): NQ_SWEEP (queries per ef_search setting, default
 # all 10000), NQ_RECALL (queries with exact ground truth, default 2000), NQ_EXACT
 # (timed exact-scan queries per table, default 100), N_INSERT (default 2000),
 # EF_LIST (default "10 20 40 80 120 200 400"), N_TRAIN (training rows,
-# default all 60000: smaller for quick trials), RV_SKIP_INDEX=1 (no ruhnsw).
+# default all 60000: smaller for quick trials), RV_SKIP_INDEX=1 (no ruhnsw),
+# N_PGBENCH (pgbench INSERTs per run in the pgvector comparison, default
+# 2000), RV_SKIP_PGVECTOR=1 (no pgvector comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T_START=$(date +%s.%N)
@@ -61,6 +69,8 @@ HAVE_INDEX=$(sql -c "SELECT count(*) FROM pg_am WHERE amname = 'ruhnsw'")
 SKIP_WHY="the ruhnsw index access method is missing from this build"
 if [ "${RV_SKIP_INDEX:-0}" = 1 ]; then HAVE_INDEX=0; SKIP_WHY="RV_SKIP_INDEX=1"; fi
 [ "$HAVE_INDEX" = 1 ] || echo "NOTE: $SKIP_WHY: build, ef_search sweep and indexed INSERT are skipped"
+. bench/pgvector-compare.sh
+pgv_setup
 
 declare -A COPY_RPS COPY_S BYTES EXACT_QPS EXACT_P50 EXACT_P99 INS_RPS
 for am in ruvector heap; do
@@ -70,6 +80,7 @@ for am in ruvector heap; do
 	COPY_RPS[$am]=$(kv rows_per_s "$out"); COPY_S[$am]=$(kv seconds "$out")
 	sql -c "VACUUM ANALYZE fm_$am"
 done
+pgv_load
 
 # bytes: heap part (main fork + FSM/VM + TOAST), stores, ruhnsw index, pkey
 bytes() {
@@ -90,6 +101,7 @@ for am in ruvector heap; do
 	echo "$out"
 	EXACT_QPS[$am]=$(kv qps "$out"); EXACT_P50[$am]=$(kv p50_ms "$out"); EXACT_P99[$am]=$(kv p99_ms "$out")
 done
+pgv_exact
 
 BUILD_S=null INDEX=0 SWEEP_JSON="" 
 : > "$W/sweep.dat"
@@ -99,6 +111,7 @@ if [ "$HAVE_INDEX" = 1 ]; then
 	BUILD_S=$(kv seconds "$out")
 	sql -c "ANALYZE fm_ruvector"
 	INDEX=$(sql -c "SELECT pg_relation_size('fm_ruvector_idx')")
+	pgv_build
 	say "ef_search sweep: $NQ_SWEEP queries per setting (recall over the first $NQ_RECALL), one connection"
 	printf '%8s %10s %10s %10s %10s\n' ef_search recall@10 QPS p50_ms p99_ms
 	for ef in $EF_LIST; do
@@ -108,6 +121,7 @@ if [ "$HAVE_INDEX" = 1 ]; then
 		echo "$ef $r $qps $p50 $p99" >> "$W/sweep.dat"
 		SWEEP_JSON+="${SWEEP_JSON:+,}{\"ef_search\":$ef,\"recall_at_10\":$r,\"qps\":$qps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"queries\":$(kv queries "$out"),\"recall_queries\":$(kv recall_queries "$out")}"
 	done
+	pgv_sweep
 fi
 
 for am in ruvector heap; do
@@ -118,6 +132,8 @@ for am in ruvector heap; do
 	echo "$out"
 	INS_RPS[$am]=$(kv rows_per_s "$out")
 done
+pgv_insert
+pgv_writes
 
 T_END=$(date +%s.%N)
 TOTAL_S=$(printf "%.3f" "$(echo "$T_END - $T_START" | bc -l)")
@@ -140,6 +156,8 @@ else
 	printf '%-34s %12s\n' "ruhnsw build seconds" "SKIPPED ($SKIP_WHY)"
 fi
 printf '%-34s %12.0f (%.0f s of it waiting for the install lock)\n' "bench total seconds" "$TOTAL_S" "$LOCK_WAIT"
+pgv_report "$BUILD_S" "${EXACT_QPS[ruvector]}" "${COPY_RPS[ruvector]}" "${INS_RPS[ruvector]}" \
+	"$((HEAP_PART + STORE))" "$PKEY" "$INDEX" "$W/sweep.dat"
 
 mkdir -p results
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -164,6 +182,9 @@ cat > "$json" <<EOF
   "ratios": {"copy_rows_per_s": $(div "${COPY_RPS[ruvector]}" "${COPY_RPS[heap]}"),
              "bytes": $(div "$RV_TOTAL" "$HEAP_TOTAL"),
              "exact_qps": $(div "${EXACT_QPS[ruvector]}" "${EXACT_QPS[heap]}")},
+  "pgvector_available": $([ "$HAVE_PGV" = 1 ] && echo true || echo false),
+  "pgvector_skipped_because": $([ -n "$PGV_WHY" ] && echo "\"$PGV_WHY\"" || echo null),
+  "pgvector": $(pgv_json),
   "total_s": $TOTAL_S, "install_lock_wait_s": $LOCK_WAIT
 }
 EOF
@@ -171,6 +192,8 @@ echo "wrote $json"
 
 if [ -s "$W/sweep.dat" ]; then
 	png="results/bench-$stamp.png"
+	PGV_PLOT=""
+	[ "$HAVE_PGV" = 1 ] && PGV_PLOT="\"$W/pgv-sweep.dat\" using 2:3 with linespoints lw 2 pt 6 title \"pgvector ${PGV[version]} hnsw, hnsw.ef_search sweep\", "
 	gnuplot <<EOF
 set terminal pngcairo size 900,600 noenhanced
 set output "$png"
@@ -183,7 +206,7 @@ set key bottom left
 set offsets graph 0.1, graph 0.02, graph 0.1, graph 0.1
 plot "$W/sweep.dat" using 2:3 with linespoints lw 2 pt 7 title "ruhnsw, ef_search sweep", \
      "" using 2:3:(sprintf("ef=%d", \$1)) with labels right offset -1,0 notitle, \
-     "-" using 1:2 with points pt 5 ps 1.5 title "exact scan (ruvector table)", \
+     $PGV_PLOT"-" using 1:2 with points pt 5 ps 1.5 title "exact scan (ruvector table)", \
      "-" using 1:2 with points pt 9 ps 1.5 title "exact scan (heap table)"
 1.0 ${EXACT_QPS[ruvector]}
 e

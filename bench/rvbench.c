@@ -28,7 +28,11 @@
  * Result lines on stdout are "key=value" pairs for the calling script;
  * progress goes to stderr.
  *
- * Options common to all: -c COLUMN (default embedding), -k K (default 10).
+ * Options common to all: -c COLUMN (default embedding), -k K (default 10),
+ * -y TYPE (default ruvector): the type the vector parameters of search,
+ * truth and insert are cast to.  Any type whose binary input is pgvector's
+ * (int16 dim, int16 0, dim float4, big-endian) and whose <-> is the L2
+ * distance works, such as pgvector's vector.
  */
 #include <ctype.h>
 #include <endian.h>
@@ -66,6 +70,7 @@ typedef struct Opts
 	const char *cmd;
 	const char *table;
 	const char *column;
+	const char *type;
 	const char *file;
 	const char *qfile;
 	const char *truth;
@@ -307,7 +312,8 @@ read_queries(const char *path, int max, Query **out)
 }
 
 /*
- * prepare_knn: prepares statement "knn": the k nearest ids to $1 by L2.
+ * prepare_knn: prepares statement "knn": the k nearest ids to $1 (cast to
+ * opt.type) by <->.
  */
 static void
 prepare_knn(PGconn *conn)
@@ -316,8 +322,8 @@ prepare_knn(PGconn *conn)
 	PGresult   *res;
 
 	snprintf(sql, sizeof(sql),
-			 "SELECT id FROM %s ORDER BY %s OPERATOR(<->) $1::ruvector LIMIT %d",
-			 opt.table, opt.column, opt.k);
+			 "SELECT id FROM %s ORDER BY %s OPERATOR(<->) $1::%s LIMIT %d",
+			 opt.table, opt.column, opt.type, opt.k);
 	res = PQprepare(conn, "knn", sql, 1, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		die("prepare: %s", PQerrorMessage(conn));
@@ -807,8 +813,8 @@ cmd_insert(void)
 
 	apply_sets(conn);
 	snprintf(sql, sizeof(sql),
-			 "INSERT INTO %s (id, label, %s) VALUES ($1::bigint, $2::int, $3::ruvector)",
-			 opt.table, opt.column);
+			 "INSERT INTO %s (id, label, %s) VALUES ($1::bigint, $2::int, $3::%s)",
+			 opt.table, opt.column, opt.type);
 	res = PQprepare(conn, "ins", sql, 3, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		die("prepare: %s", PQerrorMessage(conn));
@@ -846,7 +852,7 @@ usage(void)
 			"       rvbench truth  -t TABLE -q QFILE -n NQ -o OUT [-j JOBS]\n"
 			"       rvbench search -t TABLE -q QFILE -n NQ [-T TRUTH] [-s GUC=VAL]... [-j JOBS] [-w WARMUP] [-o OUT]\n"
 			"       rvbench insert -t TABLE -q QFILE -n N -i FIRST_ID\n"
-			"common: -c COLUMN (embedding), -k K (10); connection from PG* variables\n");
+			"common: -c COLUMN (embedding), -k K (10), -y TYPE (ruvector); connection from PG* variables\n");
 	exit(2);
 }
 
@@ -862,13 +868,14 @@ main(int argc, char **argv)
 		usage();
 	opt.cmd = argv[1];
 	opt.column = "embedding";
+	opt.type = "ruvector";
 	opt.nq = 1000000;
 	opt.jobs = 1;
 	opt.warmup = 50;
 	opt.chunk = 5000;
 	opt.k = 10;
 	optind = 2;
-	while ((c = getopt(argc, argv, "t:c:f:q:T:o:S:s:n:j:w:C:k:i:")) != -1)
+	while ((c = getopt(argc, argv, "t:c:y:f:q:T:o:S:s:n:j:w:C:k:i:")) != -1)
 	{
 		switch (c)
 		{
@@ -877,6 +884,9 @@ main(int argc, char **argv)
 				break;
 			case 'c':
 				opt.column = optarg;
+				break;
+			case 'y':
+				opt.type = optarg;
 				break;
 			case 'f':
 				opt.file = optarg;
