@@ -15,6 +15,9 @@
  * vector given as b0[0..n0) followed by b1[0..n1), without copying.  Pass
  * b1 = NULL, n1 = 0 for a vector that lies in one piece.
  *
+ * Each ISA's kernels are one source per kernel family (src/simd/kern_*.c)
+ * compiled once per ISA; see rv_simd_isa.h and docs/simd.md.
+ *
  * Results are float4 (like pgvector); internal accumulation is float4 in
  * SIMD lanes, which keeps relative error <= 1e-5 against a double reference
  * for the dimensions the type allows.
