@@ -18,5 +18,11 @@ const RvKernels RV_MANGLE(rv_kernels) = {
 	RV_MANGLE(rv_f32_l2sq),
 	RV_MANGLE(rv_f32_dot),
 	RV_MANGLE(rv_f32_l1),
-	RV_MANGLE(rv_f32_dot_norms)
+	RV_MANGLE(rv_f32_dot_norms),
+	RV_MANGLE(rv_bf16_l2sq),
+	RV_MANGLE(rv_bf16_dot),
+	RV_MANGLE(rv_bf16_dot_norms),
+	RV_MANGLE(rv_sq8_l2sq),
+	RV_MANGLE(rv_sq8_dot),
+	RV_MANGLE(rv_rabitq_bitdot4)
 };

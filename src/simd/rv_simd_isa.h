@@ -460,5 +460,14 @@ extern float RV_MANGLE(rv_f32_dot) (const float *a, const float *b, int n);
 extern float RV_MANGLE(rv_f32_l1) (const float *a, const float *b, int n);
 extern void RV_MANGLE(rv_f32_dot_norms) (const float *a, const float *b, int n,
 										 float *dot, float *aa, float *bb);
+extern float RV_MANGLE(rv_bf16_l2sq) (const float *q, const uint16_t *c, int n);
+extern float RV_MANGLE(rv_bf16_dot) (const float *q, const uint16_t *c, int n);
+extern void RV_MANGLE(rv_bf16_dot_norms) (const float *q, const uint16_t *c, int n,
+										  float *dot, float *qq, float *xx);
+extern float RV_MANGLE(rv_sq8_l2sq) (const float *q, const uint8_t *c, int n,
+									 float scale, float offset);
+extern float RV_MANGLE(rv_sq8_dot) (const float *q, const uint8_t *c, int n);
+extern uint32_t RV_MANGLE(rv_rabitq_bitdot4) (const uint64_t *x,
+											  const uint64_t *planes, int nwords);
 
 #endif							/* RV_SIMD_ISA_H */
