@@ -184,6 +184,9 @@ typedef struct RvRabitqFactors
 	float		o_dot_c;		/* <o_r, c> (0 without centroid) */
 	float		o_norm;			/* ||o_r|| */
 	uint32_t	popcount;		/* set bits of the code */
+	/* derived, for the distance loop: */
+	float		ip_scale;		/* dist_c / ip_oo */
+	float		err;			/* dist_c * sqrt(1 / ip_oo^2 - 1) */
 } RvRabitqFactors;
 
 /* A prepared query; planes points at the caller's 4 * nwords words. */
@@ -199,6 +202,11 @@ typedef struct RvRabitqQuery
 	float		vl;				/* quantization lower end */
 	float		delta;			/* quantization step */
 	uint32_t	sum_qu;			/* sum of the 4-bit query codes */
+	/* derived: <x_bar, y'> = k_s * <x_b, q_u> + k_pop * popcount + k_0 */
+	float		k_s;			/* 2 delta / sqrt(P) */
+	float		k_pop;			/* 2 vl / sqrt(P) */
+	float		k_0;			/* -(P vl + delta sum_qu) / sqrt(P) */
+	float		bound_unit;		/* dist_c / sqrt(P - 1) */
 	const uint64_t *planes;
 } RvRabitqQuery;
 

@@ -289,6 +289,12 @@ RvRabitqEncode(const float *x, const float *c, int dim, uint64_t seed,
 	f->o_dot_c = (float) xc;
 	f->o_norm = (float) sqrt(xx);
 	f->popcount = pop;
+	f->ip_scale = (float) (f->dist_c / (double) f->ip_oo);
+	{
+		double		r = 1.0 / ((double) f->ip_oo * f->ip_oo) - 1.0;
+
+		f->err = (float) (f->dist_c * sqrt(r > 0 ? r : 0.0));
+	}
 }
 
 /* RvRabitqPrepareQuery: see rv_simd.h. */
@@ -361,31 +367,30 @@ RvRabitqPrepareQuery(const float *q, const float *c, int dim, uint64_t seed,
 	out->q_dot_c = (float) qc;
 	out->c_norm2 = (float) cc;
 	out->q_norm = (float) sqrt(qq);
+	out->k_s = (float) (2.0 * out->delta / sqrt((double) p));
+	out->k_pop = (float) (2.0 * out->vl / sqrt((double) p));
+	out->k_0 = (float) (-((double) p * out->vl + (double) out->delta * sum_qu) /
+						sqrt((double) p));
+	out->bound_unit = (float) (out->dist_c / sqrt(p - 1.0));
 	out->planes = planes;
 }
 
 /*
  * Estimate of <o_r - c, q_r - c> and (when bound != NULL) its error bound
- * for confidence eps0 (rv_simd.h).
+ * for confidence eps0 (rv_simd.h), from the precomputed factors:
+ * ||o_r - c|| <x_bar, y'> / <o_bar, o> and
+ * ||o_r - c|| sqrt(1 / <o_bar, o>^2 - 1) ||q_r - c|| eps0 / sqrt(P - 1).
  */
-static double
+static inline double
 RvRabitqResidualIp(const RvRabitqQuery *q, const uint64_t *code,
 				   const RvRabitqFactors *f, double eps0, double *bound)
 {
-	double		p = q->pdim;
 	uint32_t	s = rv_kernels->rabitq_bitdot4(code, q->planes, q->nwords);
-	double		ip_xq = (2.0 * q->vl * f->popcount + 2.0 * q->delta * s -
-						 p * q->vl - (double) q->delta * q->sum_qu) / sqrt(p);
-	double		ip_oo = f->ip_oo;
+	float		ip_xq = q->k_s * (float) s + q->k_pop * (float) f->popcount + q->k_0;
 
 	if (bound)
-	{
-		double		r = 1.0 / (ip_oo * ip_oo) - 1.0;
-
-		*bound = (double) f->dist_c * q->dist_c * sqrt(r > 0 ? r : 0.0) *
-			eps0 / sqrt(p - 1.0);
-	}
-	return (double) f->dist_c * ip_xq / ip_oo;
+		*bound = (double) f->err * q->bound_unit * eps0;
+	return (double) f->ip_scale * ip_xq;
 }
 
 /* Estimated squared L2 distance; *bound as in rv_simd.h. */
