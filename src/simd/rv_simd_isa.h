@@ -417,7 +417,8 @@ static inline float rv_hsum(rv_vf v) { return simde_vaddvq_f32(v); }
 static inline rv_vf
 rv_load_bf16(const uint16_t *p)
 {
-	return simde_vreinterpretq_f32_u32(simde_vshll_n_u16(simde_vld1_u16(p), 16));
+	/* vshll_n_u16(x, 16) is valid NEON, but SIMDe limits n to 1..15. */
+	return simde_vreinterpretq_f32_u32(simde_vshlq_n_u32(simde_vmovl_u16(simde_vld1_u16(p)), 16));
 }
 static inline rv_vf
 rv_load_u8(const uint8_t *p)
