@@ -509,7 +509,6 @@ TestCodes(const TestKernels *t)
 					bxx = 0,
 					sl2 = 0,
 					sdot = 0,
-					sdotabs = 0,
 					squ = 0,
 					squabs = 0,
 					sxx = 0,
@@ -532,7 +531,6 @@ TestCodes(const TestKernels *t)
 			bxx += xb * xb;
 			sl2 += (q - xs) * (q - xs);
 			sdot += q * xs;
-			sdotabs += fabs(q * xs);
 			squ += q * src_sq8[i];
 			squabs += fabs(q * src_sq8[i]);
 			sxx += xs * xs;
