@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * rv_simd.h
- *	  Distance kernels over float4 vectors, chosen once per backend at load
- *	  time from the CPU's features (AVX-512F, AVX2+FMA, SSE2 baseline; NEON
- *	  through SIMDe on Arm).
+ *	  Distance kernels over float4 vectors and from a float4 query to
+ *	  compressed codes (bf16, SQ8, 1-bit RaBitQ, with their encoders),
+ *	  chosen once per backend at load time from the CPU's features
+ *	  (AVX-512F, AVX2+FMA, SSE2 baseline; NEON through SIMDe on Arm).
  *
  * Every kernel takes plain float pointers that need only 4-byte alignment:
  * the store keeps vectors 64-byte aligned within a page, but temp-table
