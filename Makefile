@@ -6,8 +6,19 @@ EXTENSION = ruvector_tam
 EXTVERSION = 0.2.0
 MODULE_big = ruvector_tam
 
-SRCS = $(sort $(wildcard src/*.c src/simd/*.c src/toast/*.c src/tam/*.c src/index/*.c))
-OBJS = $(SRCS:.c=.o)
+# src/simd/kern_*.c are kernel families compiled once per ISA (below), so
+# they are not plain sources: kern_f32.c -> kern_f32_scalar.o, ..._avx2.o.
+RV_KERN_SRCS = $(sort $(wildcard src/simd/kern_*.c))
+SRCS = $(sort $(filter-out $(RV_KERN_SRCS),$(wildcard src/*.c src/simd/*.c src/toast/*.c src/tam/*.c src/index/*.c)))
+RV_ISAS = scalar
+ifneq ($(filter x86_64 amd64,$(shell uname -m)),)
+RV_ISAS += sse2 avx2 avx512
+endif
+ifneq ($(filter aarch64 arm64,$(shell uname -m)),)
+RV_ISAS += neon
+endif
+RV_KERN_OBJS = $(foreach isa,$(RV_ISAS),$(RV_KERN_SRCS:.c=_$(isa).o))
+OBJS = $(SRCS:.c=.o) $(RV_KERN_OBJS)
 
 # The extension script is assembled from one part per layer (sql/parts/NN_*.sql)
 # so that each layer keeps its own SQL next to its concern.
@@ -29,19 +40,26 @@ SHLIB_LINK += -fsanitize=undefined
 endif
 SHLIB_LINK += -llz4 -lsodium
 
-# Per-ISA kernel files: compiled with their ISA flags, chosen at run time
-# (src/simd/simd_dispatch.c).  The default build stays portable.
+# Per-ISA kernel objects: each family source is compiled with one ISA's
+# macro (src/simd/rv_simd_isa.h) and code generation flags; the dispatcher
+# (src/simd/simd_dispatch.c) chooses at run time.  The default build stays
+# portable (no -march=native).
 # No LLVM bitcode: JIT inlining of SIMD kernels buys nothing and needs clang.
 override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-ARCH := $(shell uname -m)
-ifneq ($(filter x86_64 amd64,$(ARCH)),)
-src/simd/kernels_avx2.o: CFLAGS += -mavx2 -mfma
-src/simd/kernels_avx512.o: CFLAGS += -mavx512f -mavx2 -mfma
-endif
+RV_ISA_FLAGS_scalar = -DRV_ISA_SCALAR
+RV_ISA_FLAGS_sse2 = -DRV_ISA_SSE2
+RV_ISA_FLAGS_avx2 = -DRV_ISA_AVX2 -mavx2 -mfma
+RV_ISA_FLAGS_avx512 = -DRV_ISA_AVX512 -mavx512f -mavx2 -mfma
+RV_ISA_FLAGS_neon = -DRV_ISA_NEON
+define RV_KERN_RULE
+src/simd/%_$(1).o: src/simd/%.c
+	$$(CC) $$(CFLAGS) $$(CPPFLAGS) $$(RV_ISA_FLAGS_$(1)) -c -o $$@ $$<
+endef
+$(foreach isa,$(RV_ISAS),$(eval $(call RV_KERN_RULE,$(isa))))
 
 $(DATA_built): $(SQL_PARTS) Makefile
 	@mkdir -p sql

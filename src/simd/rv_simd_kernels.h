@@ -2,20 +2,21 @@
  *
  * rv_simd_kernels.h
  *	  Private to src/simd: the per-ISA kernel tables, the CPU feature probe
- *	  and the architecture tests that decide which kernel files compile to
- *	  real code.
+ *	  and the architecture tests that decide which ISAs a build has.
  *
- * Like every kernels_*.c file and simd_dispatch.c, this header needs only
+ * Like the kernel family sources (kern_*.c, see rv_simd_isa.h) and
+ * simd_dispatch.c, this header needs only
  * the C library (no postgres.h), so the kernels link unchanged into the
  * standalone test (test/kernels) and benchmark (bench/kernel_bench.c)
  * programs.  Only simd_info.c talks to PostgreSQL.
  *
  * Invariant: the address of any rv_kernels_<isa> table may be taken
  * anywhere, but its functions may be called only when RvSimdCpuFeatures()
- * says the CPU runs that ISA: each kernels_<isa>.c is compiled with that
- * ISA's code generation flags (see the Makefile), so any function in it may
- * contain instructions the baseline CPU lacks.  The tables are constant data
- * with no initializer code, so merely linking them is safe.
+ * says the CPU runs that ISA: the objects kern_<family>_<isa>.o are
+ * compiled with that ISA's code generation flags (see the Makefile), so any
+ * function in them may contain instructions the baseline CPU lacks.  The
+ * tables (kern_table.c) are constant data with no initializer code, so
+ * merely linking them is safe.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,11 +28,12 @@
 #include "simd/rv_simd.h"
 
 /*
- * Which kernel files carry code.  The x86 files exist only on x86-64 (the
- * Makefile gives their ISA flags only there); NEON only on AArch64, where it
- * is mandatory.  RV_SIMD_EMULATE (test builds only) compiles a kernel file
- * on any architecture through SIMDe's portable fallbacks, so that e.g. the
- * AVX-512 logic can be checked on a CPU without AVX-512.
+ * Which ISAs a build has.  The x86 objects are built only on x86-64 (the
+ * Makefile's RV_ISAS); NEON only on AArch64, where it is mandatory.
+ * RV_SIMD_EMULATE (test builds only) compiles a family for an ISA on any
+ * architecture through SIMDe's portable fallbacks, under another symbol
+ * suffix, so that e.g. the AVX-512 logic can be checked on a CPU without
+ * AVX-512.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #define RV_SIMD_ARCH_X86_64 1
@@ -62,7 +64,7 @@ typedef struct RvSimdCpu
  */
 extern const RvSimdCpu *RvSimdCpuFeatures(void);
 
-/* Per-ISA tables, defined in kernels_<isa>.c. */
+/* Per-ISA tables, defined by kern_table.c compiled for each ISA. */
 extern const RvKernels rv_kernels_scalar;
 #ifdef RV_SIMD_ARCH_X86_64
 extern const RvKernels rv_kernels_sse2;

@@ -12,11 +12,11 @@
  * __builtin_cpu_supports, which also checks that the OS saves the wide
  * register state (XGETBV) before reporting AVX or AVX-512.
  *
- * Invariant: no function of an ISA-specific kernel file is called unless the
- * probe reported that ISA (see rv_simd_kernels.h).  This file itself is
+ * Invariant: no function of an ISA-specific kernel object is called unless
+ * the probe reported that ISA (see rv_simd_kernels.h).  This file itself is
  * compiled with the baseline flags only.
  *
- * Like the kernel files, this file needs only the C library, so the test
+ * Like the kernel families, this file needs only the C library, so the test
  * and benchmark programs link it without PostgreSQL.  Backends are
  * single-threaded; the one-time initialisation is not meant to race.
  *

@@ -18,6 +18,24 @@
  * plain relative bound meaningless); cosine distance within 1e-5 absolute
  * and inside [0, 2]; cosine of a zero vector is NaN.
  *
+ * Code kernels (bf16, SQ8, RaBitQ), per implementation: the kernels and the
+ * public entry points against a double reference over the decoded vector,
+ * same criteria, for dims 1..300, 511, 767, 768, 1025, 1536, 1537, 2999 and
+ * 3000, query and codes at different offsets 0..15 elements from a 64-byte
+ * boundary and ending at a guard page; the RaBitQ bit kernel exactly, for
+ * 1..64 and up to 256 words at word offsets 0..7.  Then the encoders
+ * (bf16 bits, SQ8 error <= scale/2, the rotation orthonormal) and, for
+ * RaBitQ, 200 data x 100 query vectors (20,000 pairs) at d = 128 and 784
+ * from a Gaussian and from a non-negative, mostly-zero "pixel-like"
+ * distribution (centroid = data mean): the bias (mean signed error / mean
+ * |true value|, must be < 0.5% for squared L2 and cosine, < 2% for the
+ * inner product, whose true values are near zero), the mean estimate of 5
+ * pairs over 1000 independent rotations (within 4 standard errors of the
+ * truth: the paper's unbiasedness is over the rotation), and the fraction of pairs whose true squared
+ * L2 distance, inner product and cosine distance lie within the reported
+ * bound at RV_RABITQ_EPS0 (must be >= 99%), printed as "# rabitq" lines
+ * with the coverage at the paper's eps0 = 1.9 for comparison.
+ *
  * Build: test/kernels/build.sh (test/t/005_kernels.pl does it); needs only
  * the C library and the src/simd sources, no PostgreSQL.
  *
@@ -418,6 +436,488 @@ TestTwoPiece(const TestKernels *t)
 	rv_kernels = saved;
 }
 
+
+/* ------------------------------------------------------------ code kernels */
+
+/*
+ * Copies n elements of elsize bytes so that they start off elements past a
+ * 64-byte boundary and end less than 16 elements before g's guard page.
+ */
+static void *
+GuardPlaceBytes(GuardBuf *g, const void *src, size_t elsize, int n, int off)
+{
+	int			pad = ((-(off + n)) % 16 + 16) % 16;
+	char	   *p = (char *) g->end - (size_t) (n + pad) * elsize;
+
+	if (n > 0)
+		memcpy(p, src, elsize * n);
+	return p;
+}
+
+/* The dimensions of the code kernel tests: 1..300 and some large/odd. */
+static int
+CodeDimAt(int i)
+{
+	static const int large[] = {511, 767, 768, 1025, 1536, 1537, 2999, 3000};
+
+	if (i < 300)
+		return i + 1;
+	if (i < 300 + (int) (sizeof(large) / sizeof(large[0])))
+		return large[i - 300];
+	return -1;
+}
+
+#define CODE_MAX_DIM 3000
+static uint16_t src_bf16[MAX_DIM];
+static uint8_t src_sq8[MAX_DIM];
+
+/*
+ * The bf16, SQ8 and RaBitQ kernels of one implementation, directly and (with
+ * t installed as rv_kernels) through the public entry points of rv_simd.h,
+ * against double references over the decoded vectors.
+ */
+static void
+TestCodes(const TestKernels *t)
+{
+	static GuardBuf gq,
+				gc;
+	const RvKernels *saved = rv_kernels;
+	Worst		w[11];
+	const char *names[11] = {"l2sq_bf16", "dot_bf16", "dot_norms_bf16",
+		"l2sq_sq8", "dot_sq8", "RvBf16L2SquaredDistance", "RvBf16InnerProduct",
+		"RvBf16CosineDistance", "RvSq8L2SquaredDistance", "RvSq8InnerProduct",
+	"RvSq8CosineDistance"};
+	long		bit_fails = 0;
+	bool		zero_ok;
+
+	if (gq.end == NULL)
+	{
+		GuardInit(&gq, MAX_DIM + 16);
+		GuardInit(&gc, MAX_DIM + 16);
+	}
+	memset(w, 0, sizeof(w));
+	rv_kernels = t->k;
+
+	for (int di = 0; CodeDimAt(di) > 0; di++)
+	{
+		int			n = CodeDimAt(di);
+		RvSq8Params sp;
+		double		bl2 = 0,
+					bdot = 0,
+					bdotabs = 0,
+					bqq = 0,
+					bxx = 0,
+					sl2 = 0,
+					sdot = 0,
+					squ = 0,
+					squabs = 0,
+					sxx = 0,
+					sqabs = 0,
+					bcos,
+					scos;
+
+		RvBf16Encode(src_b, n, src_bf16);
+		RvSq8Encode(src_b, n, src_sq8, &sp);
+		for (int i = 0; i < n; i++)
+		{
+			double		q = src_a[i];
+			double		xb = RvBf16Decode(src_bf16[i]);
+			double		xs = (double) sp.offset + (double) sp.scale * src_sq8[i];
+
+			bl2 += (q - xb) * (q - xb);
+			bdot += q * xb;
+			bdotabs += fabs(q * xb);
+			bqq += q * q;
+			bxx += xb * xb;
+			sl2 += (q - xs) * (q - xs);
+			sdot += q * xs;
+			squ += q * src_sq8[i];
+			squabs += fabs(q * src_sq8[i]);
+			sxx += xs * xs;
+			sqabs += fabs(q);
+		}
+		bcos = 1 - fmax(-1, fmin(1, bdot / sqrt(bqq * bxx)));
+		scos = 1 - fmax(-1, fmin(1, sdot / sqrt(bqq * sxx)));
+
+		for (int off = 0; off < 16; off++)
+		{
+			const float *q = GuardPlace(&gq, src_a, n, off);
+			const uint16_t *cb = GuardPlaceBytes(&gc, src_bf16, 2, n, (off * 7 + 5) % 16);
+			float		got,
+						d,
+						qq,
+						xx;
+			double		ipscale = fabs(sp.offset) * sqabs + sp.scale * squabs;
+			RvSq8Query	sq;
+			bool		ok;
+
+			got = t->k->l2sq_bf16(q, cb, n);
+			WorstNote(&w[0], Close(got, bl2, bl2), got, bl2, bl2, n, off, -1);
+			got = t->k->dot_bf16(q, cb, n);
+			WorstNote(&w[1], Close(got, bdot, bdotabs), got, bdot, bdotabs, n, off, -1);
+			t->k->dot_norms_bf16(q, cb, n, &d, &qq, &xx);
+			ok = Close(d, bdot, bdotabs) && Close(qq, bqq, bqq) && Close(xx, bxx, bxx);
+			WorstNote(&w[2], ok, d, bdot, bdotabs, n, off, -1);
+			got = RvBf16L2SquaredDistance(q, cb, n);
+			WorstNote(&w[5], Close(got, bl2, bl2), got, bl2, bl2, n, off, -1);
+			got = RvBf16InnerProduct(q, cb, n);
+			WorstNote(&w[6], Close(got, bdot, bdotabs), got, bdot, bdotabs, n, off, -1);
+			got = RvBf16CosineDistance(q, cb, n);
+			WorstNote(&w[7], Close(got, bcos, 1 + bdotabs / sqrt(bqq * bxx)), got, bcos, 0, n, off, -1);
+
+			{
+				const uint8_t *cs = GuardPlaceBytes(&gc, src_sq8, 1, n, (off * 5 + 3) % 16);
+
+				got = t->k->l2sq_sq8(q, cs, n, sp.scale, sp.offset);
+				WorstNote(&w[3], Close(got, sl2, sl2), got, sl2, sl2, n, off, -1);
+				got = t->k->dot_sq8(q, cs, n);
+				WorstNote(&w[4], Close(got, squ, squabs), got, squ, squabs, n, off, -1);
+				RvSq8PrepareQuery(q, n, &sq);
+				got = RvSq8L2SquaredDistance(&sq, cs, &sp);
+				WorstNote(&w[8], Close(got, sl2, sl2), got, sl2, sl2, n, off, -1);
+				got = RvSq8InnerProduct(&sq, cs, &sp);
+				WorstNote(&w[9], Close(got, sdot, ipscale), got, sdot, ipscale, n, off, -1);
+				got = RvSq8CosineDistance(&sq, cs, &sp);
+				WorstNote(&w[10], Close(got, scos, 1 + ipscale / sqrt(bqq * sxx)), got, scos, 0, n, off, -1);
+			}
+		}
+	}
+
+	/* RaBitQ bit kernel: exact, nwords 1..64 and larger, word offsets 0..7. */
+	{
+		static uint64_t words[5 * 256];
+		static GuardBuf gx,
+					gp;
+		uint64_t	s = 0x0123456789ABCDEFULL;
+
+		if (gx.end == NULL)
+		{
+			GuardInit(&gx, 2 * 256 + 64);
+			GuardInit(&gp, 2 * 4 * 256 + 64);
+		}
+		for (int i = 0; i < 5 * 256; i++)
+		{
+			s ^= s << 13;
+			s ^= s >> 7;
+			s ^= s << 17;
+			words[i] = s;
+		}
+		for (int nw = 1; nw <= 256; nw += (nw < 64 ? 1 : 48))
+			for (int off = 0; off < 8; off++)
+			{
+				const uint64_t *x = GuardPlaceBytes(&gx, words, 8, nw, off);
+				const uint64_t *pl = GuardPlaceBytes(&gp, words + 256, 8, 4 * nw, (off * 3 + 1) % 8);
+				uint64_t	want = 0;
+				uint32_t	got;
+
+				for (int j = 0; j < 4; j++)
+					for (int i = 0; i < nw; i++)
+						want += ((uint64_t) __builtin_popcountll(x[i] & pl[j * nw + i])) << j;
+				got = t->k->rabitq_bitdot4(x, pl, nw);
+				if (got != want)
+				{
+					if (bit_fails++ == 0)
+						printf("#   rabitq_bitdot4: nwords=%d off=%d got=%u want=%llu\n",
+							   nw, off, got, (unsigned long long) want);
+				}
+			}
+	}
+
+	zero_ok = t->k->l2sq_bf16(gq.end, (const uint16_t *) gc.end, 0) == 0.0f &&
+		t->k->dot_bf16(gq.end, (const uint16_t *) gc.end, 0) == 0.0f &&
+		t->k->l2sq_sq8(gq.end, (const uint8_t *) gc.end, 0, 1.0f, 1.0f) == 0.0f &&
+		t->k->dot_sq8(gq.end, (const uint8_t *) gc.end, 0) == 0.0f &&
+		t->k->rabitq_bitdot4((const uint64_t *) gq.end, (const uint64_t *) gc.end, 0) == 0;
+
+	for (int i = 0; i < 11; i++)
+	{
+		TestOk(w[i].fails == 0, "%s %s: dims 1..300, 511, 767, 768, 1025, 1536, 1537, 2999, 3000 at offsets 0..15",
+			   t->label, names[i]);
+		WorstReport(&w[i], names[i]);
+	}
+	TestOk(bit_fails == 0, "%s rabitq_bitdot4: exact for 1..64, 112, 160, 208, 256 words at word offsets 0..7",
+		   t->label);
+	TestOk(zero_ok, "%s: code kernels with n = 0 give zero", t->label);
+	rv_kernels = saved;
+}
+
+/* Number of TAP points TestCodes emits. */
+#define CODE_POINTS 13
+
+/* ------------------------------------------------------------- encoders */
+
+/* Standard normal deviate (Box-Muller over TestRandom). */
+static double
+TestGauss(void)
+{
+	double		u = (TestRandom() + 1.0) / 2.0;
+	double		v = (TestRandom() + 1.0) / 2.0;
+
+	if (u < 1e-300)
+		u = 1e-300;
+	return sqrt(-2.0 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* The encoders and the rotation, independent of the ISA. */
+static void
+TestEncoders(void)
+{
+	bool		bf_ok = true,
+				sq_ok = true,
+				rot_ok = true;
+	static float x[4096],
+				y[4096],
+				rx[4096],
+				ry[4096];
+
+	/* bf16 codes are the top 16 bits; decode is exact on them. */
+	for (int i = 0; i < MAX_DIM; i++)
+	{
+		uint32_t	u;
+		uint16_t	c;
+
+		memcpy(&u, &src_a[i], sizeof(u));
+		RvBf16Encode(&src_a[i], 1, &c);
+		if (c != (u >> 16) || fabs(RvBf16Decode(c) - src_a[i]) > fabs(src_a[i]) / 128.0)
+			bf_ok = false;
+	}
+	TestOk(bf_ok, "RvBf16Encode keeps the top 16 bits; relative error < 2^-7");
+
+	/* SQ8: every element within scale / 2 (plus rounding) of its decoding. */
+	for (int n = 1; n <= 1000; n += 37)
+	{
+		RvSq8Params p;
+		double		nn = 0;
+
+		RvSq8Encode(src_a, n, src_sq8, &p);
+		for (int i = 0; i < n; i++)
+		{
+			double		v = (double) p.offset + (double) p.scale * src_sq8[i];
+
+			nn += v * v;
+			if (fabs(v - src_a[i]) > p.scale * 0.5 + 1e-6)
+				sq_ok = false;
+		}
+		if (fabs(nn - p.norm2) > 1e-5 * nn)
+			sq_ok = false;
+	}
+	{
+		RvSq8Params p;
+		float		c[5] = {0.25f, 0.25f, 0.25f, 0.25f, 0.25f};
+
+		RvSq8Encode(c, 5, src_sq8, &p);
+		sq_ok = sq_ok && p.scale == 0.0f && p.offset == 0.25f && src_sq8[4] == 0;
+	}
+	TestOk(sq_ok, "RvSq8Encode: each element within scale/2 of its decoding; constant vectors exact");
+
+	/* The rotation is orthonormal: it keeps norms and inner products. */
+	for (int dim = 1; dim <= 3000; dim = dim * 3 + 1)
+	{
+		int			p = RvRabitqPaddedDim(dim);
+		double		xy = 0,
+					rxy = 0,
+					xx = 0,
+					rxx = 0;
+
+		for (int i = 0; i < dim; i++)
+		{
+			x[i] = (float) TestGauss();
+			y[i] = (float) TestGauss();
+			xy += (double) x[i] * y[i];
+			xx += (double) x[i] * x[i];
+		}
+		RvRabitqRotate(x, dim, 42, rx);
+		RvRabitqRotate(y, dim, 42, ry);
+		for (int i = 0; i < p; i++)
+		{
+			rxy += (double) rx[i] * ry[i];
+			rxx += (double) rx[i] * rx[i];
+		}
+		if (p < dim || (p & (p - 1)) != 0 || p < 64 ||
+			fabs(rxx - xx) > 1e-4 * xx || fabs(rxy - xy) > 1e-4 * xx)
+		{
+			rot_ok = false;
+			printf("#   dim %d (P %d): |x|^2 %.6g -> %.6g, <x,y> %.6g -> %.6g\n",
+				   dim, p, xx, rxx, xy, rxy);
+		}
+	}
+	TestOk(rot_ok, "RvRabitqRotate pads to a power of two >= 64 and keeps norms and inner products");
+}
+
+/* -------------------------------------------------- RaBitQ, randomized */
+
+#define RQ_NDATA	200
+#define RQ_NQUERY	100
+#define RQ_MAXDIM	784
+#define RQ_NSEEDS	1000
+
+/* One vector of the named distribution: 0 Gaussian, 1 pixel-like. */
+static void
+RqSample(int dist, float *v, int dim)
+{
+	for (int i = 0; i < dim; i++)
+	{
+		if (dist == 0)
+			v[i] = (float) TestGauss();
+		else
+		{
+			/* Non-negative, mostly zero, integer intensities like MNIST. */
+			double		u = (TestRandom() + 1.0) / 2.0;
+
+			v[i] = u < 0.6 ? 0.0f : (float) floor((TestRandom() + 1.0) * 127.5);
+		}
+	}
+}
+
+/*
+ * RQ_NDATA x RQ_NQUERY pairs at dimension dim: the estimator's bias
+ * (mean signed error / mean true distance) and how often the true distance
+ * lies within the reported bound, for squared L2, inner product and cosine.
+ */
+static void
+TestRabitq(int dim, int dist, uint64_t seed)
+{
+	static float data[RQ_NDATA][RQ_MAXDIM];
+	static float query[RQ_MAXDIM];
+	static float centroid[RQ_MAXDIM];
+	static float scratch[1024];
+	static uint64_t codes[RQ_NDATA][1024 / 64];
+	static uint64_t planes[4 * 1024 / 64];
+	static RvRabitqFactors fac[RQ_NDATA];
+	const char *dname = dist == 0 ? "Gaussian" : "pixel-like";
+	double		err_l2 = 0,
+				abs_l2 = 0,
+				err_ip = 0,
+				abs_ip = 0,
+				err_cos = 0,
+				abs_cos = 0;
+	long		cov_l2 = 0,
+				cov_ip = 0,
+				cov_cos = 0,
+				cov_paper = 0,
+				npairs = 0;
+	double		bias_l2,
+				bias_ip,
+				bias_cos;
+	double		zmax = 0,
+				rel_seed = 0;
+
+	memset(centroid, 0, sizeof(centroid));
+	for (int k = 0; k < RQ_NDATA; k++)
+	{
+		RqSample(dist, data[k], dim);
+		for (int i = 0; i < dim; i++)
+			centroid[i] += data[k][i] / RQ_NDATA;
+	}
+	for (int k = 0; k < RQ_NDATA; k++)
+		RvRabitqEncode(data[k], centroid, dim, seed, scratch, codes[k], &fac[k]);
+
+	for (int m = 0; m < RQ_NQUERY; m++)
+	{
+		RvRabitqQuery rq;
+
+		RqSample(dist, query, dim);
+		RvRabitqPrepareQuery(query, centroid, dim, seed, seed * 31 + m, scratch, planes, &rq);
+		for (int k = 0; k < RQ_NDATA; k++)
+		{
+			double		l2 = 0,
+						ip = 0,
+						oo = 0,
+						qq = 0,
+						cosd;
+			float		b,
+						bp,
+						est;
+
+			for (int i = 0; i < dim; i++)
+			{
+				double		o = data[k][i],
+							q = query[i];
+
+				l2 += (o - q) * (o - q);
+				ip += o * q;
+				oo += o * o;
+				qq += q * q;
+			}
+			cosd = 1 - ip / sqrt(oo * qq);
+
+			est = RvRabitqL2Squared(&rq, codes[k], &fac[k], RV_RABITQ_EPS0, &b);
+			RvRabitqL2Squared(&rq, codes[k], &fac[k], 1.9, &bp);
+			err_l2 += est - l2;
+			abs_l2 += fabs(l2);
+			cov_l2 += fabs(est - l2) <= b;
+			cov_paper += fabs(est - l2) <= bp;
+
+			est = RvRabitqInnerProduct(&rq, codes[k], &fac[k], RV_RABITQ_EPS0, &b);
+			err_ip += est - ip;
+			abs_ip += fabs(ip);
+			cov_ip += fabs(est - ip) <= b;
+
+			est = RvRabitqCosineDistance(&rq, codes[k], &fac[k], RV_RABITQ_EPS0, &b);
+			err_cos += est - cosd;
+			abs_cos += fabs(cosd);
+			cov_cos += fabs(est - cosd) <= b;
+			npairs++;
+		}
+	}
+	/*
+	 * Unbiasedness over the rotation itself (the paper's expectation): for
+	 * 5 pairs (the last query against data 0..4), the mean estimate over
+	 * RQ_NSEEDS independent rotation seeds must be within 4 standard errors
+	 * of the true squared distance.
+	 */
+	for (int k = 0; k < 5; k++)
+	{
+		double		l2 = 0,
+					sum = 0,
+					sum2 = 0,
+					mean,
+					se,
+					z;
+
+		for (int i = 0; i < dim; i++)
+			l2 += ((double) data[k][i] - query[i]) * ((double) data[k][i] - query[i]);
+		for (int r = 0; r < RQ_NSEEDS; r++)
+		{
+			RvRabitqFactors f;
+			RvRabitqQuery rq;
+			uint64_t	rseed = seed * 1000003 + r;
+			double		est;
+
+			RvRabitqEncode(data[k], centroid, dim, rseed, scratch, codes[RQ_NDATA - 1], &f);
+			RvRabitqPrepareQuery(query, centroid, dim, rseed, rseed + 17, scratch, planes, &rq);
+			est = RvRabitqL2Squared(&rq, codes[RQ_NDATA - 1], &f, RV_RABITQ_EPS0, NULL);
+			sum += est;
+			sum2 += est * est;
+		}
+		mean = sum / RQ_NSEEDS;
+		se = sqrt(fmax(sum2 / RQ_NSEEDS - mean * mean, 0) / (RQ_NSEEDS - 1));
+		z = se > 0 ? (mean - l2) / se : (mean == l2 ? 0 : INFINITY);
+		if (fabs(z) > zmax)
+			zmax = fabs(z);
+		rel_seed = fmax(rel_seed, fabs(mean - l2) / l2);
+	}
+
+	bias_l2 = err_l2 / abs_l2;
+	bias_ip = err_ip / abs_ip;
+	bias_cos = err_cos / abs_cos;
+	printf("# rabitq d=%d %s, %ld pairs: bias (mean signed error / mean |true|) l2sq %+.5f, ip %+.5f, cosine %+.5f\n",
+		   dim, dname, npairs, bias_l2, bias_ip, bias_cos);
+	printf("# rabitq d=%d %s: bound coverage at eps0=%.2f: l2sq %.4f, ip %.4f, cosine %.4f; at the paper's eps0=1.9: %.4f\n",
+		   dim, dname, RV_RABITQ_EPS0, (double) cov_l2 / npairs, (double) cov_ip / npairs,
+		   (double) cov_cos / npairs, (double) cov_paper / npairs);
+	printf("# rabitq d=%d %s: mean of %d rotations vs true l2sq for 5 pairs: max |z| %.2f, max relative error %.5f\n",
+		   dim, dname, RQ_NSEEDS, zmax, rel_seed);
+	TestOk(fabs(bias_l2) < 0.005 && fabs(bias_cos) < 0.005 && fabs(bias_ip) < 0.02 && zmax < 4,
+		   "rabitq d=%d %s: estimator unbiased (bias < 0.5%% l2sq/cosine, < 2%% ip; over rotations |z| < 4)",
+		   dim, dname);
+	TestOk(cov_l2 >= 0.99 * npairs && cov_ip >= 0.99 * npairs && cov_cos >= 0.99 * npairs,
+		   "rabitq d=%d %s: true distance within the bound on >= 99%% of pairs", dim, dname);
+}
+
+/* Number of TAP points of TestEncoders and the TestRabitq runs. */
+#define ENCODER_POINTS (3 + 4 * 2)
+
 int
 main(void)
 {
@@ -466,8 +966,8 @@ main(void)
 	tk[nt++].native = false;
 #endif
 
-	/* 3 dispatch points, then 5 + 7 per implementation. */
-	printf("1..%d\n", 3 + 12 * nt);
+	/* 3 dispatch points, 5 + 7 + CODE_POINTS per implementation, encoders. */
+	printf("1..%d\n", 3 + (12 + CODE_POINTS) * nt + ENCODER_POINTS);
 
 	TestOk(rv_kernels == first && rv_kernels == avail[0],
 		   "RvSimdInit is idempotent and chose the first available kernels (%s)",
@@ -488,6 +988,13 @@ main(void)
 		/* Emulated tables are never installed as rv_kernels in a server. */
 		TestPrimitives(&tk[i]);
 		TestTwoPiece(&tk[i]);
+		TestCodes(&tk[i]);
 	}
+
+	TestEncoders();
+	TestRabitq(128, 0, 1);
+	TestRabitq(128, 1, 2);
+	TestRabitq(784, 0, 3);
+	TestRabitq(784, 1, 4);
 	return test_failed > 0 ? 1 : 0;
 }

@@ -2,7 +2,8 @@
 # standalone test/kernels/test_kernels.c with the src/simd sources (found
 # through RV_SRC_ROOT, since only test/ is copied for the cluster owner)
 # into a temporary directory under TESTDIR, runs it and passes each of its
-# TAP points on.  Then checks that the kernels chosen, both by the program
+# TAP points on (the RaBitQ bias and bound-coverage figures as diagnostics).
+# Then checks that the kernels chosen, both by the program
 # and by the server's ruvector_simd_info(), are the best ones /proc/cpuinfo
 # says this CPU supports.
 use strict;
@@ -34,6 +35,7 @@ for my $line (split /\n/, $out)
 	if ($line =~ /^1\.\.(\d+)$/) { $planned = $1; }
 	elsif ($line =~ /^(not )?ok \d+ - (.*)$/) { $seen++; ok(!defined $1, $2); }
 	elsif ($line =~ /^#\s*active: (\S+)/) { $active = $1; note($line); }
+	elsif ($line =~ /^# rabitq /) { diag($line); }
 	elsif ($line =~ /^#/) { note($line); }
 	else { diag($line); }
 }

@@ -1,0 +1,442 @@
+/*-------------------------------------------------------------------------
+ *
+ * simd_codes.c
+ *	  Encoders (f32 -> code) and distance entry points for the compressed
+ *	  representations of rv_simd.h: bf16, SQ8 (per-vector scale and offset)
+ *	  and 1-bit RaBitQ with its random rotation, 4-bit query quantization,
+ *	  unbiased estimator and error bound.
+ *
+ * The encoders, the rotation and the estimator's scalar arithmetic are
+ * plain C compiled with the baseline flags; the per-element work of every
+ * distance goes through rv_kernels (the ISA chosen by simd_dispatch.c).
+ * Nothing here allocates or keeps state; callers pass every buffer.  Like
+ * the rest of src/simd except simd_info.c, this file needs only the C
+ * library.  The formulas and their sources are in rv_simd.h.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <string.h>
+
+#include "simd/rv_simd_kernels.h"
+
+/* ---------------------------------------------------------------- bf16 */
+
+/* RvBf16Encode: out[i] = top 16 bits of x[i], for i < n. */
+void
+RvBf16Encode(const float *x, int n, uint16_t *out)
+{
+	for (int i = 0; i < n; i++)
+	{
+		uint32_t	u;
+
+		memcpy(&u, &x[i], sizeof(u));
+		out[i] = (uint16_t) (u >> 16);
+	}
+}
+
+/* RvBf16Decode: the float whose top 16 bits are c and the rest zero. */
+float
+RvBf16Decode(uint16_t c)
+{
+	uint32_t	u = (uint32_t) c << 16;
+	float		f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
+/* Squared L2 distance of q[0..n) to the decoded bf16 vector c[0..n). */
+float
+RvBf16L2SquaredDistance(const float *q, const uint16_t *c, int n)
+{
+	return rv_kernels->l2sq_bf16(q, c, n);
+}
+
+/* Inner product of q[0..n) and the decoded bf16 vector c[0..n). */
+float
+RvBf16InnerProduct(const float *q, const uint16_t *c, int n)
+{
+	return rv_kernels->dot_bf16(q, c, n);
+}
+
+/* 1 - cos, clamped to [0, 2]; NaN when either vector is zero. */
+static float
+RvCodesCosine(double dot, double qq, double xx)
+{
+	double		sim;
+
+	if (qq == 0.0 || xx == 0.0)
+		return NAN;
+	sim = dot / sqrt(qq * xx);
+	if (sim > 1.0)
+		sim = 1.0;
+	else if (sim < -1.0)
+		sim = -1.0;
+	return (float) (1.0 - sim);
+}
+
+/* Cosine distance of q[0..n) to the decoded bf16 vector, one pass. */
+float
+RvBf16CosineDistance(const float *q, const uint16_t *c, int n)
+{
+	float		dot,
+				qq,
+				xx;
+
+	rv_kernels->dot_norms_bf16(q, c, n, &dot, &qq, &xx);
+	return RvCodesCosine(dot, qq, xx);
+}
+
+/* ----------------------------------------------------------------- SQ8 */
+
+/*
+ * RvSq8Encode: codes[0..n) and *p for x[0..n) (see rv_simd.h); n >= 1.
+ */
+void
+RvSq8Encode(const float *x, int n, uint8_t *codes, RvSq8Params *p)
+{
+	float		lo = x[0],
+				hi = x[0];
+	double		norm2 = 0.0;
+
+	for (int i = 1; i < n; i++)
+	{
+		if (x[i] < lo)
+			lo = x[i];
+		if (x[i] > hi)
+			hi = x[i];
+	}
+	p->offset = lo;
+	p->scale = (float) (((double) hi - lo) / 255.0);
+	for (int i = 0; i < n; i++)
+	{
+		double		u = p->scale > 0 ? ((double) x[i] - lo) / p->scale : 0.0;
+		long		r = lround(u);
+		double		v;
+
+		if (r < 0)
+			r = 0;
+		else if (r > 255)
+			r = 255;
+		codes[i] = (uint8_t) r;
+		v = (double) p->offset + (double) p->scale * r;
+		norm2 += v * v;
+	}
+	p->norm2 = (float) norm2;
+}
+
+/* RvSq8PrepareQuery: sum and squared norm of q[0..n), kept with q. */
+void
+RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out)
+{
+	float		sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += q[i];
+	out->q = q;
+	out->n = n;
+	out->sum = sum;
+	out->norm2 = rv_kernels->dot(q, q, n);
+}
+
+/* Squared L2 distance of the query to the decoded SQ8 vector. */
+float
+RvSq8L2SquaredDistance(const RvSq8Query *q, const uint8_t *c,
+					   const RvSq8Params *p)
+{
+	return rv_kernels->l2sq_sq8(q->q, c, q->n, p->scale, p->offset);
+}
+
+/* Inner product of the query and the decoded SQ8 vector. */
+float
+RvSq8InnerProduct(const RvSq8Query *q, const uint8_t *c, const RvSq8Params *p)
+{
+	return (float) ((double) p->offset * q->sum +
+					(double) p->scale * rv_kernels->dot_sq8(q->q, c, q->n));
+}
+
+/* Cosine distance of the query to the decoded SQ8 vector. */
+float
+RvSq8CosineDistance(const RvSq8Query *q, const uint8_t *c, const RvSq8Params *p)
+{
+	double		dot = (double) p->offset * q->sum +
+		(double) p->scale * rv_kernels->dot_sq8(q->q, c, q->n);
+
+	return RvCodesCosine(dot, q->norm2, p->norm2);
+}
+
+/* -------------------------------------------------------------- RaBitQ */
+
+/* splitmix64: the sign bits of the rotation and the rounding noise. */
+static uint64_t
+RvRabitqMix(uint64_t z)
+{
+	z += 0x9E3779B97F4A7C15ULL;
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+int
+RvRabitqPaddedDim(int dim)
+{
+	int			p = 64;
+
+	while (p < dim)
+		p *= 2;
+	return p;
+}
+
+/* In-place unnormalized fast Walsh-Hadamard transform of v[0..p), p = 2^k. */
+static void
+RvRabitqFwht(float *v, int p)
+{
+	for (int h = 1; h < p; h *= 2)
+		for (int i = 0; i < p; i += 2 * h)
+			for (int j = i; j < i + h; j++)
+			{
+				float		a = v[j],
+							b = v[j + h];
+
+				v[j] = a + b;
+				v[j + h] = a - b;
+			}
+}
+
+/* v[0..p) = R v: RV_RABITQ_ROUNDS of (sign flips, FWHT), orthonormal. */
+static void
+RvRabitqRotateInPlace(float *v, int p, uint64_t seed)
+{
+	float		scale = 1.0f;
+
+	for (int r = 0; r < RV_RABITQ_ROUNDS; r++)
+	{
+		for (int w = 0; w < p / 64; w++)
+		{
+			uint64_t	bits = RvRabitqMix(seed ^ ((uint64_t) r << 48) ^ (uint64_t) w);
+
+			for (int i = 0; i < 64; i++)
+				if ((bits >> i) & 1)
+					v[64 * w + i] = -v[64 * w + i];
+		}
+		RvRabitqFwht(v, p);
+		scale *= (float) (1.0 / sqrt((double) p));
+	}
+	for (int i = 0; i < p; i++)
+		v[i] *= scale;
+}
+
+/* RvRabitqRotate: out[0..P) = R(x[0..dim) padded with zeros). */
+void
+RvRabitqRotate(const float *x, int dim, uint64_t seed, float *out)
+{
+	int			p = RvRabitqPaddedDim(dim);
+
+	memcpy(out, x, sizeof(float) * dim);
+	memset(out + dim, 0, sizeof(float) * (p - dim));
+	RvRabitqRotateInPlace(out, p, seed);
+}
+
+/* scratch[0..P) = R(x - c), c may be NULL. */
+static void
+RvRabitqResidual(const float *x, const float *c, int dim, uint64_t seed,
+				 float *scratch)
+{
+	int			p = RvRabitqPaddedDim(dim);
+
+	for (int i = 0; i < dim; i++)
+		scratch[i] = c ? x[i] - c[i] : x[i];
+	memset(scratch + dim, 0, sizeof(float) * (p - dim));
+	RvRabitqRotateInPlace(scratch, p, seed);
+}
+
+/* RvRabitqEncode: see rv_simd.h. */
+void
+RvRabitqEncode(const float *x, const float *c, int dim, uint64_t seed,
+			   float *scratch, uint64_t *code, RvRabitqFactors *f)
+{
+	int			p = RvRabitqPaddedDim(dim);
+	double		norm2 = 0.0,
+				abssum = 0.0,
+				xc = 0.0,
+				xx = 0.0;
+	uint32_t	pop = 0;
+
+	RvRabitqResidual(x, c, dim, seed, scratch);
+	memset(code, 0, sizeof(uint64_t) * (p / 64));
+	for (int i = 0; i < p; i++)
+	{
+		double		y = scratch[i];
+
+		norm2 += y * y;
+		abssum += fabs(y);
+		if (y > 0)
+		{
+			code[i / 64] |= (uint64_t) 1 << (i % 64);
+			pop++;
+		}
+	}
+	for (int i = 0; i < dim; i++)
+	{
+		xx += (double) x[i] * x[i];
+		if (c)
+			xc += (double) x[i] * c[i];
+	}
+	f->dist_c = (float) sqrt(norm2);
+	/* o_r == c: any finite value does, the distance has no error then. */
+	f->ip_oo = norm2 > 0 ? (float) (abssum / (sqrt((double) p) * sqrt(norm2))) : 1.0f;
+	f->o_dot_c = (float) xc;
+	f->o_norm = (float) sqrt(xx);
+	f->popcount = pop;
+	f->ip_scale = (float) (f->dist_c / (double) f->ip_oo);
+	{
+		double		r = 1.0 / ((double) f->ip_oo * f->ip_oo) - 1.0;
+
+		f->err = (float) (f->dist_c * sqrt(r > 0 ? r : 0.0));
+	}
+}
+
+/* RvRabitqPrepareQuery: see rv_simd.h. */
+void
+RvRabitqPrepareQuery(const float *q, const float *c, int dim, uint64_t seed,
+					 uint64_t round_seed, float *scratch, uint64_t *planes,
+					 RvRabitqQuery *out)
+{
+	int			p = RvRabitqPaddedDim(dim);
+	int			nwords = p / 64;
+	const int	levels = (1 << RV_RABITQ_QUERY_BITS) - 1;
+	float		vl,
+				vr;
+	double		norm2 = 0.0,
+				qc = 0.0,
+				cc = 0.0,
+				qq = 0.0;
+	uint32_t	sum_qu = 0;
+	uint64_t	rng = round_seed;
+
+	RvRabitqResidual(q, c, dim, seed, scratch);
+	vl = vr = scratch[0];
+	for (int i = 0; i < p; i++)
+	{
+		norm2 += (double) scratch[i] * scratch[i];
+		if (scratch[i] < vl)
+			vl = scratch[i];
+		if (scratch[i] > vr)
+			vr = scratch[i];
+	}
+	out->dim = dim;
+	out->pdim = p;
+	out->nwords = nwords;
+	out->vl = vl;
+	out->delta = (vr - vl) / levels;
+	memset(planes, 0, sizeof(uint64_t) * RV_RABITQ_QUERY_BITS * nwords);
+	for (int i = 0; i < p; i++)
+	{
+		int			u = 0;
+
+		if (out->delta > 0)
+		{
+			/* Randomized rounding: E[vl + delta * u] = scratch[i]. */
+			double		noise;
+
+			rng = RvRabitqMix(rng);
+			noise = (double) (rng >> 11) / (double) (1ULL << 53);
+			u = (int) floor(((double) scratch[i] - vl) / out->delta + noise);
+			if (u < 0)
+				u = 0;
+			else if (u > levels)
+				u = levels;
+		}
+		sum_qu += (uint32_t) u;
+		for (int j = 0; j < RV_RABITQ_QUERY_BITS; j++)
+			if ((u >> j) & 1)
+				planes[j * nwords + i / 64] |= (uint64_t) 1 << (i % 64);
+	}
+	for (int i = 0; i < dim; i++)
+	{
+		qq += (double) q[i] * q[i];
+		if (c)
+		{
+			qc += (double) q[i] * c[i];
+			cc += (double) c[i] * c[i];
+		}
+	}
+	out->sum_qu = sum_qu;
+	out->dist_c = (float) sqrt(norm2);
+	out->q_dot_c = (float) qc;
+	out->c_norm2 = (float) cc;
+	out->q_norm = (float) sqrt(qq);
+	out->k_s = (float) (2.0 * out->delta / sqrt((double) p));
+	out->k_pop = (float) (2.0 * out->vl / sqrt((double) p));
+	out->k_0 = (float) (-((double) p * out->vl + (double) out->delta * sum_qu) /
+						sqrt((double) p));
+	out->bound_unit = (float) (out->dist_c / sqrt(p - 1.0));
+	out->planes = planes;
+}
+
+/*
+ * Estimate of <o_r - c, q_r - c> and (when bound != NULL) its error bound
+ * for confidence eps0 (rv_simd.h), from the precomputed factors:
+ * ||o_r - c|| <x_bar, y'> / <o_bar, o> and
+ * ||o_r - c|| sqrt(1 / <o_bar, o>^2 - 1) ||q_r - c|| eps0 / sqrt(P - 1).
+ */
+static inline double
+RvRabitqResidualIp(const RvRabitqQuery *q, const uint64_t *code,
+				   const RvRabitqFactors *f, double eps0, double *bound)
+{
+	uint32_t	s = rv_kernels->rabitq_bitdot4(code, q->planes, q->nwords);
+	float		ip_xq = q->k_s * (float) s + q->k_pop * (float) f->popcount + q->k_0;
+
+	if (bound)
+		*bound = (double) f->err * q->bound_unit * eps0;
+	return (double) f->ip_scale * ip_xq;
+}
+
+/* Estimated squared L2 distance; *bound as in rv_simd.h. */
+float
+RvRabitqL2Squared(const RvRabitqQuery *q, const uint64_t *code,
+				  const RvRabitqFactors *f, double eps0, float *bound)
+{
+	double		b;
+	double		ip = RvRabitqResidualIp(q, code, f, eps0, bound ? &b : NULL);
+
+	if (bound)
+		*bound = (float) (2.0 * b);
+	return (float) ((double) f->dist_c * f->dist_c +
+					(double) q->dist_c * q->dist_c - 2.0 * ip);
+}
+
+/* Estimated inner product <o_r, q_r>; *bound as in rv_simd.h. */
+float
+RvRabitqInnerProduct(const RvRabitqQuery *q, const uint64_t *code,
+					 const RvRabitqFactors *f, double eps0, float *bound)
+{
+	double		b;
+	double		ip = RvRabitqResidualIp(q, code, f, eps0, bound ? &b : NULL);
+
+	if (bound)
+		*bound = (float) b;
+	return (float) (ip + f->o_dot_c + q->q_dot_c - q->c_norm2);
+}
+
+/* Estimated cosine distance (not clamped); *bound as in rv_simd.h. */
+float
+RvRabitqCosineDistance(const RvRabitqQuery *q, const uint64_t *code,
+					   const RvRabitqFactors *f, double eps0, float *bound)
+{
+	double		norms = (double) f->o_norm * q->q_norm;
+	double		b;
+	double		ip;
+
+	if (norms == 0.0)
+	{
+		if (bound)
+			*bound = NAN;
+		return NAN;
+	}
+	ip = RvRabitqResidualIp(q, code, f, eps0, bound ? &b : NULL);
+	if (bound)
+		*bound = (float) (b / norms);
+	return (float) (1.0 - (ip + f->o_dot_c + q->q_dot_c - q->c_norm2) / norms);
+}
