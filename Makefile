@@ -9,7 +9,7 @@ MODULE_big = ruvector_tam
 # src/simd/kern_*.c are kernel families compiled once per ISA (below), so
 # they are not plain sources: kern_f32.c -> kern_f32_scalar.o, ..._avx2.o.
 RV_KERN_SRCS = $(sort $(wildcard src/simd/kern_*.c))
-SRCS = $(sort $(filter-out $(RV_KERN_SRCS),$(wildcard src/*.c src/simd/*.c src/toast/*.c src/tam/*.c src/index/*.c)))
+SRCS = $(sort $(filter-out $(RV_KERN_SRCS),$(wildcard src/*.c src/simd/*.c src/toast/*.c src/tam/*.c src/tam/store/*.c src/tam/scan/*.c src/index/*.c)))
 RV_ISAS = scalar
 ifneq ($(filter x86_64 amd64,$(shell uname -m)),)
 RV_ISAS += sse2 avx2 avx512
@@ -67,7 +67,7 @@ $(DATA_built): $(SQL_PARTS) Makefile
 	  printf "%s\n" "\\echo Use \"CREATE EXTENSION ruvector_tam\" to load this file. \\quit"; \
 	  for f in $(SQL_PARTS); do echo; echo "-- ==== $$f"; cat $$f; done ) > $@
 
-$(OBJS): $(wildcard src/*.h src/*/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h src/*/*/*.h)
 
 .PHONY: test demo bench bench-kernels bench-tam bench-scaleout deps sanitize
 deps:

@@ -19,6 +19,8 @@
 
 #include "ruvector_tam.h"
 #include "simd/rv_simd.h"
+#include "tam/scan/rv_colscan.h"
+#include "tam/scan/rv_knn.h"
 
 PG_MODULE_MAGIC;
 
@@ -33,6 +35,8 @@ _PG_init(void)
 	RvSimdInit();
 	RvTypeInit();
 	RvTamInit();
+	RvKnnInit();
+	RvColScanInit();
 	RvIndexInit();
 }
 

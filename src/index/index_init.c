@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "index/ruhnsw.h"
+#include "index/ruhnsw_verify.h"
 #include "ruvector_tam.h"
 
 int			ruhnsw_ef_search = RUHNSW_DEFAULT_EF_SEARCH;
@@ -28,7 +29,8 @@ static const struct config_enum_entry ruhnsw_iterative_scan_options[] = {
 };
 
 /*
- * RvIndexInit: registers the ruhnsw reloptions and the ruvector.ef_search,
+ * RvIndexInit: registers the ruhnsw reloptions, ruhnsw's check with
+ * ruvector_verify, and the ruvector.ef_search,
  * ruvector.iterative_scan and ruvector.max_scan_tuples settings, and
  * reserves the "ruvector" prefix.
  */
@@ -58,4 +60,7 @@ RvIndexInit(void)
 							NULL, &ruhnsw_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ruvector");
+
+	/* ruvector_verify checks ruhnsw indexes through this registration */
+	RvRegisterIndexVerifier(RUHNSW_AM_NAME, RuhnswVerify);
 }

@@ -75,7 +75,7 @@
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 
-#include "tam/rv_store.h"
+#include "tam/store/rv_store.h"
 
 #define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
 #define RUHNSW_VERSION			2

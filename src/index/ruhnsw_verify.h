@@ -1,10 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * ruhnsw_verify.h
- *	  The interface between ruvector_verify (src/tam/tam_verify.c) and the
- *	  ruhnsw consistency check (src/index/hnswverify.c).  The caller knows
- *	  nothing of the index's page layout: it hands over an open heap and
- *	  index and receives problems through a callback, one call per problem.
+ *	  The ruhnsw consistency check (src/index/hnswverify.c), registered
+ *	  with ruvector_verify (RvRegisterIndexVerifier, src/tam/tam_verify.c)
+ *	  by the index layer's init; the table layer includes no index header.
+ *	  The caller knows nothing of the index's page layout: it hands over an
+ *	  open heap and index and receives problems through a callback, one
+ *	  call per problem.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,6 +14,8 @@
 #define RUHNSW_VERIFY_H
 
 #include "utils/relcache.h"
+
+#include "tam/rv_tam.h"
 
 /* name of the access method whose indexes RuhnswVerify checks */
 #define RUHNSW_AM_NAME	"ruhnsw"
@@ -21,8 +25,7 @@
  * vector store concerned (-1 if none), the index block and vid concerned
  * (-1 if none) and a human-readable detail naming the index.
  */
-typedef void (*RuhnswVerifyReport) (void *arg, const char *kind, int store, int64 blkno,
-									int64 vid, const char *detail);
+typedef RvIndexVerifyReport RuhnswVerifyReport;
 
 extern void RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg);
 

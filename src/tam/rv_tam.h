@@ -29,73 +29,9 @@
 #include "executor/tuptable.h"
 #include "utils/rel.h"
 
-#include "tam/rv_store.h"
+#include "tam/store/rv_store.h"
 
 #define RV_TAM_NAME				"ruvector"
-#define RV_STORE_CATALOG		"ruvector_store"
-#define RV_STORE_AM_NAME		"ruvector_store"
-#define RV_INTERNAL_SCHEMA		"ruvector_internal"
-
-/* One store of a table's current storage, as cached in rd_amcache. */
-typedef struct RvStoreRef
-{
-	int16		storeno;
-	int16		attnum;
-	int32		dims;
-	Oid			relid;			/* the store relation */
-	RvStore    *handle;			/* opened on first use, or NULL */
-} RvStoreRef;
-
-/*
- * The relation's cache, a single palloc chunk in CacheMemoryContext hung
- * on rel->rd_amcache (freed by the relcache on invalidation).  Built for
- * the storage rel->rd_node; rebuilt when that changes.
- */
-typedef struct RvRelCache
-{
-	RelFileNode storage;		/* rd_node this was built for */
-	uint64		generation;		/* RvStoreGeneration() it was built in */
-	Oid			typoid;			/* the ruvector type's OID */
-	int			nvecatts;		/* ruvector columns (not dropped) */
-	int			nstores;
-	int			maxstores;		/* capacity of stores[] */
-	int16	   *vecatts;		/* points into this chunk: attnums */
-	RvStoreRef *stores;			/* points into this chunk */
-} RvRelCache;
-
-/* store_catalog.c */
-extern RvRelCache *RvRelGetCache(Relation rel);
-extern Oid	RvTypeOid(bool missing_ok);
-extern bool RvRelIsRuvector(Relation rel);
-extern RvStore *RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create);
-extern RvStore *RvTamGetStoreByNo(Relation rel, int16 storeno);
-extern RvStore *RvTamGetStoreByRelid(Relation rel, Oid relid);
-extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
-extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
-extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
-extern void RvStoreLockOwner(Oid storeoid);
-extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
-extern Oid	RvCatalogRelid(bool missing_ok);
-
-/* Catalog row, as listed by RvCatalogListStores. */
-typedef struct RvCatalogStore
-{
-	RelFileNode storage;
-	int16		storeno;
-	int16		attnum;
-	int32		dims;
-	int16		tier;
-	Oid			relid;			/* the store relation */
-	ItemPointerData tid;		/* of the catalog row */
-} RvCatalogStore;
-
-extern RvStore *RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend);
-extern bool RvStoreRelFileNode(Oid relid, RelFileNode *node);
-extern void RvTamDropStoreRow(const RvCatalogStore *cs);
-extern void RvTamDropStoreRelation(Oid relid);
-extern uint64 RvStoreGeneration(void);
-extern Oid	RvStorageSpcKey(Oid spcNode);
-
 /* tam_slot.c: vrefs and resolution */
 extern Datum RvMakeVref(int16 storeno, uint64 vid);
 extern bool RvDatumGetVref(Datum d, int16 *storeno, uint64 *vid);
@@ -112,9 +48,25 @@ extern void RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n,
 /* tam_routine.c */
 extern const TableAmRoutine *RvHeap(void);
 extern bool RvIsOurRoutine(const TableAmRoutine *routine);
+extern bool RvRelIsRuvector(Relation rel);
 
 /* tam_ddl.c */
 extern void RvTamInstallHooks(void);
+
+/*
+ * tam_verify.c: the consistency checks of an index access method over
+ * ruvector tables, registered by that layer at load time (src/index
+ * registers ruhnsw's), so that ruvector_verify reaches an index through
+ * the catalog (the index's pg_am name) and this registry, never through
+ * the index layer's headers.  A check reports each problem through the
+ * callback: kind (a short identifier), the store concerned (-1 if none),
+ * the index block and vid (-1 if none) and a detail naming the index.
+ */
+typedef void (*RvIndexVerifyReport) (void *arg, const char *kind, int store, int64 blkno,
+									 int64 vid, const char *detail);
+typedef void (*RvIndexVerifyFn) (Relation heap, Relation index, RvIndexVerifyReport report,
+								 void *arg);
+extern void RvRegisterIndexVerifier(const char *amname, RvIndexVerifyFn fn);
 
 /* index API: the vid a heap tuple's column refers to (false if null) */
 extern bool RvTamTidRefersToVid(Relation rel, ItemPointer tid, int16 attnum,

@@ -51,8 +51,6 @@
 #include "utils/syscache.h"
 
 #include "ruvector_tam.h"
-#include "tam/rv_colscan.h"
-#include "tam/rv_knn.h"
 #include "tam/rv_tam.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -168,8 +166,6 @@ void
 RvTamInit(void)
 {
 	RvTamInstallHooks();
-	RvKnnInit();
-	RvColScanInit();
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

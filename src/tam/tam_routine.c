@@ -833,3 +833,10 @@ RvIsOurRoutine(const TableAmRoutine *routine)
 {
 	return routine == &rv_methods;
 }
+
+/* RvRelIsRuvector: true if rel uses the ruvector table access method. */
+bool
+RvRelIsRuvector(Relation rel)
+{
+	return RvIsOurRoutine(rel->rd_tableam);
+}

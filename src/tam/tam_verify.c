@@ -32,10 +32,10 @@
  *	  longer referenced (its rows deleted, updated or pruned) is not a
  *	  problem: it is space awaiting VACUUM, counted by
  *	  ruvector_storage_report as a dead vector, never reported here.
- *	- ruhnsw indexes: every index of the table whose access method is
- *	  ruhnsw, by RuhnswVerify (src/index/hnswverify.c lists its checks and
- *	  kinds, all named ruhnsw_*); an index that cannot be read or names a
- *	  store the table lacks gives a ruhnsw_error row.
+ *	- indexes: every index of the table whose access method registered a
+ *	  check (RvRegisterIndexVerifier; ruhnsw registers RuhnswVerify, whose
+ *	  checks and kinds, all named ruhnsw_*, src/index/hnswverify.c lists);
+ *	  an index that cannot be read gives an "<am>_error" row.
  *
  * Invariants of this file:
  *	- it never writes: pages are read with ReadBufferExtended, share-locked
@@ -80,7 +80,6 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
-#include "index/ruhnsw_verify.h"
 #include "tam/rv_tam.h"
 
 #define RV_MAX_DIMS 16000
@@ -714,29 +713,59 @@ RvVerifyHeapFn(RvVerifyState *vs, void *arg)
 	RvHeap()->scan_end(scan);
 }
 
-/* RuhnswVerifyReport callback: one problem row. */
+/* Index checks registered by the index layers (see rv_tam.h). */
+#define RV_MAX_INDEX_VERIFIERS 4
+static struct
+{
+	char		amname[NAMEDATALEN];
+	RvIndexVerifyFn fn;
+}			rv_index_verifiers[RV_MAX_INDEX_VERIFIERS];
+static int	rv_nindex_verifiers = 0;
+
+/*
+ * RvRegisterIndexVerifier: makes ruvector_verify run fn on every index of
+ * access method amname (called once per backend by that layer's init).
+ */
+void
+RvRegisterIndexVerifier(const char *amname, RvIndexVerifyFn fn)
+{
+	if (rv_nindex_verifiers >= RV_MAX_INDEX_VERIFIERS)
+		elog(ERROR, "too many index verifiers");
+	strlcpy(rv_index_verifiers[rv_nindex_verifiers].amname, amname, NAMEDATALEN);
+	rv_index_verifiers[rv_nindex_verifiers].fn = fn;
+	rv_nindex_verifiers++;
+}
+
+/* RvIndexVerifyReport callback: one problem row. */
 static void
 RvIndexReport(void *arg, const char *kind, int store, int64 blkno, int64 vid, const char *detail)
 {
 	RvReport((RvVerifyState *) arg, kind, store, blkno, vid, "%s", detail);
 }
 
-/* RvVerifyFn running RuhnswVerify on the index passed as arg. */
+typedef struct RvVerifyIndexArg
+{
+	Oid			indexoid;
+	RvIndexVerifyFn fn;
+} RvVerifyIndexArg;
+
+/* RvVerifyFn running the index's registered check. */
 static void
 RvVerifyIndexFn(RvVerifyState *vs, void *arg)
 {
-	Relation	index = index_open(*(Oid *) arg, AccessShareLock);
+	RvVerifyIndexArg *ia = arg;
+	Relation	index = index_open(ia->indexoid, AccessShareLock);
 
-	RuhnswVerify(vs->rel, index, RvIndexReport, vs);
+	ia->fn(vs->rel, index, RvIndexReport, vs);
 	index_close(index, AccessShareLock);
 }
 
 /*
- * RvVerifyIndexes: the table's ruhnsw indexes, each checked by
- * RuhnswVerify (src/index/hnswverify.c, which alone knows their page
- * layout) in its own subtransaction, so an error reading one index becomes
- * a ruhnsw_error row and the others are still checked.  Indexes of other
- * access methods are skipped.
+ * RvVerifyIndexes: the table's indexes whose access method registered a
+ * check (ruhnsw: src/index/hnswverify.c, which alone knows its page
+ * layout), each in its own subtransaction, so an error reading one index
+ * becomes an "<am>_error" row (ruhnsw_error) and the others are still
+ * checked.  Indexes of other access methods are skipped.
  */
 static void
 RvVerifyIndexes(RvVerifyState *vs)
@@ -750,7 +779,6 @@ RvVerifyIndexes(RvVerifyState *vs)
 		HeapTuple	classtup;
 		Oid			amoid;
 		char	   *amname;
-		bool		isruhnsw;
 
 		CHECK_FOR_INTERRUPTS();
 		classtup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
@@ -759,10 +787,18 @@ RvVerifyIndexes(RvVerifyState *vs)
 		amoid = ((Form_pg_class) GETSTRUCT(classtup))->relam;
 		ReleaseSysCache(classtup);
 		amname = get_am_name(amoid);
-		isruhnsw = amname != NULL && strcmp(amname, RUHNSW_AM_NAME) == 0;
-		if (!isruhnsw)
+		if (amname == NULL)
 			continue;
-		RvVerifyTry(vs, RvVerifyIndexFn, &indexoid, "ruhnsw_error", -1, -1);
+		for (int i = 0; i < rv_nindex_verifiers; i++)
+		{
+			RvVerifyIndexArg ia;
+
+			if (strcmp(amname, rv_index_verifiers[i].amname) != 0)
+				continue;
+			ia.indexoid = indexoid;
+			ia.fn = rv_index_verifiers[i].fn;
+			RvVerifyTry(vs, RvVerifyIndexFn, &ia, psprintf("%s_error", amname), -1, -1);
+		}
 	}
 	list_free(indexes);
 }

@@ -43,8 +43,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "tam/rv_colscan.h"
-#include "tam/rv_scanpath.h"
+#include "tam/scan/rv_colscan.h"
+#include "tam/scan/rv_scanpath.h"
 #include "tam/rv_tam.h"
 
 bool		rv_enable_column_scan = true;

@@ -49,7 +49,7 @@
 #include "utils/ruleutils.h"
 
 #include "simd/rv_simd.h"
-#include "tam/rv_knn.h"
+#include "tam/scan/rv_knn.h"
 #include "tam/rv_tam.h"
 #include "toast/rv_vector.h"
 

@@ -55,9 +55,9 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "tam/rv_colscan.h"
-#include "tam/rv_knn.h"
-#include "tam/rv_scanpath.h"
+#include "tam/scan/rv_colscan.h"
+#include "tam/scan/rv_knn.h"
+#include "tam/scan/rv_scanpath.h"
 #include "tam/rv_tam.h"
 
 /* float8's btree operator family (pg_opfamily.dat: float_ops) */

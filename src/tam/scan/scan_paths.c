@@ -16,7 +16,7 @@
 
 #include "optimizer/restrictinfo.h"
 
-#include "tam/rv_scanpath.h"
+#include "tam/scan/rv_scanpath.h"
 
 /*
  * RvScanPathCreate: a CustomPath scanning rel with the given methods,

@@ -43,6 +43,10 @@
 
 #include "storage/bufmgr.h"
 #include "storage/relfilenode.h"
+#include "nodes/pg_list.h"
+#include "storage/backendid.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
 #include "utils/relcache.h"
 
 #include "toast/rv_vector.h"
@@ -180,5 +184,70 @@ extern void RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated,
 extern void RvPinSetReleaseAll(RvPinSet *pins);
 extern void RvPinSetBeginRow(RvPinSet *pins);
 extern void RvPinSetEndRow(RvPinSet *pins);
+
+/* store_catalog.c: which stores a table's storage has, and their lifecycle */
+#define RV_STORE_CATALOG		"ruvector_store"
+#define RV_STORE_AM_NAME		"ruvector_store"
+#define RV_INTERNAL_SCHEMA		"ruvector_internal"
+
+/* One store of a table's current storage, as cached in rd_amcache. */
+typedef struct RvStoreRef
+{
+	int16		storeno;
+	int16		attnum;
+	int32		dims;
+	Oid			relid;			/* the store relation */
+	RvStore    *handle;			/* opened on first use, or NULL */
+} RvStoreRef;
+
+/*
+ * The relation's cache, a single palloc chunk in CacheMemoryContext hung
+ * on rel->rd_amcache (freed by the relcache on invalidation).  Built for
+ * the storage rel->rd_node; rebuilt when that changes.
+ */
+typedef struct RvRelCache
+{
+	RelFileNode storage;		/* rd_node this was built for */
+	uint64		generation;		/* RvStoreGeneration() it was built in */
+	Oid			typoid;			/* the ruvector type's OID */
+	int			nvecatts;		/* ruvector columns (not dropped) */
+	int			nstores;
+	int			maxstores;		/* capacity of stores[] */
+	int16	   *vecatts;		/* points into this chunk: attnums */
+	RvStoreRef *stores;			/* points into this chunk */
+} RvRelCache;
+
+/* store_catalog.c */
+extern RvRelCache *RvRelGetCache(Relation rel);
+extern Oid	RvTypeOid(bool missing_ok);
+extern RvStore *RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create);
+extern RvStore *RvTamGetStoreByNo(Relation rel, int16 storeno);
+extern RvStore *RvTamGetStoreByRelid(Relation rel, Oid relid);
+extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
+extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
+extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
+extern void RvStoreLockOwner(Oid storeoid);
+extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
+extern Oid	RvCatalogRelid(bool missing_ok);
+
+/* Catalog row, as listed by RvCatalogListStores. */
+typedef struct RvCatalogStore
+{
+	RelFileNode storage;
+	int16		storeno;
+	int16		attnum;
+	int32		dims;
+	int16		tier;
+	Oid			relid;			/* the store relation */
+	ItemPointerData tid;		/* of the catalog row */
+} RvCatalogStore;
+
+extern RvStore *RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend);
+extern bool RvStoreRelFileNode(Oid relid, RelFileNode *node);
+extern void RvTamDropStoreRow(const RvCatalogStore *cs);
+extern void RvTamDropStoreRelation(Oid relid);
+extern uint64 RvStoreGeneration(void);
+extern Oid	RvStorageSpcKey(Oid spcNode);
+
 
 #endif							/* RV_STORE_H */

@@ -29,7 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-#include "tam/rv_store.h"
+#include "tam/store/rv_store.h"
 #include "toast/rv_memory.h"
 
 #define RV_ROUNDUP(x, a) ((((x) + (a) - 1) / (a)) * (a))

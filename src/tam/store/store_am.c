@@ -45,7 +45,7 @@
 #include "storage/smgr.h"
 #include "utils/rel.h"
 
-#include "tam/rv_tam.h"
+#include "tam/store/rv_store.h"
 
 static void
 RvStoreAmRefuse(Relation rel)

@@ -46,6 +46,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/tableam.h"
 #include "access/table.h"
 #include "access/xlogutils.h"
 #include "catalog/catalog.h"
@@ -78,7 +79,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "tam/rv_tam.h"
+#include "tam/store/rv_store.h"
 
 #define Natts_rv_store				7
 #define Anum_rv_store_spcnode		1
@@ -163,12 +164,6 @@ RvTypeOid(bool missing_ok)
 	return typoid;
 }
 
-/* RvRelIsRuvector: true if rel uses the ruvector table access method. */
-bool
-RvRelIsRuvector(Relation rel)
-{
-	return RvIsOurRoutine(rel->rd_tableam);
-}
 
 /*
  * RvStorageSpcKey: the catalog's spcnode for a storage whose RelFileNode
