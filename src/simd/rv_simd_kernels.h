@@ -63,6 +63,7 @@ typedef struct RvSimdCpu
  * Returns a pointer to static storage; never NULL.
  */
 extern const RvSimdCpu *RvSimdCpuFeatures(void);
+extern float RvSimdCosineFromSums(double dot, double aa, double bb);
 
 /* Per-ISA tables, defined by kern_table.c compiled for each ISA. */
 extern const RvKernels rv_kernels_scalar;

@@ -60,22 +60,6 @@ RvBf16InnerProduct(const float *q, const uint16_t *c, int n)
 	return rv_kernels->dot_bf16(q, c, n);
 }
 
-/* 1 - cos, clamped to [0, 2]; NaN when either vector is zero. */
-static float
-RvCodesCosine(double dot, double qq, double xx)
-{
-	double		sim;
-
-	if (qq == 0.0 || xx == 0.0)
-		return NAN;
-	sim = dot / sqrt(qq * xx);
-	if (sim > 1.0)
-		sim = 1.0;
-	else if (sim < -1.0)
-		sim = -1.0;
-	return (float) (1.0 - sim);
-}
-
 /* Cosine distance of q[0..n) to the decoded bf16 vector, one pass. */
 float
 RvBf16CosineDistance(const float *q, const uint16_t *c, int n)
@@ -85,7 +69,7 @@ RvBf16CosineDistance(const float *q, const uint16_t *c, int n)
 				xx;
 
 	rv_kernels->dot_norms_bf16(q, c, n, &dot, &qq, &xx);
-	return RvCodesCosine(dot, qq, xx);
+	return RvSimdCosineFromSums(dot, qq, xx);
 }
 
 /* ----------------------------------------------------------------- SQ8 */
@@ -163,7 +147,7 @@ RvSq8CosineDistance(const RvSq8Query *q, const uint8_t *c, const RvSq8Params *p)
 	double		dot = (double) p->offset * q->sum +
 		(double) p->scale * rv_kernels->dot_sq8(q->q, c, q->n);
 
-	return RvCodesCosine(dot, q->norm2, p->norm2);
+	return RvSimdCosineFromSums(dot, q->norm2, p->norm2);
 }
 
 /* -------------------------------------------------------------- RaBitQ */

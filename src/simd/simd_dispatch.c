@@ -123,10 +123,12 @@ RvSimdCpuFeatures(void)
 }
 
 /*
- * 1 - dot / sqrt(aa * bb) with the similarity clamped to [-1, 1], as
- * pgvector's cosine_distance computes it; NaN when either norm is zero.
+ * RvSimdCosineFromSums: 1 - dot / sqrt(aa * bb) with the similarity
+ * clamped to [-1, 1], as pgvector's cosine_distance computes it; NaN when
+ * either norm is zero.  Shared by the f32 entry points here and the code
+ * kernels' (simd_codes.c).
  */
-static float
+float
 RvSimdCosineFromSums(double dot, double aa, double bb)
 {
 	double		sim;

@@ -17,9 +17,12 @@
 #     ORDER BY v <-> q LIMIT 10 equal to the shadow's.
 use strict;
 use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use RvCrash;
 use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
@@ -218,43 +221,6 @@ INSERT INTO small SELECT i, 'x', vec(i, 8, 16), vec(i, 8, 3) FROM generate_serie
 	return @s;
 }
 
-# The postmaster's child processes, from /proc (Linux): the PPID is the
-# second field after the command name's closing parenthesis.
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die "cannot read /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir $dh)
-	{
-		open(my $fh, '<', "/proc/$p/stat") or next;
-		my $stat = <$fh> // '';
-		close $fh;
-		push @kids, $p if $stat =~ /.*\)\s+\S+\s+(\d+)/s && $1 == $ppid;
-	}
-	closedir $dh;
-	return @kids;
-}
-
-# SIGKILL of the postmaster and of every process it has, as in a power
-# loss.  The postmaster is stopped first so that it cannot fork a child
-# (an autovacuum worker, say) between listing its children and dying; an
-# orphan left running would keep the old shared memory attached and the
-# restart would fail.  Returns once every one of them is gone.
-sub kill9_everything
-{
-	my $pm = $node->{_pid};
-	kill 'STOP', $pm;
-	my @pids = children_of($pm);
-	$node->kill9;
-	kill 'KILL', @pids;
-	for (1 .. 600)
-	{
-		last unless grep { kill 0, $_ } @pids;
-		usleep(100_000);
-	}
-	ok(!(grep { kill 0, $_ } @pids), 'every server process is gone after SIGKILL');
-}
 
 sub check_round
 {
@@ -320,7 +286,7 @@ for my $round (1, 2)
 	}
 	else
 	{
-		kill9_everything();
+		kill9_everything($node);
 	}
 	$_->{run}->kill_kill for @sessions;
 	$node->start;

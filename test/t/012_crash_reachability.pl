@@ -25,9 +25,12 @@
 # inserts; verify again.  Four rounds.
 use strict;
 use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use RvCrash;
 use IPC::Run;
 use Time::HiRes qw(usleep time);
 
@@ -74,40 +77,6 @@ COMMIT;
 };
 close $fh;
 
-# The postmaster's child processes, from /proc (Linux): the PPID is the
-# second field after the command name's closing parenthesis.
-sub children_of
-{
-	my ($ppid) = @_;
-	my @kids;
-	opendir(my $dh, '/proc') or die "cannot read /proc: $!";
-	for my $p (grep { /^\d+$/ } readdir $dh)
-	{
-		open(my $sfh, '<', "/proc/$p/stat") or next;
-		my $stat = <$sfh> // '';
-		close $sfh;
-		push @kids, $p if $stat =~ /.*\)\s+\S+\s+(\d+)/s && $1 == $ppid;
-	}
-	closedir $dh;
-	return @kids;
-}
-
-# SIGKILL of the postmaster and of every process it has (the postmaster is
-# stopped first so that it forks nothing meanwhile), as 010_crash_recovery.
-sub kill9_everything
-{
-	my $pm = $node->{_pid};
-	kill 'STOP', $pm;
-	my @pids = children_of($pm);
-	$node->kill9;
-	kill 'KILL', @pids;
-	for (1 .. 600)
-	{
-		last unless grep { kill 0, $_ } @pids;
-		usleep(100_000);
-	}
-	ok(!(grep { kill 0, $_ } @pids), 'every server process is gone after SIGKILL');
-}
 
 # ruvector_verify's problems, as "kind count" lines
 sub verify_problems
@@ -154,7 +123,7 @@ for my $round (1 .. 4)
 	ok($progress, "round $round: the load committed rows before the crash");
 	$bench->pump_nb;
 	ok($bench->pumpable, "round $round: pgbench is still running at the crash");
-	kill9_everything();
+	kill9_everything($node);
 	$bench->kill_kill;
 	$node->start;
 
