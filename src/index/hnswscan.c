@@ -17,12 +17,13 @@
  *
  * Iterative scans (ruvector.iterative_scan != off): when the executor
  * asks for more tuples than the search produced (a WHERE filter discarded
- * some), the search is run again with a doubled ef, up to
- * ruvector.max_scan_tuples, and the candidates not yet returned are
- * returned.  strict_order drops candidates closer than the last returned
- * one so the output stays ordered; relaxed_order returns them.  The scan
- * ends when a search finds fewer than ef nodes (the whole reachable graph)
- * or ef reached max_scan_tuples.
+ * some), the same search continues (hnswsearch.c: it keeps what it found
+ * and what it has not expanded yet) for the next ef candidates, which are
+ * returned in turn; nothing is searched twice.  strict_order drops
+ * candidates closer than the last returned one so the output stays
+ * ordered; relaxed_order returns them.  The scan ends when the search is
+ * exhausted (every node reachable from the seeds was handed out) or has
+ * scored ruvector.max_scan_tuples nodes.
  *
  * Distances are never rechecked (xs_recheckorderby = false); the L2
  * opclass orders by squared distance, which has the same order.
@@ -48,7 +49,9 @@ typedef struct RuhnswScanOpaqueData
 	RuhnswMetaPageData meta;
 	RuhnswGraph g;
 	float	   *query;
-	RuhnswCand *results;
+	RuhnswSearch search;		/* the level-0 search, resumed per batch */
+	RuhnswCand *results;		/* the current batch */
+	int			nbatches;		/* batches computed */
 	int			nresults;
 	int			pos;
 	int			ef;
@@ -79,6 +82,21 @@ ruhnswbeginscan(Relation index, int nkeys, int norderbys)
 	return scan;
 }
 
+/*
+ * At DEBUG1, what a search cost: nodes scored (each at most once per
+ * search) and batches (more than one only for iterative scans).
+ */
+static void
+RuhnswScanReport(IndexScanDesc scan)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+
+	if (so->nbatches > 0)
+		elog(DEBUG1, "ruhnsw scan of \"%s\": %u nodes scored in %d batches",
+			 RelationGetRelationName(scan->indexRelation), so->search.visited.count,
+			 so->nbatches);
+}
+
 /* ruhnswrescan (amrescan): takes the new ORDER BY argument; resets state. */
 void
 ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
@@ -86,10 +104,14 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
 
 	if (!so->first)
+	{
+		RuhnswScanReport(scan);
 		RuhnswGraphFree(&so->g);
+	}
 	so->first = true;
 	so->done = false;
 	so->results = NULL;
+	so->nbatches = 0;
 	so->nresults = 0;
 	so->pos = 0;
 	MemoryContextReset(so->cxt);
@@ -100,28 +122,37 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 }
 
 /*
- * Runs the search with so->ef (RuhnswSearchGraph): greedy descent from the
- * current entry point, then the level-0 search from where it ended and
- * from the entry point.  Holds RUHNSW_SCAN_LOCK in ShareLock.
+ * Computes the next batch of so->ef candidates into so->results (the first
+ * call starts the search from the current entry point).  Holds
+ * RUHNSW_SCAN_LOCK in ShareLock.
  */
 static void
-RuhnswScanSearch(IndexScanDesc scan)
+RuhnswScanSearch(IndexScanDesc scan, bool start)
 {
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
 	RuhnswGraph *g = &so->g;
-	RuhnswMetaPageData meta;
 
 	LockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
-	RuhnswReadMeta(scan->indexRelation, &meta);
-	g->entry_vid = meta.entry_vid;
-	g->entry_level = meta.entry_level;
-	if (g->entry_vid == RUHNSW_INVALID_VID)
+	if (start)
 	{
-		so->nresults = 0;
-		UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
-		return;
+		RuhnswMetaPageData meta;
+
+		RuhnswReadMeta(scan->indexRelation, &meta);
+		g->entry_vid = meta.entry_vid;
+		g->entry_level = meta.entry_level;
+		if (g->entry_vid == RUHNSW_INVALID_VID)
+		{
+			so->nresults = 0;
+			so->done = true;
+			UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
+			return;
+		}
+		RuhnswSearchBegin(g, &so->search, so->query);
 	}
-	so->nresults = RuhnswSearchGraph(g, so->query, so->ef, &so->results);
+	if (so->results)
+		pfree(so->results);
+	so->nresults = RuhnswSearchNext(g, &so->search, so->query, so->ef, &so->results);
+	so->nbatches++;
 	so->pos = 0;
 	UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
 }
@@ -156,8 +187,8 @@ RuhnswScanStart(IndexScanDesc scan)
 	so->ef = ruhnsw_ef_search;
 	RuhnswVidSetInit(&so->returned, 64);
 	so->lastdist = -get_float4_infinity();
-	RuhnswScanSearch(scan);
-	return true;
+	RuhnswScanSearch(scan, true);
+	return !so->done;
 }
 
 /*
@@ -234,14 +265,10 @@ ruhnswgettuple(IndexScanDesc scan, ScanDirection dir)
 			return true;
 		}
 
-		if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_OFF ||
-			so->nresults < so->ef || so->ef >= ruhnsw_max_scan_tuples)
+		if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_OFF || so->nresults == 0 ||
+			so->search.visited.count >= (uint32) ruhnsw_max_scan_tuples)
 			break;
-		so->ef = Min(so->ef * 2, ruhnsw_max_scan_tuples);
-		if (so->results)
-			pfree(so->results);
-		so->results = NULL;
-		RuhnswScanSearch(scan);
+		RuhnswScanSearch(scan, false);
 	}
 	so->done = true;
 	MemoryContextSwitchTo(old);
@@ -255,7 +282,10 @@ ruhnswendscan(IndexScanDesc scan)
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
 
 	if (!so->first)
+	{
+		RuhnswScanReport(scan);
 		RuhnswGraphFree(&so->g);
+	}
 	MemoryContextDelete(so->cxt);
 	MemoryContextDelete(so->tmpcxt);
 	pfree(so);

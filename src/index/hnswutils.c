@@ -572,7 +572,14 @@ RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
 	return false;
 }
 
-/* ---- binary heaps of candidates ---- */
+/*
+ * ---- binary heaps of candidates ----
+ *
+ * RuhnswHeapPush / RuhnswHeapPop: h holds *n candidates as a min-heap by
+ * distance (max false) or a max-heap (max true); the caller keeps room for
+ * one more before a push.  RuhnswCandCmp orders candidates by ascending
+ * distance, then vid (for qsort).
+ */
 
 /* min-heap when max is false, max-heap when true */
 static inline bool
@@ -581,7 +588,7 @@ RuhnswHeapBefore(const RuhnswCand *a, const RuhnswCand *b, bool max)
 	return max ? a->dist > b->dist : a->dist < b->dist;
 }
 
-static void
+void
 RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max)
 {
 	int			i = (*n)++;
@@ -598,7 +605,7 @@ RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max)
 	h[i] = c;
 }
 
-static RuhnswCand
+RuhnswCand
 RuhnswHeapPop(RuhnswCand *h, int *n, bool max)
 {
 	RuhnswCand	top = h[0];
@@ -623,7 +630,7 @@ RuhnswHeapPop(RuhnswCand *h, int *n, bool max)
 	return top;
 }
 
-static int
+int
 RuhnswCandCmp(const void *a, const void *b)
 {
 	const RuhnswCand *x = a;

@@ -223,6 +223,26 @@ typedef struct RuhnswGraph
 	int			wcap;
 } RuhnswGraph;
 
+/*
+ * A scan's resumable level-0 search (hnswsearch.c): what it has found but
+ * not handed out yet, and what it has found but not expanded, kept across
+ * batches so that an iterative scan continues where it stopped instead of
+ * searching again with a larger ef.
+ */
+typedef struct RuhnswSearch
+{
+	RuhnswVidSet visited;		/* every vid whose distance was computed */
+	RuhnswCand *expand;			/* min-heap: found, neighbours not read */
+	int			nexpand;
+	int			capexpand;
+	RuhnswCand *pending;		/* found, not handed out (min-heap) */
+	int			npending;
+	int			cappending;
+	RuhnswCand *batch;			/* max-heap of the current batch */
+	int			nbatch;
+	int			capbatch;
+} RuhnswSearch;
+
 /* index_init.c */
 extern int	ruhnsw_ef_search;
 extern int	ruhnsw_iterative_scan;
@@ -260,6 +280,9 @@ extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, in
 extern int	RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out);
+extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);
+extern RuhnswCand RuhnswHeapPop(RuhnswCand *h, int *n, bool max);
+extern int	RuhnswCandCmp(const void *a, const void *b);
 extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
 extern void RuhnswVidSetClear(RuhnswVidSet *set);
 extern bool RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid);
@@ -281,6 +304,11 @@ extern int64 RuhnswRepairReachability(RuhnswGraph *g);
 /* hnswbuild.c */
 extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
 extern void ruhnswbuildempty(Relation index);
+
+/* hnswsearch.c */
+extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, const float *q);
+extern int	RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef,
+							 RuhnswCand **result);
 
 /* hnswscan.c */
 extern IndexScanDesc ruhnswbeginscan(Relation index, int nkeys, int norderbys);

@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswsearch.c
+ *	  The resumable level-0 search of ruhnsw scans.  HNSW's search layer
+ *	  (Malkov & Yashunin, "Efficient and robust approximate nearest
+ *	  neighbor search using Hierarchical Navigable Small World graphs",
+ *	  TPAMI 2018, algorithm 2) stops when the nearest unexpanded candidate
+ *	  is farther than the ef-th nearest found; an iterative scan that needs
+ *	  more rows continues that same search rather than running a new one
+ *	  with a larger ef (as pgvector's iterative scans do).
+ *
+ * State (RuhnswSearch, ruhnsw.h), kept by the scan between batches:
+ *	visited  every vid whose distance was computed; each vid is scored and
+ *	         read at most once per scan;
+ *	expand   min-heap of found candidates whose neighbours were not read
+ *	         yet; every candidate found goes here, so that a later batch
+ *	         can expand what the first one left alone;
+ *	pending  min-heap of found candidates not handed out yet;
+ *	batch    max-heap of the batch being built (at most ef).
+ *
+ * A batch starts with the ef nearest pending candidates and expands
+ * candidates while the nearest unexpanded one is no farther than the
+ * batch's farthest (or the batch is not full), exactly as the search
+ * layer does; what falls out of the batch goes back to pending.  The first
+ * batch is therefore the ordinary HNSW search with ef.  Each batch hands
+ * out candidates no earlier batch handed out, sorted by distance; the
+ * search is exhausted when expand and pending are both empty, i.e. every
+ * node reachable over level-0 links from the seeds was handed out.
+ *
+ * Invariants: visited, expand and pending only grow by vids found through
+ * level-0 links of used records (or the seeds); the caller holds
+ * RUHNSW_SCAN_LOCK in ShareLock during each call, and re-checks every
+ * candidate before returning it (a node may be deleted, or its vid reused,
+ * between batches: the distance kept for it is then stale, which can only
+ * misplace that candidate in the order, never return a wrong row).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+
+#include "index/ruhnsw.h"
+
+/* Pushes c onto the heap *h (capacity *cap, *n used), growing it. */
+static void
+RuhnswPush(RuhnswCand **h, int *n, int *cap, RuhnswCand c, bool max)
+{
+	if (*n >= *cap)
+	{
+		*cap = Max(64, *cap * 2);
+		*h = *h ? repalloc(*h, sizeof(RuhnswCand) * *cap) : palloc(sizeof(RuhnswCand) * *cap);
+	}
+	RuhnswHeapPush(*h, n, c, max);
+}
+
+/*
+ * RuhnswSearchBegin: starts the search of q over g (entry point set and
+ * valid): the greedy descent (ef 1) through the upper levels, then seeds
+ * the level-0 search with the node the descent reached and the entry
+ * point (see RuhnswSearchGraph for why both).  Allocates in the current
+ * memory context.
+ */
+void
+RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, const float *q)
+{
+	RuhnswCand	eps[2];
+
+	memset(s, 0, sizeof(RuhnswSearch));
+	RuhnswVidSetInit(&s->visited, 1024);
+	eps[0].vid = g->entry_vid;
+	eps[0].dist = RuhnswDistance(g, q, g->entry_vid);
+	eps[1] = eps[0];
+	for (int lc = g->entry_level; lc > 0; lc--)
+	{
+		RuhnswCand *w;
+		int			nw = RuhnswSearchLayer(g, q, &eps[0], 1, 1, lc, &w);
+
+		if (nw > 0)
+			eps[0] = w[0];
+		pfree(w);
+	}
+	for (int i = 0; i < 2; i++)
+	{
+		if (!RuhnswVidSetAdd(&s->visited, eps[i].vid))
+			continue;
+		RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, eps[i], false);
+		RuhnswPush(&s->pending, &s->npending, &s->cappending, eps[i], false);
+	}
+}
+
+/*
+ * RuhnswSearchNext: the next batch of at most ef candidates, none handed
+ * out before, in *result (palloc'd, ascending distance); returns their
+ * number, 0 when the search is exhausted.  Caller holds RUHNSW_SCAN_LOCK
+ * in ShareLock.
+ */
+int
+RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef, RuhnswCand **result)
+{
+	int			first,
+				count;
+	uint32	   *slots = RuhnswNodeSlots(g->nodebuf);
+	RuhnswCand *out;
+	int			nout;
+
+	s->nbatch = 0;
+	while (s->npending > 0 && s->nbatch < ef)
+		RuhnswPush(&s->batch, &s->nbatch, &s->capbatch,
+				   RuhnswHeapPop(s->pending, &s->npending, false), true);
+
+	first = RuhnswLevelSlots(g, 0, &count);
+	while (s->nexpand > 0)
+	{
+		RuhnswCand	c = s->expand[0];
+
+		CHECK_FOR_INTERRUPTS();
+		if (s->nbatch >= ef && c.dist > s->batch[0].dist)
+			break;
+		(void) RuhnswHeapPop(s->expand, &s->nexpand, false);
+		if (!RuhnswReadNode(g, c.vid, g->nodebuf) ||
+			!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
+			continue;
+		for (int i = first; i < first + count; i++)
+		{
+			uint32		e = slots[i];
+			RuhnswCand	ec;
+
+			if (e == RUHNSW_INVALID_VID)
+				break;
+			if (!RuhnswVidSetAdd(&s->visited, e))
+				continue;
+			ec.vid = e;
+			ec.dist = RuhnswDistance(g, q, e);
+			RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
+			if (s->nbatch < ef || ec.dist < s->batch[0].dist)
+			{
+				RuhnswPush(&s->batch, &s->nbatch, &s->capbatch, ec, true);
+				if (s->nbatch > ef)
+					RuhnswPush(&s->pending, &s->npending, &s->cappending,
+							   RuhnswHeapPop(s->batch, &s->nbatch, true), false);
+			}
+			else
+				RuhnswPush(&s->pending, &s->npending, &s->cappending, ec, false);
+		}
+	}
+
+	nout = s->nbatch;
+	out = palloc(sizeof(RuhnswCand) * Max(nout, 1));
+	if (nout > 0)
+		memcpy(out, s->batch, sizeof(RuhnswCand) * nout);
+	qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
+	s->nbatch = 0;
+	*result = out;
+	return nout;
+}
