@@ -20,7 +20,7 @@
  *	  1 + (p / group_pages) * (group_pages + 1) + 1 + p % group_pages,
  *	  vid's level-0 record at slot vid % nodes_per_page (RuhnswNodeBlock)
  *
- * A level-0 record (nodesize bytes on the page) is RuhnswNodeHeader (heap
+ * A level-0 record (metapage nodesize bytes on the page) is RuhnswNodeHeader (heap
  * TID, level, flags, upper reference) followed by the level-0 list of 2*m
  * uint32 vids.  A node of level L >= 1 also has an upper record of L*m
  * vids, its lists of levels 1..L (m each), in an upper page: the one of
