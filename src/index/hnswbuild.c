@@ -7,10 +7,11 @@
  * The build collects (vid, heap TID) pairs through table_index_build_scan
  * (the ruvector table AM hands a ruhnsw index vrefs, not vectors), then
  * inserts the nodes into a graph.  When the node records (only ints,
- * nodesize bytes per vid below the highest vid) fit in
- * maintenance_work_mem, the graph is built in an in-memory array indexed
- * by vid that has exactly the page records' layout and is then copied to
- * pages; otherwise a NOTICE is raised and the nodes are inserted straight
+ * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
+ * list) fit in maintenance_work_mem, the graph is built in an in-memory
+ * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
+ * level-0 records sized to level 0, upper lists in upper pages);
+ * otherwise a NOTICE is raised and the nodes are inserted straight
  * into the index's pages.  Either way the pages are written without WAL
  * and WAL-logged at the end with log_newpage_range.  Vectors are read in
  * place from the store in both cases.  Before the pages are written,
@@ -73,8 +74,9 @@ RuhnswBuildMeta(Relation index, RuhnswMetaPageData *meta)
 	meta->attnum = index->rd_index->indkey.values[0];
 	meta->entry_vid = RUHNSW_INVALID_VID;
 	meta->entry_level = -1;
-	meta->nodesize = RuhnswNodeSize(m);
+	meta->nodesize = RuhnswRecordSize(m);
 	meta->nodes_per_page = RuhnswNodesPerPage(meta->nodesize);
+	meta->group_pages = RuhnswGroupPages(m, meta->nodes_per_page);
 	meta->max_level = RUHNSW_MAX_LEVEL;
 	meta->metric = RuhnswGetMetric(index);
 }
@@ -133,6 +135,13 @@ RuhnswAppendPage(Relation index, ForkNumber fork, const char *image)
 	UnlockReleaseBuffer(buf);
 }
 
+/* RuhnswLayoutPages callback: appends the page to the index arg. */
+static void
+RuhnswEmitPage(const char *image, void *arg)
+{
+	RuhnswAppendPage((Relation) arg, MAIN_FORKNUM, image);
+}
+
 /*
  * ruhnswbuild (ambuild): builds the index over heap.  Errors:
  * ERRCODE_FEATURE_NOT_SUPPORTED when heap is not a ruvector table or the
@@ -184,7 +193,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		meta.store_relid = store->relid;
 		meta.dims = store->dims;
 		RuhnswGraphInit(&g, index, &meta, store);
-		if ((double) (bs.maxvid + 1) * meta.nodesize > (double) maintenance_work_mem * 1024.0)
+		if ((double) (bs.maxvid + 1) * g.nodesize > (double) maintenance_work_mem * 1024.0)
 		{
 			ereport(NOTICE,
 					(errmsg("ruhnsw graph does not fit into maintenance_work_mem"),
@@ -200,7 +209,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			double		vecbytes = (double) (bs.maxvid + 1) * meta.dims * sizeof(float);
 
 			g.memvids = (uint64) bs.maxvid + 1;
-			g.mem = palloc_extended(g.memvids * meta.nodesize, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+			g.mem = palloc_extended(g.memvids * g.nodesize, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 			/*
 			 * When the vectors fit too, read each once into memory: the build
@@ -208,7 +217,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			 * a store page for each costs more than the distance itself.
 			 * This is transient build memory; the index stores no vectors.
 			 */
-			if ((double) g.memvids * meta.nodesize + vecbytes <=
+			if ((double) g.memvids * g.nodesize + vecbytes <=
 				(double) maintenance_work_mem * 1024.0)
 			{
 				g.nvecs = g.memvids;
@@ -248,20 +257,10 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (inmem)
 	{
-		uint64		nvids = g.memvids;
-
 		RuhnswInitMetaPage(page.data, &meta);
 		RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
-		for (uint64 first = 0; first < nvids; first += meta.nodes_per_page)
-		{
-			uint64		k = Min(meta.nodes_per_page, nvids - first);
-
-			CHECK_FOR_INTERRUPTS();
-			RuhnswInitPage(page.data);
-			memcpy(PageGetContents(page.data), g.mem + first * meta.nodesize,
-				   k * meta.nodesize);
-			RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
-		}
+		if (g.mem != NULL)
+			RuhnswLayoutPages(&g, RuhnswEmitPage, index);
 	}
 	else
 	{

@@ -15,12 +15,14 @@
  * after each of its WAL records, so neither a crash nor the inserts of
  * other sessions (which run before or after, never between) can leave a
  * node unreachable.  The steps, each one WAL record (RuhnswWriteNodes, at
- * most two pages):
+ * most two records with their level-0 and upper pages):
  *	1. v's record together with its first in-link: the level-0 link
  *	   n0 -> v from the nearest live node n0 the search found (the entry
- *	   point if it found none), a node of R.  A crash before this record
- *	   leaves no trace of v; from it on v is in R.  When n0's list is full
- *	   it drops its farthest link to make room, handled as in step 2.
+ *	   point if it found none), a node of R; v's upper record, when its
+ *	   level is >= 1, is allocated in this record too.  A crash before
+ *	   this record leaves no trace of v; from it on v is in R.  When n0's
+ *	   list is full it drops its farthest link to make room, handled as in
+ *	   step 2.
  *	2. each further level-0 back-link n -> v.  When n's list is full the
  *	   selection heuristic keeps the best of its old links plus v; if it
  *	   keeps v it drops one link n -> x, and x stays reachable: either

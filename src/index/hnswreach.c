@@ -308,7 +308,7 @@ RuhnswRepairReachability(RuhnswGraph *g)
 	{
 		BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
 
-		r.nvids = nblocks > 1 ? (uint64) (nblocks - 1) * g->nodes_per_page : 0;
+		r.nvids = RuhnswNumVids(g->nodes_per_page, g->group_pages, nblocks);
 	}
 	r.nvids = Min(r.nvids, (uint64) RUHNSW_INVALID_VID);
 	if ((uint64) g->entry_vid >= r.nvids)

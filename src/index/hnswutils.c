@@ -5,13 +5,16 @@
  *	  on pages), distances read in place from the vector store, the layer
  *	  search and the neighbour-selection heuristic of HNSW.
  *
- * Invariants kept here: a node record is always read and written whole,
- * under the buffer lock of its page.  Readers lock one index buffer at a
- * time; a writer (RuhnswWriteNodes) locks the pages of the records it
- * writes together, at most RUHNSW_MAX_WRITE, in ascending block order, and
- * only writers that hold RUHNSW_UPDATE_LOCK do, so there is no deadlock.
- * On-page writes outside a build go through GenericXLog, one record per
- * RuhnswWriteNodes call.  Store pins taken for a distance are released
+ * Invariants kept here: a node's level-0 record and its upper record (see
+ * ruhnsw.h for the layout) are each read and written whole, under the
+ * buffer lock of their page; callers see full in-memory records.  Readers
+ * lock one index buffer at a time; a writer (RuhnswWriteNodes) locks the
+ * level-0 and upper pages of the records it writes together, at most
+ * RUHNSW_MAX_WRITE records and 4 pages, in ascending block order, and only
+ * writers that hold RUHNSW_UPDATE_LOCK do, so there is no deadlock.  An
+ * upper record is allocated by the RuhnswWriteNodes call that first writes
+ * its node, in that call's WAL record.  On-page writes outside a build go
+ * through GenericXLog, one record per RuhnswWriteNodes call.  Store pins taken for a distance are released
  * before the distance function returns.
  *
  *-------------------------------------------------------------------------
@@ -60,40 +63,129 @@ RuhnswGetMetric(Relation index)
 	return RUHNSW_L2;			/* keep compiler quiet */
 }
 
-/* RuhnswNodeSize: bytes of a node record for m. */
+/*
+ * RuhnswNodeSize: bytes of an in-memory node record for m: the header and
+ * the lists of every level (see ruhnsw.h).
+ */
 uint32
 RuhnswNodeSize(int m)
 {
 	return sizeof(RuhnswNodeHeader) + sizeof(uint32) * (2 * m + RUHNSW_MAX_LEVEL * m);
 }
 
-/* RuhnswNodesPerPage: node records that fit on one page. */
+/* RuhnswRecordSize: bytes of a level-0 record on a page for m. */
 uint32
-RuhnswNodesPerPage(uint32 nodesize)
+RuhnswRecordSize(int m)
 {
-	return (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
-			MAXALIGN(sizeof(RuhnswPageOpaqueData))) / nodesize;
+	return sizeof(RuhnswNodeHeader) + sizeof(uint32) * 2 * m;
 }
 
-/* RuhnswNodeBlock: the block holding vid's record. */
-BlockNumber
-RuhnswNodeBlock(uint32 nodes_per_page, uint32 vid)
+/* RuhnswNodesPerPage: level-0 records of recsize bytes that fit on one page. */
+uint32
+RuhnswNodesPerPage(uint32 recsize)
 {
-	return 1 + vid / nodes_per_page;
+	return RUHNSW_PAGE_CONTENTS / recsize;
 }
 
 /*
- * RuhnswInitPage: initializes a node page: zeroed records (flags 0 = not
- * used) covering the whole page below pd_lower.
+ * RuhnswGroupPages: level-0 pages per upper page for m, chosen so that the
+ * upper records of a group's nodes are expected to fill about two thirds
+ * of the upper page: a node has level >= L with probability m^-L (L <=
+ * RUHNSW_MAX_LEVEL) and m slots per upper level.  At least 1.
+ */
+uint32
+RuhnswGroupPages(int m, uint32 nodes_per_page)
+{
+	double		slots = 0;
+	double		p = 1;
+	double		perpage;
+	double		g;
+
+	for (int l = 1; l <= RUHNSW_MAX_LEVEL; l++)
+	{
+		p /= m;
+		slots += p * m;
+	}
+	perpage = nodes_per_page * slots * sizeof(uint32);
+	g = floor(RUHNSW_PAGE_CONTENTS * 2.0 / 3.0 / perpage);
+	return (uint32) Max(1.0, Min(g, 4096.0));
+}
+
+/* RuhnswUpperBlock: the block of upper page u. */
+BlockNumber
+RuhnswUpperBlock(uint32 group_pages, uint32 u)
+{
+	return 1 + (BlockNumber) u * (group_pages + 1);
+}
+
+/* RuhnswVidGroup: the group of vid's level-0 page. */
+uint32
+RuhnswVidGroup(uint32 nodes_per_page, uint32 group_pages, uint32 vid)
+{
+	return (vid / nodes_per_page) / group_pages;
+}
+
+/* RuhnswNodeBlock: the block holding vid's level-0 record. */
+BlockNumber
+RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid)
+{
+	uint32		p = vid / nodes_per_page;
+
+	return 1 + (BlockNumber) (p / group_pages) * (group_pages + 1) + 1 + p % group_pages;
+}
+
+/* RuhnswBlockIsUpper: true if blkno (>= 1) is an upper page. */
+bool
+RuhnswBlockIsUpper(uint32 group_pages, BlockNumber blkno)
+{
+	return blkno >= 1 && (blkno - 1) % (group_pages + 1) == 0;
+}
+
+/* RuhnswBlockFirstVid: the vid of slot 0 of level-0 page blkno. */
+uint64
+RuhnswBlockFirstVid(uint32 nodes_per_page, uint32 group_pages, BlockNumber blkno)
+{
+	uint64		grp = (blkno - 1) / (group_pages + 1);
+	uint64		r = (blkno - 1) % (group_pages + 1);
+
+	Assert(r >= 1);
+	return (grp * group_pages + r - 1) * nodes_per_page;
+}
+
+/*
+ * RuhnswNumVids: the vids that have a level-0 slot in an index of nblocks
+ * blocks.
+ */
+uint64
+RuhnswNumVids(uint32 nodes_per_page, uint32 group_pages, BlockNumber nblocks)
+{
+	uint64		nb,
+				pages;
+
+	if (nblocks <= 1)
+		return 0;
+	nb = nblocks - 1;
+	pages = (nb / (group_pages + 1)) * group_pages;
+	if (nb % (group_pages + 1) > 0)
+		pages += nb % (group_pages + 1) - 1;
+	return pages * nodes_per_page;
+}
+
+/*
+ * RuhnswInitPage: initializes a node page, an upper page when upper:
+ * zeroed contents (flags 0 = not used; no upper record yet) covering the
+ * whole page below pd_lower.
  */
 void
-RuhnswInitPage(Page page)
+RuhnswInitPage(Page page, bool upper)
 {
 	RuhnswPageOpaque opaque;
 
 	PageInit(page, BLCKSZ, sizeof(RuhnswPageOpaqueData));
 	opaque = (RuhnswPageOpaque) PageGetSpecialPointer(page);
 	opaque->page_id = RUHNSW_PAGE_ID;
+	opaque->flags = upper ? RUHNSW_PAGE_UPPER : 0;
+	opaque->upper_used = 0;
 	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_special;
 }
 
@@ -165,8 +257,10 @@ RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, 
 	g->dims = meta->dims;
 	g->storeno = meta->storeno;
 	g->attnum = meta->attnum;
-	g->nodesize = meta->nodesize;
+	g->nodesize = RuhnswNodeSize(g->m);
+	g->recsize = meta->nodesize;
 	g->nodes_per_page = meta->nodes_per_page;
+	g->group_pages = meta->group_pages;
 	g->nslots = (g->nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
 	g->entry_vid = meta->entry_vid;
 	g->entry_level = meta->entry_level;
@@ -202,16 +296,46 @@ RuhnswGraphFree(RuhnswGraph *g)
 }
 
 /*
- * RuhnswReadNode: copies vid's record into dst (nodesize bytes).  Returns
- * false (dst zeroed) when the record does not exist yet (beyond the end of
- * the index).  Takes and releases the page's share lock.
+ * Locates the upper record of the node whose level-0 record hdr (of vid)
+ * is: its block, byte offset in the page contents and length.  Returns
+ * false when the node has none (level 0, or no upper record yet).  Raises
+ * ERRCODE_INDEX_CORRUPTED when the reference lies outside a page.
  */
-bool
-RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst)
+static bool
+RuhnswUpperLocation(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
+					BlockNumber *blkno, uint32 *off, uint32 *len)
+{
+	int			level = Min(hdr->level, RUHNSW_MAX_LEVEL);
+
+	if (level < 1 || !(hdr->flags & RUHNSW_NODE_UPPER))
+		return false;
+	*blkno = RuhnswUpperBlock(g->group_pages,
+							  RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+							  RuhnswUpperDelta(hdr->upper));
+	*off = RuhnswUpperOff(hdr->upper);
+	*len = sizeof(uint32) * g->m * level;
+	if (*off + *len > RUHNSW_PAGE_CONTENTS || *off % sizeof(uint32) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid upper record reference for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	return true;
+}
+
+/*
+ * Copies vid's record into dst (nodesize bytes): the level-0 record, and
+ * the upper record when upper (else the upper lists are left empty).
+ * Returns false (dst zeroed) when the record does not exist yet.  Locks
+ * the level-0 page, then the upper page, one at a time in share mode.
+ */
+static bool
+RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 {
 	BlockNumber blkno;
 	Buffer		buf;
 	Page		page;
+	uint32		off,
+				len;
 
 	if (g->mem != NULL)
 	{
@@ -223,7 +347,7 @@ RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst)
 		memcpy(dst, g->mem + (Size) vid * g->nodesize, g->nodesize);
 		return true;
 	}
-	blkno = RuhnswNodeBlock(g->nodes_per_page, vid);
+	blkno = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
 	if (blkno >= g->nblocks)
 		g->nblocks = RelationGetNumberOfBlocks(g->index);
 	if (blkno >= g->nblocks)
@@ -234,10 +358,47 @@ RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst)
 	buf = ReadBuffer(g->index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
-	memcpy(dst, PageGetContents(page) + (Size) (vid % g->nodes_per_page) * g->nodesize,
-		   g->nodesize);
+	memcpy(dst, PageGetContents(page) + (Size) (vid % g->nodes_per_page) * g->recsize,
+		   g->recsize);
 	UnlockReleaseBuffer(buf);
+	memset(dst + g->recsize, 0xFF, g->nodesize - g->recsize);
+	if (upper && RuhnswUpperLocation(g, vid, (RuhnswNodeHeader *) dst, &blkno, &off, &len))
+	{
+		if (blkno >= g->nblocks)
+			g->nblocks = RelationGetNumberOfBlocks(g->index);
+		if (blkno >= g->nblocks)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ruhnsw index \"%s\" has an upper record reference beyond its end for vid %u",
+							RelationGetRelationName(g->index), vid)));
+		buf = ReadBuffer(g->index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy(dst + g->recsize, PageGetContents(BufferGetPage(buf)) + off, len);
+		UnlockReleaseBuffer(buf);
+	}
 	return true;
+}
+
+/*
+ * RuhnswReadNode: copies vid's whole record (every level) into dst
+ * (nodesize bytes).  Returns false (dst zeroed) when the record does not
+ * exist yet (beyond the end of the index).  Takes and releases the share
+ * lock of its level-0 page, then of its upper page.
+ */
+bool
+RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst)
+{
+	return RuhnswReadNodeParts(g, vid, dst, true);
+}
+
+/*
+ * RuhnswReadNodeLevel0: RuhnswReadNode without the upper lists (left
+ * empty in dst on pages; present in an in-memory build); one page lock.
+ */
+bool
+RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst)
+{
+	return RuhnswReadNodeParts(g, vid, dst, false);
 }
 
 /*
@@ -252,10 +413,12 @@ RuhnswExtendTo(RuhnswGraph *g, BlockNumber blkno)
 	{
 		Buffer		buf = ReadBuffer(g->index, P_NEW);
 
+		bool		upper = RuhnswBlockIsUpper(g->group_pages, BufferGetBlockNumber(buf));
+
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		if (g->unlogged_build)
 		{
-			RuhnswInitPage(BufferGetPage(buf));
+			RuhnswInitPage(BufferGetPage(buf), upper);
 			MarkBufferDirty(buf);
 		}
 		else
@@ -263,7 +426,7 @@ RuhnswExtendTo(RuhnswGraph *g, BlockNumber blkno)
 			GenericXLogState *state = GenericXLogStart(g->index);
 			Page		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 
-			RuhnswInitPage(page);
+			RuhnswInitPage(page, upper);
 			GenericXLogFinish(state);
 		}
 		UnlockReleaseBuffer(buf);
@@ -281,24 +444,90 @@ RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src)
 	RuhnswWriteNodes(g, 1, &vid, &src);
 }
 
+/* bytes in use of upper page blkno (0 when it does not exist yet) */
+static uint32
+RuhnswUpperUsed(RuhnswGraph *g, BlockNumber blkno)
+{
+	Buffer		buf;
+	uint32		used;
+
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		return 0;
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	used = ((RuhnswPageOpaque) PageGetSpecialPointer(BufferGetPage(buf)))->upper_used;
+	UnlockReleaseBuffer(buf);
+	return used;
+}
+
+/* the upper reference vid's record on its page holds, or false if none */
+static bool
+RuhnswStoredUpper(RuhnswGraph *g, uint32 vid, int level, uint32 *ref)
+{
+	BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	Buffer		buf;
+	RuhnswNodeHeader hdr;
+
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		return false;
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(&hdr, PageGetContents(BufferGetPage(buf)) +
+		   (Size) (vid % g->nodes_per_page) * g->recsize, sizeof(hdr));
+	UnlockReleaseBuffer(buf);
+	if (!(hdr.flags & RUHNSW_NODE_UPPER) || hdr.level < level)
+		return false;
+	*ref = hdr.upper;
+	return true;
+}
+
+/* adds blkno to the ascending set blknos (*n entries) if absent */
+static void
+RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
+{
+	int			j;
+
+	for (j = 0; j < *n && blknos[j] < blkno; j++)
+		;
+	if (j < *n && blknos[j] == blkno)
+		return;
+	memmove(blknos + j + 1, blknos + j, sizeof(BlockNumber) * (*n - j));
+	blknos[j] = blkno;
+	(*n)++;
+}
+
 /*
  * RuhnswWriteNodes: overwrites the records of the n (1..RUHNSW_MAX_WRITE)
- * distinct vids with srcs[i], all or none: in memory copies; on pages one
- * GenericXLog record covering their pages (or plain dirty pages in an
- * unlogged build), so crash recovery replays every change or none of
- * them.  Extends the index first when needed.  Locks the pages in
- * ascending block order and holds all of their exclusive locks until the
- * changes are applied, so a reader that has seen one of them (say a new
- * link) and then reads another of the records (the linked node) sees its
- * change too.  Caller holds RUHNSW_UPDATE_LOCK (or builds alone).
+ * distinct vids with srcs[i] (full in-memory records), all or none: in
+ * memory copies; on pages one GenericXLog record covering their level-0
+ * and upper pages (at most 4; or plain dirty pages in an unlogged build),
+ * so crash recovery replays every change or none of them.  A node of
+ * level >= 1 keeps the upper record its header or its stored record names;
+ * one that has none yet gets one allocated here, in the same WAL record:
+ * at the front of the free space of the first upper page, from its
+ * group's on, with room.  Extends the index first when needed.  Locks the
+ * pages in ascending block order and holds all of their exclusive locks
+ * until the changes are applied, so a reader that has seen one of them
+ * (say a new link) and then reads another of the records (the linked
+ * node) sees its change too.  Caller holds RUHNSW_UPDATE_LOCK (or builds
+ * alone).  Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when no upper page within
+ * RUHNSW_UPPER_MAX_DELTA groups has room.
  */
 void
 RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *srcs)
 {
-	BlockNumber blknos[RUHNSW_MAX_WRITE];
-	Buffer		bufs[RUHNSW_MAX_WRITE];
-	Page		pages[RUHNSW_MAX_WRITE];
-	int			pageof[RUHNSW_MAX_WRITE];
+	BlockNumber blknos[2 * RUHNSW_MAX_WRITE];
+	Buffer		bufs[2 * RUHNSW_MAX_WRITE];
+	Page		pages[2 * RUHNSW_MAX_WRITE];
+	BlockNumber l0blk[RUHNSW_MAX_WRITE];
+	BlockNumber ublk[RUHNSW_MAX_WRITE];
+	uint32		uref[RUHNSW_MAX_WRITE];
+	uint32		ulen[RUHNSW_MAX_WRITE];
+	bool		unew[RUHNSW_MAX_WRITE];
 	int			npages = 0;
 	BlockNumber maxblk = 0;
 	GenericXLogState *state = NULL;
@@ -314,28 +543,52 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		return;
 	}
 
-	/* the distinct pages, ascending */
+	/* the level-0 and upper pages, allocating upper records */
 	for (int i = 0; i < n; i++)
 	{
-		BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, vids[i]);
-		int			j;
+		const RuhnswNodeHeader *hdr = (const RuhnswNodeHeader *) srcs[i];
+		int			level = Min(hdr->level, RUHNSW_MAX_LEVEL);
+		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, vids[i]);
 
-		maxblk = Max(maxblk, blkno);
-		for (j = 0; j < npages && blknos[j] < blkno; j++)
-			;
-		if (j < npages && blknos[j] == blkno)
+		l0blk[i] = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vids[i]);
+		RuhnswAddBlock(blknos, &npages, l0blk[i]);
+		maxblk = Max(maxblk, l0blk[i]);
+		ublk[i] = InvalidBlockNumber;
+		unew[i] = false;
+		if (level < 1)
 			continue;
-		memmove(blknos + j + 1, blknos + j, sizeof(BlockNumber) * (npages - j));
-		blknos[j] = blkno;
-		npages++;
-	}
-	for (int i = 0; i < n; i++)
-	{
-		BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, vids[i]);
+		ulen[i] = sizeof(uint32) * g->m * level;
+		if (hdr->flags & RUHNSW_NODE_UPPER)
+			uref[i] = hdr->upper;
+		else if (!RuhnswStoredUpper(g, vids[i], level, &uref[i]))
+		{
+			for (uint32 d = 0;; d++)
+			{
+				BlockNumber blk = RuhnswUpperBlock(g->group_pages, grp + d);
+				uint32		used = RuhnswUpperUsed(g, blk);
 
-		for (pageof[i] = 0; blknos[pageof[i]] != blkno; pageof[i]++)
-			;
+				CHECK_FOR_INTERRUPTS();
+				for (int j = 0; j < i; j++)
+					if (unew[j] && ublk[j] == blk)
+						used = Max(used, RuhnswUpperOff(uref[j]) + ulen[j]);
+				if (used + ulen[i] <= RUHNSW_PAGE_CONTENTS)
+				{
+					uref[i] = RuhnswUpperRef(d, used);
+					unew[i] = true;
+					break;
+				}
+				if (d >= RUHNSW_UPPER_MAX_DELTA)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("ruhnsw index \"%s\" has no room for the upper record of vid %u",
+									RelationGetRelationName(g->index), vids[i])));
+			}
+		}
+		ublk[i] = RuhnswUpperBlock(g->group_pages, grp + RuhnswUpperDelta(uref[i]));
+		RuhnswAddBlock(blknos, &npages, ublk[i]);
+		maxblk = Max(maxblk, ublk[i]);
 	}
+	Assert(npages <= MAX_GENERIC_XLOG_PAGES);
 
 	if (maxblk >= g->nblocks)
 		g->nblocks = RelationGetNumberOfBlocks(g->index);
@@ -355,9 +608,30 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	for (int j = 0; j < npages; j++)
 		pages[j] = state ? GenericXLogRegisterBuffer(state, bufs[j], 0) : BufferGetPage(bufs[j]);
 	for (int i = 0; i < n; i++)
-		memcpy(PageGetContents(pages[pageof[i]]) +
-			   (Size) (vids[i] % g->nodes_per_page) * g->nodesize,
-			   srcs[i], g->nodesize);
+	{
+		int			j;
+		RuhnswNodeHeader *dst;
+
+		for (j = 0; blknos[j] != l0blk[i]; j++)
+			;
+		dst = (RuhnswNodeHeader *) (PageGetContents(pages[j]) +
+									(Size) (vids[i] % g->nodes_per_page) * g->recsize);
+		memcpy(dst, srcs[i], g->recsize);
+		if (ublk[i] == InvalidBlockNumber)
+			continue;
+		dst->flags |= RUHNSW_NODE_UPPER;
+		dst->upper = uref[i];
+		for (j = 0; blknos[j] != ublk[i]; j++)
+			;
+		memcpy(PageGetContents(pages[j]) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
+			   ulen[i]);
+		if (unew[i])
+		{
+			RuhnswPageOpaque opaque = (RuhnswPageOpaque) PageGetSpecialPointer(pages[j]);
+
+			opaque->upper_used = Max(opaque->upper_used, RuhnswUpperOff(uref[i]) + ulen[i]);
+		}
+	}
 	if (state)
 		GenericXLogFinish(state);
 	else
@@ -692,7 +966,8 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 		CHECK_FOR_INTERRUPTS();
 		if (nw >= ef && c.dist > g->wbuf[0].dist)
 			break;
-		if (!RuhnswReadNode(g, c.vid, g->nodebuf))
+		if (!(level > 0 ? RuhnswReadNode(g, c.vid, g->nodebuf) :
+			  RuhnswReadNodeLevel0(g, c.vid, g->nodebuf)))
 			continue;
 		if (!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
@@ -857,7 +1132,8 @@ RuhnswResetGraph(Relation index, RuhnswMetaPageData *meta)
 		CHECK_FOR_INTERRUPTS();
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		state = GenericXLogStart(index);
-		RuhnswInitPage(GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE));
+		RuhnswInitPage(GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE),
+					   RuhnswBlockIsUpper(meta->group_pages, blkno));
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(buf);
 	}
@@ -867,4 +1143,101 @@ RuhnswResetGraph(Relation index, RuhnswMetaPageData *meta)
 	meta->entry_vid = RUHNSW_INVALID_VID;
 	meta->entry_level = -1;
 	RuhnswWriteMeta(index, meta);
+}
+
+/*
+ * RuhnswLayoutPages: lays the in-memory graph g (g->mem, full records) out
+ * as the index's node pages and hands each page image, in block order
+ * from block 1 on, to emit.  Upper records are assigned in vid order, each
+ * at the front of the free space of its group's upper page or, when that
+ * is full, of the next one (the upper references in g->mem are set).
+ * Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when a reference cannot be
+ * encoded.  CHECK_FOR_INTERRUPTS once per page.
+ */
+void
+RuhnswLayoutPages(RuhnswGraph *g, void (*emit) (const char *page, void *arg), void *arg)
+{
+	PGAlignedBlock page;
+	uint32		cur = 0;
+	uint32		curfill = 0;
+	bool		anyupper = false;
+	uint64		vptr = 0;
+	BlockNumber maxblk;
+
+	Assert(g->mem != NULL);
+	if (g->memvids == 0)
+		return;
+	for (uint64 vid = 0; vid < g->memvids; vid++)
+	{
+		RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) (g->mem + vid * g->nodesize);
+		int			level = Min(hdr->level, RUHNSW_MAX_LEVEL);
+		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, (uint32) vid);
+		uint32		len = sizeof(uint32) * g->m * level;
+
+		hdr->flags &= ~RUHNSW_NODE_UPPER;
+		hdr->upper = 0;
+		if (!(hdr->flags & RUHNSW_NODE_USED) || level < 1)
+			continue;
+		if (!anyupper || grp > cur)
+		{
+			cur = grp;
+			curfill = 0;
+		}
+		anyupper = true;
+		if (curfill + len > RUHNSW_PAGE_CONTENTS)
+		{
+			cur++;
+			curfill = 0;
+		}
+		if (cur - grp > RUHNSW_UPPER_MAX_DELTA)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("ruhnsw index \"%s\" has no room for the upper record of vid %u",
+							RelationGetRelationName(g->index), (uint32) vid)));
+		hdr->upper = RuhnswUpperRef(cur - grp, curfill);
+		hdr->flags |= RUHNSW_NODE_UPPER;
+		curfill += len;
+	}
+
+	maxblk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, (uint32) (g->memvids - 1));
+	if (anyupper)
+		maxblk = Max(maxblk, RuhnswUpperBlock(g->group_pages, cur));
+	for (BlockNumber blkno = 1; blkno <= maxblk; blkno++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (RuhnswBlockIsUpper(g->group_pages, blkno))
+		{
+			uint32		u = (blkno - 1) / (g->group_pages + 1);
+			uint32		used = 0;
+
+			RuhnswInitPage(page.data, true);
+			for (; vptr < g->memvids; vptr++)
+			{
+				const char *rec = g->mem + vptr * g->nodesize;
+				const RuhnswNodeHeader *hdr = (const RuhnswNodeHeader *) rec;
+				uint32		len;
+
+				if (!(hdr->flags & RUHNSW_NODE_UPPER))
+					continue;
+				if (RuhnswVidGroup(g->nodes_per_page, g->group_pages, (uint32) vptr) +
+					RuhnswUpperDelta(hdr->upper) != u)
+					break;
+				len = sizeof(uint32) * g->m * Min(hdr->level, RUHNSW_MAX_LEVEL);
+				memcpy(PageGetContents(page.data) + RuhnswUpperOff(hdr->upper),
+					   rec + g->recsize, len);
+				used = RuhnswUpperOff(hdr->upper) + len;
+			}
+			((RuhnswPageOpaque) PageGetSpecialPointer(page.data))->upper_used = used;
+		}
+		else
+		{
+			uint64		first = RuhnswBlockFirstVid(g->nodes_per_page, g->group_pages, blkno);
+
+			RuhnswInitPage(page.data, false);
+			for (uint64 i = 0; i < g->nodes_per_page && first + i < g->memvids; i++)
+				memcpy(PageGetContents(page.data) + i * g->recsize,
+					   g->mem + (first + i) * g->nodesize, g->recsize);
+		}
+		emit(page.data, arg);
+	}
 }

@@ -73,7 +73,12 @@ RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
 		Page		page;
 		int			ndel = 0;
 
+		uint64		first;
+
 		vacuum_delay_point();
+		if (RuhnswBlockIsUpper(meta->group_pages, blkno))
+			continue;
+		first = RuhnswBlockFirstVid(meta->nodes_per_page, meta->group_pages, blkno);
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		page = BufferGetPage(buf);
@@ -81,7 +86,7 @@ RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
 		{
 			RuhnswNodeHeader *hdr = (RuhnswNodeHeader *)
 			(PageGetContents(page) + (Size) i * meta->nodesize);
-			uint32		vid = (blkno - 1) * meta->nodes_per_page + i;
+			uint32		vid = (uint32) (first + i);
 
 			if (!(hdr->flags & RUHNSW_NODE_USED))
 				continue;
@@ -239,7 +244,9 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	{
 		RuhnswGraph g;
 		BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-		uint32		nvids = (nblocks - 1) * meta.nodes_per_page;
+		uint32		nvids = (uint32) Min(RuhnswNumVids(meta.nodes_per_page, meta.group_pages,
+														   nblocks),
+										 (uint64) RUHNSW_INVALID_VID);
 		char	   *rec;
 		char	   *nbrrec;
 		float	   *vec;
@@ -367,6 +374,8 @@ ruhnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			Page		page;
 
 			vacuum_delay_point();
+			if (RuhnswBlockIsUpper(meta.group_pages, blkno))
+				continue;
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 			LockBuffer(buf, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buf);

@@ -8,10 +8,11 @@
  *
  * What is checked (kinds in parentheses):
  *	- page headers and special space of the metapage and of every node
- *	  page; an all-zero node page counts as a page of unused records
- *	  (ruhnsw_page);
+ *	  page; an all-zero node page counts as a page of unused records; an
+ *	  upper page is flagged so and uses at most its contents, a level-0
+ *	  page is not flagged (ruhnsw_page);
  *	- the metapage: magic and version, m, ef_construction, max_level,
- *	  nodesize and nodes_per_page consistent with m, the metric matching
+ *	  nodesize, nodes_per_page and group_pages consistent with m, the metric matching
  *	  the opclass, the column matching the index's, the covered store
  *	  belonging to that column with the metapage's dims (ruhnsw_meta);
  *	- the entry point: a live (USED, not DELETED) node whose level is the
@@ -19,7 +20,9 @@
  *	  (ruhnsw_entry);
  *	- every used record: known flags only, vid below the store's next vid,
  *	  level <= RUHNSW_MAX_LEVEL and, for live nodes, <= the entry level,
- *	  no links in lists above its level (ruhnsw_node);
+ *	  no links in lists above its level; a node of level >= 1 names an
+ *	  upper record inside the used part of a sound upper page of its group
+ *	  or a later one, overlapping no other node's (ruhnsw_node);
  *	- every link of every used record: below the store's next vid and to a
  *	  used record; a live node's level-L link reaches a node of level >= L
  *	  (ruhnsw_link).  Links to DELETED nodes are legal between VACUUMs and
@@ -71,6 +74,9 @@
 #define RVV_BAD			3		/* on a damaged page: unknown */
 #define RVV_STATE_MASK	0x03
 #define RVV_LEVEL_SHIFT	2		/* level (clamped to RUHNSW_MAX_LEVEL) above */
+#define RVV_LEVEL_MASK	0x03
+#define RVV_UPPER_OK	0x10	/* its upper record reference is valid */
+#define RVV_LEVEL(st)	(((st) >> RVV_LEVEL_SHIFT) & RVV_LEVEL_MASK)
 
 #define RVV_NODE_OPAQUE_SIZE	MAXALIGN(sizeof(RuhnswPageOpaqueData))
 
@@ -91,9 +97,16 @@ typedef struct RuhnswVerifyState
 	uint64		next_vid;		/* the store's high-water mark */
 	uint64		nvids;			/* vids that have a record slot in the index */
 	int16		attnum;			/* the index's heap column */
-	uint8	   *node;			/* nvids entries: state | level << shift */
-	int			nslots;
+	uint8	   *node;			/* nvids entries: state | level << shift | UPPER_OK */
+	int			nslots;			/* slots of a whole record (RuhnswNodeSize) */
+	uint32		nupper;			/* upper pages within the index */
+	uint16	   *upper_used;		/* per upper page: bytes in use, or 0xFFFF if bad */
+	uint8	   *upper_map;		/* per upper page: bitmap of the 4-byte units claimed */
 } RuhnswVerifyState;
+
+#define RVV_UPPER_BAD		0xFFFF
+#define RVV_UNITS			(RUHNSW_PAGE_CONTENTS / sizeof(uint32))
+#define RVV_MAP_BYTES		((RVV_UNITS + 7) / 8)
 
 static void
 RvvReport(RuhnswVerifyState *vs, const char *kind, int64 blkno, int64 vid,
@@ -236,19 +249,23 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 		meta->ef_construction < RUHNSW_MIN_EF_CONSTRUCTION ||
 		meta->ef_construction > RUHNSW_MAX_EF_CONSTRUCTION ||
 		meta->max_level != RUHNSW_MAX_LEVEL ||
-		meta->nodesize != RuhnswNodeSize(meta->m) ||
+		meta->nodesize != RuhnswRecordSize(meta->m) ||
 		meta->nodes_per_page != RuhnswNodesPerPage(meta->nodesize) ||
-		meta->nodes_per_page == 0 || meta->metric > RUHNSW_L1)
+		meta->nodes_per_page == 0 ||
+		meta->group_pages != RuhnswGroupPages(meta->m, meta->nodes_per_page) ||
+		meta->metric > RUHNSW_L1)
 	{
 		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
-				  "m %u ef_construction %u max_level %u nodesize %u nodes_per_page %u metric %u "
+				  "m %u ef_construction %u max_level %u nodesize %u nodes_per_page %u "
+				  "group_pages %u metric %u "
 				  "are inconsistent (m in [%d, %d], ef_construction in [%d, %d], max_level %d)",
 				  meta->m, meta->ef_construction, meta->max_level, meta->nodesize,
-				  meta->nodes_per_page, meta->metric, RUHNSW_MIN_M, RUHNSW_MAX_M,
-				  RUHNSW_MIN_EF_CONSTRUCTION, RUHNSW_MAX_EF_CONSTRUCTION, RUHNSW_MAX_LEVEL);
+				  meta->nodes_per_page, meta->group_pages, meta->metric, RUHNSW_MIN_M,
+				  RUHNSW_MAX_M, RUHNSW_MIN_EF_CONSTRUCTION, RUHNSW_MAX_EF_CONSTRUCTION,
+				  RUHNSW_MAX_LEVEL);
 		return false;
 	}
-	vs->nslots = (meta->nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
+	vs->nslots = (RuhnswNodeSize(meta->m) - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
 
 	metric = RuhnswGetMetric(vs->index);
 	if (meta->metric != (uint32) metric)
@@ -300,21 +317,143 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 }
 
 /*
- * Copies vid's record into rec (nodesize bytes), reading its page into
- * vs->page if needed.  Returns false when the record is not on a usable
- * page (state RVV_BAD or beyond the index).
+ * The upper page and offset the reference ref of vid's record names, and
+ * the record's length for level; false if the page lies beyond the index.
+ */
+static bool
+RvvUpperLocation(RuhnswVerifyState *vs, uint32 vid, uint32 ref, int level, uint32 *u,
+				 uint32 *off, uint32 *len)
+{
+	uint64		uu = (uint64) RuhnswVidGroup(vs->meta.nodes_per_page, vs->meta.group_pages, vid) +
+		RuhnswUpperDelta(ref);
+
+	*off = RuhnswUpperOff(ref);
+	*len = sizeof(uint32) * vs->meta.m * level;
+	if (uu >= vs->nupper)
+		return false;
+	*u = (uint32) uu;
+	return true;
+}
+
+/*
+ * Copies vid's whole record into rec (RuhnswNodeSize bytes: the level-0
+ * record, then its upper lists when its reference was found valid in
+ * pass 1, else empty upper lists), reading pages into vs->page as needed.
+ * Returns false when the record is not on a usable page (state RVV_BAD or
+ * beyond the index).
  */
 static bool
 RvvReadRecord(RuhnswVerifyState *vs, uint32 vid, char *rec)
 {
 	BlockNumber blkno;
+	uint32		recsize = vs->meta.nodesize;
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	uint32		u,
+				off,
+				len;
 
 	if (vid >= vs->nvids || (vs->node[vid] & RVV_STATE_MASK) == RVV_BAD)
 		return false;
-	blkno = RuhnswNodeBlock(vs->meta.nodes_per_page, vid);
+	blkno = RuhnswNodeBlock(vs->meta.nodes_per_page, vs->meta.group_pages, vid);
 	RvvReadPage(vs, blkno);
 	memcpy(rec, PageGetContents(vs->page) +
-		   (Size) (vid % vs->meta.nodes_per_page) * vs->meta.nodesize, vs->meta.nodesize);
+		   (Size) (vid % vs->meta.nodes_per_page) * recsize, recsize);
+	memset(rec + recsize, 0xFF, sizeof(uint32) * vs->nslots + sizeof(RuhnswNodeHeader) - recsize);
+	if ((vs->node[vid] & RVV_UPPER_OK) &&
+		RvvUpperLocation(vs, vid, hdr->upper, RVV_LEVEL(vs->node[vid]), &u, &off, &len))
+	{
+		RvvReadPage(vs, RuhnswUpperBlock(vs->meta.group_pages, u));
+		memcpy(rec + recsize, PageGetContents(vs->page) + off, len);
+	}
+	return true;
+}
+
+/*
+ * Pass 0: the upper pages: page header, flag, bytes in use.  Fills
+ * upper_used (RVV_UPPER_BAD for a page whose records cannot be used).
+ */
+static void
+RvvScanUpperPages(RuhnswVerifyState *vs)
+{
+	Size		minlower = ((char *) PageGetContents(vs->page) - vs->page) + RUHNSW_PAGE_CONTENTS;
+
+	for (uint32 u = 0; u < vs->nupper; u++)
+	{
+		BlockNumber blkno = RuhnswUpperBlock(vs->meta.group_pages, u);
+		bool		isnew;
+		const RuhnswPageOpaqueData *op;
+
+		RvvReadPage(vs, blkno);
+		if (!RvvCheckPage(vs, blkno, minlower, true, &isnew))
+		{
+			vs->upper_used[u] = isnew ? 0 : RVV_UPPER_BAD;
+			continue;
+		}
+		op = (const RuhnswPageOpaqueData *) PageGetSpecialPointer((Page) vs->page);
+		if (op->flags != RUHNSW_PAGE_UPPER ||
+			op->upper_used > RUHNSW_PAGE_CONTENTS || op->upper_used % sizeof(uint32) != 0)
+		{
+			RvvReport(vs, "ruhnsw_page", blkno, -1,
+					  "upper page with flags 0x%04x and %u bytes in use (expected flags 0x%04x, "
+					  "at most %u bytes, a multiple of 4)",
+					  op->flags, op->upper_used, RUHNSW_PAGE_UPPER,
+					  (unsigned) RUHNSW_PAGE_CONTENTS);
+			vs->upper_used[u] = RVV_UPPER_BAD;
+			continue;
+		}
+		vs->upper_used[u] = op->upper_used;
+	}
+}
+
+/*
+ * Checks the upper reference of vid's used record hdr (level >= 1) against
+ * pass 0's upper_used and claims its units in upper_map (reads no page);
+ * returns true when the upper record can be read.
+ */
+static bool
+RvvCheckUpper(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid, const RuhnswNodeHeader *hdr,
+			  int level)
+{
+	uint32		u,
+				off,
+				len;
+	uint8	   *map;
+
+	if (!(hdr->flags & RUHNSW_NODE_UPPER))
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "node of level %d has no upper record", level);
+		return false;
+	}
+	if (!RvvUpperLocation(vs, vid, hdr->upper, level, &u, &off, &len))
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "upper record reference 0x%08x names an upper page beyond the index",
+				  hdr->upper);
+		return false;
+	}
+	if (vs->upper_used[u] == RVV_UPPER_BAD)
+		return false;			/* the page was reported */
+	if (off % sizeof(uint32) != 0 || off + len > vs->upper_used[u])
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "upper record at offset %u (%u bytes) of block %u lies outside its %u bytes in use",
+				  off, len, RuhnswUpperBlock(vs->meta.group_pages, u), vs->upper_used[u]);
+		return false;
+	}
+	map = vs->upper_map + (Size) u * RVV_MAP_BYTES;
+	for (uint32 k = off / sizeof(uint32); k < (off + len) / sizeof(uint32); k++)
+	{
+		if (map[k / 8] & (1 << (k % 8)))
+		{
+			RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+					  "upper record at offset %u of block %u overlaps another node's",
+					  off, RuhnswUpperBlock(vs->meta.group_pages, u));
+			return false;
+		}
+	}
+	for (uint32 k = off / sizeof(uint32); k < (off + len) / sizeof(uint32); k++)
+		map[k / 8] |= 1 << (k % 8);
 	return true;
 }
 
@@ -326,26 +465,37 @@ static uint64
 RvvScanRecords(RuhnswVerifyState *vs)
 {
 	uint32		npp = vs->meta.nodes_per_page;
+	uint32		grp = vs->meta.group_pages;
 	Size		minlower = ((char *) PageGetContents(vs->page) - vs->page) +
 		(Size) npp * vs->meta.nodesize;
 	uint64		nlive = 0;
 
 	for (BlockNumber blkno = 1; blkno < vs->nblocks; blkno++)
 	{
-		uint64		first = (uint64) (blkno - 1) * npp;
+		uint64		first;
 		bool		isnew;
 		bool		ok;
 
+		if (RuhnswBlockIsUpper(grp, blkno))
+			continue;
+		first = RuhnswBlockFirstVid(npp, grp, blkno);
 		if (first >= vs->nvids)
 			break;
 		RvvReadPage(vs, blkno);
 		ok = RvvCheckPage(vs, blkno, minlower, true, &isnew);
+		if (ok && ((const RuhnswPageOpaqueData *) PageGetSpecialPointer((Page) vs->page))->flags != 0)
+		{
+			RvvReport(vs, "ruhnsw_page", blkno, -1, "level-0 page with flags 0x%04x",
+					  ((const RuhnswPageOpaqueData *) PageGetSpecialPointer((Page) vs->page))->flags);
+			ok = false;
+		}
 		for (uint32 i = 0; i < npp && first + i < vs->nvids; i++)
 		{
 			uint64		vid = first + i;
 			RuhnswNodeHeader hdr;
 			int			level;
 			uint8		st;
+			bool		upper_ok = false;
 
 			if (!ok)
 			{
@@ -360,7 +510,7 @@ RvvScanRecords(RuhnswVerifyState *vs)
 			}
 			st = (hdr.flags & RUHNSW_NODE_DELETED) ? RVV_DELETED : RVV_LIVE;
 			level = hdr.level;
-			if (hdr.flags & ~(RUHNSW_NODE_USED | RUHNSW_NODE_DELETED))
+			if (hdr.flags & ~(RUHNSW_NODE_USED | RUHNSW_NODE_DELETED | RUHNSW_NODE_UPPER))
 				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid, "unknown flags 0x%02x",
 						  hdr.flags);
 			if (vid >= vs->next_vid)
@@ -378,9 +528,12 @@ RvvScanRecords(RuhnswVerifyState *vs)
 				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
 						  "live node of level %d above the entry level %d",
 						  level, vs->meta.entry_level);
+			if (level >= 1)
+				upper_ok = RvvCheckUpper(vs, blkno, (uint32) vid, &hdr, level);
 			if (st == RVV_LIVE)
 				nlive++;
-			vs->node[vid] = st | (uint8) (level << RVV_LEVEL_SHIFT);
+			vs->node[vid] = st | (uint8) (level << RVV_LEVEL_SHIFT) |
+				(upper_ok ? RVV_UPPER_OK : 0);
 		}
 	}
 	return nlive;
@@ -399,8 +552,8 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 	for (uint64 vid = 0; vid < vs->nvids; vid++)
 	{
 		uint8		st = vs->node[vid] & RVV_STATE_MASK;
-		int			level = vs->node[vid] >> RVV_LEVEL_SHIFT;
-		BlockNumber blkno = RuhnswNodeBlock(npp, (uint32) vid);
+		int			level = RVV_LEVEL(vs->node[vid]);
+		BlockNumber blkno = RuhnswNodeBlock(npp, vs->meta.group_pages, (uint32) vid);
 		RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 		const uint32 *slots = RuhnswNodeSlots(rec);
 
@@ -439,10 +592,10 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 					RvvReport(vs, "ruhnsw_link", blkno, (int64) vid,
 							  "level %d link to vid %u, which has no used record", lc, t);
 				else if (tst == RVV_LIVE && st == RVV_LIVE &&
-						 (vs->node[t] >> RVV_LEVEL_SHIFT) < lc)
+						 RVV_LEVEL(vs->node[t]) < lc)
 					RvvReport(vs, "ruhnsw_link", blkno, (int64) vid,
 							  "level %d link to vid %u of level %d", lc, t,
-							  vs->node[t] >> RVV_LEVEL_SHIFT);
+							  RVV_LEVEL(vs->node[t]));
 			}
 		}
 
@@ -525,7 +678,8 @@ RvvCheckReachable(RuhnswVerifyState *vs, char *rec)
 	for (uint64 vid = 0; vid < vs->nvids; vid++)
 		if ((vs->node[vid] & RVV_STATE_MASK) == RVV_LIVE &&
 			!(visited[vid / 8] & (1 << (vid % 8))))
-			RvvReport(vs, "ruhnsw_unreachable", RuhnswNodeBlock(npp, (uint32) vid), (int64) vid,
+			RvvReport(vs, "ruhnsw_unreachable", RuhnswNodeBlock(npp, vs->meta.group_pages, (uint32) vid),
+					  (int64) vid,
 					  "live node is not reachable from the entry point %u", entry);
 	pfree(visited);
 	pfree(queue);
@@ -569,11 +723,18 @@ RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg
 	if (!RvvCheckMeta(&vs))
 		goto done;
 
-	vs.nvids = Min((uint64) (vs.nblocks - 1) * vs.meta.nodes_per_page,
+	vs.nvids = Min(RuhnswNumVids(vs.meta.nodes_per_page, vs.meta.group_pages, vs.nblocks),
 				   (uint64) RUHNSW_INVALID_VID);
 	vs.node = MemoryContextAllocHuge(CurrentMemoryContext, Max(vs.nvids, 1));
-	rec = palloc(vs.meta.nodesize);
+	vs.nupper = vs.nblocks > 1 ? (vs.nblocks - 2) / (vs.meta.group_pages + 1) + 1 : 0;
+	vs.upper_used = MemoryContextAllocHuge(CurrentMemoryContext,
+										   sizeof(uint16) * Max(vs.nupper, 1));
+	vs.upper_map = MemoryContextAllocHuge(CurrentMemoryContext,
+										  (Size) RVV_MAP_BYTES * Max(vs.nupper, 1));
+	memset(vs.upper_map, 0, (Size) RVV_MAP_BYTES * Max(vs.nupper, 1));
+	rec = palloc(RuhnswNodeSize(vs.meta.m));
 
+	RvvScanUpperPages(&vs);
 	nlive = RvvScanRecords(&vs);
 
 	/* the entry point */
@@ -587,15 +748,17 @@ RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg
 			 (vs.node[vs.meta.entry_vid] & RVV_STATE_MASK) != RVV_LIVE)
 		RvvReport(&vs, "ruhnsw_entry", RUHNSW_METAPAGE_BLKNO, vs.meta.entry_vid,
 				  "entry point %u is not a live node", vs.meta.entry_vid);
-	else if ((vs.node[vs.meta.entry_vid] >> RVV_LEVEL_SHIFT) != vs.meta.entry_level)
+	else if (RVV_LEVEL(vs.node[vs.meta.entry_vid]) != vs.meta.entry_level)
 		RvvReport(&vs, "ruhnsw_entry", RUHNSW_METAPAGE_BLKNO, vs.meta.entry_vid,
 				  "entry point %u has level %d, the metapage says %d", vs.meta.entry_vid,
-				  vs.node[vs.meta.entry_vid] >> RVV_LEVEL_SHIFT, vs.meta.entry_level);
+				  RVV_LEVEL(vs.node[vs.meta.entry_vid]), vs.meta.entry_level);
 
 	RvvCheckLinks(&vs, rec);
 	RvvCheckReachable(&vs, rec);
 	pfree(rec);
 	pfree(vs.node);
+	pfree(vs.upper_used);
+	pfree(vs.upper_map);
 
 done:
 	UnlockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);

@@ -11,16 +11,32 @@
  *
  * Page layout (BLCKSZ pages, standard PageHeaderData, special space
  * RuhnswPageOpaqueData; all data lies below pd_lower so that GenericXLog
- * keeps it):
+ * keeps it).  After the metapage (block 0) the blocks form groups of
+ * 1 + group_pages blocks: an upper page, then group_pages level-0 pages:
  *
  *	block 0                       metapage (RuhnswMetaPageData)
- *	block 1 + vid / nodes_per_page node page: fixed-size node records,
- *	                              vid's record at slot vid % nodes_per_page
+ *	block 1 + u * (group_pages + 1) upper page u (RUHNSW_PAGE_UPPER)
+ *	the level-0 page p = vid / nodes_per_page is block
+ *	  1 + (p / group_pages) * (group_pages + 1) + 1 + p % group_pages,
+ *	  vid's level-0 record at slot vid % nodes_per_page (RuhnswNodeBlock)
  *
- * A node record is RuhnswNodeHeader (heap TID, level, flags) followed by
- * nslots = 2*m + RUHNSW_MAX_LEVEL*m uint32 vids: the level-0 list (2*m
- * entries) then one list of m entries per upper level 1..RUHNSW_MAX_LEVEL.
+ * A level-0 record (metapage nodesize bytes on the page) is RuhnswNodeHeader (heap
+ * TID, level, flags, upper reference) followed by the level-0 list of 2*m
+ * uint32 vids.  A node of level L >= 1 also has an upper record of L*m
+ * vids, its lists of levels 1..L (m each), in an upper page: the one of
+ * its level-0 page's group, or of a later group when that one is full;
+ * the header's upper field (RUHNSW_NODE_UPPER set) names it by its
+ * distance in groups and its byte offset in the page's contents.  Upper
+ * records are allocated from the front of an upper page (upper_used of
+ * its special space is the bytes in use), WAL-logged in the record that
+ * first writes the node, and never freed: a level is a function of the
+ * vid, so a deleted node's vid, when the store hands it out again, gets
+ * its old upper record back.  group_pages is chosen from m so that an
+ * upper page is expected to be about half full (RuhnswGroupPages).
  * Lists are packed at their front; unused entries are RUHNSW_INVALID_VID.
+ * In memory (RuhnswReadNode's copies, an in-memory build) a record is
+ * the full RuhnswNodeSize(m) bytes: the header, the level-0 list, then
+ * RUHNSW_MAX_LEVEL lists of m, whatever the node's level.
  * Levels are capped at RUHNSW_MAX_LEVEL (a node's level is drawn from
  * the usual geometric distribution with ml = 1/ln(m), derived from a hash
  * of its vid so builds are reproducible).  vids must fit in 32 bits.
@@ -56,10 +72,13 @@
  * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
  * it in ExclusiveLock once after marking nodes deleted so that no search
  * still holds their TIDs.  Buffer locks: readers lock one index buffer at
- * a time (node records are copied out); an insert locks the pages of the
- * (at most RUHNSW_MAX_WRITE) records it writes in one WAL record together,
- * in ascending block order, and only a holder of RUHNSW_UPDATE_LOCK in
- * ExclusiveLock ever holds two, so index buffer locks cannot deadlock.
+ * a time (node records are copied out: a node's level-0 record and its
+ * upper record are each read whole under their page's lock, one after the
+ * other); an insert locks the pages of the (at most RUHNSW_MAX_WRITE)
+ * records it writes in one WAL record together (their level-0 and upper
+ * pages, at most 4), in ascending block order, and only a holder of
+ * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
+ * locks cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -78,7 +97,7 @@
 #include "tam/store/rv_store.h"
 
 #define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
-#define RUHNSW_VERSION			2
+#define RUHNSW_VERSION			3
 #define RUHNSW_PAGE_ID			0xFF91
 
 #define RUHNSW_METAPAGE_BLKNO	0
@@ -104,6 +123,25 @@
 /* node flags */
 #define RUHNSW_NODE_USED		0x01
 #define RUHNSW_NODE_DELETED		0x02
+#define RUHNSW_NODE_UPPER		0x04	/* header's upper field is valid */
+
+/* page flags (RuhnswPageOpaqueData.flags) */
+#define RUHNSW_PAGE_UPPER		0x01	/* an upper page */
+
+/*
+ * The upper field of a node header: the distance, in groups, from the
+ * node's group to its upper page (bits 13..31) and the byte offset of its
+ * upper record in the page's contents (bits 0..12).
+ */
+#define RUHNSW_UPPER_OFF_BITS	13
+#define RUHNSW_UPPER_MAX_DELTA	((uint32) 0x7FFFF)
+#define RuhnswUpperRef(delta, off)	(((uint32) (delta) << RUHNSW_UPPER_OFF_BITS) | (uint32) (off))
+#define RuhnswUpperDelta(ref)	((uint32) (ref) >> RUHNSW_UPPER_OFF_BITS)
+#define RuhnswUpperOff(ref)		((uint32) (ref) & ((1U << RUHNSW_UPPER_OFF_BITS) - 1))
+
+/* bytes of page contents (between the page header and the special space) */
+#define RUHNSW_PAGE_CONTENTS	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - \
+								 MAXALIGN(sizeof(RuhnswPageOpaqueData)))
 
 /* build phase for pg_stat_progress_create_index */
 #define PROGRESS_RUHNSW_PHASE_LOAD	2
@@ -134,8 +172,10 @@ typedef struct RuhnswOptions
 
 typedef struct RuhnswPageOpaqueData
 {
-	uint16		flags;			/* unused */
+	uint16		flags;			/* RUHNSW_PAGE_UPPER or 0 */
 	uint16		page_id;		/* RUHNSW_PAGE_ID, for pg_filedump */
+	uint16		upper_used;		/* upper page: bytes of contents in use */
+	uint16		unused;
 } RuhnswPageOpaqueData;
 
 typedef RuhnswPageOpaqueData *RuhnswPageOpaque;
@@ -151,11 +191,12 @@ typedef struct RuhnswMetaPageData
 	int16		attnum;			/* heap column */
 	uint32		entry_vid;		/* RUHNSW_INVALID_VID when empty */
 	int32		entry_level;
-	uint32		nodesize;		/* bytes per node record */
-	uint32		nodes_per_page;
+	uint32		nodesize;		/* bytes per level-0 record on a page */
+	uint32		nodes_per_page;	/* level-0 records per level-0 page */
 	uint32		max_level;		/* RUHNSW_MAX_LEVEL at creation */
 	uint32		metric;			/* RuhnswMetric */
 	Oid			store_relid;	/* covered store relation, InvalidOid until known */
+	uint32		group_pages;	/* level-0 pages per group (one upper page each) */
 } RuhnswMetaPageData;
 
 typedef struct RuhnswNodeHeader
@@ -163,6 +204,7 @@ typedef struct RuhnswNodeHeader
 	ItemPointerData tid;		/* heap TID */
 	uint8		level;
 	uint8		flags;			/* RUHNSW_NODE_* */
+	uint32		upper;			/* RuhnswUpperRef, valid with RUHNSW_NODE_UPPER */
 } RuhnswNodeHeader;
 
 #define RuhnswNodeSlots(node)	((uint32 *) ((char *) (node) + sizeof(RuhnswNodeHeader)))
@@ -198,9 +240,11 @@ typedef struct RuhnswGraph
 	int			dims;
 	int16		storeno;
 	int16		attnum;
-	uint32		nodesize;
+	uint32		nodesize;		/* bytes of an in-memory record (RuhnswNodeSize) */
+	uint32		recsize;		/* bytes of a level-0 record on a page */
 	uint32		nodes_per_page;
-	int			nslots;
+	uint32		group_pages;
+	int			nslots;			/* slots of an in-memory record */
 	uint32		entry_vid;
 	int			entry_level;
 
@@ -256,8 +300,16 @@ extern int	RuhnswGetEfConstruction(Relation index);
 /* hnswutils.c */
 extern RuhnswMetric RuhnswGetMetric(Relation index);
 extern uint32 RuhnswNodeSize(int m);
-extern uint32 RuhnswNodesPerPage(uint32 nodesize);
-extern void RuhnswInitPage(Page page);
+extern uint32 RuhnswRecordSize(int m);
+extern uint32 RuhnswNodesPerPage(uint32 recsize);
+extern uint32 RuhnswGroupPages(int m, uint32 nodes_per_page);
+extern BlockNumber RuhnswUpperBlock(uint32 group_pages, uint32 u);
+extern uint32 RuhnswVidGroup(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
+extern bool RuhnswBlockIsUpper(uint32 group_pages, BlockNumber blkno);
+extern uint64 RuhnswBlockFirstVid(uint32 nodes_per_page, uint32 group_pages,
+								  BlockNumber blkno);
+extern uint64 RuhnswNumVids(uint32 nodes_per_page, uint32 group_pages, BlockNumber nblocks);
+extern void RuhnswInitPage(Page page, bool upper);
 extern void RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta);
 extern void RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta);
 extern void RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta);
@@ -265,8 +317,9 @@ extern void RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPage
 							RvStore *store);
 extern void RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta);
 extern void RuhnswGraphFree(RuhnswGraph *g);
-extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 vid);
+extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
 extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
+extern bool RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
 extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
 							 const char *const *srcs);
@@ -290,6 +343,8 @@ extern bool RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid);
 extern RvStore *RuhnswGetStore(Relation heapRel, Relation index,
 							   const RuhnswMetaPageData *meta);
 extern void RuhnswResetGraph(Relation index, RuhnswMetaPageData *meta);
+extern void RuhnswLayoutPages(RuhnswGraph *g, void (*emit) (const char *page, void *arg),
+							  void *arg);
 
 /* hnswinsert.c */
 extern bool RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid);

@@ -1,7 +1,8 @@
 # ruvector_verify on damaged ruhnsw indexes: build one index per table,
 # stop the server, overwrite bytes of index pages on disk (a neighbour slot
 # with a huge vid, the metapage magic, the entry point, a node's USED flag,
-# a node's heap TID, a node page's page id and its pd_special), start it
+# a node's heap TID, a node page's page id and its pd_special, an upper
+# page's flags and its bytes in use), start it
 # again, and check that verify reports each damage with the right kind,
 # that the session survives every call and that no backend crashed.
 # Index scans over the damaged indexes are not attempted: this tests verify.
@@ -16,10 +17,16 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
-# m = 16: node record = 8-byte header + (2*16 + 3*16) * 4 = 328 bytes;
-# records start at page offset 24 (MAXALIGN(SizeOfPageHeaderData)); vid v's
-# record is in block 1 + v / nodes_per_page.  A fresh table's vids start at 0.
-my @tables = qw(t_healthy t_link t_magic t_entry t_unused t_tid t_pageid t_pghdr);
+# m = 16: level-0 record = 12-byte header (TID, level, flags, upper
+# reference) + 2*16 * 4 = 140 bytes, 58 per page; a group is one upper page
+# and 21 level-0 pages.  Records start at page offset 24
+# (MAXALIGN(SizeOfPageHeaderData)); the special space (flags, page id,
+# upper bytes in use) is the last 8 bytes.  With 300 rows: block 1 is the
+# upper page of group 0, blocks 2..7 the level-0 pages of vids 0..299 (a
+# fresh table's vids start at 0).  The layout is read back from the
+# metapage below, so a change of it fails here rather than damaging the
+# wrong bytes.
+my @tables = qw(t_healthy t_link t_magic t_entry t_unused t_tid t_pageid t_pghdr t_uflags t_uused);
 my %path;
 for my $t (@tables)
 {
@@ -31,6 +38,11 @@ for my $t (@tables)
 		DELETE FROM $t WHERE id % 10 = 0;
 		VACUUM $t;});
 	is($node->safe_psql('postgres', "SELECT count(*) FROM ruvector_verify('$t')"), '0', "$t healthy before damage");
+	# metapage: nodesize, nodes_per_page, group_pages at bytes 24 + 32, 24 + 36, 24 + 52
+	$node->safe_psql('postgres', 'CHECKPOINT');
+	is($node->safe_psql('postgres', qq{SELECT get_byte(b, 56) + 256 * get_byte(b, 57) || ',' || get_byte(b, 60) || ',' || get_byte(b, 76)
+		FROM (SELECT pg_read_binary_file(pg_relation_filepath('${t}_idx'), 0, 100) b) s}),
+		'140,58,21', "$t layout: 140-byte level-0 records, 58 per page, groups of 21");
 	$path{$t} = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('${t}_idx')");
 	ok(-f $path{$t}, "$t index file exists");
 }
@@ -46,14 +58,18 @@ sub overwrite
 }
 
 my $B = 8192;
-my $REC = 328;
-overwrite($path{t_link}, $B + 24 + 0 * $REC + 8, pack('V', 0x7ffffff0));    # vid 0's first level-0 link
-overwrite($path{t_magic}, 0 * $B + 24, 'XXXX');                            # metapage magic
-overwrite($path{t_entry}, 0 * $B + 24 + 24, pack('V', 0x00ffffff));        # metapage entry_vid
-overwrite($path{t_unused}, $B + 24 + 1 * $REC + 7, "\0");                  # vid 1's flags: not used
-overwrite($path{t_tid}, $B + 24 + 2 * $REC, pack('vvv', 0, 0x7fff, 1));    # vid 2's heap TID
-overwrite($path{t_pageid}, $B + $B - 8 + 2, "\0\0");                       # node page 1's page id
-overwrite($path{t_pghdr}, $B + 16, pack('v', 0xfff0));                     # node page 1's pd_special
+my $REC = 140;
+my $L0 = 2 * $B;    # block 2: the level-0 page of vids 0..57
+my $UP = 1 * $B;    # block 1: the upper page of group 0
+overwrite($path{t_link}, $L0 + 24 + 0 * $REC + 12, pack('V', 0x7ffffff0));  # vid 0's first level-0 link
+overwrite($path{t_magic}, 0 * $B + 24, 'XXXX');                             # metapage magic
+overwrite($path{t_entry}, 0 * $B + 24 + 24, pack('V', 0x00ffffff));         # metapage entry_vid
+overwrite($path{t_unused}, $L0 + 24 + 1 * $REC + 7, "\0");                  # vid 1's flags: not used
+overwrite($path{t_tid}, $L0 + 24 + 2 * $REC, pack('vvv', 0, 0x7fff, 1));    # vid 2's heap TID
+overwrite($path{t_pageid}, $L0 + $B - 8 + 2, "\0\0");                       # level-0 page's page id
+overwrite($path{t_pghdr}, $L0 + 16, pack('v', 0xfff0));                     # level-0 page's pd_special
+overwrite($path{t_uflags}, $UP + $B - 8, pack('v', 0));                     # upper page's flags
+overwrite($path{t_uused}, $UP + $B - 8 + 4, pack('v', 0));                  # upper page's bytes in use
 $node->start;
 
 my $sql = '';
@@ -82,6 +98,10 @@ ok($kinds{t_unused}{ruhnsw_link}, 'node marked unused: links to it are ruhnsw_li
 is($kinds{t_tid}{ruhnsw_heap_tid}, 1, 'heap TID beyond the heap: one ruhnsw_heap_tid');
 ok($kinds{t_pageid}{ruhnsw_page}, 'node page id overwritten: ruhnsw_page');
 ok($kinds{t_pghdr}{ruhnsw_error}, 'node page header the buffer manager refuses: ruhnsw_error');
+is(join(',', sort keys %{ $kinds{t_uflags} // {} }), 'ruhnsw_page', 'upper page not flagged: ruhnsw_page only');
+is($kinds{t_uflags}{ruhnsw_page}, 1, 'upper page not flagged: one row');
+is(join(',', sort keys %{ $kinds{t_uused} // {} }), 'ruhnsw_node', 'upper page claims no bytes in use: ruhnsw_node only');
+cmp_ok($kinds{t_uused}{ruhnsw_node} // 0, '>=', 5, 'upper page claims no bytes in use: a row per upper node (at least 5 of 300)');
 
 unlike($err, qr/server closed the connection|terminated/, 'no connection lost');
 my $log = slurp_file($node->logfile);
