@@ -118,7 +118,7 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef, Ruhnsw
 		if (s->nbatch >= ef && c.dist > s->batch[0].dist)
 			break;
 		(void) RuhnswHeapPop(s->expand, &s->nexpand, false);
-		if (!RuhnswReadNode(g, c.vid, g->nodebuf) ||
+		if (!RuhnswReadNodeLevel0(g, c.vid, g->nodebuf) ||
 			!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
 		for (int i = first; i < first + count; i++)
