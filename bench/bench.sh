@@ -36,15 +36,9 @@ say() { printf '\n== %s\n' "$*"; }
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 div() { printf '%.6f' "$(echo "scale=6; $1 / $2" | bc -l)"; }
 
-bash scripts/install-deps.sh
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-# same lock as test/run-all.sh: one checkout installs and runs at a time
-exec 9>/tmp/ruvector_tam-install.lock
-T_LOCK=$(date +%s.%N)
-flock 9
-LOCK_WAIT=$(printf "%.3f" "$(echo "$(date +%s.%N) - $T_LOCK" | bc -l)")
-make -s -j"$(nproc)"
-$SUDO make -s install >/dev/null
+. scripts/install.sh
+rv_install
+LOCK_WAIT=$(printf "%.3f" "$RV_LOCK_WAIT")
 . scripts/cluster.sh
 rv_cluster_start "shared_buffers = 1GB"
 run() { rv_as_owner "$@"; }

@@ -24,25 +24,11 @@ now() { date +%s.%N; }
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 say "1/7 installing dependencies, building and installing ruvector_tam"
-bash scripts/install-deps.sh
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-# same lock as test/run-all.sh: one checkout installs and runs at a time.
-# RV_INSTALL_LOCK_HELD=1: our caller (test/run-all.sh's demo smoke run)
-# holds the lock on descriptor 9, which we inherited; opening the lock file
-# anew and waiting for it would wait for our own caller forever.
-T_LOCK=$(now)
-if [ "${RV_INSTALL_LOCK_HELD:-0}" = 1 ]; then
-	flock -n 9 2>/dev/null || {
-		echo "demo: RV_INSTALL_LOCK_HELD=1 but descriptor 9 does not hold /tmp/ruvector_tam-install.lock" >&2
-		exit 1
-	}
-else
-	exec 9>/tmp/ruvector_tam-install.lock
-	flock 9
-fi
-LOCK_WAIT=$(echo "$(now) - $T_LOCK" | bc -l)
-make -s -j"$(nproc)"
-$SUDO make -s install >/dev/null
+# the install lock as test/run-all.sh takes it (RV_INSTALL_LOCK_HELD=1 when
+# run-all's demo smoke run is our caller: see scripts/install.sh)
+. scripts/install.sh
+rv_install
+LOCK_WAIT=$RV_LOCK_WAIT
 
 . scripts/cluster.sh
 if [ "${RV_USE_EXISTING:-0}" = 1 ]; then

@@ -34,13 +34,8 @@ kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 now() { date +%s.%N; }
 since() { printf '%.1f' "$(echo "$(now) - $1" | bc -l)"; }
 
-bash scripts/install-deps.sh
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-# same lock as test/run-all.sh: one checkout installs and runs at a time
-exec 9>/tmp/ruvector_tam-install.lock
-flock 9
-make -s -j"$(nproc)"
-$SUDO make -s install >/dev/null
+. scripts/install.sh
+rv_install
 
 . scripts/cluster.sh
 rv_cluster_start "shared_buffers = 512MB"		# the coordinator

@@ -9,13 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NQ=${NQ:-20}
-bash scripts/install-deps.sh
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-# same lock as test/run-all.sh: one checkout installs and runs at a time
-exec 9>/tmp/ruvector_tam-install.lock
-flock 9
-make -s -j"$(nproc)"
-$SUDO make -s install >/dev/null
+. scripts/install.sh
+rv_install
 . scripts/cluster.sh
 # no autovacuum: an autoanalyze of the table just loaded would run during
 # the next COPY on a 2-core machine

@@ -20,17 +20,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-bash scripts/install-deps.sh
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-
-# Install and test under one lock so parallel checkouts on one machine do
-# not swap the installed library under each other's tests.
-exec 9>/tmp/ruvector_tam-install.lock
-flock 9
-
-make -s clean >/dev/null
-make -s -j"$(nproc)" RV_WERROR=1 RV_SANITIZE="${RV_SANITIZE:-0}"
-$SUDO make -s install RV_WERROR=1 RV_SANITIZE="${RV_SANITIZE:-0}" >/dev/null
+# Install and test under one lock (held to the end) so that parallel
+# checkouts on one machine do not swap the installed library under each
+# other's tests.
+. scripts/install.sh
+RV_CLEAN_BUILD=1 rv_install RV_WERROR=1 RV_SANITIZE="${RV_SANITIZE:-0}"
 
 . scripts/cluster.sh
 rv_cluster_start
