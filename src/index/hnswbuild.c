@@ -123,11 +123,15 @@ RuhnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	bs->maxvid = Max(bs->maxvid, (uint32) vid);
 }
 
-/* Writes a new page at the end of index (no WAL: logged at the end). */
-static void
-RuhnswAppendPage(Relation index, ForkNumber fork, const char *image)
+/*
+ * RuhnswBuildAppendPage: writes image as a new page at the end of the
+ * index's main fork, without WAL (the build WAL-logs every page at the
+ * end).  Takes and releases the new buffer's exclusive lock.
+ */
+void
+RuhnswBuildAppendPage(Relation index, const char *image)
 {
-	Buffer		buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	memcpy(BufferGetPage(buf), image, BLCKSZ);
@@ -139,7 +143,7 @@ RuhnswAppendPage(Relation index, ForkNumber fork, const char *image)
 static void
 RuhnswEmitPage(const char *image, void *arg)
 {
-	RuhnswAppendPage((Relation) arg, MAIN_FORKNUM, image);
+	RuhnswBuildAppendPage((Relation) arg, image);
 }
 
 /*
@@ -156,6 +160,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	RuhnswMetaPageData meta;
 	RuhnswGraph g;
 	double		reltuples;
+	double		parindtuples;
 	PGAlignedBlock page;
 	MemoryContext tmpcxt;
 	MemoryContext old;
@@ -175,6 +180,16 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	memset(&g, 0, sizeof(g));
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_RUHNSW_PHASE_LOAD);
+	if (RuhnswBuildParallel(heap, index, indexInfo, &meta, &reltuples, &parindtuples))
+	{
+		if (RelationNeedsWAL(index))
+			log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+		result = palloc(sizeof(IndexBuildResult));
+		result->heap_tuples = reltuples;
+		result->index_tuples = parindtuples;
+		return result;
+	}
+
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = heap;
 	bs.index = index;
@@ -202,7 +217,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			inmem = false;
 			g.unlogged_build = true;
 			RuhnswInitMetaPage(page.data, &meta);
-			RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+			RuhnswBuildAppendPage(index, page.data);
 		}
 		else
 		{
@@ -258,7 +273,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (inmem)
 	{
 		RuhnswInitMetaPage(page.data, &meta);
-		RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+		RuhnswBuildAppendPage(index, page.data);
 		if (g.mem != NULL)
 			RuhnswLayoutPages(&g, RuhnswEmitPage, index);
 	}

@@ -1,0 +1,791 @@
+/*-------------------------------------------------------------------------
+ *
+ * hnswbuildpar.c
+ *	  Parallel ruhnsw index build: the leader and max_parallel_maintenance_
+ *	  workers scan the table in parallel and insert each row's node at once
+ *	  into one in-memory graph shared in dynamic shared memory.
+ *
+ * The pattern is PostgreSQL's own for parallel index builds (nbtsort.c):
+ * a ParallelContext whose DSM holds the shared state, a parallel table
+ * scan (SnapshotAny, or an MVCC snapshot for CREATE INDEX CONCURRENTLY)
+ * and the worker entry point RuhnswParallelBuildMain of library
+ * "ruvector_tam".  The DSM also holds the graph: one full in-memory node
+ * record (RuhnswNodeSize(m) bytes, the layout of an in-memory serial
+ * build) per vid below the store's high-water vid, and one LWLock per
+ * record.  When every participant is done, the leader alone repairs
+ * reachability (RuhnswRepairReachability) and lays the records out as
+ * pages (RuhnswLayoutPages) exactly as the serial in-memory build does,
+ * pointing a RuhnswGraph's mem at the shared records.
+ *
+ * Vectors are never copied into the graph: every participant reads them
+ * in place from the store's shared buffers through its own RuhnswGraph
+ * (RuhnswDistance / RuhnswReadVector on the store named by the index's
+ * store_relid, found with RuhnswGetStore).
+ *
+ * Locking (all LWLocks of tranche "RuhnswBuild", in DSM):
+ *	- a node's record is read (a list copied out) under its lock in shared
+ *	  mode and changed under it in exclusive mode;
+ *	- a participant holds at most one node lock at a time: while it holds
+ *	  one (to prune a full list) it computes distances only, which touch
+ *	  store buffers, never node records;
+ *	- the entry point (entry_vid, entry_level) is read under entrylock in
+ *	  shared mode; a node whose level exceeds the entry point's is
+ *	  inserted whole under entrylock in exclusive mode, taken before any
+ *	  node lock, and becomes the entry point before it is released.  No
+ *	  one waits for entrylock while holding a node lock, so there is no
+ *	  deadlock;
+ *	- a node is claimed (its header written, flag RUHNSW_NODE_USED, empty
+ *	  lists) under its lock before anything links to it, its lists are
+ *	  written before any back-link to it, so every link in the graph
+ *	  leads to a claimed record.  A vid met twice (several row versions
+ *	  sharing one vector) is inserted once, with the first TID seen.
+ *
+ * Invariants after the participants finish: the shared records form the
+ * same kind of graph a serial in-memory build makes (lists packed at
+ * their front, unused entries RUHNSW_INVALID_VID, unclaimed records
+ * zeroed); links pruned from full lists may leave nodes unreached, which
+ * the repair reconnects before any page is written.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/clauses.h"
+#include "optimizer/paths.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+#include "storage/shm_toc.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "index/ruhnsw.h"
+#include "tam/rv_tam.h"
+
+/* DSM keys of a parallel ruhnsw build */
+#define RUHNSW_KEY_SHARED		UINT64CONST(0xB5A0000000000001)
+#define RUHNSW_KEY_NODES		UINT64CONST(0xB5A0000000000002)
+#define RUHNSW_KEY_LOCKS		UINT64CONST(0xB5A0000000000003)
+#define RUHNSW_KEY_QUERY_TEXT	UINT64CONST(0xB5A0000000000004)
+
+/*
+ * The shared state of a parallel build, followed (at BUFFERALIGN of its
+ * size) by the parallel table scan descriptor.
+ */
+typedef struct RuhnswParShared
+{
+	/* set by the leader before the workers start, then read only */
+	Oid			heaprelid;
+	Oid			indexrelid;
+	bool		isconcurrent;
+	RuhnswMetaPageData meta;	/* with the store set */
+	uint64		memvids;		/* records in the graph */
+	int			tranche_id;		/* of the node locks and entrylock */
+
+	/* entry point, under entrylock */
+	LWLock		entrylock;
+	uint32		entry_vid;
+	int			entry_level;
+
+	/* nodes inserted so far by all participants (progress) */
+	pg_atomic_uint64 ninserted;
+
+	/* participants' totals, under mutex */
+	slock_t		mutex;
+	int			nparticipantsdone;
+	double		reltuples;
+	double		indtuples;
+	double		nvrefs;			/* non-null values seen */
+} RuhnswParShared;
+
+#define RuhnswParScan(shared) \
+	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(RuhnswParShared))))
+
+/* One participant's view of the build. */
+typedef struct RuhnswParBuild
+{
+	RuhnswParShared *shared;
+	char	   *nodes;			/* shared records */
+	LWLock	   *locks;			/* one per record */
+	bool		leader;			/* reports progress */
+	Relation	heap;
+	RuhnswGraph g;				/* this participant's store access and buffers */
+	uint32	   *listbuf;		/* a copied list (2 * m vids) */
+	float	   *nvec;			/* a neighbour's vector */
+	RuhnswCand *cands;			/* pruning candidates (2 * m + 1) */
+	RuhnswCand *sel;			/* pruning result (2 * m) */
+	MemoryContext tmpcxt;		/* reset after each row */
+	double		indtuples;
+	double		nvrefs;
+} RuhnswParBuild;
+
+/* backend-local tranche id of the build's LWLocks, 0 until assigned */
+static int	ruhnsw_build_tranche_id = 0;
+
+#define RuhnswParNode(pb, vid)	((pb)->nodes + (Size) (vid) * (pb)->g.nodesize)
+
+/*
+ * Copies the list of level of vid's record into dst; returns its length,
+ * 0 when the record is not a claimed node of that level.  Takes the
+ * node's lock in shared mode.
+ */
+static int
+RuhnswParReadList(RuhnswParBuild *pb, uint32 vid, int level, uint32 *dst)
+{
+	char	   *rec = RuhnswParNode(pb, vid);
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	const uint32 *slots = RuhnswNodeSlots(rec);
+	int			count;
+	int			first = RuhnswLevelSlots(&pb->g, level, &count);
+	int			n = 0;
+
+	LWLockAcquire(&pb->locks[vid], LW_SHARED);
+	if ((hdr->flags & RUHNSW_NODE_USED) && hdr->level >= level)
+	{
+		for (; n < count && slots[first + n] != RUHNSW_INVALID_VID; n++)
+			dst[n] = slots[first + n];
+	}
+	LWLockRelease(&pb->locks[vid]);
+	return n;
+}
+
+/*
+ * HNSW's SEARCH-LAYER over the shared graph (RuhnswSearchLayer's
+ * algorithm, reading each list under its node's lock): the up to ef
+ * nearest nodes to q at level from the neps entry candidates eps, sorted,
+ * into *result (palloc'd); returns their number.
+ */
+static int
+RuhnswParSearchLayer(RuhnswParBuild *pb, const float *q, RuhnswCand *eps, int neps,
+					 int ef, int level, RuhnswCand **result)
+{
+	RuhnswGraph *g = &pb->g;
+	int			nc = 0;
+	int			nw = 0;
+	RuhnswCand *out;
+
+	RuhnswVidSetClear(&g->visited);
+	if (g->wcap < ef + 1)
+	{
+		g->wcap = ef + 1;
+		g->wbuf = repalloc(g->wbuf, sizeof(RuhnswCand) * g->wcap);
+	}
+	for (int i = 0; i < neps; i++)
+	{
+		if (!RuhnswVidSetAdd(&g->visited, eps[i].vid))
+			continue;
+		if (nc >= g->heapcap)
+		{
+			g->heapcap *= 2;
+			g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
+		}
+		RuhnswHeapPush(g->heapbuf, &nc, eps[i], false);
+		RuhnswHeapPush(g->wbuf, &nw, eps[i], true);
+		if (nw > ef)
+			RuhnswHeapPop(g->wbuf, &nw, true);
+	}
+
+	while (nc > 0)
+	{
+		RuhnswCand	c = RuhnswHeapPop(g->heapbuf, &nc, false);
+		int			n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (nw >= ef && c.dist > g->wbuf[0].dist)
+			break;
+		n = RuhnswParReadList(pb, c.vid, level, pb->listbuf);
+		for (int i = 0; i < n; i++)
+		{
+			uint32		e = pb->listbuf[i];
+			RuhnswCand	ec;
+
+			if (!RuhnswVidSetAdd(&g->visited, e))
+				continue;
+			ec.vid = e;
+			ec.dist = RuhnswDistance(g, q, e);
+			if (nw < ef || ec.dist < g->wbuf[0].dist)
+			{
+				if (nc >= g->heapcap)
+				{
+					g->heapcap *= 2;
+					g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
+				}
+				RuhnswHeapPush(g->heapbuf, &nc, ec, false);
+				RuhnswHeapPush(g->wbuf, &nw, ec, true);
+				if (nw > ef)
+					RuhnswHeapPop(g->wbuf, &nw, true);
+			}
+		}
+	}
+
+	out = palloc(sizeof(RuhnswCand) * Max(nw, 1));
+	memcpy(out, g->wbuf, sizeof(RuhnswCand) * nw);
+	qsort(out, nw, sizeof(RuhnswCand), RuhnswCandCmp);
+	*result = out;
+	return nw;
+}
+
+/*
+ * Adds the link n -> v (distance dist) to n's list at level, under n's
+ * lock in exclusive mode.  A full list keeps what the selection heuristic
+ * chooses from its links plus v (distances from n computed under the
+ * lock).  Nothing happens when n is not a node of that level or already
+ * links to v.
+ */
+static void
+RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
+{
+	RuhnswGraph *g = &pb->g;
+	char	   *rec = RuhnswParNode(pb, n);
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	uint32	   *slots = RuhnswNodeSlots(rec);
+	int			count;
+	int			first = RuhnswLevelSlots(g, level, &count);
+	int			k;
+
+	LWLockAcquire(&pb->locks[n], LW_EXCLUSIVE);
+	if (!(hdr->flags & RUHNSW_NODE_USED) || hdr->level < level)
+	{
+		LWLockRelease(&pb->locks[n]);
+		return;
+	}
+	for (k = 0; k < count && slots[first + k] != RUHNSW_INVALID_VID; k++)
+	{
+		if (slots[first + k] == v)
+		{
+			LWLockRelease(&pb->locks[n]);
+			return;
+		}
+	}
+	if (k < count)
+		slots[first + k] = v;
+	else
+	{
+		int			nsel;
+
+		RuhnswReadVector(g, n, pb->nvec);
+		for (int i = 0; i < count; i++)
+		{
+			pb->cands[i].vid = slots[first + i];
+			pb->cands[i].dist = RuhnswDistance(g, pb->nvec, pb->cands[i].vid);
+		}
+		pb->cands[count].vid = v;
+		pb->cands[count].dist = dist;
+		qsort(pb->cands, count + 1, sizeof(RuhnswCand), RuhnswCandCmp);
+		nsel = RuhnswSelectNeighbors(g, pb->cands, count + 1, count, n, pb->sel);
+		for (int i = 0; i < count; i++)
+			slots[first + i] = i < nsel ? pb->sel[i].vid : RUHNSW_INVALID_VID;
+	}
+	LWLockRelease(&pb->locks[n]);
+}
+
+/*
+ * Inserts vid (heap TID tid) into the shared graph.  Returns false when
+ * vid was inserted already (by this or another participant).  Allocates
+ * in the current memory context.
+ */
+static bool
+RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
+{
+	RuhnswParShared *shared = pb->shared;
+	RuhnswGraph *g = &pb->g;
+	char	   *rec = RuhnswParNode(pb, vid);
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	uint32	   *slots = RuhnswNodeSlots(rec);
+	int			level = RuhnswRandomLevel(vid, g->m);
+	uint32		ep;
+	int			eplevel;
+	bool		entrylocked = false;
+	float	   *q;
+	RuhnswCand	cur;
+	RuhnswCand *eps;
+	int			neps;
+	RuhnswCand *sel[RUHNSW_MAX_LEVEL + 1];
+	int			nsel[RUHNSW_MAX_LEVEL + 1];
+	int			top;
+
+	/* claim the record: a node with empty lists that nothing links to yet */
+	LWLockAcquire(&pb->locks[vid], LW_EXCLUSIVE);
+	if (hdr->flags & RUHNSW_NODE_USED)
+	{
+		LWLockRelease(&pb->locks[vid]);
+		return false;
+	}
+	hdr->tid = *tid;
+	hdr->level = level;
+	hdr->flags = RUHNSW_NODE_USED;
+	hdr->upper = 0;
+	for (int i = 0; i < g->nslots; i++)
+		slots[i] = RUHNSW_INVALID_VID;
+	LWLockRelease(&pb->locks[vid]);
+
+	LWLockAcquire(&shared->entrylock, LW_SHARED);
+	ep = shared->entry_vid;
+	eplevel = shared->entry_level;
+	LWLockRelease(&shared->entrylock);
+	if (ep == RUHNSW_INVALID_VID || level > eplevel)
+	{
+		LWLockAcquire(&shared->entrylock, LW_EXCLUSIVE);
+		ep = shared->entry_vid;
+		eplevel = shared->entry_level;
+		if (ep == RUHNSW_INVALID_VID)
+		{
+			shared->entry_vid = vid;
+			shared->entry_level = level;
+			LWLockRelease(&shared->entrylock);
+			return true;
+		}
+		if (level > eplevel)
+			entrylocked = true;
+		else
+			LWLockRelease(&shared->entrylock);
+	}
+
+	q = palloc(sizeof(float) * g->dims);
+	RuhnswReadVector(g, vid, q);
+	cur.vid = ep;
+	cur.dist = RuhnswDistance(g, q, ep);
+	for (int lc = eplevel; lc > level; lc--)
+	{
+		RuhnswCand *w;
+		int			nw = RuhnswParSearchLayer(pb, q, &cur, 1, 1, lc, &w);
+
+		if (nw > 0)
+			cur = w[0];
+		pfree(w);
+	}
+	eps = &cur;
+	neps = 1;
+	top = Min(level, eplevel);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		RuhnswCand *w;
+		int			nw = RuhnswParSearchLayer(pb, q, eps, neps, g->ef_construction, lc, &w);
+		int			count;
+
+		(void) RuhnswLevelSlots(g, lc, &count);
+		sel[lc] = palloc(sizeof(RuhnswCand) * count);
+		nsel[lc] = RuhnswSelectNeighbors(g, w, nw, count, vid, sel[lc]);
+		if (nw > 0)
+		{
+			eps = w;
+			neps = nw;
+		}
+	}
+
+	/* the node's own lists, then the links to it */
+	LWLockAcquire(&pb->locks[vid], LW_EXCLUSIVE);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		int			count;
+		int			first = RuhnswLevelSlots(g, lc, &count);
+
+		for (int i = 0; i < nsel[lc]; i++)
+			slots[first + i] = sel[lc][i].vid;
+	}
+	LWLockRelease(&pb->locks[vid]);
+	for (int lc = top; lc >= 0; lc--)
+	{
+		for (int i = 0; i < nsel[lc]; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			RuhnswParLinkInto(pb, sel[lc][i].vid, vid, sel[lc][i].dist, lc);
+		}
+	}
+
+	if (entrylocked)
+	{
+		shared->entry_vid = vid;
+		shared->entry_level = level;
+		LWLockRelease(&shared->entrylock);
+	}
+	return true;
+}
+
+/* table_index_build_scan callback of a participant: inserts the row's node. */
+static void
+RuhnswParCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				  bool tupleIsAlive, void *state)
+{
+	RuhnswParBuild *pb = state;
+	RuhnswParShared *shared = pb->shared;
+	int16		storeno;
+	uint64		vid;
+	MemoryContext old;
+
+	if (isnull[0])
+		return;
+	if (!RvDatumGetVref(values[0], &storeno, &vid))
+		elog(ERROR, "ruhnsw build received a vector instead of a vector reference");
+	if (storeno != shared->meta.storeno)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions only",
+						RelationGetRelationName(index), shared->meta.dims),
+				 errdetail("The column also holds vectors of %d dimensions.",
+						   RvTamGetStoreByNo(pb->heap, storeno)->dims),
+				 errhint("Declare the column with its dimensions, such as ruvector(%d).",
+						 shared->meta.dims)));
+	if (vid >= shared->memvids)
+		elog(ERROR, "ruhnsw build found vector id " UINT64_FORMAT
+			 " at or beyond the store's high-water mark " UINT64_FORMAT,
+			 vid, shared->memvids);
+	pb->nvrefs++;
+
+	old = MemoryContextSwitchTo(pb->tmpcxt);
+	if (RuhnswVectorIndexable(&pb->g, (uint32) vid) &&
+		RuhnswParInsert(pb, (uint32) vid, tid))
+	{
+		uint64		done = pg_atomic_add_fetch_u64(&shared->ninserted, 1);
+
+		pb->indtuples++;
+		if (pb->leader)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(pb->tmpcxt);
+}
+
+/*
+ * A participant's whole share of the build: joins the parallel scan of
+ * heap and inserts every row it is handed, then adds its totals to the
+ * shared state.  The leader (leader true) reports progress.
+ */
+static void
+RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, LWLock *locks,
+					   Relation heap, Relation index, bool leader)
+{
+	RuhnswParBuild pb;
+	IndexInfo  *indexInfo;
+	TableScanDesc scan;
+	RvStore    *store;
+	double		reltuples;
+	int			count;
+
+	store = RuhnswGetStore(heap, index, &shared->meta);
+	if (store == NULL)
+		elog(ERROR, "ruhnsw build: store relation %u of table \"%s\" not found",
+			 shared->meta.store_relid, RelationGetRelationName(heap));
+
+	memset(&pb, 0, sizeof(pb));
+	pb.shared = shared;
+	pb.nodes = nodes;
+	pb.locks = locks;
+	pb.leader = leader;
+	pb.heap = heap;
+	RuhnswGraphInit(&pb.g, index, &shared->meta, store);
+	(void) RuhnswLevelSlots(&pb.g, 0, &count);
+	pb.listbuf = palloc(sizeof(uint32) * count);
+	pb.nvec = palloc(sizeof(float) * pb.g.dims);
+	pb.cands = palloc(sizeof(RuhnswCand) * (count + 1));
+	pb.sel = palloc(sizeof(RuhnswCand) * count);
+	pb.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw parallel build",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	indexInfo = BuildIndexInfo(index);
+	indexInfo->ii_Concurrent = shared->isconcurrent;
+	scan = table_beginscan_parallel(heap, RuhnswParScan(shared));
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, leader,
+									   RuhnswParCallback, &pb, scan);
+	RuhnswGraphFree(&pb.g);
+	MemoryContextDelete(pb.tmpcxt);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->nparticipantsdone++;
+	shared->reltuples += reltuples;
+	shared->indtuples += pb.indtuples;
+	shared->nvrefs += pb.nvrefs;
+	SpinLockRelease(&shared->mutex);
+
+	ereport(DEBUG1,
+			(errmsg("ruhnsw parallel build: %s inserted %.0f of the %.0f tuples it scanned",
+					leader ? "leader" : "worker", pb.indtuples, reltuples)));
+}
+
+/*
+ * RuhnswParallelBuildMain: the entry point of a parallel build's worker
+ * (CreateParallelContext with library "ruvector_tam").  Opens the table
+ * and the index with the locks CREATE INDEX (CONCURRENTLY) holds in the
+ * leader and takes its share of the build.
+ */
+void
+RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
+{
+	RuhnswParShared *shared;
+	char	   *nodes;
+	LWLock	   *locks;
+	Relation	heap;
+	Relation	index;
+	LOCKMODE	heapLockmode;
+	LOCKMODE	indexLockmode;
+
+	debug_query_string = shm_toc_lookup(toc, RUHNSW_KEY_QUERY_TEXT, true);
+	pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	shared = shm_toc_lookup(toc, RUHNSW_KEY_SHARED, false);
+	nodes = shm_toc_lookup(toc, RUHNSW_KEY_NODES, false);
+	locks = shm_toc_lookup(toc, RUHNSW_KEY_LOCKS, false);
+	LWLockRegisterTranche(shared->tranche_id, "RuhnswBuild");
+
+	if (!shared->isconcurrent)
+	{
+		heapLockmode = ShareLock;
+		indexLockmode = AccessExclusiveLock;
+	}
+	else
+	{
+		heapLockmode = ShareUpdateExclusiveLock;
+		indexLockmode = RowExclusiveLock;
+	}
+	heap = table_open(shared->heaprelid, heapLockmode);
+	index = index_open(shared->indexrelid, indexLockmode);
+
+	RuhnswParScanAndInsert(shared, nodes, locks, heap, index, false);
+
+	index_close(index, indexLockmode);
+	table_close(heap, heapLockmode);
+}
+
+/*
+ * How many workers to ask for: none when parallel maintenance is off, in
+ * single-user mode, for temporary tables and when the index predicate is
+ * not parallel safe (the conditions of plan_create_index_workers);
+ * otherwise the table's parallel_workers storage parameter when set, else
+ * max_parallel_maintenance_workers when the store (where the work of the
+ * build lies: the heap rows hold only vector references) has at least
+ * min_parallel_table_scan_size, else none.
+ */
+static int
+RuhnswParallelWorkers(Relation heap, Relation index, RvStore *store)
+{
+	List	   *pred;
+	int			nworkers;
+
+	if (!IsUnderPostmaster || max_parallel_maintenance_workers == 0 ||
+		heap->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		return 0;
+	pred = RelationGetIndexPredicate(index);
+	if (pred != NIL || RelationGetIndexExpressions(index) != NIL)
+	{
+		PlannerGlobal *glob = makeNode(PlannerGlobal);
+		PlannerInfo *root = makeNode(PlannerInfo);
+
+		root->glob = glob;
+		if (!is_parallel_safe(root, (Node *) pred) ||
+			!is_parallel_safe(root, (Node *) RelationGetIndexExpressions(index)))
+			return 0;
+	}
+	nworkers = RelationGetParallelWorkers(heap, -1);
+	if (nworkers != -1)
+		return Min(nworkers, max_parallel_maintenance_workers);
+	if (RelationGetNumberOfBlocks(store->rel) < (BlockNumber) min_parallel_table_scan_size)
+		return 0;
+	return max_parallel_maintenance_workers;
+}
+
+/*
+ * The only store of the index's column, or NULL when the column has none
+ * or several.
+ */
+static RvStore *
+RuhnswColumnStore(Relation heap, int16 attnum)
+{
+	RvRelCache *cache = RvRelGetCache(heap);
+	int16		storeno = -1;
+
+	for (int i = 0; i < cache->nstores; i++)
+	{
+		if (cache->stores[i].attnum != attnum)
+			continue;
+		if (storeno >= 0)
+			return NULL;
+		storeno = cache->stores[i].storeno;
+	}
+	return storeno >= 0 ? RvTamGetStoreByNo(heap, storeno) : NULL;
+}
+
+/* RuhnswLayoutPages callback: appends the page to the index arg. */
+static void
+RuhnswParEmitPage(const char *image, void *arg)
+{
+	RuhnswBuildAppendPage((Relation) arg, image);
+}
+
+/*
+ * RuhnswBuildParallel: builds the index over heap in parallel when that is
+ * possible: the column has exactly one store, workers are wanted
+ * (RuhnswParallelWorkers), the graph and its locks fit in
+ * maintenance_work_mem, a DSM segment can be had and at least one worker
+ * starts.  Then it writes the metapage and node pages without WAL (the
+ * caller WAL-logs them), sets *reltuples and *indtuples and returns true;
+ * otherwise it returns false having written nothing and scanned nothing,
+ * and the caller builds serially.  *meta (from the index options) gets the
+ * store and entry point.  Runs with the locks CREATE INDEX holds; errors
+ * as ruhnswbuild.
+ */
+bool
+RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
+					RuhnswMetaPageData *meta, double *reltuples, double *indtuples)
+{
+	RvStore    *store = RuhnswColumnStore(heap, meta->attnum);
+	int			nworkers;
+	bool		isconcurrent = indexInfo->ii_Concurrent;
+	Snapshot	snapshot;
+	ParallelContext *pcxt;
+	RuhnswParShared *shared;
+	char	   *nodes;
+	LWLock	   *locks;
+	Size		estshared;
+	Size		estnodes;
+	Size		estlocks;
+	Size		querylen = 0;
+	uint64		memvids;
+	uint64		nallocated;
+	BlockNumber nblocks;
+	uint32		nodesize = RuhnswNodeSize(meta->m);
+	RuhnswGraph g;
+	PGAlignedBlock page;
+
+	if (store == NULL)
+		return false;
+	nworkers = RuhnswParallelWorkers(heap, index, store);
+	if (nworkers <= 0)
+		return false;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("ruvector_tam", "RuhnswParallelBuildMain", nworkers);
+	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+
+	/*
+	 * Every vid the scan can meet was allocated before the snapshot was
+	 * taken (CONCURRENTLY), or no one else writes the table (ShareLock), so
+	 * it lies below the high-water vid read now.
+	 */
+	RvStoreCounts(store, &memvids, &nallocated, &nblocks);
+	if (memvids == 0 || memvids > RUHNSW_INVALID_VID ||
+		(double) memvids * (nodesize + sizeof(LWLock)) > (double) maintenance_work_mem * 1024.0)
+		goto backout;
+
+	estshared = add_size(BUFFERALIGN(sizeof(RuhnswParShared)),
+						 table_parallelscan_estimate(heap, snapshot));
+	estnodes = mul_size((Size) memvids, nodesize);
+	estlocks = mul_size((Size) memvids, sizeof(LWLock));
+	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
+	shm_toc_estimate_chunk(&pcxt->estimator, estnodes);
+	shm_toc_estimate_chunk(&pcxt->estimator, estlocks);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (debug_query_string)
+	{
+		querylen = strlen(debug_query_string);
+		shm_toc_estimate_chunk(&pcxt->estimator, querylen + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+		goto backout;
+
+	if (ruhnsw_build_tranche_id == 0)
+		ruhnsw_build_tranche_id = LWLockNewTrancheId();
+	LWLockRegisterTranche(ruhnsw_build_tranche_id, "RuhnswBuild");
+
+	shared = shm_toc_allocate(pcxt->toc, estshared);
+	memset(shared, 0, sizeof(RuhnswParShared));
+	shared->heaprelid = RelationGetRelid(heap);
+	shared->indexrelid = RelationGetRelid(index);
+	shared->isconcurrent = isconcurrent;
+	shared->meta = *meta;
+	shared->meta.storeno = store->storeno;
+	shared->meta.store_relid = store->relid;
+	shared->meta.dims = store->dims;
+	shared->memvids = memvids;
+	shared->tranche_id = ruhnsw_build_tranche_id;
+	LWLockInitialize(&shared->entrylock, ruhnsw_build_tranche_id);
+	shared->entry_vid = RUHNSW_INVALID_VID;
+	shared->entry_level = -1;
+	pg_atomic_init_u64(&shared->ninserted, 0);
+	SpinLockInit(&shared->mutex);
+	table_parallelscan_initialize(heap, RuhnswParScan(shared), snapshot);
+
+	nodes = shm_toc_allocate(pcxt->toc, estnodes);
+	memset(nodes, 0, estnodes);
+	locks = shm_toc_allocate(pcxt->toc, estlocks);
+	for (uint64 i = 0; i < memvids; i++)
+		LWLockInitialize(&locks[i], ruhnsw_build_tranche_id);
+
+	shm_toc_insert(pcxt->toc, RUHNSW_KEY_SHARED, shared);
+	shm_toc_insert(pcxt->toc, RUHNSW_KEY_NODES, nodes);
+	shm_toc_insert(pcxt->toc, RUHNSW_KEY_LOCKS, locks);
+	if (debug_query_string)
+	{
+		char	   *query = shm_toc_allocate(pcxt->toc, querylen + 1);
+
+		memcpy(query, debug_query_string, querylen + 1);
+		shm_toc_insert(pcxt->toc, RUHNSW_KEY_QUERY_TEXT, query);
+	}
+
+	LaunchParallelWorkers(pcxt);
+	if (pcxt->nworkers_launched == 0)
+	{
+		WaitForParallelWorkersToFinish(pcxt);
+		goto backout;
+	}
+	ereport(DEBUG1,
+			(errmsg("ruhnsw build of \"%s\": using %d parallel workers",
+					RelationGetRelationName(index), pcxt->nworkers_launched)));
+
+	/* the store's allocated vids estimate the rows to insert */
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) nallocated);
+	RuhnswParScanAndInsert(shared, nodes, locks, heap, index, true);
+	WaitForParallelWorkersToFinish(pcxt);
+	Assert(shared->nparticipantsdone == pcxt->nworkers_launched + 1);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) shared->indtuples);
+
+	/*
+	 * The leader alone now: repair and lay out as a serial in-memory build.
+	 * The index covers the store once it has seen one of its vectors.
+	 */
+	if (shared->nvrefs > 0)
+		*meta = shared->meta;
+	RuhnswGraphInit(&g, index, meta, store);
+	g.mem = nodes;
+	g.memvids = memvids;
+	g.entry_vid = shared->entry_vid;
+	g.entry_level = shared->entry_level;
+	if (g.entry_vid != RUHNSW_INVALID_VID)
+		RuhnswRepairReachability(&g);
+	RuhnswGraphFree(&g);
+	if (shared->nvrefs > 0)
+		RuhnswGraphToMeta(&g, meta);
+	RuhnswInitMetaPage(page.data, meta);
+	RuhnswBuildAppendPage(index, page.data);
+	if (shared->nvrefs > 0)
+		RuhnswLayoutPages(&g, RuhnswParEmitPage, index);
+
+	*reltuples = shared->reltuples;
+	*indtuples = shared->indtuples;
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+
+backout:
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return false;
+}
