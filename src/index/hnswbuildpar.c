@@ -80,6 +80,7 @@
 #define RUHNSW_KEY_NODES		UINT64CONST(0xB5A0000000000002)
 #define RUHNSW_KEY_LOCKS		UINT64CONST(0xB5A0000000000003)
 #define RUHNSW_KEY_QUERY_TEXT	UINT64CONST(0xB5A0000000000004)
+#define RUHNSW_KEY_AUX			UINT64CONST(0xB5A0000000000005)
 
 /*
  * The shared state of a parallel build, followed (at BUFFERALIGN of its
@@ -114,19 +115,48 @@ typedef struct RuhnswParShared
 #define RuhnswParScan(shared) \
 	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(RuhnswParShared))))
 
+/*
+ * What the build keeps beside each shared record (not laid out on pages):
+ * for every slot of its lists the distance from the node to the listed
+ * one and its closer flag (below), and per level whether the flags are
+ * valid (closerset).  Accessed under the record's lock.
+ */
+#define RuhnswParAuxSize(nslots) \
+	MAXALIGN((nslots) * (sizeof(float) + sizeof(bool)) + RUHNSW_MAX_LEVEL + 1)
+
+/*
+ * A candidate of the neighbour-selection heuristic: closer is true when
+ * the heuristic kept it for being nearer to the base node than to every
+ * nearer candidate kept before it; slot is its index in the base node's
+ * list (-1 for the link being added).
+ */
+typedef struct RuhnswParCand
+{
+	float		dist;
+	uint32		vid;
+	bool		closer;
+	int			slot;
+} RuhnswParCand;
+
 /* One participant's view of the build. */
 typedef struct RuhnswParBuild
 {
 	RuhnswParShared *shared;
 	char	   *nodes;			/* shared records */
+	char	   *aux;			/* shared per-record distances and flags */
 	LWLock	   *locks;			/* one per record */
+	Size		auxsize;		/* bytes per record in aux */
 	bool		leader;			/* reports progress */
 	Relation	heap;
 	RuhnswGraph g;				/* this participant's store access and buffers */
 	uint32	   *listbuf;		/* a copied list (2 * m vids) */
-	float	   *nvec;			/* a neighbour's vector */
-	RuhnswCand *cands;			/* pruning candidates (2 * m + 1) */
-	RuhnswCand *sel;			/* pruning result (2 * m) */
+	int			maxcands;		/* capacity of the selection arrays */
+	RuhnswParCand *cands;		/* selection candidates */
+	int		   *kept;			/* selection: kept candidates, in order */
+	int		   *pruned;			/* selection: candidates not closer */
+	int		   *added;			/* selection: closer candidates newly kept */
+	float	   *keptvecs;		/* vectors of kept candidates (2 * m * dims) */
+	bool	   *keptvecok;		/* which of keptvecs are loaded */
 	MemoryContext tmpcxt;		/* reset after each row */
 	double		indtuples;
 	double		nvrefs;
@@ -136,6 +166,10 @@ typedef struct RuhnswParBuild
 static int	ruhnsw_build_tranche_id = 0;
 
 #define RuhnswParNode(pb, vid)	((pb)->nodes + (Size) (vid) * (pb)->g.nodesize)
+#define RuhnswParDists(pb, vid)	((float *) ((pb)->aux + (Size) (vid) * (pb)->auxsize))
+#define RuhnswParCloser(pb, vid) \
+	((bool *) (RuhnswParDists(pb, vid) + (pb)->g.nslots))
+#define RuhnswParCloserSet(pb, vid) (RuhnswParCloser(pb, vid) + (pb)->g.nslots)
 
 /*
  * Copies the list of level of vid's record into dst; returns its length,
@@ -238,12 +272,123 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, const float *q, RuhnswCand *eps, int ne
 	return nw;
 }
 
+/* orders selection candidates by ascending distance, then vid */
+static int
+RuhnswParCandCmp(const void *a, const void *b)
+{
+	const RuhnswParCand *x = a;
+	const RuhnswParCand *y = b;
+
+	if (x->dist < y->dist)
+		return -1;
+	if (x->dist > y->dist)
+		return 1;
+	return (x->vid > y->vid) - (x->vid < y->vid);
+}
+
+/*
+ * True when candidate e is nearer to the base node than to each of the
+ * candidates set[0..n) (indexes into c, each kept, at kept position
+ * pos[...]): their vectors are read once per selection into keptvecs.
+ */
+static bool
+RuhnswParCloserThan(RuhnswParBuild *pb, RuhnswParCand *e, const int *set, int n,
+					const int *pos)
+{
+	for (int j = 0; j < n; j++)
+	{
+		int			p = pos[set[j]];
+		float	   *vec = pb->keptvecs + (Size) p * pb->g.dims;
+
+		if (!pb->keptvecok[p])
+		{
+			RuhnswReadVector(&pb->g, pb->cands[set[j]].vid, vec);
+			pb->keptvecok[p] = true;
+		}
+		if (RuhnswDistance(&pb->g, vec, e->vid) < e->dist)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * HNSW's neighbour-selection heuristic (RuhnswSelectNeighbors' rule: a
+ * candidate is kept when it is nearer to the base than to every kept one;
+ * the pruned ones fill up the rest) over pb->cands[0..n), sorted by
+ * RuhnswParCandCmp, keeping at most lm; kept[] gets their indexes.  With
+ * must, every closer flag is computed; otherwise the flags are those of the
+ * previous selection over the same list and only candidate newc is new,
+ * so, as pgvector does, only what the new candidate can change is
+ * recomputed.  Returns the number kept and in *left the one candidate left
+ * out when n == lm + 1 (-1 if none).
+ */
+static int
+RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *left)
+{
+	RuhnswParCand *c = pb->cands;
+	int		   *kept = pb->kept;
+	int		   *pruned = pb->pruned;
+	int		   *added = pb->added;
+	int		   *pos = pb->added + pb->maxcands;
+	int			nkept = 0;
+	int			npruned = 0;
+	int			nadded = 0;
+	int			used = 0;
+	bool		removed = false;
+	int			i;
+
+	Assert(n <= pb->maxcands && lm <= 2 * pb->g.m);
+	for (i = 0; i < lm; i++)
+		pb->keptvecok[i] = false;
+	for (i = 0; i < n && nkept < lm; i++)
+	{
+		RuhnswParCand *e = &c[i];
+
+		if (must)
+			e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos);
+		else if (nadded > 0)
+		{
+			if (e->closer)
+			{
+				e->closer = RuhnswParCloserThan(pb, e, added, nadded, pos);
+				removed |= !e->closer;
+			}
+			else if (removed)
+			{
+				e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos);
+				if (e->closer)
+					added[nadded++] = i;
+			}
+		}
+		else if (i == newc)
+		{
+			e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos);
+			if (e->closer)
+				added[nadded++] = i;
+		}
+		if (e->closer)
+		{
+			pos[i] = nkept;
+			kept[nkept++] = i;
+		}
+		else
+			pruned[npruned++] = i;
+	}
+	while (used < npruned && nkept < lm)
+		kept[nkept++] = pruned[used++];
+	*left = -1;
+	if (n == lm + 1)
+		*left = used < npruned ? pruned[used] : n - 1;
+	return nkept;
+}
+
 /*
  * Adds the link n -> v (distance dist) to n's list at level, under n's
  * lock in exclusive mode.  A full list keeps what the selection heuristic
- * chooses from its links plus v (distances from n computed under the
- * lock).  Nothing happens when n is not a node of that level or already
- * links to v.
+ * chooses from its links plus v (RuhnswParSelect on the distances and
+ * flags kept beside the list; v replaces the one link left out, unless v
+ * is left out itself).  Nothing happens when n is not a node of that level
+ * or already links to v.
  */
 static void
 RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
@@ -252,6 +397,9 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 	char	   *rec = RuhnswParNode(pb, n);
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 	uint32	   *slots = RuhnswNodeSlots(rec);
+	float	   *dists = RuhnswParDists(pb, n);
+	bool	   *closer = RuhnswParCloser(pb, n);
+	bool	   *closerset = RuhnswParCloserSet(pb, n);
 	int			count;
 	int			first = RuhnswLevelSlots(g, level, &count);
 	int			k;
@@ -271,23 +419,45 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 		}
 	}
 	if (k < count)
+	{
 		slots[first + k] = v;
+		dists[first + k] = dist;
+		closerset[level] = false;
+	}
 	else
 	{
-		int			nsel;
+		RuhnswParCand *c = pb->cands;
+		int			newc = -1;
+		int			left;
 
-		RuhnswReadVector(g, n, pb->nvec);
 		for (int i = 0; i < count; i++)
 		{
-			pb->cands[i].vid = slots[first + i];
-			pb->cands[i].dist = RuhnswDistance(g, pb->nvec, pb->cands[i].vid);
+			c[i].vid = slots[first + i];
+			c[i].dist = dists[first + i];
+			c[i].closer = closer[first + i];
+			c[i].slot = i;
 		}
-		pb->cands[count].vid = v;
-		pb->cands[count].dist = dist;
-		qsort(pb->cands, count + 1, sizeof(RuhnswCand), RuhnswCandCmp);
-		nsel = RuhnswSelectNeighbors(g, pb->cands, count + 1, count, n, pb->sel);
-		for (int i = 0; i < count; i++)
-			slots[first + i] = i < nsel ? pb->sel[i].vid : RUHNSW_INVALID_VID;
+		c[count].vid = v;
+		c[count].dist = dist;
+		c[count].closer = false;
+		c[count].slot = -1;
+		qsort(c, count + 1, sizeof(RuhnswParCand), RuhnswParCandCmp);
+		for (int i = 0; i <= count; i++)
+			if (c[i].slot < 0)
+				newc = i;
+		(void) RuhnswParSelect(pb, count + 1, count, !closerset[level], newc, &left);
+		for (int i = 0; i <= count; i++)
+			if (c[i].slot >= 0)
+				closer[first + c[i].slot] = c[i].closer;
+		if (left >= 0 && c[left].slot >= 0)
+		{
+			int			s = first + c[left].slot;
+
+			slots[s] = v;
+			dists[s] = dist;
+			closer[s] = c[newc].closer;
+		}
+		closerset[level] = true;
 	}
 	LWLockRelease(&pb->locks[n]);
 }
@@ -313,9 +483,12 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 	RuhnswCand	cur;
 	RuhnswCand *eps;
 	int			neps;
-	RuhnswCand *sel[RUHNSW_MAX_LEVEL + 1];
+	RuhnswParCand *sel[RUHNSW_MAX_LEVEL + 1];
 	int			nsel[RUHNSW_MAX_LEVEL + 1];
 	int			top;
+	float	   *dists = RuhnswParDists(pb, vid);
+	bool	   *closer = RuhnswParCloser(pb, vid);
+	bool	   *closerset = RuhnswParCloserSet(pb, vid);
 
 	/* claim the record: a node with empty lists that nothing links to yet */
 	LWLockAcquire(&pb->locks[vid], LW_EXCLUSIVE);
@@ -375,10 +548,25 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 		RuhnswCand *w;
 		int			nw = RuhnswParSearchLayer(pb, q, eps, neps, g->ef_construction, lc, &w);
 		int			count;
+		int			nc = 0;
+		int			left;
 
+		/* w is sorted as RuhnswParCandCmp sorts */
 		(void) RuhnswLevelSlots(g, lc, &count);
-		sel[lc] = palloc(sizeof(RuhnswCand) * count);
-		nsel[lc] = RuhnswSelectNeighbors(g, w, nw, count, vid, sel[lc]);
+		for (int i = 0; i < nw && nc < pb->maxcands; i++)
+		{
+			if (w[i].vid == vid)
+				continue;
+			pb->cands[nc].vid = w[i].vid;
+			pb->cands[nc].dist = w[i].dist;
+			pb->cands[nc].closer = false;
+			pb->cands[nc].slot = -1;
+			nc++;
+		}
+		nsel[lc] = RuhnswParSelect(pb, nc, count, true, -1, &left);
+		sel[lc] = palloc(sizeof(RuhnswParCand) * Max(nsel[lc], 1));
+		for (int i = 0; i < nsel[lc]; i++)
+			sel[lc][i] = pb->cands[pb->kept[i]];
 		if (nw > 0)
 		{
 			eps = w;
@@ -394,7 +582,12 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 		int			first = RuhnswLevelSlots(g, lc, &count);
 
 		for (int i = 0; i < nsel[lc]; i++)
+		{
 			slots[first + i] = sel[lc][i].vid;
+			dists[first + i] = sel[lc][i].dist;
+			closer[first + i] = sel[lc][i].closer;
+		}
+		closerset[lc] = true;
 	}
 	LWLockRelease(&pb->locks[vid]);
 	for (int lc = top; lc >= 0; lc--)
@@ -465,7 +658,7 @@ RuhnswParCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  * shared state.  The leader (leader true) reports progress.
  */
 static void
-RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, LWLock *locks,
+RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *locks,
 					   Relation heap, Relation index, bool leader)
 {
 	RuhnswParBuild pb;
@@ -483,15 +676,21 @@ RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, LWLock *locks,
 	memset(&pb, 0, sizeof(pb));
 	pb.shared = shared;
 	pb.nodes = nodes;
+	pb.aux = aux;
 	pb.locks = locks;
 	pb.leader = leader;
 	pb.heap = heap;
 	RuhnswGraphInit(&pb.g, index, &shared->meta, store);
 	(void) RuhnswLevelSlots(&pb.g, 0, &count);
+	pb.auxsize = RuhnswParAuxSize(pb.g.nslots);
 	pb.listbuf = palloc(sizeof(uint32) * count);
-	pb.nvec = palloc(sizeof(float) * pb.g.dims);
-	pb.cands = palloc(sizeof(RuhnswCand) * (count + 1));
-	pb.sel = palloc(sizeof(RuhnswCand) * count);
+	pb.maxcands = Max(pb.g.ef_construction, count + 1);
+	pb.cands = palloc(sizeof(RuhnswParCand) * pb.maxcands);
+	pb.kept = palloc(sizeof(int) * pb.maxcands);
+	pb.pruned = palloc(sizeof(int) * pb.maxcands);
+	pb.added = palloc(sizeof(int) * 2 * pb.maxcands);
+	pb.keptvecs = palloc(sizeof(float) * count * pb.g.dims);
+	pb.keptvecok = palloc(sizeof(bool) * count);
 	pb.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw parallel build",
 									  ALLOCSET_DEFAULT_SIZES);
 
@@ -526,6 +725,7 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 {
 	RuhnswParShared *shared;
 	char	   *nodes;
+	char	   *aux;
 	LWLock	   *locks;
 	Relation	heap;
 	Relation	index;
@@ -537,6 +737,7 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 
 	shared = shm_toc_lookup(toc, RUHNSW_KEY_SHARED, false);
 	nodes = shm_toc_lookup(toc, RUHNSW_KEY_NODES, false);
+	aux = shm_toc_lookup(toc, RUHNSW_KEY_AUX, false);
 	locks = shm_toc_lookup(toc, RUHNSW_KEY_LOCKS, false);
 	LWLockRegisterTranche(shared->tranche_id, "RuhnswBuild");
 
@@ -553,7 +754,7 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	heap = table_open(shared->heaprelid, heapLockmode);
 	index = index_open(shared->indexrelid, indexLockmode);
 
-	RuhnswParScanAndInsert(shared, nodes, locks, heap, index, false);
+	RuhnswParScanAndInsert(shared, nodes, aux, locks, heap, index, false);
 
 	index_close(index, indexLockmode);
 	table_close(heap, heapLockmode);
@@ -647,15 +848,18 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	ParallelContext *pcxt;
 	RuhnswParShared *shared;
 	char	   *nodes;
+	char	   *aux;
 	LWLock	   *locks;
 	Size		estshared;
 	Size		estnodes;
+	Size		estaux;
 	Size		estlocks;
 	Size		querylen = 0;
 	uint64		memvids;
 	uint64		nallocated;
 	BlockNumber nblocks;
 	uint32		nodesize = RuhnswNodeSize(meta->m);
+	Size		auxsize = RuhnswParAuxSize((nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32));
 	RuhnswGraph g;
 	PGAlignedBlock page;
 
@@ -676,17 +880,20 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	 */
 	RvStoreCounts(store, &memvids, &nallocated, &nblocks);
 	if (memvids == 0 || memvids > RUHNSW_INVALID_VID ||
-		(double) memvids * (nodesize + sizeof(LWLock)) > (double) maintenance_work_mem * 1024.0)
+		(double) memvids * (nodesize + auxsize + sizeof(LWLock)) >
+		(double) maintenance_work_mem * 1024.0)
 		goto backout;
 
 	estshared = add_size(BUFFERALIGN(sizeof(RuhnswParShared)),
 						 table_parallelscan_estimate(heap, snapshot));
 	estnodes = mul_size((Size) memvids, nodesize);
+	estaux = mul_size((Size) memvids, auxsize);
 	estlocks = mul_size((Size) memvids, sizeof(LWLock));
 	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
 	shm_toc_estimate_chunk(&pcxt->estimator, estnodes);
+	shm_toc_estimate_chunk(&pcxt->estimator, estaux);
 	shm_toc_estimate_chunk(&pcxt->estimator, estlocks);
-	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
 	if (debug_query_string)
 	{
 		querylen = strlen(debug_query_string);
@@ -721,12 +928,15 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 
 	nodes = shm_toc_allocate(pcxt->toc, estnodes);
 	memset(nodes, 0, estnodes);
+	aux = shm_toc_allocate(pcxt->toc, estaux);
+	memset(aux, 0, estaux);
 	locks = shm_toc_allocate(pcxt->toc, estlocks);
 	for (uint64 i = 0; i < memvids; i++)
 		LWLockInitialize(&locks[i], ruhnsw_build_tranche_id);
 
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_NODES, nodes);
+	shm_toc_insert(pcxt->toc, RUHNSW_KEY_AUX, aux);
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_LOCKS, locks);
 	if (debug_query_string)
 	{
@@ -748,7 +958,7 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 
 	/* the store's allocated vids estimate the rows to insert */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) nallocated);
-	RuhnswParScanAndInsert(shared, nodes, locks, heap, index, true);
+	RuhnswParScanAndInsert(shared, nodes, aux, locks, heap, index, true);
 	WaitForParallelWorkersToFinish(pcxt);
 	Assert(shared->nparticipantsdone == pcxt->nworkers_launched + 1);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) shared->indtuples);
