@@ -384,11 +384,12 @@ RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *lef
 
 /*
  * Adds the link n -> v (distance dist) to n's list at level, under n's
- * lock in exclusive mode.  A full list keeps what the selection heuristic
- * chooses from its links plus v (RuhnswParSelect on the distances and
- * flags kept beside the list; v replaces the one link left out, unless v
- * is left out itself).  Nothing happens when n is not a node of that level
- * or already links to v.
+ * lock in exclusive mode.  Lists are kept sorted as RuhnswParCandCmp
+ * sorts.  A full list keeps what the selection heuristic chooses from its
+ * links plus v (RuhnswParSelect on the distances and flags kept beside
+ * the list: the one candidate left out, v or an old link, is dropped).
+ * Nothing happens when n is not a node of that level or already links
+ * to v.
  */
 static void
 RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
@@ -396,13 +397,26 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 	RuhnswGraph *g = &pb->g;
 	char	   *rec = RuhnswParNode(pb, n);
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
-	uint32	   *slots = RuhnswNodeSlots(rec);
-	float	   *dists = RuhnswParDists(pb, n);
-	bool	   *closer = RuhnswParCloser(pb, n);
+	uint32	   *slots;
+	float	   *dists;
+	bool	   *closer;
 	bool	   *closerset = RuhnswParCloserSet(pb, n);
+	RuhnswParCand *c = pb->cands;
+	RuhnswParCand nc;
 	int			count;
 	int			first = RuhnswLevelSlots(g, level, &count);
-	int			k;
+	int			len;
+	int			newc = -1;
+	int			left = -1;
+	int			j = 0;
+
+	slots = RuhnswNodeSlots(rec) + first;
+	dists = RuhnswParDists(pb, n) + first;
+	closer = RuhnswParCloser(pb, n) + first;
+	nc.vid = v;
+	nc.dist = dist;
+	nc.closer = false;
+	nc.slot = -1;
 
 	LWLockAcquire(&pb->locks[n], LW_EXCLUSIVE);
 	if (!(hdr->flags & RUHNSW_NODE_USED) || hdr->level < level)
@@ -410,54 +424,60 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 		LWLockRelease(&pb->locks[n]);
 		return;
 	}
-	for (k = 0; k < count && slots[first + k] != RUHNSW_INVALID_VID; k++)
+
+	/* the list merged with v, in order */
+	for (len = 0; len < count && slots[len] != RUHNSW_INVALID_VID; len++)
 	{
-		if (slots[first + k] == v)
+		if (slots[len] == v)
 		{
 			LWLockRelease(&pb->locks[n]);
 			return;
 		}
+		c[j].vid = slots[len];
+		c[j].dist = dists[len];
+		c[j].closer = closer[len];
+		c[j].slot = len;
+		if (newc < 0 && RuhnswParCandCmp(&nc, &c[j]) < 0)
+		{
+			c[j + 1] = c[j];
+			c[j] = nc;
+			newc = j++;
+		}
+		j++;
 	}
-	if (k < count)
+	if (newc < 0)
 	{
-		slots[first + k] = v;
-		dists[first + k] = dist;
+		c[j] = nc;
+		newc = j;
+	}
+
+	if (len == count)
+	{
+		(void) RuhnswParSelect(pb, count + 1, count, !closerset[level], newc, &left);
+		closerset[level] = true;
+	}
+	else
 		closerset[level] = false;
+	if (left != newc)
+	{
+		int			k = 0;
+
+		for (int i = 0; i <= len; i++)
+		{
+			if (i == left)
+				continue;
+			slots[k] = c[i].vid;
+			dists[k] = c[i].dist;
+			closer[k] = c[i].closer;
+			k++;
+		}
 	}
 	else
 	{
-		RuhnswParCand *c = pb->cands;
-		int			newc = -1;
-		int			left;
-
-		for (int i = 0; i < count; i++)
-		{
-			c[i].vid = slots[first + i];
-			c[i].dist = dists[first + i];
-			c[i].closer = closer[first + i];
-			c[i].slot = i;
-		}
-		c[count].vid = v;
-		c[count].dist = dist;
-		c[count].closer = false;
-		c[count].slot = -1;
-		qsort(c, count + 1, sizeof(RuhnswParCand), RuhnswParCandCmp);
-		for (int i = 0; i <= count; i++)
-			if (c[i].slot < 0)
-				newc = i;
-		(void) RuhnswParSelect(pb, count + 1, count, !closerset[level], newc, &left);
-		for (int i = 0; i <= count; i++)
+		/* v left out: the old links keep their places, with new flags */
+		for (int i = 0; i <= len; i++)
 			if (c[i].slot >= 0)
-				closer[first + c[i].slot] = c[i].closer;
-		if (left >= 0 && c[left].slot >= 0)
-		{
-			int			s = first + c[left].slot;
-
-			slots[s] = v;
-			dists[s] = dist;
-			closer[s] = c[newc].closer;
-		}
-		closerset[level] = true;
+				closer[c[i].slot] = c[i].closer;
 	}
 	LWLockRelease(&pb->locks[n]);
 }
