@@ -4,9 +4,12 @@
  *	  ruhnsw index build (ambuild) and the init fork of unlogged indexes
  *	  (ambuildempty).
  *
- * The build collects (vid, heap TID) pairs through table_index_build_scan
- * (the ruvector table AM hands a ruhnsw index vrefs, not vectors), then
- * inserts the nodes into a graph.  When the node records (only ints,
+ * The build runs in parallel when it can (RuhnswBuildParallel,
+ * hnswbuildpar.c: the leader and workers insert into one graph in DSM);
+ * otherwise serially, as follows.  The serial build collects (vid, heap
+ * TID) pairs through table_index_build_scan (the ruvector table AM hands
+ * a ruhnsw index vrefs, not vectors), then inserts the nodes into a
+ * graph.  When the node records (only ints,
  * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
  * list) fit in maintenance_work_mem, the graph is built in an in-memory
  * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
@@ -147,7 +150,8 @@ RuhnswEmitPage(const char *image, void *arg)
 }
 
 /*
- * ruhnswbuild (ambuild): builds the index over heap.  Errors:
+ * ruhnswbuild (ambuild): builds the index over heap, in parallel when
+ * RuhnswBuildParallel can, else serially.  Errors:
  * ERRCODE_FEATURE_NOT_SUPPORTED when heap is not a ruvector table or the
  * column holds vectors of several dimensions; ERRCODE_INVALID_PARAMETER_VALUE
  * when ef_construction < 2 * m.  Runs with the lock CREATE INDEX holds.

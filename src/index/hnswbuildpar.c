@@ -11,8 +11,11 @@
  * and the worker entry point RuhnswParallelBuildMain of library
  * "ruvector_tam".  The DSM also holds the graph: one full in-memory node
  * record (RuhnswNodeSize(m) bytes, the layout of an in-memory serial
- * build) per vid below the store's high-water vid, and one LWLock per
- * record.  When every participant is done, the leader alone repairs
+ * build) per vid below the store's high-water vid, one LWLock per record
+ * and, beside each record, the distance and the selection heuristic's
+ * "closer" flag of every listed node (RuhnswParAuxSize), so that a full
+ * list is pruned as pgvector prunes it: only what the new link can change
+ * is recomputed.  When every participant is done, the leader alone repairs
  * reachability (RuhnswRepairReachability) and lays the records out as
  * pages (RuhnswLayoutPages) exactly as the serial in-memory build does,
  * pointing a RuhnswGraph's mem at the shared records.
@@ -40,11 +43,13 @@
  *	  leads to a claimed record.  A vid met twice (several row versions
  *	  sharing one vector) is inserted once, with the first TID seen.
  *
- * Invariants after the participants finish: the shared records form the
- * same kind of graph a serial in-memory build makes (lists packed at
- * their front, unused entries RUHNSW_INVALID_VID, unclaimed records
- * zeroed); links pruned from full lists may leave nodes unreached, which
- * the repair reconnects before any page is written.
+ * Invariants: every list is packed at its front (unused entries
+ * RUHNSW_INVALID_VID) and sorted by ascending distance from its node, then
+ * vid, with its distances and flags beside it; unclaimed records stay
+ * zeroed.  So when the participants finish, the shared records form the
+ * same kind of graph a serial in-memory build makes, except that links
+ * pruned from full lists may leave nodes unreached, which the repair
+ * reconnects before any page is written.
  *
  *-------------------------------------------------------------------------
  */
