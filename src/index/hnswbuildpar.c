@@ -1000,7 +1000,13 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	g.entry_vid = shared->entry_vid;
 	g.entry_level = shared->entry_level;
 	if (g.entry_vid != RUHNSW_INVALID_VID)
-		RuhnswRepairReachability(&g);
+	{
+		int64		nrepaired = RuhnswRepairReachability(&g);
+
+		ereport(DEBUG1,
+				(errmsg("ruhnsw parallel build: reconnected " INT64_FORMAT " of %.0f nodes",
+						nrepaired, shared->indtuples)));
+	}
 	RuhnswGraphFree(&g);
 	if (shared->nvrefs > 0)
 		RuhnswGraphToMeta(&g, meta);
