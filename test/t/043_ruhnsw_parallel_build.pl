@@ -8,7 +8,9 @@
 # rows inserted while the build runs; CREATE INDEX CONCURRENTLY builds in
 # parallel too; a small store, max_parallel_maintenance_workers = 0 and a
 # graph that does not fit into maintenance_work_mem build serially (the
-# last on the index pages, with its NOTICE), with the same checks.
+# last on the index pages, with its NOTICE), with the same checks; VACUUM
+# FULL and a table created and indexed in one transaction build in
+# parallel.
 use strict;
 use warnings;
 use IO::Uncompress::Gunzip;
@@ -226,6 +228,25 @@ is($node->safe_psql('postgres', q{
 	SET ruvector.ef_search = 1000;
 	SELECT count(*) FROM (SELECT id FROM small ORDER BY embedding <-> (SELECT embedding FROM small WHERE id = 7) LIMIT 1000) s}),
 	'500', 'small parallel build: every row reachable');
+
+# rebuilds: VACUUM FULL (new storage and stores), and a table created,
+# filled and indexed in one transaction (workers see its stores)
+$err = build('SET min_parallel_table_scan_size = 0', 'VACUUM FULL small');
+is(() = $err =~ /using 2 parallel workers/g, 2, 'VACUUM FULL rebuilds both ruhnsw indexes in parallel');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('small')}), '0',
+	'after VACUUM FULL: ruvector_verify clean');
+$err = build('SET min_parallel_table_scan_size = 0', q{
+	BEGIN;
+	CREATE TABLE fresh (id bigint PRIMARY KEY, embedding ruvector(784)) USING ruvector;
+	INSERT INTO fresh SELECT id, embedding FROM items WHERE id <= 700;
+	CREATE INDEX fresh_idx ON fresh USING ruhnsw (embedding);
+	COMMIT;
+});
+like($err, qr/ruhnsw build of "fresh_idx": using 2 parallel workers/,
+	'a table created and indexed in one transaction: parallel build');
+is(inserted($err)->{leader} + inserted($err)->{worker}, 700, 'every row of the new table inserted once');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('fresh')}), '0',
+	'new table: ruvector_verify clean');
 
 $node->stop;
 done_testing();
