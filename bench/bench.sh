@@ -101,7 +101,7 @@ t0=$(date +%s.%N)
 bash bench/prepare-data.sh "$D" "$BENCH_DATASET"
 PREP_S=$(printf "%.1f" "$(echo "$(date +%s.%N) - $t0" | bc -l)")
 DATA_INFO=""
-[ -s "$D/info.txt" ] && { DATA_INFO=$(cat "$D/info.txt"); echo "$DATA_INFO"; }
+[ -s "$D/info.txt" ] && DATA_INFO=$(cat "$D/info.txt")
 echo "prepared in $PREP_S s"
 Q="$D/test.copy"
 TRAIN="$D/train.copy"

@@ -37,6 +37,7 @@ text)
 		mv "$cache.tmp" "$cache"
 	else
 		echo "prepare-data: WordNet LSA embeddings from $cache"
+		cat "$cache/info.txt"
 	fi
 	cp "$cache"/* "$out"/
 	;;

@@ -38,7 +38,8 @@ Commands:
       "id <TAB> label <TAB> [x1,...,x100]", the format bench/rvbench.c and the
       Fashion-MNIST files use, float4 values printed with 9 significant digits
       so that they read back exactly), OUTDIR/train.npy and OUTDIR/test.npy
-      (the same float4 values), OUTDIR/truth.txt (exact top-10 training ids of
+      (the same float4 values), OUTDIR/train.txt and OUTDIR/test.txt (each
+      row's id, label and document text: words ; gloss), OUTDIR/truth.txt (exact top-10 training ids of
       every query by L2 distance on those values, computed in float8 by brute
       force, nearest first, ties by id; one line of 10 ids per query, the
       format of rvbench truth) with OUTDIR/truth-dist.npy (their distances) and
@@ -273,7 +274,7 @@ def cmd_make(outdir, wndir):
 		key = tuple(sorted(toks))
 		if toks and key not in seen:
 			seen.add(key)
-			uniq.append((label, toks))
+			uniq.append((label, toks, text))
 	rng = np.random.default_rng(SEED)
 	perm = rng.permutation(len(uniq))
 	held = perm[:N_HOLDOUT]
@@ -281,7 +282,7 @@ def cmd_make(outdir, wndir):
 	train = [uniq[i] for i in range(len(uniq)) if i not in held_set]
 
 	df = {}
-	for _, toks in train:
+	for _, toks, _ in train:
 		for t in set(toks):
 			df[t] = df.get(t, 0) + 1
 	terms = sorted(t for t, c in df.items() if c >= 2)
@@ -292,15 +293,15 @@ def cmd_make(outdir, wndir):
 	# be the same vector: both are dropped, the first of equals kept
 	seen = set()
 	kept = []
-	for label, toks in train:
-		key = tuple(sorted(t for t in toks if t in vocab))
+	for doc in train:
+		key = tuple(sorted(t for t in doc[1] if t in vocab))
 		if key and key not in seen:
 			seen.add(key)
-			kept.append((label, toks))
+			kept.append(doc)
 	train = kept
 	# idf over the documents the matrix keeps
 	df = np.zeros(len(terms))
-	for _, toks in train:
+	for _, toks, _ in train:
 		for j in {vocab[t] for t in toks if t in vocab}:
 			df[j] += 1
 	idf = np.log((1.0 + len(train)) / (1.0 + df)) + 1.0
@@ -319,6 +320,10 @@ def cmd_make(outdir, wndir):
 	os.makedirs(outdir, exist_ok=True)
 	write_copy(os.path.join(outdir, "train.copy"), [d[0] for d in train], etrain)
 	write_copy(os.path.join(outdir, "test.copy"), [d[0] for d in queries], etest)
+	for name, rows in (("train", train), ("test", queries)):
+		with open(os.path.join(outdir, name + ".txt"), "w") as f:
+			for i, d in enumerate(rows):
+				f.write("%d\t%d\t%s\n" % (i + 1, d[0], d[2].replace("\t", " ")))
 	np.save(os.path.join(outdir, "train.npy"), etrain)
 	np.save(os.path.join(outdir, "test.npy"), etest)
 	t1 = time.time()
