@@ -69,7 +69,7 @@ fmnist)
 text)
 	# recall@10 reaches 0.99 only at a few hundred candidates here: the
 	# sweep goes up to 1000, the largest ef_search of both systems
-	DIM=100 TP=tx DS_NAME=wordnet-lsa DS_TITLE="WordNet LSA text embeddings" METRIC=cosine
+	DIM=100 TP=tx DS_NAME=wordnet-lsa DS_TITLE="WordNet LSA" METRIC=cosine
 	EF_DEFAULT="10 40 100 200 400 700 1000" ;;
 *)
 	echo "bench.sh: unknown BENCH_DATASET \"$BENCH_DATASET\" (fmnist, text or both)" >&2
