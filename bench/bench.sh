@@ -43,12 +43,19 @@ T_START=$(date +%s.%N)
 BENCH_DATASET=${BENCH_DATASET:-fmnist text}
 
 # More than one data set: one run of this script per data set, then the
-# ratios of all of them (each run appends one line to BENCH_SUMMARY).
+# ratios of all of them (each run appends one line to BENCH_SUMMARY).  The
+# install lock (scripts/install.sh) is taken once here and inherited, so
+# that no other checkout's install or run comes between the data sets.
 if [ "$(wc -w <<<"$BENCH_DATASET")" -gt 1 ]; then
 	summary=$(mktemp /tmp/ruvector-bench-summary.XXXXXX)
 	trap 'rm -f "$summary"' EXIT
+	if [ "${RV_INSTALL_LOCK_HELD:-0}" != 1 ]; then
+		exec 9>/tmp/ruvector_tam-install.lock
+		flock 9
+		printf 'waited %.0f s for the install lock\n' "$(echo "$(date +%s.%N) - $T_START" | bc -l)"
+	fi
 	for ds in $BENCH_DATASET; do
-		BENCH_DATASET=$ds BENCH_SUMMARY=$summary bash bench/bench.sh
+		BENCH_DATASET=$ds BENCH_SUMMARY=$summary RV_INSTALL_LOCK_HELD=1 bash bench/bench.sh
 	done
 	printf '\n== ruvector_tam vs pgvector per data set: QPS at recall@10 >= 0.99 (one connection; m = 16, ef_construction = 64)\n'
 	printf '%-8s %7s %5s %-7s | %9s %4s %9s | %9s %4s %9s | %7s | %7s\n' data_set rows dims metric \
