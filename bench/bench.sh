@@ -216,7 +216,7 @@ printf '%-34s %12.0f %12.0f\n' "single-row INSERT rows/s" "${INS_RPS[ruvector]}"
 printf '%-34s %12.1f\n' "bytes/vector: heap part" "$(div "$HEAP_PART" $ROWS)"
 printf '%-34s %12.1f\n' "bytes/vector: vector store" "$(div "$STORE" $ROWS)"
 printf '%-34s %12.1f\n' "bytes/vector: ruhnsw index" "$(div "$INDEX" $ROWS)"
-printf '%-34s %12.1f\n' "bytes/vector: heap table (TOAST)" "$(div "$HEAPTAB" $ROWS)"
+printf '%-34s %12.1f\n' "bytes/vector: heap table (+ TOAST)" "$(div "$HEAPTAB" $ROWS)"
 if [ "$BUILD_S" != null ]; then
 	printf '%-34s %12.1f\n' "ruhnsw build seconds" "$BUILD_S"
 else
