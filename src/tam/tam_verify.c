@@ -55,6 +55,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -80,6 +82,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "simd/rv_simd.h"
 #include "tam/rv_tam.h"
 
 #define RV_MAX_DIMS 16000
@@ -274,7 +277,7 @@ RvCheckPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, const char
 	PageHeader	ph = (PageHeader) page;
 	const RvPageOpaque *op;
 	int			st = vst->cs.storeno;
-	static const char *const kinds[] = {"?", "meta", "segment", "data"};
+	static const char *const kinds[] = {"?", "meta", "segment", "data", "code"};
 
 	if (ph->pd_upper == 0)
 	{
@@ -329,6 +332,11 @@ typedef struct RvGeometry
 	uint32		stride;
 	uint32		base;
 	uint32		seg_blocks;
+	uint32		float_blocks;
+	int32		codes;
+	uint32		code_stride;
+	uint32		code_per_page;
+	uint32		meta_version;
 	uint32		slotbytes;		/* bytes written per vid */
 	uint64		next_vid;
 	uint64		nallocated;
@@ -344,7 +352,24 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	int32		dims = vst->cs.dims;
 	const RvStoreMeta *meta = (const RvStoreMeta *) (page + RV_PAGE_PAYLOAD_START);
 
-	RvStoreComputeLayout(dims, &g->layout, &g->stride, &g->base, &g->seg_blocks);
+	RvStoreGeometry geo;
+	uint32		version = RV_STORE_META_V2;
+	Size		metasize;
+
+	/* a readable metapage of version 1 was written before codes existed */
+	if (readable && meta->magic == RV_STORE_MAGIC && meta->version == RV_STORE_META_V1)
+		version = RV_STORE_META_V1;
+	RvStoreComputeGeometry(dims, version, &geo);
+	metasize = version == RV_STORE_META_V1 ? RV_STORE_META_V1_SIZE : sizeof(RvStoreMeta);
+	g->meta_version = version;
+	g->layout = geo.layout;
+	g->stride = geo.stride;
+	g->base = geo.base;
+	g->seg_blocks = geo.seg_blocks;
+	g->float_blocks = geo.float_blocks;
+	g->codes = geo.codes;
+	g->code_stride = geo.code_stride;
+	g->code_per_page = geo.code_per_page;
 	g->slotbytes = dims * sizeof(float) + (g->layout == RV_LAYOUT_HEADER ? 8 : 0);
 	g->meta_ok = false;
 	g->nallocated = 0;
@@ -354,16 +379,19 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 
 	if (!readable || !RvCheckPage(vs, vst, 0, page, RV_PAGE_META, 0, false))
 		return;
-	if (((PageHeader) page)->pd_lower < RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta))
+	if (((PageHeader) page)->pd_lower < RV_PAGE_PAYLOAD_START + metasize)
 	{
 		RvReport(vs, "page_header", st, 0, -1, "metapage pd_lower %u is below the end of its contents",
 				 ((PageHeader) page)->pd_lower);
 		return;
 	}
-	if (meta->magic != RV_STORE_MAGIC || meta->version != RV_STORE_VERSION ||
+	if (meta->magic != RV_STORE_MAGIC || meta->version != version ||
 		meta->dims != dims || meta->layout != g->layout || meta->stride != g->stride ||
 		meta->base != g->base || meta->seg_vids != RV_SEG_VIDS ||
-		meta->seg_blocks != g->seg_blocks)
+		meta->seg_blocks != g->seg_blocks ||
+		(version >= RV_STORE_META_V2 &&
+		 (meta->codes != (uint32) g->codes || meta->code_stride != g->code_stride ||
+		  meta->code_per_page != g->code_per_page || meta->float_blocks != g->float_blocks)))
 	{
 		RvReport(vs, "meta_geometry", st, 0, -1,
 				 "metapage magic 0x%08x version %u dims %d layout %d stride %u base %u "
@@ -439,6 +467,82 @@ RvCheckVidOnPage(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uin
 					 "in-page header: length word 0x%08x dim %d, expected size %d dim %d",
 					 vl, dim, (int) RUVECTOR_SIZE(vst->cs.dims), vst->cs.dims);
 	}
+}
+
+/*
+ * The code pages of segment segno: each is a code page of the segment, and
+ * the code record of every allocated vid lies below pd_lower and decodes to
+ * within its own error bound (scale / 2 per element, plus rounding) of the
+ * vid's floats.  xids is the segment's allocation array, or NULL when its
+ * meta page is unusable (then the records are not checked).
+ */
+static void
+RvVerifySegmentCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uint64 segno,
+					 BlockNumber segblk, BlockNumber nblocks, const TransactionId *xids)
+{
+	int			st = vst->cs.storeno;
+	int			dims = vst->cs.dims;
+	uint64		first = segno * RV_SEG_VIDS;
+	float	   *x = NULL;
+
+	for (uint32 cb = 0; cb < (uint32) (g->seg_blocks - 1 - g->float_blocks); cb++)
+	{
+		BlockNumber b = segblk + 1 + g->float_blocks + cb;
+		bool		pageok;
+
+		if (b >= nblocks)
+			break;
+		pageok = RvReadPage(vs, vst, b, vs->page) &&
+			RvCheckPage(vs, vst, b, vs->page, RV_PAGE_CODES, (uint32) segno, true);
+		if (xids == NULL)
+			continue;
+		for (uint32 r = 0; r < g->code_per_page; r++)
+		{
+			uint32		k = cb * g->code_per_page + r;
+			uint64		vid = first + k;
+			uint32		pageoff = RV_PAGE_PAYLOAD_START + r * g->code_stride;
+			RvSq8Params p;
+			const uint8 *c;
+			double		worst = 0;
+
+			if (k >= RV_SEG_VIDS || vid >= g->next_vid)
+				break;
+			if (xids[k] == InvalidTransactionId)
+				continue;
+			if (!pageok || pageoff + g->code_stride > ((PageHeader) vs->page)->pd_lower)
+			{
+				RvReport(vs, "vid_codes", st, b, (int64) vid,
+						 "code record at page offset %u lies beyond the written part of the page",
+						 pageoff);
+				continue;
+			}
+			memcpy(&p, vs->page + pageoff, sizeof(RvSq8Params));
+			c = (const uint8 *) (vs->page + pageoff + RV_CODE_HEADER);
+			if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
+			{
+				RvReport(vs, "vid_codes", st, b, (int64) vid,
+						 "code record has scale %g offset %g", p.scale, p.offset);
+				continue;
+			}
+			if (vst->store == NULL)
+				continue;
+			if (x == NULL)
+				x = palloc(sizeof(float) * dims);
+			RvStoreReadFloats(vst->store, vid, x);
+			for (int i = 0; i < dims; i++)
+			{
+				double		e = fabs((double) x[i] - ((double) p.offset + (double) p.scale * c[i]));
+
+				worst = Max(worst, e);
+			}
+			if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale))
+				RvReport(vs, "vid_codes", st, b, (int64) vid,
+						 "code record decodes %g away from the vector (scale %g allows %g)",
+						 worst, p.scale, 0.5 * p.scale);
+		}
+	}
+	if (x)
+		pfree(x);
 }
 
 static int
@@ -558,7 +662,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		 * The segment's vids against the heap refs, and their payload on
 		 * the data pages, page by page in stream order.
 		 */
-		for (BlockNumber b = segblk + 1; b < segblk + g.seg_blocks && b < nblocks; b++)
+		for (BlockNumber b = segblk + 1; b < segblk + 1 + g.float_blocks && b < nblocks; b++)
 		{
 			uint64		pstart = (uint64) (b - segblk - 1) * RV_PAGE_PAYLOAD;
 			uint64		pend = pstart + RV_PAGE_PAYLOAD;
@@ -597,6 +701,9 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 					RvCheckVidOnPage(vs, vst, &g, vid, b, vs->page, pageok, pstart);
 			}
 		}
+		if (g.codes != RV_CODES_NONE)
+			RvVerifySegmentCodes(vs, vst, &g, segno, segblk, nblocks, xids);
+
 		/* refs into the part of this segment with no data page in the file */
 		while (ri < vst->nrefs && vst->refs[ri].vid < Min(first + RV_SEG_VIDS, g.next_vid))
 		{

@@ -64,12 +64,21 @@
 #define RV_PAGE_META			1
 #define RV_PAGE_SEGMENT			2
 #define RV_PAGE_DATA			3
+#define RV_PAGE_CODES			4	/* search codes of a segment's vids */
 
 /* tiers (segment header); only RV_TIER_HOT is written today */
 #define RV_TIER_HOT				0
 #define RV_TIER_WARM			1
 #define RV_TIER_COOL			2
 #define RV_TIER_COLD			3
+
+/* search codes kept beside the floats (RvStoreMeta.codes) */
+#define RV_CODES_NONE			0	/* version-1 stores, and dims too large */
+#define RV_CODES_SQ8			1	/* SQ8, one scale and offset per vector */
+
+/* metapage versions: 1 = floats only; 2 = floats and the codes region */
+#define RV_STORE_META_V1		1
+#define RV_STORE_META_V2		2
 
 /* slot layouts */
 #define RV_LAYOUT_HEADER		1	/* 8-byte varlena header + aligned floats */
@@ -97,7 +106,15 @@ typedef struct RvStoreMeta
 	uint64		next_vid;		/* high-water mark: vids >= this never used */
 	uint64		free_hint;		/* no free vid below this */
 	uint64		nallocated;		/* vids with a nonzero xid */
+	/* version 2 only (a version-1 metapage ends above): */
+	uint32		codes;			/* RV_CODES_* */
+	uint32		code_stride;	/* bytes per code record, multiple of 16 */
+	uint32		code_per_page;	/* code records per code page */
+	uint32		float_blocks;	/* payload blocks per segment */
 } RvStoreMeta;
+
+/* Size of a version-1 metapage's RvStoreMeta (the fields up to nallocated). */
+#define RV_STORE_META_V1_SIZE	offsetof(RvStoreMeta, codes)
 
 typedef struct RvSegmentHeader
 {
@@ -126,6 +143,12 @@ typedef struct RvStore
 	uint32		stride;
 	uint32		base;
 	uint32		seg_blocks;
+	uint32		meta_version;	/* RV_STORE_META_V* of the file */
+	uint32		float_blocks;	/* payload blocks per segment */
+	int32		codes;			/* RV_CODES_* */
+	uint32		code_stride;	/* bytes per code record */
+	uint32		code_per_page;	/* code records per code page */
+	uint32		code_blocks;	/* code blocks per segment */
 
 	/*
 	 * Recently pinned buffers of data pages, direct-mapped by block number
@@ -169,6 +192,27 @@ typedef struct RvPinSet
 /* store.c */
 extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
 								 uint32 *seg_blocks);
+
+/* The whole geometry of a store file of dims dimensions and a metapage version. */
+typedef struct RvStoreGeometry
+{
+	int32		layout;
+	uint32		stride;
+	uint32		base;
+	uint32		seg_blocks;		/* 1 + float_blocks + code_blocks */
+	uint32		float_blocks;
+	int32		codes;
+	uint32		code_stride;
+	uint32		code_per_page;
+	uint32		code_blocks;
+} RvStoreGeometry;
+
+/* Bytes before the codes in a code record: RvSq8Params and padding. */
+#define RV_CODE_HEADER			16
+
+extern void RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo);
+extern void RvStoreSetGeometry(RvStore *store, uint32 meta_version);
+extern void RvStoreReadGeometry(RvStore *store);
 extern void RvStoreInitFile(RvStore *store);
 extern void RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids);
 extern RuVector *RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins);

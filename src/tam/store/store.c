@@ -29,7 +29,9 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "simd/rv_simd.h"
 #include "tam/store/rv_store.h"
+#include "tam/store/store_int.h"
 #include "toast/rv_memory.h"
 
 #define RV_ROUNDUP(x, a) ((((x) + (a) - 1) / (a)) * (a))
@@ -116,6 +118,90 @@ RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
 	*seg_blocks = 1 + (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
 }
 
+/*
+ * RvStoreComputeGeometry: the full geometry of a store file for vectors of
+ * dims dimensions whose metapage has version meta_version.  Version 1
+ * files hold floats only; version 2 files follow each segment's payload
+ * blocks with code blocks holding one SQ8 code record per vid (code_stride
+ * bytes: RvSq8Params, padding to RV_CODE_HEADER, dims code bytes, padding
+ * to 16), code_per_page records per page, none straddling a page.  Dims
+ * whose record would not fit a page keep no codes.
+ */
+void
+RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
+{
+	uint64		stream;
+	uint32		seg_blocks;
+
+	memset(geo, 0, sizeof(RvStoreGeometry));
+	RvStoreComputeLayout(dims, &geo->layout, &geo->stride, &geo->base, &seg_blocks);
+	stream = (uint64) geo->base + (uint64) RV_SEG_VIDS * geo->stride;
+	geo->float_blocks = (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
+	geo->codes = RV_CODES_NONE;
+	if (meta_version >= RV_STORE_META_V2 &&
+		RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 16) <= RV_PAGE_PAYLOAD)
+	{
+		geo->codes = RV_CODES_SQ8;
+		geo->code_stride = RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 16);
+		geo->code_per_page = RV_PAGE_PAYLOAD / geo->code_stride;
+		geo->code_blocks = (RV_SEG_VIDS + geo->code_per_page - 1) / geo->code_per_page;
+	}
+	geo->seg_blocks = 1 + geo->float_blocks + geo->code_blocks;
+}
+
+/* RvStoreSetGeometry: sets store's geometry fields (dims set) for meta_version. */
+void
+RvStoreSetGeometry(RvStore *store, uint32 meta_version)
+{
+	RvStoreGeometry geo;
+
+	RvStoreComputeGeometry(store->dims, meta_version, &geo);
+	store->meta_version = meta_version;
+	store->layout = geo.layout;
+	store->stride = geo.stride;
+	store->base = geo.base;
+	store->seg_blocks = geo.seg_blocks;
+	store->float_blocks = geo.float_blocks;
+	store->codes = geo.codes;
+	store->code_stride = geo.code_stride;
+	store->code_per_page = geo.code_per_page;
+	store->code_blocks = geo.code_blocks;
+}
+
+/*
+ * RvStoreReadGeometry: sets store's geometry from its file's metapage
+ * version: a file written before codes existed (version 1) keeps its
+ * geometry; an empty file gets the current one (version 2), which
+ * RvStoreInitFile then writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
+ * metapage.
+ */
+void
+RvStoreReadGeometry(RvStore *store)
+{
+	Buffer		buf;
+	Page		page;
+	const RvStoreMeta *meta;
+	uint32		version;
+
+	RvStoreSetGeometry(store, RV_STORE_META_V2);
+	if (RelationGetNumberOfBlocks(store->rel) == 0)
+		return;
+	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, 0, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	RvPageCheck(store, page, 0, RV_PAGE_META);
+	meta = (const RvStoreMeta *) RvPagePayload(page);
+	version = meta->version;
+	UnlockReleaseBuffer(buf);
+	if (version != RV_STORE_META_V1 && version != RV_STORE_META_V2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: unknown metapage version %u",
+						store->node.relNode, version)));
+	if (version != store->meta_version)
+		RvStoreSetGeometry(store, version);
+}
+
 static inline BlockNumber
 RvSegMetaBlock(RvStore *store, uint64 segno)
 {
@@ -142,6 +228,28 @@ static inline BlockNumber
 RvStreamBlock(RvStore *store, uint64 segno, uint64 off)
 {
 	return RvSegMetaBlock(store, segno) + 1 + (BlockNumber) (off / RV_PAGE_PAYLOAD);
+}
+
+/* Block and in-page byte offset of vid's code record. */
+static inline BlockNumber
+RvCodeBlock(RvStore *store, uint64 vid, uint32 *pageoff)
+{
+	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
+
+	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->code_per_page) * store->code_stride;
+	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) + 1 + store->float_blocks +
+		slot / store->code_per_page;
+}
+
+/* The page kind block blkno (> 0) has in store's geometry. */
+static inline uint16
+RvBlockKind(RvStore *store, BlockNumber blkno)
+{
+	uint32		inseg = (blkno - 1) % store->seg_blocks;
+
+	if (inseg == 0)
+		return RV_PAGE_SEGMENT;
+	return inseg <= store->float_blocks ? RV_PAGE_DATA : RV_PAGE_CODES;
 }
 
 /*
@@ -193,7 +301,7 @@ RvStoreInitFile(RvStore *store)
 	RvPageInit(page, RV_PAGE_META, 0);
 	meta = (RvStoreMeta *) RvPagePayload(page);
 	meta->magic = RV_STORE_MAGIC;
-	meta->version = RV_STORE_VERSION;
+	meta->version = store->meta_version;
 	meta->dims = store->dims;
 	meta->layout = store->layout;
 	meta->stride = store->stride;
@@ -203,7 +311,16 @@ RvStoreInitFile(RvStore *store)
 	meta->next_vid = 0;
 	meta->free_hint = 0;
 	meta->nallocated = 0;
-	((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
+	if (store->meta_version >= RV_STORE_META_V2)
+	{
+		meta->codes = store->codes;
+		meta->code_stride = store->code_stride;
+		meta->code_per_page = store->code_per_page;
+		meta->float_blocks = store->float_blocks;
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
+	}
+	else
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + RV_STORE_META_V1_SIZE;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
@@ -229,7 +346,9 @@ RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
 	page = BufferGetPage(buf);
 	RvPageCheck(store, page, 0, RV_PAGE_META);
 	*meta = (RvStoreMeta *) RvPagePayload(page);
-	if ((*meta)->dims != store->dims || (*meta)->stride != store->stride)
+	if ((*meta)->dims != store->dims || (*meta)->stride != store->stride ||
+		(*meta)->version != store->meta_version ||
+		(*meta)->seg_blocks != store->seg_blocks)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: metapage geometry does not match its catalog entry",
@@ -387,6 +506,7 @@ RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
 			RvPiece    *p = &pieces[i];
 			Page		page;
 			uint32		segno;
+			uint16		kind;
 
 			if (nbufs == 0 || BufferGetBlockNumber(bufs[nbufs - 1]) != p->blkno)
 			{
@@ -396,16 +516,17 @@ RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
 					break;
 				buf = RvReadBufferExtend(store, p->blkno);
 				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+				kind = RvBlockKind(store, p->blkno);
 				if (PageIsNew(BufferGetPage(buf)))
 				{
 					segno = (p->blkno - 1) / store->seg_blocks;
 					page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-					RvPageInit(page, RV_PAGE_DATA, segno);
+					RvPageInit(page, kind, segno);
 				}
 				else
 				{
 					page = GenericXLogRegisterBuffer(state, buf, 0);
-					RvPageCheck(store, page, p->blkno, RV_PAGE_DATA);
+					RvPageCheck(store, page, p->blkno, kind);
 				}
 				bufs[nbufs] = buf;
 				pages[nbufs] = page;
@@ -436,12 +557,15 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	int			maxpieces;
 	RvPiece    *pieces;
 	int			npieces = 0;
+	char	   *codes = NULL;
 
 	while (done < n)
 		done += RvAllocateChunk(store, n - done, vids + done, xid);
 
-	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 2);
+	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 3);
 	pieces = palloc(sizeof(RvPiece) * maxpieces);
+	if (store->codes == RV_CODES_SQ8)
+		codes = palloc0((Size) n * store->code_stride);
 	for (int i = 0; i < n; i++)
 	{
 		const char *src = store->layout == RV_LAYOUT_HEADER ?
@@ -449,10 +573,23 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 
 		Assert(vecs[i]->dim == store->dims);
 		npieces += RvSlotPieces(store, vids[i], src, pieces + npieces);
+		if (codes)
+		{
+			char	   *rec = codes + (Size) i * store->code_stride;
+			RvPiece    *p = &pieces[npieces++];
+
+			RvSq8Encode(vecs[i]->x, store->dims, (uint8_t *) (rec + RV_CODE_HEADER),
+						(RvSq8Params *) rec);
+			p->blkno = RvCodeBlock(store, vids[i], &p->pageoff);
+			p->nbytes = store->code_stride;
+			p->src = rec;
+		}
 	}
 	qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
 	RvWritePieces(store, pieces, npieces);
 	pfree(pieces);
+	if (codes)
+		pfree(codes);
 }
 
 /* One entry of RvStore.recent. */
@@ -487,8 +624,8 @@ RvRecentInit(RvStore *store)
 }
 
 /*
- * RvPinPage: the payload page blkno of store, pinned and checked to be a
- * data page.  With pins, the pin is kept in pins (reusing one the set
+ * RvPinPage: the payload or code page blkno of store, pinned and checked
+ * to be of the kind its position gives (RvBlockKind).  With pins, the pin is kept in pins (reusing one the set
  * already holds for the block); without, *tmp receives the buffer, which
  * the caller releases.  The page is returned unlocked: the bytes of a
  * written vid never change while a heap tuple references it.
@@ -525,7 +662,7 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 	if (recent->blkno == blkno &&
 		ReadRecentBuffer(store->rel->rd_node, MAIN_FORKNUM, blkno, recent->buf))
 	{
-		/* checked when it entered the map; a data page stays one */
+		/* checked when it entered the map; a block's kind never changes */
 		buf = recent->buf;
 		page = BufferGetPage(buf);
 	}
@@ -535,7 +672,7 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		/* on error, abort cleanup releases the content lock and the pin */
-		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+		RvPageCheck(store, page, blkno, RvBlockKind(store, blkno));
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		recent->blkno = blkno;
 		recent->buf = buf;
@@ -711,6 +848,25 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 		off += first;
 	}
 	return npieces;
+}
+
+/*
+ * RvStoreCodeRecord: vid's code record (code_stride bytes: RvSq8Params,
+ * then dims SQ8 codes at RV_CODE_HEADER), in place in its code page,
+ * whose pin is added to pins (the caller releases it).  The store must
+ * have codes (store->codes != RV_CODES_NONE).  Raises
+ * ERRCODE_DATA_CORRUPTED when the block is not a code page.
+ */
+const char *
+RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
+{
+	uint32		pageoff;
+	BlockNumber blkno = RvCodeBlock(store, vid, &pageoff);
+	Page		page;
+
+	Assert(store->codes != RV_CODES_NONE && pins != NULL);
+	page = RvPinPage(store, blkno, pins, NULL);
+	return (const char *) page + pageoff;
 }
 
 /*

@@ -332,7 +332,7 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	if (found)
 	{
 		store = entry->store;
-		if (store->dims == cs->dims && store->persistence == persistence &&
+		if (store != NULL && store->dims == cs->dims && store->persistence == persistence &&
 			store->rel->rd_backend == backend && RelFileNodeEquals(store->node, node))
 		{
 			store->storeno = cs->storeno;
@@ -359,8 +359,9 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	store->storeno = cs->storeno;
 	store->attnum = cs->attnum;
 	store->dims = cs->dims;
-	RvStoreComputeLayout(cs->dims, &store->layout, &store->stride, &store->base,
-						 &store->seg_blocks);
+	entry->store = NULL;
+	/* the geometry follows the file's metapage version (none yet: current) */
+	RvStoreReadGeometry(store);
 	entry->store = store;
 	return store;
 }
