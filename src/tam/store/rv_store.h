@@ -126,6 +126,20 @@ typedef struct RvSegmentHeader
 	char		reserved[RV_SEG_HEADER_SIZE - 16];
 } RvSegmentHeader;
 
+/* The whole geometry of a store file of dims dimensions and a metapage version. */
+typedef struct RvStoreGeometry
+{
+	int32		layout;
+	uint32		stride;
+	uint32		base;
+	uint32		seg_blocks;		/* 1 + float_blocks + code_blocks */
+	uint32		float_blocks;
+	int32		codes;
+	uint32		code_stride;
+	uint32		code_per_page;
+	uint32		code_blocks;
+} RvStoreGeometry;
+
 /*
  * An open store: the backend-local handle, kept in the store cache for the
  * life of the backend (or until the store is dropped).
@@ -149,6 +163,7 @@ typedef struct RvStore
 	uint32		code_stride;	/* bytes per code record */
 	uint32		code_per_page;	/* code records per code page */
 	uint32		code_blocks;	/* code blocks per segment */
+	RvStoreGeometry geo;		/* the same geometry, for the RvStoreGeo* helpers */
 
 	/*
 	 * Recently pinned buffers of data pages, direct-mapped by block number
@@ -193,24 +208,13 @@ typedef struct RvPinSet
 extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
 								 uint32 *seg_blocks);
 
-/* The whole geometry of a store file of dims dimensions and a metapage version. */
-typedef struct RvStoreGeometry
-{
-	int32		layout;
-	uint32		stride;
-	uint32		base;
-	uint32		seg_blocks;		/* 1 + float_blocks + code_blocks */
-	uint32		float_blocks;
-	int32		codes;
-	uint32		code_stride;
-	uint32		code_per_page;
-	uint32		code_blocks;
-} RvStoreGeometry;
-
 /* Bytes before the codes in a code record: RvSq8Params and padding. */
 #define RV_CODE_HEADER			16
 
 extern void RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo);
+extern uint32 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k);
+extern uint32 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb);
+extern uint16 RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k);
 extern void RvStoreSetGeometry(RvStore *store, uint32 meta_version);
 extern void RvStoreReadGeometry(RvStore *store);
 extern void RvStoreInitFile(RvStore *store);

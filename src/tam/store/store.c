@@ -149,6 +149,67 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 	geo->seg_blocks = 1 + geo->float_blocks + geo->code_blocks;
 }
 
+/*
+ * Where blocks lie within a segment (positions count from the segment's
+ * meta page, 0).  Code page k (the records of the segment's vids
+ * [k * code_per_page, (k + 1) * code_per_page)) is placed just before the
+ * float payload block holding the start of its first vid's slot, so the
+ * file grows with the vids written (a code page always covers more than
+ * one payload block: records are smaller than slots).
+ */
+uint32
+RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k)
+{
+	uint64		fb = ((uint64) geo->base + (uint64) k * geo->code_per_page * geo->stride) /
+		RV_PAGE_PAYLOAD;
+
+	return (uint32) (1 + fb + k);
+}
+
+/* Position of payload block fb (0-based in the payload stream). */
+uint32
+RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb)
+{
+	uint64		before;
+
+	if (geo->code_blocks == 0)
+		return 1 + fb;
+	/* code pages k with first payload block <= fb */
+	before = ((uint64) (fb + 1) * RV_PAGE_PAYLOAD - 1 - geo->base) /
+		((uint64) geo->code_per_page * geo->stride) + 1;
+	return (uint32) (1 + fb + Min(before, (uint64) geo->code_blocks));
+}
+
+/*
+ * The page kind of position pos (> 0) in a segment: RV_PAGE_CODES when a
+ * code page lies there, else RV_PAGE_DATA.  *k gets the code page number.
+ */
+uint16
+RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
+{
+	uint32		lo = 0,
+				hi = geo->code_blocks;
+
+	/* code page positions increase strictly with k: binary search */
+	while (lo < hi)
+	{
+		uint32		mid = lo + (hi - lo) / 2;
+		uint32		p = RvStoreGeoCodePos(geo, mid);
+
+		if (p == pos)
+		{
+			if (k)
+				*k = mid;
+			return RV_PAGE_CODES;
+		}
+		if (p < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return RV_PAGE_DATA;
+}
+
 /* RvStoreSetGeometry: sets store's geometry fields (dims set) for meta_version. */
 void
 RvStoreSetGeometry(RvStore *store, uint32 meta_version)
@@ -156,6 +217,7 @@ RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 	RvStoreGeometry geo;
 
 	RvStoreComputeGeometry(store->dims, meta_version, &geo);
+	store->geo = geo;
 	store->meta_version = meta_version;
 	store->layout = geo.layout;
 	store->stride = geo.stride;
@@ -227,7 +289,8 @@ RvSlotBytes(RvStore *store)
 static inline BlockNumber
 RvStreamBlock(RvStore *store, uint64 segno, uint64 off)
 {
-	return RvSegMetaBlock(store, segno) + 1 + (BlockNumber) (off / RV_PAGE_PAYLOAD);
+	return RvSegMetaBlock(store, segno) +
+		RvStoreGeoFloatPos(&store->geo, (uint32) (off / RV_PAGE_PAYLOAD));
 }
 
 /* Block and in-page byte offset of vid's code record. */
@@ -237,8 +300,8 @@ RvCodeBlock(RvStore *store, uint64 vid, uint32 *pageoff)
 	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
 
 	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->code_per_page) * store->code_stride;
-	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) + 1 + store->float_blocks +
-		slot / store->code_per_page;
+	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
+		RvStoreGeoCodePos(&store->geo, slot / store->code_per_page);
 }
 
 /* The page kind block blkno (> 0) has in store's geometry. */
@@ -249,7 +312,7 @@ RvBlockKind(RvStore *store, BlockNumber blkno)
 
 	if (inseg == 0)
 		return RV_PAGE_SEGMENT;
-	return inseg <= store->float_blocks ? RV_PAGE_DATA : RV_PAGE_CODES;
+	return RvStoreGeoKind(&store->geo, inseg, NULL);
 }
 
 /*
