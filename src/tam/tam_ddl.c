@@ -46,6 +46,7 @@
 #include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/relfilenodemap.h"
 #include "utils/syscache.h"
@@ -161,11 +162,22 @@ RvTamInstallHooks(void)
 	object_access_hook = RvObjectAccess;
 }
 
-/* RvTamInit: the table AM layer's part of _PG_init. */
+/*
+ * RvTamInit: the table AM layer's part of _PG_init: the DDL hooks and the
+ * developer setting ruvector.store_format (the metapage version new
+ * stores get: 2, with codes, by default; 1 writes stores as 0.2.0 did, so
+ * that tests can check this library reads and rewrites them).
+ */
 void
 RvTamInit(void)
 {
 	RvTamInstallHooks();
+	DefineCustomIntVariable("ruvector.store_format",
+							"Sets the format of new vector stores (developer option).",
+							"1 = floats only, as written by release 0.2.0; 2 = floats and SQ8 codes.",
+							&rv_store_version, RV_STORE_META_V2, RV_STORE_META_V1,
+							RV_STORE_META_V2, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

@@ -2,7 +2,7 @@
 -- x (4 x dims + the page share of one SQ8 code record)) <= 1.05 for 128,
 -- 768, 784, 1536 and 3072 dims, metapage, segment meta pages and code pages
 -- included; a code page holds floor(8064 / code_stride) records of
--- code_stride = 16 + dims rounded up to 16 bytes), VACUUM slot reuse (delete half, VACUUM,
+-- code_stride = 12 + dims rounded up to 4 bytes), VACUUM slot reuse (delete half, VACUUM,
 -- re-insert as many: store pages grow by at most 5%), and zero-copy
 -- resolution (768 dims resolve in place, 128 dims are copied).
 SELECT plan(15);
@@ -25,7 +25,7 @@ CREATE TEMP TABLE eff AS
 	SELECT d, rep.live_vectors, rep.bytes, rep.pages,
 		   round(rep.bytes::numeric / (rep.live_vectors * 4 * d), 4) AS raw_ratio,
 		   round(rep.bytes::numeric / (rep.live_vectors *
-				 (4 * d + 8192.0 / floor(8064 / (ceil((16 + d) / 16.0) * 16)))), 4) AS ratio
+				 (4 * d + 8192.0 / floor(8064 / (ceil((12 + d) / 4.0) * 4)))), 4) AS ratio
 	FROM unnest(ARRAY[128, 768, 784, 1536, 3072]) d,
 		 LATERAL ruvector_storage_report(format('e%s', d)::regclass) rep;
 SELECT diag(format('%s dims: %s live, %s pages, %s bytes, %s x the floats, %s x floats and codes',

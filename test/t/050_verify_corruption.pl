@@ -17,8 +17,8 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
 # 768 dims: header layout, stride 3136; segment 0 meta page is block 1,
-# followed by its first code page (block 2: SQ8 records of 784 bytes, vids
-# 0..9, vid 0's at payload offset 0: 16 bytes of scale/offset/norm, then
+# followed by its first code page (block 2: SQ8 records of 780 bytes, vids
+# 0..9, vid 0's at payload offset 0: 12 bytes of scale/offset/norm, then
 # its codes); the payload stream starts in block 3 (vid 0's header at
 # payload offset 56), blocks 3, 4 and 5 hold payload, block 6 the next
 # code page.
@@ -56,7 +56,7 @@ my $B = 8192;
 overwrite($path{t_vhdr}, 3 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
 overwrite($path{t_magic}, 4 * $B + $B - 64, "XXXX");              # data page magic
 overwrite($path{t_pghdr}, 5 * $B + 16, pack('v', 0xfff0));       # data page pd_special
-overwrite($path{t_codes}, 2 * $B + 64 + 16, "\x00\xff" x 8);      # vid 0's first 16 codes
+overwrite($path{t_codes}, 2 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
 overwrite($path{t_codemagic}, 6 * $B + $B - 64, "XXXX");          # code page magic
 overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
 overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier

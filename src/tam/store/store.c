@@ -34,6 +34,9 @@
 #include "tam/store/store_int.h"
 #include "toast/rv_memory.h"
 
+/* ruvector.store_format: the metapage version of new store files */
+int			rv_store_version = RV_STORE_META_V2;
+
 #define RV_ROUNDUP(x, a) ((((x) + (a) - 1) / (a)) * (a))
 
 typedef struct RvPiece
@@ -123,7 +126,7 @@ RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
  * dims dimensions whose metapage has version meta_version.  Version 1
  * files hold floats only; version 2 files follow each segment's payload
  * blocks with code blocks holding one SQ8 code record per vid (code_stride
- * bytes: RvSq8Params, padding to RV_CODE_HEADER, dims code bytes, padding
+ * bytes: RvSq8Params (RV_CODE_HEADER bytes), dims code bytes, padding
  * to 16), code_per_page records per page, none straddling a page.  Dims
  * whose record would not fit a page keep no codes.
  */
@@ -139,10 +142,10 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 	geo->float_blocks = (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
 	geo->codes = RV_CODES_NONE;
 	if (meta_version >= RV_STORE_META_V2 &&
-		RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 16) <= RV_PAGE_PAYLOAD)
+		RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4) <= RV_PAGE_PAYLOAD)
 	{
 		geo->codes = RV_CODES_SQ8;
-		geo->code_stride = RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 16);
+		geo->code_stride = RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4);
 		geo->code_per_page = RV_PAGE_PAYLOAD / geo->code_stride;
 		geo->code_blocks = (RV_SEG_VIDS + geo->code_per_page - 1) / geo->code_per_page;
 	}
@@ -233,8 +236,9 @@ RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 /*
  * RvStoreReadGeometry: sets store's geometry from its file's metapage
  * version: a file written before codes existed (version 1) keeps its
- * geometry; an empty file gets the current one (version 2), which
- * RvStoreInitFile then writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
+ * geometry; an empty file gets the one ruvector.store_format names
+ * (version 2 unless a test says otherwise), which RvStoreInitFile then
+ * writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
  * metapage.
  */
 void
@@ -245,7 +249,7 @@ RvStoreReadGeometry(RvStore *store)
 	const RvStoreMeta *meta;
 	uint32		version;
 
-	RvStoreSetGeometry(store, RV_STORE_META_V2);
+	RvStoreSetGeometry(store, (uint32) rv_store_version);
 	if (RelationGetNumberOfBlocks(store->rel) == 0)
 		return;
 	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, 0, RBM_NORMAL, NULL);
@@ -655,6 +659,105 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 		pfree(codes);
 }
 
+/*
+ * RvStoreRewrite: fills dst, an empty store of the same dims whose file
+ * has only its metapage (RvStoreInitFile), with src's contents in dst's
+ * geometry: every segment's allocation xids and header, every allocated
+ * vid's vector at the same vid (with its code record when dst has codes),
+ * and the metapage counters.  Vids do not change, so vrefs copied
+ * verbatim stay valid.  Used when a rewrite (VACUUM FULL, CLUSTER) copies
+ * a store whose format differs from the current one; a copy of a store
+ * of the current format is a plain block copy.  WAL-logged through
+ * GenericXLog like ordinary writes; no other backend can see dst yet.
+ */
+void
+RvStoreRewrite(RvStore *src, RvStore *dst)
+{
+	RvStoreMeta *smeta;
+	Buffer		sbuf = RvMetaLock(src, BUFFER_LOCK_SHARE, &smeta);
+	uint64		next_vid = smeta->next_vid;
+	uint64		free_hint = smeta->free_hint;
+	uint64		nallocated = smeta->nallocated;
+	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
+	RuVector   *vec = palloc(RUVECTOR_SIZE(src->dims));
+	char	   *code = dst->codes == RV_CODES_SQ8 ? palloc0(dst->code_stride) : NULL;
+	RvPiece		pieces[RV_PINSET_MAX];
+	GenericXLogState *state;
+	Buffer		dbuf;
+	RvStoreMeta *dmeta;
+
+	UnlockReleaseBuffer(sbuf);
+	Assert(src->dims == dst->dims);
+	SET_VARSIZE(vec, RUVECTOR_SIZE(src->dims));
+	vec->dim = src->dims;
+	vec->unused = 0;
+
+	for (uint64 segno = 0; segno < nsegs; segno++)
+	{
+		Buffer		ssegbuf;
+		Page		segcopy = palloc(BLCKSZ);
+		const TransactionId *xids;
+
+		CHECK_FOR_INTERRUPTS();
+		ssegbuf = ReadBufferExtended(src->rel, MAIN_FORKNUM, RvSegMetaBlock(src, segno),
+									 RBM_NORMAL, NULL);
+		LockBuffer(ssegbuf, BUFFER_LOCK_SHARE);
+		RvPageCheck(src, BufferGetPage(ssegbuf), RvSegMetaBlock(src, segno), RV_PAGE_SEGMENT);
+		memcpy(segcopy, BufferGetPage(ssegbuf), BLCKSZ);
+		UnlockReleaseBuffer(ssegbuf);
+		((RvSegmentHeader *) RvPagePayload(segcopy))->format = dst->layout;
+
+		/* the segment's meta page, as a full image */
+		dbuf = RvReadBufferExtend(dst, RvSegMetaBlock(dst, segno));
+		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(dst->rel);
+		memcpy(GenericXLogRegisterBuffer(state, dbuf, GENERIC_XLOG_FULL_IMAGE), segcopy, BLCKSZ);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(dbuf);
+
+		xids = (const TransactionId *) (RvPagePayload(segcopy) + RV_SEG_HEADER_SIZE);
+		for (uint64 v = segno * RV_SEG_VIDS; v < Min((segno + 1) * RV_SEG_VIDS, next_vid); v++)
+		{
+			int			npieces;
+			const char *slot;
+
+			if (xids[v % RV_SEG_VIDS] == InvalidTransactionId)
+				continue;
+			if ((v & 255) == 0)
+				CHECK_FOR_INTERRUPTS();
+			RvStoreReadFloats(src, v, vec->x);
+			slot = dst->layout == RV_LAYOUT_HEADER ? (const char *) vec : (const char *) vec->x;
+			npieces = RvSlotPieces(dst, v, slot, pieces);
+			if (code)
+			{
+				RvPiece    *p = &pieces[npieces++];
+
+				RvSq8Encode(vec->x, dst->dims, (uint8_t *) (code + RV_CODE_HEADER),
+							(RvSq8Params *) code);
+				p->blkno = RvCodeBlock(dst, v, &p->pageoff);
+				p->nbytes = dst->code_stride;
+				p->src = code;
+			}
+			qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
+			RvWritePieces(dst, pieces, npieces);
+		}
+		pfree(segcopy);
+	}
+
+	/* the counters */
+	dbuf = RvMetaLock(dst, BUFFER_LOCK_EXCLUSIVE, &dmeta);
+	state = GenericXLogStart(dst->rel);
+	dmeta = (RvStoreMeta *) RvPagePayload(GenericXLogRegisterBuffer(state, dbuf, 0));
+	dmeta->next_vid = next_vid;
+	dmeta->free_hint = free_hint;
+	dmeta->nallocated = nallocated;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(dbuf);
+	pfree(vec);
+	if (code)
+		pfree(code);
+}
+
 /* One entry of RvStore.recent. */
 typedef struct RvRecentBuf
 {
@@ -946,6 +1049,31 @@ RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated, BlockNumber 
 	*nallocated = meta->nallocated;
 	UnlockReleaseBuffer(buf);
 	*nblocks = RelationGetNumberOfBlocks(store->rel);
+}
+
+/*
+ * RvStoreResidentBytes: the bytes of store's file that searches keep
+ * touching, for next_vid vids and nblocks file blocks: the metapage, the
+ * segment meta pages (the directory) and the code pages when the store has
+ * codes; every page when it has none (searches then read the floats).
+ */
+uint64
+RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks)
+{
+	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
+	uint64		pages;
+
+	if (store->codes == RV_CODES_NONE)
+		return (uint64) nblocks * BLCKSZ;
+	pages = 1 + nsegs;
+	if (nsegs > 0)
+	{
+		uint64		last = next_vid - (nsegs - 1) * RV_SEG_VIDS;
+
+		pages += (nsegs - 1) * store->code_blocks +
+			(last + store->code_per_page - 1) / store->code_per_page;
+	}
+	return Min(pages, (uint64) nblocks) * BLCKSZ;
 }
 
 /* RvStoreNextVid: the high-water vid (vids >= it were never allocated). */

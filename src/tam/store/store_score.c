@@ -30,7 +30,7 @@
 #include "tam/store/rv_score.h"
 #include "tam/store/store_int.h"
 
-StaticAssertDecl(sizeof(RvSq8Params) <= RV_CODE_HEADER,
+StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
 				 "SQ8 parameters must fit the code record header");
 
 struct RvScoreCache
