@@ -82,7 +82,7 @@ extern bool RvStoreScoreApproximate(const RvScorer *s);
 extern void RvStoreScoreQueryOnRight(RvScorer *s);
 
 /* RvStoreScoreQueryNorm: the L2 norm of the scorer's query. */
-extern float RvStoreScoreQueryNorm(const RvScorer *s);
+extern float RvStoreScoreQueryNorm(RvScorer *s);
 
 extern void RvStoreEndScore(RvScorer *s);
 

@@ -45,9 +45,9 @@
  * seen it referenced by a heap tuple older than the horizon.  Whether a
  * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
  *
- * A vid's code record is written with its floats (the same GenericXLog
- * records, at most 4 buffers each) before its heap tuple exists, and never
- * changes while the vid is allocated.
+ * A vid's code record is written by the same RvStoreInsert as its floats
+ * (GenericXLog records of at most 4 buffers each), before its heap tuple
+ * exists, and never changes while the vid is allocated.
  *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
  * store copies (rewrites) go through RelationCopyStorage, which logs each

@@ -69,24 +69,42 @@ RvKindHasSq8(RvDistanceKind kind)
 static RvScorer *
 RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCache *cache)
 {
-	RvScorer   *s = palloc0(sizeof(RvScorer));
+	RvScorer   *s = palloc(sizeof(RvScorer));
 
+	/* no palloc0: the pin arrays are large and only n/nprev need zeroing */
 	s->cache = cache;
+	s->query_right = false;
+	s->pins.n = 0;
+	s->pins.nprev = 0;
 	s->store = store;
 	s->kind = kind;
 	s->dims = store->dims;
 	s->mode = (mode == RV_SCORE_SQ8 && store->codes == RV_CODES_SQ8 && RvKindHasSq8(kind)) ?
 		RV_SCORE_SQ8 : RV_SCORE_EXACT;
 	s->q = palloc(sizeof(float) * s->dims);
-	s->scratch = palloc(sizeof(float) * s->dims);
+	s->scratch = NULL;
 	return s;
 }
 
+/* The SQ8 query terms and |q|, needed only when scoring on codes. */
 static void
 RvScorerPrepare(RvScorer *s)
 {
-	s->qnorm = sqrtf(rv_kernels->dot(s->q, s->q, s->dims));
-	RvSq8PrepareQuery(s->q, s->dims, &s->sq8);
+	s->qnorm = -1;				/* computed on demand */
+	if (s->mode == RV_SCORE_SQ8)
+	{
+		RvSq8PrepareQuery(s->q, s->dims, &s->sq8);
+		s->qnorm = sqrtf(Max(s->sq8.norm2, 0.0f));
+	}
+}
+
+/* s->scratch, allocated on first use (dims floats). */
+static inline float *
+RvScorerScratch(RvScorer *s)
+{
+	if (s->scratch == NULL)
+		s->scratch = MemoryContextAlloc(GetMemoryChunkContext(s), sizeof(float) * s->dims);
+	return s->scratch;
 }
 
 RvScorer *
@@ -128,8 +146,10 @@ RvStoreScoreQueryOnRight(RvScorer *s)
 }
 
 float
-RvStoreScoreQueryNorm(const RvScorer *s)
+RvStoreScoreQueryNorm(RvScorer *s)
 {
+	if (s->qnorm < 0)
+		s->qnorm = sqrtf(rv_kernels->dot(s->q, s->q, s->dims));
 	return s->qnorm;
 }
 
@@ -138,7 +158,8 @@ RvStoreEndScore(RvScorer *s)
 {
 	RvPinSetReleaseAll(&s->pins);
 	pfree(s->q);
-	pfree(s->scratch);
+	if (s->scratch)
+		pfree(s->scratch);
 	pfree(s);
 }
 
@@ -212,8 +233,10 @@ RvScoreFloats(RvScorer *s, uint64 vid)
 	RvScorerRoom(s);
 	if (RvStoreGetPieces(s->store, vid, &s->pins, &p0, &n0, &p1, &n1) == 0)
 	{
-		RvStoreReadFloats(s->store, vid, s->scratch);
-		d = RvScorePieces(s, s->scratch, s->dims, NULL, 0);
+		float	   *x = RvScorerScratch(s);
+
+		RvStoreReadFloats(s->store, vid, x);
+		d = RvScorePieces(s, x, s->dims, NULL, 0);
 	}
 	else
 		d = RvScorePieces(s, p0, n0, p1, n1);
@@ -331,13 +354,13 @@ RvStoreScoreExact(RvScorer *s, uint64 vid)
 			x = p0;
 			break;
 		case 2:
-			memcpy(s->scratch, p0, sizeof(float) * n0);
-			memcpy(s->scratch + n0, p1, sizeof(float) * n1);
-			x = s->scratch;
+			x = RvScorerScratch(s);
+			memcpy((float *) x, p0, sizeof(float) * n0);
+			memcpy((float *) x + n0, p1, sizeof(float) * n1);
 			break;
 		default:
-			RvStoreReadFloats(s->store, vid, s->scratch);
-			x = s->scratch;
+			x = RvScorerScratch(s);
+			RvStoreReadFloats(s->store, vid, (float *) x);
 			break;
 	}
 	d = s->query_right ? RvVectorDistance(s->kind, x, s->q, s->dims) :
