@@ -227,7 +227,7 @@ RuhnswScanStart(IndexScanDesc scan)
 	/* zero query under cosine: every distance is NaN, nothing to order */
 	if (so->g.metric == RUHNSW_COSINE && RuhnswVectorNorm(so->query, vec->dim) == 0)
 		return false;
-	so->g.mode = (RvScoreMode) ruhnsw_search_codes;
+	so->g.mode = (RvScoreMode) rv_search_codes;
 	so->scorer = RuhnswQueryBegin(&so->g, so->query);
 	so->ef = ruhnsw_ef_search;
 	RuhnswVidSetInit(&so->returned, 64);

@@ -19,7 +19,6 @@
 int			ruhnsw_ef_search = RUHNSW_DEFAULT_EF_SEARCH;
 int			ruhnsw_iterative_scan = RUHNSW_ITERATIVE_OFF;
 int			ruhnsw_max_scan_tuples = 20000;
-int			ruhnsw_search_codes = RV_SCORE_SQ8;
 relopt_kind ruhnsw_relopt_kind;
 
 static const struct config_enum_entry ruhnsw_iterative_scan_options[] = {
@@ -29,16 +28,10 @@ static const struct config_enum_entry ruhnsw_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 
-static const struct config_enum_entry ruhnsw_search_codes_options[] = {
-	{"off", RV_SCORE_EXACT, false},
-	{"int8", RV_SCORE_SQ8, false},
-	{NULL, 0, false}
-};
-
 /*
  * RvIndexInit: registers the ruhnsw reloptions, ruhnsw's check with
- * ruvector_verify, and the ruvector.ef_search, ruvector.iterative_scan,
- * ruvector.max_scan_tuples and ruvector.search_codes settings, and
+ * ruvector_verify, and the ruvector.ef_search, ruvector.iterative_scan and
+ * ruvector.max_scan_tuples settings, and
  * reserves the "ruvector" prefix.
  */
 void
@@ -66,12 +59,6 @@ RvIndexInit(void)
 							"Sets the maximum number of candidates an iterative ruhnsw scan visits.",
 							NULL, &ruhnsw_max_scan_tuples, 20000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
-	DefineCustomEnumVariable("ruvector.search_codes",
-							 "Sets what ruhnsw scans traverse the graph on: int8 codes or the exact floats.",
-							 "With int8, candidates are reranked on the exact floats before they are returned.",
-							 &ruhnsw_search_codes, RV_SCORE_SQ8,
-							 ruhnsw_search_codes_options, PGC_USERSET, 0,
-							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ruvector");
 
 	/* ruvector_verify checks ruhnsw indexes through this registration */

@@ -291,7 +291,6 @@ typedef struct RuhnswSearch
 /* index_init.c */
 extern int	ruhnsw_ef_search;
 extern int	ruhnsw_iterative_scan;
-extern int	ruhnsw_search_codes;	/* RvScoreMode scans traverse on */
 extern int	ruhnsw_max_scan_tuples;
 extern relopt_kind ruhnsw_relopt_kind;
 

@@ -213,7 +213,8 @@ RvKnnScoreRow(RvKnnScanState *st, Datum d, bool heapfull, double *dist)
 			RvStoreEndScore(st->scorer);
 		st->scorer = NULL;
 		old = MemoryContextSwitchTo(st->cxt);
-		st->scorer = RvStoreBeginScore(store, st->kind, st->query->x, RV_SCORE_SQ8, NULL);
+		st->scorer = RvStoreBeginScore(store, st->kind, st->query->x,
+									   (RvScoreMode) rv_search_codes, NULL);
 		if (!st->queryleft)
 			RvStoreScoreQueryOnRight(st->scorer);
 		MemoryContextSwitchTo(old);

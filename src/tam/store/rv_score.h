@@ -48,6 +48,13 @@ typedef enum RvScoreMode
 	RV_SCORE_SQ8 = 1
 } RvScoreMode;
 
+/*
+ * ruvector.search_codes: what searches score on before they rerank (off =
+ * RV_SCORE_EXACT, int8 = RV_SCORE_SQ8, the default); read by ruhnsw scans
+ * and the exact k-NN scan.
+ */
+extern int	rv_search_codes;
+
 typedef struct RvScorer RvScorer;
 typedef struct RvScoreCache RvScoreCache;
 

@@ -24,6 +24,7 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -1033,6 +1034,55 @@ RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 	Assert(store->codes != RV_CODES_NONE && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
 	return (const char *) page + pageoff;
+}
+
+/*
+ * RvStorePinCodeRecords: the code records of vids[0..n) (n <=
+ * RV_CODE_BATCH), in place in their code pages, into recs[], each page's
+ * pin in bufs[] (the caller releases all n with ReleaseBuffer; a page
+ * shared by several vids is pinned once per vid).  The search is bound by
+ * memory latency (each vid's recent-map entry, buffer descriptor and
+ * record are cache misses), so the batch is walked in passes: first the
+ * recent-map entries are prefetched, then each block's buffer descriptor
+ * and record lines, then the pages are pinned, so the misses overlap.
+ * The store must have codes.  Raises ERRCODE_DATA_CORRUPTED for a block
+ * that is not a code page.
+ */
+void
+RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n, const char **recs,
+					  Buffer *bufs)
+{
+	BlockNumber blk[RV_CODE_BATCH];
+	uint32		off[RV_CODE_BATCH];
+
+	Assert(n <= RV_CODE_BATCH && store->codes != RV_CODES_NONE);
+	if (store->recent == NULL)
+		RvRecentInit(store);
+	for (int i = 0; i < n; i++)
+	{
+		blk[i] = RvCodeBlock(store, vids[i], &off[i]);
+		__builtin_prefetch(&store->recent[blk[i] & store->recent_mask]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		RvRecentBuf *r = &store->recent[blk[i] & store->recent_mask];
+
+		if (r->blkno == blk[i] && r->buf > 0)
+		{
+			const char *rec = (const char *) BufferGetBlock(r->buf) + off[i];
+
+			__builtin_prefetch(GetBufferDescriptor(r->buf - 1));
+			__builtin_prefetch(rec);
+			__builtin_prefetch(rec + 64);
+			__builtin_prefetch(rec + 128);
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		Page		page = RvPinPage(store, blk[i], NULL, &bufs[i]);
+
+		recs[i] = (const char *) page + off[i];
+	}
 }
 
 /*

@@ -13,7 +13,12 @@
 
 #include "tam/store/rv_store.h"
 
+/* the most vids RvStorePinCodeRecords takes at once */
+#define RV_CODE_BATCH 64
+
 /* store.c */
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);
+extern void RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n,
+								  const char **recs, Buffer *bufs);
 
 #endif							/* RV_STORE_INT_H */

@@ -30,6 +30,8 @@
 #include "tam/store/rv_score.h"
 #include "tam/store/store_int.h"
 
+int			rv_search_codes = RV_SCORE_SQ8;
+
 StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
 				 "SQ8 parameters must fit the code record header");
 
@@ -50,6 +52,7 @@ struct RvScorer
 	int			dims;
 	float	   *q;				/* dims floats */
 	float		qnorm;			/* |q| */
+	double		sqrt_dims;		/* sqrt(dims), for the SQ8 bound */
 	RvSq8Query	sq8;			/* points at q */
 	float	   *scratch;		/* dims floats, for copies */
 	RvScoreCache *cache;		/* or NULL */
@@ -91,6 +94,7 @@ static void
 RvScorerPrepare(RvScorer *s)
 {
 	s->qnorm = -1;				/* computed on demand */
+	s->sqrt_dims = sqrt((double) s->dims);
 	if (s->mode == RV_SCORE_SQ8)
 	{
 		RvSq8PrepareQuery(s->q, s->dims, &s->sq8);
@@ -255,9 +259,28 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 				bound;
 
 	memcpy(&p, rec, sizeof(RvSq8Params));
+	if (err == NULL)
+	{
+		/* the estimate alone (graph traversal) */
+		switch (s->kind)
+		{
+			case RV_DIST_L2_SQUARED:
+				return RvSq8L2SquaredDistance(&s->sq8, c, &p);
+			case RV_DIST_L2:
+				return sqrtf(Max(RvSq8L2SquaredDistance(&s->sq8, c, &p), 0.0f));
+			case RV_DIST_INNER_PRODUCT:
+				return RvSq8InnerProduct(&s->sq8, c, &p);
+			case RV_DIST_NEG_INNER_PRODUCT:
+				return -RvSq8InnerProduct(&s->sq8, c, &p);
+			case RV_DIST_COSINE:
+				return RvSq8CosineDistance(&s->sq8, c, &p);
+			default:
+				break;
+		}
+	}
 	/* per-element deviation: half a step, plus the decode's float rounding */
 	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
-	e = h * sqrt((double) s->dims);
+	e = h * s->sqrt_dims;
 	switch (s->kind)
 	{
 		case RV_DIST_L2:
@@ -317,23 +340,51 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		RvScorerCallEnd(s);
 		return;
 	}
-	for (int i = 0; i < n; i++)
+	if (s->cache && s->cache->mode == RV_SCORE_SQ8)
 	{
-		uint64		vid = vids[i];
 		RvScoreCache *cache = s->cache;
 
-		if (cache && cache->mode == RV_SCORE_SQ8 && vid < cache->nvids &&
-			(cache->present[vid / 8] & (1 << (vid % 8))))
-			dist[i] = RvScoreCodeRecord(s, cache->data + vid * cache->recbytes,
-										err ? &err[i] : NULL);
-		else
+		for (int i = 0; i < n; i++)
 		{
-			RvScorerRoom(s);
-			dist[i] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins),
-										err ? &err[i] : NULL);
+			uint64		vid = vids[i];
+
+			if (vid < cache->nvids && (cache->present[vid / 8] & (1 << (vid % 8))))
+				dist[i] = RvScoreCodeRecord(s, cache->data + vid * cache->recbytes,
+											err ? &err[i] : NULL);
+			else
+			{
+				RvScorerRoom(s);
+				dist[i] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins),
+											err ? &err[i] : NULL);
+			}
 		}
+		RvScorerCallEnd(s);
+		return;
 	}
 	RvScorerCallEnd(s);
+	if (n == 1)
+	{
+		/* one vid (the exact scan, row by row): keep its page pinned for the next */
+		RvScorerCallBegin(s);
+		RvScorerRoom(s);
+		dist[0] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vids[0], &s->pins),
+									err ? &err[0] : NULL);
+		RvScorerCallEnd(s);
+		return;
+	}
+	/* a batch (a node's neighbours): pinned together, with prefetching */
+	for (int start = 0; start < n; start += RV_CODE_BATCH)
+	{
+		int			k = Min(n - start, RV_CODE_BATCH);
+		const char *recs[RV_CODE_BATCH];
+		Buffer		bufs[RV_CODE_BATCH];
+
+		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs);
+		for (int i = 0; i < k; i++)
+			dist[start + i] = RvScoreCodeRecord(s, recs[i], err ? &err[start + i] : NULL);
+		for (int i = 0; i < k; i++)
+			ReleaseBuffer(bufs[i]);
+	}
 }
 
 double
