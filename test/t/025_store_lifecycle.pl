@@ -49,13 +49,14 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM ruvector_gc_orphans()'), '
 
 # ---- 2. ALTER EXTENSION UPDATE from 0.1.0
 # what a database's copy of the extension consists of: every member
-# object, and each function's signature, result, volatility, strictness,
+# object (but the store relations of tables, also members), and each function's signature, result, volatility, strictness,
 # parallel safety, C symbol and ACL
 my $shape = q{
 	SELECT string_agg(x, E'\n' ORDER BY x) FROM (
 		SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS x
 		  FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 		 WHERE d.deptype = 'e' AND e.extname = 'ruvector_tam'
+		   AND pg_describe_object(d.classid, d.objid, d.objsubid) NOT LIKE 'table ruvector_internal.%'
 		UNION ALL
 		SELECT p.oid::regprocedure || ' -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text ||
 			p.proisstrict::text || p.proparallel::text || ' ' || p.prosrc || ' ' || coalesce(p.proacl::text, '-')
