@@ -1,4 +1,4 @@
--- ruvector_tam 0.3.0: generated from sql/parts/*.sql by make; do not edit.
+-- ruvector_tam 0.2.0: the install script of release 0.2.0, kept so that ALTER EXTENSION UPDATE from it can be tested; do not edit.
 \echo Use "CREATE EXTENSION ruvector_tam" to load this file. \quit
 
 -- ==== sql/parts/00_base.sql
@@ -465,7 +465,7 @@ CREATE FUNCTION @extschema@.ruvector_storage_report(pg_catalog.regclass,
 	OUT tier pg_catalog.text, OUT live_vectors pg_catalog.int8,
 	OUT dead_vectors pg_catalog.int8, OUT free_slots pg_catalog.int8,
 	OUT pages pg_catalog.int8, OUT bytes pg_catalog.int8,
-	OUT relation pg_catalog.regclass, OUT resident_bytes pg_catalog.int8)
+	OUT relation pg_catalog.regclass)
 	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_storage_report'
 	LANGUAGE C STRICT VOLATILE;
