@@ -49,8 +49,9 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM ruvector_gc_orphans()'), '
 
 # ---- 2. ALTER EXTENSION UPDATE from 0.1.0
 # what a database's copy of the extension consists of: every member
-# object (but the store relations of tables, also members), and each function's signature, result, volatility, strictness,
-# parallel safety, C symbol and ACL
+# object (but the store relations of tables, also members), and each
+# function's signature, arguments (OUT ones too), result, volatility,
+# strictness, parallel safety, C symbol and ACL
 my $shape = q{
 	SELECT string_agg(x, E'\n' ORDER BY x) FROM (
 		SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS x
@@ -58,7 +59,7 @@ my $shape = q{
 		 WHERE d.deptype = 'e' AND e.extname = 'ruvector_tam'
 		   AND pg_describe_object(d.classid, d.objid, d.objsubid) NOT LIKE 'table ruvector_internal.%'
 		UNION ALL
-		SELECT p.oid::regprocedure || ' -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text ||
+		SELECT p.oid::regprocedure || ' (' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text ||
 			p.proisstrict::text || p.proparallel::text || ' ' || p.prosrc || ' ' || coalesce(p.proacl::text, '-')
 		  FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 		  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ruvector_tam'
