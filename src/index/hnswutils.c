@@ -249,6 +249,7 @@ void
 RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, RvStore *store)
 {
 	memset(g, 0, sizeof(RuhnswGraph));
+	g->cxt = CurrentMemoryContext;
 	g->index = index;
 	g->store = store;
 	g->metric = (RuhnswMetric) meta->metric;
@@ -294,6 +295,39 @@ RuhnswGraphFree(RuhnswGraph *g)
 {
 	RvStoreCacheFree(g->cache);
 	g->cache = NULL;
+}
+
+/*
+ * RuhnswReadBufferRecent: block blkno of g's index, pinned (not locked),
+ * like ReadBuffer; a block read recently through g is re-pinned with
+ * ReadRecentBuffer (which checks the buffer still holds it), saving the
+ * buffer-mapping lookup that dominates a scan's node reads.  The map is
+ * direct-mapped by block number, RUHNSW_RECENT entries, allocated on first
+ * use in the memory context the graph was set up in (g->cxt).
+ */
+Buffer
+RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno)
+{
+	RuhnswRecentBuf *r;
+	Buffer		buf;
+
+	if (g->recent == NULL)
+	{
+		g->recent = MemoryContextAlloc(g->cxt, sizeof(RuhnswRecentBuf) * RUHNSW_RECENT);
+		for (int i = 0; i < RUHNSW_RECENT; i++)
+		{
+			g->recent[i].blkno = InvalidBlockNumber;
+			g->recent[i].buf = InvalidBuffer;
+		}
+	}
+	r = &g->recent[blkno % RUHNSW_RECENT];
+	if (r->blkno == blkno &&
+		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno, r->buf))
+		return r->buf;
+	buf = ReadBuffer(g->index, blkno);
+	r->blkno = blkno;
+	r->buf = buf;
+	return buf;
 }
 
 /*
@@ -356,7 +390,7 @@ RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 		memset(dst, 0, g->nodesize);
 		return false;
 	}
-	buf = ReadBuffer(g->index, blkno);
+	buf = RuhnswReadBufferRecent(g, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	memcpy(dst, PageGetContents(page) + (Size) (vid % g->nodes_per_page) * g->recsize,

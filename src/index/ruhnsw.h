@@ -227,6 +227,15 @@ typedef struct RuhnswVidSet
 	uint32		count;
 } RuhnswVidSet;
 
+/* One entry of RuhnswGraph.recent: a block and the buffer it was read into. */
+typedef struct RuhnswRecentBuf
+{
+	BlockNumber blkno;
+	Buffer		buf;
+} RuhnswRecentBuf;
+
+#define RUHNSW_RECENT			4096
+
 /*
  * Graph access: either an in-memory array of node records indexed by vid
  * (index build) or the index's pages.  Writes to pages go through
@@ -260,6 +269,8 @@ typedef struct RuhnswGraph
 	RvScoreMode mode;			/* what distances are computed on */
 	RvScoreCache *cache;		/* build only: vectors or codes by vid when
 								 * they fit in maintenance_work_mem, else NULL */
+	struct RuhnswRecentBuf *recent; /* RuhnswReadBufferRecent's map, or NULL */
+	MemoryContext cxt;			/* RuhnswGraphInit's context: g's lifetime */
 	char	   *nodebuf;		/* nodesize bytes */
 	RuhnswVidSet visited;
 	RuhnswCand *heapbuf;		/* candidate heap storage */
@@ -322,6 +333,7 @@ extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
 extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
 extern bool RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst);
+extern Buffer RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
 extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
 							 const char *const *srcs);
