@@ -249,7 +249,6 @@ void
 RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, RvStore *store)
 {
 	memset(g, 0, sizeof(RuhnswGraph));
-	g->cxt = CurrentMemoryContext;
 	g->index = index;
 	g->store = store;
 	g->metric = (RuhnswMetric) meta->metric;
@@ -298,12 +297,64 @@ RuhnswGraphFree(RuhnswGraph *g)
 }
 
 /*
+ * Backend-local maps of recently read index pages, one per index file (a
+ * few, reused round robin), kept for the life of the backend: each scan
+ * sets up a graph of its own, and a map per graph would start cold every
+ * query.  Entries are hints: ReadRecentBuffer checks the buffer still
+ * holds the block, so a stale entry (the page was evicted, or the index
+ * rewritten under a new relfilenode) only costs the lookup it would save.
+ */
+#define RUHNSW_RECENT_MAPS		4
+#define RUHNSW_RECENT_MIN		1024
+#define RUHNSW_RECENT_MAX		65536
+
+typedef struct RuhnswRecentMap
+{
+	RelFileNode node;
+	uint32		mask;			/* entries - 1 (a power of two) */
+	RuhnswRecentBuf *entries;
+} RuhnswRecentMap;
+
+static RuhnswRecentMap ruhnsw_recent_maps[RUHNSW_RECENT_MAPS];
+static int	ruhnsw_recent_next = 0;
+
+/* The recent-page map of g's index, found or set up (in TopMemoryContext). */
+static RuhnswRecentMap *
+RuhnswRecentMapFor(RuhnswGraph *g)
+{
+	RuhnswRecentMap *m;
+	uint32		n = RUHNSW_RECENT_MIN;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
+
+	for (int i = 0; i < RUHNSW_RECENT_MAPS; i++)
+		if (ruhnsw_recent_maps[i].entries &&
+			RelFileNodeEquals(ruhnsw_recent_maps[i].node, g->index->rd_node))
+			return &ruhnsw_recent_maps[i];
+	m = &ruhnsw_recent_maps[ruhnsw_recent_next];
+	ruhnsw_recent_next = (ruhnsw_recent_next + 1) % RUHNSW_RECENT_MAPS;
+	while (n < nblocks && n < RUHNSW_RECENT_MAX)
+		n <<= 1;
+	if (m->entries == NULL || m->mask + 1 != n)
+	{
+		if (m->entries)
+			pfree(m->entries);
+		m->entries = MemoryContextAlloc(TopMemoryContext, sizeof(RuhnswRecentBuf) * n);
+		m->mask = n - 1;
+	}
+	for (uint32 i = 0; i < n; i++)
+	{
+		m->entries[i].blkno = InvalidBlockNumber;
+		m->entries[i].buf = InvalidBuffer;
+	}
+	m->node = g->index->rd_node;
+	return m;
+}
+
+/*
  * RuhnswReadBufferRecent: block blkno of g's index, pinned (not locked),
- * like ReadBuffer; a block read recently through g is re-pinned with
+ * like ReadBuffer; a block this backend read recently is re-pinned with
  * ReadRecentBuffer (which checks the buffer still holds it), saving the
- * buffer-mapping lookup that dominates a scan's node reads.  The map is
- * direct-mapped by block number, RUHNSW_RECENT entries, allocated on first
- * use in the memory context the graph was set up in (g->cxt).
+ * buffer-mapping lookup that dominates a scan's node reads.
  */
 Buffer
 RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno)
@@ -311,16 +362,9 @@ RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno)
 	RuhnswRecentBuf *r;
 	Buffer		buf;
 
-	if (g->recent == NULL)
-	{
-		g->recent = MemoryContextAlloc(g->cxt, sizeof(RuhnswRecentBuf) * RUHNSW_RECENT);
-		for (int i = 0; i < RUHNSW_RECENT; i++)
-		{
-			g->recent[i].blkno = InvalidBlockNumber;
-			g->recent[i].buf = InvalidBuffer;
-		}
-	}
-	r = &g->recent[blkno % RUHNSW_RECENT];
+	if (g->recent == NULL || !RelFileNodeEquals(g->recent->node, g->index->rd_node))
+		g->recent = RuhnswRecentMapFor(g);
+	r = &g->recent->entries[blkno & g->recent->mask];
 	if (r->blkno == blkno &&
 		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno, r->buf))
 		return r->buf;
@@ -406,7 +450,7 @@ RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("ruhnsw index \"%s\" has an upper record reference beyond its end for vid %u",
 							RelationGetRelationName(g->index), vid)));
-		buf = ReadBuffer(g->index, blkno);
+		buf = RuhnswReadBufferRecent(g, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		memcpy(dst + g->recsize, PageGetContents(BufferGetPage(buf)) + off, len);
 		UnlockReleaseBuffer(buf);

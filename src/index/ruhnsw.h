@@ -227,14 +227,12 @@ typedef struct RuhnswVidSet
 	uint32		count;
 } RuhnswVidSet;
 
-/* One entry of RuhnswGraph.recent: a block and the buffer it was read into. */
+/* One entry of a recent-page map: a block and the buffer it was read into. */
 typedef struct RuhnswRecentBuf
 {
 	BlockNumber blkno;
 	Buffer		buf;
 } RuhnswRecentBuf;
-
-#define RUHNSW_RECENT			4096
 
 /*
  * Graph access: either an in-memory array of node records indexed by vid
@@ -269,8 +267,7 @@ typedef struct RuhnswGraph
 	RvScoreMode mode;			/* what distances are computed on */
 	RvScoreCache *cache;		/* build only: vectors or codes by vid when
 								 * they fit in maintenance_work_mem, else NULL */
-	struct RuhnswRecentBuf *recent; /* RuhnswReadBufferRecent's map, or NULL */
-	MemoryContext cxt;			/* RuhnswGraphInit's context: g's lifetime */
+	struct RuhnswRecentMap *recent; /* RuhnswReadBufferRecent's map, or NULL */
 	char	   *nodebuf;		/* nodesize bytes */
 	RuhnswVidSet visited;
 	RuhnswCand *heapbuf;		/* candidate heap storage */
