@@ -861,15 +861,35 @@ RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity)
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
 	set->count = 0;
+	set->nhash = 0;
+	set->bits = NULL;
+	set->range = 0;
+}
+
+/*
+ * RuhnswVidSetInitRange: an empty set whose vids below range live in a
+ * bitmap (range / 8 bytes, zeroed here: for a scan's visited set, cheaper
+ * than hashing every vid it scores), the rest in a hash set of about
+ * capacity / 2.
+ */
+void
+RuhnswVidSetInitRange(RuhnswVidSet *set, uint32 range, uint32 capacity)
+{
+	RuhnswVidSetInit(set, capacity);
+	set->range = range;
+	set->bits = palloc0(sizeof(uint64) * ((range + 63) / 64 + 1));
 }
 
 /* RuhnswVidSetClear: empties the set. */
 void
 RuhnswVidSetClear(RuhnswVidSet *set)
 {
-	if (set->count > 0)
+	if (set->nhash > 0)
 		memset(set->slots, 0xFF, sizeof(uint32) * (set->mask + 1));
+	if (set->count > set->nhash)
+		memset(set->bits, 0, sizeof(uint64) * ((set->range + 63) / 64 + 1));
 	set->count = 0;
+	set->nhash = 0;
 }
 
 static inline uint32
@@ -889,10 +909,17 @@ RuhnswVidSetGrow(RuhnswVidSet *set)
 	set->slots = MemoryContextAlloc(GetMemoryChunkContext(old), sizeof(uint32) * size);
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
-	set->count = 0;
 	for (uint32 i = 0; i < oldsize; i++)
-		if (old[i] != RUHNSW_INVALID_VID)
-			RuhnswVidSetAdd(set, old[i]);
+	{
+		uint32		j;
+
+		if (old[i] == RUHNSW_INVALID_VID)
+			continue;
+		j = RuhnswVidHash(old[i]) & set->mask;
+		while (set->slots[j] != RUHNSW_INVALID_VID)
+			j = (j + 1) & set->mask;
+		set->slots[j] = old[i];
+	}
 	pfree(old);
 }
 
@@ -902,7 +929,17 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 {
 	uint32		i;
 
-	if ((set->count + 1) * 2 > set->mask + 1)
+	if (vid < set->range)
+	{
+		uint64		bit = UINT64CONST(1) << (vid % 64);
+
+		if (set->bits[vid / 64] & bit)
+			return false;
+		set->bits[vid / 64] |= bit;
+		set->count++;
+		return true;
+	}
+	if ((set->nhash + 1) * 2 > set->mask + 1)
 		RuhnswVidSetGrow(set);
 	i = RuhnswVidHash(vid) & set->mask;
 	while (set->slots[i] != RUHNSW_INVALID_VID)
@@ -913,6 +950,7 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 	}
 	set->slots[i] = vid;
 	set->count++;
+	set->nhash++;
 	return true;
 }
 
@@ -920,8 +958,11 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 bool
 RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
 {
-	uint32		i = RuhnswVidHash(vid) & set->mask;
+	uint32		i;
 
+	if (vid < set->range)
+		return (set->bits[vid / 64] & (UINT64CONST(1) << (vid % 64))) != 0;
+	i = RuhnswVidHash(vid) & set->mask;
 	while (set->slots[i] != RUHNSW_INVALID_VID)
 	{
 		if (set->slots[i] == vid)

@@ -219,12 +219,18 @@ typedef struct RuhnswCand
 	uint32		vid;
 } RuhnswCand;
 
-/* a set of vids (open addressing) */
+/*
+ * a set of vids: open addressing, or (RuhnswVidSetInitRange) a bitmap over
+ * [0, range) with a hash set for vids beyond it
+ */
 typedef struct RuhnswVidSet
 {
 	uint32	   *slots;
 	uint32		mask;
-	uint32		count;
+	uint32		count;			/* vids in the set */
+	uint32		nhash;			/* of them in slots */
+	uint64	   *bits;			/* bitmap mode: range bits, else NULL */
+	uint32		range;
 } RuhnswVidSet;
 
 /* One entry of a recent-page map: a block and the buffer it was read into. */
@@ -351,6 +357,7 @@ extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);
 extern RuhnswCand RuhnswHeapPop(RuhnswCand *h, int *n, bool max);
 extern int	RuhnswCandCmp(const void *a, const void *b);
 extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
+extern void RuhnswVidSetInitRange(RuhnswVidSet *set, uint32 range, uint32 capacity);
 extern void RuhnswVidSetClear(RuhnswVidSet *set);
 extern bool RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid);
 extern bool RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid);
