@@ -292,6 +292,8 @@ RuhnswScanStart(IndexScanDesc scan)
 		return false;
 	so->g.mode = (RvScoreMode) rv_search_codes;
 	so->scorer = RuhnswQueryBegin(&so->g, so->query);
+	/* a search scores about ef * m nodes */
+	RvStoreScoreKeepPins(so->scorer, (uint64) ruhnsw_ef_search * so->g.m);
 	so->ef = ruhnsw_ef_search;
 	RuhnswVidSetInit(&so->returned, 64);
 	so->lastdist = -get_float4_infinity();

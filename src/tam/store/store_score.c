@@ -8,8 +8,9 @@
  *
  * Invariants:
  *	- no pointer into a store page is returned; a scorer keeps the pages of
- *	  its last call pinned (for reuse by the next) until RvStoreEndScore,
- *	  never more than RV_PINSET_MAX;
+ *	  its last call pinned (for reuse by the next), never more than
+ *	  RV_PINSET_MAX, and after RvStoreScoreKeepPins up to RV_KEEP_PINS_MAX
+ *	  code pages, all until RvStoreEndScore;
  *	- RvStoreScoreExact computes RvVectorDistance on the floats as one
  *	  contiguous piece (in place, or a copy for a vector straddling pages),
  *	  so it equals the SQL function's value bit for bit;
@@ -31,6 +32,9 @@
 #include "tam/store/store_int.h"
 
 int			rv_search_codes = RV_SCORE_SQ8;
+
+/* the most code pages a scorer keeps pinned (RvStoreScoreKeepPins) */
+#define RV_KEEP_PINS_MAX 4096
 
 StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
 				 "SQ8 parameters must fit the code record header");
@@ -58,6 +62,7 @@ struct RvScorer
 	RvScoreCache *cache;		/* or NULL */
 	bool		query_right;	/* RvStoreScoreExact computes d(x, q) */
 	RvPinSet	pins;			/* of the last call, kept for reuse */
+	RvCodePins *keep;			/* code pages kept pinned, or NULL */
 };
 
 /* Whether kind has an SQ8 kernel. */
@@ -77,6 +82,7 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	/* no palloc0: the pin arrays are large and only n/nprev need zeroing */
 	s->cache = cache;
 	s->query_right = false;
+	s->keep = NULL;
 	s->pins.n = 0;
 	s->pins.nprev = 0;
 	s->store = store;
@@ -158,9 +164,34 @@ RvStoreScoreQueryNorm(RvScorer *s)
 }
 
 void
+RvStoreScoreKeepPins(RvScorer *s, uint64 expected)
+{
+	RvStore    *store = s->store;
+	double		codepages;
+	uint32		max = 64;
+
+	if (s->keep != NULL || s->mode != RV_SCORE_SQ8)
+		return;
+	codepages = (double) RelationGetNumberOfBlocks(store->rel) * store->code_blocks /
+		store->seg_blocks;
+	/* pages reused within the search are likely only if it reads many */
+	if ((double) expected * 4 <= codepages)
+		return;
+	while (max < Min((double) expected, codepages) && max < RV_KEEP_PINS_MAX)
+		max <<= 1;
+	s->keep = MemoryContextAlloc(GetMemoryChunkContext(s), sizeof(RvCodePins));
+	RvCodePinsInit(s->keep, max);
+}
+
+void
 RvStoreEndScore(RvScorer *s)
 {
 	RvPinSetReleaseAll(&s->pins);
+	if (s->keep)
+	{
+		RvCodePinsRelease(s->keep);
+		pfree(s->keep);
+	}
 	pfree(s->q);
 	if (s->scratch)
 		pfree(s->scratch);
@@ -387,11 +418,12 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		const char *recs[RV_CODE_BATCH];
 		Buffer		bufs[RV_CODE_BATCH];
 
-		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs);
+		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs, s->keep);
 		for (int i = 0; i < k; i++)
 			dist[start + i] = RvScoreCodeRecord(s, recs[i], err ? &err[start + i] : NULL);
 		for (int i = 0; i < k; i++)
-			ReleaseBuffer(bufs[i]);
+			if (BufferIsValid(bufs[i]))
+				ReleaseBuffer(bufs[i]);
 	}
 }
 
