@@ -77,6 +77,15 @@ extern RvScorer *RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint6
  */
 extern void RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err);
 
+/*
+ * RvStoreScoreExceeds: true when vid's exact distance is certainly greater
+ * than threshold, judged on its code (false when the scorer is not on codes,
+ * or the code cannot tell).  For L2 and squared L2 the code distance is
+ * summed a block of dimensions at a time and the answer given as soon as
+ * the partial sum, less the error bound, passes the threshold.
+ */
+extern bool RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold);
+
 /* RvStoreScoreExact: vid's exact distance, as the SQL function computes it. */
 extern double RvStoreScoreExact(RvScorer *s, uint64 vid);
 

@@ -427,6 +427,71 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 	}
 }
 
+/* dimensions summed between two checks of RvStoreScoreExceeds */
+#define RV_EXCEEDS_BLOCK 128
+
+bool
+RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
+{
+	const char *rec;
+	RvSq8Params p;
+	const uint8_t *c;
+	double		h,
+				e,
+				t,
+				limit;
+	float		partial = 0;
+	bool		exceeds = false;
+
+	if (s->mode != RV_SCORE_SQ8 || isnan(threshold))
+		return false;
+	if (s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED)
+	{
+		float		est,
+					err;
+
+		RvStoreScoreBatch(s, &vid, 1, &est, &err);
+		return (double) est - (double) err > threshold;
+	}
+	if (threshold < 0)
+		return true;			/* a distance is never negative */
+
+	RvScorerCallBegin(s);
+	RvScorerRoom(s);
+	rec = RvStoreCodeRecord(s->store, vid, &s->pins);
+	memcpy(&p, rec, sizeof(RvSq8Params));
+	c = (const uint8_t *) (rec + RV_CODE_HEADER);
+	if (!isfinite(p.scale) || !isfinite(p.offset))
+	{
+		RvScorerCallEnd(s);
+		return false;
+	}
+
+	/*
+	 * The vectors differ by at most e (rv_score.h), so the exact L2 distance
+	 * is at least |q - x~| - e: it exceeds t once |q - x~|^2 > (t + e)^2,
+	 * and every partial sum of the code distance's squared terms is a lower
+	 * bound of |q - x~|^2.  The margin covers the sums' float rounding.
+	 */
+	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
+	e = h * s->sqrt_dims;
+	t = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
+	limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
+	for (int i = 0; i < s->dims; i += RV_EXCEEDS_BLOCK)
+	{
+		int			len = Min(RV_EXCEEDS_BLOCK, s->dims - i);
+
+		partial += rv_kernels->l2sq_sq8(s->q + i, c + i, len, p.scale, p.offset);
+		if ((double) partial > limit)
+		{
+			exceeds = true;
+			break;
+		}
+	}
+	RvScorerCallEnd(s);
+	return exceeds;
+}
+
 double
 RvStoreScoreExact(RvScorer *s, uint64 vid)
 {
