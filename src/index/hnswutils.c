@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -205,7 +206,10 @@ RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta)
 
 /*
  * RuhnswReadMeta: copies the metapage into *meta (share lock held while
- * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic or version.
+ * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic and
+ * ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, with a hint to REINDEX, on a
+ * format outside RUHNSW_MIN_VERSION..RUHNSW_VERSION (format 3 is format 4
+ * without TID tails, so it is read and written as it is).
  */
 void
 RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
@@ -215,11 +219,21 @@ RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	memcpy(meta, PageGetContents(BufferGetPage(buf)), sizeof(RuhnswMetaPageData));
 	UnlockReleaseBuffer(buf);
-	if (meta->magic != RUHNSW_MAGIC || meta->version != RUHNSW_VERSION)
+	if (meta->magic != RUHNSW_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid ruhnsw index",
 						RelationGetRelationName(index))));
+	if (meta->version < RUHNSW_MIN_VERSION || meta->version > RUHNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ruhnsw index \"%s\" has on-disk format %u, which this version does not read",
+						RelationGetRelationName(index), meta->version),
+				 errdetail("This version reads ruhnsw formats %d to %d.",
+						   RUHNSW_MIN_VERSION, RUHNSW_VERSION),
+				 errhint("REINDEX INDEX %s;",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+													RelationGetRelationName(index)))));
 }
 
 /*
@@ -641,6 +655,450 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	}
 	for (int j = 0; j < npages; j++)
 		UnlockReleaseBuffer(bufs[j]);
+}
+
+/* ---- heap TIDs of a node (ruhnsw.h: the inline TID and the TID tail) ---- */
+
+/* bytes of the upper lists of a node of level */
+static uint32
+RuhnswListsLen(int m, int level)
+{
+	return sizeof(uint32) * m * Min(Max(level, 0), RUHNSW_MAX_LEVEL);
+}
+
+/*
+ * RuhnswMaxTids: the most TIDs a node of level (of an index with m) holds:
+ * the inline one plus a tail that fills an upper page after its lists.
+ */
+uint32
+RuhnswMaxTids(int m, int level)
+{
+	uint32		room = RUHNSW_PAGE_CONTENTS - RuhnswListsLen(m, level) -
+		offsetof(RuhnswTidTail, tids);
+
+	return 1 + Min(room / sizeof(ItemPointerData), PG_UINT16_MAX);
+}
+
+/*
+ * The block and byte offset (in the page contents) of the TID tail of
+ * vid's node whose header is hdr (RUHNSW_NODE_TIDS set).  Raises
+ * ERRCODE_INDEX_CORRUPTED when the reference cannot hold a tail.
+ */
+static void
+RuhnswTailLocation(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
+				   BlockNumber *blkno, uint32 *off)
+{
+	*blkno = RuhnswUpperBlock(g->group_pages,
+							  RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+							  RuhnswUpperDelta(hdr->upper));
+	*off = RuhnswUpperOff(hdr->upper) + RuhnswListsLen(g->m, hdr->level);
+	if (!(hdr->flags & RUHNSW_NODE_UPPER) || *off % sizeof(uint32) != 0 ||
+		*off + RuhnswTailSize(0) > RUHNSW_PAGE_CONTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid TID tail reference for vid %u",
+						RelationGetRelationName(g->index), vid)));
+}
+
+/* Checks the tail at off of page contents; raises ERRCODE_INDEX_CORRUPTED. */
+static void
+RuhnswTailCheck(RuhnswGraph *g, uint32 vid, const RuhnswTidTail *tail, uint32 off)
+{
+	if (tail->ntids > tail->cap || off + RuhnswTailSize(tail->cap) > RUHNSW_PAGE_CONTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid TID tail for vid %u (%u of %u TIDs)",
+						RelationGetRelationName(g->index), vid, tail->ntids, tail->cap)));
+}
+
+/* the header of vid's level-0 record on its page (share lock while copying) */
+static bool
+RuhnswReadHeader(RuhnswGraph *g, uint32 vid, RuhnswNodeHeader *hdr,
+				 BufferAccessStrategy strategy)
+{
+	BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	Buffer		buf;
+
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		return false;
+	buf = ReadBufferExtended(g->index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(hdr, PageGetContents(BufferGetPage(buf)) +
+		   (Size) (vid % g->nodes_per_page) * g->recsize, sizeof(RuhnswNodeHeader));
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/*
+ * RuhnswNodeTids: the heap TIDs of vid's node, whose level-0 record
+ * (header hdr) the caller read: the inline TID, then those of the TID tail
+ * (read under its upper page's share lock).  *tids gets a palloc'd array
+ * (current context); returns their number (>= 1).  In memory (a build)
+ * nodes have no tails.  Raises ERRCODE_INDEX_CORRUPTED on a bad tail.
+ */
+int
+RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPointerData **tids)
+{
+	BlockNumber blkno;
+	uint32		off;
+	Buffer		buf;
+	const RuhnswTidTail *tail;
+	int			n;
+
+	if (g->mem != NULL || !(hdr->flags & RUHNSW_NODE_TIDS))
+	{
+		*tids = palloc(sizeof(ItemPointerData));
+		(*tids)[0] = hdr->tid;
+		return 1;
+	}
+	RuhnswTailLocation(g, vid, hdr, &blkno, &off);
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tail = (const RuhnswTidTail *) (PageGetContents(BufferGetPage(buf)) + off);
+	RuhnswTailCheck(g, vid, tail, off);
+	n = tail->ntids;
+	*tids = palloc(sizeof(ItemPointerData) * (n + 1));
+	(*tids)[0] = hdr->tid;
+	memcpy(*tids + 1, tail->tids, sizeof(ItemPointerData) * n);
+	UnlockReleaseBuffer(buf);
+	return n + 1;
+}
+
+/*
+ * Locks (exclusive) vid's level-0 page and the upper page the header's
+ * tail lives in, in ascending block order, and returns them with the
+ * header and tail pointers into the pages (registered with state when it
+ * is not NULL: the pointers are then into its copies).  When the node's
+ * header no longer matches *expect (flags, upper, tid), unlocks and
+ * returns false.
+ */
+static bool
+RuhnswLockTidPages(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *expect,
+				   BufferAccessStrategy strategy, Buffer *l0buf, Buffer *ubuf,
+				   GenericXLogState *state, RuhnswNodeHeader **hdr, RuhnswTidTail **tail)
+{
+	BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	BlockNumber ublk;
+	uint32		off;
+	Page		l0page,
+				upage;
+
+	RuhnswTailLocation(g, vid, expect, &ublk, &off);
+	if (ublk >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (ublk >= g->nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	*l0buf = ReadBufferExtended(g->index, MAIN_FORKNUM, l0blk, RBM_NORMAL, strategy);
+	*ubuf = ReadBufferExtended(g->index, MAIN_FORKNUM, ublk, RBM_NORMAL, strategy);
+	if (ublk < l0blk)
+	{
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	else
+	{
+		LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	l0page = BufferGetPage(*l0buf);
+	*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+								 (Size) (vid % g->nodes_per_page) * g->recsize);
+	if ((*hdr)->flags != expect->flags || (*hdr)->upper != expect->upper ||
+		!ItemPointerEquals(&(*hdr)->tid, (ItemPointer) &expect->tid))
+	{
+		UnlockReleaseBuffer(*ubuf);
+		UnlockReleaseBuffer(*l0buf);
+		return false;
+	}
+	if (state)
+	{
+		l0page = GenericXLogRegisterBuffer(state, *l0buf, 0);
+		upage = GenericXLogRegisterBuffer(state, *ubuf, 0);
+		*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+									 (Size) (vid % g->nodes_per_page) * g->recsize);
+	}
+	else
+		upage = BufferGetPage(*ubuf);
+	*tail = (RuhnswTidTail *) (PageGetContents(upage) + off);
+	RuhnswTailCheck(g, vid, *tail, off);
+	return true;
+}
+
+/*
+ * RuhnswAddTid: records heap TID tid in vid's node, the row version of an
+ * UPDATE that kept the vector (no graph change).  Returns false, changing
+ * nothing, when vid has no live node (the caller inserts one); true when
+ * the TID is recorded (or was already).  The TID goes to the node's tail
+ * when it has room, in one WAL record of its upper page; else the node
+ * gets a new upper record (lists copied, tail of twice the capacity, at
+ * the front of the free space of the first upper page from its group's
+ * on with room) and its header names it, in one WAL record of the two
+ * pages (plain dirty pages in an unlogged build).  Locks as
+ * RuhnswWriteNodes (the level-0 and upper page together, ascending).
+ * Caller holds RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds alone).
+ * Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when the node holds
+ * RuhnswMaxTids TIDs already or no upper page within
+ * RUHNSW_UPPER_MAX_DELTA groups has room.
+ */
+bool
+RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
+{
+	Assert(g->mem == NULL);
+	for (;;)
+	{
+		RuhnswNodeHeader cur;
+		int			level;
+		uint32		listslen;
+		ItemPointerData *tids;
+		int			ntids;
+		uint32		cap = 0;
+		uint32		tn;
+		uint32		newcap;
+		uint32		newlen;
+		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid);
+		char	   *lists;
+		BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+		BlockNumber ublk = InvalidBlockNumber;
+		uint32		used = 0;
+		uint32		d;
+		Buffer		l0buf,
+					ubuf;
+		GenericXLogState *state = NULL;
+		Page		l0page,
+					upage;
+		RuhnswNodeHeader *hdr;
+		RuhnswTidTail *tail;
+		RuhnswPageOpaque opaque;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!RuhnswReadHeader(g, vid, &cur, NULL) ||
+			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			return false;
+		ntids = RuhnswNodeTids(g, vid, &cur, &tids);
+		for (int i = 0; i < ntids; i++)
+			if (ItemPointerEquals(&tids[i], tid))
+				return true;
+		level = Min(cur.level, RUHNSW_MAX_LEVEL);
+		listslen = RuhnswListsLen(g->m, level);
+
+		/* room in the tail: one record of the upper page */
+		if (cur.flags & RUHNSW_NODE_TIDS)
+		{
+			if (!g->unlogged_build)
+				state = GenericXLogStart(g->index);
+			if (!RuhnswLockTidPages(g, vid, &cur, NULL, &l0buf, &ubuf, state, &hdr, &tail))
+			{
+				if (state)
+					GenericXLogAbort(state);
+				continue;
+			}
+			cap = tail->cap;
+			tn = tail->ntids;
+			if (tn < cap && tn == ntids - 1)
+			{
+				tail->tids[tail->ntids++] = *tid;
+				if (state)
+					GenericXLogFinish(state);
+				else
+					MarkBufferDirty(ubuf);
+				UnlockReleaseBuffer(ubuf);
+				UnlockReleaseBuffer(l0buf);
+				return true;
+			}
+			if (state)
+				GenericXLogAbort(state);
+			UnlockReleaseBuffer(ubuf);
+			UnlockReleaseBuffer(l0buf);
+			state = NULL;
+			if (tn != ntids - 1)
+				continue;		/* changed since read: again */
+		}
+
+		/* a new upper record: the lists, then a tail of twice the room */
+		if ((uint32) ntids >= RuhnswMaxTids(g->m, level))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("ruhnsw index \"%s\" cannot hold more than %d row versions of vector id %u",
+							RelationGetRelationName(g->index), ntids, vid),
+					 errhint("VACUUM the table to remove dead row versions.")));
+		newcap = Min(Max(2 * cap, 1), RuhnswMaxTids(g->m, level) - 1);
+		newlen = listslen + RuhnswTailSize(newcap);
+		lists = palloc(Max(listslen, 1));
+		memset(lists, 0xFF, Max(listslen, 1));
+		if (level >= 1 && (cur.flags & RUHNSW_NODE_UPPER))
+		{
+			char	   *full = palloc(g->nodesize);
+
+			if (!RuhnswReadNode(g, vid, full))
+				return false;
+			memcpy(lists, full + g->recsize, listslen);
+			pfree(full);
+		}
+		for (d = 0;; d++)
+		{
+			ublk = RuhnswUpperBlock(g->group_pages, grp + d);
+			used = RuhnswUpperUsed(g, ublk);
+			if (used + newlen <= RUHNSW_PAGE_CONTENTS)
+				break;
+			if (d >= RUHNSW_UPPER_MAX_DELTA)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("ruhnsw index \"%s\" has no room for the upper record of vid %u",
+								RelationGetRelationName(g->index), vid)));
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (ublk >= g->nblocks)
+			g->nblocks = RelationGetNumberOfBlocks(g->index);
+		if (ublk >= g->nblocks)
+		{
+			RuhnswExtendTo(g, ublk);
+			g->nblocks = ublk + 1;
+		}
+
+		l0buf = ReadBuffer(g->index, l0blk);
+		ubuf = ReadBuffer(g->index, ublk);
+		if (ublk < l0blk)
+		{
+			LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+			LockBuffer(l0buf, BUFFER_LOCK_EXCLUSIVE);
+		}
+		else
+		{
+			LockBuffer(l0buf, BUFFER_LOCK_EXCLUSIVE);
+			LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+		}
+		hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		opaque = (RuhnswPageOpaque) PageGetSpecialPointer(BufferGetPage(ubuf));
+		if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
+			!ItemPointerEquals(&hdr->tid, &cur.tid) || opaque->upper_used != used)
+		{
+			/* changed since read: again */
+			UnlockReleaseBuffer(ubuf);
+			UnlockReleaseBuffer(l0buf);
+			continue;
+		}
+		if (!g->unlogged_build)
+		{
+			state = GenericXLogStart(g->index);
+			l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+			upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+		}
+		else
+		{
+			l0page = BufferGetPage(l0buf);
+			upage = BufferGetPage(ubuf);
+		}
+		hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		memcpy(PageGetContents(upage) + used, lists, listslen);
+		tail = (RuhnswTidTail *) (PageGetContents(upage) + used + listslen);
+		memset(tail, 0, RuhnswTailSize(newcap));
+		tail->cap = (uint16) newcap;
+		tail->ntids = (uint16) ntids;
+		memcpy(tail->tids, tids + 1, sizeof(ItemPointerData) * (ntids - 1));
+		tail->tids[ntids - 1] = *tid;
+		((RuhnswPageOpaque) PageGetSpecialPointer(upage))->upper_used = used + newlen;
+		hdr->flags |= RUHNSW_NODE_UPPER | RUHNSW_NODE_TIDS;
+		hdr->upper = RuhnswUpperRef(d, used);
+		if (state)
+			GenericXLogFinish(state);
+		else
+		{
+			MarkBufferDirty(l0buf);
+			MarkBufferDirty(ubuf);
+		}
+		UnlockReleaseBuffer(ubuf);
+		UnlockReleaseBuffer(l0buf);
+		pfree(lists);
+		return true;
+	}
+}
+
+/*
+ * RuhnswVacuumTids: ambulkdelete's pass over the TIDs of vid's live node
+ * with a TID tail: calls callback once for each TID and drops those it
+ * reports dead; the first live one is kept inline.  When none is left the
+ * node is marked RUHNSW_NODE_DELETED (tail emptied).  One WAL record of
+ * the level-0 and upper page when anything changed.  Adds the TIDs
+ * dropped to *nremoved; returns the number left (0: deleted).  Pages are
+ * read through strategy.  Caller holds RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock.
+ */
+int
+RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
+				 void *callback_state, BufferAccessStrategy strategy, double *nremoved)
+{
+	for (;;)
+	{
+		RuhnswNodeHeader cur;
+		Buffer		l0buf,
+					ubuf;
+		RuhnswNodeHeader *hdr;
+		RuhnswTidTail *tail;
+		ItemPointerData *live;
+		int			nlive = 0;
+		int			n;
+		GenericXLogState *state;
+
+		if (!RuhnswReadHeader(g, vid, &cur, strategy) ||
+			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			return 0;
+		if (!(cur.flags & RUHNSW_NODE_TIDS))
+			elog(ERROR, "ruhnsw: RuhnswVacuumTids called for vid %u, which has no TID tail", vid);
+		if (!RuhnswLockTidPages(g, vid, &cur, strategy, &l0buf, &ubuf, NULL, &hdr, &tail))
+			continue;
+		n = 1 + tail->ntids;
+		live = palloc(sizeof(ItemPointerData) * n);
+		for (int i = 0; i < n; i++)
+		{
+			ItemPointerData t = i == 0 ? hdr->tid : tail->tids[i - 1];
+
+			if (!callback(&t, callback_state))
+				live[nlive++] = t;
+		}
+		if (nlive == n)
+		{
+			UnlockReleaseBuffer(ubuf);
+			UnlockReleaseBuffer(l0buf);
+			pfree(live);
+			return n;
+		}
+		state = GenericXLogStart(g->index);
+		hdr = (RuhnswNodeHeader *) (PageGetContents(GenericXLogRegisterBuffer(state, l0buf, 0)) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		tail = (RuhnswTidTail *) ((char *) GenericXLogRegisterBuffer(state, ubuf, 0) +
+								  ((char *) tail - (char *) BufferGetPage(ubuf)));
+		if (nlive == 0)
+		{
+			hdr->flags |= RUHNSW_NODE_DELETED;
+			tail->ntids = 0;
+		}
+		else
+		{
+			hdr->tid = live[0];
+			tail->ntids = (uint16) (nlive - 1);
+			memcpy(tail->tids, live + 1, sizeof(ItemPointerData) * (nlive - 1));
+		}
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(ubuf);
+		UnlockReleaseBuffer(l0buf);
+		*nremoved += n - nlive;
+		pfree(live);
+		return nlive;
+	}
 }
 
 /*
