@@ -251,7 +251,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 				nextra++;
 				bs.indtuples++;
 			}
-			else if (g.mem == NULL && RuhnswAddTid(&g, bs.vids[i], &bs.tids[i]))
+			else if (g.mem == NULL && RuhnswAddTid(&g, heap, bs.vids[i], &bs.tids[i]))
 				bs.indtuples++;
 			else if (RuhnswVectorIndexable(&g, bs.vids[i]))
 			{
@@ -285,7 +285,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			for (int64 i = 0; i < nextra; i++)
 			{
 				CHECK_FOR_INTERRUPTS();
-				if (!RuhnswAddTid(&g, bs.vids[i], &bs.tids[i]))
+				if (!RuhnswAddTid(&g, heap, bs.vids[i], &bs.tids[i]))
 					elog(ERROR, "ruhnsw build: vid %u has no node for its further TIDs",
 						 bs.vids[i]);
 			}

@@ -601,7 +601,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	}
 	RuhnswGraphInit(&g, index, &meta, store);
 	/* a row version sharing a live node's vid: record its TID, no graph insert */
-	if (!RuhnswAddTid(&g, (uint32) vid, heap_tid) &&
+	if (!RuhnswAddTid(&g, heap, (uint32) vid, heap_tid) &&
 		RuhnswVectorIndexable(&g, (uint32) vid) &&
 		RuhnswInsertNode(&g, (uint32) vid, heap_tid))
 		changed = true;

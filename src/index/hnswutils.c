@@ -733,10 +733,16 @@ RuhnswReadHeader(RuhnswGraph *g, uint32 vid, RuhnswNodeHeader *hdr,
 
 /*
  * RuhnswNodeTids: the heap TIDs of vid's node, whose level-0 record
- * (header hdr) the caller read: the inline TID, then those of the TID tail
- * (read under its upper page's share lock).  *tids gets a palloc'd array
- * (current context); returns their number (>= 1).  In memory (a build)
- * nodes have no tails.  Raises ERRCODE_INDEX_CORRUPTED on a bad tail.
+ * (header hdr) the caller read: the inline TID (unless it is invalid,
+ * which only a node with a tail may have), then those of the TID tail,
+ * read under its upper page's share lock after the level-0 page was
+ * released.  That is safe because writers never move a live TID between
+ * the inline slot and the tail in place (RuhnswAddTid,
+ * RuhnswVacuumTids): whichever of the two states of each part a reader
+ * combines, it has every TID live in both.  *tids gets a palloc'd array
+ * (current context); returns their number (>= 1 for a live node).  In
+ * memory (a build) nodes have no tails.  Raises ERRCODE_INDEX_CORRUPTED
+ * on a bad tail.
  */
 int
 RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPointerData **tids)
@@ -753,6 +759,7 @@ RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPoin
 		(*tids)[0] = hdr->tid;
 		return 1;
 	}
+	n = ItemPointerIsValid(&hdr->tid) ? 1 : 0;
 	RuhnswTailLocation(g, vid, hdr, &blkno, &off);
 	if (blkno >= g->nblocks)
 		g->nblocks = RelationGetNumberOfBlocks(g->index);
@@ -765,12 +772,13 @@ RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPoin
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	tail = (const RuhnswTidTail *) (PageGetContents(BufferGetPage(buf)) + off);
 	RuhnswTailCheck(g, vid, tail, off);
-	n = tail->ntids;
-	*tids = palloc(sizeof(ItemPointerData) * (n + 1));
-	(*tids)[0] = hdr->tid;
-	memcpy(*tids + 1, tail->tids, sizeof(ItemPointerData) * n);
+	*tids = palloc(sizeof(ItemPointerData) * (n + tail->ntids + 1));
+	if (n > 0)
+		(*tids)[0] = hdr->tid;
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * tail->ntids);
+	n += tail->ntids;
 	UnlockReleaseBuffer(buf);
-	return n + 1;
+	return n;
 }
 
 /*
@@ -837,23 +845,52 @@ RuhnswLockTidPages(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *expect,
 }
 
 /*
+ * Locks (exclusive) the level-0 page of vid and upper page ublk (if
+ * valid) in ascending block order.
+ */
+static void
+RuhnswLockTwo(RuhnswGraph *g, BlockNumber l0blk, BlockNumber ublk, Buffer *l0buf, Buffer *ubuf)
+{
+	*l0buf = ReadBuffer(g->index, l0blk);
+	*ubuf = BlockNumberIsValid(ublk) ? ReadBuffer(g->index, ublk) : InvalidBuffer;
+	if (BufferIsValid(*ubuf) && ublk < l0blk)
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+	LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+	if (BufferIsValid(*ubuf) && ublk > l0blk)
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+}
+
+static void
+RuhnswUnlockTwo(Buffer l0buf, Buffer ubuf)
+{
+	if (BufferIsValid(ubuf))
+		UnlockReleaseBuffer(ubuf);
+	UnlockReleaseBuffer(l0buf);
+}
+
+/*
  * RuhnswAddTid: records heap TID tid in vid's node, the row version of an
  * UPDATE that kept the vector (no graph change).  Returns false, changing
  * nothing, when vid has no live node (the caller inserts one); true when
- * the TID is recorded (or was already).  The TID goes to the node's tail
- * when it has room, in one WAL record of its upper page; else the node
- * gets a new upper record (lists copied, tail of twice the capacity, at
- * the front of the free space of the first upper page from its group's
- * on with room) and its header names it, in one WAL record of the two
- * pages (plain dirty pages in an unlogged build).  Locks as
- * RuhnswWriteNodes (the level-0 and upper page together, ascending).
- * Caller holds RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds alone).
- * Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when the node holds
- * RuhnswMaxTids TIDs already or no upper page within
- * RUHNSW_UPPER_MAX_DELTA groups has room.
+ * the TID is recorded (or was already).  When the node has no room for
+ * one more (its inline TID only, or a full tail) and heap is given, TIDs
+ * whose HOT chain no longer refers to vid (pruned, aborted or reused line
+ * pointers: RvTamTidRefersToVid; no scan would return them) are dropped
+ * first.  The TIDs are then rewritten in place when they fit (one WAL
+ * record of the level-0 page and, with a tail, its upper page); else the
+ * node gets a new upper record (its lists copied, then a tail of twice the
+ * capacity, 1 the first time) at the front of the free space of the first
+ * upper page from its group's on with room, and its header names it, in
+ * one WAL record of the two pages (plain dirty pages in an unlogged
+ * build).  Heap pages are read before any index page is locked; index
+ * pages are locked as by RuhnswWriteNodes (together, ascending).  Caller
+ * holds RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds alone).  Raises
+ * ERRCODE_PROGRAM_LIMIT_EXCEEDED when the node would hold more than
+ * RuhnswMaxTids TIDs or no upper page within RUHNSW_UPPER_MAX_DELTA groups
+ * has room.
  */
 bool
-RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
+RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 {
 	Assert(g->mem == NULL);
 	for (;;)
@@ -861,79 +898,151 @@ RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		RuhnswNodeHeader cur;
 		int			level;
 		uint32		listslen;
-		ItemPointerData *tids;
-		int			ntids;
+		bool		inl;
+		ItemPointerData newtid;
+		ItemPointerData *ttids;
+		uint32		ntail = 0;
 		uint32		cap = 0;
-		uint32		tn;
+		uint32		maxtids;
 		uint32		newcap;
 		uint32		newlen;
 		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid);
 		char	   *lists;
 		BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
 		BlockNumber ublk = InvalidBlockNumber;
+		uint32		uoff = 0;
 		uint32		used = 0;
 		uint32		d;
 		Buffer		l0buf,
 					ubuf;
 		GenericXLogState *state = NULL;
 		Page		l0page,
-					upage;
+					upage = NULL;
 		RuhnswNodeHeader *hdr;
 		RuhnswTidTail *tail;
-		RuhnswPageOpaque opaque;
 
 		CHECK_FOR_INTERRUPTS();
 		if (!RuhnswReadHeader(g, vid, &cur, NULL) ||
 			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
 			return false;
-		ntids = RuhnswNodeTids(g, vid, &cur, &tids);
-		for (int i = 0; i < ntids; i++)
-			if (ItemPointerEquals(&tids[i], tid))
-				return true;
 		level = Min(cur.level, RUHNSW_MAX_LEVEL);
 		listslen = RuhnswListsLen(g->m, level);
-
-		/* room in the tail: one record of the upper page */
+		maxtids = RuhnswMaxTids(g->m, level);
+		inl = ItemPointerIsValid(&cur.tid);
+		if (inl && ItemPointerEquals(&cur.tid, tid))
+			return true;
 		if (cur.flags & RUHNSW_NODE_TIDS)
 		{
-			if (!g->unlogged_build)
-				state = GenericXLogStart(g->index);
-			if (!RuhnswLockTidPages(g, vid, &cur, NULL, &l0buf, &ubuf, state, &hdr, &tail))
-			{
-				if (state)
-					GenericXLogAbort(state);
-				continue;
-			}
-			cap = tail->cap;
-			tn = tail->ntids;
-			if (tn < cap && tn == ntids - 1)
-			{
-				tail->tids[tail->ntids++] = *tid;
-				if (state)
-					GenericXLogFinish(state);
-				else
-					MarkBufferDirty(ubuf);
-				UnlockReleaseBuffer(ubuf);
-				UnlockReleaseBuffer(l0buf);
+			/* the tail: capacity and TIDs */
+			RuhnswTidTail *t;
+
+			RuhnswTailLocation(g, vid, &cur, &ublk, &uoff);
+			if (ublk >= g->nblocks)
+				g->nblocks = RelationGetNumberOfBlocks(g->index);
+			if (ublk >= g->nblocks)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+								RelationGetRelationName(g->index), vid)));
+			ubuf = ReadBuffer(g->index, ublk);
+			LockBuffer(ubuf, BUFFER_LOCK_SHARE);
+			t = (RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff);
+			RuhnswTailCheck(g, vid, t, uoff);
+			cap = t->cap;
+			ntail = t->ntids;
+			ttids = palloc(sizeof(ItemPointerData) * (cap + 1));
+			memcpy(ttids, t->tids, sizeof(ItemPointerData) * ntail);
+			UnlockReleaseBuffer(ubuf);
+		}
+		else
+			ttids = palloc(sizeof(ItemPointerData));
+		for (uint32 i = 0; i < ntail; i++)
+			if (ItemPointerEquals(&ttids[i], tid))
 				return true;
+
+		/* no room: drop the TIDs no scan would return any more */
+		if (inl && ntail >= cap && heap != NULL)
+		{
+			uint32		nkeep = 0;
+
+			inl = RvTamTidRefersToVid(heap, &cur.tid, g->attnum, g->store, vid);
+			for (uint32 i = 0; i < ntail; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (RvTamTidRefersToVid(heap, &ttids[i], g->attnum, g->store, vid))
+					ttids[nkeep++] = ttids[i];
+			}
+			ntail = nkeep;
+		}
+
+		/*
+		 * Where tid goes: the inline slot when free, else the tail.  A TID
+		 * kept stays where it is (see RuhnswNodeTids).
+		 */
+		newtid = cur.tid;
+		if (!inl)
+			newtid = *tid;
+		else
+		{
+			ttids = repalloc(ttids, sizeof(ItemPointerData) * (ntail + 1));
+			ttids[ntail++] = *tid;
+		}
+
+		if (ntail <= cap)
+		{
+			/* in place: the inline TID and the tail (if any) */
+			RuhnswLockTwo(g, l0blk, ublk, &l0buf, &ubuf);
+			hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
+										(Size) (vid % g->nodes_per_page) * g->recsize);
+			if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
+				!ItemPointerEquals(&hdr->tid, &cur.tid))
+			{
+				RuhnswUnlockTwo(l0buf, ubuf);
+				continue;		/* changed since read: again */
+			}
+			if (!g->unlogged_build)
+			{
+				state = GenericXLogStart(g->index);
+				l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+				if (BufferIsValid(ubuf))
+					upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+			}
+			else
+			{
+				l0page = BufferGetPage(l0buf);
+				if (BufferIsValid(ubuf))
+					upage = BufferGetPage(ubuf);
+			}
+			hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+										(Size) (vid % g->nodes_per_page) * g->recsize);
+			hdr->tid = newtid;
+			if (upage != NULL)
+			{
+				tail = (RuhnswTidTail *) (PageGetContents(upage) + uoff);
+				RuhnswTailCheck(g, vid, tail, uoff);
+				tail->ntids = (uint16) ntail;
+				memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
 			}
 			if (state)
-				GenericXLogAbort(state);
-			UnlockReleaseBuffer(ubuf);
-			UnlockReleaseBuffer(l0buf);
-			state = NULL;
-			if (tn != ntids - 1)
-				continue;		/* changed since read: again */
+				GenericXLogFinish(state);
+			else
+			{
+				MarkBufferDirty(l0buf);
+				if (BufferIsValid(ubuf))
+					MarkBufferDirty(ubuf);
+			}
+			RuhnswUnlockTwo(l0buf, ubuf);
+			return true;
 		}
 
 		/* a new upper record: the lists, then a tail of twice the room */
-		if ((uint32) ntids >= RuhnswMaxTids(g->m, level))
+		if (1 + ntail > maxtids)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("ruhnsw index \"%s\" cannot hold more than %d row versions of vector id %u",
-							RelationGetRelationName(g->index), ntids, vid),
+					 errmsg("ruhnsw index \"%s\" cannot hold more than %u row versions of vector id %u",
+							RelationGetRelationName(g->index), maxtids, vid),
 					 errhint("VACUUM the table to remove dead row versions.")));
-		newcap = Min(Max(2 * cap, 1), RuhnswMaxTids(g->m, level) - 1);
+		newcap = Min(Max(Max(2 * cap, 1), ntail), maxtids - 1);
 		newlen = listslen + RuhnswTailSize(newcap);
 		lists = palloc(Max(listslen, 1));
 		memset(lists, 0xFF, Max(listslen, 1));
@@ -942,7 +1051,7 @@ RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 			char	   *full = palloc(g->nodesize);
 
 			if (!RuhnswReadNode(g, vid, full))
-				return false;
+				continue;
 			memcpy(lists, full + g->recsize, listslen);
 			pfree(full);
 		}
@@ -967,28 +1076,15 @@ RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 			g->nblocks = ublk + 1;
 		}
 
-		l0buf = ReadBuffer(g->index, l0blk);
-		ubuf = ReadBuffer(g->index, ublk);
-		if (ublk < l0blk)
-		{
-			LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
-			LockBuffer(l0buf, BUFFER_LOCK_EXCLUSIVE);
-		}
-		else
-		{
-			LockBuffer(l0buf, BUFFER_LOCK_EXCLUSIVE);
-			LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
-		}
+		RuhnswLockTwo(g, l0blk, ublk, &l0buf, &ubuf);
 		hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
 									(Size) (vid % g->nodes_per_page) * g->recsize);
-		opaque = (RuhnswPageOpaque) PageGetSpecialPointer(BufferGetPage(ubuf));
 		if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
-			!ItemPointerEquals(&hdr->tid, &cur.tid) || opaque->upper_used != used)
+			!ItemPointerEquals(&hdr->tid, &cur.tid) ||
+			((RuhnswPageOpaque) PageGetSpecialPointer(BufferGetPage(ubuf)))->upper_used != used)
 		{
-			/* changed since read: again */
-			UnlockReleaseBuffer(ubuf);
-			UnlockReleaseBuffer(l0buf);
-			continue;
+			RuhnswUnlockTwo(l0buf, ubuf);
+			continue;			/* changed since read: again */
 		}
 		if (!g->unlogged_build)
 		{
@@ -1007,10 +1103,10 @@ RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		tail = (RuhnswTidTail *) (PageGetContents(upage) + used + listslen);
 		memset(tail, 0, RuhnswTailSize(newcap));
 		tail->cap = (uint16) newcap;
-		tail->ntids = (uint16) ntids;
-		memcpy(tail->tids, tids + 1, sizeof(ItemPointerData) * (ntids - 1));
-		tail->tids[ntids - 1] = *tid;
+		tail->ntids = (uint16) ntail;
+		memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
 		((RuhnswPageOpaque) PageGetSpecialPointer(upage))->upper_used = used + newlen;
+		hdr->tid = newtid;
 		hdr->flags |= RUHNSW_NODE_UPPER | RUHNSW_NODE_TIDS;
 		hdr->upper = RuhnswUpperRef(d, used);
 		if (state)
@@ -1020,8 +1116,7 @@ RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 			MarkBufferDirty(l0buf);
 			MarkBufferDirty(ubuf);
 		}
-		UnlockReleaseBuffer(ubuf);
-		UnlockReleaseBuffer(l0buf);
+		RuhnswUnlockTwo(l0buf, ubuf);
 		pfree(lists);
 		return true;
 	}
@@ -1030,8 +1125,9 @@ RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 /*
  * RuhnswVacuumTids: ambulkdelete's pass over the TIDs of vid's live node
  * with a TID tail: calls callback once for each TID and drops those it
- * reports dead; the first live one is kept inline.  When none is left the
- * node is marked RUHNSW_NODE_DELETED (tail emptied).  One WAL record of
+ * reports dead: a dead inline TID is made invalid, the tail compacted (no
+ * live TID moves between them: see RuhnswNodeTids).  When none is left
+ * the node is marked RUHNSW_NODE_DELETED (tail emptied).  One WAL record of
  * the level-0 and upper page when anything changed.  Adds the TIDs
  * dropped to *nremoved; returns the number left (0: deleted).  Pages are
  * read through strategy.  Caller holds RUHNSW_UPDATE_LOCK in
@@ -1051,6 +1147,7 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 		ItemPointerData *live;
 		int			nlive = 0;
 		int			n;
+		bool		inl;
 		GenericXLogState *state;
 
 		if (!RuhnswReadHeader(g, vid, &cur, strategy) ||
@@ -1060,11 +1157,19 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 			elog(ERROR, "ruhnsw: RuhnswVacuumTids called for vid %u, which has no TID tail", vid);
 		if (!RuhnswLockTidPages(g, vid, &cur, strategy, &l0buf, &ubuf, NULL, &hdr, &tail))
 			continue;
-		n = 1 + tail->ntids;
-		live = palloc(sizeof(ItemPointerData) * n);
-		for (int i = 0; i < n; i++)
+		/* the inline TID (if valid) is live[0] when it stays, tail's after it */
+		inl = ItemPointerIsValid(&hdr->tid);
+		n = (inl ? 1 : 0) + tail->ntids;
+		live = palloc(sizeof(ItemPointerData) * (n + 1));
+		if (inl)
 		{
-			ItemPointerData t = i == 0 ? hdr->tid : tail->tids[i - 1];
+			inl = !callback(&hdr->tid, callback_state);
+			if (inl)
+				live[nlive++] = hdr->tid;
+		}
+		for (int i = 0; i < tail->ntids; i++)
+		{
+			ItemPointerData t = tail->tids[i];
 
 			if (!callback(&t, callback_state))
 				live[nlive++] = t;
@@ -1088,9 +1193,11 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 		}
 		else
 		{
-			hdr->tid = live[0];
-			tail->ntids = (uint16) (nlive - 1);
-			memcpy(tail->tids, live + 1, sizeof(ItemPointerData) * (nlive - 1));
+			/* no live TID moves between the inline slot and the tail */
+			if (!inl)
+				ItemPointerSetInvalid(&hdr->tid);
+			tail->ntids = (uint16) (nlive - (inl ? 1 : 0));
+			memcpy(tail->tids, live + (inl ? 1 : 0), sizeof(ItemPointerData) * tail->ntids);
 		}
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(ubuf);

@@ -549,7 +549,8 @@ RvvScanRecords(RuhnswVerifyState *vs)
 
 /*
  * The heap TIDs of live node vid whose level-0 record rec (header hdr)
- * is: the inline one, then those of its TID tail, which is checked (and
+ * is: the inline one (unless invalid, which a node with a tail may
+ * have), then those of its TID tail, which is checked (and
  * its units claimed in upper_map) when its upper reference was found
  * valid in pass 1.  Returns their number in *tids (palloc'd, room for
  * RuhnswMaxTids).  Reads pages into vs->page.
@@ -573,6 +574,9 @@ RvvNodeTids(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid,
 	if (!(hdr->flags & RUHNSW_NODE_TIDS) || !(vs->node[vid] & RVV_UPPER_OK) ||
 		!RvvUpperLocation(vs, vid, hdr->upper, level, &u, &off, &len))
 		return n;
+	/* with a tail, the inline slot may be empty (its TID died) */
+	if (!ItemPointerIsValid(&hdr->tid))
+		n = 0;
 	toff = off + len;
 	if (toff + RuhnswTailSize(0) > vs->upper_used[u])
 	{
@@ -606,7 +610,10 @@ RvvNodeTids(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid,
 	}
 	for (uint32 k = toff / sizeof(uint32); k < (toff + tlen) / sizeof(uint32); k++)
 		map[k / 8] |= 1 << (k % 8);
-	memcpy(*tids + 1, tail->tids, sizeof(ItemPointerData) * tail->ntids);
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * tail->ntids);
+	if (n + tail->ntids == 0)
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "live node has no heap TID (an invalid inline TID and an empty tail)");
 	return n + tail->ntids;
 }
 

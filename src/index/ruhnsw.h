@@ -33,8 +33,13 @@
  * tail is full, the node gets a new upper record of twice the capacity
  * (lists and TIDs copied; the old record is abandoned, like every upper
  * record never freed), all in one WAL record with the header change.
- * A node's TIDs are the inline one plus the tail's; a node whose every TID
- * is dead is marked deleted (its tail emptied).  Format 3 (no TID tails)
+ * A node's TIDs are the inline one plus the tail's.  In place, a live TID
+ * never moves between the inline slot and the tail (readers read the two
+ * under separate locks): VACUUM makes a dead inline TID invalid (only a
+ * node with a tail has an invalid one) and compacts the tail; a node
+ * whose every TID is dead is marked deleted (its tail emptied).  An
+ * insert that finds no room first drops the TIDs whose heap tuples no
+ * longer refer to the vid (pruned, aborted, reused).  Format 3 (no TID tails)
  * is read and written as it is; the metapage says 4 from the first tail
  * on (aminsert upgrades it before adding a TID).  Older formats are
  * refused with a hint to REINDEX.
@@ -59,8 +64,9 @@
  * of its vid so builds are reproducible).  vids must fit in 32 bits.
  *
  * Invariants:
- *	- a node record with RUHNSW_NODE_USED set has a valid inline TID and
- *	  level; its TIDs (inline and tail) are distinct, each names a row
+ *	- a node record with RUHNSW_NODE_USED set has a valid level and a
+ *	  valid inline TID (or a TID tail with at least one TID); its TIDs
+ *	  (inline and tail) are distinct, each names a row
  *	  version whose column refers to the node's vid (or, for a HOT chain's
  *	  root, a member of the chain does);
  *	  RUHNSW_NODE_DELETED marks nodes whose heap tuples VACUUM removed; such
@@ -362,7 +368,7 @@ extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
 							 const char *const *srcs);
 extern int	RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
 						   ItemPointerData **tids);
-extern bool RuhnswAddTid(RuhnswGraph *g, uint32 vid, ItemPointer tid);
+extern bool RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid);
 extern int	RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 							 void *callback_state, BufferAccessStrategy strategy,
 							 double *nremoved);
