@@ -7,7 +7,9 @@
 # stopped in immediate mode, so crash recovery replays their WAL with
 # wal_consistency_checking = 'generic' (a mismatch is a FATAL at redo);
 # after it the index answers as the exact scan of a heap twin and
-# ruvector_verify is clean.
+# ruvector_verify is clean.  Then the bounds of a node's TIDs: the TIDs of
+# versions heap has pruned are dropped when room is needed, and past the
+# most a node holds an UPDATE fails with 54000.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -118,6 +120,31 @@ is($node->safe_psql('postgres', q{SELECT get_byte(b, 28) FROM (SELECT pg_read_bi
 ok(!$node->log_contains('inconsistent page found'), 'no WAL consistency failure at redo');
 $node->safe_psql('postgres', q{VACUUM f4; VACUUM f3;});
 ok($node->safe_psql('postgres', q{SELECT knn_equal('f4', 'f4_h')}) eq 't', 'after VACUUM the index answers exactly');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('f4')}), '0', 'verify clean after VACUUM');
+
+# one row updated 300 times, not HOT (its btree-indexed k changes), each
+# update its own transaction and no VACUUM: heap prunes the dead versions
+# as it goes, and the node drops their TIDs when it needs room, so the
+# index does not grow and stays consistent
+$node->safe_psql('postgres', q{ALTER TABLE f4 ADD COLUMN k int DEFAULT 0; CREATE INDEX f4_kk ON f4 (k);
+	CHECKPOINT;});
+my $size0 = $node->safe_psql('postgres', q{SELECT pg_relation_size('f4_v')});
+$node->safe_psql('postgres', join("\n", map { "UPDATE f4 SET k = k + 1 WHERE id = 7;" } 1 .. 300));
+is($node->safe_psql('postgres', q{SELECT pg_relation_size('f4_v')}), $size0,
+	'300 non-HOT updates of one row, pruned as they go: the index does not grow');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('f4')}), '0', 'verify clean after them');
+ok($node->safe_psql('postgres', q{SELECT knn_equal('f4', 'f4_h')}) eq 't', 'the index answers exactly after them');
+
+# in one transaction none of the versions can go: past the most a node
+# holds, the UPDATE fails with 54000 and a hint to VACUUM
+($rc, $out, $err) = $node->psql('postgres', q{\set VERBOSITY verbose
+DO $$ BEGIN FOR i IN 1..1500 LOOP UPDATE f4 SET k = k + 1 WHERE id = 8; END LOOP; END $$;});
+like($err, qr/ERROR:  54000: ruhnsw index "f4_v" cannot hold more than \d+ row versions of vector id \d+/,
+	'too many live row versions of one vector: 54000');
+like($err, qr/HINT:  VACUUM the table to remove dead row versions\./, 'with a hint to VACUUM');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('f4')}), '0', 'verify clean after the failed transaction');
+$node->safe_psql('postgres', 'VACUUM f4');
+ok($node->safe_psql('postgres', q{SELECT knn_equal('f4', 'f4_h')}) eq 't', 'and the index answers exactly after VACUUM');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('f4')}), '0', 'verify clean after VACUUM');
 
 $node->stop;
