@@ -370,16 +370,22 @@ rv_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId 
 				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
 				LockTupleMode *lockmode, bool *update_indexes)
 {
-	TupleTableSlot *oldslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
-													   &TTSOpsBufferHeapTuple);
 	HeapTuple	tuple;
 	TM_Result	result;
 
-	if (RvHeap()->tuple_fetch_row_version(rel, otid, SnapshotAny, oldslot))
-		tuple = RvFormUpdatedTuple(rel, slot, oldslot);
+	if (RvRelGetCache(rel)->nvecatts > 0)
+	{
+		TupleTableSlot *oldslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+														   &TTSOpsBufferHeapTuple);
+
+		if (RvHeap()->tuple_fetch_row_version(rel, otid, SnapshotAny, oldslot))
+			tuple = RvFormUpdatedTuple(rel, slot, oldslot);
+		else
+			tuple = RvFormStoredTuple(rel, slot);
+		ExecDropSingleTupleTableSlot(oldslot);
+	}
 	else
 		tuple = RvFormStoredTuple(rel, slot);
-	ExecDropSingleTupleTableSlot(oldslot);
 
 	result = heap_update(rel, otid, tuple, cid, crosscheck, wait, tmfd, lockmode);
 	slot->tts_tableOid = RelationGetRelid(rel);
