@@ -668,15 +668,17 @@ RuhnswListsLen(int m, int level)
 
 /*
  * RuhnswMaxTids: the most TIDs a node of level (of an index with m) holds:
- * the inline one plus a tail that fills an upper page after its lists.
+ * the inline one plus the largest tail (a power of two TIDs, at most
+ * RUHNSW_TAIL_MAX_CAP) that fits in an upper page after its lists.
  */
 uint32
 RuhnswMaxTids(int m, int level)
 {
-	uint32		room = RUHNSW_PAGE_CONTENTS - RuhnswListsLen(m, level) -
-		offsetof(RuhnswTidTail, tids);
+	uint32		cap = RUHNSW_TAIL_MAX_CAP;
 
-	return 1 + Min(room / sizeof(ItemPointerData), PG_UINT16_MAX);
+	while (cap > 1 && RuhnswListsLen(m, level) + RuhnswTailSize(cap) > RUHNSW_PAGE_CONTENTS)
+		cap /= 2;
+	return 1 + cap;
 }
 
 /*
@@ -704,11 +706,14 @@ RuhnswTailLocation(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
 static void
 RuhnswTailCheck(RuhnswGraph *g, uint32 vid, const RuhnswTidTail *tail, uint32 off)
 {
-	if (tail->ntids > tail->cap || off + RuhnswTailSize(tail->cap) > RUHNSW_PAGE_CONTENTS)
+	if (RuhnswTailLog2Cap(tail) > RUHNSW_TAIL_MAX_LOG2CAP ||
+		RuhnswTailCount(tail) > RuhnswTailCap(tail) ||
+		off + RuhnswTailSize(RuhnswTailCap(tail)) > RUHNSW_PAGE_CONTENTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("ruhnsw index \"%s\" has an invalid TID tail for vid %u (%u of %u TIDs)",
-						RelationGetRelationName(g->index), vid, tail->ntids, tail->cap)));
+						RelationGetRelationName(g->index), vid, RuhnswTailCount(tail),
+						RuhnswTailCap(tail))));
 }
 
 /* the header of vid's level-0 record on its page (share lock while copying) */
@@ -772,11 +777,11 @@ RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPoin
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	tail = (const RuhnswTidTail *) (PageGetContents(BufferGetPage(buf)) + off);
 	RuhnswTailCheck(g, vid, tail, off);
-	*tids = palloc(sizeof(ItemPointerData) * (n + tail->ntids + 1));
+	*tids = palloc(sizeof(ItemPointerData) * (n + RuhnswTailCount(tail) + 1));
 	if (n > 0)
 		(*tids)[0] = hdr->tid;
-	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * tail->ntids);
-	n += tail->ntids;
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * RuhnswTailCount(tail));
+	n += RuhnswTailCount(tail);
 	UnlockReleaseBuffer(buf);
 	return n;
 }
@@ -905,6 +910,7 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 		uint32		cap = 0;
 		uint32		maxtids;
 		uint32		newcap;
+		uint32		newlog2;
 		uint32		newlen;
 		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid);
 		char	   *lists;
@@ -948,8 +954,8 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 			LockBuffer(ubuf, BUFFER_LOCK_SHARE);
 			t = (RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff);
 			RuhnswTailCheck(g, vid, t, uoff);
-			cap = t->cap;
-			ntail = t->ntids;
+			cap = RuhnswTailCap(t);
+			ntail = RuhnswTailCount(t);
 			ttids = palloc(sizeof(ItemPointerData) * (cap + 1));
 			memcpy(ttids, t->tids, sizeof(ItemPointerData) * ntail);
 			UnlockReleaseBuffer(ubuf);
@@ -1020,7 +1026,7 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 			{
 				tail = (RuhnswTidTail *) (PageGetContents(upage) + uoff);
 				RuhnswTailCheck(g, vid, tail, uoff);
-				tail->ntids = (uint16) ntail;
+				RuhnswTailSetCount(tail, ntail);
 				memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
 			}
 			if (state)
@@ -1042,7 +1048,10 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 					 errmsg("ruhnsw index \"%s\" cannot hold more than %u row versions of vector id %u",
 							RelationGetRelationName(g->index), maxtids, vid),
 					 errhint("VACUUM the table to remove dead row versions.")));
-		newcap = Min(Max(Max(2 * cap, 1), ntail), maxtids - 1);
+		for (newlog2 = 0; (1U << newlog2) <= cap || (1U << newlog2) < ntail; newlog2++)
+			;
+		newcap = 1U << newlog2;
+		Assert(newcap <= maxtids - 1);
 		newlen = listslen + RuhnswTailSize(newcap);
 		lists = palloc(Max(listslen, 1));
 		memset(lists, 0xFF, Max(listslen, 1));
@@ -1102,8 +1111,8 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 		memcpy(PageGetContents(upage) + used, lists, listslen);
 		tail = (RuhnswTidTail *) (PageGetContents(upage) + used + listslen);
 		memset(tail, 0, RuhnswTailSize(newcap));
-		tail->cap = (uint16) newcap;
-		tail->ntids = (uint16) ntail;
+		tail->info = (uint16) (newlog2 << 12);
+		RuhnswTailSetCount(tail, ntail);
 		memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
 		((RuhnswPageOpaque) PageGetSpecialPointer(upage))->upper_used = used + newlen;
 		hdr->tid = newtid;
@@ -1159,7 +1168,7 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 			continue;
 		/* the inline TID (if valid) is live[0] when it stays, tail's after it */
 		inl = ItemPointerIsValid(&hdr->tid);
-		n = (inl ? 1 : 0) + tail->ntids;
+		n = (inl ? 1 : 0) + RuhnswTailCount(tail);
 		live = palloc(sizeof(ItemPointerData) * (n + 1));
 		if (inl)
 		{
@@ -1167,7 +1176,7 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 			if (inl)
 				live[nlive++] = hdr->tid;
 		}
-		for (int i = 0; i < tail->ntids; i++)
+		for (uint32 i = 0; i < RuhnswTailCount(tail); i++)
 		{
 			ItemPointerData t = tail->tids[i];
 
@@ -1189,15 +1198,15 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 		if (nlive == 0)
 		{
 			hdr->flags |= RUHNSW_NODE_DELETED;
-			tail->ntids = 0;
+			RuhnswTailSetCount(tail, 0);
 		}
 		else
 		{
 			/* no live TID moves between the inline slot and the tail */
 			if (!inl)
 				ItemPointerSetInvalid(&hdr->tid);
-			tail->ntids = (uint16) (nlive - (inl ? 1 : 0));
-			memcpy(tail->tids, live + (inl ? 1 : 0), sizeof(ItemPointerData) * tail->ntids);
+			RuhnswTailSetCount(tail, nlive - (inl ? 1 : 0));
+			memcpy(tail->tids, live + (inl ? 1 : 0), sizeof(ItemPointerData) * (nlive - (inl ? 1 : 0)));
 		}
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(ubuf);

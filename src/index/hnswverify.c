@@ -587,13 +587,22 @@ RvvNodeTids(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid,
 	}
 	RvvReadPage(vs, RuhnswUpperBlock(vs->meta.group_pages, u));
 	tail = (const RuhnswTidTail *) (PageGetContents(vs->page) + toff);
-	tlen = RuhnswTailSize(tail->cap);
-	if (tail->ntids > tail->cap || toff + tlen > vs->upper_used[u])
+	if (RuhnswTailLog2Cap(tail) > RUHNSW_TAIL_MAX_LOG2CAP)
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "TID tail at offset %u of block %u has a capacity of 2^%u TIDs (at most 2^%d)",
+				  toff, RuhnswUpperBlock(vs->meta.group_pages, u), RuhnswTailLog2Cap(tail),
+				  RUHNSW_TAIL_MAX_LOG2CAP);
+		return n;
+	}
+	tlen = RuhnswTailSize(RuhnswTailCap(tail));
+	if (RuhnswTailCount(tail) > RuhnswTailCap(tail) || toff + tlen > vs->upper_used[u])
 	{
 		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
 				  "TID tail at offset %u of block %u has %u of %u TIDs in use, "
 				  "%u bytes of which lie outside its %u bytes in use",
-				  toff, RuhnswUpperBlock(vs->meta.group_pages, u), tail->ntids, tail->cap,
+				  toff, RuhnswUpperBlock(vs->meta.group_pages, u), RuhnswTailCount(tail),
+				  RuhnswTailCap(tail),
 				  tlen, vs->upper_used[u]);
 		return n;
 	}
@@ -610,11 +619,11 @@ RvvNodeTids(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid,
 	}
 	for (uint32 k = toff / sizeof(uint32); k < (toff + tlen) / sizeof(uint32); k++)
 		map[k / 8] |= 1 << (k % 8);
-	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * tail->ntids);
-	if (n + tail->ntids == 0)
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * RuhnswTailCount(tail));
+	if (n + RuhnswTailCount(tail) == 0)
 		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
 				  "live node has no heap TID (an invalid inline TID and an empty tail)");
-	return n + tail->ntids;
+	return n + RuhnswTailCount(tail);
 }
 
 /*

@@ -29,8 +29,8 @@
  * header holds one TID inline; a node with more has RUHNSW_NODE_TIDS set,
  * and then its upper record (RUHNSW_NODE_UPPER set, for a level-0 node
  * too: its upper record has no lists) is followed by a TID tail,
- * RuhnswTidTail: capacity, count, and that many further TIDs.  When a
- * tail is full, the node gets a new upper record of twice the capacity
+ * RuhnswTidTail: capacity, count, and that many further TIDs (8 bytes for
+ * one).  When a tail is full, the node gets a new upper record of twice the capacity
  * (lists and TIDs copied; the old record is abandoned, like every upper
  * record never freed), all in one WAL record with the header change.
  * A node's TIDs are the inline one plus the tail's.  In place, a live TID
@@ -236,17 +236,26 @@ typedef struct RuhnswNodeHeader
 } RuhnswNodeHeader;
 
 /*
- * The TID tail after a node's upper lists (RUHNSW_NODE_TIDS): cap TIDs of
- * room, the first ntids in use.  RuhnswTailSize(cap) bytes, a multiple
- * of 4 so that upper records stay 4-byte aligned.
+ * The TID tail after a node's upper lists (RUHNSW_NODE_TIDS): room for
+ * cap TIDs (a power of two, at most RUHNSW_TAIL_MAX_CAP), the first count
+ * in use; info holds log2(cap) in its top 4 bits and count in the others.
+ * RuhnswTailSize(cap) bytes, a multiple of 4 so that upper records stay
+ * 4-byte aligned: 8 for one TID.
  */
 typedef struct RuhnswTidTail
 {
-	uint16		cap;
-	uint16		ntids;
+	uint16		info;			/* log2(cap) << 12 | count */
 	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
 } RuhnswTidTail;
 
+#define RUHNSW_TAIL_COUNT_MASK	0x0FFF
+#define RUHNSW_TAIL_MAX_LOG2CAP	10
+#define RUHNSW_TAIL_MAX_CAP		(1U << RUHNSW_TAIL_MAX_LOG2CAP)
+#define RuhnswTailLog2Cap(t)	((uint32) ((t)->info >> 12))
+#define RuhnswTailCap(t)		(1U << RuhnswTailLog2Cap(t))
+#define RuhnswTailCount(t)		((uint32) ((t)->info & RUHNSW_TAIL_COUNT_MASK))
+#define RuhnswTailSetCount(t, n) \
+	((t)->info = (uint16) (((t)->info & ~RUHNSW_TAIL_COUNT_MASK) | (uint32) (n)))
 #define RuhnswTailSize(cap)	TYPEALIGN(sizeof(uint32), offsetof(RuhnswTidTail, tids) + \
 									  sizeof(ItemPointerData) * (cap))
 
