@@ -15,7 +15,12 @@
  * upper record is allocated by the RuhnswWriteNodes call that first writes
  * its node, in that call's WAL record.  On-page writes outside a build go
  * through GenericXLog, one record per RuhnswWriteNodes call.  Store pins taken for a distance are released
- * before the distance function returns.
+ * before the distance function returns.  A node's heap TIDs (the inline
+ * one and its TID tail, ruhnsw.h) are read by RuhnswNodeTids and changed
+ * by RuhnswAddTid and RuhnswVacuumTids, which lock the level-0 page and
+ * the tail's upper page together, in ascending block order, under
+ * RUHNSW_UPDATE_LOCK, and never move a live TID between the inline slot
+ * and the tail in place.
  *
  *-------------------------------------------------------------------------
  */
@@ -907,6 +912,7 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 		ItemPointerData newtid;
 		ItemPointerData *ttids;
 		uint32		ntail = 0;
+		uint32		ntail0 = 0;	/* the tail's count as read */
 		uint32		cap = 0;
 		uint32		maxtids;
 		uint32		newcap;
@@ -956,6 +962,7 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 			RuhnswTailCheck(g, vid, t, uoff);
 			cap = RuhnswTailCap(t);
 			ntail = RuhnswTailCount(t);
+			ntail0 = ntail;
 			ttids = palloc(sizeof(ItemPointerData) * (cap + 1));
 			memcpy(ttids, t->tids, sizeof(ItemPointerData) * ntail);
 			UnlockReleaseBuffer(ubuf);
@@ -1001,7 +1008,9 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 			hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
 										(Size) (vid % g->nodes_per_page) * g->recsize);
 			if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
-				!ItemPointerEquals(&hdr->tid, &cur.tid))
+				!ItemPointerEquals(&hdr->tid, &cur.tid) ||
+				(BufferIsValid(ubuf) &&
+				 RuhnswTailCount((RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff)) != ntail0))
 			{
 				RuhnswUnlockTwo(l0buf, ubuf);
 				continue;		/* changed since read: again */

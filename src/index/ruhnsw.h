@@ -100,9 +100,11 @@
  * still holds their TIDs.  Buffer locks: readers lock one index buffer at
  * a time (node records are copied out: a node's level-0 record and its
  * upper record are each read whole under their page's lock, one after the
- * other); an insert locks the pages of the (at most RUHNSW_MAX_WRITE)
- * records it writes in one WAL record together (their level-0 and upper
- * pages, at most 4), in ascending block order, and only a holder of
+ * other, and so are its level-0 record and TID tail); an insert locks the
+ * pages of the (at most RUHNSW_MAX_WRITE) records it writes in one WAL
+ * record together (their level-0 and upper pages, at most 4), in
+ * ascending block order, as do RuhnswAddTid and RuhnswVacuumTids (a
+ * node's level-0 page and its tail's upper page), and only a holder of
  * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
  * locks cannot deadlock.
  *
