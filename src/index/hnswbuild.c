@@ -210,28 +210,26 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		}
 		else
 		{
-			double		vecbytes = (double) (bs.maxvid + 1) * meta.dims * sizeof(float);
+			uint64	   *vids64;
+			double		budget;
 
 			g.memvids = (uint64) bs.maxvid + 1;
 			g.mem = palloc_extended(g.memvids * g.nodesize, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 			/*
-			 * When the vectors fit too, read each once into memory: the build
-			 * computes ~m * ef_construction distances per node, and pinning
-			 * a store page for each costs more than the distance itself.
-			 * This is transient build memory; the index stores no vectors.
+			 * When the vectors fit too, the store copies each once into
+			 * memory: the build computes ~m * ef_construction distances per
+			 * node, and pinning a store page for each costs more than the
+			 * distance itself.  This is transient build memory; the index
+			 * stores no vectors.
 			 */
-			if ((double) g.memvids * g.nodesize + vecbytes <=
-				(double) maintenance_work_mem * 1024.0)
-			{
-				g.nvecs = g.memvids;
-				g.vecs = palloc_extended((Size) vecbytes, MCXT_ALLOC_HUGE);
-				for (int64 i = 0; i < bs.n; i++)
-				{
-					CHECK_FOR_INTERRUPTS();
-					RvStoreReadFloats(store, bs.vids[i], g.vecs + (uint64) bs.vids[i] * meta.dims);
-				}
-			}
+			budget = (double) maintenance_work_mem * 1024.0 - (double) g.memvids * g.nodesize;
+			vids64 = palloc_extended(sizeof(uint64) * bs.n, MCXT_ALLOC_HUGE);
+			for (int64 i = 0; i < bs.n; i++)
+				vids64[i] = bs.vids[i];
+			if (budget > 0)
+				g.cache = RvStoreCacheVectors(store, vids64, bs.n, g.mode, (Size) budget);
+			pfree(vids64);
 		}
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs.n);

@@ -28,12 +28,22 @@
  * exhausted (every node reachable from the seeds was handed out) or has
  * scored ruvector.max_scan_tuples nodes.
  *
+ * Search on codes (ruvector.search_codes = int8, the default): the graph
+ * is traversed with distances on the store's SQ8 codes (the scorer API,
+ * src/tam/store/rv_score.h), then each batch of ef candidates is reranked
+ * on the exact floats before any is returned, so the order within a batch
+ * and every distance the scan acts on are exact.  With off, or a store
+ * written before codes existed, traversal is exact and there is nothing
+ * to rerank.
+ *
  * Distances are never rechecked (xs_recheckorderby = false); the L2
  * opclass orders by squared distance, which has the same order.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/relscan.h"
 #include "miscadmin.h"
@@ -52,6 +62,7 @@ typedef struct RuhnswScanOpaqueData
 	RuhnswMetaPageData meta;
 	RuhnswGraph g;
 	float	   *query;
+	RvScorer   *scorer;			/* of query, on codes per ruvector.search_codes */
 	RuhnswSearch search;		/* the level-0 search, resumed per batch */
 	RuhnswCand *results;		/* the current batch */
 	int			nbatches;		/* batches computed */
@@ -106,6 +117,16 @@ RuhnswScanReport(IndexScanDesc scan)
 			 so->nbatches);
 }
 
+/* Ends the scan's scorer (releasing its store pins) and graph access. */
+static void
+RuhnswScanRelease(RuhnswScanOpaque so)
+{
+	if (so->scorer)
+		RuhnswQueryEnd(so->scorer);
+	so->scorer = NULL;
+	RuhnswGraphFree(&so->g);
+}
+
 /* ruhnswrescan (amrescan): takes the new ORDER BY argument; resets state. */
 void
 ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
@@ -115,7 +136,7 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 	if (!so->first)
 	{
 		RuhnswScanReport(scan);
-		RuhnswGraphFree(&so->g);
+		RuhnswScanRelease(so);
 	}
 	so->first = true;
 	so->done = false;
@@ -131,6 +152,26 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/*
+ * Replaces the code-based distances of the current batch by exact ones
+ * (on the stored floats) and re-sorts it: the batch of ef candidates is
+ * the rerank pool, so the k <= ef rows a query takes are exactly ordered
+ * among them (VectorChord and pgvector's binary-quantization recipes
+ * rerank the same way, by a factor ef / k).
+ */
+static void
+RuhnswScanRerank(RuhnswScanOpaque so)
+{
+	for (int i = 0; i < so->nresults; i++)
+	{
+		double		d = RvStoreScoreExact(so->scorer, so->results[i].vid);
+
+		so->results[i].dist = isnan(d) ? get_float4_infinity() : (float) d;
+	}
+	if (so->nresults > 1)
+		qsort(so->results, so->nresults, sizeof(RuhnswCand), RuhnswCandCmp);
 }
 
 /*
@@ -159,11 +200,13 @@ RuhnswScanSearch(IndexScanDesc scan, bool start)
 			UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
 			return;
 		}
-		RuhnswSearchBegin(g, &so->search, so->query);
+		RuhnswSearchBegin(g, &so->search, so->scorer);
 	}
 	if (so->results)
 		pfree(so->results);
-	so->nresults = RuhnswSearchNext(g, &so->search, so->query, so->ef, &so->results);
+	so->nresults = RuhnswSearchNext(g, &so->search, so->scorer, so->ef, &so->results);
+	if (RvStoreScoreApproximate(so->scorer))
+		RuhnswScanRerank(so);
 	so->nbatches++;
 	so->pos = 0;
 	UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
@@ -196,6 +239,8 @@ RuhnswScanStart(IndexScanDesc scan)
 	/* zero query under cosine: every distance is NaN, nothing to order */
 	if (so->g.metric == RUHNSW_COSINE && RuhnswVectorNorm(so->query, vec->dim) == 0)
 		return false;
+	so->g.mode = (RvScoreMode) rv_search_codes;
+	so->scorer = RuhnswQueryBegin(&so->g, so->query);
 	so->ef = ruhnsw_ef_search;
 	RuhnswVidSetInit(&so->returned, 64);
 	so->lastdist = -get_float4_infinity();
@@ -326,7 +371,7 @@ ruhnswendscan(IndexScanDesc scan)
 	if (!so->first)
 	{
 		RuhnswScanReport(scan);
-		RuhnswGraphFree(&so->g);
+		RuhnswScanRelease(so);
 	}
 	MemoryContextDelete(so->cxt);
 	MemoryContextDelete(so->tmpcxt);

@@ -283,12 +283,9 @@ RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, 
 	g->nslots = (g->nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
 	g->entry_vid = meta->entry_vid;
 	g->entry_level = meta->entry_level;
-	g->pins.n = 0;
-	if (g->dims > 0)
-	{
-		g->vecbuf = palloc(sizeof(float) * g->dims);
-		g->vecbuf2 = palloc(sizeof(float) * g->dims);
-	}
+	g->kind = RuhnswMetricKind(g->metric);
+	g->mode = RV_SCORE_EXACT;
+	g->cache = NULL;
 	g->nodebuf = palloc(g->nodesize);
 	RuhnswVidSetInit(&g->visited, 1024);
 	g->heapcap = 256;
@@ -307,11 +304,15 @@ RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta)
 	meta->dims = g->dims;
 }
 
-/* RuhnswGraphFree: releases pins held by g (memory goes with its context). */
+/*
+ * RuhnswGraphFree: releases what g holds outside its memory context (no
+ * store pins are held between distance computations; kept for callers).
+ */
 void
 RuhnswGraphFree(RuhnswGraph *g)
 {
-	RvPinSetReleaseAll(&g->pins);
+	RvStoreCacheFree(g->cache);
+	g->cache = NULL;
 }
 
 /*
@@ -1256,81 +1257,87 @@ RuhnswRandomLevel(uint32 vid, int m)
 	return Min(level, RUHNSW_MAX_LEVEL);
 }
 
-/* RuhnswReadVector: copies vid's floats into dst (dims floats). */
-void
-RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst)
-{
-	const float *p0,
-			   *p1;
-	int			n0,
-				n1;
-
-	if (g->vecs && vid < g->nvecs)
-	{
-		memcpy(dst, g->vecs + (uint64) vid * g->dims, sizeof(float) * g->dims);
-		return;
-	}
-	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
-		RvStoreReadFloats(g->store, vid, dst);
-	else
-	{
-		memcpy(dst, p0, sizeof(float) * n0);
-		if (n1 > 0)
-			memcpy(dst + n0, p1, sizeof(float) * n1);
-	}
-	RvPinSetReleaseAll(&g->pins);
-}
-
-static inline float
-RuhnswPieceDistance(RuhnswMetric metric, const float *q, const float *p0, int n0,
-					const float *p1, int n1)
+/*
+ * RuhnswMetricKind: the store distance kind whose order is metric's (the
+ * squared L2 distance for L2, the negative inner product for IP).
+ */
+RvDistanceKind
+RuhnswMetricKind(RuhnswMetric metric)
 {
 	switch (metric)
 	{
 		case RUHNSW_L2:
-			return RvL2SquaredDistance(q, p0, n0, p1, n1);
+			return RV_DIST_L2_SQUARED;
 		case RUHNSW_IP:
-			return -RvInnerProduct(q, p0, n0, p1, n1);
+			return RV_DIST_NEG_INNER_PRODUCT;
 		case RUHNSW_COSINE:
-			return RvCosineDistance(q, p0, n0, p1, n1);
+			return RV_DIST_COSINE;
 		case RUHNSW_L1:
-			return RvL1Distance(q, p0, n0, p1, n1);
+			return RV_DIST_L1;
 	}
-	return 0;
+	elog(ERROR, "unknown ruhnsw metric %d", (int) metric);
+	return RV_DIST_NONE;		/* keep compiler quiet */
 }
 
 /*
- * RuhnswDistance: the index metric between q (dims floats) and vid's
- * stored vector, read in place (zero-copy; two pieces when the vector
- * straddles a page; copied only when it spans more than two pages), or
- * from the build's in-memory copy of the vectors when it has one.  For
- * L2 the value is the squared distance (same order).
+ * RuhnswQueryBegin: a scorer of q (g->dims floats) over g's store under
+ * the index metric and g->mode, using g->cache when set.  Free it with
+ * RuhnswQueryEnd.
  */
-float
-RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid)
+RvScorer *
+RuhnswQueryBegin(RuhnswGraph *g, const float *q)
 {
-	const float *p0,
-			   *p1;
-	int			n0,
-				n1;
+	return RvStoreBeginScore(g->store, g->kind, q, g->mode, g->cache);
+}
+
+/* RuhnswQueryNode: the same with vid's stored vector as the query. */
+RvScorer *
+RuhnswQueryNode(RuhnswGraph *g, uint32 vid)
+{
+	return RvStoreBeginScoreVid(g->store, g->kind, vid, g->mode, g->cache);
+}
+
+/* RuhnswQueryEnd: frees a scorer of RuhnswQueryBegin/RuhnswQueryNode. */
+void
+RuhnswQueryEnd(RvScorer *q)
+{
+	RvStoreEndScore(q);
+}
+
+/*
+ * RuhnswDistances: out[i] = the index metric between query q and vids[i]
+ * (n of them), through the store's scorer (on codes when g->mode says so,
+ * else exact).  For L2 the value is the squared distance (same order);
+ * NaN (cosine with a zero vector) becomes +Infinity.
+ */
+void
+RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *out)
+{
+	uint64		buf[64];
+
+	while (n > 0)
+	{
+		int			k = Min(n, 64);
+
+		for (int i = 0; i < k; i++)
+			buf[i] = vids[i];
+		RvStoreScoreBatch(q, buf, k, out, NULL);
+		for (int i = 0; i < k; i++)
+			if (isnan(out[i]))
+				out[i] = get_float4_infinity();
+		vids += k;
+		out += k;
+		n -= k;
+	}
+}
+
+/* RuhnswDistance: RuhnswDistances for one vid. */
+float
+RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid)
+{
 	float		d;
 
-	if (g->vecs && vid < g->nvecs)
-	{
-		d = RuhnswPieceDistance(g->metric, q, g->vecs + (uint64) vid * g->dims, g->dims,
-								NULL, 0);
-		return isnan(d) ? get_float4_infinity() : d;
-	}
-	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
-	{
-		RvStoreReadFloats(g->store, vid, g->vecbuf2);
-		d = RuhnswPieceDistance(g->metric, q, g->vecbuf2, g->dims, NULL, 0);
-	}
-	else
-		d = RuhnswPieceDistance(g->metric, q, p0, n0, p1, n1);
-	RvPinSetReleaseAll(&g->pins);
-	if (isnan(d))
-		d = get_float4_infinity();
+	RuhnswDistances(g, q, &vid, 1, &d);
 	return d;
 }
 
@@ -1509,7 +1516,7 @@ RuhnswCandCmp(const void *a, const void *b)
  * (share locks, one at a time); CHECK_FOR_INTERRUPTS once per expansion.
  */
 int
-RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
+RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 				  int ef, int level, RuhnswCand **result)
 {
 	int			nc = 0;
@@ -1518,6 +1525,9 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 				count;
 	uint32	   *slots;
 	RuhnswCand *out;
+	uint32		newvids[RUHNSW_MAX_SLOTS];
+	float		newdists[RUHNSW_MAX_SLOTS];
+	int			nnew;
 
 	RuhnswVidSetClear(&g->visited);
 	if (g->wcap < ef + 1)
@@ -1554,17 +1564,23 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 			continue;
 		if (!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
+		nnew = 0;
 		for (int i = first; i < first + count; i++)
 		{
 			uint32		e = slots[i];
-			RuhnswCand	ec;
 
 			if (e == RUHNSW_INVALID_VID)
 				break;
-			if (!RuhnswVidSetAdd(&g->visited, e))
-				continue;
-			ec.vid = e;
-			ec.dist = RuhnswDistance(g, q, e);
+			if (RuhnswVidSetAdd(&g->visited, e))
+				newvids[nnew++] = e;
+		}
+		RuhnswDistances(g, q, newvids, nnew, newdists);
+		for (int i = 0; i < nnew; i++)
+		{
+			RuhnswCand	ec;
+
+			ec.vid = newvids[i];
+			ec.dist = newdists[i];
 			if (nw < ef || ec.dist < g->wbuf[0].dist)
 			{
 				if (nc >= g->heapcap)
@@ -1599,7 +1615,7 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
  * live node.  *result and the return value as RuhnswSearchLayer.
  */
 int
-RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result)
+RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result)
 {
 	RuhnswCand	eps[2];
 	int			neps = 1;
@@ -1636,7 +1652,8 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 	int			nout = 0;
 	int			npruned = 0;
 	RuhnswCand *pruned = palloc(sizeof(RuhnswCand) * Max(ncands, 1));
-	float	   *cvec = palloc(sizeof(float) * g->dims);
+	float	   *dists = palloc(sizeof(float) * Max(max, 1));
+	uint32	   *outvids = palloc(sizeof(uint32) * Max(max, 1));
 
 	for (int i = 0; i < ncands && nout < max; i++)
 	{
@@ -1646,10 +1663,13 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 			continue;
 		if (nout > 0)
 		{
-			RuhnswReadVector(g, cands[i].vid, cvec);
+			RvScorer   *cq = RuhnswQueryNode(g, cands[i].vid);
+
+			RuhnswDistances(g, cq, outvids, nout, dists);
+			RuhnswQueryEnd(cq);
 			for (int j = 0; j < nout; j++)
 			{
-				if (RuhnswDistance(g, cvec, out[j].vid) < cands[i].dist)
+				if (dists[j] < cands[i].dist)
 				{
 					good = false;
 					break;
@@ -1657,7 +1677,10 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 			}
 		}
 		if (good)
+		{
+			outvids[nout] = cands[i].vid;
 			out[nout++] = cands[i];
+		}
 		else
 			pruned[npruned++] = cands[i];
 	}
@@ -1666,7 +1689,8 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 	if (nout > 1)
 		qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
 	pfree(pruned);
-	pfree(cvec);
+	pfree(dists);
+	pfree(outvids);
 	return nout;
 }
 

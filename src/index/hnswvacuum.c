@@ -170,7 +170,7 @@ RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta, RuhnswG
  */
 static bool
 RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *deleted,
-				  float *vec, bool *vecread, char *nbrrec)
+				  RvScorer **vq, char *nbrrec)
 {
 	uint32	   *slots = RuhnswNodeSlots(rec);
 	int			count;
@@ -189,11 +189,8 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 	if (!any)
 		return false;
 
-	if (!*vecread)
-	{
-		RuhnswReadVector(g, vid, vec);
-		*vecread = true;
-	}
+	if (*vq == NULL)
+		*vq = RuhnswQueryNode(g, vid);
 	RuhnswVidSetInit(&seen, 4 * count * count);
 	RuhnswVidSetAdd(&seen, vid);
 	capcands = count * (count + 1);
@@ -207,7 +204,7 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 		if (!RuhnswVidSetContains(deleted, n))
 		{
 			cands[ncands].vid = n;
-			cands[ncands].dist = RuhnswDistance(g, vec, n);
+			cands[ncands].dist = RuhnswDistance(g, *vq, n);
 			ncands++;
 			continue;
 		}
@@ -226,7 +223,7 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 				if (ncands >= capcands)
 					break;
 				cands[ncands].vid = e;
-				cands[ncands].dist = RuhnswDistance(g, vec, e);
+				cands[ncands].dist = RuhnswDistance(g, *vq, e);
 				ncands++;
 			}
 		}
@@ -290,7 +287,6 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 										 (uint64) RUHNSW_INVALID_VID);
 		char	   *rec;
 		char	   *nbrrec;
-		float	   *vec;
 		MemoryContext nodecxt;
 
 		/* no search may still hold the TIDs of the nodes just deleted */
@@ -300,12 +296,11 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, &meta));
 		rec = palloc(g.nodesize);
 		nbrrec = palloc(g.nodesize);
-		vec = palloc(sizeof(float) * g.dims);
 		nodecxt = AllocSetContextCreate(cxt, "ruhnsw vacuum node", ALLOCSET_DEFAULT_SIZES);
 		for (uint32 vid = 0; vid < nvids; vid++)
 		{
 			RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
-			bool		vecread = false;
+			RvScorer   *vq = NULL;	/* vid's vector, read when needed */
 			bool		changed = false;
 
 			if (vid % 64 == 0)
@@ -315,10 +310,12 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				continue;
 			MemoryContextSwitchTo(nodecxt);
 			for (int lc = 0; lc <= hdr->level; lc++)
-				if (RuhnswRepairLevel(&g, vid, rec, lc, &deleted, vec, &vecread, nbrrec))
+				if (RuhnswRepairLevel(&g, vid, rec, lc, &deleted, &vq, nbrrec))
 					changed = true;
 			if (changed)
 				RuhnswWriteNode(&g, vid, rec);
+			if (vq)
+				RuhnswQueryEnd(vq);
 			MemoryContextSwitchTo(cxt);
 			MemoryContextReset(nodecxt);
 		}

@@ -122,6 +122,7 @@
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 
+#include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
 
 #define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
@@ -136,6 +137,8 @@
 #define RUHNSW_DEFAULT_M		16
 #define RUHNSW_MIN_M			2
 #define RUHNSW_MAX_M			100
+/* the longest neighbour list of one level (level 0 has 2m slots) */
+#define RUHNSW_MAX_SLOTS		(2 * RUHNSW_MAX_M)
 #define RUHNSW_DEFAULT_EF_CONSTRUCTION	64
 #define RUHNSW_MIN_EF_CONSTRUCTION	4
 #define RUHNSW_MAX_EF_CONSTRUCTION	1000
@@ -307,12 +310,10 @@ typedef struct RuhnswGraph
 	bool		unlogged_build;
 	BlockNumber nblocks;		/* cached index size (grows only) */
 
-	float	   *vecs;			/* build only: vectors by vid when they fit in
-								 * maintenance_work_mem, else NULL */
-	uint64		nvecs;			/* vids covered by vecs */
-	RvPinSet	pins;			/* store pins of one distance computation */
-	float	   *vecbuf;			/* dims floats: a node's vector */
-	float	   *vecbuf2;		/* dims floats: scratch */
+	RvDistanceKind kind;		/* the metric as a store distance kind */
+	RvScoreMode mode;			/* what distances are computed on */
+	RvScoreCache *cache;		/* build only: vectors or codes by vid when
+								 * they fit in maintenance_work_mem, else NULL */
 	char	   *nodebuf;		/* nodesize bytes */
 	RuhnswVidSet visited;
 	RuhnswCand *heapbuf;		/* candidate heap storage */
@@ -353,6 +354,7 @@ extern int	RuhnswGetEfConstruction(Relation index);
 
 /* hnswutils.c */
 extern RuhnswMetric RuhnswGetMetric(Relation index);
+extern RvDistanceKind RuhnswMetricKind(RuhnswMetric metric);
 extern uint32 RuhnswNodeSize(int m);
 extern uint32 RuhnswRecordSize(int m);
 extern uint32 RuhnswNodesPerPage(uint32 recsize);
@@ -386,12 +388,15 @@ extern int	RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback 
 extern uint32 RuhnswMaxTids(int m, int level);
 extern int	RuhnswLevelSlots(RuhnswGraph *g, int level, int *count);
 extern int	RuhnswRandomLevel(uint32 vid, int m);
-extern void RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst);
-extern float RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid);
+extern RvScorer *RuhnswQueryBegin(RuhnswGraph *g, const float *q);
+extern RvScorer *RuhnswQueryNode(RuhnswGraph *g, uint32 vid);
+extern void RuhnswQueryEnd(RvScorer *q);
+extern float RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid);
+extern void RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *out);
 extern float RuhnswVectorNorm(const float *v, int dims);
-extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
+extern int	RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
-extern int	RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result);
+extern int	RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out);
 extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);
@@ -422,8 +427,8 @@ extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct Index
 extern void ruhnswbuildempty(Relation index);
 
 /* hnswsearch.c */
-extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, const float *q);
-extern int	RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef,
+extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q);
+extern int	RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef,
 							 RuhnswCand **result);
 
 /* hnswscan.c */
