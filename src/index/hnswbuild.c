@@ -6,7 +6,10 @@
  *
  * The build collects (vid, heap TID) pairs through table_index_build_scan
  * (the ruvector table AM hands a ruhnsw index vrefs, not vectors), then
- * inserts the nodes into a graph.  When the node records (only ints,
+ * inserts the nodes into a graph; a vid seen again (row versions that
+ * share it: an UPDATE kept the vector) gets the further TID instead
+ * (RuhnswAddTid; for an in-memory graph after its pages are laid out).
+ * When the node records (only ints,
  * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
  * list) fit in maintenance_work_mem, the graph is built in an in-memory
  * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
@@ -161,6 +164,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	MemoryContext old;
 	bool		inmem = true;
 	int64		done = 0;
+	int64		nextra = 0;		/* TIDs of vids already in, at the front of bs */
 
 	if (!RvRelIsRuvector(heap))
 		ereport(ERROR,
@@ -235,7 +239,19 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		{
 			CHECK_FOR_INTERRUPTS();
 			old = MemoryContextSwitchTo(tmpcxt);
-			if (RuhnswVectorIndexable(&g, bs.vids[i]))
+			if (g.mem != NULL && bs.vids[i] < g.memvids &&
+				(((RuhnswNodeHeader *) (g.mem + (Size) bs.vids[i] * g.nodesize))->flags &
+				 RUHNSW_NODE_USED))
+			{
+				/* another row version of a vid already in: its TID, after the layout */
+				bs.vids[nextra] = bs.vids[i];
+				bs.tids[nextra] = bs.tids[i];
+				nextra++;
+				bs.indtuples++;
+			}
+			else if (g.mem == NULL && RuhnswAddTid(&g, heap, bs.vids[i], &bs.tids[i]))
+				bs.indtuples++;
+			else if (RuhnswVectorIndexable(&g, bs.vids[i]))
 			{
 				RuhnswInsertNode(&g, bs.vids[i], &bs.tids[i]);
 				bs.indtuples++;
@@ -258,7 +274,20 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		RuhnswInitMetaPage(page.data, &meta);
 		RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
 		if (g.mem != NULL)
+		{
 			RuhnswLayoutPages(&g, RuhnswEmitPage, index);
+			/* the TIDs of further row versions, into the pages just written */
+			g.mem = NULL;
+			g.unlogged_build = true;
+			g.nblocks = RelationGetNumberOfBlocks(index);
+			for (int64 i = 0; i < nextra; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (!RuhnswAddTid(&g, heap, bs.vids[i], &bs.tids[i]))
+					elog(ERROR, "ruhnsw build: vid %u has no node for its further TIDs",
+						 bs.vids[i]);
+			}
+		}
 	}
 	else
 	{

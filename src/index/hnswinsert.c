@@ -542,8 +542,11 @@ RuhnswWrongStore(Relation index, int dims, int newdims)
  * ruhnswinsert (aminsert): indexes the heap tuple at heap_tid.  values[0]
  * is the resolved vector (executor) or a vref (CREATE INDEX CONCURRENTLY's
  * validate scan); the vid comes from the vref or, for a resolved value,
- * from the heap tuple itself.  NULLs, and zero vectors under cosine, are
- * not indexed.  Takes RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole
+ * from the heap tuple itself.  When vid already has a live node (a row
+ * version of an UPDATE that kept the vector, or CREATE INDEX CONCURRENTLY
+ * adding a version the build missed), the TID is added to that node
+ * (RuhnswAddTid) and the graph is not touched.  NULLs, and zero vectors
+ * under cosine, are not indexed.  Takes RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole
  * insert.  Errors: vectors of another dimension than the indexed store;
  * vids beyond 2^32 - 2.  Always returns false (no unique checks).
  */
@@ -600,8 +603,16 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		meta.dims = store->dims;
 		changed = true;
 	}
+	if (meta.version < RUHNSW_VERSION)
+	{
+		/* a format-3 index takes TID tails from now on (ruhnsw.h) */
+		meta.version = RUHNSW_VERSION;
+		RuhnswWriteMeta(index, &meta);
+	}
 	RuhnswGraphInit(&g, index, &meta, store);
-	if (RuhnswVectorIndexable(&g, (uint32) vid) &&
+	/* a row version sharing a live node's vid: record its TID, no graph insert */
+	if (!RuhnswAddTid(&g, heap, (uint32) vid, heap_tid) &&
+		RuhnswVectorIndexable(&g, (uint32) vid) &&
 		RuhnswInsertNode(&g, (uint32) vid, heap_tid))
 		changed = true;
 	RuhnswGraphFree(&g);

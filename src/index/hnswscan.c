@@ -11,9 +11,12 @@
  * reachable over level-0 links from the entry point) holding
  * RUHNSW_SCAN_LOCK in ShareLock, then returns the candidates one by one.
  * Before returning a candidate it re-reads the node (deleted nodes are
- * skipped) and checks that the heap tuple at the node's TID still refers
- * to that vid (a vid may be reused after VACUUM; docs/design.md); for an entry that
- * holds a HOT chain's root TID, any member of the chain may be the one.
+ * skipped) and returns each of its heap TIDs (the row versions that share
+ * its vid: RuhnswNodeTids) whose heap tuple still refers to that vid (a
+ * vid may be reused after VACUUM; docs/design.md); for a TID that is a
+ * HOT chain's root, any member of the chain may be the one.  The executor
+ * drops the versions its snapshot does not see, so each row comes out
+ * once: of a row's versions sharing the vid exactly one is visible.
  *
  * Iterative scans (ruvector.iterative_scan != off): when the executor
  * asks for more tuples than the search produced (a WHERE filter discarded
@@ -75,6 +78,12 @@ typedef struct RuhnswScanOpaqueData
 	int			ef;
 	RuhnswVidSet returned;
 	float		lastdist;
+	ItemPointerData *tids;		/* TIDs of the node being handed out */
+	int			ntids;
+	int			tidpos;			/* next of tids to return */
+	uint32		tidvid;			/* its vid */
+	float		tiddist;		/* and distance */
+	bool		tidreturned;	/* a TID of it was returned */
 	MemoryContext cxt;			/* lives until rescan */
 	MemoryContext tmpcxt;		/* reset per returned tuple */
 } RuhnswScanOpaqueData;
@@ -146,6 +155,9 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 	so->nbatches = 0;
 	so->nresults = 0;
 	so->pos = 0;
+	so->tids = NULL;
+	so->ntids = 0;
+	so->tidpos = 0;
 	MemoryContextReset(so->cxt);
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
@@ -302,21 +314,36 @@ RuhnswScanStart(IndexScanDesc scan)
 }
 
 /*
- * True if cand is returnable: a live node whose heap tuple still refers to
- * its vid.  Sets *tid.
+ * Loads the TIDs of candidate vid into so->tids when it is a live node
+ * (false otherwise).  Allocates in so->cxt.
  */
+static bool
+RuhnswScanLoadTids(IndexScanDesc scan, uint32 vid, float dist)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) so->g.nodebuf;
+
+	if (!RuhnswReadNodeLevel0(&so->g, vid, so->g.nodebuf) ||
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+		return false;
+	if (so->tids)
+		pfree(so->tids);
+	so->ntids = RuhnswNodeTids(&so->g, vid, hdr, &so->tids);
+	so->tidpos = 0;
+	so->tidvid = vid;
+	so->tiddist = dist;
+	so->tidreturned = false;
+	return true;
+}
+
+/* True if the heap tuple at tid (or its HOT chain) refers to vid. */
 static bool
 RuhnswScanCheck(IndexScanDesc scan, uint32 vid, ItemPointer tid)
 {
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
-	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) so->g.nodebuf;
 	bool		ok;
 	MemoryContext old;
 
-	if (!RuhnswReadNode(&so->g, vid, so->g.nodebuf) ||
-		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
-		return false;
-	*tid = hdr->tid;
 	old = MemoryContextSwitchTo(so->tmpcxt);
 	ok = RvTamTidRefersToVid(scan->heapRelation, tid, so->meta.attnum, so->g.store, vid);
 	MemoryContextSwitchTo(old);
@@ -354,26 +381,38 @@ ruhnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
-		RuhnswCand	c;
-
-		while (RuhnswScanNextCand(so, &c))
+		/* the remaining TIDs of the node being handed out, then the next node */
+		for (;;)
 		{
-			ItemPointerData tid;
+			RuhnswCand	c;
 
+			while (so->tidpos < so->ntids)
+			{
+				ItemPointerData tid = so->tids[so->tidpos++];
+
+				CHECK_FOR_INTERRUPTS();
+				if (!RuhnswScanCheck(scan, so->tidvid, &tid))
+					continue;
+				if (!so->tidreturned)
+				{
+					RuhnswVidSetAdd(&so->returned, so->tidvid);
+					so->lastdist = Max(so->lastdist, so->tiddist);
+					so->tidreturned = true;
+				}
+				scan->xs_heaptid = tid;
+				scan->xs_recheck = false;
+				scan->xs_recheckorderby = false;
+				MemoryContextSwitchTo(old);
+				return true;
+			}
+			if (!RuhnswScanNextCand(so, &c))
+				break;
 			CHECK_FOR_INTERRUPTS();
 			if (RuhnswVidSetContains(&so->returned, c.vid))
 				continue;
 			if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_STRICT && c.dist < so->lastdist)
 				continue;
-			if (!RuhnswScanCheck(scan, c.vid, &tid))
-				continue;
-			RuhnswVidSetAdd(&so->returned, c.vid);
-			so->lastdist = Max(so->lastdist, c.dist);
-			scan->xs_heaptid = tid;
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			MemoryContextSwitchTo(old);
-			return true;
+			(void) RuhnswScanLoadTids(scan, c.vid, c.dist);
 		}
 
 		if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_OFF || so->nresults == 0 ||

@@ -15,7 +15,12 @@
  * upper record is allocated by the RuhnswWriteNodes call that first writes
  * its node, in that call's WAL record.  On-page writes outside a build go
  * through GenericXLog, one record per RuhnswWriteNodes call.  Store pins taken for a distance are released
- * before the distance function returns.
+ * before the distance function returns.  A node's heap TIDs (the inline
+ * one and its TID tail, ruhnsw.h) are read by RuhnswNodeTids and changed
+ * by RuhnswAddTid and RuhnswVacuumTids, which lock the level-0 page and
+ * the tail's upper page together, in ascending block order, under
+ * RUHNSW_UPDATE_LOCK, and never move a live TID between the inline slot
+ * and the tail in place.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,6 +35,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -205,7 +211,10 @@ RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta)
 
 /*
  * RuhnswReadMeta: copies the metapage into *meta (share lock held while
- * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic or version.
+ * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic and
+ * ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, with a hint to REINDEX, on a
+ * format outside RUHNSW_MIN_VERSION..RUHNSW_VERSION (format 3 is format 4
+ * without TID tails, so it is read and written as it is).
  */
 void
 RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
@@ -215,11 +224,21 @@ RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	memcpy(meta, PageGetContents(BufferGetPage(buf)), sizeof(RuhnswMetaPageData));
 	UnlockReleaseBuffer(buf);
-	if (meta->magic != RUHNSW_MAGIC || meta->version != RUHNSW_VERSION)
+	if (meta->magic != RUHNSW_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid ruhnsw index",
 						RelationGetRelationName(index))));
+	if (meta->version < RUHNSW_MIN_VERSION || meta->version > RUHNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ruhnsw index \"%s\" has on-disk format %u, which this version does not read",
+						RelationGetRelationName(index), meta->version),
+				 errdetail("This version reads ruhnsw formats %d to %d.",
+						   RUHNSW_MIN_VERSION, RUHNSW_VERSION),
+				 errhint("REINDEX INDEX %s;",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+													RelationGetRelationName(index)))));
 }
 
 /*
@@ -720,6 +739,570 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	}
 	for (int j = 0; j < npages; j++)
 		UnlockReleaseBuffer(bufs[j]);
+}
+
+/* ---- heap TIDs of a node (ruhnsw.h: the inline TID and the TID tail) ---- */
+
+/* bytes of the upper lists of a node of level */
+static uint32
+RuhnswListsLen(int m, int level)
+{
+	return sizeof(uint32) * m * Min(Max(level, 0), RUHNSW_MAX_LEVEL);
+}
+
+/*
+ * RuhnswMaxTids: the most TIDs a node of level (of an index with m) holds:
+ * the inline one plus the largest tail (a power of two TIDs, at most
+ * RUHNSW_TAIL_MAX_CAP) that fits in an upper page after its lists.
+ */
+uint32
+RuhnswMaxTids(int m, int level)
+{
+	uint32		cap = RUHNSW_TAIL_MAX_CAP;
+
+	while (cap > 1 && RuhnswListsLen(m, level) + RuhnswTailSize(cap) > RUHNSW_PAGE_CONTENTS)
+		cap /= 2;
+	return 1 + cap;
+}
+
+/*
+ * The block and byte offset (in the page contents) of the TID tail of
+ * vid's node whose header is hdr (RUHNSW_NODE_TIDS set).  Raises
+ * ERRCODE_INDEX_CORRUPTED when the reference cannot hold a tail.
+ */
+static void
+RuhnswTailLocation(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
+				   BlockNumber *blkno, uint32 *off)
+{
+	*blkno = RuhnswUpperBlock(g->group_pages,
+							  RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+							  RuhnswUpperDelta(hdr->upper));
+	*off = RuhnswUpperOff(hdr->upper) + RuhnswListsLen(g->m, hdr->level);
+	if (!(hdr->flags & RUHNSW_NODE_UPPER) || *off % sizeof(uint32) != 0 ||
+		*off + RuhnswTailSize(0) > RUHNSW_PAGE_CONTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid TID tail reference for vid %u",
+						RelationGetRelationName(g->index), vid)));
+}
+
+/* Checks the tail at off of page contents; raises ERRCODE_INDEX_CORRUPTED. */
+static void
+RuhnswTailCheck(RuhnswGraph *g, uint32 vid, const RuhnswTidTail *tail, uint32 off)
+{
+	if (RuhnswTailLog2Cap(tail) > RUHNSW_TAIL_MAX_LOG2CAP ||
+		RuhnswTailCount(tail) > RuhnswTailCap(tail) ||
+		off + RuhnswTailSize(RuhnswTailCap(tail)) > RUHNSW_PAGE_CONTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid TID tail for vid %u (%u of %u TIDs)",
+						RelationGetRelationName(g->index), vid, RuhnswTailCount(tail),
+						RuhnswTailCap(tail))));
+}
+
+/* the header of vid's level-0 record on its page (share lock while copying) */
+static bool
+RuhnswReadHeader(RuhnswGraph *g, uint32 vid, RuhnswNodeHeader *hdr,
+				 BufferAccessStrategy strategy)
+{
+	BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	Buffer		buf;
+
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		return false;
+	buf = ReadBufferExtended(g->index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(hdr, PageGetContents(BufferGetPage(buf)) +
+		   (Size) (vid % g->nodes_per_page) * g->recsize, sizeof(RuhnswNodeHeader));
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/*
+ * RuhnswNodeTids: the heap TIDs of vid's node, whose level-0 record
+ * (header hdr) the caller read: the inline TID (unless it is invalid,
+ * which only a node with a tail may have), then those of the TID tail,
+ * read under its upper page's share lock after the level-0 page was
+ * released.  That is safe because writers never move a live TID between
+ * the inline slot and the tail in place (RuhnswAddTid,
+ * RuhnswVacuumTids): whichever of the two states of each part a reader
+ * combines, it has every TID live in both.  *tids gets a palloc'd array
+ * (current context); returns their number (>= 1 for a live node).  In
+ * memory (a build) nodes have no tails.  Raises ERRCODE_INDEX_CORRUPTED
+ * on a bad tail.
+ */
+int
+RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPointerData **tids)
+{
+	BlockNumber blkno;
+	uint32		off;
+	Buffer		buf;
+	const RuhnswTidTail *tail;
+	int			n;
+
+	if (g->mem != NULL || !(hdr->flags & RUHNSW_NODE_TIDS))
+	{
+		*tids = palloc(sizeof(ItemPointerData));
+		(*tids)[0] = hdr->tid;
+		return 1;
+	}
+	n = ItemPointerIsValid(&hdr->tid) ? 1 : 0;
+	RuhnswTailLocation(g, vid, hdr, &blkno, &off);
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tail = (const RuhnswTidTail *) (PageGetContents(BufferGetPage(buf)) + off);
+	RuhnswTailCheck(g, vid, tail, off);
+	*tids = palloc(sizeof(ItemPointerData) * (n + RuhnswTailCount(tail) + 1));
+	if (n > 0)
+		(*tids)[0] = hdr->tid;
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * RuhnswTailCount(tail));
+	n += RuhnswTailCount(tail);
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
+ * Locks (exclusive) vid's level-0 page and the upper page the header's
+ * tail lives in, in ascending block order, and returns them with the
+ * header and tail pointers into the pages (registered with state when it
+ * is not NULL: the pointers are then into its copies).  When the node's
+ * header no longer matches *expect (flags, upper, tid), unlocks and
+ * returns false.
+ */
+static bool
+RuhnswLockTidPages(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *expect,
+				   BufferAccessStrategy strategy, Buffer *l0buf, Buffer *ubuf,
+				   GenericXLogState *state, RuhnswNodeHeader **hdr, RuhnswTidTail **tail)
+{
+	BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	BlockNumber ublk;
+	uint32		off;
+	Page		l0page,
+				upage;
+
+	RuhnswTailLocation(g, vid, expect, &ublk, &off);
+	if (ublk >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (ublk >= g->nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	*l0buf = ReadBufferExtended(g->index, MAIN_FORKNUM, l0blk, RBM_NORMAL, strategy);
+	*ubuf = ReadBufferExtended(g->index, MAIN_FORKNUM, ublk, RBM_NORMAL, strategy);
+	if (ublk < l0blk)
+	{
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	else
+	{
+		LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	l0page = BufferGetPage(*l0buf);
+	*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+								 (Size) (vid % g->nodes_per_page) * g->recsize);
+	if ((*hdr)->flags != expect->flags || (*hdr)->upper != expect->upper ||
+		!ItemPointerEquals(&(*hdr)->tid, (ItemPointer) &expect->tid))
+	{
+		UnlockReleaseBuffer(*ubuf);
+		UnlockReleaseBuffer(*l0buf);
+		return false;
+	}
+	if (state)
+	{
+		l0page = GenericXLogRegisterBuffer(state, *l0buf, 0);
+		upage = GenericXLogRegisterBuffer(state, *ubuf, 0);
+		*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+									 (Size) (vid % g->nodes_per_page) * g->recsize);
+	}
+	else
+		upage = BufferGetPage(*ubuf);
+	*tail = (RuhnswTidTail *) (PageGetContents(upage) + off);
+	RuhnswTailCheck(g, vid, *tail, off);
+	return true;
+}
+
+/*
+ * Locks (exclusive) the level-0 page of vid and upper page ublk (if
+ * valid) in ascending block order.
+ */
+static void
+RuhnswLockTwo(RuhnswGraph *g, BlockNumber l0blk, BlockNumber ublk, Buffer *l0buf, Buffer *ubuf)
+{
+	*l0buf = ReadBuffer(g->index, l0blk);
+	*ubuf = BlockNumberIsValid(ublk) ? ReadBuffer(g->index, ublk) : InvalidBuffer;
+	if (BufferIsValid(*ubuf) && ublk < l0blk)
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+	LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+	if (BufferIsValid(*ubuf) && ublk > l0blk)
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+}
+
+static void
+RuhnswUnlockTwo(Buffer l0buf, Buffer ubuf)
+{
+	if (BufferIsValid(ubuf))
+		UnlockReleaseBuffer(ubuf);
+	UnlockReleaseBuffer(l0buf);
+}
+
+/*
+ * RuhnswAddTid: records heap TID tid in vid's node, the row version of an
+ * UPDATE that kept the vector (no graph change).  Returns false, changing
+ * nothing, when vid has no live node (the caller inserts one); true when
+ * the TID is recorded (or was already).  When the node has no room for
+ * one more (its inline TID only, or a full tail) and heap is given, TIDs
+ * whose HOT chain no longer refers to vid (pruned, aborted or reused line
+ * pointers: RvTamTidRefersToVid; no scan would return them) are dropped
+ * first.  The TIDs are then rewritten in place when they fit (one WAL
+ * record of the level-0 page and, with a tail, its upper page); else the
+ * node gets a new upper record (its lists copied, then a tail of twice the
+ * capacity, 1 the first time) at the front of the free space of the first
+ * upper page from its group's on with room, and its header names it, in
+ * one WAL record of the two pages (plain dirty pages in an unlogged
+ * build).  Heap pages are read before any index page is locked; index
+ * pages are locked as by RuhnswWriteNodes (together, ascending).  Caller
+ * holds RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds alone).  Raises
+ * ERRCODE_PROGRAM_LIMIT_EXCEEDED when the node would hold more than
+ * RuhnswMaxTids TIDs or no upper page within RUHNSW_UPPER_MAX_DELTA groups
+ * has room.
+ */
+bool
+RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
+{
+	Assert(g->mem == NULL);
+	for (;;)
+	{
+		RuhnswNodeHeader cur;
+		int			level;
+		uint32		listslen;
+		bool		inl;
+		ItemPointerData newtid;
+		ItemPointerData *ttids;
+		uint32		ntail = 0;
+		uint32		ntail0 = 0;	/* the tail's count as read */
+		uint32		cap = 0;
+		uint32		maxtids;
+		uint32		newcap;
+		uint32		newlog2;
+		uint32		newlen;
+		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid);
+		char	   *lists;
+		BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+		BlockNumber ublk = InvalidBlockNumber;
+		uint32		uoff = 0;
+		uint32		used = 0;
+		uint32		d;
+		Buffer		l0buf,
+					ubuf;
+		GenericXLogState *state = NULL;
+		Page		l0page,
+					upage = NULL;
+		RuhnswNodeHeader *hdr;
+		RuhnswTidTail *tail;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!RuhnswReadHeader(g, vid, &cur, NULL) ||
+			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			return false;
+		level = Min(cur.level, RUHNSW_MAX_LEVEL);
+		listslen = RuhnswListsLen(g->m, level);
+		maxtids = RuhnswMaxTids(g->m, level);
+		inl = ItemPointerIsValid(&cur.tid);
+		if (inl && ItemPointerEquals(&cur.tid, tid))
+			return true;
+		if (cur.flags & RUHNSW_NODE_TIDS)
+		{
+			/* the tail: capacity and TIDs */
+			RuhnswTidTail *t;
+
+			RuhnswTailLocation(g, vid, &cur, &ublk, &uoff);
+			if (ublk >= g->nblocks)
+				g->nblocks = RelationGetNumberOfBlocks(g->index);
+			if (ublk >= g->nblocks)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+								RelationGetRelationName(g->index), vid)));
+			ubuf = ReadBuffer(g->index, ublk);
+			LockBuffer(ubuf, BUFFER_LOCK_SHARE);
+			t = (RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff);
+			RuhnswTailCheck(g, vid, t, uoff);
+			cap = RuhnswTailCap(t);
+			ntail = RuhnswTailCount(t);
+			ntail0 = ntail;
+			ttids = palloc(sizeof(ItemPointerData) * (cap + 1));
+			memcpy(ttids, t->tids, sizeof(ItemPointerData) * ntail);
+			UnlockReleaseBuffer(ubuf);
+		}
+		else
+			ttids = palloc(sizeof(ItemPointerData));
+		for (uint32 i = 0; i < ntail; i++)
+			if (ItemPointerEquals(&ttids[i], tid))
+				return true;
+
+		/* no room: drop the TIDs no scan would return any more */
+		if (inl && ntail >= cap && heap != NULL)
+		{
+			uint32		nkeep = 0;
+
+			inl = RvTamTidRefersToVid(heap, &cur.tid, g->attnum, g->store, vid);
+			for (uint32 i = 0; i < ntail; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (RvTamTidRefersToVid(heap, &ttids[i], g->attnum, g->store, vid))
+					ttids[nkeep++] = ttids[i];
+			}
+			ntail = nkeep;
+		}
+
+		/*
+		 * Where tid goes: the inline slot when free, else the tail.  A TID
+		 * kept stays where it is (see RuhnswNodeTids).
+		 */
+		newtid = cur.tid;
+		if (!inl)
+			newtid = *tid;
+		else
+		{
+			ttids = repalloc(ttids, sizeof(ItemPointerData) * (ntail + 1));
+			ttids[ntail++] = *tid;
+		}
+
+		if (ntail <= cap)
+		{
+			/* in place: the inline TID and the tail (if any) */
+			RuhnswLockTwo(g, l0blk, ublk, &l0buf, &ubuf);
+			hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
+										(Size) (vid % g->nodes_per_page) * g->recsize);
+			if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
+				!ItemPointerEquals(&hdr->tid, &cur.tid) ||
+				(BufferIsValid(ubuf) &&
+				 RuhnswTailCount((RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff)) != ntail0))
+			{
+				RuhnswUnlockTwo(l0buf, ubuf);
+				continue;		/* changed since read: again */
+			}
+			if (!g->unlogged_build)
+			{
+				state = GenericXLogStart(g->index);
+				l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+				if (BufferIsValid(ubuf))
+					upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+			}
+			else
+			{
+				l0page = BufferGetPage(l0buf);
+				if (BufferIsValid(ubuf))
+					upage = BufferGetPage(ubuf);
+			}
+			hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+										(Size) (vid % g->nodes_per_page) * g->recsize);
+			hdr->tid = newtid;
+			if (upage != NULL)
+			{
+				tail = (RuhnswTidTail *) (PageGetContents(upage) + uoff);
+				RuhnswTailCheck(g, vid, tail, uoff);
+				RuhnswTailSetCount(tail, ntail);
+				memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
+			}
+			if (state)
+				GenericXLogFinish(state);
+			else
+			{
+				MarkBufferDirty(l0buf);
+				if (BufferIsValid(ubuf))
+					MarkBufferDirty(ubuf);
+			}
+			RuhnswUnlockTwo(l0buf, ubuf);
+			return true;
+		}
+
+		/* a new upper record: the lists, then a tail of twice the room */
+		if (1 + ntail > maxtids)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("ruhnsw index \"%s\" cannot hold more than %u row versions of vector id %u",
+							RelationGetRelationName(g->index), maxtids, vid),
+					 errhint("VACUUM the table to remove dead row versions.")));
+		for (newlog2 = 0; (1U << newlog2) <= cap || (1U << newlog2) < ntail; newlog2++)
+			;
+		newcap = 1U << newlog2;
+		Assert(newcap <= maxtids - 1);
+		newlen = listslen + RuhnswTailSize(newcap);
+		lists = palloc(Max(listslen, 1));
+		memset(lists, 0xFF, Max(listslen, 1));
+		if (level >= 1 && (cur.flags & RUHNSW_NODE_UPPER))
+		{
+			char	   *full = palloc(g->nodesize);
+
+			if (!RuhnswReadNode(g, vid, full))
+				continue;
+			memcpy(lists, full + g->recsize, listslen);
+			pfree(full);
+		}
+		for (d = 0;; d++)
+		{
+			ublk = RuhnswUpperBlock(g->group_pages, grp + d);
+			used = RuhnswUpperUsed(g, ublk);
+			if (used + newlen <= RUHNSW_PAGE_CONTENTS)
+				break;
+			if (d >= RUHNSW_UPPER_MAX_DELTA)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("ruhnsw index \"%s\" has no room for the upper record of vid %u",
+								RelationGetRelationName(g->index), vid)));
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (ublk >= g->nblocks)
+			g->nblocks = RelationGetNumberOfBlocks(g->index);
+		if (ublk >= g->nblocks)
+		{
+			RuhnswExtendTo(g, ublk);
+			g->nblocks = ublk + 1;
+		}
+
+		RuhnswLockTwo(g, l0blk, ublk, &l0buf, &ubuf);
+		hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
+			!ItemPointerEquals(&hdr->tid, &cur.tid) ||
+			((RuhnswPageOpaque) PageGetSpecialPointer(BufferGetPage(ubuf)))->upper_used != used)
+		{
+			RuhnswUnlockTwo(l0buf, ubuf);
+			continue;			/* changed since read: again */
+		}
+		if (!g->unlogged_build)
+		{
+			state = GenericXLogStart(g->index);
+			l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+			upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+		}
+		else
+		{
+			l0page = BufferGetPage(l0buf);
+			upage = BufferGetPage(ubuf);
+		}
+		hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		memcpy(PageGetContents(upage) + used, lists, listslen);
+		tail = (RuhnswTidTail *) (PageGetContents(upage) + used + listslen);
+		memset(tail, 0, RuhnswTailSize(newcap));
+		tail->info = (uint16) (newlog2 << 12);
+		RuhnswTailSetCount(tail, ntail);
+		memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
+		((RuhnswPageOpaque) PageGetSpecialPointer(upage))->upper_used = used + newlen;
+		hdr->tid = newtid;
+		hdr->flags |= RUHNSW_NODE_UPPER | RUHNSW_NODE_TIDS;
+		hdr->upper = RuhnswUpperRef(d, used);
+		if (state)
+			GenericXLogFinish(state);
+		else
+		{
+			MarkBufferDirty(l0buf);
+			MarkBufferDirty(ubuf);
+		}
+		RuhnswUnlockTwo(l0buf, ubuf);
+		pfree(lists);
+		return true;
+	}
+}
+
+/*
+ * RuhnswVacuumTids: ambulkdelete's pass over the TIDs of vid's live node
+ * with a TID tail: calls callback once for each TID and drops those it
+ * reports dead: a dead inline TID is made invalid, the tail compacted (no
+ * live TID moves between them: see RuhnswNodeTids).  When none is left
+ * the node is marked RUHNSW_NODE_DELETED (tail emptied).  One WAL record of
+ * the level-0 and upper page when anything changed.  Adds the TIDs
+ * dropped to *nremoved; returns the number left (0: deleted).  Pages are
+ * read through strategy.  Caller holds RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock.
+ */
+int
+RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
+				 void *callback_state, BufferAccessStrategy strategy, double *nremoved)
+{
+	for (;;)
+	{
+		RuhnswNodeHeader cur;
+		Buffer		l0buf,
+					ubuf;
+		RuhnswNodeHeader *hdr;
+		RuhnswTidTail *tail;
+		ItemPointerData *live;
+		int			nlive = 0;
+		int			n;
+		bool		inl;
+		GenericXLogState *state;
+
+		if (!RuhnswReadHeader(g, vid, &cur, strategy) ||
+			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			return 0;
+		if (!(cur.flags & RUHNSW_NODE_TIDS))
+			elog(ERROR, "ruhnsw: RuhnswVacuumTids called for vid %u, which has no TID tail", vid);
+		if (!RuhnswLockTidPages(g, vid, &cur, strategy, &l0buf, &ubuf, NULL, &hdr, &tail))
+			continue;
+		/* the inline TID (if valid) is live[0] when it stays, tail's after it */
+		inl = ItemPointerIsValid(&hdr->tid);
+		n = (inl ? 1 : 0) + RuhnswTailCount(tail);
+		live = palloc(sizeof(ItemPointerData) * (n + 1));
+		if (inl)
+		{
+			inl = !callback(&hdr->tid, callback_state);
+			if (inl)
+				live[nlive++] = hdr->tid;
+		}
+		for (uint32 i = 0; i < RuhnswTailCount(tail); i++)
+		{
+			ItemPointerData t = tail->tids[i];
+
+			if (!callback(&t, callback_state))
+				live[nlive++] = t;
+		}
+		if (nlive == n)
+		{
+			UnlockReleaseBuffer(ubuf);
+			UnlockReleaseBuffer(l0buf);
+			pfree(live);
+			return n;
+		}
+		state = GenericXLogStart(g->index);
+		hdr = (RuhnswNodeHeader *) (PageGetContents(GenericXLogRegisterBuffer(state, l0buf, 0)) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		tail = (RuhnswTidTail *) ((char *) GenericXLogRegisterBuffer(state, ubuf, 0) +
+								  ((char *) tail - (char *) BufferGetPage(ubuf)));
+		if (nlive == 0)
+		{
+			hdr->flags |= RUHNSW_NODE_DELETED;
+			RuhnswTailSetCount(tail, 0);
+		}
+		else
+		{
+			/* no live TID moves between the inline slot and the tail */
+			if (!inl)
+				ItemPointerSetInvalid(&hdr->tid);
+			RuhnswTailSetCount(tail, nlive - (inl ? 1 : 0));
+			memcpy(tail->tids, live + (inl ? 1 : 0), sizeof(ItemPointerData) * (nlive - (inl ? 1 : 0)));
+		}
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(ubuf);
+		UnlockReleaseBuffer(l0buf);
+		*nremoved += n - nlive;
+		pfree(live);
+		return nlive;
+	}
 }
 
 /*

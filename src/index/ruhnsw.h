@@ -22,7 +22,29 @@
  *
  * A level-0 record (metapage nodesize bytes on the page) is RuhnswNodeHeader (heap
  * TID, level, flags, upper reference) followed by the level-0 list of 2*m
- * uint32 vids.  A node of level L >= 1 also has an upper record of L*m
+ * uint32 vids.
+ *
+ * Heap TIDs (format 4).  A node stands for every row version that shares
+ * its vid (an UPDATE that leaves the vector unchanged keeps the vid): the
+ * header holds one TID inline; a node with more has RUHNSW_NODE_TIDS set,
+ * and then its upper record (RUHNSW_NODE_UPPER set, for a level-0 node
+ * too: its upper record has no lists) is followed by a TID tail,
+ * RuhnswTidTail: capacity, count, and that many further TIDs (8 bytes for
+ * one).  When a tail is full, the node gets a new upper record of twice the capacity
+ * (lists and TIDs copied; the old record is abandoned, like every upper
+ * record never freed), all in one WAL record with the header change.
+ * A node's TIDs are the inline one plus the tail's.  In place, a live TID
+ * never moves between the inline slot and the tail (readers read the two
+ * under separate locks): VACUUM makes a dead inline TID invalid (only a
+ * node with a tail has an invalid one) and compacts the tail; a node
+ * whose every TID is dead is marked deleted (its tail emptied).  An
+ * insert that finds no room first drops the TIDs whose heap tuples no
+ * longer refer to the vid (pruned, aborted, reused).  Format 3 (no TID tails)
+ * is read and written as it is; the metapage says 4 from the first tail
+ * on (aminsert upgrades it before adding a TID).  Older formats are
+ * refused with a hint to REINDEX.
+ *
+ * A node of level L >= 1 also has an upper record of L*m
  * vids, its lists of levels 1..L (m each), in an upper page: the one of
  * its level-0 page's group, or of a later group when that one is full;
  * the header's upper field (RUHNSW_NODE_UPPER set) names it by its
@@ -42,8 +64,12 @@
  * of its vid so builds are reproducible).  vids must fit in 32 bits.
  *
  * Invariants:
- *	- a node record with RUHNSW_NODE_USED set has a valid TID and level;
- *	  RUHNSW_NODE_DELETED marks nodes whose heap tuple VACUUM removed; such
+ *	- a node record with RUHNSW_NODE_USED set has a valid level and a
+ *	  valid inline TID (or a TID tail with at least one TID); its TIDs
+ *	  (inline and tail) are distinct, each names a row
+ *	  version whose column refers to the node's vid (or, for a HOT chain's
+ *	  root, a member of the chain does);
+ *	  RUHNSW_NODE_DELETED marks nodes whose heap tuples VACUUM removed; such
  *	  nodes are never returned by scans and, after ambulkdelete, no live
  *	  node links to them.  A deleted node's record is reused when the store
  *	  hands out its vid again.
@@ -74,9 +100,11 @@
  * still holds their TIDs.  Buffer locks: readers lock one index buffer at
  * a time (node records are copied out: a node's level-0 record and its
  * upper record are each read whole under their page's lock, one after the
- * other); an insert locks the pages of the (at most RUHNSW_MAX_WRITE)
- * records it writes in one WAL record together (their level-0 and upper
- * pages, at most 4), in ascending block order, and only a holder of
+ * other, and so are its level-0 record and TID tail); an insert locks the
+ * pages of the (at most RUHNSW_MAX_WRITE) records it writes in one WAL
+ * record together (their level-0 and upper pages, at most 4), in
+ * ascending block order, as do RuhnswAddTid and RuhnswVacuumTids (a
+ * node's level-0 page and its tail's upper page), and only a holder of
  * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
  * locks cannot deadlock.
  *
@@ -98,7 +126,8 @@
 #include "tam/store/rv_store.h"
 
 #define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
-#define RUHNSW_VERSION			3
+#define RUHNSW_VERSION			4
+#define RUHNSW_MIN_VERSION		3	/* oldest format read (no TID tails) */
 #define RUHNSW_PAGE_ID			0xFF91
 
 #define RUHNSW_METAPAGE_BLKNO	0
@@ -127,6 +156,7 @@
 #define RUHNSW_NODE_USED		0x01
 #define RUHNSW_NODE_DELETED		0x02
 #define RUHNSW_NODE_UPPER		0x04	/* header's upper field is valid */
+#define RUHNSW_NODE_TIDS		0x08	/* the upper record has a TID tail */
 
 /* page flags (RuhnswPageOpaqueData.flags) */
 #define RUHNSW_PAGE_UPPER		0x01	/* an upper page */
@@ -209,6 +239,30 @@ typedef struct RuhnswNodeHeader
 	uint8		flags;			/* RUHNSW_NODE_* */
 	uint32		upper;			/* RuhnswUpperRef, valid with RUHNSW_NODE_UPPER */
 } RuhnswNodeHeader;
+
+/*
+ * The TID tail after a node's upper lists (RUHNSW_NODE_TIDS): room for
+ * cap TIDs (a power of two, at most RUHNSW_TAIL_MAX_CAP), the first count
+ * in use; info holds log2(cap) in its top 4 bits and count in the others.
+ * RuhnswTailSize(cap) bytes, a multiple of 4 so that upper records stay
+ * 4-byte aligned: 8 for one TID.
+ */
+typedef struct RuhnswTidTail
+{
+	uint16		info;			/* log2(cap) << 12 | count */
+	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
+} RuhnswTidTail;
+
+#define RUHNSW_TAIL_COUNT_MASK	0x0FFF
+#define RUHNSW_TAIL_MAX_LOG2CAP	10
+#define RUHNSW_TAIL_MAX_CAP		(1U << RUHNSW_TAIL_MAX_LOG2CAP)
+#define RuhnswTailLog2Cap(t)	((uint32) ((t)->info >> 12))
+#define RuhnswTailCap(t)		(1U << RuhnswTailLog2Cap(t))
+#define RuhnswTailCount(t)		((uint32) ((t)->info & RUHNSW_TAIL_COUNT_MASK))
+#define RuhnswTailSetCount(t, n) \
+	((t)->info = (uint16) (((t)->info & ~RUHNSW_TAIL_COUNT_MASK) | (uint32) (n)))
+#define RuhnswTailSize(cap)	TYPEALIGN(sizeof(uint32), offsetof(RuhnswTidTail, tids) + \
+									  sizeof(ItemPointerData) * (cap))
 
 #define RuhnswNodeSlots(node)	((uint32 *) ((char *) (node) + sizeof(RuhnswNodeHeader)))
 
@@ -340,6 +394,13 @@ extern Buffer RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
 extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
 							 const char *const *srcs);
+extern int	RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
+						   ItemPointerData **tids);
+extern bool RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid);
+extern int	RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
+							 void *callback_state, BufferAccessStrategy strategy,
+							 double *nremoved);
+extern uint32 RuhnswMaxTids(int m, int level);
 extern int	RuhnswLevelSlots(RuhnswGraph *g, int level, int *count);
 extern int	RuhnswRandomLevel(uint32 vid, int m);
 extern RvScorer *RuhnswQueryBegin(RuhnswGraph *g, const float *q);

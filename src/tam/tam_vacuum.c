@@ -9,7 +9,9 @@
  *	mark:  one pass over the heap pages collects every vid that any tuple
  *	       still on its page references (live, recently dead or not yet
  *	       pruned alike; not tuples whose insert aborted), and counts dead
- *	       line pointers;
+ *	       line pointers.  Several tuples may refer to one vid (versions of
+ *	       a row whose UPDATEs kept the vector): the vid stays live while
+ *	       any of them is on its page;
  *	sweep: only when no dead line pointer is left, a vid that is
  *	       unreferenced and whose allocating transaction precedes the
  *	       horizon computed *before* the mark is freed for reuse
@@ -50,7 +52,8 @@ typedef struct RvMarkStore
 	RvStore    *store;
 	uint64		nvids;			/* vids below this are considered */
 	uint8	   *referenced;		/* bitmap of nvids bits */
-	uint64		nrefs;			/* tuples seen referencing this store */
+	uint64		nrefs;			/* distinct vids seen referenced (tuples for
+								 * vids at or beyond nvids) */
 } RvMarkStore;
 
 /*
@@ -130,9 +133,14 @@ RvMarkReferenced(Relation rel, Snapshot snapshot, BufferAccessStrategy strategy,
 				{
 					if (ms[i].ref.storeno != storeno)
 						continue;
-					if (vid < ms[i].nvids)
+					if (vid >= ms[i].nvids)
+						ms[i].nrefs++;
+					else if (!(ms[i].referenced[vid / 8] & (1 << (vid % 8))))
+					{
+						/* a vid shared by several row versions counts once */
 						ms[i].referenced[vid / 8] |= (uint8) (1 << (vid % 8));
-					ms[i].nrefs++;
+						ms[i].nrefs++;
+					}
 					break;
 				}
 			}
@@ -210,8 +218,9 @@ PG_FUNCTION_INFO_V1(ruvector_storage_report);
  * tier, live_vectors, dead_vectors, free_slots, pages, bytes, relation,
  * resident_bytes): one row per store and tier; relation is the store
  * relation holding it; resident_bytes what searches keep touching (code
- * and directory pages, RvStoreResidentBytes).  live = referenced by a row visible to the
- * current snapshot; dead = allocated but not live (deleted, updated or
+ * and directory pages, RvStoreResidentBytes).  live = vids referenced by a
+ * row visible to the current snapshot (each once); dead = allocated but
+ * not live (deleted, updated or
  * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
  * slots below the high-water mark.  Needs SELECT on the table.
  */

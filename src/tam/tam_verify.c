@@ -28,7 +28,9 @@
  *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
  *	  column, to an existing store of that column with the column's dims,
  *	  to an allocated vid (heap_not_vref, heap_vref_store, heap_vref_column,
- *	  heap_vref_dims, heap_vref_unallocated).  A vid allocated but no
+ *	  heap_vref_dims, heap_vref_unallocated).  Several tuples may refer to
+ *	  one vid (the versions of a row whose UPDATEs kept the vector); each
+ *	  is checked, and the vid's payload once.  A vid allocated but no
  *	  longer referenced (its rows deleted, updated or pruned) is not a
  *	  problem: it is space awaiting VACUUM, counted by
  *	  ruvector_storage_report as a dead vector, never reported here.
