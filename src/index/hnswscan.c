@@ -31,10 +31,13 @@
  * Search on codes (ruvector.search_codes = int8, the default): the graph
  * is traversed with distances on the store's SQ8 codes (the scorer API,
  * src/tam/store/rv_score.h), then each batch of ef candidates is reranked
- * on the exact floats before any is returned, so the order within a batch
- * and every distance the scan acts on are exact.  With off, or a store
- * written before codes existed, traversal is exact and there is nothing
- * to rerank.
+ * on the exact floats lazily: in order of their lower bounds (code
+ * estimate minus error bound), a candidate being handed out once its exact
+ * distance is no larger than every bound not yet evaluated.  So the order
+ * within a batch and every distance the scan acts on are exact, and a
+ * LIMIT k query evaluates about k exact distances, not ef.  With off, or
+ * a store written before codes existed, traversal is exact and there is
+ * nothing to rerank.
  *
  * Distances are never rechecked (xs_recheckorderby = false); the L2
  * opclass orders by squared distance, which has the same order.
@@ -63,6 +66,10 @@ typedef struct RuhnswScanOpaqueData
 	RuhnswGraph g;
 	float	   *query;
 	RvScorer   *scorer;			/* of query, on codes per ruvector.search_codes */
+	bool		lazy;			/* the batch is on codes: rerank lazily */
+	RuhnswCand *exact;			/* min-heap of reranked candidates */
+	int			nexact;
+	int			capexact;
 	RuhnswSearch search;		/* the level-0 search, resumed per batch */
 	RuhnswCand *results;		/* the current batch */
 	int			nbatches;		/* batches computed */
@@ -141,6 +148,10 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 	so->first = true;
 	so->done = false;
 	so->results = NULL;
+	so->exact = NULL;
+	so->nexact = 0;
+	so->capexact = 0;
+	so->lazy = false;
 	so->nbatches = 0;
 	so->nresults = 0;
 	so->pos = 0;
@@ -155,23 +166,74 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 }
 
 /*
- * Replaces the code-based distances of the current batch by exact ones
- * (on the stored floats) and re-sorts it: the batch of ef candidates is
- * the rerank pool, so the k <= ef rows a query takes are exactly ordered
- * among them (VectorChord and pgvector's binary-quantization recipes
- * rerank the same way, by a factor ef / k).
+ * Prepares the lazy rerank of the current batch (found on codes): each
+ * candidate's lower bound (code estimate minus its error bound, the
+ * scorer's) replaces its distance and the batch is sorted by it; the
+ * exact heap starts empty.  RuhnswScanNextCand then evaluates exact
+ * distances in lower-bound order only as far as the rows taken need (as
+ * VectorChord reranks lazily).
  */
 static void
-RuhnswScanRerank(RuhnswScanOpaque so)
+RuhnswScanPrepareRerank(RuhnswScanOpaque so)
 {
-	for (int i = 0; i < so->nresults; i++)
-	{
-		double		d = RvStoreScoreExact(so->scorer, so->results[i].vid);
+	uint64	   *vids = palloc(sizeof(uint64) * Max(so->nresults, 1));
+	float	   *est = palloc(sizeof(float) * Max(so->nresults, 1));
+	float	   *err = palloc(sizeof(float) * Max(so->nresults, 1));
 
-		so->results[i].dist = isnan(d) ? get_float4_infinity() : (float) d;
-	}
+	for (int i = 0; i < so->nresults; i++)
+		vids[i] = so->results[i].vid;
+	RvStoreScoreBatch(so->scorer, vids, so->nresults, est, err);
+	for (int i = 0; i < so->nresults; i++)
+		so->results[i].dist = isnan(est[i]) ? -get_float4_infinity() : est[i] - err[i];
 	if (so->nresults > 1)
 		qsort(so->results, so->nresults, sizeof(RuhnswCand), RuhnswCandCmp);
+	pfree(vids);
+	pfree(est);
+	pfree(err);
+	if (so->capexact < so->nresults)
+	{
+		so->capexact = Max(so->nresults, 64);
+		so->exact = so->exact ? repalloc(so->exact, sizeof(RuhnswCand) * so->capexact) :
+			MemoryContextAlloc(so->cxt, sizeof(RuhnswCand) * so->capexact);
+	}
+	so->nexact = 0;
+}
+
+/*
+ * The current batch's next candidate in exact distance order, into *c
+ * (its exact distance; NaN as +Infinity); false when the batch is used up.
+ * With codes, the batch is walked in lower-bound order: a candidate is
+ * handed out once its exact distance is no larger than every lower bound
+ * not evaluated yet, so no later one can be closer.
+ */
+static bool
+RuhnswScanNextCand(RuhnswScanOpaque so, RuhnswCand *c)
+{
+	if (!so->lazy)
+	{
+		if (so->pos >= so->nresults)
+			return false;
+		*c = so->results[so->pos++];
+		return true;
+	}
+	for (;;)
+	{
+		if (so->nexact > 0 &&
+			(so->pos >= so->nresults || so->exact[0].dist <= so->results[so->pos].dist))
+		{
+			*c = RuhnswHeapPop(so->exact, &so->nexact, false);
+			return true;
+		}
+		if (so->pos >= so->nresults)
+			return false;
+		{
+			RuhnswCand	e = so->results[so->pos++];
+			double		d = RvStoreScoreExact(so->scorer, e.vid);
+
+			e.dist = isnan(d) ? get_float4_infinity() : (float) d;
+			RuhnswHeapPush(so->exact, &so->nexact, e, false);
+		}
+	}
 }
 
 /*
@@ -205,8 +267,9 @@ RuhnswScanSearch(IndexScanDesc scan, bool start)
 	if (so->results)
 		pfree(so->results);
 	so->nresults = RuhnswSearchNext(g, &so->search, so->scorer, so->ef, &so->results);
-	if (RvStoreScoreApproximate(so->scorer))
-		RuhnswScanRerank(so);
+	so->lazy = RvStoreScoreApproximate(so->scorer);
+	if (so->lazy)
+		RuhnswScanPrepareRerank(so);
 	so->nbatches++;
 	so->pos = 0;
 	UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
@@ -241,6 +304,8 @@ RuhnswScanStart(IndexScanDesc scan)
 		return false;
 	so->g.mode = (RvScoreMode) rv_search_codes;
 	so->scorer = RuhnswQueryBegin(&so->g, so->query);
+	/* a search scores about ef * m nodes */
+	RvStoreScoreKeepPins(so->scorer, (uint64) ruhnsw_ef_search * so->g.m);
 	so->ef = ruhnsw_ef_search;
 	RuhnswVidSetInit(&so->returned, 64);
 	so->lastdist = -get_float4_infinity();
@@ -319,6 +384,8 @@ ruhnswgettuple(IndexScanDesc scan, ScanDirection dir)
 		/* the remaining TIDs of the node being handed out, then the next node */
 		for (;;)
 		{
+			RuhnswCand	c;
+
 			while (so->tidpos < so->ntids)
 			{
 				ItemPointerData tid = so->tids[so->tidpos++];
@@ -338,18 +405,14 @@ ruhnswgettuple(IndexScanDesc scan, ScanDirection dir)
 				MemoryContextSwitchTo(old);
 				return true;
 			}
-			if (so->pos >= so->nresults)
+			if (!RuhnswScanNextCand(so, &c))
 				break;
-			{
-				RuhnswCand	c = so->results[so->pos++];
-
-				CHECK_FOR_INTERRUPTS();
-				if (RuhnswVidSetContains(&so->returned, c.vid))
-					continue;
-				if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_STRICT && c.dist < so->lastdist)
-					continue;
-				(void) RuhnswScanLoadTids(scan, c.vid, c.dist);
-			}
+			CHECK_FOR_INTERRUPTS();
+			if (RuhnswVidSetContains(&so->returned, c.vid))
+				continue;
+			if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_STRICT && c.dist < so->lastdist)
+				continue;
+			(void) RuhnswScanLoadTids(scan, c.vid, c.dist);
 		}
 
 		if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_OFF || so->nresults == 0 ||

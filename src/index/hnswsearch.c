@@ -65,9 +65,20 @@ void
 RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q)
 {
 	RuhnswCand	eps[2];
+	uint64		nvids;
 
 	memset(s, 0, sizeof(RuhnswSearch));
-	RuhnswVidSetInit(&s->visited, 1024);
+
+	/*
+	 * The visited set: a bitmap over the index's vids when it is at most
+	 * 2 MB (16M vids), else a hash set.
+	 */
+	nvids = RuhnswNumVids(g->nodes_per_page, g->group_pages,
+						  RelationGetNumberOfBlocks(g->index));
+	if (nvids <= (UINT64CONST(1) << 24))
+		RuhnswVidSetInitRange(&s->visited, (uint32) nvids, 1024);
+	else
+		RuhnswVidSetInit(&s->visited, 1024);
 	eps[0].vid = g->entry_vid;
 	eps[0].dist = RuhnswDistance(g, q, g->entry_vid);
 	eps[1] = eps[0];

@@ -316,6 +316,84 @@ RuhnswGraphFree(RuhnswGraph *g)
 }
 
 /*
+ * Backend-local maps of recently read index pages, one per index file (a
+ * few, reused round robin), kept for the life of the backend: each scan
+ * sets up a graph of its own, and a map per graph would start cold every
+ * query.  Entries are hints: ReadRecentBuffer checks the buffer still
+ * holds the block, so a stale entry (the page was evicted, or the index
+ * rewritten under a new relfilenode) only costs the lookup it would save.
+ */
+#define RUHNSW_RECENT_MAPS		4
+#define RUHNSW_RECENT_MIN		1024
+#define RUHNSW_RECENT_MAX		65536
+
+typedef struct RuhnswRecentMap
+{
+	RelFileNode node;
+	uint32		mask;			/* entries - 1 (a power of two) */
+	RuhnswRecentBuf *entries;
+} RuhnswRecentMap;
+
+static RuhnswRecentMap ruhnsw_recent_maps[RUHNSW_RECENT_MAPS];
+static int	ruhnsw_recent_next = 0;
+
+/* The recent-page map of g's index, found or set up (in TopMemoryContext). */
+static RuhnswRecentMap *
+RuhnswRecentMapFor(RuhnswGraph *g)
+{
+	RuhnswRecentMap *m;
+	uint32		n = RUHNSW_RECENT_MIN;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
+
+	for (int i = 0; i < RUHNSW_RECENT_MAPS; i++)
+		if (ruhnsw_recent_maps[i].entries &&
+			RelFileNodeEquals(ruhnsw_recent_maps[i].node, g->index->rd_node))
+			return &ruhnsw_recent_maps[i];
+	m = &ruhnsw_recent_maps[ruhnsw_recent_next];
+	ruhnsw_recent_next = (ruhnsw_recent_next + 1) % RUHNSW_RECENT_MAPS;
+	while (n < nblocks && n < RUHNSW_RECENT_MAX)
+		n <<= 1;
+	if (m->entries == NULL || m->mask + 1 != n)
+	{
+		if (m->entries)
+			pfree(m->entries);
+		m->entries = MemoryContextAlloc(TopMemoryContext, sizeof(RuhnswRecentBuf) * n);
+		m->mask = n - 1;
+	}
+	for (uint32 i = 0; i < n; i++)
+	{
+		m->entries[i].blkno = InvalidBlockNumber;
+		m->entries[i].buf = InvalidBuffer;
+	}
+	m->node = g->index->rd_node;
+	return m;
+}
+
+/*
+ * RuhnswReadBufferRecent: block blkno of g's index, pinned (not locked),
+ * like ReadBuffer; a block this backend read recently is re-pinned with
+ * ReadRecentBuffer (which checks the buffer still holds it), saving the
+ * buffer-mapping lookup that dominates a scan's node reads.
+ */
+Buffer
+RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno)
+{
+	RuhnswRecentBuf *r;
+	Buffer		buf;
+
+	if (g->recent == NULL || !RelFileNodeEquals(g->recent->node, g->index->rd_node))
+		g->recent = RuhnswRecentMapFor(g);
+	r = &g->recent->entries[blkno & g->recent->mask];
+	if (r->blkno == blkno &&
+		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno, r->buf))
+		return r->buf;
+	buf = ReadBuffer(g->index, blkno);
+	r->blkno = blkno;
+	r->buf = buf;
+	return buf;
+}
+
+/*
  * Locates the upper record of the node whose level-0 record hdr (of vid)
  * is: its block, byte offset in the page contents and length.  Returns
  * false when the node has none (level 0, or no upper record yet).  Raises
@@ -375,7 +453,7 @@ RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 		memset(dst, 0, g->nodesize);
 		return false;
 	}
-	buf = ReadBuffer(g->index, blkno);
+	buf = RuhnswReadBufferRecent(g, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	memcpy(dst, PageGetContents(page) + (Size) (vid % g->nodes_per_page) * g->recsize,
@@ -391,7 +469,7 @@ RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("ruhnsw index \"%s\" has an upper record reference beyond its end for vid %u",
 							RelationGetRelationName(g->index), vid)));
-		buf = ReadBuffer(g->index, blkno);
+		buf = RuhnswReadBufferRecent(g, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		memcpy(dst + g->recsize, PageGetContents(BufferGetPage(buf)) + off, len);
 		UnlockReleaseBuffer(buf);
@@ -1366,15 +1444,35 @@ RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity)
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
 	set->count = 0;
+	set->nhash = 0;
+	set->bits = NULL;
+	set->range = 0;
+}
+
+/*
+ * RuhnswVidSetInitRange: an empty set whose vids below range live in a
+ * bitmap (range / 8 bytes, zeroed here: for a scan's visited set, cheaper
+ * than hashing every vid it scores), the rest in a hash set of about
+ * capacity / 2.
+ */
+void
+RuhnswVidSetInitRange(RuhnswVidSet *set, uint32 range, uint32 capacity)
+{
+	RuhnswVidSetInit(set, capacity);
+	set->range = range;
+	set->bits = palloc0(sizeof(uint64) * ((range + 63) / 64 + 1));
 }
 
 /* RuhnswVidSetClear: empties the set. */
 void
 RuhnswVidSetClear(RuhnswVidSet *set)
 {
-	if (set->count > 0)
+	if (set->nhash > 0)
 		memset(set->slots, 0xFF, sizeof(uint32) * (set->mask + 1));
+	if (set->count > set->nhash)
+		memset(set->bits, 0, sizeof(uint64) * ((set->range + 63) / 64 + 1));
 	set->count = 0;
+	set->nhash = 0;
 }
 
 static inline uint32
@@ -1394,10 +1492,17 @@ RuhnswVidSetGrow(RuhnswVidSet *set)
 	set->slots = MemoryContextAlloc(GetMemoryChunkContext(old), sizeof(uint32) * size);
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
-	set->count = 0;
 	for (uint32 i = 0; i < oldsize; i++)
-		if (old[i] != RUHNSW_INVALID_VID)
-			RuhnswVidSetAdd(set, old[i]);
+	{
+		uint32		j;
+
+		if (old[i] == RUHNSW_INVALID_VID)
+			continue;
+		j = RuhnswVidHash(old[i]) & set->mask;
+		while (set->slots[j] != RUHNSW_INVALID_VID)
+			j = (j + 1) & set->mask;
+		set->slots[j] = old[i];
+	}
 	pfree(old);
 }
 
@@ -1407,7 +1512,17 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 {
 	uint32		i;
 
-	if ((set->count + 1) * 2 > set->mask + 1)
+	if (vid < set->range)
+	{
+		uint64		bit = UINT64CONST(1) << (vid % 64);
+
+		if (set->bits[vid / 64] & bit)
+			return false;
+		set->bits[vid / 64] |= bit;
+		set->count++;
+		return true;
+	}
+	if ((set->nhash + 1) * 2 > set->mask + 1)
 		RuhnswVidSetGrow(set);
 	i = RuhnswVidHash(vid) & set->mask;
 	while (set->slots[i] != RUHNSW_INVALID_VID)
@@ -1418,6 +1533,7 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 	}
 	set->slots[i] = vid;
 	set->count++;
+	set->nhash++;
 	return true;
 }
 
@@ -1425,8 +1541,11 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 bool
 RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
 {
-	uint32		i = RuhnswVidHash(vid) & set->mask;
+	uint32		i;
 
+	if (vid < set->range)
+		return (set->bits[vid / 64] & (UINT64CONST(1) << (vid % 64))) != 0;
+	i = RuhnswVidHash(vid) & set->mask;
 	while (set->slots[i] != RUHNSW_INVALID_VID)
 	{
 		if (set->slots[i] == vid)

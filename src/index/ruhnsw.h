@@ -273,13 +273,26 @@ typedef struct RuhnswCand
 	uint32		vid;
 } RuhnswCand;
 
-/* a set of vids (open addressing) */
+/*
+ * a set of vids: open addressing, or (RuhnswVidSetInitRange) a bitmap over
+ * [0, range) with a hash set for vids beyond it
+ */
 typedef struct RuhnswVidSet
 {
 	uint32	   *slots;
 	uint32		mask;
-	uint32		count;
+	uint32		count;			/* vids in the set */
+	uint32		nhash;			/* of them in slots */
+	uint64	   *bits;			/* bitmap mode: range bits, else NULL */
+	uint32		range;
 } RuhnswVidSet;
+
+/* One entry of a recent-page map: a block and the buffer it was read into. */
+typedef struct RuhnswRecentBuf
+{
+	BlockNumber blkno;
+	Buffer		buf;
+} RuhnswRecentBuf;
 
 /*
  * Graph access: either an in-memory array of node records indexed by vid
@@ -314,6 +327,7 @@ typedef struct RuhnswGraph
 	RvScoreMode mode;			/* what distances are computed on */
 	RvScoreCache *cache;		/* build only: vectors or codes by vid when
 								 * they fit in maintenance_work_mem, else NULL */
+	struct RuhnswRecentMap *recent; /* RuhnswReadBufferRecent's map, or NULL */
 	char	   *nodebuf;		/* nodesize bytes */
 	RuhnswVidSet visited;
 	RuhnswCand *heapbuf;		/* candidate heap storage */
@@ -376,6 +390,7 @@ extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
 extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
 extern bool RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst);
+extern Buffer RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
 extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
 							 const char *const *srcs);
@@ -403,6 +418,7 @@ extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);
 extern RuhnswCand RuhnswHeapPop(RuhnswCand *h, int *n, bool max);
 extern int	RuhnswCandCmp(const void *a, const void *b);
 extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
+extern void RuhnswVidSetInitRange(RuhnswVidSet *set, uint32 range, uint32 capacity);
 extern void RuhnswVidSetClear(RuhnswVidSet *set);
 extern bool RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid);
 extern bool RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid);

@@ -222,17 +222,10 @@ RvKnnScoreRow(RvKnnScanState *st, Datum d, bool heapfull, double *dist)
 	}
 
 	if (heapfull && RvStoreScoreApproximate(st->scorer) && !top->isnull &&
-		isfinite(top->dist))
+		isfinite(top->dist) && RvStoreScoreExceeds(st->scorer, vid, top->dist))
 	{
-		float		est;
-		float		err;
-
-		RvStoreScoreBatch(st->scorer, &vid, 1, &est, &err);
-		if ((double) est - (double) err > top->dist)
-		{
-			st->nskipped++;
-			return false;
-		}
+		st->nskipped++;
+		return false;
 	}
 	*dist = RvStoreScoreExact(st->scorer, vid);
 	return true;

@@ -30,8 +30,9 @@
  * the kernels' float rounding.
  *
  * A scorer keeps the store pages of its last call pinned, for reuse by
- * the next, until RvStoreEndScore, which its user must call (before the
- * resource owner goes away).  Scorers are palloc'd in the current memory
+ * the next (and, after RvStoreScoreKeepPins, every code page it read),
+ * until RvStoreEndScore, which its user must call (before the resource
+ * owner goes away).  Scorers are palloc'd in the current memory
  * context.
  *
  *-------------------------------------------------------------------------
@@ -76,6 +77,15 @@ extern RvScorer *RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint6
  */
 extern void RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err);
 
+/*
+ * RvStoreScoreExceeds: true when vid's exact distance is certainly greater
+ * than threshold, judged on its code (false when the scorer is not on codes,
+ * or the code cannot tell).  For L2 and squared L2 the code distance is
+ * summed a block of dimensions at a time and the answer given as soon as
+ * the partial sum, less the error bound, passes the threshold.
+ */
+extern bool RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold);
+
 /* RvStoreScoreExact: vid's exact distance, as the SQL function computes it. */
 extern double RvStoreScoreExact(RvScorer *s, uint64 vid);
 
@@ -87,6 +97,15 @@ extern bool RvStoreScoreApproximate(const RvScorer *s);
  * of d(query, x), for an ORDER BY that names the column first.
  */
 extern void RvStoreScoreQueryOnRight(RvScorer *s);
+
+/*
+ * RvStoreScoreKeepPins: a search expects to score about expected vids;
+ * when that is many against the store's code pages (more than a quarter
+ * of them), the scorer keeps the code pages it pins pinned (up to 4096)
+ * until RvStoreEndScore, so a page scored again costs no new pin.  With
+ * fewer reads a page is rarely read twice and keeping pins only costs.
+ */
+extern void RvStoreScoreKeepPins(RvScorer *s, uint64 expected);
 
 /* RvStoreScoreQueryNorm: the L2 norm of the scorer's query. */
 extern float RvStoreScoreQueryNorm(RvScorer *s);

@@ -1045,28 +1045,46 @@ RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * record are cache misses), so the batch is walked in passes: first the
  * recent-map entries are prefetched, then each block's buffer descriptor
  * and record lines, then the pages are pinned, so the misses overlap.
- * The store must have codes.  Raises ERRCODE_DATA_CORRUPTED for a block
- * that is not a code page.
+ * With keep (a scorer's table of code pages it keeps pinned), a page
+ * already in keep is used without a new pin (bufs[i] = InvalidBuffer), and
+ * a newly pinned one enters keep while it has room (its pin then belongs
+ * to keep: bufs[i] = InvalidBuffer as well).  The store must have codes.
+ * Raises ERRCODE_DATA_CORRUPTED for a block that is not a code page.
  */
 void
 RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n, const char **recs,
-					  Buffer *bufs)
+					  Buffer *bufs, RvCodePins *keep)
 {
 	BlockNumber blk[RV_CODE_BATCH];
 	uint32		off[RV_CODE_BATCH];
+	bool		have[RV_CODE_BATCH];
 
 	Assert(n <= RV_CODE_BATCH && store->codes != RV_CODES_NONE);
 	if (store->recent == NULL)
 		RvRecentInit(store);
 	for (int i = 0; i < n; i++)
 	{
+		Buffer		kb;
+
 		blk[i] = RvCodeBlock(store, vids[i], &off[i]);
+		have[i] = false;
+		if (keep && (kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
+		{
+			recs[i] = (const char *) BufferGetPage(kb) + off[i];
+			__builtin_prefetch(recs[i]);
+			__builtin_prefetch(recs[i] + 64);
+			bufs[i] = InvalidBuffer;
+			have[i] = true;
+			continue;
+		}
 		__builtin_prefetch(&store->recent[blk[i] & store->recent_mask]);
 	}
 	for (int i = 0; i < n; i++)
 	{
 		RvRecentBuf *r = &store->recent[blk[i] & store->recent_mask];
 
+		if (have[i])
+			continue;
 		if (r->blkno == blk[i] && r->buf > 0)
 		{
 			const char *rec = (const char *) BufferGetBlock(r->buf) + off[i];
@@ -1079,10 +1097,77 @@ RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n, const char **re
 	}
 	for (int i = 0; i < n; i++)
 	{
-		Page		page = RvPinPage(store, blk[i], NULL, &bufs[i]);
+		Page		page;
 
+		if (have[i])
+			continue;
+		page = RvPinPage(store, blk[i], NULL, &bufs[i]);
 		recs[i] = (const char *) page + off[i];
+		if (keep && RvCodePinsAdd(keep, blk[i], bufs[i]))
+			bufs[i] = InvalidBuffer;
 	}
+}
+
+/*
+ * RvCodePins: an open-addressing table block -> pinned buffer, at most half
+ * full; RvCodePinsInit allocates it for up to max pins (a power of two).
+ */
+void
+RvCodePinsInit(RvCodePins *cp, uint32 max)
+{
+	cp->mask = 2 * max - 1;
+	cp->n = 0;
+	cp->max = max;
+	cp->blk = palloc(sizeof(BlockNumber) * 2 * max);
+	cp->buf = palloc(sizeof(Buffer) * 2 * max);
+	for (uint32 i = 0; i <= cp->mask; i++)
+		cp->blk[i] = InvalidBlockNumber;
+}
+
+Buffer
+RvCodePinsLookup(RvCodePins *cp, BlockNumber blkno)
+{
+	uint32		i = (blkno * 0x9E3779B1U) & cp->mask;
+
+	while (cp->blk[i] != InvalidBlockNumber)
+	{
+		if (cp->blk[i] == blkno)
+			return cp->buf[i];
+		i = (i + 1) & cp->mask;
+	}
+	return InvalidBuffer;
+}
+
+/* Adds blkno's pin; false (the caller keeps the pin) when full or present. */
+bool
+RvCodePinsAdd(RvCodePins *cp, BlockNumber blkno, Buffer buf)
+{
+	uint32		i = (blkno * 0x9E3779B1U) & cp->mask;
+
+	if (cp->n >= cp->max)
+		return false;
+	while (cp->blk[i] != InvalidBlockNumber)
+	{
+		if (cp->blk[i] == blkno)
+			return false;
+		i = (i + 1) & cp->mask;
+	}
+	cp->blk[i] = blkno;
+	cp->buf[i] = buf;
+	cp->n++;
+	return true;
+}
+
+/* Releases every pin cp holds and frees it. */
+void
+RvCodePinsRelease(RvCodePins *cp)
+{
+	for (uint32 i = 0; i <= cp->mask; i++)
+		if (cp->blk[i] != InvalidBlockNumber)
+			ReleaseBuffer(cp->buf[i]);
+	pfree(cp->blk);
+	pfree(cp->buf);
+	cp->n = 0;
 }
 
 /*

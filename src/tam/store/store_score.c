@@ -8,8 +8,9 @@
  *
  * Invariants:
  *	- no pointer into a store page is returned; a scorer keeps the pages of
- *	  its last call pinned (for reuse by the next) until RvStoreEndScore,
- *	  never more than RV_PINSET_MAX;
+ *	  its last call pinned (for reuse by the next), never more than
+ *	  RV_PINSET_MAX, and after RvStoreScoreKeepPins up to RV_KEEP_PINS_MAX
+ *	  code pages, all until RvStoreEndScore;
  *	- RvStoreScoreExact computes RvVectorDistance on the floats as one
  *	  contiguous piece (in place, or a copy for a vector straddling pages),
  *	  so it equals the SQL function's value bit for bit;
@@ -31,6 +32,9 @@
 #include "tam/store/store_int.h"
 
 int			rv_search_codes = RV_SCORE_SQ8;
+
+/* the most code pages a scorer keeps pinned (RvStoreScoreKeepPins) */
+#define RV_KEEP_PINS_MAX 4096
 
 StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
 				 "SQ8 parameters must fit the code record header");
@@ -58,6 +62,7 @@ struct RvScorer
 	RvScoreCache *cache;		/* or NULL */
 	bool		query_right;	/* RvStoreScoreExact computes d(x, q) */
 	RvPinSet	pins;			/* of the last call, kept for reuse */
+	RvCodePins *keep;			/* code pages kept pinned, or NULL */
 };
 
 /* Whether kind has an SQ8 kernel. */
@@ -77,6 +82,7 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	/* no palloc0: the pin arrays are large and only n/nprev need zeroing */
 	s->cache = cache;
 	s->query_right = false;
+	s->keep = NULL;
 	s->pins.n = 0;
 	s->pins.nprev = 0;
 	s->store = store;
@@ -158,9 +164,34 @@ RvStoreScoreQueryNorm(RvScorer *s)
 }
 
 void
+RvStoreScoreKeepPins(RvScorer *s, uint64 expected)
+{
+	RvStore    *store = s->store;
+	double		codepages;
+	uint32		max = 64;
+
+	if (s->keep != NULL || s->mode != RV_SCORE_SQ8)
+		return;
+	codepages = (double) RelationGetNumberOfBlocks(store->rel) * store->code_blocks /
+		store->seg_blocks;
+	/* pages reused within the search are likely only if it reads many */
+	if ((double) expected * 4 <= codepages)
+		return;
+	while (max < Min((double) expected, codepages) && max < RV_KEEP_PINS_MAX)
+		max <<= 1;
+	s->keep = MemoryContextAlloc(GetMemoryChunkContext(s), sizeof(RvCodePins));
+	RvCodePinsInit(s->keep, max);
+}
+
+void
 RvStoreEndScore(RvScorer *s)
 {
 	RvPinSetReleaseAll(&s->pins);
+	if (s->keep)
+	{
+		RvCodePinsRelease(s->keep);
+		pfree(s->keep);
+	}
 	pfree(s->q);
 	if (s->scratch)
 		pfree(s->scratch);
@@ -262,12 +293,20 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 	if (err == NULL)
 	{
 		/* the estimate alone (graph traversal) */
+		/*
+		 * Squared L2 as |q|^2 - 2 <q, x~> + |x~|^2: the inner-product kernel
+		 * does less per element than decoding and subtracting, and the
+		 * cancellation it risks (relative to |q|^2 + |x~|^2, about 1e-6) is
+		 * far below the codes' own error.  Estimates with a bound use the
+		 * direct form, whose rounding the bound's margin covers.
+		 */
 		switch (s->kind)
 		{
 			case RV_DIST_L2_SQUARED:
-				return RvSq8L2SquaredDistance(&s->sq8, c, &p);
+				return s->sq8.norm2 + p.norm2 - 2.0f * RvSq8InnerProduct(&s->sq8, c, &p);
 			case RV_DIST_L2:
-				return sqrtf(Max(RvSq8L2SquaredDistance(&s->sq8, c, &p), 0.0f));
+				return sqrtf(Max(s->sq8.norm2 + p.norm2 -
+								 2.0f * RvSq8InnerProduct(&s->sq8, c, &p), 0.0f));
 			case RV_DIST_INNER_PRODUCT:
 				return RvSq8InnerProduct(&s->sq8, c, &p);
 			case RV_DIST_NEG_INNER_PRODUCT:
@@ -379,12 +418,78 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		const char *recs[RV_CODE_BATCH];
 		Buffer		bufs[RV_CODE_BATCH];
 
-		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs);
+		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs, s->keep);
 		for (int i = 0; i < k; i++)
 			dist[start + i] = RvScoreCodeRecord(s, recs[i], err ? &err[start + i] : NULL);
 		for (int i = 0; i < k; i++)
-			ReleaseBuffer(bufs[i]);
+			if (BufferIsValid(bufs[i]))
+				ReleaseBuffer(bufs[i]);
 	}
+}
+
+/* dimensions summed between two checks of RvStoreScoreExceeds */
+#define RV_EXCEEDS_BLOCK 128
+
+bool
+RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
+{
+	const char *rec;
+	RvSq8Params p;
+	const uint8_t *c;
+	double		h,
+				e,
+				t,
+				limit;
+	float		partial = 0;
+	bool		exceeds = false;
+
+	if (s->mode != RV_SCORE_SQ8 || isnan(threshold))
+		return false;
+	if (s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED)
+	{
+		float		est,
+					err;
+
+		RvStoreScoreBatch(s, &vid, 1, &est, &err);
+		return (double) est - (double) err > threshold;
+	}
+	if (threshold < 0)
+		return true;			/* a distance is never negative */
+
+	RvScorerCallBegin(s);
+	RvScorerRoom(s);
+	rec = RvStoreCodeRecord(s->store, vid, &s->pins);
+	memcpy(&p, rec, sizeof(RvSq8Params));
+	c = (const uint8_t *) (rec + RV_CODE_HEADER);
+	if (!isfinite(p.scale) || !isfinite(p.offset))
+	{
+		RvScorerCallEnd(s);
+		return false;
+	}
+
+	/*
+	 * The vectors differ by at most e (rv_score.h), so the exact L2 distance
+	 * is at least |q - x~| - e: it exceeds t once |q - x~|^2 > (t + e)^2,
+	 * and every partial sum of the code distance's squared terms is a lower
+	 * bound of |q - x~|^2.  The margin covers the sums' float rounding.
+	 */
+	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
+	e = h * s->sqrt_dims;
+	t = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
+	limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
+	for (int i = 0; i < s->dims; i += RV_EXCEEDS_BLOCK)
+	{
+		int			len = Min(RV_EXCEEDS_BLOCK, s->dims - i);
+
+		partial += rv_kernels->l2sq_sq8(s->q + i, c + i, len, p.scale, p.offset);
+		if ((double) partial > limit)
+		{
+			exceeds = true;
+			break;
+		}
+	}
+	RvScorerCallEnd(s);
+	return exceeds;
 }
 
 double
