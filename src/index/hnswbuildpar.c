@@ -20,10 +20,16 @@
  * pages (RuhnswLayoutPages) exactly as the serial in-memory build does,
  * pointing a RuhnswGraph's mem at the shared records.
  *
- * Vectors are never copied into the graph: every participant reads them
- * in place from the store's shared buffers through its own RuhnswGraph
- * (RuhnswDistance / RuhnswReadVector on the store named by the index's
- * store_relid, found with RuhnswGetStore).
+ * Vectors are never copied into the graph: every participant scores them
+ * through the store's scorer API on its own RuhnswGraph (RuhnswQueryNode,
+ * RuhnswDistances on the store named by the index's store_relid, found
+ * with RuhnswGetStore), exact, reading the store's shared buffers.
+ *
+ * Row versions sharing a vid: the first one a participant meets is
+ * inserted (its TID in the node); each participant lists the further
+ * (vid, TID) pairs it meets and hands them over in the build's DSA area,
+ * and the leader adds them with RuhnswAddTid once the pages are written,
+ * as the serial in-memory build does.
  *
  * Locking (all LWLocks of tranche "RuhnswBuild", in DSM):
  *	- a node's record is read (a list copied out) under its lock in shared
@@ -40,8 +46,7 @@
  *	- a node is claimed (its header written, flag RUHNSW_NODE_USED, empty
  *	  lists) under its lock before anything links to it, its lists are
  *	  written before any back-link to it, so every link in the graph
- *	  leads to a claimed record.  A vid met twice (several row versions
- *	  sharing one vector) is inserted once, with the first TID seen.
+ *	  leads to a claimed record.  A vid met again gets no second node.
  *
  * Invariants: every list is packed at its front (unused entries
  * RUHNSW_INVALID_VID) and sorted by ascending distance from its node, then
@@ -73,6 +78,7 @@
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
+#include "utils/dsa.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -86,6 +92,7 @@
 #define RUHNSW_KEY_LOCKS		UINT64CONST(0xB5A0000000000003)
 #define RUHNSW_KEY_QUERY_TEXT	UINT64CONST(0xB5A0000000000004)
 #define RUHNSW_KEY_AUX			UINT64CONST(0xB5A0000000000005)
+#define RUHNSW_KEY_DSA			UINT64CONST(0xB5A0000000000006)
 
 /*
  * The shared state of a parallel build, followed (at BUFFERALIGN of its
@@ -115,7 +122,21 @@ typedef struct RuhnswParShared
 	double		reltuples;
 	double		indtuples;
 	double		nvrefs;			/* non-null values seen */
+	dsa_pointer extras;			/* RuhnswParExtras list: further TIDs */
 } RuhnswParShared;
+
+/*
+ * A participant's further (vid, TID) pairs of row versions sharing a vid,
+ * in the build's DSA area, linked from RuhnswParShared.extras.
+ */
+typedef struct RuhnswParExtras
+{
+	dsa_pointer next;
+	int64		n;
+	uint32		vids[FLEXIBLE_ARRAY_MEMBER];	/* n, then n TIDs */
+} RuhnswParExtras;
+
+#define RuhnswParExtraTids(x)	((ItemPointerData *) ((x)->vids + (x)->n))
 
 #define RuhnswParScan(shared) \
 	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(RuhnswParShared))))
@@ -160,8 +181,14 @@ typedef struct RuhnswParBuild
 	int		   *kept;			/* selection: kept candidates, in order */
 	int		   *pruned;			/* selection: candidates not closer */
 	int		   *added;			/* selection: closer candidates newly kept */
-	float	   *keptvecs;		/* vectors of kept candidates (2 * m * dims) */
-	bool	   *keptvecok;		/* which of keptvecs are loaded */
+	RvScorer  **keptq;			/* scorers of kept candidates (2 * m), or NULL */
+	uint32	   *ids;			/* a batch of vids to score (2 * m) */
+	float	   *dd;				/* their distances */
+	dsa_area   *area;			/* the build's DSA area */
+	uint32	   *xvids;			/* further TIDs of vids inserted already */
+	ItemPointerData *xtids;
+	int64		nextra;
+	int64		capextra;
 	MemoryContext tmpcxt;		/* reset after each row */
 	double		indtuples;
 	double		nvrefs;
@@ -203,12 +230,13 @@ RuhnswParReadList(RuhnswParBuild *pb, uint32 vid, int level, uint32 *dst)
 
 /*
  * HNSW's SEARCH-LAYER over the shared graph (RuhnswSearchLayer's
- * algorithm, reading each list under its node's lock): the up to ef
- * nearest nodes to q at level from the neps entry candidates eps, sorted,
+ * algorithm, reading each list under its node's lock and scoring its
+ * unvisited vids in one batch): the up to ef nearest nodes to the query
+ * of scorer q at level from the neps entry candidates eps, sorted,
  * into *result (palloc'd); returns their number.
  */
 static int
-RuhnswParSearchLayer(RuhnswParBuild *pb, const float *q, RuhnswCand *eps, int neps,
+RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 					 int ef, int level, RuhnswCand **result)
 {
 	RuhnswGraph *g = &pb->g;
@@ -241,20 +269,23 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, const float *q, RuhnswCand *eps, int ne
 	{
 		RuhnswCand	c = RuhnswHeapPop(g->heapbuf, &nc, false);
 		int			n;
+		int			k;
 
 		CHECK_FOR_INTERRUPTS();
 		if (nw >= ef && c.dist > g->wbuf[0].dist)
 			break;
 		n = RuhnswParReadList(pb, c.vid, level, pb->listbuf);
+		k = 0;
 		for (int i = 0; i < n; i++)
+			if (RuhnswVidSetAdd(&g->visited, pb->listbuf[i]))
+				pb->ids[k++] = pb->listbuf[i];
+		RuhnswDistances(g, q, pb->ids, k, pb->dd);
+		for (int i = 0; i < k; i++)
 		{
-			uint32		e = pb->listbuf[i];
 			RuhnswCand	ec;
 
-			if (!RuhnswVidSetAdd(&g->visited, e))
-				continue;
-			ec.vid = e;
-			ec.dist = RuhnswDistance(g, q, e);
+			ec.vid = pb->ids[i];
+			ec.dist = pb->dd[i];
 			if (nw < ef || ec.dist < g->wbuf[0].dist)
 			{
 				if (nc >= g->heapcap)
@@ -293,8 +324,9 @@ RuhnswParCandCmp(const void *a, const void *b)
 
 /*
  * True when candidate e is nearer to the base node than to each of the
- * candidates set[0..n) (indexes into c, each kept, at kept position
- * pos[...]): their vectors are read once per selection into keptvecs.
+ * candidates set[0..n) (indexes into pb->cands, each kept, at kept
+ * position pos[...]): each gets a scorer of its own vector once per
+ * selection (pb->keptq, ended by RuhnswParSelect).
  */
 static bool
 RuhnswParCloserThan(RuhnswParBuild *pb, RuhnswParCand *e, const int *set, int n,
@@ -303,14 +335,10 @@ RuhnswParCloserThan(RuhnswParBuild *pb, RuhnswParCand *e, const int *set, int n,
 	for (int j = 0; j < n; j++)
 	{
 		int			p = pos[set[j]];
-		float	   *vec = pb->keptvecs + (Size) p * pb->g.dims;
 
-		if (!pb->keptvecok[p])
-		{
-			RuhnswReadVector(&pb->g, pb->cands[set[j]].vid, vec);
-			pb->keptvecok[p] = true;
-		}
-		if (RuhnswDistance(&pb->g, vec, e->vid) < e->dist)
+		if (pb->keptq[p] == NULL)
+			pb->keptq[p] = RuhnswQueryNode(&pb->g, pb->cands[set[j]].vid);
+		if (RuhnswDistance(&pb->g, pb->keptq[p], e->vid) < e->dist)
 			return false;
 	}
 	return true;
@@ -344,7 +372,7 @@ RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *lef
 
 	Assert(n <= pb->maxcands && lm <= 2 * pb->g.m);
 	for (i = 0; i < lm; i++)
-		pb->keptvecok[i] = false;
+		pb->keptq[i] = NULL;
 	for (i = 0; i < n && nkept < lm; i++)
 	{
 		RuhnswParCand *e = &c[i];
@@ -379,6 +407,9 @@ RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *lef
 		else
 			pruned[npruned++] = i;
 	}
+	for (i = 0; i < lm; i++)
+		if (pb->keptq[i] != NULL)
+			RuhnswQueryEnd(pb->keptq[i]);
 	while (used < npruned && nkept < lm)
 		kept[nkept++] = pruned[used++];
 	*left = -1;
@@ -490,7 +521,8 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 /*
  * Inserts vid (heap TID tid) into the shared graph.  Returns false when
  * vid was inserted already (by this or another participant).  Allocates
- * in the current memory context.
+ * in the current memory context; the scorers it begins are ended before
+ * it returns.
  */
 static bool
 RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
@@ -504,7 +536,7 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 	uint32		ep;
 	int			eplevel;
 	bool		entrylocked = false;
-	float	   *q;
+	RvScorer   *q;
 	RuhnswCand	cur;
 	RuhnswCand *eps;
 	int			neps;
@@ -552,8 +584,7 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 			LWLockRelease(&shared->entrylock);
 	}
 
-	q = palloc(sizeof(float) * g->dims);
-	RuhnswReadVector(g, vid, q);
+	q = RuhnswQueryNode(g, vid);
 	cur.vid = ep;
 	cur.dist = RuhnswDistance(g, q, ep);
 	for (int lc = eplevel; lc > level; lc--)
@@ -624,6 +655,8 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 		}
 	}
 
+	RuhnswQueryEnd(q);
+
 	if (entrylocked)
 	{
 		shared->entry_vid = vid;
@@ -664,11 +697,24 @@ RuhnswParCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	pb->nvrefs++;
 
 	old = MemoryContextSwitchTo(pb->tmpcxt);
-	if (RuhnswVectorIndexable(&pb->g, (uint32) vid) &&
-		RuhnswParInsert(pb, (uint32) vid, tid))
+	if (RuhnswVectorIndexable(&pb->g, (uint32) vid))
 	{
-		uint64		done = pg_atomic_add_fetch_u64(&shared->ninserted, 1);
+		uint64		done;
 
+		if (!RuhnswParInsert(pb, (uint32) vid, tid))
+		{
+			/* another row version of a vid already in: its TID, later */
+			if (pb->nextra == pb->capextra)
+			{
+				pb->capextra *= 2;
+				pb->xvids = repalloc_huge(pb->xvids, sizeof(uint32) * pb->capextra);
+				pb->xtids = repalloc_huge(pb->xtids, sizeof(ItemPointerData) * pb->capextra);
+			}
+			pb->xvids[pb->nextra] = (uint32) vid;
+			pb->xtids[pb->nextra] = *tid;
+			pb->nextra++;
+		}
+		done = pg_atomic_add_fetch_u64(&shared->ninserted, 1);
 		pb->indtuples++;
 		if (pb->leader)
 			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
@@ -684,7 +730,7 @@ RuhnswParCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  */
 static void
 RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *locks,
-					   Relation heap, Relation index, bool leader)
+					   dsa_area *area, Relation heap, Relation index, bool leader)
 {
 	RuhnswParBuild pb;
 	IndexInfo  *indexInfo;
@@ -714,8 +760,14 @@ RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *
 	pb.kept = palloc(sizeof(int) * pb.maxcands);
 	pb.pruned = palloc(sizeof(int) * pb.maxcands);
 	pb.added = palloc(sizeof(int) * 2 * pb.maxcands);
-	pb.keptvecs = palloc(sizeof(float) * count * pb.g.dims);
-	pb.keptvecok = palloc(sizeof(bool) * count);
+	pb.keptq = palloc(sizeof(RvScorer *) * count);
+	pb.ids = palloc(sizeof(uint32) * count);
+	pb.dd = palloc(sizeof(float) * count);
+	pb.area = area;
+	pb.capextra = 64;
+	pb.xvids = palloc(sizeof(uint32) * pb.capextra);
+	pb.xtids = palloc(sizeof(ItemPointerData) * pb.capextra);
+	RuhnswVidSetInitRange(&pb.g.visited, (uint32) shared->memvids, 1024);
 	pb.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw parallel build",
 									  ALLOCSET_DEFAULT_SIZES);
 
@@ -726,6 +778,22 @@ RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *
 									   RuhnswParCallback, &pb, scan);
 	RuhnswGraphFree(&pb.g);
 	MemoryContextDelete(pb.tmpcxt);
+
+	if (pb.nextra > 0)
+	{
+		Size		size = offsetof(RuhnswParExtras, vids) +
+			pb.nextra * (sizeof(uint32) + sizeof(ItemPointerData));
+		dsa_pointer dp = dsa_allocate_extended(area, size, DSA_ALLOC_HUGE);
+		RuhnswParExtras *x = dsa_get_address(area, dp);
+
+		x->n = pb.nextra;
+		memcpy(x->vids, pb.xvids, sizeof(uint32) * pb.nextra);
+		memcpy(RuhnswParExtraTids(x), pb.xtids, sizeof(ItemPointerData) * pb.nextra);
+		SpinLockAcquire(&shared->mutex);
+		x->next = shared->extras;
+		shared->extras = dp;
+		SpinLockRelease(&shared->mutex);
+	}
 
 	SpinLockAcquire(&shared->mutex);
 	shared->nparticipantsdone++;
@@ -752,6 +820,7 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	char	   *nodes;
 	char	   *aux;
 	LWLock	   *locks;
+	dsa_area   *area;
 	Relation	heap;
 	Relation	index;
 	LOCKMODE	heapLockmode;
@@ -763,6 +832,7 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	shared = shm_toc_lookup(toc, RUHNSW_KEY_SHARED, false);
 	nodes = shm_toc_lookup(toc, RUHNSW_KEY_NODES, false);
 	aux = shm_toc_lookup(toc, RUHNSW_KEY_AUX, false);
+	area = dsa_attach_in_place(shm_toc_lookup(toc, RUHNSW_KEY_DSA, false), seg);
 	locks = shm_toc_lookup(toc, RUHNSW_KEY_LOCKS, false);
 	LWLockRegisterTranche(shared->tranche_id, "RuhnswBuild");
 
@@ -779,8 +849,9 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	heap = table_open(shared->heaprelid, heapLockmode);
 	index = index_open(shared->indexrelid, indexLockmode);
 
-	RuhnswParScanAndInsert(shared, nodes, aux, locks, heap, index, false);
+	RuhnswParScanAndInsert(shared, nodes, aux, locks, area, heap, index, false);
 
+	dsa_detach(area);
 	index_close(index, indexLockmode);
 	table_close(heap, heapLockmode);
 }
@@ -875,6 +946,7 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	char	   *nodes;
 	char	   *aux;
 	LWLock	   *locks;
+	dsa_area   *area = NULL;
 	Size		estshared;
 	Size		estnodes;
 	Size		estaux;
@@ -918,7 +990,8 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	shm_toc_estimate_chunk(&pcxt->estimator, estnodes);
 	shm_toc_estimate_chunk(&pcxt->estimator, estaux);
 	shm_toc_estimate_chunk(&pcxt->estimator, estlocks);
-	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	shm_toc_estimate_chunk(&pcxt->estimator, dsa_minimum_size());
+	shm_toc_estimate_keys(&pcxt->estimator, 5);
 	if (debug_query_string)
 	{
 		querylen = strlen(debug_query_string);
@@ -962,6 +1035,14 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_NODES, nodes);
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_AUX, aux);
+	{
+		void	   *place = shm_toc_allocate(pcxt->toc, dsa_minimum_size());
+
+		shm_toc_insert(pcxt->toc, RUHNSW_KEY_DSA, place);
+		area = dsa_create_in_place(place, dsa_minimum_size(), ruhnsw_build_tranche_id,
+								   pcxt->seg);
+	}
+	shared->extras = InvalidDsaPointer;
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_LOCKS, locks);
 	if (debug_query_string)
 	{
@@ -975,6 +1056,7 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	if (pcxt->nworkers_launched == 0)
 	{
 		WaitForParallelWorkersToFinish(pcxt);
+		dsa_detach(area);
 		goto backout;
 	}
 	ereport(DEBUG1,
@@ -983,7 +1065,7 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 
 	/* the store's allocated vids estimate the rows to insert */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) nallocated);
-	RuhnswParScanAndInsert(shared, nodes, aux, locks, heap, index, true);
+	RuhnswParScanAndInsert(shared, nodes, aux, locks, area, heap, index, true);
 	WaitForParallelWorkersToFinish(pcxt);
 	Assert(shared->nparticipantsdone == pcxt->nworkers_launched + 1);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) shared->indtuples);
@@ -1013,7 +1095,29 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	RuhnswInitMetaPage(page.data, meta);
 	RuhnswBuildAppendPage(index, page.data);
 	if (shared->nvrefs > 0)
+	{
 		RuhnswLayoutPages(&g, RuhnswParEmitPage, index);
+
+		/* the TIDs of further row versions, into the pages just written */
+		g.mem = NULL;
+		g.unlogged_build = true;
+		g.nblocks = RelationGetNumberOfBlocks(index);
+		for (dsa_pointer dp = shared->extras; DsaPointerIsValid(dp);)
+		{
+			RuhnswParExtras *x = dsa_get_address(area, dp);
+			ItemPointerData *tids = RuhnswParExtraTids(x);
+
+			for (int64 i = 0; i < x->n; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (!RuhnswAddTid(&g, heap, x->vids[i], &tids[i]))
+					elog(ERROR, "ruhnsw build: vid %u has no node for its further TIDs",
+						 x->vids[i]);
+			}
+			dp = x->next;
+		}
+	}
+	dsa_detach(area);
 
 	*reltuples = shared->reltuples;
 	*indtuples = shared->indtuples;

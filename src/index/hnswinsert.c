@@ -92,7 +92,7 @@ typedef struct RuhnswNewNode
 {
 	uint32		vid;
 	char	   *rec;
-	const float *q;
+	RvScorer   *q;				/* the node's vector, as a query */
 	uint32	   *slots;
 	int			count;			/* capacity of the list, 2 * m */
 	float	   *dist;
@@ -122,7 +122,9 @@ RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int le
 	RuhnswCand *sel;
 	int			nsel;
 	bool		vkept = false;
-	float	   *nvec;
+	RvScorer   *nq;
+	uint32		oldvids[RUHNSW_MAX_SLOTS];
+	float		olddists[RUHNSW_MAX_SLOTS];
 	int			farthest = -1;
 
 	if (!RuhnswReadNode(g, n, rec) ||
@@ -141,13 +143,16 @@ RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int le
 	}
 
 	/* full: the best count of the old list plus v */
-	nvec = palloc(sizeof(float) * g->dims);
-	RuhnswReadVector(g, n, nvec);
+	nq = RuhnswQueryNode(g, n);
+	for (int i = 0; i < count; i++)
+		oldvids[i] = slots[first + i];
+	RuhnswDistances(g, nq, oldvids, count, olddists);
+	RuhnswQueryEnd(nq);
 	cands = palloc(sizeof(RuhnswCand) * (count + 1));
 	for (int i = 0; i < count; i++)
 	{
-		cands[i].vid = slots[first + i];
-		cands[i].dist = RuhnswDistance(g, nvec, cands[i].vid);
+		cands[i].vid = oldvids[i];
+		cands[i].dist = olddists[i];
 		if (farthest < 0 || cands[i].dist > cands[farthest].dist)
 			farthest = i;
 	}
@@ -194,7 +199,6 @@ RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int le
 		slots[first + farthest] = v;
 	pfree(sel);
 	pfree(cands);
-	pfree(nvec);
 	if (!vkept && !force)
 		return RUHNSW_LINK_KEPT;
 	return RUHNSW_LINK_REPLACED;
@@ -353,7 +357,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 	uint32	   *slots = RuhnswNodeSlots(rec);
 	int			level = RuhnswRandomLevel(vid, g->m);
-	float	   *q;
+	RvScorer   *q;
 	RuhnswCand	ep;
 	float		entry_dist;
 	RuhnswCand *eps;
@@ -388,8 +392,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		return true;
 	}
 
-	q = palloc(sizeof(float) * g->dims);
-	RuhnswReadVector(g, vid, q);
+	q = RuhnswQueryNode(g, vid);
 	ep.vid = g->entry_vid;
 	ep.dist = RuhnswDistance(g, q, ep.vid);
 	entry_dist = ep.dist;
@@ -493,6 +496,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		}
 	}
 
+	RuhnswQueryEnd(q);
+
 	/* step 4: the caller writes the metapage */
 	if (level > g->entry_level)
 	{
@@ -510,10 +515,15 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 bool
 RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid)
 {
+	RvScorer   *q;
+	bool		nonzero;
+
 	if (g->metric != RUHNSW_COSINE)
 		return true;
-	RuhnswReadVector(g, vid, g->vecbuf);
-	return RuhnswVectorNorm(g->vecbuf, g->dims) > 0;
+	q = RuhnswQueryNode(g, vid);
+	nonzero = RvStoreScoreQueryNorm(q) > 0;
+	RuhnswQueryEnd(q);
+	return nonzero;
 }
 
 /* Raises the error for a vector of another store than the index's. */
@@ -532,8 +542,11 @@ RuhnswWrongStore(Relation index, int dims, int newdims)
  * ruhnswinsert (aminsert): indexes the heap tuple at heap_tid.  values[0]
  * is the resolved vector (executor) or a vref (CREATE INDEX CONCURRENTLY's
  * validate scan); the vid comes from the vref or, for a resolved value,
- * from the heap tuple itself.  NULLs, and zero vectors under cosine, are
- * not indexed.  Takes RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole
+ * from the heap tuple itself.  When vid already has a live node (a row
+ * version of an UPDATE that kept the vector, or CREATE INDEX CONCURRENTLY
+ * adding a version the build missed), the TID is added to that node
+ * (RuhnswAddTid) and the graph is not touched.  NULLs, and zero vectors
+ * under cosine, are not indexed.  Takes RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole
  * insert.  Errors: vectors of another dimension than the indexed store;
  * vids beyond 2^32 - 2.  Always returns false (no unique checks).
  */
@@ -590,8 +603,16 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		meta.dims = store->dims;
 		changed = true;
 	}
+	if (meta.version < RUHNSW_VERSION)
+	{
+		/* a format-3 index takes TID tails from now on (ruhnsw.h) */
+		meta.version = RUHNSW_VERSION;
+		RuhnswWriteMeta(index, &meta);
+	}
 	RuhnswGraphInit(&g, index, &meta, store);
-	if (RuhnswVectorIndexable(&g, (uint32) vid) &&
+	/* a row version sharing a live node's vid: record its TID, no graph insert */
+	if (!RuhnswAddTid(&g, heap, (uint32) vid, heap_tid) &&
+		RuhnswVectorIndexable(&g, (uint32) vid) &&
 		RuhnswInsertNode(&g, (uint32) vid, heap_tid))
 		changed = true;
 	RuhnswGraphFree(&g);

@@ -42,6 +42,8 @@ extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot
 extern bool RvSlotInsertAborted(TupleTableSlot *slot);
 extern bool RvTupleInsertAborted(HeapTupleHeader t);
 extern HeapTuple RvFormStoredTuple(Relation rel, TupleTableSlot *slot);
+extern HeapTuple RvFormUpdatedTuple(Relation rel, TupleTableSlot *slot,
+									TupleTableSlot *oldslot);
 extern void RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n,
 							   HeapTuple *out);
 

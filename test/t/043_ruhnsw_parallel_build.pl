@@ -10,7 +10,7 @@
 # graph that does not fit into maintenance_work_mem build serially (the
 # last on the index pages, with its NOTICE), with the same checks; VACUUM
 # FULL and a table created and indexed in one transaction build in
-# parallel.
+# parallel, and row versions sharing a vid all get their TIDs.
 use strict;
 use warnings;
 use IO::Uncompress::Gunzip;
@@ -247,6 +247,30 @@ like($err, qr/ruhnsw build of "fresh_idx": using 2 parallel workers/,
 is(inserted($err)->{leader} + inserted($err)->{worker}, 700, 'every row of the new table inserted once');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('fresh')}), '0',
 	'new table: ruvector_verify clean');
+
+# row versions sharing a vid (a non-HOT UPDATE keeps the vector): the
+# build in the updating transaction indexes both versions of each row, so
+# every node gets its further TIDs; a build that kept one TID per vid
+# would lose the new versions of about half of the updated rows
+$err = build('SET min_parallel_table_scan_size = 0', q{
+	BEGIN;
+	UPDATE fresh SET id = id + 100000 WHERE id % 10 = 0;
+	DROP INDEX fresh_idx;
+	CREATE INDEX fresh_idx ON fresh USING ruhnsw (embedding);
+	COMMIT;
+});
+like($err, qr/ruhnsw build of "fresh_idx": using 2 parallel workers/,
+	'shared vids: parallel build');
+is(inserted($err)->{leader} + inserted($err)->{worker}, 770,
+	'shared vids: 700 rows and the 70 old versions indexed');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off;
+	SET ruvector.ef_search = 1000;
+	SELECT count(*) || ' ' || count(*) FILTER (WHERE id > 100000)
+	FROM (SELECT id FROM fresh ORDER BY embedding <-> (SELECT embedding FROM fresh WHERE id = 7) LIMIT 1000) s}),
+	'700 70', 'shared vids: every row, updated ones included, found through the index');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_verify('fresh')}), '0',
+	'shared vids: ruvector_verify clean');
 
 $node->stop;
 done_testing();

@@ -332,7 +332,7 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	if (found)
 	{
 		store = entry->store;
-		if (store->dims == cs->dims && store->persistence == persistence &&
+		if (store != NULL && store->dims == cs->dims && store->persistence == persistence &&
 			store->rel->rd_backend == backend && RelFileNodeEquals(store->node, node))
 		{
 			store->storeno = cs->storeno;
@@ -359,8 +359,9 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	store->storeno = cs->storeno;
 	store->attnum = cs->attnum;
 	store->dims = cs->dims;
-	RvStoreComputeLayout(cs->dims, &store->layout, &store->stride, &store->base,
-						 &store->seg_blocks);
+	entry->store = NULL;
+	/* the geometry follows the file's metapage version (none yet: current) */
+	RvStoreReadGeometry(store);
 	entry->store = store;
 	return store;
 }
@@ -701,8 +702,10 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * tablespace or VACUUM FULL's transient heap) a copy of every store of
  * rel's storage with the same store numbers, so vrefs copied verbatim
  * stay valid.  The new store relations go to newstorage's tablespace.
- * Copies block by block (WAL-logged as full pages when the persistence
- * needs WAL).
+ * A store of the current format is copied block by block (WAL-logged as
+ * full pages when the persistence needs WAL); one of an older format (a
+ * version-1 store, without codes) is rewritten vid by vid in the current
+ * format (RvStoreRewrite), so VACUUM FULL and CLUSTER rebuild its codes.
  */
 void
 RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
@@ -720,9 +723,20 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		FlushRelationBuffers(src->rel);
 		ncs = RvCreateStore(NULL, newstorage, cs->storeno, cs->attnum, cs->dims, persistence,
 							rel->rd_backend, false);
-		dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
-		RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
-							MAIN_FORKNUM, persistence);
+		if (src->meta_version == RV_STORE_META_V2 && rv_store_version == RV_STORE_META_V2)
+		{
+			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
+			RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
+								MAIN_FORKNUM, persistence);
+		}
+		else
+		{
+			/* an older format: rewritten in the current one (codes rebuilt) */
+			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
+			if (RelationGetNumberOfBlocks(dst->rel) == 0)
+				RvStoreInitFile(dst);
+			RvStoreRewrite(src, dst);
+		}
 	}
 }
 
