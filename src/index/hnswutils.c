@@ -1828,7 +1828,7 @@ RuhnswGetStore(Relation heapRel, Relation index, const RuhnswMetaPageData *meta)
 	Relation	rel = heapRel ? heapRel : relation_open(index->rd_index->indrelid, NoLock);
 
 	Assert(OidIsValid(meta->store_relid));
-	store = RvTamGetStoreByRelid(rel, meta->store_relid);
+	store = RvTamOpenStore(rel, RV_KEY_RELID(meta->store_relid));
 	if (heapRel == NULL)
 		relation_close(rel, NoLock);
 	if (store != NULL && store->dims != meta->dims)

@@ -1080,7 +1080,7 @@ ruvector_verify(PG_FUNCTION_ARGS)
 			RelFileNode node;
 
 			if (RvStoreRelFileNode(cs->relid, &node))
-				vst->store = RvStoreOpen(cs, vs.rel->rd_rel->relpersistence, vs.rel->rd_backend);
+				vst->store = RvTamOpenStore(vs.rel, RV_KEY_ROW(cs));
 			else
 				RvReport(&vs, "store_missing", cs->storeno, -1, -1,
 						 "store relation %u of store %d is not in pg_class", cs->relid,
