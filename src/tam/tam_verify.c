@@ -62,6 +62,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/genam.h"
@@ -594,7 +595,9 @@ RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 
 		worst = Max(worst, e);
 	}
-	if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale))
+	/* as the scorer's bound: half a step, float rounding, denormal slack */
+	if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) +
+		256.0 * FLT_TRUE_MIN)
 		RvReport(vs, "vid_codes", vst->cs.storeno, segblk + RvStoreGeoCodePos(&g->geo, cb),
 				 (int64) vid,
 				 "code record decodes %g away from the vector (scale %g allows %g)",
