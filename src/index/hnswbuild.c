@@ -106,11 +106,11 @@ RuhnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions only",
 						RelationGetRelationName(index),
-						RvTamGetStoreByNo(bs->heap, bs->storeno)->dims),
+						RvTamOpenStore(bs->heap, RV_KEY_STORENO(bs->storeno))->dims),
 				 errdetail("The column also holds vectors of %d dimensions.",
-						   RvTamGetStoreByNo(bs->heap, storeno)->dims),
+						   RvTamOpenStore(bs->heap, RV_KEY_STORENO(storeno))->dims),
 				 errhint("Declare the column with its dimensions, such as ruvector(%d).",
-						 RvTamGetStoreByNo(bs->heap, bs->storeno)->dims)));
+						 RvTamOpenStore(bs->heap, RV_KEY_STORENO(bs->storeno))->dims)));
 	if (vid >= RUHNSW_INVALID_VID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -209,7 +209,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (bs.n > 0)
 	{
-		RvStore    *store = RvTamGetStoreByNo(heap, bs.storeno);
+		RvStore    *store = RvTamOpenStore(heap, RV_KEY_STORENO(bs.storeno));
 
 		meta.storeno = bs.storeno;
 		meta.store_relid = store->relid;

@@ -687,7 +687,7 @@ RuhnswParCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions only",
 						RelationGetRelationName(index), shared->meta.dims),
 				 errdetail("The column also holds vectors of %d dimensions.",
-						   RvTamGetStoreByNo(pb->heap, storeno)->dims),
+						   RvTamOpenStore(pb->heap, RV_KEY_STORENO(storeno))->dims),
 				 errhint("Declare the column with its dimensions, such as ruvector(%d).",
 						 shared->meta.dims)));
 	if (vid >= shared->memvids)
@@ -911,7 +911,7 @@ RuhnswColumnStore(Relation heap, int16 attnum)
 			return NULL;
 		storeno = cache->stores[i].storeno;
 	}
-	return storeno >= 0 ? RvTamGetStoreByNo(heap, storeno) : NULL;
+	return storeno >= 0 ? RvTamOpenStore(heap, RV_KEY_STORENO(storeno)) : NULL;
 }
 
 /* RuhnswLayoutPages callback: appends the page to the index arg. */

@@ -580,7 +580,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		}
 	}
 	else
-		store = RvTamGetStoreByNo(heap, storeno);
+		store = RvTamOpenStore(heap, RV_KEY_STORENO(storeno));
 	if (vid >= RUHNSW_INVALID_VID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

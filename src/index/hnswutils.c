@@ -14,8 +14,9 @@
  * writers that hold RUHNSW_UPDATE_LOCK do, so there is no deadlock.  An
  * upper record is allocated by the RuhnswWriteNodes call that first writes
  * its node, in that call's WAL record.  On-page writes outside a build go
- * through GenericXLog, one record per RuhnswWriteNodes call.  Store pins taken for a distance are released
- * before the distance function returns.  A node's heap TIDs (the inline
+ * through GenericXLog, one record per RuhnswWriteNodes call.  Distances come
+ * from scorers (RuhnswQueryBegin/QueryNode), which hold their store pins
+ * until RuhnswQueryEnd.  A node's heap TIDs (the inline
  * one and its TID tail, ruhnsw.h) are read by RuhnswNodeTids and changed
  * by RuhnswAddTid and RuhnswVacuumTids, which lock the level-0 page and
  * the tail's upper page together, in ascending block order, under
@@ -305,8 +306,9 @@ RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta)
 }
 
 /*
- * RuhnswGraphFree: releases what g holds outside its memory context (no
- * store pins are held between distance computations; kept for callers).
+ * RuhnswGraphFree: releases what g holds outside its memory context (the
+ * build's vector cache); store pins belong to scorers, ended by their
+ * users.
  */
 void
 RuhnswGraphFree(RuhnswGraph *g)
@@ -1828,7 +1830,7 @@ RuhnswGetStore(Relation heapRel, Relation index, const RuhnswMetaPageData *meta)
 	Relation	rel = heapRel ? heapRel : relation_open(index->rd_index->indrelid, NoLock);
 
 	Assert(OidIsValid(meta->store_relid));
-	store = RvTamGetStoreByRelid(rel, meta->store_relid);
+	store = RvTamOpenStore(rel, RV_KEY_RELID(meta->store_relid));
 	if (heapRel == NULL)
 		relation_close(rel, NoLock);
 	if (store != NULL && store->dims != meta->dims)

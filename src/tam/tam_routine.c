@@ -513,7 +513,7 @@ RvBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (!isnull[i] && index->rd_index->indkey.values[i] != 0 &&
 			TupleDescAttr(RelationGetDescr(index), i)->atttypid == RvRelGetCache(bs->rel)->typoid &&
 			RvDatumGetVref(values[i], &storeno, &vid))
-			resolved[i] = PointerGetDatum(RvStoreFetch(RvTamGetStoreByNo(bs->rel, storeno),
+			resolved[i] = PointerGetDatum(RvStoreFetch(RvTamOpenStore(bs->rel, RV_KEY_STORENO(storeno)),
 													   vid, NULL));
 	}
 	MemoryContextSwitchTo(old);

@@ -128,7 +128,7 @@ RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 		}
 		if (RvDatumGetVref(dst->tts_values[att], &storeno, &vid))
 		{
-			RvStore    *store = RvTamGetStoreByNo(rel, storeno);
+			RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
 
 			dst->tts_values[att] =
 				PointerGetDatum(RvStoreFetch(store, vid, materialize ? NULL : pins));
@@ -228,7 +228,7 @@ RvFormTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out,
 				uint64		vid;
 
 				if (!oldnull && RvDatumGetVref(old, &storeno, &vid) &&
-					RvVectorEqualsStored(vec, RvTamGetStoreByNo(rel, storeno), vid))
+					RvVectorEqualsStored(vec, RvTamOpenStore(rel, RV_KEY_STORENO(storeno)), vid))
 				{
 					/* unchanged: the old version's own vref (copied by heap_form_tuple) */
 					values[r][att] = old;
@@ -248,7 +248,7 @@ RvFormTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out,
 
 			while (end < pending && vecs[end]->dim == dims)
 				end++;
-			store = RvTamGetStore(rel, att + 1, dims, true);
+			store = RvTamOpenStore(rel, RV_KEY_COLUMN(att + 1, dims, true));
 			RvStoreInsert(store, vecs + start, end - start, vids + start);
 			for (int k = start; k < end; k++)
 				values[rows[k]][att] = RvMakeVref(store->storeno, vids[k]);
@@ -327,7 +327,7 @@ RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum, RvStore **store, uint64
 
 		if (!isnull && RvDatumGetVref(d, &storeno, vid))
 		{
-			*store = RvTamGetStoreByNo(rel, storeno);
+			*store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
 			found = true;
 		}
 	}

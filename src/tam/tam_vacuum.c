@@ -83,7 +83,7 @@ RvMarkReferenced(Relation rel, Snapshot snapshot, BufferAccessStrategy strategy,
 	for (int i = 0; i < n; i++)
 	{
 		ms[i].ref = cache->stores[i];
-		ms[i].store = RvTamGetStoreByNo(rel, ms[i].ref.storeno);
+		ms[i].store = RvTamOpenStore(rel, RV_KEY_STORENO(ms[i].ref.storeno));
 		ms[i].nvids = RvStoreNextVid(ms[i].store);
 		ms[i].referenced = palloc0(ms[i].nvids / 8 + 1);
 	}

@@ -205,7 +205,7 @@ RvKnnScoreRow(RvKnnScanState *st, Datum d, bool heapfull, double *dist)
 
 	if (storeno != st->storeno)
 	{
-		RvStore    *store = RvTamGetStoreByNo(rel, storeno);
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
 		MemoryContext old;
 
 		RvKnnCheckDims(st, store->dims, st->query->dim);

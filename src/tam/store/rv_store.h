@@ -126,7 +126,7 @@ typedef struct RvStoreMeta
 	uint64		nallocated;		/* vids with a nonzero xid */
 	/* version 2 only (a version-1 metapage ends above): */
 	uint32		codes;			/* RV_CODES_* */
-	uint32		code_stride;	/* bytes per code record, multiple of 16 */
+	uint32		code_stride;	/* bytes per code record, multiple of 4 */
 	uint32		code_per_page;	/* code records per code page */
 	uint32		float_blocks;	/* payload blocks per segment */
 } RvStoreMeta;
@@ -293,9 +293,6 @@ typedef struct RvRelCache
 /* store_catalog.c */
 extern RvRelCache *RvRelGetCache(Relation rel);
 extern Oid	RvTypeOid(bool missing_ok);
-extern RvStore *RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create);
-extern RvStore *RvTamGetStoreByNo(Relation rel, int16 storeno);
-extern RvStore *RvTamGetStoreByRelid(Relation rel, Oid relid);
 extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
 extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
 extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
@@ -315,7 +312,34 @@ typedef struct RvCatalogStore
 	ItemPointerData tid;		/* of the catalog row */
 } RvCatalogStore;
 
-extern RvStore *RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend);
+/* How RvTamOpenStore finds a store; the fields its kind names are used. */
+typedef enum RvStoreKeyKind
+{
+	RV_STORE_BY_NO,				/* storeno */
+	RV_STORE_BY_RELID,			/* relid */
+	RV_STORE_BY_COLUMN,			/* attnum, dims, create */
+	RV_STORE_BY_ROW				/* row */
+} RvStoreKeyKind;
+
+typedef struct RvStoreKey
+{
+	RvStoreKeyKind by;
+	int16		storeno;
+	Oid			relid;
+	int16		attnum;
+	int32		dims;
+	bool		create;
+	const RvCatalogStore *row;
+} RvStoreKey;
+
+extern RvStore *RvTamOpenStore(Relation rel, const RvStoreKey *key);
+
+/* Shorthands for the usual keys. */
+#define RV_KEY_STORENO(no)		(&(RvStoreKey) {.by = RV_STORE_BY_NO, .storeno = (no)})
+#define RV_KEY_RELID(oid)		(&(RvStoreKey) {.by = RV_STORE_BY_RELID, .relid = (oid)})
+#define RV_KEY_COLUMN(att, d, c) \
+	(&(RvStoreKey) {.by = RV_STORE_BY_COLUMN, .attnum = (att), .dims = (d), .create = (c)})
+#define RV_KEY_ROW(cs)			(&(RvStoreKey) {.by = RV_STORE_BY_ROW, .row = (cs)})
 extern bool RvStoreRelFileNode(Oid relid, RelFileNode *node);
 extern void RvTamDropStoreRow(const RvCatalogStore *cs);
 extern void RvTamDropStoreRelation(Oid relid);

@@ -302,7 +302,7 @@ RvStoreRelcacheCallback(Datum arg, Oid relid)
  * replaced.  Raises ERRCODE_DATA_CORRUPTED when the store relation is
  * missing from pg_class.
  */
-RvStore *
+static RvStore *
 RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 {
 	RvStoreHashEntry *entry;
@@ -480,11 +480,8 @@ RvFindStoreRef(Relation rel, int16 storeno, Oid relid)
 	return NULL;
 }
 
-/*
- * RvTamGetStoreByNo: the store numbered storeno of rel's storage; raises
- * ERRCODE_DATA_CORRUPTED when the table has no such store.
- */
-RvStore *
+/* The store numbered storeno of rel's storage, or ERRCODE_DATA_CORRUPTED. */
+static RvStore *
 RvTamGetStoreByNo(Relation rel, int16 storeno)
 {
 	RvStoreRef *ref = RvFindStoreRef(rel, storeno, InvalidOid);
@@ -498,11 +495,11 @@ RvTamGetStoreByNo(Relation rel, int16 storeno)
 }
 
 /*
- * RvTamGetStoreByRelid: the store of rel's current storage whose relation
- * is relid, or NULL when rel has no such store (it was dropped, or created
- * by a transaction that aborted).
+ * The store of rel's current storage whose relation is relid, or NULL when
+ * rel has no such store (it was dropped, or created by a transaction that
+ * aborted).
  */
-RvStore *
+static RvStore *
 RvTamGetStoreByRelid(Relation rel, Oid relid)
 {
 	RvStoreRef *ref = RvFindStoreRef(rel, -1, relid);
@@ -585,13 +582,13 @@ RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, in
 }
 
 /*
- * RvTamGetStore: the store of rel's storage for column attnum holding
- * vectors of dims dimensions.  When none exists and create is true, takes
+ * The store of rel's storage for column attnum holding vectors of dims
+ * dimensions.  When none exists and create is true, takes
  * ShareUpdateExclusiveLock on rel (held to end of transaction), re-reads
  * the catalog and creates it.  Returns NULL when none exists and !create.
  */
-RvStore *
-RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create)
+static RvStore *
+RvTamGetStoreByColumn(Relation rel, int16 attnum, int32 dims, bool create)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
 	RvCatalogStore *cs;
@@ -626,6 +623,34 @@ RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create)
 					   rel->rd_backend, true);
 	RvRelBuildCache(rel, lappend(rows, cs), 0);
 	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
+}
+
+/*
+ * RvTamOpenStore: the one way to open a store of rel (the table whose
+ * storage it belongs to): by its number in rel's vrefs (RV_STORE_BY_NO:
+ * ERRCODE_DATA_CORRUPTED when rel has none), by its store relation
+ * (RV_STORE_BY_RELID: NULL when rel has none), by column and dims
+ * (RV_STORE_BY_COLUMN: created when key->create, else NULL when missing),
+ * or by a catalog row read by the caller (RV_STORE_BY_ROW, for verify,
+ * which checks rows the cache may not trust).  Returns the backend's
+ * handle, kept for the backend's life (rv_store.h).
+ */
+RvStore *
+RvTamOpenStore(Relation rel, const RvStoreKey *key)
+{
+	switch (key->by)
+	{
+		case RV_STORE_BY_NO:
+			return RvTamGetStoreByNo(rel, key->storeno);
+		case RV_STORE_BY_RELID:
+			return RvTamGetStoreByRelid(rel, key->relid);
+		case RV_STORE_BY_COLUMN:
+			return RvTamGetStoreByColumn(rel, key->attnum, key->dims, key->create);
+		case RV_STORE_BY_ROW:
+			return RvStoreOpen(key->row, rel->rd_rel->relpersistence, rel->rd_backend);
+	}
+	elog(ERROR, "unknown store key kind %d", (int) key->by);
+	return NULL;				/* keep compiler quiet */
 }
 
 /*
