@@ -4,12 +4,14 @@
  *	  ruhnsw index build (ambuild) and the init fork of unlogged indexes
  *	  (ambuildempty).
  *
- * The build collects (vid, heap TID) pairs through table_index_build_scan
- * (the ruvector table AM hands a ruhnsw index vrefs, not vectors), then
- * inserts the nodes into a graph; a vid seen again (row versions that
- * share it: an UPDATE kept the vector) gets the further TID instead
- * (RuhnswAddTid; for an in-memory graph after its pages are laid out).
- * When the node records (only ints,
+ * The build runs in parallel when it can (RuhnswBuildParallel,
+ * hnswbuildpar.c: the leader and workers insert into one graph in DSM);
+ * otherwise serially, as follows.  The serial build collects (vid, heap
+ * TID) pairs through table_index_build_scan (the ruvector table AM hands
+ * a ruhnsw index vrefs, not vectors), then inserts the nodes into a
+ * graph; a vid seen again (row versions that share it: an UPDATE kept
+ * the vector) gets the further TID instead (RuhnswAddTid; for an
+ * in-memory graph after its pages are laid out).  When the node records (only ints,
  * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
  * list) fit in maintenance_work_mem, the graph is built in an in-memory
  * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
@@ -126,11 +128,15 @@ RuhnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 	bs->maxvid = Max(bs->maxvid, (uint32) vid);
 }
 
-/* Writes a new page at the end of index (no WAL: logged at the end). */
-static void
-RuhnswAppendPage(Relation index, ForkNumber fork, const char *image)
+/*
+ * RuhnswBuildAppendPage: writes image as a new page at the end of the
+ * index's main fork, without WAL (the build WAL-logs every page at the
+ * end).  Takes and releases the new buffer's exclusive lock.
+ */
+void
+RuhnswBuildAppendPage(Relation index, const char *image)
 {
-	Buffer		buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, NULL);
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, NULL);
 
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	memcpy(BufferGetPage(buf), image, BLCKSZ);
@@ -142,11 +148,12 @@ RuhnswAppendPage(Relation index, ForkNumber fork, const char *image)
 static void
 RuhnswEmitPage(const char *image, void *arg)
 {
-	RuhnswAppendPage((Relation) arg, MAIN_FORKNUM, image);
+	RuhnswBuildAppendPage((Relation) arg, image);
 }
 
 /*
- * ruhnswbuild (ambuild): builds the index over heap.  Errors:
+ * ruhnswbuild (ambuild): builds the index over heap, in parallel when
+ * RuhnswBuildParallel can, else serially.  Errors:
  * ERRCODE_FEATURE_NOT_SUPPORTED when heap is not a ruvector table or the
  * column holds vectors of several dimensions; ERRCODE_INVALID_PARAMETER_VALUE
  * when ef_construction < 2 * m.  Runs with the lock CREATE INDEX holds.
@@ -159,6 +166,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	RuhnswMetaPageData meta;
 	RuhnswGraph g;
 	double		reltuples;
+	double		parindtuples;
 	PGAlignedBlock page;
 	MemoryContext tmpcxt;
 	MemoryContext old;
@@ -179,6 +187,16 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	memset(&g, 0, sizeof(g));
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_RUHNSW_PHASE_LOAD);
+	if (RuhnswBuildParallel(heap, index, indexInfo, &meta, &reltuples, &parindtuples))
+	{
+		if (RelationNeedsWAL(index))
+			log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+		result = palloc(sizeof(IndexBuildResult));
+		result->heap_tuples = reltuples;
+		result->index_tuples = parindtuples;
+		return result;
+	}
+
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = heap;
 	bs.index = index;
@@ -206,7 +224,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 			inmem = false;
 			g.unlogged_build = true;
 			RuhnswInitMetaPage(page.data, &meta);
-			RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+			RuhnswBuildAppendPage(index, page.data);
 		}
 		else
 		{
@@ -272,7 +290,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (inmem)
 	{
 		RuhnswInitMetaPage(page.data, &meta);
-		RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
+		RuhnswBuildAppendPage(index, page.data);
 		if (g.mem != NULL)
 		{
 			RuhnswLayoutPages(&g, RuhnswEmitPage, index);

@@ -120,7 +120,9 @@
 #include "lib/ilist.h"
 #include "nodes/execnodes.h"
 #include "storage/bufpage.h"
+#include "storage/dsm.h"
 #include "storage/itemptr.h"
+#include "storage/shm_toc.h"
 #include "utils/relcache.h"
 
 #include "tam/store/rv_score.h"
@@ -442,6 +444,13 @@ extern int64 RuhnswRepairReachability(RuhnswGraph *g);
 /* hnswbuild.c */
 extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
 extern void ruhnswbuildempty(Relation index);
+extern void RuhnswBuildAppendPage(Relation index, const char *image);
+
+/* hnswbuildpar.c */
+extern bool RuhnswBuildParallel(Relation heap, Relation index, struct IndexInfo *indexInfo,
+								RuhnswMetaPageData *meta, double *reltuples,
+								double *indtuples);
+extern PGDLLEXPORT void RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
 
 /* hnswsearch.c */
 extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q);

@@ -582,6 +582,20 @@ rv_index_build_range_scan(Relation rel, Relation index, struct IndexInfo *indexI
 	}
 	PG_END_TRY();
 	MemoryContextDelete(bs.cxt);
+
+	/*
+	 * Heap's build scan ends the (parallel) scan it was handed: release our
+	 * wrapper of it too (its slot pins the tuple descriptor).
+	 */
+	if (scan)
+	{
+		RvScanDesc	rscan = (RvScanDesc) scan;
+
+		RvPinSetReleaseAll(&rscan->pins);
+		ExecDropSingleTupleTableSlot(rscan->hslot);
+		MemoryContextDelete(rscan->rowcxt);
+		pfree(rscan);
+	}
 	return result;
 }
 
