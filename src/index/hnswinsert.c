@@ -110,8 +110,8 @@ typedef struct RuhnswNewNode
  * replaced.
  */
 static RuhnswLinkResult
-RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int level,
-			   bool force, uint32 *dropped)
+RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int level,
+				   bool force, uint32 *dropped)
 {
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 	uint32	   *slots = RuhnswNodeSlots(rec);
@@ -201,6 +201,163 @@ RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int le
 }
 
 /*
+ * The distance from the inserted vector q to vid: the one the insert's
+ * search computed (g->distmap), else computed now and remembered.
+ */
+static float
+RuhnswKnownDistance(RuhnswGraph *g, const float *q, uint32 vid)
+{
+	float		d;
+
+	if (g->distmap == NULL)
+		return RuhnswDistance(g, q, vid);
+	if (!RuhnswDistMapGet(g->distmap, vid, &d))
+	{
+		d = RuhnswDistance(g, q, vid);
+		RuhnswDistMapPut(g->distmap, vid, d);
+	}
+	return d;
+}
+
+/*
+ * RuhnswLinkInto for aminsert (g->distmap set): the same contract, but a
+ * full list is updated incrementally.  The selection heuristic run on the
+ * old list plus v needs the distances between the old neighbours, count^2
+ * / 2 of them; this takes the old list as the heuristic's own output
+ * (every old neighbour kept against the others, which is what a list the
+ * heuristic pruned is) and so needs only the distances that involve v,
+ * i.e. q, which the insert's search has mostly computed already, and the
+ * count distances from n to its neighbours.  With c_1..c_count the old
+ * neighbours by ascending distance to n:
+ *	- v is kept unless some c_i nearer to n than v is nearer to v than n is;
+ *	- a kept v prunes every c_i farther from n than v that is nearer to v
+ *	  than to n; the list then loses the farthest pruned neighbour (the
+ *	  heuristic refills from the pruned ones in distance order), or the
+ *	  farthest one when v prunes none and is not itself the farthest;
+ *	- otherwise the list is kept (v left out), unless force.
+ * The new list is written in ascending order of distance to n.
+ */
+static RuhnswLinkResult
+RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *q,
+					float dist, int level, bool force, uint32 *dropped)
+{
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	uint32	   *slots = RuhnswNodeSlots(rec);
+	int			count;
+	int			first = RuhnswLevelSlots(g, level, &count);
+	int			k;
+	RuhnswCand *cands;
+	float	   *nvec;
+	bool		vkept = true;
+	int			drop = -1;
+	int			out = 0;
+	bool		vplaced = false;
+
+	if (!RuhnswReadNode(g, n, rec) ||
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED ||
+		hdr->level < level)
+		return RUHNSW_LINK_NOT_LIVE;
+	for (k = 0; k < count && slots[first + k] != RUHNSW_INVALID_VID; k++)
+	{
+		if (slots[first + k] == v)
+			return RUHNSW_LINK_PRESENT;
+	}
+	if (k < count)
+	{
+		slots[first + k] = v;
+		return RUHNSW_LINK_ADDED;
+	}
+
+	nvec = palloc(sizeof(float) * g->dims);
+	RuhnswReadVector(g, n, nvec);
+	cands = palloc(sizeof(RuhnswCand) * count);
+	for (int i = 0; i < count; i++)
+	{
+		cands[i].vid = slots[first + i];
+		cands[i].dist = RuhnswDistance(g, nvec, cands[i].vid);
+	}
+	pfree(nvec);
+	/* ascending: insertion sort, count is small */
+	for (int i = 1; i < count; i++)
+	{
+		RuhnswCand	c = cands[i];
+		int			j = i - 1;
+
+		while (j >= 0 && RuhnswCandCmp(&cands[j], &c) > 0)
+		{
+			cands[j + 1] = cands[j];
+			j--;
+		}
+		cands[j + 1] = c;
+	}
+
+	for (int i = 0; i < count && cands[i].dist < dist; i++)
+	{
+		if (RuhnswKnownDistance(g, q, cands[i].vid) < dist)
+		{
+			vkept = false;
+			break;
+		}
+	}
+	if (vkept)
+	{
+		for (int i = count - 1; i >= 0 && cands[i].dist > dist; i--)
+		{
+			if (RuhnswKnownDistance(g, q, cands[i].vid) < cands[i].dist)
+			{
+				drop = i;
+				break;
+			}
+		}
+		if (drop < 0 && cands[count - 1].dist > dist)
+			drop = count - 1;
+		if (drop < 0)
+			vkept = false;		/* v is the farthest and prunes nothing */
+	}
+	if (!vkept)
+	{
+		if (!force)
+		{
+			pfree(cands);
+			return RUHNSW_LINK_KEPT;
+		}
+		drop = count - 1;
+	}
+	*dropped = cands[drop].vid;
+
+	/* the kept old neighbours and v, by ascending distance */
+	for (int i = 0; i < count; i++)
+	{
+		if (i == drop)
+			continue;
+		if (!vplaced && cands[i].dist > dist)
+		{
+			slots[first + out++] = v;
+			vplaced = true;
+		}
+		slots[first + out++] = cands[i].vid;
+	}
+	if (!vplaced)
+		slots[first + out++] = v;
+	Assert(out == count);
+	pfree(cands);
+	return RUHNSW_LINK_REPLACED;
+}
+
+/*
+ * RuhnswLinkInto: RuhnswLinkIntoFull for a build, RuhnswLinkIntoKnown for
+ * aminsert (g->distmap set; q is v's vector).
+ */
+static RuhnswLinkResult
+RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *q, float dist,
+			   int level, bool force, uint32 *dropped)
+{
+	if (g->distmap != NULL)
+		return RuhnswLinkIntoKnown(g, n, rec, v, q, dist, level, force, dropped);
+	return RuhnswLinkIntoFull(g, n, rec, v, dist, level, force, dropped);
+}
+
+/*
  * True if a live node c of the level-0 list of nrec (c neither v nor x)
  * links to x at level 0.  Reads each c into scratch.
  */
@@ -257,7 +414,7 @@ RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
 	else if (victim < 0)
 		return false;
 	v->slots[victim] = x;
-	v->dist[victim] = dist >= 0 ? dist : RuhnswDistance(g, v->q, x);
+	v->dist[victim] = dist >= 0 ? dist : RuhnswKnownDistance(g, v->q, x);
 	v->pinned[victim] = true;
 	return true;
 }
@@ -320,7 +477,7 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 		if (n == v->vid || n == RUHNSW_INVALID_VID)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		r = RuhnswLinkInto(g, n, nrec, v->vid, dist, 0, true, &dropped);
+		r = RuhnswLinkInto(g, n, nrec, v->vid, v->q, dist, 0, true, &dropped);
 		if (r == RUHNSW_LINK_NOT_LIVE)
 			continue;
 		/* only the old entry point is pinned yet, so adopting succeeds */
@@ -334,6 +491,24 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 	RuhnswWriteNode(g, v->vid, v->rec);
 	pfree(nrec);
 	return RUHNSW_INVALID_VID;
+}
+
+/*
+ * Begins / ends the writes of one insert: with g->write_lock, holds
+ * RUHNSW_WRITE_LOCK in ExclusiveLock in between (see the file header).
+ */
+static void
+RuhnswBeginWrites(RuhnswGraph *g)
+{
+	if (g->write_lock)
+		LockPage(g->index, RUHNSW_WRITE_LOCK, ExclusiveLock);
+}
+
+static void
+RuhnswEndWrites(RuhnswGraph *g)
+{
+	if (g->write_lock)
+		UnlockPage(g->index, RUHNSW_WRITE_LOCK, ExclusiveLock);
 }
 
 /*
@@ -367,10 +542,12 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	if (g->entry_vid == vid)
 	{
 		/* the entry point itself again: keep its links, renew its TID */
+		RuhnswBeginWrites(g);
 		RuhnswReadNode(g, vid, rec);
 		hdr->tid = *tid;
 		hdr->flags = RUHNSW_NODE_USED;
 		RuhnswWriteNode(g, vid, rec);
+		RuhnswEndWrites(g);
 		return false;
 	}
 
@@ -390,8 +567,10 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 
 	q = palloc(sizeof(float) * g->dims);
 	RuhnswReadVector(g, vid, q);
+	if (g->distmap != NULL)
+		RuhnswDistMapClear(g->distmap);
 	ep.vid = g->entry_vid;
-	ep.dist = RuhnswDistance(g, q, ep.vid);
+	ep.dist = RuhnswKnownDistance(g, q, ep.vid);
 	entry_dist = ep.dist;
 	eps = &ep;
 	neps = 1;
@@ -438,6 +617,9 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	if (level > g->entry_level)
 		(void) RuhnswAdopt(g, &v, g->entry_vid, entry_dist);
 
+	/* the writes: steps 1 to 3, serialized among inserters */
+	RuhnswBeginWrites(g);
+
 	/* step 1 */
 	n0 = RuhnswFirstLink(g, &v, sel[0], nsel[0], entry_dist);
 
@@ -452,7 +634,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 			RuhnswLinkResult r;
 
 			CHECK_FOR_INTERRUPTS();
-			r = RuhnswLinkInto(g, sel[lc][i].vid, nrec, vid, sel[lc][i].dist, lc, false,
+			r = RuhnswLinkInto(g, sel[lc][i].vid, nrec, vid, q, sel[lc][i].dist, lc, false,
 							   &dropped);
 			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
 				RuhnswWriteNode(g, sel[lc][i].vid, nrec);
@@ -468,7 +650,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		if (n == n0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		switch (RuhnswLinkInto(g, n, nrec, vid, sel[0][i].dist, 0, false, &dropped))
+		switch (RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped))
 		{
 			case RUHNSW_LINK_NOT_LIVE:
 			case RUHNSW_LINK_PRESENT:
@@ -492,6 +674,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 				break;
 		}
 	}
+
+	RuhnswEndWrites(g);
 
 	/* step 4: the caller writes the metapage */
 	if (level > g->entry_level)
@@ -529,55 +713,95 @@ RuhnswWrongStore(Relation index, int dims, int newdims)
 }
 
 /*
+ * What aminsert keeps for the rest of the statement in indexInfo's
+ * ii_AmCache (in ii_Context): the graph handle, with its buffers and the
+ * cached index size, for the store it was set up for.
+ */
+typedef struct RuhnswInsertCache
+{
+	MemoryContext cxt;			/* the handle's memory */
+	MemoryContext tmp;			/* one insert's, reset after it */
+	Oid			store_relid;	/* the handle's store, InvalidOid: none yet */
+	RuhnswGraph g;
+	RuhnswDistMap distmap;
+} RuhnswInsertCache;
+
+/*
  * ruhnswinsert (aminsert): indexes the heap tuple at heap_tid.  values[0]
  * is the resolved vector (executor) or a vref (CREATE INDEX CONCURRENTLY's
- * validate scan); the vid comes from the vref or, for a resolved value,
- * from the heap tuple itself.  NULLs, and zero vectors under cosine, are
- * not indexed.  Takes RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole
- * insert.  Errors: vectors of another dimension than the indexed store;
- * vids beyond 2^32 - 2.  Always returns false (no unique checks).
+ * validate scan); the vid comes from the vref, else from the table AM's
+ * map of the rows it has just inserted (RvVidCacheLookup), else from the
+ * heap tuple itself (RvTamGetVid).  NULLs, and zero vectors under cosine,
+ * are not indexed.  Locks: RUHNSW_UPDATE_LOCK in ShareLock, so that
+ * inserts run concurrently (their writes serialized by RUHNSW_WRITE_LOCK,
+ * file header); in ExclusiveLock instead, taken after releasing the
+ * shared one and rechecked after the metapage is read again, when the
+ * metapage may change: the first vector (store binding, entry point), a
+ * stale store binding, or a node whose level exceeds the entry point's.
+ * Errors: vectors of another dimension than the indexed store; vids
+ * beyond 2^32 - 2.  Always returns false (no unique checks).
  */
 bool
 ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 			 IndexInfo *indexInfo)
 {
-	MemoryContext cxt;
+	RuhnswInsertCache *cache;
 	MemoryContext old;
+	int16		attnum = index->rd_index->indkey.values[0];
 	int16		storeno;
 	uint64		vid;
 	RvStore    *store;
 	RuhnswMetaPageData meta;
-	RuhnswGraph g;
+	RuhnswGraph *g;
+	LOCKMODE	lockmode = ShareLock;
 	bool		changed = false;
 
 	if (isnull[0])
 		return false;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw insert",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-
-	if (!RvDatumGetVref(values[0], &storeno, &vid))
+	cache = (RuhnswInsertCache *) indexInfo->ii_AmCache;
+	if (cache == NULL)
 	{
-		if (!RvTamGetVid(heap, heap_tid, index->rd_index->indkey.values[0], &store, &vid))
-		{
-			MemoryContextSwitchTo(old);
-			MemoryContextDelete(cxt);
-			return false;
-		}
+		MemoryContext cxt = AllocSetContextCreate(indexInfo->ii_Context, "ruhnsw insert",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		cache = MemoryContextAllocZero(cxt, sizeof(RuhnswInsertCache));
+		cache->cxt = cxt;
+		cache->tmp = AllocSetContextCreate(cxt, "ruhnsw insert tuple",
+										   ALLOCSET_DEFAULT_SIZES);
+		cache->store_relid = InvalidOid;
+		indexInfo->ii_AmCache = cache;
 	}
-	else
+	old = MemoryContextSwitchTo(cache->tmp);
+
+	if (RvDatumGetVref(values[0], &storeno, &vid) ||
+		RvVidCacheLookup(heap, heap_tid, attnum, &storeno, &vid))
 		store = RvTamGetStoreByNo(heap, storeno);
+	else if (!RvTamGetVid(heap, heap_tid, attnum, &store, &vid))
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cache->tmp);
+		return false;
+	}
 	if (vid >= RUHNSW_INVALID_VID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("ruhnsw index \"%s\" cannot index vector id " UINT64_FORMAT,
 						RelationGetRelationName(index), vid)));
 
-	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	LockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
 	RuhnswReadMeta(index, &meta);
+	if (meta.store_relid != store->relid || meta.entry_vid == RUHNSW_INVALID_VID ||
+		RuhnswRandomLevel((uint32) vid, meta.m) > meta.entry_level)
+	{
+		UnlockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
+		RuhnswReadMeta(index, &meta);
+	}
 	if (OidIsValid(meta.store_relid) && meta.store_relid != store->relid)
 	{
+		Assert(lockmode == ExclusiveLock);
 		if (RuhnswGetStore(heap, index, &meta) != NULL)
 			RuhnswWrongStore(index, meta.dims, store->dims);
 		/* the covered store was created by an aborted transaction */
@@ -585,24 +809,41 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	}
 	if (!OidIsValid(meta.store_relid))
 	{
+		Assert(lockmode == ExclusiveLock);
 		meta.store_relid = store->relid;
 		meta.storeno = store->storeno;
 		meta.dims = store->dims;
 		changed = true;
 	}
-	RuhnswGraphInit(&g, index, &meta, store);
-	if (RuhnswVectorIndexable(&g, (uint32) vid) &&
-		RuhnswInsertNode(&g, (uint32) vid, heap_tid))
+
+	g = &cache->g;
+	if (cache->store_relid != meta.store_relid)
+	{
+		/* a new handle (the old one's memory stays until the statement ends) */
+		MemoryContextSwitchTo(cache->cxt);
+		RuhnswGraphInit(g, index, &meta, store);
+		RuhnswDistMapInit(&cache->distmap, 4096);
+		g->distmap = &cache->distmap;
+		cache->store_relid = meta.store_relid;
+		MemoryContextSwitchTo(cache->tmp);
+	}
+	else
+		RuhnswGraphRefresh(g, &meta);
+	g->write_lock = lockmode == ShareLock;
+
+	if (RuhnswVectorIndexable(g, (uint32) vid) &&
+		RuhnswInsertNode(g, (uint32) vid, heap_tid))
 		changed = true;
-	RuhnswGraphFree(&g);
+	RuhnswGraphFree(g);
 	if (changed)
 	{
-		RuhnswGraphToMeta(&g, &meta);
+		Assert(lockmode == ExclusiveLock);
+		RuhnswGraphToMeta(g, &meta);
 		RuhnswWriteMeta(index, &meta);
 	}
-	UnlockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
 
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	MemoryContextReset(cache->tmp);
 	return false;
 }

@@ -278,6 +278,19 @@ RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, 
 	g->wbuf = palloc(sizeof(RuhnswCand) * g->wcap);
 }
 
+/*
+ * RuhnswGraphRefresh: brings a graph handle kept across inserts (set up by
+ * RuhnswGraphInit for the same index and store) up to date with *meta:
+ * the entry point.  The cached index size stays: an index never shrinks.
+ */
+void
+RuhnswGraphRefresh(RuhnswGraph *g, const RuhnswMetaPageData *meta)
+{
+	Assert(g->mem == NULL && g->dims == meta->dims && g->m == (int) meta->m);
+	g->entry_vid = meta->entry_vid;
+	g->entry_level = meta->entry_level;
+}
+
 /* RuhnswGraphToMeta: copies the graph's entry point and store into *meta. */
 void
 RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta)
@@ -751,6 +764,18 @@ RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid)
 	return d;
 }
 
+/*
+ * RuhnswVecDistance: the index metric between two vectors in memory (dims
+ * floats each), as RuhnswDistance computes it (infinity for NaN).
+ */
+float
+RuhnswVecDistance(RuhnswGraph *g, const float *a, const float *b)
+{
+	float		d = RuhnswPieceDistance(g->metric, a, b, g->dims, NULL, 0);
+
+	return isnan(d) ? get_float4_infinity() : d;
+}
+
 /* RuhnswVectorNorm: the L2 norm of v. */
 float
 RuhnswVectorNorm(const float *v, int dims)
@@ -842,6 +867,91 @@ RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
 		if (set->slots[i] == vid)
 			return true;
 		i = (i + 1) & set->mask;
+	}
+	return false;
+}
+
+/*
+ * ---- distance maps: vid -> distance to one query (open addressing) ----
+ */
+
+/* RuhnswDistMapInit: an empty map with room for about capacity/2 vids. */
+void
+RuhnswDistMapInit(RuhnswDistMap *map, uint32 capacity)
+{
+	uint32		size = 64;
+
+	while (size < capacity)
+		size <<= 1;
+	map->vids = palloc(sizeof(uint32) * size);
+	map->dists = palloc(sizeof(float) * size);
+	memset(map->vids, 0xFF, sizeof(uint32) * size);
+	map->mask = size - 1;
+	map->count = 0;
+}
+
+/* RuhnswDistMapClear: empties the map. */
+void
+RuhnswDistMapClear(RuhnswDistMap *map)
+{
+	if (map->count > 0)
+		memset(map->vids, 0xFF, sizeof(uint32) * (map->mask + 1));
+	map->count = 0;
+}
+
+static void
+RuhnswDistMapGrow(RuhnswDistMap *map)
+{
+	uint32	   *oldvids = map->vids;
+	float	   *olddists = map->dists;
+	uint32		oldsize = map->mask + 1;
+	MemoryContext cxt = GetMemoryChunkContext(oldvids);
+
+	map->vids = MemoryContextAlloc(cxt, sizeof(uint32) * oldsize * 2);
+	map->dists = MemoryContextAlloc(cxt, sizeof(float) * oldsize * 2);
+	memset(map->vids, 0xFF, sizeof(uint32) * oldsize * 2);
+	map->mask = oldsize * 2 - 1;
+	map->count = 0;
+	for (uint32 i = 0; i < oldsize; i++)
+		if (oldvids[i] != RUHNSW_INVALID_VID)
+			RuhnswDistMapPut(map, oldvids[i], olddists[i]);
+	pfree(oldvids);
+	pfree(olddists);
+}
+
+/* RuhnswDistMapPut: records dist for vid (replacing an earlier value). */
+void
+RuhnswDistMapPut(RuhnswDistMap *map, uint32 vid, float dist)
+{
+	uint32		i;
+
+	if ((map->count + 1) * 2 > map->mask + 1)
+		RuhnswDistMapGrow(map);
+	i = (vid * 0x9E3779B1U) & map->mask;
+	while (map->vids[i] != RUHNSW_INVALID_VID && map->vids[i] != vid)
+		i = (i + 1) & map->mask;
+	if (map->vids[i] == RUHNSW_INVALID_VID)
+	{
+		map->vids[i] = vid;
+		map->count++;
+	}
+	map->dists[i] = dist;
+}
+
+/* RuhnswDistMapGet: true, with *dist, if the map holds vid. */
+bool
+RuhnswDistMapGet(const RuhnswDistMap *map, uint32 vid, float *dist)
+{
+	uint32		i = (vid * 0x9E3779B1U) & map->mask;
+
+	while (map->vids[i] != RUHNSW_INVALID_VID)
+	{
+		if (map->vids[i] == vid)
+		{
+			*dist = map->dists[i];
+			return true;
+		}
+		i = (i + 1) & map->mask;
 	}
 	return false;
 }
@@ -982,6 +1092,8 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 				continue;
 			ec.vid = e;
 			ec.dist = RuhnswDistance(g, q, e);
+			if (g->distmap != NULL)
+				RuhnswDistMapPut(g->distmap, e, ec.dist);
 			if (nw < ef || ec.dist < g->wbuf[0].dist)
 			{
 				if (nc >= g->heapcap)
@@ -1053,24 +1165,33 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 	int			nout = 0;
 	int			npruned = 0;
 	RuhnswCand *pruned = palloc(sizeof(RuhnswCand) * Max(ncands, 1));
-	float	   *cvec = palloc(sizeof(float) * g->dims);
+	float	   *kept;
 
+	/* the vectors of the kept candidates, read once each */
+	if (g->selcap < max)
+	{
+		if (g->selvecs)
+			pfree(g->selvecs);
+		g->selvecs = MemoryContextAlloc(GetMemoryChunkContext(g->nodebuf),
+										sizeof(float) * (Size) g->dims * (max + 1));
+		g->selcap = max;
+	}
+	kept = g->selvecs;
 	for (int i = 0; i < ncands && nout < max; i++)
 	{
 		bool		good = true;
+		float	   *cvec = kept + (Size) nout * g->dims;
 
 		if (cands[i].vid == exclude)
 			continue;
-		if (nout > 0)
-		{
+		if (nout > 0 || nout + 1 < max)
 			RuhnswReadVector(g, cands[i].vid, cvec);
-			for (int j = 0; j < nout; j++)
+		for (int j = 0; j < nout; j++)
+		{
+			if (RuhnswVecDistance(g, cvec, kept + (Size) j * g->dims) < cands[i].dist)
 			{
-				if (RuhnswDistance(g, cvec, out[j].vid) < cands[i].dist)
-				{
-					good = false;
-					break;
-				}
+				good = false;
+				break;
 			}
 		}
 		if (good)
@@ -1083,7 +1204,6 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 	if (nout > 1)
 		qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
 	pfree(pruned);
-	pfree(cvec);
 	return nout;
 }
 

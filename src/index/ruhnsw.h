@@ -103,6 +103,7 @@
 #define RUHNSW_METAPAGE_BLKNO	0
 #define RUHNSW_UPDATE_LOCK		0	/* heavyweight page-lock tags */
 #define RUHNSW_SCAN_LOCK		1
+#define RUHNSW_WRITE_LOCK		2
 
 #define RUHNSW_DEFAULT_M		16
 #define RUHNSW_MIN_M			2
@@ -224,6 +225,15 @@ typedef struct RuhnswVidSet
 	uint32		count;
 } RuhnswVidSet;
 
+/* distances of vids to one query (open addressing; hnswutils.c) */
+typedef struct RuhnswDistMap
+{
+	uint32	   *vids;			/* RUHNSW_INVALID_VID: empty slot */
+	float	   *dists;
+	uint32		mask;
+	uint32		count;
+} RuhnswDistMap;
+
 /*
  * Graph access: either an in-memory array of node records indexed by vid
  * (index build) or the index's pages.  Writes to pages go through
@@ -265,6 +275,15 @@ typedef struct RuhnswGraph
 	int			heapcap;
 	RuhnswCand *wbuf;			/* result heap storage */
 	int			wcap;
+	float	   *selvecs;		/* RuhnswSelectNeighbors: kept vectors */
+	int			selcap;			/* vectors selvecs holds */
+	RuhnswDistMap *distmap;		/* when set, RuhnswSearchLayer records every
+								 * distance it computes in it, and an insert
+								 * updates full neighbour lists from the
+								 * distances it knows (hnswinsert.c) */
+	bool		write_lock;		/* RuhnswInsertNode takes RUHNSW_WRITE_LOCK
+								 * for its writes (aminsert under the shared
+								 * RUHNSW_UPDATE_LOCK) */
 } RuhnswGraph;
 
 /*
@@ -315,6 +334,7 @@ extern void RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta);
 extern void RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta);
 extern void RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta,
 							RvStore *store);
+extern void RuhnswGraphRefresh(RuhnswGraph *g, const RuhnswMetaPageData *meta);
 extern void RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta);
 extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
@@ -327,7 +347,12 @@ extern int	RuhnswLevelSlots(RuhnswGraph *g, int level, int *count);
 extern int	RuhnswRandomLevel(uint32 vid, int m);
 extern void RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst);
 extern float RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid);
+extern float RuhnswVecDistance(RuhnswGraph *g, const float *a, const float *b);
 extern float RuhnswVectorNorm(const float *v, int dims);
+extern void RuhnswDistMapInit(RuhnswDistMap *map, uint32 capacity);
+extern void RuhnswDistMapClear(RuhnswDistMap *map);
+extern void RuhnswDistMapPut(RuhnswDistMap *map, uint32 vid, float dist);
+extern bool RuhnswDistMapGet(const RuhnswDistMap *map, uint32 vid, float *dist);
 extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
 extern int	RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result);
