@@ -516,9 +516,10 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
 /*
  * RuhnswWriteNodes: overwrites the records of the n (1..RUHNSW_MAX_WRITE)
  * distinct vids with srcs[i] (full in-memory records), all or none: in
- * memory copies; on pages one GenericXLog record covering their level-0
- * and upper pages (at most 4; or plain dirty pages in an unlogged build),
- * so crash recovery replays every change or none of them.  A node of
+ * memory copies; on pages one GenericXLog record covering those of their
+ * level-0 and upper pages (at most 4) whose bytes change, none when
+ * nothing changes (or plain dirty pages in an unlogged build), so crash
+ * recovery replays every change or none of them.  A node of
  * level >= 1 keeps the upper record its header or its stored record names;
  * one that has none yet gets one allocated here, in the same WAL record:
  * at the front of the free space of the first upper page, from its
@@ -542,6 +543,8 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	uint32		ulen[RUHNSW_MAX_WRITE];
 	bool		unew[RUHNSW_MAX_WRITE];
 	int			npages = 0;
+	bool		dirty[2 * RUHNSW_MAX_WRITE] = {false};
+	bool		anydirty = false;
 	BlockNumber maxblk = 0;
 	GenericXLogState *state = NULL;
 
@@ -616,10 +619,58 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		bufs[j] = ReadBuffer(g->index, blknos[j]);
 		LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
 	}
+
+	/* which pages change: only those are registered (WAL only what changed) */
+	for (int i = 0; i < n; i++)
+	{
+		char		tmp[sizeof(RuhnswNodeHeader) + sizeof(uint32) * 2 * RUHNSW_MAX_M];
+		RuhnswNodeHeader *th = (RuhnswNodeHeader *) tmp;
+		int			j;
+		Page		page;
+
+		Assert(g->recsize <= sizeof(tmp));
+		memcpy(tmp, srcs[i], g->recsize);
+		if (ublk[i] != InvalidBlockNumber)
+		{
+			th->flags |= RUHNSW_NODE_UPPER;
+			th->upper = uref[i];
+		}
+		for (j = 0; blknos[j] != l0blk[i]; j++)
+			;
+		page = BufferGetPage(bufs[j]);
+		if (memcmp(PageGetContents(page) + (Size) (vids[i] % g->nodes_per_page) * g->recsize,
+				   tmp, g->recsize) != 0)
+			dirty[j] = true;
+		if (ublk[i] == InvalidBlockNumber)
+			continue;
+		for (j = 0; blknos[j] != ublk[i]; j++)
+			;
+		page = BufferGetPage(bufs[j]);
+		if (unew[i] ||
+			memcmp(PageGetContents(page) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
+				   ulen[i]) != 0)
+			dirty[j] = true;
+	}
+	for (int j = 0; j < npages; j++)
+		anydirty |= dirty[j];
+	if (!anydirty)
+	{
+		for (int j = 0; j < npages; j++)
+			UnlockReleaseBuffer(bufs[j]);
+		return;
+	}
+
 	if (!g->unlogged_build)
 		state = GenericXLogStart(g->index);
 	for (int j = 0; j < npages; j++)
-		pages[j] = state ? GenericXLogRegisterBuffer(state, bufs[j], 0) : BufferGetPage(bufs[j]);
+	{
+		if (!dirty[j])
+			pages[j] = NULL;
+		else if (state)
+			pages[j] = GenericXLogRegisterBuffer(state, bufs[j], 0);
+		else
+			pages[j] = BufferGetPage(bufs[j]);
+	}
 	for (int i = 0; i < n; i++)
 	{
 		int			j;
@@ -627,15 +678,23 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 
 		for (j = 0; blknos[j] != l0blk[i]; j++)
 			;
-		dst = (RuhnswNodeHeader *) (PageGetContents(pages[j]) +
-									(Size) (vids[i] % g->nodes_per_page) * g->recsize);
-		memcpy(dst, srcs[i], g->recsize);
+		if (pages[j] != NULL)
+		{
+			dst = (RuhnswNodeHeader *) (PageGetContents(pages[j]) +
+										(Size) (vids[i] % g->nodes_per_page) * g->recsize);
+			memcpy(dst, srcs[i], g->recsize);
+			if (ublk[i] != InvalidBlockNumber)
+			{
+				dst->flags |= RUHNSW_NODE_UPPER;
+				dst->upper = uref[i];
+			}
+		}
 		if (ublk[i] == InvalidBlockNumber)
 			continue;
-		dst->flags |= RUHNSW_NODE_UPPER;
-		dst->upper = uref[i];
 		for (j = 0; blknos[j] != ublk[i]; j++)
 			;
+		if (pages[j] == NULL)
+			continue;
 		memcpy(PageGetContents(pages[j]) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
 			   ulen[i]);
 		if (unew[i])
@@ -650,7 +709,8 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	else
 	{
 		for (int j = 0; j < npages; j++)
-			MarkBufferDirty(bufs[j]);
+			if (dirty[j])
+				MarkBufferDirty(bufs[j]);
 	}
 	for (int j = 0; j < npages; j++)
 		UnlockReleaseBuffer(bufs[j]);
