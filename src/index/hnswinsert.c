@@ -4,10 +4,25 @@
  *	  Inserting a node into a ruhnsw graph (shared by the build and
  *	  aminsert), and aminsert itself.
  *
- * Inserts are serialized by the heavyweight lock RUHNSW_UPDATE_LOCK
- * (ExclusiveLock), so a record can be read, modified and written back
- * without racing another writer; readers (scans) see every record whole
- * because it is copied under its page's buffer lock.
+ * Concurrency.  aminsert holds RUHNSW_UPDATE_LOCK in ShareLock, so inserts
+ * of many sessions run at once (ExclusiveLock only when the metapage may
+ * change: see ruhnswinsert); VACUUM and verify take it in ExclusiveLock and
+ * so never overlap an insert.  An insert's search (greedy descent, the
+ * ef_construction searches, the selection of its own neighbours) reads
+ * records one at a time under their page's buffer lock, as scans do.  Its
+ * writes, steps 1 to 3 below, run under RUHNSW_WRITE_LOCK in ExclusiveLock
+ * (g->write_lock), so a record can be read, modified and written back, and
+ * the reachability checks below read other nodes' records, without racing
+ * another writer: the writes of concurrent inserts are serialized, and
+ * each one starts from a graph in which every live node is in R (below),
+ * whatever its search saw.  Readers (scans, searches) see every record
+ * whole because it is copied under its page's buffer lock.
+ *
+ * Distances.  The search records every distance to the new vector it
+ * computes (g->distmap); a full neighbour list is updated from those
+ * (RuhnswLinkIntoKnown) instead of the pairwise distances between the
+ * neighbour's neighbours that the full heuristic (RuhnswLinkIntoFull, used
+ * by builds) needs.
  *
  * Reachability.  Call R the set of nodes reachable from the entry point
  * over level-0 links (walking through deleted nodes too, as scans do).
@@ -517,7 +532,9 @@ RuhnswEndWrites(RuhnswGraph *g)
  * reachable (file header).  Returns true when the entry point changed
  * (the caller then writes the metapage).  A record already present for
  * vid (a deleted node whose vid the store handed out again, or a stale
- * one) is overwritten.  Caller holds RUHNSW_UPDATE_LOCK or builds alone;
+ * one) is overwritten.  Caller holds RUHNSW_UPDATE_LOCK (in ShareLock,
+ * with g->write_lock set: the writes then take RUHNSW_WRITE_LOCK; in
+ * ExclusiveLock when the entry point may change) or builds alone;
  * allocates in the current memory context.
  */
 bool
@@ -767,8 +784,10 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 		cache = MemoryContextAllocZero(cxt, sizeof(RuhnswInsertCache));
 		cache->cxt = cxt;
+		/* a keeper block large enough for one insert: no malloc per row */
 		cache->tmp = AllocSetContextCreate(cxt, "ruhnsw insert tuple",
-										   ALLOCSET_DEFAULT_SIZES);
+										   256 * 1024, 256 * 1024,
+										   ALLOCSET_DEFAULT_MAXSIZE);
 		cache->store_relid = InvalidOid;
 		indexInfo->ii_AmCache = cache;
 	}

@@ -67,18 +67,24 @@
  *	  row that never committed: the next insert or VACUUM empties the
  *	  graph (RuhnswResetGraph) before using it, and scans return nothing.
  *
- * Locking: inserts (aminsert), ambulkdelete and amvacuumcleanup serialize
- * on the heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
- * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
- * it in ExclusiveLock once after marking nodes deleted so that no search
- * still holds their TIDs.  Buffer locks: readers lock one index buffer at
- * a time (node records are copied out: a node's level-0 record and its
- * upper record are each read whole under their page's lock, one after the
- * other); an insert locks the pages of the (at most RUHNSW_MAX_WRITE)
- * records it writes in one WAL record together (their level-0 and upper
- * pages, at most 4), in ascending block order, and only a holder of
- * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
- * locks cannot deadlock.
+ * Locking: inserts (aminsert) hold the heavyweight page lock
+ * RUHNSW_UPDATE_LOCK in ShareLock, so they run concurrently, and take
+ * RUHNSW_WRITE_LOCK in ExclusiveLock around their writes only (their
+ * searches overlap, their writes are serialized: hnswinsert.c); an insert
+ * that may change the metapage (first vector, stale store binding, a node
+ * above the entry point's level) holds RUHNSW_UPDATE_LOCK in ExclusiveLock
+ * instead.  ambulkdelete, amvacuumcleanup and verify hold
+ * RUHNSW_UPDATE_LOCK in ExclusiveLock, so they never overlap an insert; a
+ * scan holds RUHNSW_SCAN_LOCK in ShareLock while it searches, and
+ * ambulkdelete takes it in ExclusiveLock once after marking nodes deleted
+ * so that no search still holds their TIDs.  Buffer locks: readers lock one
+ * index buffer at a time (node records are copied out: a node's level-0
+ * record and its upper record are each read whole under their page's
+ * lock, one after the other); a writer locks the pages of the (at most
+ * RUHNSW_MAX_WRITE) records it writes in one WAL record together (their
+ * level-0 and upper pages, at most 4), in ascending block order, and only
+ * a holder of RUHNSW_WRITE_LOCK or of RUHNSW_UPDATE_LOCK in ExclusiveLock
+ * ever holds two, so index buffer locks cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
