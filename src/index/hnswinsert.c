@@ -9,14 +9,22 @@
  * change: see ruhnswinsert); VACUUM and verify take it in ExclusiveLock and
  * so never overlap an insert.  An insert's search (greedy descent, the
  * ef_construction searches, the selection of its own neighbours) reads
- * records one at a time under their page's buffer lock, as scans do.  Its
- * writes, steps 1 to 3 below, run under RUHNSW_WRITE_LOCK in ExclusiveLock
- * (g->write_lock), so a record can be read, modified and written back, and
- * the reachability checks below read other nodes' records, without racing
- * another writer: the writes of concurrent inserts are serialized, and
- * each one starts from a graph in which every live node is in R (below),
- * whatever its search saw.  Readers (scans, searches) see every record
- * whole because it is copied under its page's buffer lock.
+ * records one at a time under their page's buffer lock, as scans do.
+ * Each of its write steps (one WAL record of steps 1 to 3 below, with the
+ * reads and checks that decide it) runs under the metapage's buffer lock
+ * in exclusive mode (g->write_lock; RuhnswBeginWrites), so the step reads,
+ * modifies and writes back records, and its reachability check reads other
+ * nodes' records, without racing another writer: write steps are
+ * serialized, those of concurrent inserts interleave, and each starts from
+ * a graph in which every live node is in R (below), whatever the search
+ * saw.  Because steps of other inserts run between ours, each step
+ * re-reads v's record (they may have changed v's lists) and proves its
+ * drop from the graph as it is at that moment, and once v is written
+ * (visible) its links may be what another insert relied on to drop a link
+ * of its own: so the adoption in step 2 replaces an unpinned link v -> y
+ * only when another live node of v's list links to y.  Readers (scans,
+ * searches) see every record whole because it is copied under its page's
+ * buffer lock.
  *
  * Distances.  The search records every distance to the new vector it
  * computes (g->distmap); a full neighbour list is updated from those
@@ -27,9 +35,9 @@
  * Reachability.  Call R the set of nodes reachable from the entry point
  * over level-0 links (walking through deleted nodes too, as scans do).
  * An insert of v keeps every node of R in R and adds v, and it does so
- * after each of its WAL records, so neither a crash nor the inserts of
- * other sessions (which run before or after, never between) can leave a
- * node unreachable.  The steps, each one WAL record (RuhnswWriteNodes, at
+ * after each of its WAL records, so neither a crash nor the write steps of
+ * other sessions' inserts (which run before or after each of ours, never
+ * inside one) can leave a node unreachable.  The steps, each one WAL record (RuhnswWriteNodes, at
  * most two records with their level-0 and upper pages):
  *	1. v's record together with its first in-link: the level-0 link
  *	   n0 -> v from the nearest live node n0 the search found (the entry
@@ -46,12 +54,15 @@
  *	   link to x (appended, or replacing v's farthest link that is not an
  *	   adopted one) in the same WAL record.  A link of v that is adopted,
  *	   or checked as v -> x here, is pinned: this insert never drops it.
- *	   When every link of v is pinned, n keeps its list and gets no link to
- *	   v.  Why this is exact: a simple path from the entry point to n uses
- *	   none of n's own links, so n stays in R, and so does every node
- *	   whose walk used n -> x (it now goes n -> c -> x or n -> v -> x);
- *	   walks use only v's pinned links, so dropping an unpinned one to
- *	   adopt loses nothing.
+ *	   When every link of v is pinned (or, with concurrent inserts, the
+ *	   farthest unpinned one v -> y is not backed by another link to y
+ *	   from v's list), n keeps its list and gets no link to v.  Why this is
+ *	   exact: a simple path from the entry point to n uses none of n's own
+ *	   links, so n stays in R, and so does every node whose walk used
+ *	   n -> x (it now goes n -> c -> x or n -> v -> x); alone, walks use
+ *	   only v's pinned links, so dropping an unpinned one to adopt loses
+ *	   nothing; with other inserts in between, a walk through v -> y now
+ *	   goes v -> c -> y.
  *	3. back-links of the upper levels, each written alone; pruning there
  *	   cannot affect R (R and the search of a scan that reaches every node
  *	   are level 0).
@@ -74,6 +85,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -112,6 +124,9 @@ typedef struct RuhnswNewNode
 	int			count;			/* capacity of the list, 2 * m */
 	float	   *dist;
 	bool	   *pinned;
+	RuhnswVidSet pinset;		/* the pinned vids */
+	bool		visible;		/* written (step 1): other inserts may link to
+								 * it, change its lists, rely on its links */
 	char	   *scratch;		/* a record buffer */
 } RuhnswNewNode;
 
@@ -403,10 +418,22 @@ RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char 
 	return false;
 }
 
+/* Marks v's link at slot k pinned. */
+static void
+RuhnswPin(RuhnswNewNode *v, int k)
+{
+	v->pinned[k] = true;
+	RuhnswVidSetAdd(&v->pinset, v->slots[k]);
+}
+
 /*
  * Makes v's level-0 list hold a pinned link to x (distance dist from v, or
  * < 0 when not computed yet): appended, or replacing the farthest unpinned
- * link.  Returns false when every link is pinned.  In memory only.
+ * link.  Once v is visible to other inserts (g->write_lock and
+ * v->visible), one of them may have dropped a link n' -> y because v -> y
+ * kept y reachable, so the farthest unpinned link v -> y is replaced only
+ * when another live node of v's list links to y.  Returns false when no
+ * link is replaced.  In memory only.
  */
 static bool
 RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
@@ -418,7 +445,7 @@ RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
 	{
 		if (v->slots[k] == x)
 		{
-			v->pinned[k] = true;
+			RuhnswPin(v, k);
 			return true;
 		}
 		if (!v->pinned[k] && (victim < 0 || v->dist[k] > v->dist[victim]))
@@ -426,12 +453,31 @@ RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
 	}
 	if (k < v->count)
 		victim = k;
-	else if (victim < 0)
+	else if (victim >= 0 && g->write_lock && v->visible &&
+			 !RuhnswLinkedFromList(g, v->rec, v->slots[victim], v->vid, v->scratch))
+		victim = -1;
+	if (victim < 0)
 		return false;
 	v->slots[victim] = x;
 	v->dist[victim] = dist >= 0 ? dist : RuhnswKnownDistance(g, v->q, x);
-	v->pinned[victim] = true;
+	RuhnswPin(v, victim);
 	return true;
+}
+
+/*
+ * Re-reads the record of v, visible to other inserts since step 1 (they may
+ * have added or replaced links in its lists since), and rebuilds the
+ * distances and pins of its level-0 list by vid.
+ */
+static void
+RuhnswRefreshNew(RuhnswGraph *g, RuhnswNewNode *v)
+{
+	RuhnswReadNode(g, v->vid, v->rec);
+	for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID; k++)
+	{
+		v->dist[k] = RuhnswKnownDistance(g, v->q, v->slots[k]);
+		v->pinned[k] = RuhnswVidSetContains(&v->pinset, v->slots[k]);
+	}
 }
 
 /*
@@ -447,7 +493,7 @@ RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x
 	{
 		if (v->slots[k] == x)
 		{
-			v->pinned[k] = true;
+			RuhnswPin(v, k);
 			return RUHNSW_KEEP_LINKED;
 		}
 	}
@@ -509,21 +555,28 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 }
 
 /*
- * Begins / ends the writes of one insert: with g->write_lock, holds
- * RUHNSW_WRITE_LOCK in ExclusiveLock in between (see the file header).
+ * Begins / ends one write step of an insert (file header): with
+ * g->write_lock, holds the metapage's buffer lock in exclusive mode in
+ * between, the lock that serializes the write steps of concurrent inserts
+ * (block 0 comes first in the ascending order of index buffer locks).
  */
 static void
 RuhnswBeginWrites(RuhnswGraph *g)
 {
-	if (g->write_lock)
-		LockPage(g->index, RUHNSW_WRITE_LOCK, ExclusiveLock);
+	if (!g->write_lock)
+		return;
+	Assert(g->metabuf == InvalidBuffer);
+	g->metabuf = ReadBuffer(g->index, RUHNSW_METAPAGE_BLKNO);
+	LockBuffer(g->metabuf, BUFFER_LOCK_EXCLUSIVE);
 }
 
 static void
 RuhnswEndWrites(RuhnswGraph *g)
 {
-	if (g->write_lock)
-		UnlockPage(g->index, RUHNSW_WRITE_LOCK, ExclusiveLock);
+	if (!g->write_lock)
+		return;
+	UnlockReleaseBuffer(g->metabuf);
+	g->metabuf = InvalidBuffer;
 }
 
 /*
@@ -533,8 +586,8 @@ RuhnswEndWrites(RuhnswGraph *g)
  * (the caller then writes the metapage).  A record already present for
  * vid (a deleted node whose vid the store handed out again, or a stale
  * one) is overwritten.  Caller holds RUHNSW_UPDATE_LOCK (in ShareLock,
- * with g->write_lock set: the writes then take RUHNSW_WRITE_LOCK; in
- * ExclusiveLock when the entry point may change) or builds alone;
+ * with g->write_lock set: each write step then holds the metapage's buffer
+ * lock; in ExclusiveLock when the entry point may change) or builds alone;
  * allocates in the current memory context.
  */
 bool
@@ -627,6 +680,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	v.slots = slots + RuhnswLevelSlots(g, 0, &v.count);
 	v.dist = palloc(sizeof(float) * v.count);
 	v.pinned = palloc0(sizeof(bool) * v.count);
+	RuhnswVidSetInit(&v.pinset, 4 * v.count);
+	v.visible = false;
 	v.scratch = palloc(g->nodesize);
 	for (int i = 0; i < nsel[0]; i++)
 		v.dist[i] = sel[0][i].dist;
@@ -634,11 +689,11 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	if (level > g->entry_level)
 		(void) RuhnswAdopt(g, &v, g->entry_vid, entry_dist);
 
-	/* the writes: steps 1 to 3, serialized among inserters */
-	RuhnswBeginWrites(g);
-
 	/* step 1 */
+	RuhnswBeginWrites(g);
 	n0 = RuhnswFirstLink(g, &v, sel[0], nsel[0], entry_dist);
+	RuhnswEndWrites(g);
+	v.visible = true;
 
 	nrec = palloc(g->nodesize);
 
@@ -651,10 +706,12 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 			RuhnswLinkResult r;
 
 			CHECK_FOR_INTERRUPTS();
+			RuhnswBeginWrites(g);
 			r = RuhnswLinkInto(g, sel[lc][i].vid, nrec, vid, q, sel[lc][i].dist, lc, false,
 							   &dropped);
 			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
 				RuhnswWriteNode(g, sel[lc][i].vid, nrec);
+			RuhnswEndWrites(g);
 		}
 	}
 
@@ -667,6 +724,9 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		if (n == n0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
+		RuhnswBeginWrites(g);
+		if (g->write_lock)
+			RuhnswRefreshNew(g, &v);
 		switch (RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped))
 		{
 			case RUHNSW_LINK_NOT_LIVE:
@@ -690,9 +750,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 				}
 				break;
 		}
+		RuhnswEndWrites(g);
 	}
-
-	RuhnswEndWrites(g);
 
 	/* step 4: the caller writes the metapage */
 	if (level > g->entry_level)
@@ -750,8 +809,8 @@ typedef struct RuhnswInsertCache
  * map of the rows it has just inserted (RvVidCacheLookup), else from the
  * heap tuple itself (RvTamGetVid).  NULLs, and zero vectors under cosine,
  * are not indexed.  Locks: RUHNSW_UPDATE_LOCK in ShareLock, so that
- * inserts run concurrently (their writes serialized by RUHNSW_WRITE_LOCK,
- * file header); in ExclusiveLock instead, taken after releasing the
+ * inserts run concurrently (their write steps serialized on the metapage's
+ * buffer lock, file header); in ExclusiveLock instead, taken after releasing the
  * shared one and rechecked after the metapage is read again, when the
  * metapage may change: the first vector (store binding, entry point), a
  * stale store binding, or a node whose level exceeds the entry point's.

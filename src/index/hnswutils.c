@@ -11,8 +11,9 @@
  * lock one index buffer at a time; a writer (RuhnswWriteNodes) locks the
  * level-0 and upper pages of the records it writes together, at most
  * RUHNSW_MAX_WRITE records and 4 pages, in ascending block order, and only
- * writers that hold RUHNSW_WRITE_LOCK or RUHNSW_UPDATE_LOCK in
- * ExclusiveLock (or build alone) do, so there is no deadlock and no two
+ * writers that hold the metapage's buffer lock (an insert's write step,
+ * block 0 locked first) or RUHNSW_UPDATE_LOCK in ExclusiveLock (or build
+ * alone) do, so there is no deadlock and no two
  * writers allocate the same upper record.  An upper record is allocated by
  * the RuhnswWriteNodes call that first writes its node, in that call's WAL
  * record.  On-page writes outside a build go through GenericXLog, one
@@ -421,9 +422,9 @@ RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst)
 
 /*
  * Extends the index so that block blkno exists, initializing new node
- * pages, under the relation extension lock.  Caller holds
- * RUHNSW_WRITE_LOCK or RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds the
- * index alone).
+ * pages, under the relation extension lock.  Caller holds the metapage's
+ * buffer lock (an insert's write step) or RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock (or builds the index alone).
  */
 static void
 RuhnswExtendTo(RuhnswGraph *g, BlockNumber blkno)
@@ -534,9 +535,9 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
  * pages in ascending block order and holds all of their exclusive locks
  * until the changes are applied, so a reader that has seen one of them
  * (say a new link) and then reads another of the records (the linked
- * node) sees its change too.  Caller holds RUHNSW_WRITE_LOCK or
- * RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds alone), so the upper space
- * it allocates is its own.  Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when no upper page within
+ * node) sees its change too.  Caller holds the metapage's buffer lock (an
+ * insert's write step) or RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds
+ * alone), so the upper space it allocates is its own.  Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when no upper page within
  * RUHNSW_UPPER_MAX_DELTA groups has room.
  */
 void

@@ -68,9 +68,10 @@
  *	  graph (RuhnswResetGraph) before using it, and scans return nothing.
  *
  * Locking: inserts (aminsert) hold the heavyweight page lock
- * RUHNSW_UPDATE_LOCK in ShareLock, so they run concurrently, and take
- * RUHNSW_WRITE_LOCK in ExclusiveLock around their writes only (their
- * searches overlap, their writes are serialized: hnswinsert.c); an insert
+ * RUHNSW_UPDATE_LOCK in ShareLock, so they run concurrently, and hold the
+ * metapage's buffer lock in exclusive mode around each write step only
+ * (one WAL record and the reads that decide it: their searches overlap,
+ * their write steps are serialized and interleave: hnswinsert.c); an insert
  * that may change the metapage (first vector, stale store binding, a node
  * above the entry point's level) holds RUHNSW_UPDATE_LOCK in ExclusiveLock
  * instead.  ambulkdelete, amvacuumcleanup and verify hold
@@ -83,8 +84,9 @@
  * lock, one after the other); a writer locks the pages of the (at most
  * RUHNSW_MAX_WRITE) records it writes in one WAL record together (their
  * level-0 and upper pages, at most 4), in ascending block order, and only
- * a holder of RUHNSW_WRITE_LOCK or of RUHNSW_UPDATE_LOCK in ExclusiveLock
- * ever holds two, so index buffer locks cannot deadlock.
+ * a writer holding the metapage's buffer lock (block 0, taken first) or
+ * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
+ * locks cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -109,7 +111,6 @@
 #define RUHNSW_METAPAGE_BLKNO	0
 #define RUHNSW_UPDATE_LOCK		0	/* heavyweight page-lock tags */
 #define RUHNSW_SCAN_LOCK		1
-#define RUHNSW_WRITE_LOCK		2
 
 #define RUHNSW_DEFAULT_M		16
 #define RUHNSW_MIN_M			2
@@ -287,9 +288,11 @@ typedef struct RuhnswGraph
 								 * distance it computes in it, and an insert
 								 * updates full neighbour lists from the
 								 * distances it knows (hnswinsert.c) */
-	bool		write_lock;		/* RuhnswInsertNode takes RUHNSW_WRITE_LOCK
-								 * for its writes (aminsert under the shared
+	bool		write_lock;		/* RuhnswInsertNode serializes its write
+								 * steps on the metapage's buffer lock
+								 * (aminsert under the shared
 								 * RUHNSW_UPDATE_LOCK) */
+	Buffer		metabuf;		/* the metapage, locked during a write step */
 } RuhnswGraph;
 
 /*
