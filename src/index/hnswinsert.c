@@ -418,6 +418,75 @@ RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char 
 	return false;
 }
 
+/* unpinned links of a visible new node an adoption checks, farthest first */
+#define RUHNSW_ADOPT_TRIES	4
+
+/*
+ * For RuhnswAdopt on a visible v: of the RUHNSW_ADOPT_TRIES farthest
+ * unpinned links v -> y, the farthest one that another live node c of v's
+ * level-0 list (c neither v nor y) links to at level 0; its slot, or -1.
+ * Reads each such c once.
+ */
+static int
+RuhnswBackedVictim(RuhnswGraph *g, RuhnswNewNode *v)
+{
+	int			cand[RUHNSW_ADOPT_TRIES];
+	bool		backed[RUHNSW_ADOPT_TRIES];
+	int			ncand = 0;
+	const uint32 *cslots = RuhnswNodeSlots(v->scratch);
+	RuhnswNodeHeader *chdr = (RuhnswNodeHeader *) v->scratch;
+	int			count;
+	int			first = RuhnswLevelSlots(g, 0, &count);
+	int			left;
+
+	/* the candidates, farthest first */
+	while (ncand < RUHNSW_ADOPT_TRIES)
+	{
+		int			best = -1;
+
+		for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID; k++)
+		{
+			bool		taken = false;
+
+			for (int i = 0; i < ncand && !taken; i++)
+				taken = cand[i] == k;
+			if (!v->pinned[k] && !taken && (best < 0 || v->dist[k] > v->dist[best]))
+				best = k;
+		}
+		if (best < 0)
+			break;
+		backed[ncand] = false;
+		cand[ncand++] = best;
+	}
+	left = ncand;
+	for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID && left > 0; k++)
+	{
+		uint32		c = v->slots[k];
+
+		if (c == v->vid || !RuhnswReadNodeLevel0(g, c, v->scratch) ||
+			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			continue;
+		for (int j = first; j < first + count && cslots[j] != RUHNSW_INVALID_VID; j++)
+		{
+			for (int i = 0; i < ncand; i++)
+			{
+				if (!backed[i] && cslots[j] == v->slots[cand[i]] && c != cslots[j])
+				{
+					backed[i] = true;
+					left--;
+				}
+			}
+		}
+		/* the farthest candidate is backed: no need to look further */
+		if (ncand > 0 && backed[0])
+			break;
+	}
+	for (int i = 0; i < ncand; i++)
+		if (backed[i])
+			return cand[i];
+	return -1;
+}
+
 /* Marks v's link at slot k pinned. */
 static void
 RuhnswPin(RuhnswNewNode *v, int k)
@@ -431,8 +500,9 @@ RuhnswPin(RuhnswNewNode *v, int k)
  * < 0 when not computed yet): appended, or replacing the farthest unpinned
  * link.  Once v is visible to other inserts (g->write_lock and
  * v->visible), one of them may have dropped a link n' -> y because v -> y
- * kept y reachable, so the farthest unpinned link v -> y is replaced only
- * when another live node of v's list links to y.  Returns false when no
+ * kept y reachable, so an unpinned link v -> y is replaced only when
+ * another live node of v's list links to y: the farthest such one among
+ * the RUHNSW_ADOPT_TRIES farthest unpinned links.  Returns false when no
  * link is replaced.  In memory only.
  */
 static bool
@@ -453,9 +523,8 @@ RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
 	}
 	if (k < v->count)
 		victim = k;
-	else if (victim >= 0 && g->write_lock && v->visible &&
-			 !RuhnswLinkedFromList(g, v->rec, v->slots[victim], v->vid, v->scratch))
-		victim = -1;
+	else if (victim >= 0 && g->write_lock && v->visible)
+		victim = RuhnswBackedVictim(g, v);
 	if (victim < 0)
 		return false;
 	v->slots[victim] = x;
