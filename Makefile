@@ -3,7 +3,7 @@
 # layer (src/simd, src/toast, src/tam, src/index) owns its own files.
 
 EXTENSION = ruvector_tam
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 MODULE_big = ruvector_tam
 
 # src/simd/kern_*.c are kernel families compiled once per ISA (below), so
@@ -26,7 +26,7 @@ SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # Older releases' install scripts (kept to test ALTER EXTENSION UPDATE
 # from them) and the upgrade scripts.
-DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -4,11 +4,11 @@
 # bench.sh calls at its phases so that both systems see the same cluster,
 # the same client, the same data and the same moment of the run:
 #   pgv_setup   detects pgvector (pg_available_extensions); sets HAVE_PGV
-#   pgv_load    COPY of the training rows into fm_pgv (heap, vector(784))
+#   pgv_load    COPY of the training rows into TP_pgv (heap, vector(DIM))
 #   pgv_exact   exact k-NN QPS (sequential scan, index scans off)
 #   pgv_build   hnsw build (m = 16, ef_construction = 64), bytes
 #   pgv_sweep   hnsw.ef_search sweep over EF_LIST
-#   pgv_insert  the rvbench single-row INSERTs bench.sh also runs on fm_ruvector
+#   pgv_insert  the rvbench single-row INSERTs bench.sh also runs on TP_ruvector
 #   pgv_writes  pgbench INSERTs (1 and 4 clients), COPY of 5,000 rows,
 #               UPDATE of a non-vector column on 5,000 rows: both systems
 #   pgv_report  the side-by-side table; pgv_json its JSON object (or null)
@@ -19,8 +19,11 @@
 # is written to RV_TMP.  Ratios are ruvector / pgvector throughout: above 1
 # is better for rates (rows/s, QPS), below 1 for seconds and bytes.
 #
-# Needs from bench.sh: run, sql, RVB, W, Q, TRAIN, ROWS, EF_LIST, NQ_SWEEP,
-# NQ_RECALL, NQ_EXACT, N_INSERT, HAVE_INDEX, say, kv, div.
+# Tables are named TP_* (TP: the data set's table prefix, fm or tx).
+# Needs from bench.sh: run, sql, RVB, W, Q, TRAIN, ROWS, DIM, TP, EF_LIST,
+# NQ_SWEEP, NQ_RECALL, NQ_EXACT, N_INSERT, HAVE_INDEX, say, kv, div; Q holds
+# at least 10,000 query rows (the pgbench INSERTs and the COPY use rows
+# N_INSERT+1 .. 10000).
 
 N_PGBENCH=${N_PGBENCH:-2000}
 HAVE_PGV=0
@@ -37,11 +40,11 @@ ratio() {
 		echo null
 	fi
 }
-# best_qps FILE: "QPS ef_search" of the highest-QPS sweep line (ef recall
-# qps ...) with recall >= 0.99, or "null null"
+# best_qps FILE: "QPS ef_search recall" of the highest-QPS sweep line (ef
+# recall qps ...) with recall >= 0.99, or "null null null"
 best_qps() {
-	awk '$2 >= 0.99 && $3 > best { best = $3; ef = $1 }
-		END { if (best == "") print "null null"; else print best, ef }' "$1"
+	awk '$2 >= 0.99 && $3 > best { best = $3; ef = $1; r = $2 }
+		END { if (best == "") print "null null null"; else print best, ef, r }' "$1"
 }
 
 pgv_setup() {
@@ -62,29 +65,29 @@ pgv_setup() {
 	PGV[version]=$(sqlv -c "SELECT extversion FROM pg_extension WHERE extname = 'vector'")
 	echo "pgvector ${PGV[version]} found: compared side by side (database pgv, same cluster)"
 	# the query vectors as rows, the source of the pgbench INSERTs
-	sql -c "CREATE TABLE fm_q (id bigint PRIMARY KEY, label int, embedding ruvector(784))"
-	sqlv -c "CREATE TABLE fm_q (id bigint PRIMARY KEY, label int, embedding vector(784))"
-	run "$RVB" load -t fm_q -f "$Q" -C 10000 >/dev/null
-	runv "$RVB" load -t fm_q -f "$Q" -C 10000 >/dev/null
-	sql -c "VACUUM ANALYZE fm_q"
-	sqlv -c "VACUUM ANALYZE fm_q"
+	sql -c "CREATE TABLE ${TP}_q (id bigint PRIMARY KEY, label int, embedding ruvector($DIM))"
+	sqlv -c "CREATE TABLE ${TP}_q (id bigint PRIMARY KEY, label int, embedding vector($DIM))"
+	run "$RVB" load -t ${TP}_q -f "$Q" -C 10000 >/dev/null
+	runv "$RVB" load -t ${TP}_q -f "$Q" -C 10000 >/dev/null
+	sql -c "VACUUM ANALYZE ${TP}_q"
+	sqlv -c "VACUUM ANALYZE ${TP}_q"
 }
 
 pgv_load() {
 	[ "$HAVE_PGV" = 1 ] || return 0
-	say "pgvector table (heap, vector(784)): COPY $ROWS rows"
-	sqlv -c "CREATE TABLE fm_pgv (id bigint PRIMARY KEY, label int, embedding vector(784))"
+	say "pgvector table (heap, vector($DIM)): COPY $ROWS rows"
+	sqlv -c "CREATE TABLE ${TP}_pgv (id bigint PRIMARY KEY, label int, embedding vector($DIM))"
 	local out
-	out=$(runv "$RVB" load -t fm_pgv -f "$TRAIN" -C 10000)
+	out=$(runv "$RVB" load -t ${TP}_pgv -f "$TRAIN" -C 10000)
 	PGV[copy_rps]=$(kv rows_per_s "$out")
-	sqlv -c "VACUUM ANALYZE fm_pgv"
+	sqlv -c "VACUUM ANALYZE ${TP}_pgv"
 }
 
 pgv_exact() {
 	[ "$HAVE_PGV" = 1 ] || return 0
 	say "pgvector table: exact scan, $NQ_EXACT queries, one connection"
 	local out
-	out=$(runv "$RVB" search -y vector -t fm_pgv -q "$Q" -n "$NQ_EXACT" -w 5 -T "$W/truth.txt" \
+	out=$(runv "$RVB" search -y vector -t ${TP}_pgv -q "$Q" -n "$NQ_EXACT" -w 5 -T "$W/truth.txt" \
 		-s enable_indexscan=off -s enable_bitmapscan=off)
 	echo "$out"
 	PGV[exact_qps]=$(kv qps "$out"); PGV[exact_recall]=$(kv recall "$out")
@@ -103,7 +106,7 @@ pgv_build() {
 	# parallel; PostgreSQL 15's own "building index ... serially" is about
 	# btree's planning only and is not shown
 	runv "$RVB" build -s client_min_messages=debug1 \
-		-S "CREATE INDEX fm_pgv_idx ON fm_pgv USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)" \
+		-S "CREATE INDEX ${TP}_pgv_idx ON ${TP}_pgv USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)" \
 		> "$W/pgv-build.out" 2> >(tee "$W/pgv-build.err" | grep -v '^DEBUG:  building index' >&2)
 	wait $! || true		# tee has written all of stderr
 	out=$(cat "$W/pgv-build.out")
@@ -111,10 +114,10 @@ pgv_build() {
 	PGV[build_workers]=$(sed -n 's/.*using \([0-9]*\) parallel workers.*/\1/p' "$W/pgv-build.err" | tail -1)
 	PGV[build_workers]=${PGV[build_workers]:-0}
 	echo "pgvector build: ${PGV[build_s]} s, ${PGV[build_workers]} parallel workers launched"
-	sqlv -c "ANALYZE fm_pgv"
-	PGV[table]=$(sqlv -c "SELECT pg_table_size('fm_pgv')")
-	PGV[pkey]=$(sqlv -c "SELECT pg_relation_size('fm_pgv_pkey')")
-	PGV[index]=$(sqlv -c "SELECT pg_relation_size('fm_pgv_idx')")
+	sqlv -c "ANALYZE ${TP}_pgv"
+	PGV[table]=$(sqlv -c "SELECT pg_table_size('${TP}_pgv')")
+	PGV[pkey]=$(sqlv -c "SELECT pg_relation_size('${TP}_pgv_pkey')")
+	PGV[index]=$(sqlv -c "SELECT pg_relation_size('${TP}_pgv_idx')")
 	PGV[total]=$((PGV[table] + PGV[pkey] + PGV[index]))
 }
 
@@ -126,7 +129,7 @@ pgv_sweep() {
 	PGV[sweep_json]=""
 	local ef out r qps p50 p99
 	for ef in $EF_LIST; do
-		out=$(runv "$RVB" search -y vector -t fm_pgv -q "$Q" -n "$NQ_SWEEP" -T "$W/truth.txt" -s "hnsw.ef_search=$ef")
+		out=$(runv "$RVB" search -y vector -t ${TP}_pgv -q "$Q" -n "$NQ_SWEEP" -T "$W/truth.txt" -s "hnsw.ef_search=$ef")
 		r=$(kv recall "$out"); qps=$(kv qps "$out"); p50=$(kv p50_ms "$out"); p99=$(kv p99_ms "$out")
 		printf '%8s %10s %10s %10s %10s\n' "$ef" "$r" "$qps" "$p50" "$p99"
 		echo "$ef $r $qps $p50 $p99" >> "$W/pgv-sweep.dat"
@@ -138,7 +141,7 @@ pgv_insert() {
 	[ "$HAVE_PGV" = 1 ] || return 0
 	say "pgvector table: $N_INSERT single-row INSERTs (primary key + hnsw)"
 	local out
-	out=$(runv "$RVB" insert -y vector -t fm_pgv -q "$Q" -n "$N_INSERT" -i 1000001)
+	out=$(runv "$RVB" insert -y vector -t ${TP}_pgv -q "$Q" -n "$N_INSERT" -i 1000001)
 	echo "$out"
 	PGV[ins_rvbench]=$(kv rows_per_s "$out")
 }
@@ -165,10 +168,10 @@ pgv_writes() {
 	# vectors from test images N_INSERT+1 .. N_INSERT+3000 (the rows the
 	# rvbench INSERTs used are 1 .. N_INSERT)
 	for sys in ruvector pgvector; do
-		if [ $sys = ruvector ]; then db=postgres tab=fm_ruvector; else db=pgv tab=fm_pgv; fi
-		rv_as_owner env PGDATABASE=$db psql -X -q -v ON_ERROR_STOP=1 -c "CREATE SEQUENCE fm_ins_seq START 3000001"
+		if [ $sys = ruvector ]; then db=postgres tab=${TP}_ruvector; else db=pgv tab=${TP}_pgv; fi
+		rv_as_owner env PGDATABASE=$db psql -X -q -v ON_ERROR_STOP=1 -c "CREATE SEQUENCE ${TP}_ins_seq START 3000001"
 		cat > "$W/ins-$sys.sql" <<EOF
-INSERT INTO $tab (id, label, embedding) SELECT s.n, q.label, q.embedding FROM (SELECT nextval('fm_ins_seq') AS n) s JOIN fm_q q ON q.id = $((N_INSERT + 1)) + s.n % 3000;
+INSERT INTO $tab (id, label, embedding) SELECT s.n, q.label, q.embedding FROM (SELECT nextval('${TP}_ins_seq') AS n) s JOIN ${TP}_q q ON q.id = $((N_INSERT + 1)) + s.n % 3000;
 EOF
 		chmod 644 "$W/ins-$sys.sql"
 	done
@@ -192,7 +195,7 @@ EOF
 	nc=$(wc -l < "$W/copy5000.copy")
 	for sys in ruvector pgvector; do
 		say "$sys: COPY of $nc rows into the indexed table"
-		if [ $sys = ruvector ]; then db=postgres tab=fm_ruvector; else db=pgv tab=fm_pgv; fi
+		if [ $sys = ruvector ]; then db=postgres tab=${TP}_ruvector; else db=pgv tab=${TP}_pgv; fi
 		out=$(rv_as_owner env PGDATABASE=$db "$RVB" load -t $tab -f "$W/copy5000.copy" -C 5000)
 		echo "$out"
 		put $sys copy5k "$(kv rows_per_s "$out")"
@@ -202,7 +205,7 @@ EOF
 	# UPDATE of the label (not indexed) of training rows 1 .. 5000
 	local before after ms
 	for sys in ruvector pgvector; do
-		if [ $sys = ruvector ]; then db=postgres tab=fm_ruvector; else db=pgv tab=fm_pgv; fi
+		if [ $sys = ruvector ]; then db=postgres tab=${TP}_ruvector; else db=pgv tab=${TP}_pgv; fi
 		say "$sys: UPDATE of a non-vector column on 5,000 rows"
 		before=$(sizes $db $tab)
 		out=$(rv_as_owner env PGDATABASE=$db psql -X -At -v ON_ERROR_STOP=1 -c '\timing on' \
@@ -231,8 +234,8 @@ pgv_report() {
 	PRV[build_s]=$1 PRV[exact_qps]=$2 PRV[copy_rps]=$3 PRV[ins_rvbench]=$4
 	PRV[table]=$5 PRV[pkey]=$6 PRV[index]=$7
 	PRV[total]=$((PRV[table] + PRV[pkey] + PRV[index]))
-	read -r PRV[best_qps] PRV[best_ef] < <(best_qps "$8")
-	read -r PGV[best_qps] PGV[best_ef] < <(best_qps "$W/pgv-sweep.dat")
+	read -r PRV[best_qps] PRV[best_ef] PRV[best_recall] < <(best_qps "$8")
+	read -r PGV[best_qps] PGV[best_ef] PGV[best_recall] < <(best_qps "$W/pgv-sweep.dat")
 	say "ruvector_tam vs pgvector ${PGV[version]}: same cluster, client (rvbench) and data; m = 16, ef_construction = 64"
 	printf '%9s | %-36s | %s\n' "" ruvector pgvector
 	printf '%9s | %9s %9s %8s %8s | %9s %9s %8s %8s\n' ef_search recall@10 QPS p50_ms p99_ms recall@10 QPS p50_ms p99_ms
@@ -274,7 +277,7 @@ pgv_json() {
 	local n=null
 	cat <<EOF
 {
-    "version": "${PGV[version]}", "database": "pgv", "table": "heap, vector(784), hnsw (m = 16, ef_construction = 64)",
+    "version": "${PGV[version]}", "database": "pgv", "table": "heap, vector($DIM), hnsw (m = 16, ef_construction = 64)",
     "settings": {"max_parallel_maintenance_workers": ${PGV[max_parallel_maintenance_workers]}, "max_worker_processes": ${PGV[max_worker_processes]},
                  "max_parallel_workers": ${PGV[max_parallel_workers]}, "maintenance_work_mem": "${PGV[maintenance_work_mem]}",
                  "min_parallel_table_scan_size": "${PGV[min_parallel_table_scan_size]}"},

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# install-deps.sh: installs the Debian packages that building, testing and
-# the demo need, only when some are missing (clang and its runtimes are
-# for the libFuzzer harnesses of test/fuzz).  Works as root or through sudo.
+# install-deps.sh: installs the Debian packages that building, testing, the
+# demo and the benchmarks need, only when some are missing (clang and its
+# runtimes are for the libFuzzer harnesses of test/fuzz; wordnet-base and
+# python3-numpy make the text data set of make bench).  Works as root or
+# through sudo.
 set -euo pipefail
 
 PKGS=(build-essential postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
       libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
       libsimde-dev liblz4-dev libsodium-dev libpq-dev
-      dataset-fashion-mnist gnuplot-nox util-linux bc
+      dataset-fashion-mnist wordnet-base python3-numpy gnuplot-nox util-linux bc
       clang libclang-rt-14-dev)
 
 missing=()

@@ -9,7 +9,7 @@
 #ifndef RUVECTOR_TAM_H
 #define RUVECTOR_TAM_H
 
-#define RUVECTOR_TAM_VERSION "0.2.0"
+#define RUVECTOR_TAM_VERSION "0.3.0"
 
 extern void RvTypeInit(void);	/* src/toast */
 extern void RvTamInit(void);	/* src/tam */

@@ -63,7 +63,7 @@ CREATE FUNCTION @extschema@.ruvector_storage_report(pg_catalog.regclass,
 	OUT tier pg_catalog.text, OUT live_vectors pg_catalog.int8,
 	OUT dead_vectors pg_catalog.int8, OUT free_slots pg_catalog.int8,
 	OUT pages pg_catalog.int8, OUT bytes pg_catalog.int8,
-	OUT relation pg_catalog.regclass)
+	OUT relation pg_catalog.regclass, OUT resident_bytes pg_catalog.int8)
 	RETURNS SETOF pg_catalog.record
 	AS 'MODULE_PATHNAME', 'ruvector_storage_report'
 	LANGUAGE C STRICT VOLATILE;

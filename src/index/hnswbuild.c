@@ -6,7 +6,10 @@
  *
  * The build collects (vid, heap TID) pairs through table_index_build_scan
  * (the ruvector table AM hands a ruhnsw index vrefs, not vectors), then
- * inserts the nodes into a graph.  When the node records (only ints,
+ * inserts the nodes into a graph; a vid seen again (row versions that
+ * share it: an UPDATE kept the vector) gets the further TID instead
+ * (RuhnswAddTid; for an in-memory graph after its pages are laid out).
+ * When the node records (only ints,
  * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
  * list) fit in maintenance_work_mem, the graph is built in an in-memory
  * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
@@ -101,11 +104,11 @@ RuhnswBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions only",
 						RelationGetRelationName(index),
-						RvTamGetStoreByNo(bs->heap, bs->storeno)->dims),
+						RvTamOpenStore(bs->heap, RV_KEY_STORENO(bs->storeno))->dims),
 				 errdetail("The column also holds vectors of %d dimensions.",
-						   RvTamGetStoreByNo(bs->heap, storeno)->dims),
+						   RvTamOpenStore(bs->heap, RV_KEY_STORENO(storeno))->dims),
 				 errhint("Declare the column with its dimensions, such as ruvector(%d).",
-						 RvTamGetStoreByNo(bs->heap, bs->storeno)->dims)));
+						 RvTamOpenStore(bs->heap, RV_KEY_STORENO(bs->storeno))->dims)));
 	if (vid >= RUHNSW_INVALID_VID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -161,6 +164,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	MemoryContext old;
 	bool		inmem = true;
 	int64		done = 0;
+	int64		nextra = 0;		/* TIDs of vids already in, at the front of bs */
 
 	if (!RvRelIsRuvector(heap))
 		ereport(ERROR,
@@ -187,7 +191,7 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (bs.n > 0)
 	{
-		RvStore    *store = RvTamGetStoreByNo(heap, bs.storeno);
+		RvStore    *store = RvTamOpenStore(heap, RV_KEY_STORENO(bs.storeno));
 
 		meta.storeno = bs.storeno;
 		meta.store_relid = store->relid;
@@ -206,28 +210,26 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		}
 		else
 		{
-			double		vecbytes = (double) (bs.maxvid + 1) * meta.dims * sizeof(float);
+			uint64	   *vids64;
+			double		budget;
 
 			g.memvids = (uint64) bs.maxvid + 1;
 			g.mem = palloc_extended(g.memvids * g.nodesize, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 			/*
-			 * When the vectors fit too, read each once into memory: the build
-			 * computes ~m * ef_construction distances per node, and pinning
-			 * a store page for each costs more than the distance itself.
-			 * This is transient build memory; the index stores no vectors.
+			 * When the vectors fit too, the store copies each once into
+			 * memory: the build computes ~m * ef_construction distances per
+			 * node, and pinning a store page for each costs more than the
+			 * distance itself.  This is transient build memory; the index
+			 * stores no vectors.
 			 */
-			if ((double) g.memvids * g.nodesize + vecbytes <=
-				(double) maintenance_work_mem * 1024.0)
-			{
-				g.nvecs = g.memvids;
-				g.vecs = palloc_extended((Size) vecbytes, MCXT_ALLOC_HUGE);
-				for (int64 i = 0; i < bs.n; i++)
-				{
-					CHECK_FOR_INTERRUPTS();
-					RvStoreReadFloats(store, bs.vids[i], g.vecs + (uint64) bs.vids[i] * meta.dims);
-				}
-			}
+			budget = (double) maintenance_work_mem * 1024.0 - (double) g.memvids * g.nodesize;
+			vids64 = palloc_extended(sizeof(uint64) * bs.n, MCXT_ALLOC_HUGE);
+			for (int64 i = 0; i < bs.n; i++)
+				vids64[i] = bs.vids[i];
+			if (budget > 0)
+				g.cache = RvStoreCacheVectors(store, vids64, bs.n, g.mode, (Size) budget);
+			pfree(vids64);
 		}
 
 		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs.n);
@@ -237,7 +239,19 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		{
 			CHECK_FOR_INTERRUPTS();
 			old = MemoryContextSwitchTo(tmpcxt);
-			if (RuhnswVectorIndexable(&g, bs.vids[i]))
+			if (g.mem != NULL && bs.vids[i] < g.memvids &&
+				(((RuhnswNodeHeader *) (g.mem + (Size) bs.vids[i] * g.nodesize))->flags &
+				 RUHNSW_NODE_USED))
+			{
+				/* another row version of a vid already in: its TID, after the layout */
+				bs.vids[nextra] = bs.vids[i];
+				bs.tids[nextra] = bs.tids[i];
+				nextra++;
+				bs.indtuples++;
+			}
+			else if (g.mem == NULL && RuhnswAddTid(&g, heap, bs.vids[i], &bs.tids[i]))
+				bs.indtuples++;
+			else if (RuhnswVectorIndexable(&g, bs.vids[i]))
 			{
 				RuhnswInsertNode(&g, bs.vids[i], &bs.tids[i]);
 				bs.indtuples++;
@@ -260,7 +274,20 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		RuhnswInitMetaPage(page.data, &meta);
 		RuhnswAppendPage(index, MAIN_FORKNUM, page.data);
 		if (g.mem != NULL)
+		{
 			RuhnswLayoutPages(&g, RuhnswEmitPage, index);
+			/* the TIDs of further row versions, into the pages just written */
+			g.mem = NULL;
+			g.unlogged_build = true;
+			g.nblocks = RelationGetNumberOfBlocks(index);
+			for (int64 i = 0; i < nextra; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (!RuhnswAddTid(&g, heap, bs.vids[i], &bs.tids[i]))
+					elog(ERROR, "ruhnsw build: vid %u has no node for its further TIDs",
+						 bs.vids[i]);
+			}
+		}
 	}
 	else
 	{

@@ -22,13 +22,23 @@
  * drop from the graph as it is at that moment, and once v is written
  * (visible) its links may be what another insert relied on to drop a link
  * of its own: so the adoption in step 2 replaces an unpinned link v -> y
- * only when another live node of v's list links to y.  Readers (scans,
- * searches) see every record whole because it is copied under its page's
- * buffer lock.
+ * only when another live node of v's list links to y.  Adding a TID to a
+ * live node (RuhnswAddTid, aminsert for a row version sharing a vid) is a
+ * write step too: a step of another insert copies a neighbour's whole
+ * record (header with its TID, flags and upper reference) and writes it
+ * back, so a TID added in between would be lost.  Two inserts of the same
+ * vid may both find no live node and search; step 1 checks again in its
+ * write step and, when the other one wrote the node first, adds the TID to
+ * it instead of writing a second record.  Readers (scans, searches) see
+ * every record whole because it is copied under its page's buffer lock.
  *
- * Distances.  The search records every distance to the new vector it
- * computes (g->distmap); a full neighbour list is updated from those
- * (RuhnswLinkIntoKnown) instead of the pairwise distances between the
+ * Distances.  Every distance goes through a scorer (rv_score.h): the new
+ * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for
+ * that neighbour's list; no vector leaves the store.  The search records
+ * every distance to the new vector it computes (g->distmap); a full
+ * neighbour list is updated from those (RuhnswLinkIntoKnown: one batch of
+ * the neighbour's distances to its list, the rest known or scored through
+ * the new vector's scorer) instead of the pairwise distances between the
  * neighbour's neighbours that the full heuristic (RuhnswLinkIntoFull, used
  * by builds) needs.
  *
@@ -119,7 +129,7 @@ typedef struct RuhnswNewNode
 {
 	uint32		vid;
 	char	   *rec;
-	const float *q;
+	RvScorer   *q;				/* the node's vector, as a query */
 	uint32	   *slots;
 	int			count;			/* capacity of the list, 2 * m */
 	float	   *dist;
@@ -152,7 +162,9 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, in
 	RuhnswCand *sel;
 	int			nsel;
 	bool		vkept = false;
-	float	   *nvec;
+	RvScorer   *nq;
+	uint32		oldvids[RUHNSW_MAX_SLOTS];
+	float		olddists[RUHNSW_MAX_SLOTS];
 	int			farthest = -1;
 
 	if (!RuhnswReadNode(g, n, rec) ||
@@ -171,13 +183,16 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, in
 	}
 
 	/* full: the best count of the old list plus v */
-	nvec = palloc(sizeof(float) * g->dims);
-	RuhnswReadVector(g, n, nvec);
+	nq = RuhnswQueryNode(g, n);
+	for (int i = 0; i < count; i++)
+		oldvids[i] = slots[first + i];
+	RuhnswDistances(g, nq, oldvids, count, olddists);
+	RuhnswQueryEnd(nq);
 	cands = palloc(sizeof(RuhnswCand) * (count + 1));
 	for (int i = 0; i < count; i++)
 	{
-		cands[i].vid = slots[first + i];
-		cands[i].dist = RuhnswDistance(g, nvec, cands[i].vid);
+		cands[i].vid = oldvids[i];
+		cands[i].dist = olddists[i];
 		if (farthest < 0 || cands[i].dist > cands[farthest].dist)
 			farthest = i;
 	}
@@ -224,18 +239,18 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, in
 		slots[first + farthest] = v;
 	pfree(sel);
 	pfree(cands);
-	pfree(nvec);
 	if (!vkept && !force)
 		return RUHNSW_LINK_KEPT;
 	return RUHNSW_LINK_REPLACED;
 }
 
 /*
- * The distance from the inserted vector q to vid: the one the insert's
- * search computed (g->distmap), else computed now and remembered.
+ * The distance from the inserted vector (scorer q) to vid: the one the
+ * insert's search computed (g->distmap), else computed now through q and
+ * remembered.
  */
 static float
-RuhnswKnownDistance(RuhnswGraph *g, const float *q, uint32 vid)
+RuhnswKnownDistance(RuhnswGraph *g, RvScorer *q, uint32 vid)
 {
 	float		d;
 
@@ -268,7 +283,7 @@ RuhnswKnownDistance(RuhnswGraph *g, const float *q, uint32 vid)
  * The new list is written in ascending order of distance to n.
  */
 static RuhnswLinkResult
-RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *q,
+RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q,
 					float dist, int level, bool force, uint32 *dropped)
 {
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
@@ -277,7 +292,9 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *
 	int			first = RuhnswLevelSlots(g, level, &count);
 	int			k;
 	RuhnswCand *cands;
-	float	   *nvec;
+	RvScorer   *nq;
+	uint32		oldvids[RUHNSW_MAX_SLOTS];
+	float		olddists[RUHNSW_MAX_SLOTS];
 	bool		vkept = true;
 	int			drop = -1;
 	int			out = 0;
@@ -298,15 +315,18 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *
 		return RUHNSW_LINK_ADDED;
 	}
 
-	nvec = palloc(sizeof(float) * g->dims);
-	RuhnswReadVector(g, n, nvec);
+	/* n's distances to its neighbours, in one batch */
+	nq = RuhnswQueryNode(g, n);
+	for (int i = 0; i < count; i++)
+		oldvids[i] = slots[first + i];
+	RuhnswDistances(g, nq, oldvids, count, olddists);
+	RuhnswQueryEnd(nq);
 	cands = palloc(sizeof(RuhnswCand) * count);
 	for (int i = 0; i < count; i++)
 	{
-		cands[i].vid = slots[first + i];
-		cands[i].dist = RuhnswDistance(g, nvec, cands[i].vid);
+		cands[i].vid = oldvids[i];
+		cands[i].dist = olddists[i];
 	}
-	pfree(nvec);
 	/* ascending: insertion sort, count is small */
 	for (int i = 1; i < count; i++)
 	{
@@ -376,10 +396,10 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *
 
 /*
  * RuhnswLinkInto: RuhnswLinkIntoFull for a build, RuhnswLinkIntoKnown for
- * aminsert (g->distmap set; q is v's vector).
+ * aminsert (g->distmap set; q is v's vector as a query).
  */
 static RuhnswLinkResult
-RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, const float *q, float dist,
+RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q, float dist,
 			   int level, bool force, uint32 *dropped)
 {
 	if (g->distmap != NULL)
@@ -656,8 +676,11 @@ RuhnswEndWrites(RuhnswGraph *g)
  * vid (a deleted node whose vid the store handed out again, or a stale
  * one) is overwritten.  Caller holds RUHNSW_UPDATE_LOCK (in ShareLock,
  * with g->write_lock set: each write step then holds the metapage's buffer
- * lock; in ExclusiveLock when the entry point may change) or builds alone;
- * allocates in the current memory context.
+ * lock; in ExclusiveLock when the entry point may change) or builds alone.
+ * With g->write_lock, when step 1 finds that another insert has written a
+ * live node for vid meanwhile, tid is added to that node (RuhnswAddTid,
+ * without pruning) and nothing else is written.  Allocates in the current
+ * memory context.
  */
 bool
 RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
@@ -667,7 +690,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 	uint32	   *slots = RuhnswNodeSlots(rec);
 	int			level = RuhnswRandomLevel(vid, g->m);
-	float	   *q;
+	RvScorer   *q;
 	RuhnswCand	ep;
 	float		entry_dist;
 	RuhnswCand *eps;
@@ -704,8 +727,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		return true;
 	}
 
-	q = palloc(sizeof(float) * g->dims);
-	RuhnswReadVector(g, vid, q);
+	q = RuhnswQueryNode(g, vid);
 	if (g->distmap != NULL)
 		RuhnswDistMapClear(g->distmap);
 	ep.vid = g->entry_vid;
@@ -760,6 +782,16 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 
 	/* step 1 */
 	RuhnswBeginWrites(g);
+	if (g->write_lock && RuhnswAddTid(g, NULL, vid, tid))
+	{
+		/*
+		 * Another insert of the same vid (a row version sharing it) wrote
+		 * its node while we searched: the TID joins that node instead.
+		 */
+		RuhnswEndWrites(g);
+		RuhnswQueryEnd(q);
+		return false;
+	}
 	n0 = RuhnswFirstLink(g, &v, sel[0], nsel[0], entry_dist);
 	RuhnswEndWrites(g);
 	v.visible = true;
@@ -822,6 +854,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		RuhnswEndWrites(g);
 	}
 
+	RuhnswQueryEnd(q);
+
 	/* step 4: the caller writes the metapage */
 	if (level > g->entry_level)
 	{
@@ -839,10 +873,15 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 bool
 RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid)
 {
+	RvScorer   *q;
+	bool		nonzero;
+
 	if (g->metric != RUHNSW_COSINE)
 		return true;
-	RuhnswReadVector(g, vid, g->vecbuf);
-	return RuhnswVectorNorm(g->vecbuf, g->dims) > 0;
+	q = RuhnswQueryNode(g, vid);
+	nonzero = RvStoreScoreQueryNorm(q) > 0;
+	RuhnswQueryEnd(q);
+	return nonzero;
 }
 
 /* Raises the error for a vector of another store than the index's. */
@@ -876,15 +915,21 @@ typedef struct RuhnswInsertCache
  * is the resolved vector (executor) or a vref (CREATE INDEX CONCURRENTLY's
  * validate scan); the vid comes from the vref, else from the table AM's
  * map of the rows it has just inserted (RvVidCacheLookup), else from the
- * heap tuple itself (RvTamGetVid).  NULLs, and zero vectors under cosine,
- * are not indexed.  Locks: RUHNSW_UPDATE_LOCK in ShareLock, so that
- * inserts run concurrently (their write steps serialized on the metapage's
- * buffer lock, file header); in ExclusiveLock instead, taken after releasing the
- * shared one and rechecked after the metapage is read again, when the
- * metapage may change: the first vector (store binding, entry point), a
- * stale store binding, or a node whose level exceeds the entry point's.
- * Errors: vectors of another dimension than the indexed store; vids
- * beyond 2^32 - 2.  Always returns false (no unique checks).
+ * heap tuple itself (RvTamGetVid).  When vid already has a live node (a
+ * row version of an UPDATE that kept the vector, or CREATE INDEX
+ * CONCURRENTLY adding a version the build missed), the TID is added to
+ * that node (RuhnswAddTid, as one write step) and the graph is not
+ * touched.  NULLs, and zero vectors under cosine, are not indexed.
+ * Locks: RUHNSW_UPDATE_LOCK in ShareLock, so that inserts run
+ * concurrently (their write steps, the TID addition among them,
+ * serialized on the metapage's buffer lock: file header); in
+ * ExclusiveLock instead, taken after releasing the shared one and
+ * rechecked after the metapage is read again, when the metapage may
+ * change: the first vector (store binding, entry point), a stale store
+ * binding, a format-3 index (upgraded to format 4 here), or a node whose
+ * level exceeds the entry point's.  Errors: vectors of another dimension
+ * than the indexed store; vids beyond 2^32 - 2; a node past the most TIDs
+ * it can hold (RuhnswAddTid).  Always returns false (no unique checks).
  */
 bool
 ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
@@ -900,6 +945,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	RuhnswMetaPageData meta;
 	RuhnswGraph *g;
 	LOCKMODE	lockmode = ShareLock;
+	bool		added;
 	bool		changed = false;
 
 	if (isnull[0])
@@ -923,7 +969,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 
 	if (RvDatumGetVref(values[0], &storeno, &vid) ||
 		RvVidCacheLookup(heap, heap_tid, attnum, &storeno, &vid))
-		store = RvTamGetStoreByNo(heap, storeno);
+		store = RvTamOpenStore(heap, RV_KEY_STORENO(storeno));
 	else if (!RvTamGetVid(heap, heap_tid, attnum, &store, &vid))
 	{
 		MemoryContextSwitchTo(old);
@@ -939,6 +985,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	LockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
 	RuhnswReadMeta(index, &meta);
 	if (meta.store_relid != store->relid || meta.entry_vid == RUHNSW_INVALID_VID ||
+		meta.version < RUHNSW_VERSION ||
 		RuhnswRandomLevel((uint32) vid, meta.m) > meta.entry_level)
 	{
 		UnlockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
@@ -962,6 +1009,13 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		meta.dims = store->dims;
 		changed = true;
 	}
+	if (meta.version < RUHNSW_VERSION)
+	{
+		/* a format-3 index takes TID tails from now on (ruhnsw.h) */
+		Assert(lockmode == ExclusiveLock);
+		meta.version = RUHNSW_VERSION;
+		RuhnswWriteMeta(index, &meta);
+	}
 
 	g = &cache->g;
 	if (cache->store_relid != meta.store_relid)
@@ -976,9 +1030,19 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	}
 	else
 		RuhnswGraphRefresh(g, &meta);
+	g->store = store;
 	g->write_lock = lockmode == ShareLock;
 
-	if (RuhnswVectorIndexable(g, (uint32) vid) &&
+	/*
+	 * A row version sharing a live node's vid: record its TID, no graph
+	 * insert.  A write step, so that no other insert's write step rewrites
+	 * the node's record from a copy read before the TID was added.
+	 */
+	RuhnswBeginWrites(g);
+	added = RuhnswAddTid(g, heap, (uint32) vid, heap_tid);
+	RuhnswEndWrites(g);
+	if (!added &&
+		RuhnswVectorIndexable(g, (uint32) vid) &&
 		RuhnswInsertNode(g, (uint32) vid, heap_tid))
 		changed = true;
 	RuhnswGraphFree(g);

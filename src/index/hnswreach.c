@@ -82,8 +82,6 @@ typedef struct RuhnswReach
 	uint64		tail;
 	char	   *rec;			/* scratch records */
 	char	   *nrec;
-	float	   *vec;			/* scratch vectors (dims floats) */
-	float	   *nvec;
 	int64		nunsafe;		/* links dropped unsafely in this round */
 } RuhnswReach;
 
@@ -172,6 +170,7 @@ RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
 	int			victim = -1;
 	bool		victim_safe = false;
 	float		worst = -1;
+	RvScorer   *nq;
 
 	for (k = first; k < first + count && slots[k] != RUHNSW_INVALID_VID; k++)
 		if (slots[k] == u)
@@ -183,7 +182,7 @@ RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
 		return true;
 	}
 
-	RuhnswReadVector(g, n, r->nvec);
+	nq = RuhnswQueryNode(g, n);
 	for (k = first; k < first + count; k++)
 	{
 		uint32		x = slots[k];
@@ -196,7 +195,7 @@ RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
 			safe = r->earlyin[x] >= (r->order[n] < r->order[x] ? 2 : 1);
 		if (!safe && !force)
 			continue;
-		d = RuhnswDistance(g, r->nvec, x);
+		d = RuhnswDistance(g, nq, x);
 		if (victim < 0 || (safe && !victim_safe) || (safe == victim_safe && d > worst))
 		{
 			worst = d;
@@ -204,6 +203,7 @@ RuhnswReachLink(RuhnswReach *r, uint32 n, uint32 u, bool force)
 			victim_safe = safe;
 		}
 	}
+	RuhnswQueryEnd(nq);
 	if (victim < 0)
 		return false;
 	if ((uint64) slots[victim] < r->nvids)
@@ -260,8 +260,9 @@ RuhnswReachReconnect(RuhnswReach *r, uint32 u)
 	int			nw;
 	bool		done;
 
-	RuhnswReadVector(g, u, r->vec);
-	nw = RuhnswSearchGraph(g, r->vec, ef, &w);
+	RvScorer   *q = RuhnswQueryNode(g, u);
+
+	nw = RuhnswSearchGraph(g, q, ef, &w);
 	done = RuhnswReachLinkFromCands(r, u, w, nw);
 	pfree(w);
 	if (!done)
@@ -270,11 +271,12 @@ RuhnswReachReconnect(RuhnswReach *r, uint32 u)
 		RuhnswCand	ep;
 
 		ep.vid = g->entry_vid;
-		ep.dist = RuhnswDistance(g, r->vec, ep.vid);
-		nw = RuhnswSearchLayer(g, r->vec, &ep, 1, ef, 0, &w);
+		ep.dist = RuhnswDistance(g, q, ep.vid);
+		nw = RuhnswSearchLayer(g, q, &ep, 1, ef, 0, &w);
 		done = RuhnswReachLinkFromCands(r, u, w, nw);
 		pfree(w);
 	}
+	RuhnswQueryEnd(q);
 	if (!done)
 		return;					/* no live reached node but u: cannot happen */
 	RuhnswReachPush(r, u);
@@ -322,8 +324,6 @@ RuhnswRepairReachability(RuhnswGraph *g)
 	r.queue = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
 	r.rec = palloc(g->nodesize);
 	r.nrec = palloc(g->nodesize);
-	r.vec = palloc(sizeof(float) * g->dims);
-	r.nvec = palloc(sizeof(float) * g->dims);
 
 	for (round = 0; round < RUHNSW_REACH_MAX_ROUNDS; round++)
 	{

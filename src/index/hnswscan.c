@@ -11,9 +11,12 @@
  * reachable over level-0 links from the entry point) holding
  * RUHNSW_SCAN_LOCK in ShareLock, then returns the candidates one by one.
  * Before returning a candidate it re-reads the node (deleted nodes are
- * skipped) and checks that the heap tuple at the node's TID still refers
- * to that vid (a vid may be reused after VACUUM; docs/design.md); for an entry that
- * holds a HOT chain's root TID, any member of the chain may be the one.
+ * skipped) and returns each of its heap TIDs (the row versions that share
+ * its vid: RuhnswNodeTids) whose heap tuple still refers to that vid (a
+ * vid may be reused after VACUUM; docs/design.md); for a TID that is a
+ * HOT chain's root, any member of the chain may be the one.  The executor
+ * drops the versions its snapshot does not see, so each row comes out
+ * once: of a row's versions sharing the vid exactly one is visible.
  *
  * Iterative scans (ruvector.iterative_scan != off): when the executor
  * asks for more tuples than the search produced (a WHERE filter discarded
@@ -25,12 +28,25 @@
  * exhausted (every node reachable from the seeds was handed out) or has
  * scored ruvector.max_scan_tuples nodes.
  *
+ * Search on codes (ruvector.search_codes = int8, the default): the graph
+ * is traversed with distances on the store's SQ8 codes (the scorer API,
+ * src/tam/store/rv_score.h), then each batch of ef candidates is reranked
+ * on the exact floats lazily: in order of their lower bounds (code
+ * estimate minus error bound), a candidate being handed out once its exact
+ * distance is no larger than every bound not yet evaluated.  So the order
+ * within a batch and every distance the scan acts on are exact, and a
+ * LIMIT k query evaluates about k exact distances, not ef.  With off, or
+ * a store written before codes existed, traversal is exact and there is
+ * nothing to rerank.
+ *
  * Distances are never rechecked (xs_recheckorderby = false); the L2
  * opclass orders by squared distance, which has the same order.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/relscan.h"
 #include "miscadmin.h"
@@ -49,6 +65,11 @@ typedef struct RuhnswScanOpaqueData
 	RuhnswMetaPageData meta;
 	RuhnswGraph g;
 	float	   *query;
+	RvScorer   *scorer;			/* of query, on codes per ruvector.search_codes */
+	bool		lazy;			/* the batch is on codes: rerank lazily */
+	RuhnswCand *exact;			/* min-heap of reranked candidates */
+	int			nexact;
+	int			capexact;
 	RuhnswSearch search;		/* the level-0 search, resumed per batch */
 	RuhnswCand *results;		/* the current batch */
 	int			nbatches;		/* batches computed */
@@ -57,6 +78,12 @@ typedef struct RuhnswScanOpaqueData
 	int			ef;
 	RuhnswVidSet returned;
 	float		lastdist;
+	ItemPointerData *tids;		/* TIDs of the node being handed out */
+	int			ntids;
+	int			tidpos;			/* next of tids to return */
+	uint32		tidvid;			/* its vid */
+	float		tiddist;		/* and distance */
+	bool		tidreturned;	/* a TID of it was returned */
 	MemoryContext cxt;			/* lives until rescan */
 	MemoryContext tmpcxt;		/* reset per returned tuple */
 } RuhnswScanOpaqueData;
@@ -97,6 +124,16 @@ RuhnswScanReport(IndexScanDesc scan)
 			 so->nbatches);
 }
 
+/* Ends the scan's scorer (releasing its store pins) and graph access. */
+static void
+RuhnswScanRelease(RuhnswScanOpaque so)
+{
+	if (so->scorer)
+		RuhnswQueryEnd(so->scorer);
+	so->scorer = NULL;
+	RuhnswGraphFree(&so->g);
+}
+
 /* ruhnswrescan (amrescan): takes the new ORDER BY argument; resets state. */
 void
 ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
@@ -106,19 +143,97 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 	if (!so->first)
 	{
 		RuhnswScanReport(scan);
-		RuhnswGraphFree(&so->g);
+		RuhnswScanRelease(so);
 	}
 	so->first = true;
 	so->done = false;
 	so->results = NULL;
+	so->exact = NULL;
+	so->nexact = 0;
+	so->capexact = 0;
+	so->lazy = false;
 	so->nbatches = 0;
 	so->nresults = 0;
 	so->pos = 0;
+	so->tids = NULL;
+	so->ntids = 0;
+	so->tidpos = 0;
 	MemoryContextReset(so->cxt);
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
 	if (orderbys && scan->numberOfOrderBys > 0)
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+}
+
+/*
+ * Prepares the lazy rerank of the current batch (found on codes): each
+ * candidate's lower bound (code estimate minus its error bound, the
+ * scorer's) replaces its distance and the batch is sorted by it; the
+ * exact heap starts empty.  RuhnswScanNextCand then evaluates exact
+ * distances in lower-bound order only as far as the rows taken need (as
+ * VectorChord reranks lazily).
+ */
+static void
+RuhnswScanPrepareRerank(RuhnswScanOpaque so)
+{
+	uint64	   *vids = palloc(sizeof(uint64) * Max(so->nresults, 1));
+	float	   *est = palloc(sizeof(float) * Max(so->nresults, 1));
+	float	   *err = palloc(sizeof(float) * Max(so->nresults, 1));
+
+	for (int i = 0; i < so->nresults; i++)
+		vids[i] = so->results[i].vid;
+	RvStoreScoreBatch(so->scorer, vids, so->nresults, est, err);
+	for (int i = 0; i < so->nresults; i++)
+		so->results[i].dist = isnan(est[i]) ? -get_float4_infinity() : est[i] - err[i];
+	if (so->nresults > 1)
+		qsort(so->results, so->nresults, sizeof(RuhnswCand), RuhnswCandCmp);
+	pfree(vids);
+	pfree(est);
+	pfree(err);
+	if (so->capexact < so->nresults)
+	{
+		so->capexact = Max(so->nresults, 64);
+		so->exact = so->exact ? repalloc(so->exact, sizeof(RuhnswCand) * so->capexact) :
+			MemoryContextAlloc(so->cxt, sizeof(RuhnswCand) * so->capexact);
+	}
+	so->nexact = 0;
+}
+
+/*
+ * The current batch's next candidate in exact distance order, into *c
+ * (its exact distance; NaN as +Infinity); false when the batch is used up.
+ * With codes, the batch is walked in lower-bound order: a candidate is
+ * handed out once its exact distance is no larger than every lower bound
+ * not evaluated yet, so no later one can be closer.
+ */
+static bool
+RuhnswScanNextCand(RuhnswScanOpaque so, RuhnswCand *c)
+{
+	if (!so->lazy)
+	{
+		if (so->pos >= so->nresults)
+			return false;
+		*c = so->results[so->pos++];
+		return true;
+	}
+	for (;;)
+	{
+		if (so->nexact > 0 &&
+			(so->pos >= so->nresults || so->exact[0].dist <= so->results[so->pos].dist))
+		{
+			*c = RuhnswHeapPop(so->exact, &so->nexact, false);
+			return true;
+		}
+		if (so->pos >= so->nresults)
+			return false;
+		{
+			RuhnswCand	e = so->results[so->pos++];
+			double		d = RvStoreScoreExact(so->scorer, e.vid);
+
+			e.dist = isnan(d) ? get_float4_infinity() : (float) d;
+			RuhnswHeapPush(so->exact, &so->nexact, e, false);
+		}
+	}
 }
 
 /*
@@ -147,11 +262,14 @@ RuhnswScanSearch(IndexScanDesc scan, bool start)
 			UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
 			return;
 		}
-		RuhnswSearchBegin(g, &so->search, so->query);
+		RuhnswSearchBegin(g, &so->search, so->scorer);
 	}
 	if (so->results)
 		pfree(so->results);
-	so->nresults = RuhnswSearchNext(g, &so->search, so->query, so->ef, &so->results);
+	so->nresults = RuhnswSearchNext(g, &so->search, so->scorer, so->ef, &so->results);
+	so->lazy = RvStoreScoreApproximate(so->scorer);
+	if (so->lazy)
+		RuhnswScanPrepareRerank(so);
 	so->nbatches++;
 	so->pos = 0;
 	UnlockPage(scan->indexRelation, RUHNSW_SCAN_LOCK, ShareLock);
@@ -184,6 +302,10 @@ RuhnswScanStart(IndexScanDesc scan)
 	/* zero query under cosine: every distance is NaN, nothing to order */
 	if (so->g.metric == RUHNSW_COSINE && RuhnswVectorNorm(so->query, vec->dim) == 0)
 		return false;
+	so->g.mode = (RvScoreMode) rv_search_codes;
+	so->scorer = RuhnswQueryBegin(&so->g, so->query);
+	/* a search scores about ef * m nodes */
+	RvStoreScoreKeepPins(so->scorer, (uint64) ruhnsw_ef_search * so->g.m);
 	so->ef = ruhnsw_ef_search;
 	RuhnswVidSetInit(&so->returned, 64);
 	so->lastdist = -get_float4_infinity();
@@ -192,21 +314,36 @@ RuhnswScanStart(IndexScanDesc scan)
 }
 
 /*
- * True if cand is returnable: a live node whose heap tuple still refers to
- * its vid.  Sets *tid.
+ * Loads the TIDs of candidate vid into so->tids when it is a live node
+ * (false otherwise).  Allocates in so->cxt.
  */
+static bool
+RuhnswScanLoadTids(IndexScanDesc scan, uint32 vid, float dist)
+{
+	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) so->g.nodebuf;
+
+	if (!RuhnswReadNodeLevel0(&so->g, vid, so->g.nodebuf) ||
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+		return false;
+	if (so->tids)
+		pfree(so->tids);
+	so->ntids = RuhnswNodeTids(&so->g, vid, hdr, &so->tids);
+	so->tidpos = 0;
+	so->tidvid = vid;
+	so->tiddist = dist;
+	so->tidreturned = false;
+	return true;
+}
+
+/* True if the heap tuple at tid (or its HOT chain) refers to vid. */
 static bool
 RuhnswScanCheck(IndexScanDesc scan, uint32 vid, ItemPointer tid)
 {
 	RuhnswScanOpaque so = (RuhnswScanOpaque) scan->opaque;
-	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) so->g.nodebuf;
 	bool		ok;
 	MemoryContext old;
 
-	if (!RuhnswReadNode(&so->g, vid, so->g.nodebuf) ||
-		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
-		return false;
-	*tid = hdr->tid;
 	old = MemoryContextSwitchTo(so->tmpcxt);
 	ok = RvTamTidRefersToVid(scan->heapRelation, tid, so->meta.attnum, so->g.store, vid);
 	MemoryContextSwitchTo(old);
@@ -244,25 +381,38 @@ ruhnswgettuple(IndexScanDesc scan, ScanDirection dir)
 
 	for (;;)
 	{
-		while (so->pos < so->nresults)
+		/* the remaining TIDs of the node being handed out, then the next node */
+		for (;;)
 		{
-			RuhnswCand	c = so->results[so->pos++];
-			ItemPointerData tid;
+			RuhnswCand	c;
 
+			while (so->tidpos < so->ntids)
+			{
+				ItemPointerData tid = so->tids[so->tidpos++];
+
+				CHECK_FOR_INTERRUPTS();
+				if (!RuhnswScanCheck(scan, so->tidvid, &tid))
+					continue;
+				if (!so->tidreturned)
+				{
+					RuhnswVidSetAdd(&so->returned, so->tidvid);
+					so->lastdist = Max(so->lastdist, so->tiddist);
+					so->tidreturned = true;
+				}
+				scan->xs_heaptid = tid;
+				scan->xs_recheck = false;
+				scan->xs_recheckorderby = false;
+				MemoryContextSwitchTo(old);
+				return true;
+			}
+			if (!RuhnswScanNextCand(so, &c))
+				break;
 			CHECK_FOR_INTERRUPTS();
 			if (RuhnswVidSetContains(&so->returned, c.vid))
 				continue;
 			if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_STRICT && c.dist < so->lastdist)
 				continue;
-			if (!RuhnswScanCheck(scan, c.vid, &tid))
-				continue;
-			RuhnswVidSetAdd(&so->returned, c.vid);
-			so->lastdist = Max(so->lastdist, c.dist);
-			scan->xs_heaptid = tid;
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			MemoryContextSwitchTo(old);
-			return true;
+			(void) RuhnswScanLoadTids(scan, c.vid, c.dist);
 		}
 
 		if (ruhnsw_iterative_scan == RUHNSW_ITERATIVE_OFF || so->nresults == 0 ||
@@ -284,7 +434,7 @@ ruhnswendscan(IndexScanDesc scan)
 	if (!so->first)
 	{
 		RuhnswScanReport(scan);
-		RuhnswGraphFree(&so->g);
+		RuhnswScanRelease(so);
 	}
 	MemoryContextDelete(so->cxt);
 	MemoryContextDelete(so->tmpcxt);

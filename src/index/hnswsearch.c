@@ -62,12 +62,23 @@ RuhnswPush(RuhnswCand **h, int *n, int *cap, RuhnswCand c, bool max)
  * memory context.
  */
 void
-RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, const float *q)
+RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q)
 {
 	RuhnswCand	eps[2];
+	uint64		nvids;
 
 	memset(s, 0, sizeof(RuhnswSearch));
-	RuhnswVidSetInit(&s->visited, 1024);
+
+	/*
+	 * The visited set: a bitmap over the index's vids when it is at most
+	 * 2 MB (16M vids), else a hash set.
+	 */
+	nvids = RuhnswNumVids(g->nodes_per_page, g->group_pages,
+						  RelationGetNumberOfBlocks(g->index));
+	if (nvids <= (UINT64CONST(1) << 24))
+		RuhnswVidSetInitRange(&s->visited, (uint32) nvids, 1024);
+	else
+		RuhnswVidSetInit(&s->visited, 1024);
 	eps[0].vid = g->entry_vid;
 	eps[0].dist = RuhnswDistance(g, q, g->entry_vid);
 	eps[1] = eps[0];
@@ -96,13 +107,16 @@ RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, const float *q)
  * in ShareLock.
  */
 int
-RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef, RuhnswCand **result)
+RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, RuhnswCand **result)
 {
 	int			first,
 				count;
 	uint32	   *slots = RuhnswNodeSlots(g->nodebuf);
 	RuhnswCand *out;
 	int			nout;
+	uint32		newvids[RUHNSW_MAX_SLOTS];
+	float		newdists[RUHNSW_MAX_SLOTS];
+	int			nnew;
 
 	s->nbatch = 0;
 	while (s->npending > 0 && s->nbatch < ef)
@@ -121,17 +135,23 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef, Ruhnsw
 		if (!RuhnswReadNodeLevel0(g, c.vid, g->nodebuf) ||
 			!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
+		nnew = 0;
 		for (int i = first; i < first + count; i++)
 		{
 			uint32		e = slots[i];
-			RuhnswCand	ec;
 
 			if (e == RUHNSW_INVALID_VID)
 				break;
-			if (!RuhnswVidSetAdd(&s->visited, e))
-				continue;
-			ec.vid = e;
-			ec.dist = RuhnswDistance(g, q, e);
+			if (RuhnswVidSetAdd(&s->visited, e))
+				newvids[nnew++] = e;
+		}
+		RuhnswDistances(g, q, newvids, nnew, newdists);
+		for (int i = 0; i < nnew; i++)
+		{
+			RuhnswCand	ec;
+
+			ec.vid = newvids[i];
+			ec.dist = newdists[i];
 			RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
 			if (s->nbatch < ef || ec.dist < s->batch[0].dist)
 			{

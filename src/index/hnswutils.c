@@ -13,15 +13,23 @@
  * RUHNSW_MAX_WRITE records and 4 pages, in ascending block order, and only
  * writers that hold the metapage's buffer lock (an insert's write step,
  * block 0 locked first) or RUHNSW_UPDATE_LOCK in ExclusiveLock (or build
- * alone) do, so there is no deadlock and no two
- * writers allocate the same upper record.  An upper record is allocated by
- * the RuhnswWriteNodes call that first writes its node, in that call's WAL
- * record.  On-page writes outside a build go through GenericXLog, one
- * record per RuhnswWriteNodes call, registering only the pages whose bytes
- * change.  A graph handle caches the index size (g->nblocks): an index
- * never shrinks, so the cache is a lower bound, refreshed only when a
- * block beyond it is needed.  Store pins taken for a distance are released
- * before the distance function returns.
+ * alone) do, so there is no deadlock and no two writers allocate the same
+ * upper record.  An upper record is allocated by the RuhnswWriteNodes call
+ * that first writes its node, in that call's WAL record.  On-page writes
+ * outside a build go through GenericXLog, one record per RuhnswWriteNodes
+ * call, registering only the pages whose bytes change.  A graph handle
+ * caches the index size (g->nblocks): an index never shrinks, so the cache
+ * is a lower bound, refreshed only when a block beyond it is needed.
+ * Store pins taken for a distance are released before the distance
+ * function returns.  A node's heap TIDs (the inline one and its TID tail,
+ * ruhnsw.h) are read by RuhnswNodeTids and changed by RuhnswAddTid and
+ * RuhnswVacuumTids, which lock the level-0 page and the tail's upper page
+ * together, in ascending block order, and never move a live TID between
+ * the inline slot and the tail in place; RuhnswAddTid runs as an insert's
+ * write step (metapage buffer lock held, under the shared
+ * RUHNSW_UPDATE_LOCK) or under RUHNSW_UPDATE_LOCK in ExclusiveLock, and
+ * RuhnswVacuumTids under RUHNSW_UPDATE_LOCK in ExclusiveLock, so neither
+ * races another writer of the same node.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,6 +44,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -211,7 +220,10 @@ RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta)
 
 /*
  * RuhnswReadMeta: copies the metapage into *meta (share lock held while
- * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic or version.
+ * copying).  Raises ERRCODE_INDEX_CORRUPTED on a bad magic and
+ * ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, with a hint to REINDEX, on a
+ * format outside RUHNSW_MIN_VERSION..RUHNSW_VERSION (format 3 is format 4
+ * without TID tails, so it is read and written as it is).
  */
 void
 RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
@@ -221,11 +233,21 @@ RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	memcpy(meta, PageGetContents(BufferGetPage(buf)), sizeof(RuhnswMetaPageData));
 	UnlockReleaseBuffer(buf);
-	if (meta->magic != RUHNSW_MAGIC || meta->version != RUHNSW_VERSION)
+	if (meta->magic != RUHNSW_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a valid ruhnsw index",
 						RelationGetRelationName(index))));
+	if (meta->version < RUHNSW_MIN_VERSION || meta->version > RUHNSW_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ruhnsw index \"%s\" has on-disk format %u, which this version does not read",
+						RelationGetRelationName(index), meta->version),
+				 errdetail("This version reads ruhnsw formats %d to %d.",
+						   RUHNSW_MIN_VERSION, RUHNSW_VERSION),
+				 errhint("REINDEX INDEX %s;",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(index)),
+													RelationGetRelationName(index)))));
 }
 
 /*
@@ -270,12 +292,9 @@ RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, 
 	g->nslots = (g->nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32);
 	g->entry_vid = meta->entry_vid;
 	g->entry_level = meta->entry_level;
-	g->pins.n = 0;
-	if (g->dims > 0)
-	{
-		g->vecbuf = palloc(sizeof(float) * g->dims);
-		g->vecbuf2 = palloc(sizeof(float) * g->dims);
-	}
+	g->kind = RuhnswMetricKind(g->metric);
+	g->mode = RV_SCORE_EXACT;
+	g->cache = NULL;
 	g->nodebuf = palloc(g->nodesize);
 	RuhnswVidSetInit(&g->visited, 1024);
 	g->heapcap = 256;
@@ -307,11 +326,93 @@ RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta)
 	meta->dims = g->dims;
 }
 
-/* RuhnswGraphFree: releases pins held by g (memory goes with its context). */
+/*
+ * RuhnswGraphFree: releases what g holds outside its memory context (no
+ * store pins are held between distance computations; kept for callers).
+ */
 void
 RuhnswGraphFree(RuhnswGraph *g)
 {
-	RvPinSetReleaseAll(&g->pins);
+	RvStoreCacheFree(g->cache);
+	g->cache = NULL;
+}
+
+/*
+ * Backend-local maps of recently read index pages, one per index file (a
+ * few, reused round robin), kept for the life of the backend: each scan
+ * sets up a graph of its own, and a map per graph would start cold every
+ * query.  Entries are hints: ReadRecentBuffer checks the buffer still
+ * holds the block, so a stale entry (the page was evicted, or the index
+ * rewritten under a new relfilenode) only costs the lookup it would save.
+ */
+#define RUHNSW_RECENT_MAPS		4
+#define RUHNSW_RECENT_MIN		1024
+#define RUHNSW_RECENT_MAX		65536
+
+typedef struct RuhnswRecentMap
+{
+	RelFileNode node;
+	uint32		mask;			/* entries - 1 (a power of two) */
+	RuhnswRecentBuf *entries;
+} RuhnswRecentMap;
+
+static RuhnswRecentMap ruhnsw_recent_maps[RUHNSW_RECENT_MAPS];
+static int	ruhnsw_recent_next = 0;
+
+/* The recent-page map of g's index, found or set up (in TopMemoryContext). */
+static RuhnswRecentMap *
+RuhnswRecentMapFor(RuhnswGraph *g)
+{
+	RuhnswRecentMap *m;
+	uint32		n = RUHNSW_RECENT_MIN;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
+
+	for (int i = 0; i < RUHNSW_RECENT_MAPS; i++)
+		if (ruhnsw_recent_maps[i].entries &&
+			RelFileNodeEquals(ruhnsw_recent_maps[i].node, g->index->rd_node))
+			return &ruhnsw_recent_maps[i];
+	m = &ruhnsw_recent_maps[ruhnsw_recent_next];
+	ruhnsw_recent_next = (ruhnsw_recent_next + 1) % RUHNSW_RECENT_MAPS;
+	while (n < nblocks && n < RUHNSW_RECENT_MAX)
+		n <<= 1;
+	if (m->entries == NULL || m->mask + 1 != n)
+	{
+		if (m->entries)
+			pfree(m->entries);
+		m->entries = MemoryContextAlloc(TopMemoryContext, sizeof(RuhnswRecentBuf) * n);
+		m->mask = n - 1;
+	}
+	for (uint32 i = 0; i < n; i++)
+	{
+		m->entries[i].blkno = InvalidBlockNumber;
+		m->entries[i].buf = InvalidBuffer;
+	}
+	m->node = g->index->rd_node;
+	return m;
+}
+
+/*
+ * RuhnswReadBufferRecent: block blkno of g's index, pinned (not locked),
+ * like ReadBuffer; a block this backend read recently is re-pinned with
+ * ReadRecentBuffer (which checks the buffer still holds it), saving the
+ * buffer-mapping lookup that dominates a scan's node reads.
+ */
+Buffer
+RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno)
+{
+	RuhnswRecentBuf *r;
+	Buffer		buf;
+
+	if (g->recent == NULL || !RelFileNodeEquals(g->recent->node, g->index->rd_node))
+		g->recent = RuhnswRecentMapFor(g);
+	r = &g->recent->entries[blkno & g->recent->mask];
+	if (r->blkno == blkno &&
+		ReadRecentBuffer(g->index->rd_node, MAIN_FORKNUM, blkno, r->buf))
+		return r->buf;
+	buf = ReadBuffer(g->index, blkno);
+	r->blkno = blkno;
+	r->buf = buf;
+	return buf;
 }
 
 /*
@@ -374,7 +475,7 @@ RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 		memset(dst, 0, g->nodesize);
 		return false;
 	}
-	buf = ReadBuffer(g->index, blkno);
+	buf = RuhnswReadBufferRecent(g, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buf);
 	memcpy(dst, PageGetContents(page) + (Size) (vid % g->nodes_per_page) * g->recsize,
@@ -390,7 +491,7 @@ RuhnswReadNodeParts(RuhnswGraph *g, uint32 vid, char *dst, bool upper)
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("ruhnsw index \"%s\" has an upper record reference beyond its end for vid %u",
 							RelationGetRelationName(g->index), vid)));
-		buf = ReadBuffer(g->index, blkno);
+		buf = RuhnswReadBufferRecent(g, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		memcpy(dst + g->recsize, PageGetContents(BufferGetPage(buf)) + off, len);
 		UnlockReleaseBuffer(buf);
@@ -725,6 +826,574 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		UnlockReleaseBuffer(bufs[j]);
 }
 
+/* ---- heap TIDs of a node (ruhnsw.h: the inline TID and the TID tail) ---- */
+
+/* bytes of the upper lists of a node of level */
+static uint32
+RuhnswListsLen(int m, int level)
+{
+	return sizeof(uint32) * m * Min(Max(level, 0), RUHNSW_MAX_LEVEL);
+}
+
+/*
+ * RuhnswMaxTids: the most TIDs a node of level (of an index with m) holds:
+ * the inline one plus the largest tail (a power of two TIDs, at most
+ * RUHNSW_TAIL_MAX_CAP) that fits in an upper page after its lists.
+ */
+uint32
+RuhnswMaxTids(int m, int level)
+{
+	uint32		cap = RUHNSW_TAIL_MAX_CAP;
+
+	while (cap > 1 && RuhnswListsLen(m, level) + RuhnswTailSize(cap) > RUHNSW_PAGE_CONTENTS)
+		cap /= 2;
+	return 1 + cap;
+}
+
+/*
+ * The block and byte offset (in the page contents) of the TID tail of
+ * vid's node whose header is hdr (RUHNSW_NODE_TIDS set).  Raises
+ * ERRCODE_INDEX_CORRUPTED when the reference cannot hold a tail.
+ */
+static void
+RuhnswTailLocation(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
+				   BlockNumber *blkno, uint32 *off)
+{
+	*blkno = RuhnswUpperBlock(g->group_pages,
+							  RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+							  RuhnswUpperDelta(hdr->upper));
+	*off = RuhnswUpperOff(hdr->upper) + RuhnswListsLen(g->m, hdr->level);
+	if (!(hdr->flags & RUHNSW_NODE_UPPER) || *off % sizeof(uint32) != 0 ||
+		*off + RuhnswTailSize(0) > RUHNSW_PAGE_CONTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid TID tail reference for vid %u",
+						RelationGetRelationName(g->index), vid)));
+}
+
+/* Checks the tail at off of page contents; raises ERRCODE_INDEX_CORRUPTED. */
+static void
+RuhnswTailCheck(RuhnswGraph *g, uint32 vid, const RuhnswTidTail *tail, uint32 off)
+{
+	if (RuhnswTailLog2Cap(tail) > RUHNSW_TAIL_MAX_LOG2CAP ||
+		RuhnswTailCount(tail) > RuhnswTailCap(tail) ||
+		off + RuhnswTailSize(RuhnswTailCap(tail)) > RUHNSW_PAGE_CONTENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has an invalid TID tail for vid %u (%u of %u TIDs)",
+						RelationGetRelationName(g->index), vid, RuhnswTailCount(tail),
+						RuhnswTailCap(tail))));
+}
+
+/* the header of vid's level-0 record on its page (share lock while copying) */
+static bool
+RuhnswReadHeader(RuhnswGraph *g, uint32 vid, RuhnswNodeHeader *hdr,
+				 BufferAccessStrategy strategy)
+{
+	BlockNumber blkno = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	Buffer		buf;
+
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		return false;
+	buf = ReadBufferExtended(g->index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	memcpy(hdr, PageGetContents(BufferGetPage(buf)) +
+		   (Size) (vid % g->nodes_per_page) * g->recsize, sizeof(RuhnswNodeHeader));
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/*
+ * RuhnswNodeTids: the heap TIDs of vid's node, whose level-0 record
+ * (header hdr) the caller read: the inline TID (unless it is invalid,
+ * which only a node with a tail may have), then those of the TID tail,
+ * read under its upper page's share lock after the level-0 page was
+ * released.  That is safe because writers never move a live TID between
+ * the inline slot and the tail in place (RuhnswAddTid,
+ * RuhnswVacuumTids): whichever of the two states of each part a reader
+ * combines, it has every TID live in both.  *tids gets a palloc'd array
+ * (current context); returns their number (>= 1 for a live node).  In
+ * memory (a build) nodes have no tails.  Raises ERRCODE_INDEX_CORRUPTED
+ * on a bad tail.
+ */
+int
+RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr, ItemPointerData **tids)
+{
+	BlockNumber blkno;
+	uint32		off;
+	Buffer		buf;
+	const RuhnswTidTail *tail;
+	int			n;
+
+	if (g->mem != NULL || !(hdr->flags & RUHNSW_NODE_TIDS))
+	{
+		*tids = palloc(sizeof(ItemPointerData));
+		(*tids)[0] = hdr->tid;
+		return 1;
+	}
+	n = ItemPointerIsValid(&hdr->tid) ? 1 : 0;
+	RuhnswTailLocation(g, vid, hdr, &blkno, &off);
+	if (blkno >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (blkno >= g->nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	buf = ReadBuffer(g->index, blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	tail = (const RuhnswTidTail *) (PageGetContents(BufferGetPage(buf)) + off);
+	RuhnswTailCheck(g, vid, tail, off);
+	*tids = palloc(sizeof(ItemPointerData) * (n + RuhnswTailCount(tail) + 1));
+	if (n > 0)
+		(*tids)[0] = hdr->tid;
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * RuhnswTailCount(tail));
+	n += RuhnswTailCount(tail);
+	UnlockReleaseBuffer(buf);
+	return n;
+}
+
+/*
+ * Locks (exclusive) vid's level-0 page and the upper page the header's
+ * tail lives in, in ascending block order, and returns them with the
+ * header and tail pointers into the pages (registered with state when it
+ * is not NULL: the pointers are then into its copies).  When the node's
+ * header no longer matches *expect (flags, upper, tid), unlocks and
+ * returns false.
+ */
+static bool
+RuhnswLockTidPages(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *expect,
+				   BufferAccessStrategy strategy, Buffer *l0buf, Buffer *ubuf,
+				   GenericXLogState *state, RuhnswNodeHeader **hdr, RuhnswTidTail **tail)
+{
+	BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	BlockNumber ublk;
+	uint32		off;
+	Page		l0page,
+				upage;
+
+	RuhnswTailLocation(g, vid, expect, &ublk, &off);
+	if (ublk >= g->nblocks)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	if (ublk >= g->nblocks)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+						RelationGetRelationName(g->index), vid)));
+	*l0buf = ReadBufferExtended(g->index, MAIN_FORKNUM, l0blk, RBM_NORMAL, strategy);
+	*ubuf = ReadBufferExtended(g->index, MAIN_FORKNUM, ublk, RBM_NORMAL, strategy);
+	if (ublk < l0blk)
+	{
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	else
+	{
+		LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+	}
+	l0page = BufferGetPage(*l0buf);
+	*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+								 (Size) (vid % g->nodes_per_page) * g->recsize);
+	if ((*hdr)->flags != expect->flags || (*hdr)->upper != expect->upper ||
+		!ItemPointerEquals(&(*hdr)->tid, (ItemPointer) &expect->tid))
+	{
+		UnlockReleaseBuffer(*ubuf);
+		UnlockReleaseBuffer(*l0buf);
+		return false;
+	}
+	if (state)
+	{
+		l0page = GenericXLogRegisterBuffer(state, *l0buf, 0);
+		upage = GenericXLogRegisterBuffer(state, *ubuf, 0);
+		*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+									 (Size) (vid % g->nodes_per_page) * g->recsize);
+	}
+	else
+		upage = BufferGetPage(*ubuf);
+	*tail = (RuhnswTidTail *) (PageGetContents(upage) + off);
+	RuhnswTailCheck(g, vid, *tail, off);
+	return true;
+}
+
+/*
+ * Locks (exclusive) the level-0 page of vid and upper page ublk (if
+ * valid) in ascending block order.
+ */
+static void
+RuhnswLockTwo(RuhnswGraph *g, BlockNumber l0blk, BlockNumber ublk, Buffer *l0buf, Buffer *ubuf)
+{
+	*l0buf = ReadBuffer(g->index, l0blk);
+	*ubuf = BlockNumberIsValid(ublk) ? ReadBuffer(g->index, ublk) : InvalidBuffer;
+	if (BufferIsValid(*ubuf) && ublk < l0blk)
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+	LockBuffer(*l0buf, BUFFER_LOCK_EXCLUSIVE);
+	if (BufferIsValid(*ubuf) && ublk > l0blk)
+		LockBuffer(*ubuf, BUFFER_LOCK_EXCLUSIVE);
+}
+
+static void
+RuhnswUnlockTwo(Buffer l0buf, Buffer ubuf)
+{
+	if (BufferIsValid(ubuf))
+		UnlockReleaseBuffer(ubuf);
+	UnlockReleaseBuffer(l0buf);
+}
+
+/*
+ * RuhnswAddTid: records heap TID tid in vid's node, the row version of an
+ * UPDATE that kept the vector (no graph change).  Returns false, changing
+ * nothing, when vid has no live node (the caller inserts one); true when
+ * the TID is recorded (or was already).  When the node has no room for
+ * one more (its inline TID only, or a full tail) and heap is given, TIDs
+ * whose HOT chain no longer refers to vid (pruned, aborted or reused line
+ * pointers: RvTamTidRefersToVid; no scan would return them) are dropped
+ * first.  The TIDs are then rewritten in place when they fit (one WAL
+ * record of the level-0 page and, with a tail, its upper page); else the
+ * node gets a new upper record (its lists copied, then a tail of twice the
+ * capacity, 1 the first time) at the front of the free space of the first
+ * upper page from its group's on with room, and its header names it, in
+ * one WAL record of the two pages (plain dirty pages in an unlogged
+ * build).  Heap pages are read before the node's pages are locked (an
+ * insert's write step holds the metapage's buffer lock meanwhile); index
+ * pages are locked as by RuhnswWriteNodes (together, ascending, after
+ * block 0 when the caller holds it).  Caller holds RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock, or in ShareLock with the metapage's buffer lock held in
+ * exclusive mode (an insert's write step, hnswinsert.c), so no other
+ * writer rewrites the node's record meanwhile (or builds alone).  Raises
+ * ERRCODE_PROGRAM_LIMIT_EXCEEDED when the node would hold more than
+ * RuhnswMaxTids TIDs or no upper page within RUHNSW_UPPER_MAX_DELTA groups
+ * has room.
+ */
+bool
+RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
+{
+	Assert(g->mem == NULL);
+	for (;;)
+	{
+		RuhnswNodeHeader cur;
+		int			level;
+		uint32		listslen;
+		bool		inl;
+		ItemPointerData newtid;
+		ItemPointerData *ttids;
+		uint32		ntail = 0;
+		uint32		ntail0 = 0;	/* the tail's count as read */
+		uint32		cap = 0;
+		uint32		maxtids;
+		uint32		newcap;
+		uint32		newlog2;
+		uint32		newlen;
+		uint32		grp = RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid);
+		char	   *lists;
+		BlockNumber l0blk = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+		BlockNumber ublk = InvalidBlockNumber;
+		uint32		uoff = 0;
+		uint32		used = 0;
+		uint32		d;
+		Buffer		l0buf,
+					ubuf;
+		GenericXLogState *state = NULL;
+		Page		l0page,
+					upage = NULL;
+		RuhnswNodeHeader *hdr;
+		RuhnswTidTail *tail;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!RuhnswReadHeader(g, vid, &cur, NULL) ||
+			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			return false;
+		level = Min(cur.level, RUHNSW_MAX_LEVEL);
+		listslen = RuhnswListsLen(g->m, level);
+		maxtids = RuhnswMaxTids(g->m, level);
+		inl = ItemPointerIsValid(&cur.tid);
+		if (inl && ItemPointerEquals(&cur.tid, tid))
+			return true;
+		if (cur.flags & RUHNSW_NODE_TIDS)
+		{
+			/* the tail: capacity and TIDs */
+			RuhnswTidTail *t;
+
+			RuhnswTailLocation(g, vid, &cur, &ublk, &uoff);
+			if (ublk >= g->nblocks)
+				g->nblocks = RelationGetNumberOfBlocks(g->index);
+			if (ublk >= g->nblocks)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("ruhnsw index \"%s\" has a TID tail reference beyond its end for vid %u",
+								RelationGetRelationName(g->index), vid)));
+			ubuf = ReadBuffer(g->index, ublk);
+			LockBuffer(ubuf, BUFFER_LOCK_SHARE);
+			t = (RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff);
+			RuhnswTailCheck(g, vid, t, uoff);
+			cap = RuhnswTailCap(t);
+			ntail = RuhnswTailCount(t);
+			ntail0 = ntail;
+			ttids = palloc(sizeof(ItemPointerData) * (cap + 1));
+			memcpy(ttids, t->tids, sizeof(ItemPointerData) * ntail);
+			UnlockReleaseBuffer(ubuf);
+		}
+		else
+			ttids = palloc(sizeof(ItemPointerData));
+		for (uint32 i = 0; i < ntail; i++)
+			if (ItemPointerEquals(&ttids[i], tid))
+				return true;
+
+		/* no room: drop the TIDs no scan would return any more */
+		if (inl && ntail >= cap && heap != NULL)
+		{
+			uint32		nkeep = 0;
+
+			inl = RvTamTidRefersToVid(heap, &cur.tid, g->attnum, g->store, vid);
+			for (uint32 i = 0; i < ntail; i++)
+			{
+				CHECK_FOR_INTERRUPTS();
+				if (RvTamTidRefersToVid(heap, &ttids[i], g->attnum, g->store, vid))
+					ttids[nkeep++] = ttids[i];
+			}
+			ntail = nkeep;
+		}
+
+		/*
+		 * Where tid goes: the inline slot when free, else the tail.  A TID
+		 * kept stays where it is (see RuhnswNodeTids).
+		 */
+		newtid = cur.tid;
+		if (!inl)
+			newtid = *tid;
+		else
+		{
+			ttids = repalloc(ttids, sizeof(ItemPointerData) * (ntail + 1));
+			ttids[ntail++] = *tid;
+		}
+
+		if (ntail <= cap)
+		{
+			/* in place: the inline TID and the tail (if any) */
+			RuhnswLockTwo(g, l0blk, ublk, &l0buf, &ubuf);
+			hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
+										(Size) (vid % g->nodes_per_page) * g->recsize);
+			if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
+				!ItemPointerEquals(&hdr->tid, &cur.tid) ||
+				(BufferIsValid(ubuf) &&
+				 RuhnswTailCount((RuhnswTidTail *) (PageGetContents(BufferGetPage(ubuf)) + uoff)) != ntail0))
+			{
+				RuhnswUnlockTwo(l0buf, ubuf);
+				continue;		/* changed since read: again */
+			}
+			if (!g->unlogged_build)
+			{
+				state = GenericXLogStart(g->index);
+				l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+				if (BufferIsValid(ubuf))
+					upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+			}
+			else
+			{
+				l0page = BufferGetPage(l0buf);
+				if (BufferIsValid(ubuf))
+					upage = BufferGetPage(ubuf);
+			}
+			hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+										(Size) (vid % g->nodes_per_page) * g->recsize);
+			hdr->tid = newtid;
+			if (upage != NULL)
+			{
+				tail = (RuhnswTidTail *) (PageGetContents(upage) + uoff);
+				RuhnswTailCheck(g, vid, tail, uoff);
+				RuhnswTailSetCount(tail, ntail);
+				memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
+			}
+			if (state)
+				GenericXLogFinish(state);
+			else
+			{
+				MarkBufferDirty(l0buf);
+				if (BufferIsValid(ubuf))
+					MarkBufferDirty(ubuf);
+			}
+			RuhnswUnlockTwo(l0buf, ubuf);
+			return true;
+		}
+
+		/* a new upper record: the lists, then a tail of twice the room */
+		if (1 + ntail > maxtids)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("ruhnsw index \"%s\" cannot hold more than %u row versions of vector id %u",
+							RelationGetRelationName(g->index), maxtids, vid),
+					 errhint("VACUUM the table to remove dead row versions.")));
+		for (newlog2 = 0; (1U << newlog2) <= cap || (1U << newlog2) < ntail; newlog2++)
+			;
+		newcap = 1U << newlog2;
+		Assert(newcap <= maxtids - 1);
+		newlen = listslen + RuhnswTailSize(newcap);
+		lists = palloc(Max(listslen, 1));
+		memset(lists, 0xFF, Max(listslen, 1));
+		if (level >= 1 && (cur.flags & RUHNSW_NODE_UPPER))
+		{
+			char	   *full = palloc(g->nodesize);
+
+			if (!RuhnswReadNode(g, vid, full))
+				continue;
+			memcpy(lists, full + g->recsize, listslen);
+			pfree(full);
+		}
+		for (d = 0;; d++)
+		{
+			ublk = RuhnswUpperBlock(g->group_pages, grp + d);
+			used = RuhnswUpperUsed(g, ublk);
+			if (used + newlen <= RUHNSW_PAGE_CONTENTS)
+				break;
+			if (d >= RUHNSW_UPPER_MAX_DELTA)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("ruhnsw index \"%s\" has no room for the upper record of vid %u",
+								RelationGetRelationName(g->index), vid)));
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (ublk >= g->nblocks)
+			g->nblocks = RelationGetNumberOfBlocks(g->index);
+		if (ublk >= g->nblocks)
+		{
+			RuhnswExtendTo(g, ublk);
+			g->nblocks = ublk + 1;
+		}
+
+		RuhnswLockTwo(g, l0blk, ublk, &l0buf, &ubuf);
+		hdr = (RuhnswNodeHeader *) (PageGetContents(BufferGetPage(l0buf)) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		if (hdr->flags != cur.flags || hdr->upper != cur.upper ||
+			!ItemPointerEquals(&hdr->tid, &cur.tid) ||
+			((RuhnswPageOpaque) PageGetSpecialPointer(BufferGetPage(ubuf)))->upper_used != used)
+		{
+			RuhnswUnlockTwo(l0buf, ubuf);
+			continue;			/* changed since read: again */
+		}
+		if (!g->unlogged_build)
+		{
+			state = GenericXLogStart(g->index);
+			l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+			upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+		}
+		else
+		{
+			l0page = BufferGetPage(l0buf);
+			upage = BufferGetPage(ubuf);
+		}
+		hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		memcpy(PageGetContents(upage) + used, lists, listslen);
+		tail = (RuhnswTidTail *) (PageGetContents(upage) + used + listslen);
+		memset(tail, 0, RuhnswTailSize(newcap));
+		tail->info = (uint16) (newlog2 << 12);
+		RuhnswTailSetCount(tail, ntail);
+		memcpy(tail->tids, ttids, sizeof(ItemPointerData) * ntail);
+		((RuhnswPageOpaque) PageGetSpecialPointer(upage))->upper_used = used + newlen;
+		hdr->tid = newtid;
+		hdr->flags |= RUHNSW_NODE_UPPER | RUHNSW_NODE_TIDS;
+		hdr->upper = RuhnswUpperRef(d, used);
+		if (state)
+			GenericXLogFinish(state);
+		else
+		{
+			MarkBufferDirty(l0buf);
+			MarkBufferDirty(ubuf);
+		}
+		RuhnswUnlockTwo(l0buf, ubuf);
+		pfree(lists);
+		return true;
+	}
+}
+
+/*
+ * RuhnswVacuumTids: ambulkdelete's pass over the TIDs of vid's live node
+ * with a TID tail: calls callback once for each TID and drops those it
+ * reports dead: a dead inline TID is made invalid, the tail compacted (no
+ * live TID moves between them: see RuhnswNodeTids).  When none is left
+ * the node is marked RUHNSW_NODE_DELETED (tail emptied).  One WAL record of
+ * the level-0 and upper page when anything changed.  Adds the TIDs
+ * dropped to *nremoved; returns the number left (0: deleted).  Pages are
+ * read through strategy.  Caller holds RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock.
+ */
+int
+RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
+				 void *callback_state, BufferAccessStrategy strategy, double *nremoved)
+{
+	for (;;)
+	{
+		RuhnswNodeHeader cur;
+		Buffer		l0buf,
+					ubuf;
+		RuhnswNodeHeader *hdr;
+		RuhnswTidTail *tail;
+		ItemPointerData *live;
+		int			nlive = 0;
+		int			n;
+		bool		inl;
+		GenericXLogState *state;
+
+		if (!RuhnswReadHeader(g, vid, &cur, strategy) ||
+			(cur.flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			return 0;
+		if (!(cur.flags & RUHNSW_NODE_TIDS))
+			elog(ERROR, "ruhnsw: RuhnswVacuumTids called for vid %u, which has no TID tail", vid);
+		if (!RuhnswLockTidPages(g, vid, &cur, strategy, &l0buf, &ubuf, NULL, &hdr, &tail))
+			continue;
+		/* the inline TID (if valid) is live[0] when it stays, tail's after it */
+		inl = ItemPointerIsValid(&hdr->tid);
+		n = (inl ? 1 : 0) + RuhnswTailCount(tail);
+		live = palloc(sizeof(ItemPointerData) * (n + 1));
+		if (inl)
+		{
+			inl = !callback(&hdr->tid, callback_state);
+			if (inl)
+				live[nlive++] = hdr->tid;
+		}
+		for (uint32 i = 0; i < RuhnswTailCount(tail); i++)
+		{
+			ItemPointerData t = tail->tids[i];
+
+			if (!callback(&t, callback_state))
+				live[nlive++] = t;
+		}
+		if (nlive == n)
+		{
+			UnlockReleaseBuffer(ubuf);
+			UnlockReleaseBuffer(l0buf);
+			pfree(live);
+			return n;
+		}
+		state = GenericXLogStart(g->index);
+		hdr = (RuhnswNodeHeader *) (PageGetContents(GenericXLogRegisterBuffer(state, l0buf, 0)) +
+									(Size) (vid % g->nodes_per_page) * g->recsize);
+		tail = (RuhnswTidTail *) ((char *) GenericXLogRegisterBuffer(state, ubuf, 0) +
+								  ((char *) tail - (char *) BufferGetPage(ubuf)));
+		if (nlive == 0)
+		{
+			hdr->flags |= RUHNSW_NODE_DELETED;
+			RuhnswTailSetCount(tail, 0);
+		}
+		else
+		{
+			/* no live TID moves between the inline slot and the tail */
+			if (!inl)
+				ItemPointerSetInvalid(&hdr->tid);
+			RuhnswTailSetCount(tail, nlive - (inl ? 1 : 0));
+			memcpy(tail->tids, live + (inl ? 1 : 0), sizeof(ItemPointerData) * (nlive - (inl ? 1 : 0)));
+		}
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(ubuf);
+		UnlockReleaseBuffer(l0buf);
+		*nremoved += n - nlive;
+		pfree(live);
+		return nlive;
+	}
+}
+
 /*
  * RuhnswLevelSlots: index of the first slot of level's list in a record,
  * and its capacity in *count.
@@ -755,94 +1424,88 @@ RuhnswRandomLevel(uint32 vid, int m)
 	return Min(level, RUHNSW_MAX_LEVEL);
 }
 
-/* RuhnswReadVector: copies vid's floats into dst (dims floats). */
-void
-RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst)
-{
-	const float *p0,
-			   *p1;
-	int			n0,
-				n1;
-
-	if (g->vecs && vid < g->nvecs)
-	{
-		memcpy(dst, g->vecs + (uint64) vid * g->dims, sizeof(float) * g->dims);
-		return;
-	}
-	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
-		RvStoreReadFloats(g->store, vid, dst);
-	else
-	{
-		memcpy(dst, p0, sizeof(float) * n0);
-		if (n1 > 0)
-			memcpy(dst + n0, p1, sizeof(float) * n1);
-	}
-	RvPinSetReleaseAll(&g->pins);
-}
-
-static inline float
-RuhnswPieceDistance(RuhnswMetric metric, const float *q, const float *p0, int n0,
-					const float *p1, int n1)
+/*
+ * RuhnswMetricKind: the store distance kind whose order is metric's (the
+ * squared L2 distance for L2, the negative inner product for IP).
+ */
+RvDistanceKind
+RuhnswMetricKind(RuhnswMetric metric)
 {
 	switch (metric)
 	{
 		case RUHNSW_L2:
-			return RvL2SquaredDistance(q, p0, n0, p1, n1);
+			return RV_DIST_L2_SQUARED;
 		case RUHNSW_IP:
-			return -RvInnerProduct(q, p0, n0, p1, n1);
+			return RV_DIST_NEG_INNER_PRODUCT;
 		case RUHNSW_COSINE:
-			return RvCosineDistance(q, p0, n0, p1, n1);
+			return RV_DIST_COSINE;
 		case RUHNSW_L1:
-			return RvL1Distance(q, p0, n0, p1, n1);
+			return RV_DIST_L1;
 	}
-	return 0;
+	elog(ERROR, "unknown ruhnsw metric %d", (int) metric);
+	return RV_DIST_NONE;		/* keep compiler quiet */
 }
 
 /*
- * RuhnswDistance: the index metric between q (dims floats) and vid's
- * stored vector, read in place (zero-copy; two pieces when the vector
- * straddles a page; copied only when it spans more than two pages), or
- * from the build's in-memory copy of the vectors when it has one.  For
- * L2 the value is the squared distance (same order).
+ * RuhnswQueryBegin: a scorer of q (g->dims floats) over g's store under
+ * the index metric and g->mode, using g->cache when set.  Free it with
+ * RuhnswQueryEnd.
  */
-float
-RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid)
+RvScorer *
+RuhnswQueryBegin(RuhnswGraph *g, const float *q)
 {
-	const float *p0,
-			   *p1;
-	int			n0,
-				n1;
+	return RvStoreBeginScore(g->store, g->kind, q, g->mode, g->cache);
+}
+
+/* RuhnswQueryNode: the same with vid's stored vector as the query. */
+RvScorer *
+RuhnswQueryNode(RuhnswGraph *g, uint32 vid)
+{
+	return RvStoreBeginScoreVid(g->store, g->kind, vid, g->mode, g->cache);
+}
+
+/* RuhnswQueryEnd: frees a scorer of RuhnswQueryBegin/RuhnswQueryNode. */
+void
+RuhnswQueryEnd(RvScorer *q)
+{
+	RvStoreEndScore(q);
+}
+
+/*
+ * RuhnswDistances: out[i] = the index metric between query q and vids[i]
+ * (n of them), through the store's scorer (on codes when g->mode says so,
+ * else exact).  For L2 the value is the squared distance (same order);
+ * NaN (cosine with a zero vector) becomes +Infinity.
+ */
+void
+RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *out)
+{
+	uint64		buf[64];
+
+	while (n > 0)
+	{
+		int			k = Min(n, 64);
+
+		for (int i = 0; i < k; i++)
+			buf[i] = vids[i];
+		RvStoreScoreBatch(q, buf, k, out, NULL);
+		for (int i = 0; i < k; i++)
+			if (isnan(out[i]))
+				out[i] = get_float4_infinity();
+		vids += k;
+		out += k;
+		n -= k;
+	}
+}
+
+/* RuhnswDistance: RuhnswDistances for one vid. */
+float
+RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid)
+{
 	float		d;
 
-	if (g->vecs && vid < g->nvecs)
-	{
-		d = RuhnswPieceDistance(g->metric, q, g->vecs + (uint64) vid * g->dims, g->dims,
-								NULL, 0);
-		return isnan(d) ? get_float4_infinity() : d;
-	}
-	if (RvStoreGetPieces(g->store, vid, &g->pins, &p0, &n0, &p1, &n1) == 0)
-	{
-		RvStoreReadFloats(g->store, vid, g->vecbuf2);
-		d = RuhnswPieceDistance(g->metric, q, g->vecbuf2, g->dims, NULL, 0);
-	}
-	else
-		d = RuhnswPieceDistance(g->metric, q, p0, n0, p1, n1);
-	RvPinSetReleaseAll(&g->pins);
-	if (isnan(d))
-		d = get_float4_infinity();
+	RuhnswDistances(g, q, &vid, 1, &d);
 	return d;
-}
-
-/*
- * RuhnswVecDistance: the index metric between two vectors in memory (dims
- * floats each), as RuhnswDistance computes it (infinity for NaN).
- */
-float
-RuhnswVecDistance(RuhnswGraph *g, const float *a, const float *b)
-{
-	float		d = RuhnswPieceDistance(g->metric, a, b, g->dims, NULL, 0);
-
-	return isnan(d) ? get_float4_infinity() : d;
 }
 
 /* RuhnswVectorNorm: the L2 norm of v. */
@@ -870,15 +1533,35 @@ RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity)
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
 	set->count = 0;
+	set->nhash = 0;
+	set->bits = NULL;
+	set->range = 0;
+}
+
+/*
+ * RuhnswVidSetInitRange: an empty set whose vids below range live in a
+ * bitmap (range / 8 bytes, zeroed here: for a scan's visited set, cheaper
+ * than hashing every vid it scores), the rest in a hash set of about
+ * capacity / 2.
+ */
+void
+RuhnswVidSetInitRange(RuhnswVidSet *set, uint32 range, uint32 capacity)
+{
+	RuhnswVidSetInit(set, capacity);
+	set->range = range;
+	set->bits = palloc0(sizeof(uint64) * ((range + 63) / 64 + 1));
 }
 
 /* RuhnswVidSetClear: empties the set. */
 void
 RuhnswVidSetClear(RuhnswVidSet *set)
 {
-	if (set->count > 0)
+	if (set->nhash > 0)
 		memset(set->slots, 0xFF, sizeof(uint32) * (set->mask + 1));
+	if (set->count > set->nhash)
+		memset(set->bits, 0, sizeof(uint64) * ((set->range + 63) / 64 + 1));
 	set->count = 0;
+	set->nhash = 0;
 }
 
 static inline uint32
@@ -898,10 +1581,17 @@ RuhnswVidSetGrow(RuhnswVidSet *set)
 	set->slots = MemoryContextAlloc(GetMemoryChunkContext(old), sizeof(uint32) * size);
 	memset(set->slots, 0xFF, sizeof(uint32) * size);
 	set->mask = size - 1;
-	set->count = 0;
 	for (uint32 i = 0; i < oldsize; i++)
-		if (old[i] != RUHNSW_INVALID_VID)
-			RuhnswVidSetAdd(set, old[i]);
+	{
+		uint32		j;
+
+		if (old[i] == RUHNSW_INVALID_VID)
+			continue;
+		j = RuhnswVidHash(old[i]) & set->mask;
+		while (set->slots[j] != RUHNSW_INVALID_VID)
+			j = (j + 1) & set->mask;
+		set->slots[j] = old[i];
+	}
 	pfree(old);
 }
 
@@ -911,7 +1601,17 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 {
 	uint32		i;
 
-	if ((set->count + 1) * 2 > set->mask + 1)
+	if (vid < set->range)
+	{
+		uint64		bit = UINT64CONST(1) << (vid % 64);
+
+		if (set->bits[vid / 64] & bit)
+			return false;
+		set->bits[vid / 64] |= bit;
+		set->count++;
+		return true;
+	}
+	if ((set->nhash + 1) * 2 > set->mask + 1)
 		RuhnswVidSetGrow(set);
 	i = RuhnswVidHash(vid) & set->mask;
 	while (set->slots[i] != RUHNSW_INVALID_VID)
@@ -922,6 +1622,7 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 	}
 	set->slots[i] = vid;
 	set->count++;
+	set->nhash++;
 	return true;
 }
 
@@ -929,8 +1630,11 @@ RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid)
 bool
 RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
 {
-	uint32		i = RuhnswVidHash(vid) & set->mask;
+	uint32		i;
 
+	if (vid < set->range)
+		return (set->bits[vid / 64] & (UINT64CONST(1) << (vid % 64))) != 0;
+	i = RuhnswVidHash(vid) & set->mask;
 	while (set->slots[i] != RUHNSW_INVALID_VID)
 	{
 		if (set->slots[i] == vid)
@@ -1105,7 +1809,7 @@ RuhnswCandCmp(const void *a, const void *b)
  * (share locks, one at a time); CHECK_FOR_INTERRUPTS once per expansion.
  */
 int
-RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
+RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 				  int ef, int level, RuhnswCand **result)
 {
 	int			nc = 0;
@@ -1114,6 +1818,9 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 				count;
 	uint32	   *slots;
 	RuhnswCand *out;
+	uint32		newvids[RUHNSW_MAX_SLOTS];
+	float		newdists[RUHNSW_MAX_SLOTS];
+	int			nnew;
 
 	RuhnswVidSetClear(&g->visited);
 	if (g->wcap < ef + 1)
@@ -1150,19 +1857,25 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
 			continue;
 		if (!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
+		nnew = 0;
 		for (int i = first; i < first + count; i++)
 		{
 			uint32		e = slots[i];
-			RuhnswCand	ec;
 
 			if (e == RUHNSW_INVALID_VID)
 				break;
-			if (!RuhnswVidSetAdd(&g->visited, e))
-				continue;
-			ec.vid = e;
-			ec.dist = RuhnswDistance(g, q, e);
+			if (RuhnswVidSetAdd(&g->visited, e))
+				newvids[nnew++] = e;
+		}
+		RuhnswDistances(g, q, newvids, nnew, newdists);
+		for (int i = 0; i < nnew; i++)
+		{
+			RuhnswCand	ec;
+
+			ec.vid = newvids[i];
+			ec.dist = newdists[i];
 			if (g->distmap != NULL)
-				RuhnswDistMapPut(g->distmap, e, ec.dist);
+				RuhnswDistMapPut(g->distmap, ec.vid, ec.dist);
 			if (nw < ef || ec.dist < g->wbuf[0].dist)
 			{
 				if (nc >= g->heapcap)
@@ -1197,7 +1910,7 @@ RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
  * live node.  *result and the return value as RuhnswSearchLayer.
  */
 int
-RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result)
+RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result)
 {
 	RuhnswCand	eps[2];
 	int			neps = 1;
@@ -1234,37 +1947,35 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 	int			nout = 0;
 	int			npruned = 0;
 	RuhnswCand *pruned = palloc(sizeof(RuhnswCand) * Max(ncands, 1));
-	float	   *kept;
+	float	   *dists = palloc(sizeof(float) * Max(max, 1));
+	uint32	   *outvids = palloc(sizeof(uint32) * Max(max, 1));
 
-	/* the vectors of the kept candidates, read once each */
-	if (g->selcap < max)
-	{
-		if (g->selvecs)
-			pfree(g->selvecs);
-		g->selvecs = MemoryContextAlloc(GetMemoryChunkContext(g->nodebuf),
-										sizeof(float) * (Size) g->dims * (max + 1));
-		g->selcap = max;
-	}
-	kept = g->selvecs;
 	for (int i = 0; i < ncands && nout < max; i++)
 	{
 		bool		good = true;
-		float	   *cvec = kept + (Size) nout * g->dims;
 
 		if (cands[i].vid == exclude)
 			continue;
-		if (nout > 0 || nout + 1 < max)
-			RuhnswReadVector(g, cands[i].vid, cvec);
-		for (int j = 0; j < nout; j++)
+		if (nout > 0)
 		{
-			if (RuhnswVecDistance(g, cvec, kept + (Size) j * g->dims) < cands[i].dist)
+			RvScorer   *cq = RuhnswQueryNode(g, cands[i].vid);
+
+			RuhnswDistances(g, cq, outvids, nout, dists);
+			RuhnswQueryEnd(cq);
+			for (int j = 0; j < nout; j++)
 			{
-				good = false;
-				break;
+				if (dists[j] < cands[i].dist)
+				{
+					good = false;
+					break;
+				}
 			}
 		}
 		if (good)
+		{
+			outvids[nout] = cands[i].vid;
 			out[nout++] = cands[i];
+		}
 		else
 			pruned[npruned++] = cands[i];
 	}
@@ -1273,6 +1984,8 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 	if (nout > 1)
 		qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
 	pfree(pruned);
+	pfree(dists);
+	pfree(outvids);
 	return nout;
 }
 
@@ -1291,7 +2004,7 @@ RuhnswGetStore(Relation heapRel, Relation index, const RuhnswMetaPageData *meta)
 	Relation	rel = heapRel ? heapRel : relation_open(index->rd_index->indrelid, NoLock);
 
 	Assert(OidIsValid(meta->store_relid));
-	store = RvTamGetStoreByRelid(rel, meta->store_relid);
+	store = RvTamOpenStore(rel, RV_KEY_RELID(meta->store_relid));
 	if (heapRel == NULL)
 		relation_close(rel, NoLock);
 	if (store != NULL && store->dims != meta->dims)

@@ -7,8 +7,12 @@
  *
  * ambulkdelete holds RUHNSW_UPDATE_LOCK (ExclusiveLock) for its whole run,
  * so it never races an insert (inserts wait).  It:
- *	1. marks RUHNSW_NODE_DELETED every live node whose TID the callback
- *	   reports dead (one GenericXLog record per page);
+ *	1. drops the TIDs the callback reports dead from every live node and
+ *	   marks RUHNSW_NODE_DELETED the nodes left with none: a node of one
+ *	   TID in one GenericXLog record per page, a node with a TID tail (row
+ *	   versions sharing its vid) in one record of its level-0 and upper
+ *	   page (RuhnswVacuumTids), so a node is deleted only when its last
+ *	   TID is dead;
  *	2. takes RUHNSW_SCAN_LOCK in ExclusiveLock once, so every search that
  *	   may still hold those TIDs has finished;
  *	3. repairs every live node's list that links to a deleted node: the
@@ -53,25 +57,30 @@ RuhnswCandDistCmp(const void *a, const void *b)
 }
 
 /*
- * Pass 1: marks dead nodes deleted; collects every deleted vid (also those
- * of earlier vacuums) into deleted, counts live nodes and finds the live
- * node of the highest level.
+ * Pass 1: drops dead TIDs and marks nodes without a live TID deleted;
+ * collects every deleted vid (also those of earlier vacuums) into deleted,
+ * counts live TIDs (*nlive), nodes deleted now (*ndeleted) and TIDs
+ * dropped (*ntids_removed), and finds the live node of the highest level.
+ * tg gives the layout for the nodes with TID tails.
  */
 static void
-RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
+RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta, RuhnswGraph *tg,
 				  IndexBulkDeleteCallback callback, void *callback_state,
-				  RuhnswVidSet *deleted, double *nlive, double *nremoved,
-				  uint32 *best_vid, int *best_level)
+				  RuhnswVidSet *deleted, double *nlive, double *ndeleted,
+				  double *ntids_removed, uint32 *best_vid, int *best_level)
 {
 	Relation	index = info->index;
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	int		   *todelete = palloc(sizeof(int) * meta->nodes_per_page);
+	uint32	   *multi = palloc(sizeof(uint32) * meta->nodes_per_page);
+	int		   *multilevel = palloc(sizeof(int) * meta->nodes_per_page);
 
 	for (BlockNumber blkno = 1; blkno < nblocks; blkno++)
 	{
 		Buffer		buf;
 		Page		page;
 		int			ndel = 0;
+		int			nmulti = 0;
 
 		uint64		first;
 
@@ -92,6 +101,12 @@ RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
 				continue;
 			if (hdr->flags & RUHNSW_NODE_DELETED)
 				RuhnswVidSetAdd(deleted, vid);
+			else if (hdr->flags & RUHNSW_NODE_TIDS)
+			{
+				/* several TIDs: after this page is released */
+				multilevel[nmulti] = hdr->level;
+				multi[nmulti++] = vid;
+			}
 			else if (callback(&hdr->tid, callback_state))
 			{
 				todelete[ndel++] = i;
@@ -120,11 +135,33 @@ RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
 				hdr->flags |= RUHNSW_NODE_DELETED;
 			}
 			GenericXLogFinish(state);
-			*nremoved += ndel;
+			*ndeleted += ndel;
+			*ntids_removed += ndel;
 		}
 		UnlockReleaseBuffer(buf);
+
+		for (int k = 0; k < nmulti; k++)
+		{
+			int			left = RuhnswVacuumTids(tg, multi[k], callback, callback_state,
+											   info->strategy, ntids_removed);
+
+			if (left == 0)
+			{
+				RuhnswVidSetAdd(deleted, multi[k]);
+				*ndeleted += 1;
+				continue;
+			}
+			*nlive += left;
+			if (multilevel[k] > *best_level)
+			{
+				*best_level = multilevel[k];
+				*best_vid = multi[k];
+			}
+		}
 	}
 	pfree(todelete);
+	pfree(multi);
+	pfree(multilevel);
 }
 
 /*
@@ -133,7 +170,7 @@ RuhnswMarkDeleted(IndexVacuumInfo *info, const RuhnswMetaPageData *meta,
  */
 static bool
 RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *deleted,
-				  float *vec, bool *vecread, char *nbrrec)
+				  RvScorer **vq, char *nbrrec)
 {
 	uint32	   *slots = RuhnswNodeSlots(rec);
 	int			count;
@@ -152,11 +189,8 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 	if (!any)
 		return false;
 
-	if (!*vecread)
-	{
-		RuhnswReadVector(g, vid, vec);
-		*vecread = true;
-	}
+	if (*vq == NULL)
+		*vq = RuhnswQueryNode(g, vid);
 	RuhnswVidSetInit(&seen, 4 * count * count);
 	RuhnswVidSetAdd(&seen, vid);
 	capcands = count * (count + 1);
@@ -170,7 +204,7 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 		if (!RuhnswVidSetContains(deleted, n))
 		{
 			cands[ncands].vid = n;
-			cands[ncands].dist = RuhnswDistance(g, vec, n);
+			cands[ncands].dist = RuhnswDistance(g, *vq, n);
 			ncands++;
 			continue;
 		}
@@ -189,7 +223,7 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 				if (ncands >= capcands)
 					break;
 				cands[ncands].vid = e;
-				cands[ncands].dist = RuhnswDistance(g, vec, e);
+				cands[ncands].dist = RuhnswDistance(g, *vq, e);
 				ncands++;
 			}
 		}
@@ -208,9 +242,10 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 
 /*
  * ruhnswbulkdelete (ambulkdelete): see the file header.  Calls callback
- * once for every live node's heap TID (CREATE INDEX CONCURRENTLY relies
- * on that to learn what the index holds).  Returns stats with
- * tuples_removed and num_index_tuples updated.
+ * once for every heap TID of every live node (CREATE INDEX CONCURRENTLY
+ * relies on that to learn what the index holds).  Returns stats with
+ * tuples_removed (TIDs dropped) and num_index_tuples (TIDs left)
+ * updated.
  */
 IndexBulkDeleteResult *
 ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
@@ -221,6 +256,8 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	RuhnswVidSet deleted;
 	double		nlive = 0;
 	double		nremoved = 0;
+	double		ntids_removed = 0;
+	RuhnswGraph tg;
 	uint32		best_vid = RUHNSW_INVALID_VID;
 	int			best_level = -1;
 	MemoryContext cxt;
@@ -235,8 +272,9 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
 	RuhnswReadMeta(index, &meta);
 	RuhnswVidSetInit(&deleted, 1024);
-	RuhnswMarkDeleted(info, &meta, callback, callback_state, &deleted, &nlive, &nremoved,
-					  &best_vid, &best_level);
+	RuhnswGraphInit(&tg, index, &meta, NULL);
+	RuhnswMarkDeleted(info, &meta, &tg, callback, callback_state, &deleted, &nlive, &nremoved,
+					  &ntids_removed, &best_vid, &best_level);
 
 	if (OidIsValid(meta.store_relid) && RuhnswGetStore(NULL, index, &meta) == NULL)
 		RuhnswResetGraph(index, &meta);
@@ -249,7 +287,6 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 										 (uint64) RUHNSW_INVALID_VID);
 		char	   *rec;
 		char	   *nbrrec;
-		float	   *vec;
 		MemoryContext nodecxt;
 
 		/* no search may still hold the TIDs of the nodes just deleted */
@@ -259,12 +296,11 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, &meta));
 		rec = palloc(g.nodesize);
 		nbrrec = palloc(g.nodesize);
-		vec = palloc(sizeof(float) * g.dims);
 		nodecxt = AllocSetContextCreate(cxt, "ruhnsw vacuum node", ALLOCSET_DEFAULT_SIZES);
 		for (uint32 vid = 0; vid < nvids; vid++)
 		{
 			RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
-			bool		vecread = false;
+			RvScorer   *vq = NULL;	/* vid's vector, read when needed */
 			bool		changed = false;
 
 			if (vid % 64 == 0)
@@ -274,10 +310,12 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				continue;
 			MemoryContextSwitchTo(nodecxt);
 			for (int lc = 0; lc <= hdr->level; lc++)
-				if (RuhnswRepairLevel(&g, vid, rec, lc, &deleted, vec, &vecread, nbrrec))
+				if (RuhnswRepairLevel(&g, vid, rec, lc, &deleted, &vq, nbrrec))
 					changed = true;
 			if (changed)
 				RuhnswWriteNode(&g, vid, rec);
+			if (vq)
+				RuhnswQueryEnd(vq);
 			MemoryContextSwitchTo(cxt);
 			MemoryContextReset(nodecxt);
 		}
@@ -302,7 +340,7 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 
-	stats->tuples_removed += nremoved;
+	stats->tuples_removed += ntids_removed;
 	stats->num_index_tuples = nlive;
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	return stats;

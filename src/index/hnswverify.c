@@ -32,9 +32,14 @@
  *	  the invariant of ruhnsw.h, which scans rely on (their level-0 search
  *	  starts from the entry point and the node the upper levels led to, so
  *	  a node reachable only over upper-level links can be missed);
- *	- every live node's heap TID is a valid TID within the heap and, if it
- *	  still holds a tuple, that tuple's column refers to this node's vid in
- *	  the covered store (ruhnsw_heap_tid).  A TID whose tuple is gone is
+ *	- a node with a TID tail (RUHNSW_NODE_TIDS) names an upper record,
+ *	  also at level 0, whose tail (after the node's lists) has at most cap
+ *	  TIDs in use and lies inside the used part of its upper page,
+ *	  overlapping no other record (ruhnsw_node);
+ *	- every heap TID of every live node (inline and tail) is a valid TID
+ *	  within the heap, no TID appears twice in a node and, if it still
+ *	  holds a tuple, that tuple's column refers to this node's vid in the
+ *	  covered store (ruhnsw_heap_tid).  A TID whose tuple is gone is
  *	  fine: VACUUM has not reached it yet.
  *
  * Invariants of this file:
@@ -238,11 +243,12 @@ RvvCheckMeta(RuhnswVerifyState *vs)
 					  &isnew))
 		return false;
 	memcpy(meta, vs->page + contents, sizeof(RuhnswMetaPageData));
-	if (meta->magic != RUHNSW_MAGIC || meta->version != RUHNSW_VERSION)
+	if (meta->magic != RUHNSW_MAGIC || meta->version < RUHNSW_MIN_VERSION ||
+		meta->version > RUHNSW_VERSION)
 	{
 		RvvReport(vs, "ruhnsw_meta", RUHNSW_METAPAGE_BLKNO, -1,
-				  "magic 0x%08x version %u, expected 0x%08x version %d",
-				  meta->magic, meta->version, RUHNSW_MAGIC, RUHNSW_VERSION);
+				  "magic 0x%08x version %u, expected 0x%08x version %d to %d",
+				  meta->magic, meta->version, RUHNSW_MAGIC, RUHNSW_MIN_VERSION, RUHNSW_VERSION);
 		return false;
 	}
 	if (meta->m < RUHNSW_MIN_M || meta->m > RUHNSW_MAX_M ||
@@ -422,7 +428,8 @@ RvvCheckUpper(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid, const Ruhnsw
 	if (!(hdr->flags & RUHNSW_NODE_UPPER))
 	{
 		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
-				  "node of level %d has no upper record", level);
+				  "node of level %d%s has no upper record", level,
+				  (hdr->flags & RUHNSW_NODE_TIDS) ? " with a TID tail" : "");
 		return false;
 	}
 	if (!RvvUpperLocation(vs, vid, hdr->upper, level, &u, &off, &len))
@@ -510,7 +517,8 @@ RvvScanRecords(RuhnswVerifyState *vs)
 			}
 			st = (hdr.flags & RUHNSW_NODE_DELETED) ? RVV_DELETED : RVV_LIVE;
 			level = hdr.level;
-			if (hdr.flags & ~(RUHNSW_NODE_USED | RUHNSW_NODE_DELETED | RUHNSW_NODE_UPPER))
+			if (hdr.flags & ~(RUHNSW_NODE_USED | RUHNSW_NODE_DELETED | RUHNSW_NODE_UPPER |
+							  RUHNSW_NODE_TIDS))
 				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid, "unknown flags 0x%02x",
 						  hdr.flags);
 			if (vid >= vs->next_vid)
@@ -528,7 +536,7 @@ RvvScanRecords(RuhnswVerifyState *vs)
 				RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
 						  "live node of level %d above the entry level %d",
 						  level, vs->meta.entry_level);
-			if (level >= 1)
+			if (level >= 1 || (hdr.flags & RUHNSW_NODE_TIDS))
 				upper_ok = RvvCheckUpper(vs, blkno, (uint32) vid, &hdr, level);
 			if (st == RVV_LIVE)
 				nlive++;
@@ -540,7 +548,86 @@ RvvScanRecords(RuhnswVerifyState *vs)
 }
 
 /*
- * Pass 2: the links of every used record, and each live node's heap TID.
+ * The heap TIDs of live node vid whose level-0 record rec (header hdr)
+ * is: the inline one (unless invalid, which a node with a tail may
+ * have), then those of its TID tail, which is checked (and
+ * its units claimed in upper_map) when its upper reference was found
+ * valid in pass 1.  Returns their number in *tids (palloc'd, room for
+ * RuhnswMaxTids).  Reads pages into vs->page.
+ */
+static int
+RvvNodeTids(RuhnswVerifyState *vs, BlockNumber blkno, uint32 vid,
+			const RuhnswNodeHeader *hdr, ItemPointerData **tids)
+{
+	int			level = RVV_LEVEL(vs->node[vid]);
+	uint32		u,
+				off,
+				len;
+	const RuhnswTidTail *tail;
+	uint32		toff,
+				tlen;
+	uint8	   *map;
+	int			n = 1;
+
+	*tids = palloc(sizeof(ItemPointerData) * RuhnswMaxTids(vs->meta.m, 0));
+	(*tids)[0] = hdr->tid;
+	if (!(hdr->flags & RUHNSW_NODE_TIDS) || !(vs->node[vid] & RVV_UPPER_OK) ||
+		!RvvUpperLocation(vs, vid, hdr->upper, level, &u, &off, &len))
+		return n;
+	/* with a tail, the inline slot may be empty (its TID died) */
+	if (!ItemPointerIsValid(&hdr->tid))
+		n = 0;
+	toff = off + len;
+	if (toff + RuhnswTailSize(0) > vs->upper_used[u])
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "TID tail at offset %u of block %u lies outside its %u bytes in use",
+				  toff, RuhnswUpperBlock(vs->meta.group_pages, u), vs->upper_used[u]);
+		return n;
+	}
+	RvvReadPage(vs, RuhnswUpperBlock(vs->meta.group_pages, u));
+	tail = (const RuhnswTidTail *) (PageGetContents(vs->page) + toff);
+	if (RuhnswTailLog2Cap(tail) > RUHNSW_TAIL_MAX_LOG2CAP)
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "TID tail at offset %u of block %u has a capacity of 2^%u TIDs (at most 2^%d)",
+				  toff, RuhnswUpperBlock(vs->meta.group_pages, u), RuhnswTailLog2Cap(tail),
+				  RUHNSW_TAIL_MAX_LOG2CAP);
+		return n;
+	}
+	tlen = RuhnswTailSize(RuhnswTailCap(tail));
+	if (RuhnswTailCount(tail) > RuhnswTailCap(tail) || toff + tlen > vs->upper_used[u])
+	{
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "TID tail at offset %u of block %u has %u of %u TIDs in use, "
+				  "%u bytes of which lie outside its %u bytes in use",
+				  toff, RuhnswUpperBlock(vs->meta.group_pages, u), RuhnswTailCount(tail),
+				  RuhnswTailCap(tail),
+				  tlen, vs->upper_used[u]);
+		return n;
+	}
+	map = vs->upper_map + (Size) u * RVV_MAP_BYTES;
+	for (uint32 k = toff / sizeof(uint32); k < (toff + tlen) / sizeof(uint32); k++)
+	{
+		if (map[k / 8] & (1 << (k % 8)))
+		{
+			RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+					  "TID tail at offset %u of block %u overlaps another node's record",
+					  toff, RuhnswUpperBlock(vs->meta.group_pages, u));
+			return n;
+		}
+	}
+	for (uint32 k = toff / sizeof(uint32); k < (toff + tlen) / sizeof(uint32); k++)
+		map[k / 8] |= 1 << (k % 8);
+	memcpy(*tids + n, tail->tids, sizeof(ItemPointerData) * RuhnswTailCount(tail));
+	if (n + RuhnswTailCount(tail) == 0)
+		RvvReport(vs, "ruhnsw_node", blkno, (int64) vid,
+				  "live node has no heap TID (an invalid inline TID and an empty tail)");
+	return n + RuhnswTailCount(tail);
+}
+
+/*
+ * Pass 2: the links of every used record, and each live node's heap TIDs.
  * Needs the states of pass 1 (a link may point forward).
  */
 static void
@@ -599,28 +686,41 @@ RvvCheckLinks(RuhnswVerifyState *vs, char *rec)
 			}
 		}
 
-		/* the heap tuple of a live node (only for an index on a plain column) */
+		/* the heap tuples of a live node (only for an index on a plain column) */
 		if (st == RVV_LIVE && vs->attnum >= 1 &&
 			vs->attnum <= RelationGetNumberOfAttributes(vs->heap))
 		{
-			ItemPointerData tid = hdr->tid;
-			BlockNumber hblk = ItemPointerGetBlockNumberNoCheck(&tid);
-			OffsetNumber hoff = ItemPointerGetOffsetNumberNoCheck(&tid);
-			RvStore    *store;
-			uint64		hvid;
+			ItemPointerData *tids;
+			int			ntids = RvvNodeTids(vs, blkno, (uint32) vid, hdr, &tids);
 
-			if (hblk >= vs->heap_nblocks || hoff < FirstOffsetNumber ||
-				hoff > MaxHeapTuplesPerPage)
-				RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
-						  "heap TID (%u,%u) is not a valid TID of the table (%u blocks)",
-						  hblk, hoff, vs->heap_nblocks);
-			else if (RvTamGetVid(vs->heap, &tid, vs->attnum, &store, &hvid) &&
-					 (store->relid != vs->meta.store_relid || hvid != vid) &&
-					 !RvTamTidRefersToVid(vs->heap, &tid, vs->attnum, vs->storep, vid))
-				RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
-						  "heap tuple (%u,%u) refers to store %d vid " UINT64_FORMAT
-						  ", not to this node",
-						  hblk, hoff, store->storeno, hvid);
+			for (int t = 0; t < ntids; t++)
+			{
+				ItemPointerData tid = tids[t];
+				BlockNumber hblk = ItemPointerGetBlockNumberNoCheck(&tid);
+				OffsetNumber hoff = ItemPointerGetOffsetNumberNoCheck(&tid);
+				RvStore    *store;
+				uint64		hvid;
+				bool		dup = false;
+
+				for (int p = 0; p < t && !dup; p++)
+					dup = ItemPointerEquals(&tids[p], &tid);
+				if (dup)
+					RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
+							  "heap TID (%u,%u) appears twice in the node", hblk, hoff);
+				else if (hblk >= vs->heap_nblocks || hoff < FirstOffsetNumber ||
+						 hoff > MaxHeapTuplesPerPage)
+					RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
+							  "heap TID (%u,%u) is not a valid TID of the table (%u blocks)",
+							  hblk, hoff, vs->heap_nblocks);
+				else if (RvTamGetVid(vs->heap, &tid, vs->attnum, &store, &hvid) &&
+						 (store->relid != vs->meta.store_relid || hvid != vid) &&
+						 !RvTamTidRefersToVid(vs->heap, &tid, vs->attnum, vs->storep, vid))
+					RvvReport(vs, "ruhnsw_heap_tid", blkno, (int64) vid,
+							  "heap tuple (%u,%u) refers to store %d vid " UINT64_FORMAT
+							  ", not to this node",
+							  hblk, hoff, store->storeno, hvid);
+			}
+			pfree(tids);
 		}
 	}
 }

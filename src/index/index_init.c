@@ -30,8 +30,8 @@ static const struct config_enum_entry ruhnsw_iterative_scan_options[] = {
 
 /*
  * RvIndexInit: registers the ruhnsw reloptions, ruhnsw's check with
- * ruvector_verify, and the ruvector.ef_search,
- * ruvector.iterative_scan and ruvector.max_scan_tuples settings, and
+ * ruvector_verify, and the ruvector.ef_search, ruvector.iterative_scan and
+ * ruvector.max_scan_tuples settings, and
  * reserves the "ruvector" prefix.
  */
 void

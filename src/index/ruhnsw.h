@@ -22,7 +22,29 @@
  *
  * A level-0 record (metapage nodesize bytes on the page) is RuhnswNodeHeader (heap
  * TID, level, flags, upper reference) followed by the level-0 list of 2*m
- * uint32 vids.  A node of level L >= 1 also has an upper record of L*m
+ * uint32 vids.
+ *
+ * Heap TIDs (format 4).  A node stands for every row version that shares
+ * its vid (an UPDATE that leaves the vector unchanged keeps the vid): the
+ * header holds one TID inline; a node with more has RUHNSW_NODE_TIDS set,
+ * and then its upper record (RUHNSW_NODE_UPPER set, for a level-0 node
+ * too: its upper record has no lists) is followed by a TID tail,
+ * RuhnswTidTail: capacity, count, and that many further TIDs (8 bytes for
+ * one).  When a tail is full, the node gets a new upper record of twice the capacity
+ * (lists and TIDs copied; the old record is abandoned, like every upper
+ * record never freed), all in one WAL record with the header change.
+ * A node's TIDs are the inline one plus the tail's.  In place, a live TID
+ * never moves between the inline slot and the tail (readers read the two
+ * under separate locks): VACUUM makes a dead inline TID invalid (only a
+ * node with a tail has an invalid one) and compacts the tail; a node
+ * whose every TID is dead is marked deleted (its tail emptied).  An
+ * insert that finds no room first drops the TIDs whose heap tuples no
+ * longer refer to the vid (pruned, aborted, reused).  Format 3 (no TID tails)
+ * is read and written as it is; the metapage says 4 from the first tail
+ * on (aminsert upgrades it before adding a TID).  Older formats are
+ * refused with a hint to REINDEX.
+ *
+ * A node of level L >= 1 also has an upper record of L*m
  * vids, its lists of levels 1..L (m each), in an upper page: the one of
  * its level-0 page's group, or of a later group when that one is full;
  * the header's upper field (RUHNSW_NODE_UPPER set) names it by its
@@ -42,8 +64,12 @@
  * of its vid so builds are reproducible).  vids must fit in 32 bits.
  *
  * Invariants:
- *	- a node record with RUHNSW_NODE_USED set has a valid TID and level;
- *	  RUHNSW_NODE_DELETED marks nodes whose heap tuple VACUUM removed; such
+ *	- a node record with RUHNSW_NODE_USED set has a valid level and a
+ *	  valid inline TID (or a TID tail with at least one TID); its TIDs
+ *	  (inline and tail) are distinct, each names a row
+ *	  version whose column refers to the node's vid (or, for a HOT chain's
+ *	  root, a member of the chain does);
+ *	  RUHNSW_NODE_DELETED marks nodes whose heap tuples VACUUM removed; such
  *	  nodes are never returned by scans and, after ambulkdelete, no live
  *	  node links to them.  A deleted node's record is reused when the store
  *	  hands out its vid again.
@@ -71,20 +97,25 @@
  * RUHNSW_UPDATE_LOCK in ShareLock, so they run concurrently, and hold the
  * metapage's buffer lock in exclusive mode around each write step only
  * (one WAL record and the reads that decide it: their searches overlap,
- * their write steps are serialized and interleave: hnswinsert.c); an insert
- * that may change the metapage (first vector, stale store binding, a node
- * above the entry point's level) holds RUHNSW_UPDATE_LOCK in ExclusiveLock
- * instead.  ambulkdelete, amvacuumcleanup and verify hold
- * RUHNSW_UPDATE_LOCK in ExclusiveLock, so they never overlap an insert; a
- * scan holds RUHNSW_SCAN_LOCK in ShareLock while it searches, and
- * ambulkdelete takes it in ExclusiveLock once after marking nodes deleted
- * so that no search still holds their TIDs.  Buffer locks: readers lock one
- * index buffer at a time (node records are copied out: a node's level-0
- * record and its upper record are each read whole under their page's
- * lock, one after the other); a writer locks the pages of the (at most
- * RUHNSW_MAX_WRITE) records it writes in one WAL record together (their
- * level-0 and upper pages, at most 4), in ascending block order, and only
- * a writer holding the metapage's buffer lock (block 0, taken first) or
+ * their write steps are serialized and interleave: hnswinsert.c); adding
+ * a TID to a live node (RuhnswAddTid) is such a write step too, so it
+ * never races a write of the same node's record.  An insert that may
+ * change the metapage (first vector, stale store binding, a format-3
+ * index to upgrade, a node above the entry point's level) holds
+ * RUHNSW_UPDATE_LOCK in ExclusiveLock instead.  ambulkdelete,
+ * amvacuumcleanup and verify hold RUHNSW_UPDATE_LOCK in ExclusiveLock, so
+ * they never overlap an insert; a scan holds RUHNSW_SCAN_LOCK in
+ * ShareLock while it searches, and ambulkdelete takes it in ExclusiveLock
+ * once after marking nodes deleted so that no search still holds their
+ * TIDs.  Buffer locks: readers lock one index buffer at a time (node
+ * records are copied out: a node's level-0 record and its upper record
+ * are each read whole under their page's lock, one after the other, and
+ * so are its level-0 record and TID tail); a writer locks the pages of
+ * the (at most RUHNSW_MAX_WRITE) records it writes in one WAL record
+ * together (their level-0 and upper pages, at most 4), in ascending block
+ * order, as do RuhnswAddTid and RuhnswVacuumTids (a node's level-0 page
+ * and its tail's upper page), and only a writer holding the metapage's
+ * buffer lock (block 0, taken first) or
  * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
  * locks cannot deadlock.
  *
@@ -102,10 +133,12 @@
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
 
+#include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
 
 #define RUHNSW_MAGIC			0x52484E53	/* "RHNS" */
-#define RUHNSW_VERSION			3
+#define RUHNSW_VERSION			4
+#define RUHNSW_MIN_VERSION		3	/* oldest format read (no TID tails) */
 #define RUHNSW_PAGE_ID			0xFF91
 
 #define RUHNSW_METAPAGE_BLKNO	0
@@ -115,6 +148,8 @@
 #define RUHNSW_DEFAULT_M		16
 #define RUHNSW_MIN_M			2
 #define RUHNSW_MAX_M			100
+/* the longest neighbour list of one level (level 0 has 2m slots) */
+#define RUHNSW_MAX_SLOTS		(2 * RUHNSW_MAX_M)
 #define RUHNSW_DEFAULT_EF_CONSTRUCTION	64
 #define RUHNSW_MIN_EF_CONSTRUCTION	4
 #define RUHNSW_MAX_EF_CONSTRUCTION	1000
@@ -132,6 +167,7 @@
 #define RUHNSW_NODE_USED		0x01
 #define RUHNSW_NODE_DELETED		0x02
 #define RUHNSW_NODE_UPPER		0x04	/* header's upper field is valid */
+#define RUHNSW_NODE_TIDS		0x08	/* the upper record has a TID tail */
 
 /* page flags (RuhnswPageOpaqueData.flags) */
 #define RUHNSW_PAGE_UPPER		0x01	/* an upper page */
@@ -215,6 +251,30 @@ typedef struct RuhnswNodeHeader
 	uint32		upper;			/* RuhnswUpperRef, valid with RUHNSW_NODE_UPPER */
 } RuhnswNodeHeader;
 
+/*
+ * The TID tail after a node's upper lists (RUHNSW_NODE_TIDS): room for
+ * cap TIDs (a power of two, at most RUHNSW_TAIL_MAX_CAP), the first count
+ * in use; info holds log2(cap) in its top 4 bits and count in the others.
+ * RuhnswTailSize(cap) bytes, a multiple of 4 so that upper records stay
+ * 4-byte aligned: 8 for one TID.
+ */
+typedef struct RuhnswTidTail
+{
+	uint16		info;			/* log2(cap) << 12 | count */
+	ItemPointerData tids[FLEXIBLE_ARRAY_MEMBER];
+} RuhnswTidTail;
+
+#define RUHNSW_TAIL_COUNT_MASK	0x0FFF
+#define RUHNSW_TAIL_MAX_LOG2CAP	10
+#define RUHNSW_TAIL_MAX_CAP		(1U << RUHNSW_TAIL_MAX_LOG2CAP)
+#define RuhnswTailLog2Cap(t)	((uint32) ((t)->info >> 12))
+#define RuhnswTailCap(t)		(1U << RuhnswTailLog2Cap(t))
+#define RuhnswTailCount(t)		((uint32) ((t)->info & RUHNSW_TAIL_COUNT_MASK))
+#define RuhnswTailSetCount(t, n) \
+	((t)->info = (uint16) (((t)->info & ~RUHNSW_TAIL_COUNT_MASK) | (uint32) (n)))
+#define RuhnswTailSize(cap)	TYPEALIGN(sizeof(uint32), offsetof(RuhnswTidTail, tids) + \
+									  sizeof(ItemPointerData) * (cap))
+
 #define RuhnswNodeSlots(node)	((uint32 *) ((char *) (node) + sizeof(RuhnswNodeHeader)))
 
 /* a candidate: a vid and its distance to the query */
@@ -224,12 +284,18 @@ typedef struct RuhnswCand
 	uint32		vid;
 } RuhnswCand;
 
-/* a set of vids (open addressing) */
+/*
+ * a set of vids: open addressing, or (RuhnswVidSetInitRange) a bitmap over
+ * [0, range) with a hash set for vids beyond it
+ */
 typedef struct RuhnswVidSet
 {
 	uint32	   *slots;
 	uint32		mask;
-	uint32		count;
+	uint32		count;			/* vids in the set */
+	uint32		nhash;			/* of them in slots */
+	uint64	   *bits;			/* bitmap mode: range bits, else NULL */
+	uint32		range;
 } RuhnswVidSet;
 
 /* distances of vids to one query (open addressing; hnswutils.c) */
@@ -240,6 +306,12 @@ typedef struct RuhnswDistMap
 	uint32		mask;
 	uint32		count;
 } RuhnswDistMap;
+/* One entry of a recent-page map: a block and the buffer it was read into. */
+typedef struct RuhnswRecentBuf
+{
+	BlockNumber blkno;
+	Buffer		buf;
+} RuhnswRecentBuf;
 
 /*
  * Graph access: either an in-memory array of node records indexed by vid
@@ -270,20 +342,17 @@ typedef struct RuhnswGraph
 	bool		unlogged_build;
 	BlockNumber nblocks;		/* cached index size (grows only) */
 
-	float	   *vecs;			/* build only: vectors by vid when they fit in
-								 * maintenance_work_mem, else NULL */
-	uint64		nvecs;			/* vids covered by vecs */
-	RvPinSet	pins;			/* store pins of one distance computation */
-	float	   *vecbuf;			/* dims floats: a node's vector */
-	float	   *vecbuf2;		/* dims floats: scratch */
+	RvDistanceKind kind;		/* the metric as a store distance kind */
+	RvScoreMode mode;			/* what distances are computed on */
+	RvScoreCache *cache;		/* build only: vectors or codes by vid when
+								 * they fit in maintenance_work_mem, else NULL */
+	struct RuhnswRecentMap *recent; /* RuhnswReadBufferRecent's map, or NULL */
 	char	   *nodebuf;		/* nodesize bytes */
 	RuhnswVidSet visited;
 	RuhnswCand *heapbuf;		/* candidate heap storage */
 	int			heapcap;
 	RuhnswCand *wbuf;			/* result heap storage */
 	int			wcap;
-	float	   *selvecs;		/* RuhnswSelectNeighbors: kept vectors */
-	int			selcap;			/* vectors selvecs holds */
 	RuhnswDistMap *distmap;		/* when set, RuhnswSearchLayer records every
 								 * distance it computes in it, and an insert
 								 * updates full neighbour lists from the
@@ -327,6 +396,7 @@ extern int	RuhnswGetEfConstruction(Relation index);
 
 /* hnswutils.c */
 extern RuhnswMetric RuhnswGetMetric(Relation index);
+extern RvDistanceKind RuhnswMetricKind(RuhnswMetric metric);
 extern uint32 RuhnswNodeSize(int m);
 extern uint32 RuhnswRecordSize(int m);
 extern uint32 RuhnswNodesPerPage(uint32 recsize);
@@ -349,28 +419,39 @@ extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
 extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
 extern bool RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst);
+extern Buffer RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
 extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
 							 const char *const *srcs);
+extern int	RuhnswNodeTids(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *hdr,
+						   ItemPointerData **tids);
+extern bool RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid);
+extern int	RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
+							 void *callback_state, BufferAccessStrategy strategy,
+							 double *nremoved);
+extern uint32 RuhnswMaxTids(int m, int level);
 extern int	RuhnswLevelSlots(RuhnswGraph *g, int level, int *count);
 extern int	RuhnswRandomLevel(uint32 vid, int m);
-extern void RuhnswReadVector(RuhnswGraph *g, uint32 vid, float *dst);
-extern float RuhnswDistance(RuhnswGraph *g, const float *q, uint32 vid);
-extern float RuhnswVecDistance(RuhnswGraph *g, const float *a, const float *b);
+extern RvScorer *RuhnswQueryBegin(RuhnswGraph *g, const float *q);
+extern RvScorer *RuhnswQueryNode(RuhnswGraph *g, uint32 vid);
+extern void RuhnswQueryEnd(RvScorer *q);
+extern float RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid);
+extern void RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *out);
 extern float RuhnswVectorNorm(const float *v, int dims);
 extern void RuhnswDistMapInit(RuhnswDistMap *map, uint32 capacity);
 extern void RuhnswDistMapClear(RuhnswDistMap *map);
 extern void RuhnswDistMapPut(RuhnswDistMap *map, uint32 vid, float dist);
 extern bool RuhnswDistMapGet(const RuhnswDistMap *map, uint32 vid, float *dist);
-extern int	RuhnswSearchLayer(RuhnswGraph *g, const float *q, RuhnswCand *eps, int neps,
+extern int	RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
-extern int	RuhnswSearchGraph(RuhnswGraph *g, const float *q, int ef, RuhnswCand **result);
+extern int	RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out);
 extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);
 extern RuhnswCand RuhnswHeapPop(RuhnswCand *h, int *n, bool max);
 extern int	RuhnswCandCmp(const void *a, const void *b);
 extern void RuhnswVidSetInit(RuhnswVidSet *set, uint32 capacity);
+extern void RuhnswVidSetInitRange(RuhnswVidSet *set, uint32 range, uint32 capacity);
 extern void RuhnswVidSetClear(RuhnswVidSet *set);
 extern bool RuhnswVidSetAdd(RuhnswVidSet *set, uint32 vid);
 extern bool RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid);
@@ -395,8 +476,8 @@ extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct Index
 extern void ruhnswbuildempty(Relation index);
 
 /* hnswsearch.c */
-extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, const float *q);
-extern int	RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, const float *q, int ef,
+extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q);
+extern int	RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef,
 							 RuhnswCand **result);
 
 /* hnswscan.c */

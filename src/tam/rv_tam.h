@@ -4,7 +4,7 @@
  *	  Internal interface of the ruvector table access method (src/tam):
  *	  the per-relation cache of vector columns and stores, vref handling,
  *	  store lifecycle, and the hooks.  The index layer uses the store
- *	  lookups (RvTamGetStoreByNo, RvTamGetStoreByRelid), RvDatumGetVref,
+ *	  lookup (RvTamOpenStore, the one way to open a store), RvDatumGetVref,
  *	  RvRelIsRuvector and the functions marked "index API".
  *
  * Stores belong to a table's current storage, identified by the table's
@@ -42,6 +42,8 @@ extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot
 extern bool RvSlotInsertAborted(TupleTableSlot *slot);
 extern bool RvTupleInsertAborted(HeapTupleHeader t);
 extern HeapTuple RvFormStoredTuple(Relation rel, TupleTableSlot *slot);
+extern HeapTuple RvFormUpdatedTuple(Relation rel, TupleTableSlot *slot,
+									TupleTableSlot *oldslot);
 extern void RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n,
 							   HeapTuple *out);
 

@@ -46,12 +46,14 @@
 #include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/relfilenodemap.h"
 #include "utils/syscache.h"
 
 #include "ruvector_tam.h"
 #include "tam/rv_tam.h"
+#include "tam/store/rv_score.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
 
@@ -161,11 +163,35 @@ RvTamInstallHooks(void)
 	object_access_hook = RvObjectAccess;
 }
 
-/* RvTamInit: the table AM layer's part of _PG_init. */
+static const struct config_enum_entry rv_search_codes_options[] = {
+	{"off", RV_SCORE_EXACT, false},
+	{"int8", RV_SCORE_SQ8, false},
+	{NULL, 0, false}
+};
+
+/*
+ * RvTamInit: the table AM layer's part of _PG_init: the DDL hooks,
+ * ruvector.search_codes (rv_score.h) and the
+ * developer setting ruvector.store_format (the metapage version new
+ * stores get: 2, with codes, by default; 1 writes stores as 0.2.0 did, so
+ * that tests can check this library reads and rewrites them).
+ */
 void
 RvTamInit(void)
 {
 	RvTamInstallHooks();
+	DefineCustomEnumVariable("ruvector.search_codes",
+							 "Sets what searches score vectors on before they rerank: int8 codes or the exact floats.",
+							 "int8: ruhnsw traverses on SQ8 codes and reranks on the floats; the exact k-NN scan "
+							 "skips rows whose code distance bound rules them out.  off: floats only.",
+							 &rv_search_codes, RV_SCORE_SQ8, rv_search_codes_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.store_format",
+							"Sets the format of new vector stores (developer option).",
+							"1 = floats only, as written by release 0.2.0; 2 = floats and SQ8 codes.",
+							&rv_store_version, RV_STORE_META_V2, RV_STORE_META_V1,
+							RV_STORE_META_V2, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

@@ -361,13 +361,37 @@ rv_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples, CommandId cid
 	pfree(tuples);
 }
 
+/*
+ * Updates the row version at otid to slot's values.  Vector columns whose
+ * value is unchanged (bit for bit the old version's vector) keep the old
+ * version's vref (RvFormUpdatedTuple), so an update of other columns
+ * writes no store and heap may make it HOT; changed vectors get new vids.
+ * The old version is read with SnapshotAny: the executor hands us the
+ * version it fetched or locked, which is still on its page; if heap_update
+ * then finds it updated or deleted meanwhile, the new tuple is discarded
+ * and the executor retries with the newer version's TID.
+ */
 static TM_Result
 rv_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot, CommandId cid,
 				Snapshot snapshot, Snapshot crosscheck, bool wait, TM_FailureData *tmfd,
 				LockTupleMode *lockmode, bool *update_indexes)
 {
-	HeapTuple	tuple = RvFormStoredTuple(rel, slot);
+	HeapTuple	tuple;
 	TM_Result	result;
+
+	if (RvRelGetCache(rel)->nvecatts > 0)
+	{
+		TupleTableSlot *oldslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+														   &TTSOpsBufferHeapTuple);
+
+		if (RvHeap()->tuple_fetch_row_version(rel, otid, SnapshotAny, oldslot))
+			tuple = RvFormUpdatedTuple(rel, slot, oldslot);
+		else
+			tuple = RvFormStoredTuple(rel, slot);
+		ExecDropSingleTupleTableSlot(oldslot);
+	}
+	else
+		tuple = RvFormStoredTuple(rel, slot);
 
 	result = heap_update(rel, otid, tuple, cid, crosscheck, wait, tmfd, lockmode);
 	slot->tts_tableOid = RelationGetRelid(rel);
@@ -495,7 +519,7 @@ RvBuildCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 		if (!isnull[i] && index->rd_index->indkey.values[i] != 0 &&
 			TupleDescAttr(RelationGetDescr(index), i)->atttypid == RvRelGetCache(bs->rel)->typoid &&
 			RvDatumGetVref(values[i], &storeno, &vid))
-			resolved[i] = PointerGetDatum(RvStoreFetch(RvTamGetStoreByNo(bs->rel, storeno),
+			resolved[i] = PointerGetDatum(RvStoreFetch(RvTamOpenStore(bs->rel, RV_KEY_STORENO(storeno)),
 													   vid, NULL));
 	}
 	MemoryContextSwitchTo(old);

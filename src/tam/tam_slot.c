@@ -13,7 +13,14 @@
  *	  with materialize the slot owns copies of everything and no pin is
  *	  needed;
  *	- a value written is validated (RvVectorCheck) before it is stored, so
- *	  vref bytes from anywhere are refused rather than stored.
+ *	  vref bytes from anywhere are refused rather than stored;
+ *	- the new version of an updated row keeps the old version's vref for
+ *	  a vector column whose value is bit for bit the old version's own
+ *	  vector (RvFormUpdatedTuple): several row versions of one row then
+ *	  share a vid, and no store write happens.  A vid is only ever shared
+ *	  by versions of one row: the vref kept is the old version's own,
+ *	  never another row's, even when the new value equals another row's
+ *	  vector (SET v = other.v), which gets a new vid.
  *
  *-------------------------------------------------------------------------
  */
@@ -121,7 +128,7 @@ RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 		}
 		if (RvDatumGetVref(dst->tts_values[att], &storeno, &vid))
 		{
-			RvStore    *store = RvTamGetStoreByNo(rel, storeno);
+			RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
 
 			dst->tts_values[att] =
 				PointerGetDatum(RvStoreFetch(store, vid, materialize ? NULL : pins));
@@ -135,13 +142,49 @@ RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 }
 
 /*
- * RvFormStoredTuples: for n slots about to be inserted into rel, stores
- * every non-null ruvector value in its column's store (one batch per
- * store) and forms heap tuples holding vrefs instead (palloc'd, in out).
- * Raises the type's errors on invalid values.
+ * True if vec (detoasted, of store's dims or not) is bit for bit the vector
+ * stored at vid of store: same dims, same floats, unused field zero.
+ * Pins store pages only for the comparison.
  */
-void
-RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
+static bool
+RvVectorEqualsStored(RuVector *vec, RvStore *store, uint64 vid)
+{
+	RvPinSet	pins;
+	const float *p0,
+			   *p1;
+	int			n0,
+				n1;
+	bool		equal;
+
+	if (VARSIZE(vec) != RUVECTOR_SIZE(store->dims) || vec->dim != store->dims ||
+		vec->unused != 0)
+		return false;
+	memset(&pins, 0, sizeof(pins));
+	if (RvStoreGetPieces(store, vid, &pins, &p0, &n0, &p1, &n1) == 0)
+	{
+		float	   *buf = palloc(sizeof(float) * store->dims);
+
+		RvStoreReadFloats(store, vid, buf);
+		equal = memcmp(buf, vec->x, sizeof(float) * store->dims) == 0;
+		pfree(buf);
+	}
+	else
+		equal = memcmp(p0, vec->x, sizeof(float) * n0) == 0 &&
+			(n1 == 0 || memcmp(p1, vec->x + n0, sizeof(float) * n1) == 0);
+	RvPinSetReleaseAll(&pins);
+	return equal;
+}
+
+/*
+ * Forms the heap tuples of n slots (see RvFormStoredTuples).  With oldslot
+ * (only for n == 1: a heap slot holding the current version of the row
+ * being updated, its raw vrefs), a vector column whose new value is bit
+ * for bit the vector the old version's vref names keeps that vref instead
+ * of storing the value again.
+ */
+static void
+RvFormTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out,
+			 TupleTableSlot *oldslot)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -153,6 +196,7 @@ RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
 	int		   *rows = palloc(sizeof(int) * n);
 	uint64	   *vids = palloc(sizeof(uint64) * n);
 
+	Assert(oldslot == NULL || n == 1);
 	/* the cache may be rebuilt when a store is created: keep our own copy */
 	memcpy(vecatts, cache->vecatts, sizeof(int16) * nvec);
 	for (int r = 0; r < n; r++)
@@ -171,10 +215,28 @@ RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
 
 		for (int r = 0; r < n; r++)
 		{
+			RuVector   *vec;
+
 			if (isnull[r][att])
 				continue;
-			vecs[pending] = (RuVector *) PG_DETOAST_DATUM(values[r][att]);
-			RvVectorCheck(vecs[pending]);
+			vec = (RuVector *) PG_DETOAST_DATUM(values[r][att]);
+			if (oldslot != NULL)
+			{
+				bool		oldnull;
+				Datum		old = slot_getattr(oldslot, att + 1, &oldnull);
+				int16		storeno;
+				uint64		vid;
+
+				if (!oldnull && RvDatumGetVref(old, &storeno, &vid) &&
+					RvVectorEqualsStored(vec, RvTamOpenStore(rel, RV_KEY_STORENO(storeno)), vid))
+				{
+					/* unchanged: the old version's own vref (copied by heap_form_tuple) */
+					values[r][att] = old;
+					continue;
+				}
+			}
+			RvVectorCheck(vec);
+			vecs[pending] = vec;
 			rows[pending++] = r;
 		}
 		/* batch runs of equal dims into one store insert */
@@ -186,7 +248,7 @@ RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
 
 			while (end < pending && vecs[end]->dim == dims)
 				end++;
-			store = RvTamGetStore(rel, att + 1, dims, true);
+			store = RvTamOpenStore(rel, RV_KEY_COLUMN(att + 1, dims, true));
 			RvStoreInsert(store, vecs + start, end - start, vids + start);
 			for (int k = start; k < end; k++)
 				values[rows[k]][att] = RvMakeVref(store->storeno, vids[k]);
@@ -199,6 +261,39 @@ RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
 		out[r] = heap_form_tuple(desc, values[r], isnull[r]);
 		out[r]->t_tableOid = RelationGetRelid(rel);
 	}
+}
+
+/*
+ * RvFormStoredTuples: for n slots about to be inserted into rel, stores
+ * every non-null ruvector value in its column's store (one batch per
+ * store) and forms heap tuples holding vrefs instead (palloc'd, in out).
+ * Raises the type's errors on invalid values.
+ */
+void
+RvFormStoredTuples(Relation rel, TupleTableSlot **slots, int n, HeapTuple *out)
+{
+	RvFormTuples(rel, slots, n, out, NULL);
+}
+
+/*
+ * RvFormUpdatedTuple: the heap tuple (palloc'd) of slot, the new version
+ * of the row whose current version oldslot holds (a heap slot of rel's
+ * descriptor, raw vrefs, buffer pinned).  Each vector column whose new
+ * value is bit for bit the vector of the old version's vref keeps that
+ * vref (same store, same vid: no store write, and heap sees the column
+ * unchanged, so the update may be HOT); every other non-null value is
+ * stored as by RvFormStoredTuple.  Whatever produced the new value (SET v
+ * = v, a trigger, ON CONFLICT DO UPDATE, a copy of another row's equal
+ * vector) only the bytes count, and only the old version's own vref is
+ * ever kept.  Raises the type's errors on invalid values.
+ */
+HeapTuple
+RvFormUpdatedTuple(Relation rel, TupleTableSlot *slot, TupleTableSlot *oldslot)
+{
+	HeapTuple	tuple;
+
+	RvFormTuples(rel, &slot, 1, &tuple, oldslot);
+	return tuple;
 }
 
 /* RvFormStoredTuple: RvFormStoredTuples for one slot. */
@@ -232,7 +327,7 @@ RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum, RvStore **store, uint64
 
 		if (!isnull && RvDatumGetVref(d, &storeno, vid))
 		{
-			*store = RvTamGetStoreByNo(rel, storeno);
+			*store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
 			found = true;
 		}
 	}

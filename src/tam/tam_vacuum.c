@@ -9,7 +9,9 @@
  *	mark:  one pass over the heap pages collects every vid that any tuple
  *	       still on its page references (live, recently dead or not yet
  *	       pruned alike; not tuples whose insert aborted), and counts dead
- *	       line pointers;
+ *	       line pointers.  Several tuples may refer to one vid (versions of
+ *	       a row whose UPDATEs kept the vector): the vid stays live while
+ *	       any of them is on its page;
  *	sweep: only when no dead line pointer is left, a vid that is
  *	       unreferenced and whose allocating transaction precedes the
  *	       horizon computed *before* the mark is freed for reuse
@@ -50,7 +52,8 @@ typedef struct RvMarkStore
 	RvStore    *store;
 	uint64		nvids;			/* vids below this are considered */
 	uint8	   *referenced;		/* bitmap of nvids bits */
-	uint64		nrefs;			/* tuples seen referencing this store */
+	uint64		nrefs;			/* distinct vids seen referenced (tuples for
+								 * vids at or beyond nvids) */
 } RvMarkStore;
 
 /*
@@ -80,7 +83,7 @@ RvMarkReferenced(Relation rel, Snapshot snapshot, BufferAccessStrategy strategy,
 	for (int i = 0; i < n; i++)
 	{
 		ms[i].ref = cache->stores[i];
-		ms[i].store = RvTamGetStoreByNo(rel, ms[i].ref.storeno);
+		ms[i].store = RvTamOpenStore(rel, RV_KEY_STORENO(ms[i].ref.storeno));
 		ms[i].nvids = RvStoreNextVid(ms[i].store);
 		ms[i].referenced = palloc0(ms[i].nvids / 8 + 1);
 	}
@@ -130,9 +133,14 @@ RvMarkReferenced(Relation rel, Snapshot snapshot, BufferAccessStrategy strategy,
 				{
 					if (ms[i].ref.storeno != storeno)
 						continue;
-					if (vid < ms[i].nvids)
+					if (vid >= ms[i].nvids)
+						ms[i].nrefs++;
+					else if (!(ms[i].referenced[vid / 8] & (1 << (vid % 8))))
+					{
+						/* a vid shared by several row versions counts once */
 						ms[i].referenced[vid / 8] |= (uint8) (1 << (vid % 8));
-					ms[i].nrefs++;
+						ms[i].nrefs++;
+					}
 					break;
 				}
 			}
@@ -207,9 +215,12 @@ PG_FUNCTION_INFO_V1(ruvector_storage_report);
 
 /*
  * ruvector_storage_report(regclass) -> setof (store, column_name, dims,
- * tier, live_vectors, dead_vectors, free_slots, pages, bytes, relation):
- * one row per store and tier; relation is the store relation holding it.  live = referenced by a row visible to the
- * current snapshot; dead = allocated but not live (deleted, updated or
+ * tier, live_vectors, dead_vectors, free_slots, pages, bytes, relation,
+ * resident_bytes): one row per store and tier; relation is the store
+ * relation holding it; resident_bytes what searches keep touching (code
+ * and directory pages, RvStoreResidentBytes).  live = vids referenced by a
+ * row visible to the current snapshot (each once); dead = allocated but
+ * not live (deleted, updated or
  * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
  * slots below the high-water mark.  Needs SELECT on the table.
  */
@@ -238,8 +249,8 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 	ms = RvMarkReferenced(rel, GetActiveSnapshot(), NULL, &n, &ndead);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[10];
-		bool		nulls[10] = {0};
+		Datum		values[11];
+		bool		nulls[11] = {0};
 		uint64		next_vid;
 		uint64		nallocated;
 		BlockNumber nblocks;
@@ -259,6 +270,9 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 		values[7] = Int64GetDatum((int64) nblocks);
 		values[8] = Int64GetDatum((int64) nblocks * BLCKSZ);
 		values[9] = ObjectIdGetDatum(ms[i].ref.relid);
+		values[10] = Int64GetDatum((int64) RvStoreResidentBytes(ms[i].store, next_vid, nblocks));
+		/* a 0.2.0 definition of the function (before ALTER EXTENSION UPDATE) has 10 columns */
+		Assert(rsinfo->setDesc->natts == 10 || rsinfo->setDesc->natts == 11);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	table_close(rel, AccessShareLock);

@@ -28,7 +28,9 @@
  *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
  *	  column, to an existing store of that column with the column's dims,
  *	  to an allocated vid (heap_not_vref, heap_vref_store, heap_vref_column,
- *	  heap_vref_dims, heap_vref_unallocated).  A vid allocated but no
+ *	  heap_vref_dims, heap_vref_unallocated).  Several tuples may refer to
+ *	  one vid (the versions of a row whose UPDATEs kept the vector); each
+ *	  is checked, and the vid's payload once.  A vid allocated but no
  *	  longer referenced (its rows deleted, updated or pruned) is not a
  *	  problem: it is space awaiting VACUUM, counted by
  *	  ruvector_storage_report as a dead vector, never reported here.
@@ -55,6 +57,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -80,6 +84,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "simd/rv_simd.h"
 #include "tam/rv_tam.h"
 
 #define RV_MAX_DIMS 16000
@@ -274,7 +279,7 @@ RvCheckPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, const char
 	PageHeader	ph = (PageHeader) page;
 	const RvPageOpaque *op;
 	int			st = vst->cs.storeno;
-	static const char *const kinds[] = {"?", "meta", "segment", "data"};
+	static const char *const kinds[] = {"?", "meta", "segment", "data", "code"};
 
 	if (ph->pd_upper == 0)
 	{
@@ -329,6 +334,12 @@ typedef struct RvGeometry
 	uint32		stride;
 	uint32		base;
 	uint32		seg_blocks;
+	uint32		float_blocks;
+	int32		codes;
+	uint32		code_stride;
+	uint32		code_per_page;
+	uint32		meta_version;
+	RvStoreGeometry geo;		/* the same, for the RvStoreGeo* helpers */
 	uint32		slotbytes;		/* bytes written per vid */
 	uint64		next_vid;
 	uint64		nallocated;
@@ -344,7 +355,25 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	int32		dims = vst->cs.dims;
 	const RvStoreMeta *meta = (const RvStoreMeta *) (page + RV_PAGE_PAYLOAD_START);
 
-	RvStoreComputeLayout(dims, &g->layout, &g->stride, &g->base, &g->seg_blocks);
+	RvStoreGeometry geo;
+	uint32		version = RV_STORE_META_V2;
+	Size		metasize;
+
+	/* a readable metapage of version 1 was written before codes existed */
+	if (readable && meta->magic == RV_STORE_MAGIC && meta->version == RV_STORE_META_V1)
+		version = RV_STORE_META_V1;
+	RvStoreComputeGeometry(dims, version, &geo);
+	metasize = version == RV_STORE_META_V1 ? RV_STORE_META_V1_SIZE : sizeof(RvStoreMeta);
+	g->meta_version = version;
+	g->geo = geo;
+	g->layout = geo.layout;
+	g->stride = geo.stride;
+	g->base = geo.base;
+	g->seg_blocks = geo.seg_blocks;
+	g->float_blocks = geo.float_blocks;
+	g->codes = geo.codes;
+	g->code_stride = geo.code_stride;
+	g->code_per_page = geo.code_per_page;
 	g->slotbytes = dims * sizeof(float) + (g->layout == RV_LAYOUT_HEADER ? 8 : 0);
 	g->meta_ok = false;
 	g->nallocated = 0;
@@ -354,16 +383,19 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 
 	if (!readable || !RvCheckPage(vs, vst, 0, page, RV_PAGE_META, 0, false))
 		return;
-	if (((PageHeader) page)->pd_lower < RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta))
+	if (((PageHeader) page)->pd_lower < RV_PAGE_PAYLOAD_START + metasize)
 	{
 		RvReport(vs, "page_header", st, 0, -1, "metapage pd_lower %u is below the end of its contents",
 				 ((PageHeader) page)->pd_lower);
 		return;
 	}
-	if (meta->magic != RV_STORE_MAGIC || meta->version != RV_STORE_VERSION ||
+	if (meta->magic != RV_STORE_MAGIC || meta->version != version ||
 		meta->dims != dims || meta->layout != g->layout || meta->stride != g->stride ||
 		meta->base != g->base || meta->seg_vids != RV_SEG_VIDS ||
-		meta->seg_blocks != g->seg_blocks)
+		meta->seg_blocks != g->seg_blocks ||
+		(version >= RV_STORE_META_V2 &&
+		 (meta->codes != (uint32) g->codes || meta->code_stride != g->code_stride ||
+		  meta->code_per_page != g->code_per_page || meta->float_blocks != g->float_blocks)))
 	{
 		RvReport(vs, "meta_geometry", st, 0, -1,
 				 "metapage magic 0x%08x version %u dims %d layout %d stride %u base %u "
@@ -441,6 +473,163 @@ RvCheckVidOnPage(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uin
 	}
 }
 
+/*
+ * Per-segment copies of the code pages, read before the segment's payload
+ * pages so that each vid's code record can be checked against its floats
+ * as they are read (RvVerifyVidCode).
+ */
+typedef struct RvCodeCopies
+{
+	uint32		npages;
+	char	   *pages;			/* npages * BLCKSZ */
+	bool	   *ok;				/* page i is a usable code page */
+	float	   *floats;			/* dims floats: a vid's vector, assembled */
+	char	   *prevpage;		/* BLCKSZ: the previous payload page */
+	bool		prevok;
+} RvCodeCopies;
+
+/*
+ * Reads and checks the code pages of segment segno into cc (reporting
+ * page damage), and checks that the code record of every allocated vid
+ * lies in the written part of its page with sane parameters.  xids is the
+ * segment's allocation array, or NULL when its meta page is unusable
+ * (records are then not checked).
+ */
+static void
+RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uint64 segno,
+				  BlockNumber segblk, BlockNumber nblocks, const TransactionId *xids,
+				  RvCodeCopies *cc)
+{
+	int			st = vst->cs.storeno;
+	uint64		first = segno * RV_SEG_VIDS;
+
+	for (uint32 cb = 0; cb < cc->npages; cb++)
+	{
+		BlockNumber b = segblk + RvStoreGeoCodePos(&g->geo, cb);
+		char	   *page = cc->pages + (Size) cb * BLCKSZ;
+
+		cc->ok[cb] = false;
+		if (b >= nblocks)
+			continue;
+		cc->ok[cb] = RvReadPage(vs, vst, b, page) &&
+			RvCheckPage(vs, vst, b, page, RV_PAGE_CODES, (uint32) segno, true);
+		if (xids == NULL)
+			continue;
+		for (uint32 r = 0; r < g->code_per_page; r++)
+		{
+			uint32		k = cb * g->code_per_page + r;
+			uint64		vid = first + k;
+			uint32		pageoff = RV_PAGE_PAYLOAD_START + r * g->code_stride;
+			RvSq8Params p;
+
+			if (k >= RV_SEG_VIDS || vid >= g->next_vid)
+				break;
+			if (xids[k] == InvalidTransactionId)
+				continue;
+			if (!cc->ok[cb] || pageoff + g->code_stride > ((PageHeader) page)->pd_lower)
+			{
+				RvReport(vs, "vid_codes", st, b, (int64) vid,
+						 "code record at page offset %u lies beyond the written part of the page",
+						 pageoff);
+				cc->ok[cb] = false;
+				continue;
+			}
+			memcpy(&p, page + pageoff, sizeof(RvSq8Params));
+			if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
+				RvReport(vs, "vid_codes", st, b, (int64) vid,
+						 "code record has scale %g offset %g", p.scale, p.offset);
+		}
+	}
+}
+
+/*
+ * Checks vid's code record (in cc) against its floats x: every element
+ * decodes to within its error bound, scale / 2 plus float rounding.
+ */
+static void
+RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
+				BlockNumber segblk, uint64 vid, const float *x, RvCodeCopies *cc)
+{
+	uint32		k = (uint32) (vid % RV_SEG_VIDS);
+	uint32		cb = k / g->code_per_page;
+	const char *rec;
+	RvSq8Params p;
+	const uint8 *c;
+	double		worst = 0;
+
+	if (cb >= cc->npages || !cc->ok[cb])
+		return;
+	rec = cc->pages + (Size) cb * BLCKSZ + RV_PAGE_PAYLOAD_START +
+		(k % g->code_per_page) * g->code_stride;
+	memcpy(&p, rec, sizeof(RvSq8Params));
+	if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
+		return;					/* reported by RvVerifyReadCodes */
+	c = (const uint8 *) (rec + RV_CODE_HEADER);
+	for (int i = 0; i < vst->cs.dims; i++)
+	{
+		double		e = fabs((double) x[i] - ((double) p.offset + (double) p.scale * c[i]));
+
+		worst = Max(worst, e);
+	}
+	if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale))
+		RvReport(vs, "vid_codes", vst->cs.storeno, segblk + RvStoreGeoCodePos(&g->geo, cb),
+				 (int64) vid,
+				 "code record decodes %g away from the vector (scale %g allows %g)",
+				 worst, p.scale, 0.5 * p.scale);
+}
+
+/*
+ * After payload page fb (copy in page, usable when pageok) was checked:
+ * checks the code record of every allocated vid whose floats end on this
+ * page, assembling floats that start on the previous page from its copy.
+ */
+static void
+RvVerifyPageCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
+				  uint64 segno, BlockNumber segblk, uint32 fb, const char *page, bool pageok,
+				  const TransactionId *xids, RvCodeCopies *cc)
+{
+	uint64		pstart = (uint64) fb * RV_PAGE_PAYLOAD;
+	uint64		pend = pstart + RV_PAGE_PAYLOAD;
+	uint32		hdr = g->layout == RV_LAYOUT_HEADER ? 8 : 0;
+	uint32		fbytes = vst->cs.dims * sizeof(float);
+	uint64		first = segno * RV_SEG_VIDS;
+
+	if (xids != NULL && pageok)
+	{
+		uint64		lead = g->base + hdr + fbytes;
+		uint64		k0 = pstart + 1 > lead ? (pstart + 1 - lead + g->stride - 1) / g->stride : 0;
+
+		for (uint64 k = k0; k < RV_SEG_VIDS; k++)
+		{
+			uint64		fstart = g->base + k * g->stride + hdr;
+			uint64		fend = fstart + fbytes;
+			uint64		vid = first + k;
+
+			if (fend <= pstart)
+				continue;
+			if (fend > pend || vid >= g->next_vid)
+				break;
+			if (xids[k] == InvalidTransactionId)
+				continue;
+			if (fstart >= pstart)
+				memcpy(cc->floats, page + RV_PAGE_PAYLOAD_START + (fstart - pstart), fbytes);
+			else if (fstart >= pstart - RV_PAGE_PAYLOAD && cc->prevok)
+			{
+				uint32		head = (uint32) (pstart - fstart);
+
+				memcpy(cc->floats, cc->prevpage + RV_PAGE_PAYLOAD_START + (RV_PAGE_PAYLOAD - head),
+					   head);
+				memcpy((char *) cc->floats + head, page + RV_PAGE_PAYLOAD_START, fbytes - head);
+			}
+			else
+				continue;		/* spans more than two pages, or a bad one */
+			RvVerifyVidCode(vs, vst, g, segblk, vid, cc->floats, cc);
+		}
+	}
+	memcpy(cc->prevpage, page, BLCKSZ);
+	cc->prevok = pageok;
+}
+
 static int
 RvRefCmp(const void *a, const void *b)
 {
@@ -460,6 +649,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 	RvReadArg	ra;
 	BlockNumber nblocks;
 	RvGeometry	g;
+	RvCodeCopies cc;
 	bool		metaok;
 	uint64		nsegs_file;
 	uint64		sum_seg = 0;
@@ -497,6 +687,15 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 
 	metaok = RvReadPage(vs, vst, 0, vs->page);
 	RvCheckMeta(vs, vst, vs->page, metaok, nblocks, &g);
+	memset(&cc, 0, sizeof(cc));
+	if (g.codes != RV_CODES_NONE)
+	{
+		cc.npages = g.geo.code_blocks;
+		cc.pages = palloc((Size) cc.npages * BLCKSZ);
+		cc.ok = palloc0(sizeof(bool) * cc.npages);
+		cc.floats = palloc(sizeof(float) * vst->cs.dims);
+		cc.prevpage = palloc(BLCKSZ);
+	}
 	nsegs_file = (nblocks - 1 + g.seg_blocks - 1) / g.seg_blocks;
 
 	for (uint64 segno = 0; segno < nsegs_file; segno++)
@@ -554,18 +753,28 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		else if (inuse)
 			counts_ok = false;
 
+		if (g.codes != RV_CODES_NONE)
+		{
+			cc.prevok = false;
+			RvVerifyReadCodes(vs, vst, &g, segno, segblk, nblocks, xids, &cc);
+		}
+
 		/*
 		 * The segment's vids against the heap refs, and their payload on
-		 * the data pages, page by page in stream order.
+		 * the data pages, page by page in stream order (with each vid's
+		 * code record against its floats).
 		 */
-		for (BlockNumber b = segblk + 1; b < segblk + g.seg_blocks && b < nblocks; b++)
+		for (uint32 fb = 0; fb < g.float_blocks; fb++)
 		{
-			uint64		pstart = (uint64) (b - segblk - 1) * RV_PAGE_PAYLOAD;
+			BlockNumber b = segblk + RvStoreGeoFloatPos(&g.geo, fb);
+			uint64		pstart = (uint64) fb * RV_PAGE_PAYLOAD;
 			uint64		pend = pstart + RV_PAGE_PAYLOAD;
 			bool		pageok;
 			uint64		k0,
 						k1;
 
+			if (b >= nblocks)
+				break;
 			pageok = RvReadPage(vs, vst, b, vs->page) &&
 				RvCheckPage(vs, vst, b, vs->page, RV_PAGE_DATA, (uint32) segno, true);
 
@@ -596,6 +805,8 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 				if (referenced || frozen)
 					RvCheckVidOnPage(vs, vst, &g, vid, b, vs->page, pageok, pstart);
 			}
+			if (g.codes != RV_CODES_NONE)
+				RvVerifyPageCodes(vs, vst, &g, segno, segblk, fb, vs->page, pageok, xids, &cc);
 		}
 		/* refs into the part of this segment with no data page in the file */
 		while (ri < vst->nrefs && vst->refs[ri].vid < Min(first + RV_SEG_VIDS, g.next_vid))
@@ -603,7 +814,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 			uint64		end = g.base + (vst->refs[ri].vid % RV_SEG_VIDS) * (uint64) g.stride +
 			g.slotbytes;
 
-			if (segblk + 1 + (end - 1) / RV_PAGE_PAYLOAD >= nblocks)
+			if (segblk + RvStoreGeoFloatPos(&g.geo, (uint32) ((end - 1) / RV_PAGE_PAYLOAD)) >= nblocks)
 				RvReport(vs, "vid_payload", st, -1, (int64) vst->refs[ri].vid,
 						 "payload lies beyond the end of the store file (%u blocks)", nblocks);
 			ri++;
@@ -869,7 +1080,7 @@ ruvector_verify(PG_FUNCTION_ARGS)
 			RelFileNode node;
 
 			if (RvStoreRelFileNode(cs->relid, &node))
-				vst->store = RvStoreOpen(cs, vs.rel->rd_rel->relpersistence, vs.rel->rd_backend);
+				vst->store = RvTamOpenStore(vs.rel, RV_KEY_ROW(cs));
 			else
 				RvReport(&vs, "store_missing", cs->storeno, -1, -1,
 						 "store relation %u of store %d is not in pg_class", cs->relid,

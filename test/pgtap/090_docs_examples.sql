@@ -76,7 +76,7 @@ RESET ruvector.max_scan_tuples;
 -- storage report and VACUUM, as the guide shows them
 SELECT is((SELECT string_agg(name, ',' ORDER BY n) FROM unnest(
 	(SELECT proargnames FROM pg_proc WHERE proname = 'ruvector_storage_report')) WITH ORDINALITY u(name, n) WHERE n > 1),
-	'store,column_name,dims,tier,live_vectors,dead_vectors,free_slots,pages,bytes,relation',
+	'store,column_name,dims,tier,live_vectors,dead_vectors,free_slots,pages,bytes,relation,resident_bytes',
 	'ruvector_storage_report columns as documented');
 DELETE FROM items WHERE id > 1500;
 SELECT is((SELECT dead_vectors FROM ruvector_storage_report('items')), 500::bigint,

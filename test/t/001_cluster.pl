@@ -10,6 +10,6 @@ my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
-is($node->safe_psql('postgres', 'SELECT ruvector_version()'), '0.2.0', 'extension loads in a TAP cluster');
+is($node->safe_psql('postgres', 'SELECT ruvector_version()'), '0.3.0', 'extension loads in a TAP cluster');
 $node->stop;
 done_testing();

@@ -3,9 +3,10 @@
 # 1. A temporary ruvector table's store relations live in the session's
 #    temporary schema and go away with the session (and with DISCARD
 #    TEMP), leaving no catalog row and nothing for ruvector_gc_orphans().
-# 2. ALTER EXTENSION ruvector_tam UPDATE from 0.1.0: with no 0.1.0 store
-#    it converts the extension, and the result has exactly the objects and
-#    function properties of a fresh 0.2.0 install, and works (a ruvector
+# 2. ALTER EXTENSION ruvector_tam UPDATE from 0.1.0 (through 0.2.0 to
+#    0.3.0) and from 0.2.0: with no 0.1.0 store it converts the extension,
+#    and the result has exactly the objects and function properties of a
+#    fresh 0.3.0 install, and works (a ruvector
 #    table with a ruhnsw index created under 0.1.0 is usable after it);
 #    while a 0.1.0 store exists it refuses with 0A000, naming the table and
 #    the dump/restore path, and changes nothing.
@@ -48,15 +49,17 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM ruvector_gc_orphans()'), '
 
 # ---- 2. ALTER EXTENSION UPDATE from 0.1.0
 # what a database's copy of the extension consists of: every member
-# object, and each function's signature, result, volatility, strictness,
-# parallel safety, C symbol and ACL
+# object (but the store relations of tables, also members), and each
+# function's signature, arguments (OUT ones too), result, volatility,
+# strictness, parallel safety, C symbol and ACL
 my $shape = q{
 	SELECT string_agg(x, E'\n' ORDER BY x) FROM (
 		SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS x
 		  FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 		 WHERE d.deptype = 'e' AND e.extname = 'ruvector_tam'
+		   AND pg_describe_object(d.classid, d.objid, d.objsubid) NOT LIKE 'table ruvector_internal.%'
 		UNION ALL
-		SELECT p.oid::regprocedure || ' -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text ||
+		SELECT p.oid::regprocedure || ' (' || pg_get_function_arguments(p.oid) || ') -> ' || pg_get_function_result(p.oid) || ' ' || p.provolatile::text ||
 			p.proisstrict::text || p.proparallel::text || ' ' || p.prosrc || ' ' || coalesce(p.proacl::text, '-')
 		  FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 		  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ruvector_tam'
@@ -77,21 +80,37 @@ $node->safe_psql('upd', q{
 	INSERT INTO h SELECT g, ARRAY[g, -g, 1]::real[]::ruvector FROM generate_series(1, 20) g});
 is($node->safe_psql('upd', q{SELECT extversion FROM pg_extension WHERE extname = 'ruvector_tam'}), '0.1.0',
 	'0.1.0 installed from its script');
-isnt($node->safe_psql('upd', $shape), $want, '0.1.0 differs from 0.2.0 (the comparison can fail)');
+isnt($node->safe_psql('upd', $shape), $want, '0.1.0 differs from 0.3.0 (the comparison can fail)');
 $node->safe_psql('upd', 'ALTER EXTENSION ruvector_tam UPDATE');
-is($node->safe_psql('upd', q{SELECT extversion FROM pg_extension WHERE extname = 'ruvector_tam'}), '0.2.0',
-	'updated to 0.2.0');
-is($node->safe_psql('upd', $shape), $want, 'the updated extension has exactly the objects of a fresh 0.2.0 install');
+is($node->safe_psql('upd', q{SELECT extversion FROM pg_extension WHERE extname = 'ruvector_tam'}), '0.3.0',
+	'updated to 0.3.0');
+is($node->safe_psql('upd', $shape), $want, 'the updated extension has exactly the objects of a fresh 0.3.0 install');
 $node->safe_psql('upd', q{INSERT INTO r SELECT * FROM h});
 is($node->safe_psql('upd', q{SET ruvector.enable_exact_scan = off; SET enable_seqscan = off;
 	SELECT string_agg(id::text, ',') FROM (SELECT id FROM r ORDER BY v <-> '[5.2,-5.2,1]' LIMIT 3) s}),
 	'5,6,4', 'a table and ruhnsw index created under 0.1.0 work after the update');
 is($node->safe_psql('upd', q{SELECT count(*) FROM ruvector_verify('r')}), '0', 'verify clean after the update');
 is($node->safe_psql('upd', q{SELECT count(*) FROM ruvector_storage_report('r') WHERE relation IS NOT NULL}), '1',
-	'the new rows went to a 0.2.0 store relation');
+	'the new rows went to a store relation');
+
+# from 0.2.0: its script, a table with vectors and an index, then the update
+$node->safe_psql('postgres', 'CREATE DATABASE upd2');
+$node->safe_psql('upd2', q{
+	CREATE EXTENSION ruvector_tam VERSION '0.2.0';
+	CREATE TABLE r (id int PRIMARY KEY, v ruvector(3)) USING ruvector;
+	INSERT INTO r SELECT g, ARRAY[g, -g, 1]::real[]::ruvector FROM generate_series(1, 20) g;
+	CREATE INDEX r_v ON r USING ruhnsw (v)});
+isnt($node->safe_psql('upd2', $shape), $want, '0.2.0 differs from 0.3.0 (the comparison can fail)');
+$node->safe_psql('upd2', 'ALTER EXTENSION ruvector_tam UPDATE');
+is($node->safe_psql('upd2', $shape), $want, 'updated from 0.2.0: exactly the objects of a fresh 0.3.0 install');
+is($node->safe_psql('upd2', q{SET ruvector.enable_exact_scan = off; SET enable_seqscan = off;
+	SELECT string_agg(id::text, ',') FROM (SELECT id FROM r ORDER BY v <-> '[5.2,-5.2,1]' LIMIT 3) s}),
+	'5,6,4', 'a table and ruhnsw index created under 0.2.0 work after the update');
+is($node->safe_psql('upd2', q{SELECT live_vectors, resident_bytes > 0 FROM ruvector_storage_report('r')}), '20|t',
+	'ruvector_storage_report has resident_bytes after the update');
 
 # a 0.1.0 table that holds vectors: 0.1.0's catalog row for its store
-# (written here as 0.1.0's library wrote it, since this library is 0.2.0)
+# (written here as 0.1.0's library wrote it, since this library is 0.3.0)
 $node->safe_psql('postgres', 'CREATE DATABASE old');
 $node->safe_psql('old', q{
 	CREATE EXTENSION ruvector_tam VERSION '0.1.0';

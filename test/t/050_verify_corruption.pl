@@ -16,9 +16,13 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
-# 768 dims: header layout, stride 3136; segment 0 meta page is block 1, its
-# payload stream starts in block 2 (vid 0's header at payload offset 56).
-my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta);
+# 768 dims: header layout, stride 3136; segment 0 meta page is block 1,
+# followed by its first code page (block 2: SQ8 records of 780 bytes, vids
+# 0..9, vid 0's at payload offset 0: 12 bytes of scale/offset/norm, then
+# its codes); the payload stream starts in block 3 (vid 0's header at
+# payload offset 56), blocks 3, 4 and 5 hold payload, block 6 the next
+# code page.
+my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_codemagic);
 for my $t (@tables)
 {
 	$node->safe_psql('postgres', qq{
@@ -49,9 +53,11 @@ sub overwrite
 }
 
 my $B = 8192;
-overwrite($path{t_vhdr}, 2 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
-overwrite($path{t_magic}, 3 * $B + $B - 64, "XXXX");              # data page magic
-overwrite($path{t_pghdr}, 4 * $B + 16, pack('v', 0xfff0));       # data page pd_special
+overwrite($path{t_vhdr}, 3 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
+overwrite($path{t_magic}, 4 * $B + $B - 64, "XXXX");              # data page magic
+overwrite($path{t_pghdr}, 5 * $B + 16, pack('v', 0xfff0));       # data page pd_special
+overwrite($path{t_codes}, 2 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
+overwrite($path{t_codemagic}, 6 * $B + $B - 64, "XXXX");          # code page magic
 overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
 overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier
 overwrite($path{t_meta}, 0 * $B + 64 + 8, pack('l', 999));        # metapage dims
@@ -88,6 +94,9 @@ ok($kinds{t_xids}{segment_count}, 'segment xids zeroed: segment_count');
 ok($kinds{t_xids}{meta_counts}, 'segment xids zeroed: meta_counts');
 ok($kinds{t_tier}{segment_header}, 'segment tier overwritten: segment_header');
 ok($kinds{t_meta}{meta_geometry}, 'metapage dims overwritten: meta_geometry');
+ok($kinds{t_codes}{vid_codes} && $kinds{t_codes}{vid_codes} == 1, 'code record overwritten: one vid_codes');
+is(join(',', sort keys %{ $kinds{t_codes} }), 'vid_codes', 'code record overwritten: nothing else');
+ok($kinds{t_codemagic}{page_magic}, 'code page magic overwritten: page_magic');
 
 # the damaged tables' reads fail cleanly, the healthy one still reads
 like($err, qr/ERROR:/, 'reads of damaged stores raise errors');

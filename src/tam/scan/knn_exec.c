@@ -5,25 +5,26 @@
  *	  requested it ranks the table: one pass of heap's own sequential scan
  *	  under the query's snapshot reads each visible row's vref without
  *	  resolving the row, evaluates the WHERE clauses on the raw tuple,
- *	  scores the row's vector where it lies in its store page, and keeps
- *	  the best `bound` keys (distance, TID) in a max-heap.  It then returns
+ *	  scores the row's vector through the store's scorer (rv_score.h), and
+ *	  keeps the best `bound` keys (distance, TID) in a max-heap.  It then returns
  *	  those rows in key order, each fetched by TID (resolved by the table
  *	  AM) and projected.
  *
  * Invariants:
  *	- a row's distance is computed by RvVectorDistance() on the vector's
- *	  floats as one piece: in place when they lie in one page, else from a
- *	  copy.  It is therefore bit-for-bit the value the SQL expression
- *	  computes, and the order equals that of Sort over a Seq Scan (ties by
- *	  TID, which that Sort leaves unspecified).  The one shortcut: a
- *	  straddling vector whose two-piece L2/L1 distance exceeds the heap's
- *	  worst by more than the rounding bound is skipped uncopied, as its
- *	  exact distance cannot enter the heap (RvKnnClearlyWorse);
+ *	  floats as one piece (RvStoreScoreExact).  It is therefore bit-for-bit
+ *	  the value the SQL expression computes, and the order equals that of
+ *	  Sort over a Seq Scan (ties by TID, which that Sort leaves
+ *	  unspecified).  The one shortcut: once the heap is full, a row whose
+ *	  distance on the store's SQ8 codes, less its error bound, exceeds the
+ *	  heap's worst key is skipped without reading its floats, as its exact
+ *	  distance cannot enter the heap (RvKnnScoreRow);
  *	- rows are ranked with the same errors the expression would raise:
  *	  "different vector dimensions A and B" for a row whose vector does not
  *	  match the query's;
- *	- store pages are pinned only while a row is scored (the previous
- *	  row's pins are kept for reuse) and never held across returned rows;
+ *	- the scorer keeps the last row's store pages pinned for the next row
+ *	  and is ended with its ranking pass: no pin is held across returned
+ *	  rows;
  *	- when the caller wants more rows than were kept (an OFFSET, an
  *	  Incremental Sort on a further key, a join), the table is ranked
  *	  again with four times the bound and the scan continues where it was:
@@ -50,6 +51,7 @@
 
 #include "simd/rv_simd.h"
 #include "tam/scan/rv_knn.h"
+#include "tam/store/rv_score.h"
 #include "tam/rv_tam.h"
 #include "toast/rv_vector.h"
 
@@ -73,11 +75,12 @@ typedef struct RvKnnScanState
 	int64		plan_bound;
 	/* per (re)scan */
 	MemoryContext cxt;			/* reset on rescan: query vector, entries */
-	bool		query_ready;	/* query (and scratch) evaluated */
+	bool		query_ready;	/* query evaluated */
 	RuVector   *query;			/* NULL when the query value is NULL */
-	float	   *scratch;		/* query->dim floats for copied vectors */
-	RvStore    *store;			/* the store of the last vref scored */
+	RvScorer   *scorer;			/* of the query over the last vref's store,
+								 * during a ranking pass only */
 	int16		storeno;		/* its number, or -1 */
+	int64		nskipped;		/* rows of the last pass ruled out on codes */
 	bool		ranked;			/* entries[] holds the current ranking */
 	int64		bound;			/* capacity of entries[] */
 	int64		nentries;
@@ -168,64 +171,23 @@ RvKnnCheckDims(RvKnnScanState *st, int rowdim, int querydim)
 }
 
 /*
- * RvKnnClearlyWorse: for a vector straddling two pages (p0[0..n0) then
- * p1[0..n1)), true if its distance to query is certainly greater than
- * that of top (the heap's worst key), judged without copying it.
- *
- * Only for the distances that are sums of non-negative terms (L2, squared
- * L2, L1): the two-piece sum and the one-piece sum RvVectorDistance
- * computes add the same rounded terms in different orders, so each is
- * within gamma_n = n * u / (1 - n * u) (u = 2^-24) of the exact sum and
- * they differ by at most 2 * gamma_n of it.  A two-piece value above
- * top * (1 + 4 n u) therefore has an exact value strictly above top, and
- * the row could not enter the heap, not even by a tie on TID.  Otherwise
- * (or for other distances, or non-finite values) returns false and the
- * caller computes the exact value.
+ * RvKnnScoreRow: the distance of the row whose vector datum is d (a vref,
+ * or a real value such as an ADD COLUMN default not yet rewritten) into
+ * *dist.  Returns false, leaving *dist unset, when the row certainly
+ * cannot enter the heap: heapfull, and the lower end of its distance on
+ * the store's codes (estimate minus error bound, rv_score.h) exceeds the
+ * heap's worst key, so its exact distance does too (even a tie on TID is
+ * ruled out).  Otherwise the distance is exact: RvStoreScoreExact or
+ * RvVectorDistance, bit for bit the SQL expression's value.  Raises the
+ * operator's dimension error and the store's corruption errors.
  */
 static bool
-RvKnnClearlyWorse(RvDistanceKind kind, const float *query, const float *p0, int n0,
-				  const float *p1, int n1, const RvKnnEntry *top)
-{
-	double		approx;
-	double		margin = 4.0 * (n0 + n1) * (FLT_EPSILON / 2);
-
-	if (top->isnull || !isfinite(top->dist) || margin >= 0.5)
-		return false;
-	switch (kind)
-	{
-		case RV_DIST_L2:
-			approx = sqrt((double) RvL2SquaredDistance(query, p0, n0, p1, n1));
-			break;
-		case RV_DIST_L2_SQUARED:
-			approx = (double) RvL2SquaredDistance(query, p0, n0, p1, n1);
-			break;
-		case RV_DIST_L1:
-			approx = (double) RvL1Distance(query, p0, n0, p1, n1);
-			break;
-		default:
-			return false;
-	}
-	return isfinite(approx) && approx > top->dist * (1.0 + margin);
-}
-
-/*
- * RvKnnVectorFloats: the floats of the row's vector datum d (a vref, or a
- * real value such as an ADD COLUMN default not yet rewritten), as one
- * piece of *dim floats: in place in a store page pinned in pins, or copied
- * into st->scratch, or in per-tuple memory.  Returns NULL (skip the row)
- * for a straddling vector that cannot enter a full heap (heapfull).
- * Raises the operator's dimension error and the store's corruption errors.
- */
-static const float *
-RvKnnVectorFloats(RvKnnScanState *st, Datum d, RvPinSet *pins, bool heapfull, int *dim)
+RvKnnScoreRow(RvKnnScanState *st, Datum d, bool heapfull, double *dist)
 {
 	Relation	rel = st->css.ss.ss_currentRelation;
+	const RvKnnEntry *top = &st->entries[0];
 	int16		storeno;
 	uint64		vid;
-	const float *p0,
-			   *p1;
-	int			n0,
-				n1;
 
 	if (!RvDatumGetVref(d, &storeno, &vid))
 	{
@@ -234,33 +196,39 @@ RvKnnVectorFloats(RvKnnScanState *st, Datum d, RvPinSet *pins, bool heapfull, in
 
 		MemoryContextSwitchTo(old);
 		RvVectorCheck(v);
-		*dim = v->dim;
-		RvKnnCheckDims(st, *dim, st->query->dim);
-		return v->x;
+		RvKnnCheckDims(st, v->dim, st->query->dim);
+		*dist = st->queryleft ?
+			RvVectorDistance(st->kind, st->query->x, v->x, v->dim) :
+			RvVectorDistance(st->kind, v->x, st->query->x, v->dim);
+		return true;
 	}
 
 	if (storeno != st->storeno)
 	{
-		st->store = RvTamGetStoreByNo(rel, storeno);
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
+		MemoryContext old;
+
+		RvKnnCheckDims(st, store->dims, st->query->dim);
+		if (st->scorer)
+			RvStoreEndScore(st->scorer);
+		st->scorer = NULL;
+		old = MemoryContextSwitchTo(st->cxt);
+		st->scorer = RvStoreBeginScore(store, st->kind, st->query->x,
+									   (RvScoreMode) rv_search_codes, NULL);
+		if (!st->queryleft)
+			RvStoreScoreQueryOnRight(st->scorer);
+		MemoryContextSwitchTo(old);
 		st->storeno = storeno;
 	}
-	*dim = st->store->dims;
-	RvKnnCheckDims(st, *dim, st->query->dim);
-	switch (RvStoreGetPieces(st->store, vid, pins, &p0, &n0, &p1, &n1))
+
+	if (heapfull && RvStoreScoreApproximate(st->scorer) && !top->isnull &&
+		isfinite(top->dist) && RvStoreScoreExceeds(st->scorer, vid, top->dist))
 	{
-		case 1:
-			return p0;
-		case 2:
-			if (heapfull &&
-				RvKnnClearlyWorse(st->kind, st->query->x, p0, n0, p1, n1, &st->entries[0]))
-				return NULL;
-			memcpy(st->scratch, p0, sizeof(float) * n0);
-			memcpy(st->scratch + n0, p1, sizeof(float) * n1);
-			return st->scratch;
-		default:
-			RvStoreReadFloats(st->store, vid, st->scratch);
-			return st->scratch;
+		st->nskipped++;
+		return false;
 	}
+	*dist = RvStoreScoreExact(st->scorer, vid);
+	return true;
 }
 
 /*
@@ -281,7 +249,6 @@ RvKnnRank(RvKnnScanState *st)
 	Relation	rel = ss->ss_currentRelation;
 	TableScanDesc hscan;
 	TupleTableSlot *hslot;
-	RvPinSet	pins;
 	MemoryContext old;
 	int64		n = 0;
 
@@ -297,7 +264,6 @@ RvKnnRank(RvKnnScanState *st)
 		{
 			st->query = (RuVector *) PG_DETOAST_DATUM_COPY(qdatum);
 			RvVectorCheck(st->query);
-			st->scratch = palloc(sizeof(float) * st->query->dim);
 		}
 		st->query_ready = true;
 	}
@@ -307,7 +273,8 @@ RvKnnRank(RvKnnScanState *st)
 		st->entries = repalloc(st->entries, sizeof(RvKnnEntry) * st->bound);
 	MemoryContextSwitchTo(old);
 
-	memset(&pins, 0, sizeof(pins));
+	st->storeno = -1;
+	st->nskipped = 0;
 	hslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
 	hscan = RvHeap()->scan_begin(rel, estate->es_snapshot, 0, NULL, NULL,
 								 SO_TYPE_SEQSCAN | SO_ALLOW_STRAT | SO_ALLOW_PAGEMODE);
@@ -336,24 +303,14 @@ RvKnnRank(RvKnnScanState *st)
 		e.dist = 0.0;
 		d = slot_getattr(hslot, st->attnum, &isnull);
 		e.isnull = isnull || st->query == NULL;
-		if (!e.isnull)
-		{
-			const float *x;
-			int			dim;
-
-			RvPinSetBeginRow(&pins);
-			x = RvKnnVectorFloats(st, d, &pins, n == st->bound, &dim);
-			if (x != NULL)
-				e.dist = st->queryleft ?
-					RvVectorDistance(st->kind, st->query->x, x, dim) :
-					RvVectorDistance(st->kind, x, st->query->x, dim);
-			RvPinSetEndRow(&pins);
-			if (x == NULL)
-				continue;		/* cannot enter the heap */
-		}
+		if (!e.isnull && !RvKnnScoreRow(st, d, n == st->bound, &e.dist))
+			continue;			/* cannot enter the heap */
 		RvKnnOffer(st->entries, &n, st->bound, &e);
 	}
-	RvPinSetReleaseAll(&pins);
+	if (st->scorer)
+		RvStoreEndScore(st->scorer);
+	st->scorer = NULL;
+	st->storeno = -1;
 	RvHeap()->scan_end(hscan);
 	ExecDropSingleTupleTableSlot(hslot);
 	ResetExprContext(econtext);
@@ -452,7 +409,7 @@ RvKnnRescan(CustomScanState *node)
 	st->entries = NULL;
 	st->query_ready = false;
 	st->query = NULL;
-	st->scratch = NULL;
+	st->scorer = NULL;
 	st->ranked = false;
 	st->bound = st->plan_bound;
 	st->nentries = 0;
@@ -478,6 +435,7 @@ RvKnnExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Rows Ranked", NULL, st->nranked, es);
+		ExplainPropertyInteger("Rows Ruled Out On Codes", NULL, st->nskipped, es);
 		ExplainPropertyInteger("Ranking Passes", NULL, st->npasses, es);
 	}
 }

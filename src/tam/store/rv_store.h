@@ -4,8 +4,10 @@
  *	  The vector store: one per (table storage, ruvector column, dims).
  *	  A store is a catalogued relation (access method ruvector_store, in
  *	  schema ruvector_internal) holding vectors in 64-byte lines, addressed
- *	  by a dense, store-local vid.  Only src/tam touches store pages; the
- *	  index reaches vectors through this API.
+ *	  by a dense, store-local vid, each with an SQ8 search code kept on
+ *	  code pages apart from the floats.  Only src/tam/store touches store
+ *	  pages; the index and the scans get distances through the scorer API
+ *	  (rv_score.h).
  *
  * File layout (BLCKSZ pages, standard PageHeaderData, special space of
  * RV_PAGE_SPECIAL bytes holding RvPageOpaque; payload between byte
@@ -14,9 +16,21 @@
  *	block 0                    store metapage (RvStoreMeta)
  *	block 1 + s*B              segment s's meta page: RvSegmentHeader and
  *	                           the per-vid allocation xids of its RV_SEG_VIDS vids
- *	block 2 + s*B .. (s+1)*B   segment s's payload: a byte stream of
+ *	blocks 2 + s*B .. (s+1)*B  segment s's payload and code pages, B - 1
+ *	                           of them: the payload is a byte stream of
  *	                           RV_PAGE_PAYLOAD bytes per page in which vector
- *	                           slot k starts at base + k*stride
+ *	                           slot k starts at base + k*stride; code page j
+ *	                           holds the code records (RV_CODE_HEADER bytes
+ *	                           of RvSq8Params, then dims bytes) of slots
+ *	                           [j*P, (j+1)*P), P = code_per_page, and lies
+ *	                           just before the payload page where slot j*P
+ *	                           starts (RvStoreGeoCodePos), so the file grows
+ *	                           with the slots written
+ *
+ * Metapage version 1 (release 0.2.0's stores) has no code pages: B - 1
+ * payload pages; such stores are read, written and searched exactly, and
+ * rewritten in version 2 by VACUUM FULL / CLUSTER.  Version 2 has code
+ * pages unless a record would not fit a page (dims > 8052).
  *
  * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS.  A slot may
  * straddle into the next payload page.  With the "header" layout each
@@ -31,10 +45,14 @@
  * seen it referenced by a heap tuple older than the horizon.  Whether a
  * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
  *
+ * A vid's code record is written by the same RvStoreInsert as its floats
+ * (GenericXLog records of at most 4 buffers each), before its heap tuple
+ * exists, and never changes while the vid is allocated.
+ *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
  * store copies (rewrites) go through RelationCopyStorage, which logs each
- * page it copies.  Segments carry a tier field for the
- * warm/cool/cold tiers; only the hot (f32) tier exists today.
+ * page it copies, or RvStoreRewrite for an older format.  Segments carry a
+ * tier field for the warm/cool/cold tiers; only the hot tier exists today.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,12 +82,21 @@
 #define RV_PAGE_META			1
 #define RV_PAGE_SEGMENT			2
 #define RV_PAGE_DATA			3
+#define RV_PAGE_CODES			4	/* search codes of a segment's vids */
 
 /* tiers (segment header); only RV_TIER_HOT is written today */
 #define RV_TIER_HOT				0
 #define RV_TIER_WARM			1
 #define RV_TIER_COOL			2
 #define RV_TIER_COLD			3
+
+/* search codes kept beside the floats (RvStoreMeta.codes) */
+#define RV_CODES_NONE			0	/* version-1 stores, and dims too large */
+#define RV_CODES_SQ8			1	/* SQ8, one scale and offset per vector */
+
+/* metapage versions: 1 = floats only; 2 = floats and the codes region */
+#define RV_STORE_META_V1		1
+#define RV_STORE_META_V2		2
 
 /* slot layouts */
 #define RV_LAYOUT_HEADER		1	/* 8-byte varlena header + aligned floats */
@@ -97,7 +124,15 @@ typedef struct RvStoreMeta
 	uint64		next_vid;		/* high-water mark: vids >= this never used */
 	uint64		free_hint;		/* no free vid below this */
 	uint64		nallocated;		/* vids with a nonzero xid */
+	/* version 2 only (a version-1 metapage ends above): */
+	uint32		codes;			/* RV_CODES_* */
+	uint32		code_stride;	/* bytes per code record, multiple of 16 */
+	uint32		code_per_page;	/* code records per code page */
+	uint32		float_blocks;	/* payload blocks per segment */
 } RvStoreMeta;
+
+/* Size of a version-1 metapage's RvStoreMeta (the fields up to nallocated). */
+#define RV_STORE_META_V1_SIZE	offsetof(RvStoreMeta, codes)
 
 typedef struct RvSegmentHeader
 {
@@ -108,6 +143,20 @@ typedef struct RvSegmentHeader
 	uint32		heat;			/* access heat, for tier policy (unused yet) */
 	char		reserved[RV_SEG_HEADER_SIZE - 16];
 } RvSegmentHeader;
+
+/* The whole geometry of a store file of dims dimensions and a metapage version. */
+typedef struct RvStoreGeometry
+{
+	int32		layout;
+	uint32		stride;
+	uint32		base;
+	uint32		seg_blocks;		/* 1 + float_blocks + code_blocks */
+	uint32		float_blocks;
+	int32		codes;
+	uint32		code_stride;
+	uint32		code_per_page;
+	uint32		code_blocks;
+} RvStoreGeometry;
 
 /*
  * An open store: the backend-local handle, kept in the store cache for the
@@ -126,6 +175,13 @@ typedef struct RvStore
 	uint32		stride;
 	uint32		base;
 	uint32		seg_blocks;
+	uint32		meta_version;	/* RV_STORE_META_V* of the file */
+	uint32		float_blocks;	/* payload blocks per segment */
+	int32		codes;			/* RV_CODES_* */
+	uint32		code_stride;	/* bytes per code record */
+	uint32		code_per_page;	/* code records per code page */
+	uint32		code_blocks;	/* code blocks per segment */
+	RvStoreGeometry geo;		/* the same geometry, for the RvStoreGeo* helpers */
 
 	/*
 	 * Recently pinned buffers of data pages, direct-mapped by block number
@@ -167,8 +223,23 @@ typedef struct RvPinSet
 } RvPinSet;
 
 /* store.c */
+extern int	rv_store_version;
 extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
 								 uint32 *seg_blocks);
+
+/*
+ * Bytes before the codes in a code record: RvSq8Params (scale, offset,
+ * norm2: three floats).  Records are code_stride = RV_CODE_HEADER + dims
+ * rounded up to 4 bytes, so the floats stay 4-byte aligned.
+ */
+#define RV_CODE_HEADER			12
+
+extern void RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo);
+extern uint32 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k);
+extern uint32 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb);
+extern uint16 RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k);
+extern void RvStoreSetGeometry(RvStore *store, uint32 meta_version);
+extern void RvStoreReadGeometry(RvStore *store);
 extern void RvStoreInitFile(RvStore *store);
 extern void RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids);
 extern RuVector *RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins);
@@ -176,6 +247,8 @@ extern void RvStoreReadFloats(RvStore *store, uint64 vid, float *dst);
 extern int	RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 							 const float **p0, int *n0, const float **p1, int *n1);
 extern uint64 RvStoreNextVid(RvStore *store);
+extern void RvStoreRewrite(RvStore *src, RvStore *dst);
+extern uint64 RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks);
 extern void RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced,
 									uint64 nvids, TransactionId horizon, bool may_free,
 									uint64 *nfreed, uint64 *nlive);
@@ -220,9 +293,6 @@ typedef struct RvRelCache
 /* store_catalog.c */
 extern RvRelCache *RvRelGetCache(Relation rel);
 extern Oid	RvTypeOid(bool missing_ok);
-extern RvStore *RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create);
-extern RvStore *RvTamGetStoreByNo(Relation rel, int16 storeno);
-extern RvStore *RvTamGetStoreByRelid(Relation rel, Oid relid);
 extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
 extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
 extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
@@ -242,7 +312,34 @@ typedef struct RvCatalogStore
 	ItemPointerData tid;		/* of the catalog row */
 } RvCatalogStore;
 
-extern RvStore *RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend);
+/* How RvTamOpenStore finds a store; the fields its kind names are used. */
+typedef enum RvStoreKeyKind
+{
+	RV_STORE_BY_NO,				/* storeno */
+	RV_STORE_BY_RELID,			/* relid */
+	RV_STORE_BY_COLUMN,			/* attnum, dims, create */
+	RV_STORE_BY_ROW				/* row */
+} RvStoreKeyKind;
+
+typedef struct RvStoreKey
+{
+	RvStoreKeyKind by;
+	int16		storeno;
+	Oid			relid;
+	int16		attnum;
+	int32		dims;
+	bool		create;
+	const RvCatalogStore *row;
+} RvStoreKey;
+
+extern RvStore *RvTamOpenStore(Relation rel, const RvStoreKey *key);
+
+/* Shorthands for the usual keys. */
+#define RV_KEY_STORENO(no)		(&(RvStoreKey) {.by = RV_STORE_BY_NO, .storeno = (no)})
+#define RV_KEY_RELID(oid)		(&(RvStoreKey) {.by = RV_STORE_BY_RELID, .relid = (oid)})
+#define RV_KEY_COLUMN(att, d, c) \
+	(&(RvStoreKey) {.by = RV_STORE_BY_COLUMN, .attnum = (att), .dims = (d), .create = (c)})
+#define RV_KEY_ROW(cs)			(&(RvStoreKey) {.by = RV_STORE_BY_ROW, .row = (cs)})
 extern bool RvStoreRelFileNode(Oid relid, RelFileNode *node);
 extern void RvTamDropStoreRow(const RvCatalogStore *cs);
 extern void RvTamDropStoreRelation(Oid relid);

@@ -24,13 +24,19 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "simd/rv_simd.h"
 #include "tam/store/rv_store.h"
+#include "tam/store/store_int.h"
 #include "toast/rv_memory.h"
+
+/* ruvector.store_format: the metapage version of new store files */
+int			rv_store_version = RV_STORE_META_V2;
 
 #define RV_ROUNDUP(x, a) ((((x) + (a) - 1) / (a)) * (a))
 
@@ -116,6 +122,153 @@ RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
 	*seg_blocks = 1 + (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
 }
 
+/*
+ * RvStoreComputeGeometry: the full geometry of a store file for vectors of
+ * dims dimensions whose metapage has version meta_version.  Version 1
+ * files hold floats only; version 2 files follow each segment's payload
+ * blocks with code blocks holding one SQ8 code record per vid (code_stride
+ * bytes: RvSq8Params (RV_CODE_HEADER bytes), dims code bytes, padding
+ * to 16), code_per_page records per page, none straddling a page.  Dims
+ * whose record would not fit a page keep no codes.
+ */
+void
+RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
+{
+	uint64		stream;
+	uint32		seg_blocks;
+
+	memset(geo, 0, sizeof(RvStoreGeometry));
+	RvStoreComputeLayout(dims, &geo->layout, &geo->stride, &geo->base, &seg_blocks);
+	stream = (uint64) geo->base + (uint64) RV_SEG_VIDS * geo->stride;
+	geo->float_blocks = (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
+	geo->codes = RV_CODES_NONE;
+	if (meta_version >= RV_STORE_META_V2 &&
+		RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4) <= RV_PAGE_PAYLOAD)
+	{
+		geo->codes = RV_CODES_SQ8;
+		geo->code_stride = RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4);
+		geo->code_per_page = RV_PAGE_PAYLOAD / geo->code_stride;
+		geo->code_blocks = (RV_SEG_VIDS + geo->code_per_page - 1) / geo->code_per_page;
+	}
+	geo->seg_blocks = 1 + geo->float_blocks + geo->code_blocks;
+}
+
+/*
+ * Where blocks lie within a segment (positions count from the segment's
+ * meta page, 0).  Code page k (the records of the segment's vids
+ * [k * code_per_page, (k + 1) * code_per_page)) is placed just before the
+ * float payload block holding the start of its first vid's slot, so the
+ * file grows with the vids written (a code page always covers more than
+ * one payload block: records are smaller than slots).
+ */
+uint32
+RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k)
+{
+	uint64		fb = ((uint64) geo->base + (uint64) k * geo->code_per_page * geo->stride) /
+		RV_PAGE_PAYLOAD;
+
+	return (uint32) (1 + fb + k);
+}
+
+/* Position of payload block fb (0-based in the payload stream). */
+uint32
+RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb)
+{
+	uint64		before;
+
+	if (geo->code_blocks == 0)
+		return 1 + fb;
+	/* code pages k with first payload block <= fb */
+	before = ((uint64) (fb + 1) * RV_PAGE_PAYLOAD - 1 - geo->base) /
+		((uint64) geo->code_per_page * geo->stride) + 1;
+	return (uint32) (1 + fb + Min(before, (uint64) geo->code_blocks));
+}
+
+/*
+ * The page kind of position pos (> 0) in a segment: RV_PAGE_CODES when a
+ * code page lies there, else RV_PAGE_DATA.  *k gets the code page number.
+ */
+uint16
+RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
+{
+	uint32		lo = 0,
+				hi = geo->code_blocks;
+
+	/* code page positions increase strictly with k: binary search */
+	while (lo < hi)
+	{
+		uint32		mid = lo + (hi - lo) / 2;
+		uint32		p = RvStoreGeoCodePos(geo, mid);
+
+		if (p == pos)
+		{
+			if (k)
+				*k = mid;
+			return RV_PAGE_CODES;
+		}
+		if (p < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return RV_PAGE_DATA;
+}
+
+/* RvStoreSetGeometry: sets store's geometry fields (dims set) for meta_version. */
+void
+RvStoreSetGeometry(RvStore *store, uint32 meta_version)
+{
+	RvStoreGeometry geo;
+
+	RvStoreComputeGeometry(store->dims, meta_version, &geo);
+	store->geo = geo;
+	store->meta_version = meta_version;
+	store->layout = geo.layout;
+	store->stride = geo.stride;
+	store->base = geo.base;
+	store->seg_blocks = geo.seg_blocks;
+	store->float_blocks = geo.float_blocks;
+	store->codes = geo.codes;
+	store->code_stride = geo.code_stride;
+	store->code_per_page = geo.code_per_page;
+	store->code_blocks = geo.code_blocks;
+}
+
+/*
+ * RvStoreReadGeometry: sets store's geometry from its file's metapage
+ * version: a file written before codes existed (version 1) keeps its
+ * geometry; an empty file gets the one ruvector.store_format names
+ * (version 2 unless a test says otherwise), which RvStoreInitFile then
+ * writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
+ * metapage.
+ */
+void
+RvStoreReadGeometry(RvStore *store)
+{
+	Buffer		buf;
+	Page		page;
+	const RvStoreMeta *meta;
+	uint32		version;
+
+	RvStoreSetGeometry(store, (uint32) rv_store_version);
+	if (RelationGetNumberOfBlocks(store->rel) == 0)
+		return;
+	buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, 0, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	RvPageCheck(store, page, 0, RV_PAGE_META);
+	meta = (const RvStoreMeta *) RvPagePayload(page);
+	version = meta->version;
+	UnlockReleaseBuffer(buf);
+	if (version != RV_STORE_META_V1 && version != RV_STORE_META_V2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: unknown metapage version %u",
+						store->node.relNode, version)));
+	if (version != store->meta_version)
+		RvStoreSetGeometry(store, version);
+}
+
 static inline BlockNumber
 RvSegMetaBlock(RvStore *store, uint64 segno)
 {
@@ -141,7 +294,30 @@ RvSlotBytes(RvStore *store)
 static inline BlockNumber
 RvStreamBlock(RvStore *store, uint64 segno, uint64 off)
 {
-	return RvSegMetaBlock(store, segno) + 1 + (BlockNumber) (off / RV_PAGE_PAYLOAD);
+	return RvSegMetaBlock(store, segno) +
+		RvStoreGeoFloatPos(&store->geo, (uint32) (off / RV_PAGE_PAYLOAD));
+}
+
+/* Block and in-page byte offset of vid's code record. */
+static inline BlockNumber
+RvCodeBlock(RvStore *store, uint64 vid, uint32 *pageoff)
+{
+	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
+
+	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->code_per_page) * store->code_stride;
+	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
+		RvStoreGeoCodePos(&store->geo, slot / store->code_per_page);
+}
+
+/* The page kind block blkno (> 0) has in store's geometry. */
+static inline uint16
+RvBlockKind(RvStore *store, BlockNumber blkno)
+{
+	uint32		inseg = (blkno - 1) % store->seg_blocks;
+
+	if (inseg == 0)
+		return RV_PAGE_SEGMENT;
+	return RvStoreGeoKind(&store->geo, inseg, NULL);
 }
 
 /*
@@ -193,7 +369,7 @@ RvStoreInitFile(RvStore *store)
 	RvPageInit(page, RV_PAGE_META, 0);
 	meta = (RvStoreMeta *) RvPagePayload(page);
 	meta->magic = RV_STORE_MAGIC;
-	meta->version = RV_STORE_VERSION;
+	meta->version = store->meta_version;
 	meta->dims = store->dims;
 	meta->layout = store->layout;
 	meta->stride = store->stride;
@@ -203,7 +379,16 @@ RvStoreInitFile(RvStore *store)
 	meta->next_vid = 0;
 	meta->free_hint = 0;
 	meta->nallocated = 0;
-	((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
+	if (store->meta_version >= RV_STORE_META_V2)
+	{
+		meta->codes = store->codes;
+		meta->code_stride = store->code_stride;
+		meta->code_per_page = store->code_per_page;
+		meta->float_blocks = store->float_blocks;
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
+	}
+	else
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + RV_STORE_META_V1_SIZE;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
@@ -229,7 +414,9 @@ RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
 	page = BufferGetPage(buf);
 	RvPageCheck(store, page, 0, RV_PAGE_META);
 	*meta = (RvStoreMeta *) RvPagePayload(page);
-	if ((*meta)->dims != store->dims || (*meta)->stride != store->stride)
+	if ((*meta)->dims != store->dims || (*meta)->stride != store->stride ||
+		(*meta)->version != store->meta_version ||
+		(*meta)->seg_blocks != store->seg_blocks)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: metapage geometry does not match its catalog entry",
@@ -387,6 +574,7 @@ RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
 			RvPiece    *p = &pieces[i];
 			Page		page;
 			uint32		segno;
+			uint16		kind;
 
 			if (nbufs == 0 || BufferGetBlockNumber(bufs[nbufs - 1]) != p->blkno)
 			{
@@ -396,16 +584,17 @@ RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
 					break;
 				buf = RvReadBufferExtend(store, p->blkno);
 				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+				kind = RvBlockKind(store, p->blkno);
 				if (PageIsNew(BufferGetPage(buf)))
 				{
 					segno = (p->blkno - 1) / store->seg_blocks;
 					page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
-					RvPageInit(page, RV_PAGE_DATA, segno);
+					RvPageInit(page, kind, segno);
 				}
 				else
 				{
 					page = GenericXLogRegisterBuffer(state, buf, 0);
-					RvPageCheck(store, page, p->blkno, RV_PAGE_DATA);
+					RvPageCheck(store, page, p->blkno, kind);
 				}
 				bufs[nbufs] = buf;
 				pages[nbufs] = page;
@@ -436,12 +625,15 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	int			maxpieces;
 	RvPiece    *pieces;
 	int			npieces = 0;
+	char	   *codes = NULL;
 
 	while (done < n)
 		done += RvAllocateChunk(store, n - done, vids + done, xid);
 
-	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 2);
+	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 3);
 	pieces = palloc(sizeof(RvPiece) * maxpieces);
+	if (store->codes == RV_CODES_SQ8)
+		codes = palloc0((Size) n * store->code_stride);
 	for (int i = 0; i < n; i++)
 	{
 		const char *src = store->layout == RV_LAYOUT_HEADER ?
@@ -449,10 +641,122 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 
 		Assert(vecs[i]->dim == store->dims);
 		npieces += RvSlotPieces(store, vids[i], src, pieces + npieces);
+		if (codes)
+		{
+			char	   *rec = codes + (Size) i * store->code_stride;
+			RvPiece    *p = &pieces[npieces++];
+
+			RvSq8Encode(vecs[i]->x, store->dims, (uint8_t *) (rec + RV_CODE_HEADER),
+						(RvSq8Params *) rec);
+			p->blkno = RvCodeBlock(store, vids[i], &p->pageoff);
+			p->nbytes = store->code_stride;
+			p->src = rec;
+		}
 	}
 	qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
 	RvWritePieces(store, pieces, npieces);
 	pfree(pieces);
+	if (codes)
+		pfree(codes);
+}
+
+/*
+ * RvStoreRewrite: fills dst, an empty store of the same dims whose file
+ * has only its metapage (RvStoreInitFile), with src's contents in dst's
+ * geometry: every segment's allocation xids and header, every allocated
+ * vid's vector at the same vid (with its code record when dst has codes),
+ * and the metapage counters.  Vids do not change, so vrefs copied
+ * verbatim stay valid.  Used when a rewrite (VACUUM FULL, CLUSTER) copies
+ * a store whose format differs from the current one; a copy of a store
+ * of the current format is a plain block copy.  WAL-logged through
+ * GenericXLog like ordinary writes; no other backend can see dst yet.
+ */
+void
+RvStoreRewrite(RvStore *src, RvStore *dst)
+{
+	RvStoreMeta *smeta;
+	Buffer		sbuf = RvMetaLock(src, BUFFER_LOCK_SHARE, &smeta);
+	uint64		next_vid = smeta->next_vid;
+	uint64		free_hint = smeta->free_hint;
+	uint64		nallocated = smeta->nallocated;
+	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
+	RuVector   *vec = palloc(RUVECTOR_SIZE(src->dims));
+	char	   *code = dst->codes == RV_CODES_SQ8 ? palloc0(dst->code_stride) : NULL;
+	RvPiece		pieces[RV_PINSET_MAX];
+	GenericXLogState *state;
+	Buffer		dbuf;
+	RvStoreMeta *dmeta;
+
+	UnlockReleaseBuffer(sbuf);
+	Assert(src->dims == dst->dims);
+	SET_VARSIZE(vec, RUVECTOR_SIZE(src->dims));
+	vec->dim = src->dims;
+	vec->unused = 0;
+
+	for (uint64 segno = 0; segno < nsegs; segno++)
+	{
+		Buffer		ssegbuf;
+		Page		segcopy = palloc(BLCKSZ);
+		const TransactionId *xids;
+
+		CHECK_FOR_INTERRUPTS();
+		ssegbuf = ReadBufferExtended(src->rel, MAIN_FORKNUM, RvSegMetaBlock(src, segno),
+									 RBM_NORMAL, NULL);
+		LockBuffer(ssegbuf, BUFFER_LOCK_SHARE);
+		RvPageCheck(src, BufferGetPage(ssegbuf), RvSegMetaBlock(src, segno), RV_PAGE_SEGMENT);
+		memcpy(segcopy, BufferGetPage(ssegbuf), BLCKSZ);
+		UnlockReleaseBuffer(ssegbuf);
+		((RvSegmentHeader *) RvPagePayload(segcopy))->format = dst->layout;
+
+		/* the segment's meta page, as a full image */
+		dbuf = RvReadBufferExtend(dst, RvSegMetaBlock(dst, segno));
+		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(dst->rel);
+		memcpy(GenericXLogRegisterBuffer(state, dbuf, GENERIC_XLOG_FULL_IMAGE), segcopy, BLCKSZ);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(dbuf);
+
+		xids = (const TransactionId *) (RvPagePayload(segcopy) + RV_SEG_HEADER_SIZE);
+		for (uint64 v = segno * RV_SEG_VIDS; v < Min((segno + 1) * RV_SEG_VIDS, next_vid); v++)
+		{
+			int			npieces;
+			const char *slot;
+
+			if (xids[v % RV_SEG_VIDS] == InvalidTransactionId)
+				continue;
+			if ((v & 255) == 0)
+				CHECK_FOR_INTERRUPTS();
+			RvStoreReadFloats(src, v, vec->x);
+			slot = dst->layout == RV_LAYOUT_HEADER ? (const char *) vec : (const char *) vec->x;
+			npieces = RvSlotPieces(dst, v, slot, pieces);
+			if (code)
+			{
+				RvPiece    *p = &pieces[npieces++];
+
+				RvSq8Encode(vec->x, dst->dims, (uint8_t *) (code + RV_CODE_HEADER),
+							(RvSq8Params *) code);
+				p->blkno = RvCodeBlock(dst, v, &p->pageoff);
+				p->nbytes = dst->code_stride;
+				p->src = code;
+			}
+			qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
+			RvWritePieces(dst, pieces, npieces);
+		}
+		pfree(segcopy);
+	}
+
+	/* the counters */
+	dbuf = RvMetaLock(dst, BUFFER_LOCK_EXCLUSIVE, &dmeta);
+	state = GenericXLogStart(dst->rel);
+	dmeta = (RvStoreMeta *) RvPagePayload(GenericXLogRegisterBuffer(state, dbuf, 0));
+	dmeta->next_vid = next_vid;
+	dmeta->free_hint = free_hint;
+	dmeta->nallocated = nallocated;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(dbuf);
+	pfree(vec);
+	if (code)
+		pfree(code);
 }
 
 /* One entry of RvStore.recent. */
@@ -487,8 +791,8 @@ RvRecentInit(RvStore *store)
 }
 
 /*
- * RvPinPage: the payload page blkno of store, pinned and checked to be a
- * data page.  With pins, the pin is kept in pins (reusing one the set
+ * RvPinPage: the payload or code page blkno of store, pinned and checked
+ * to be of the kind its position gives (RvBlockKind).  With pins, the pin is kept in pins (reusing one the set
  * already holds for the block); without, *tmp receives the buffer, which
  * the caller releases.  The page is returned unlocked: the bytes of a
  * written vid never change while a heap tuple references it.
@@ -525,7 +829,7 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 	if (recent->blkno == blkno &&
 		ReadRecentBuffer(store->rel->rd_node, MAIN_FORKNUM, blkno, recent->buf))
 	{
-		/* checked when it entered the map; a data page stays one */
+		/* checked when it entered the map; a block's kind never changes */
 		buf = recent->buf;
 		page = BufferGetPage(buf);
 	}
@@ -535,7 +839,7 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		/* on error, abort cleanup releases the content lock and the pin */
-		RvPageCheck(store, page, blkno, RV_PAGE_DATA);
+		RvPageCheck(store, page, blkno, RvBlockKind(store, blkno));
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		recent->blkno = blkno;
 		recent->buf = buf;
@@ -714,6 +1018,159 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 }
 
 /*
+ * RvStoreCodeRecord: vid's code record (code_stride bytes: RvSq8Params,
+ * then dims SQ8 codes at RV_CODE_HEADER), in place in its code page,
+ * whose pin is added to pins (the caller releases it).  The store must
+ * have codes (store->codes != RV_CODES_NONE).  Raises
+ * ERRCODE_DATA_CORRUPTED when the block is not a code page.
+ */
+const char *
+RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
+{
+	uint32		pageoff;
+	BlockNumber blkno = RvCodeBlock(store, vid, &pageoff);
+	Page		page;
+
+	Assert(store->codes != RV_CODES_NONE && pins != NULL);
+	page = RvPinPage(store, blkno, pins, NULL);
+	return (const char *) page + pageoff;
+}
+
+/*
+ * RvStorePinCodeRecords: the code records of vids[0..n) (n <=
+ * RV_CODE_BATCH), in place in their code pages, into recs[], each page's
+ * pin in bufs[] (the caller releases all n with ReleaseBuffer; a page
+ * shared by several vids is pinned once per vid).  The search is bound by
+ * memory latency (each vid's recent-map entry, buffer descriptor and
+ * record are cache misses), so the batch is walked in passes: first the
+ * recent-map entries are prefetched, then each block's buffer descriptor
+ * and record lines, then the pages are pinned, so the misses overlap.
+ * With keep (a scorer's table of code pages it keeps pinned), a page
+ * already in keep is used without a new pin (bufs[i] = InvalidBuffer), and
+ * a newly pinned one enters keep while it has room (its pin then belongs
+ * to keep: bufs[i] = InvalidBuffer as well).  The store must have codes.
+ * Raises ERRCODE_DATA_CORRUPTED for a block that is not a code page.
+ */
+void
+RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n, const char **recs,
+					  Buffer *bufs, RvCodePins *keep)
+{
+	BlockNumber blk[RV_CODE_BATCH];
+	uint32		off[RV_CODE_BATCH];
+	bool		have[RV_CODE_BATCH];
+
+	Assert(n <= RV_CODE_BATCH && store->codes != RV_CODES_NONE);
+	if (store->recent == NULL)
+		RvRecentInit(store);
+	for (int i = 0; i < n; i++)
+	{
+		Buffer		kb;
+
+		blk[i] = RvCodeBlock(store, vids[i], &off[i]);
+		have[i] = false;
+		if (keep && (kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
+		{
+			recs[i] = (const char *) BufferGetPage(kb) + off[i];
+			__builtin_prefetch(recs[i]);
+			__builtin_prefetch(recs[i] + 64);
+			bufs[i] = InvalidBuffer;
+			have[i] = true;
+			continue;
+		}
+		__builtin_prefetch(&store->recent[blk[i] & store->recent_mask]);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		RvRecentBuf *r = &store->recent[blk[i] & store->recent_mask];
+
+		if (have[i])
+			continue;
+		if (r->blkno == blk[i] && r->buf > 0)
+		{
+			const char *rec = (const char *) BufferGetBlock(r->buf) + off[i];
+
+			__builtin_prefetch(GetBufferDescriptor(r->buf - 1));
+			__builtin_prefetch(rec);
+			__builtin_prefetch(rec + 64);
+			__builtin_prefetch(rec + 128);
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		Page		page;
+
+		if (have[i])
+			continue;
+		page = RvPinPage(store, blk[i], NULL, &bufs[i]);
+		recs[i] = (const char *) page + off[i];
+		if (keep && RvCodePinsAdd(keep, blk[i], bufs[i]))
+			bufs[i] = InvalidBuffer;
+	}
+}
+
+/*
+ * RvCodePins: an open-addressing table block -> pinned buffer, at most half
+ * full; RvCodePinsInit allocates it for up to max pins (a power of two).
+ */
+void
+RvCodePinsInit(RvCodePins *cp, uint32 max)
+{
+	cp->mask = 2 * max - 1;
+	cp->n = 0;
+	cp->max = max;
+	cp->blk = palloc(sizeof(BlockNumber) * 2 * max);
+	cp->buf = palloc(sizeof(Buffer) * 2 * max);
+	for (uint32 i = 0; i <= cp->mask; i++)
+		cp->blk[i] = InvalidBlockNumber;
+}
+
+Buffer
+RvCodePinsLookup(RvCodePins *cp, BlockNumber blkno)
+{
+	uint32		i = (blkno * 0x9E3779B1U) & cp->mask;
+
+	while (cp->blk[i] != InvalidBlockNumber)
+	{
+		if (cp->blk[i] == blkno)
+			return cp->buf[i];
+		i = (i + 1) & cp->mask;
+	}
+	return InvalidBuffer;
+}
+
+/* Adds blkno's pin; false (the caller keeps the pin) when full or present. */
+bool
+RvCodePinsAdd(RvCodePins *cp, BlockNumber blkno, Buffer buf)
+{
+	uint32		i = (blkno * 0x9E3779B1U) & cp->mask;
+
+	if (cp->n >= cp->max)
+		return false;
+	while (cp->blk[i] != InvalidBlockNumber)
+	{
+		if (cp->blk[i] == blkno)
+			return false;
+		i = (i + 1) & cp->mask;
+	}
+	cp->blk[i] = blkno;
+	cp->buf[i] = buf;
+	cp->n++;
+	return true;
+}
+
+/* Releases every pin cp holds and frees it. */
+void
+RvCodePinsRelease(RvCodePins *cp)
+{
+	for (uint32 i = 0; i <= cp->mask; i++)
+		if (cp->blk[i] != InvalidBlockNumber)
+			ReleaseBuffer(cp->buf[i]);
+	pfree(cp->blk);
+	pfree(cp->buf);
+	cp->n = 0;
+}
+
+/*
  * RvStoreCounts: high-water vid, allocated vids and file blocks, read
  * under a share lock on the metapage.
  */
@@ -727,6 +1184,31 @@ RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated, BlockNumber 
 	*nallocated = meta->nallocated;
 	UnlockReleaseBuffer(buf);
 	*nblocks = RelationGetNumberOfBlocks(store->rel);
+}
+
+/*
+ * RvStoreResidentBytes: the bytes of store's file that searches keep
+ * touching, for next_vid vids and nblocks file blocks: the metapage, the
+ * segment meta pages (the directory) and the code pages when the store has
+ * codes; every page when it has none (searches then read the floats).
+ */
+uint64
+RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks)
+{
+	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
+	uint64		pages;
+
+	if (store->codes == RV_CODES_NONE)
+		return (uint64) nblocks * BLCKSZ;
+	pages = 1 + nsegs;
+	if (nsegs > 0)
+	{
+		uint64		last = next_vid - (nsegs - 1) * RV_SEG_VIDS;
+
+		pages += (nsegs - 1) * store->code_blocks +
+			(last + store->code_per_page - 1) / store->code_per_page;
+	}
+	return Min(pages, (uint64) nblocks) * BLCKSZ;
 }
 
 /* RvStoreNextVid: the high-water vid (vids >= it were never allocated). */

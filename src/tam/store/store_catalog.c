@@ -302,7 +302,7 @@ RvStoreRelcacheCallback(Datum arg, Oid relid)
  * replaced.  Raises ERRCODE_DATA_CORRUPTED when the store relation is
  * missing from pg_class.
  */
-RvStore *
+static RvStore *
 RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 {
 	RvStoreHashEntry *entry;
@@ -332,7 +332,7 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	if (found)
 	{
 		store = entry->store;
-		if (store->dims == cs->dims && store->persistence == persistence &&
+		if (store != NULL && store->dims == cs->dims && store->persistence == persistence &&
 			store->rel->rd_backend == backend && RelFileNodeEquals(store->node, node))
 		{
 			store->storeno = cs->storeno;
@@ -359,8 +359,9 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	store->storeno = cs->storeno;
 	store->attnum = cs->attnum;
 	store->dims = cs->dims;
-	RvStoreComputeLayout(cs->dims, &store->layout, &store->stride, &store->base,
-						 &store->seg_blocks);
+	entry->store = NULL;
+	/* the geometry follows the file's metapage version (none yet: current) */
+	RvStoreReadGeometry(store);
 	entry->store = store;
 	return store;
 }
@@ -479,11 +480,8 @@ RvFindStoreRef(Relation rel, int16 storeno, Oid relid)
 	return NULL;
 }
 
-/*
- * RvTamGetStoreByNo: the store numbered storeno of rel's storage; raises
- * ERRCODE_DATA_CORRUPTED when the table has no such store.
- */
-RvStore *
+/* The store numbered storeno of rel's storage, or ERRCODE_DATA_CORRUPTED. */
+static RvStore *
 RvTamGetStoreByNo(Relation rel, int16 storeno)
 {
 	RvStoreRef *ref = RvFindStoreRef(rel, storeno, InvalidOid);
@@ -497,11 +495,11 @@ RvTamGetStoreByNo(Relation rel, int16 storeno)
 }
 
 /*
- * RvTamGetStoreByRelid: the store of rel's current storage whose relation
- * is relid, or NULL when rel has no such store (it was dropped, or created
- * by a transaction that aborted).
+ * The store of rel's current storage whose relation is relid, or NULL when
+ * rel has no such store (it was dropped, or created by a transaction that
+ * aborted).
  */
-RvStore *
+static RvStore *
 RvTamGetStoreByRelid(Relation rel, Oid relid)
 {
 	RvStoreRef *ref = RvFindStoreRef(rel, -1, relid);
@@ -584,13 +582,13 @@ RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, in
 }
 
 /*
- * RvTamGetStore: the store of rel's storage for column attnum holding
- * vectors of dims dimensions.  When none exists and create is true, takes
+ * The store of rel's storage for column attnum holding vectors of dims
+ * dimensions.  When none exists and create is true, takes
  * ShareUpdateExclusiveLock on rel (held to end of transaction), re-reads
  * the catalog and creates it.  Returns NULL when none exists and !create.
  */
-RvStore *
-RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create)
+static RvStore *
+RvTamGetStoreByColumn(Relation rel, int16 attnum, int32 dims, bool create)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
 	RvCatalogStore *cs;
@@ -625,6 +623,34 @@ RvTamGetStore(Relation rel, int16 attnum, int32 dims, bool create)
 					   rel->rd_backend, true);
 	RvRelBuildCache(rel, lappend(rows, cs), 0);
 	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
+}
+
+/*
+ * RvTamOpenStore: the one way to open a store of rel (the table whose
+ * storage it belongs to): by its number in rel's vrefs (RV_STORE_BY_NO:
+ * ERRCODE_DATA_CORRUPTED when rel has none), by its store relation
+ * (RV_STORE_BY_RELID: NULL when rel has none), by column and dims
+ * (RV_STORE_BY_COLUMN: created when key->create, else NULL when missing),
+ * or by a catalog row read by the caller (RV_STORE_BY_ROW, for verify,
+ * which checks rows the cache may not trust).  Returns the backend's
+ * handle, kept for the backend's life (rv_store.h).
+ */
+RvStore *
+RvTamOpenStore(Relation rel, const RvStoreKey *key)
+{
+	switch (key->by)
+	{
+		case RV_STORE_BY_NO:
+			return RvTamGetStoreByNo(rel, key->storeno);
+		case RV_STORE_BY_RELID:
+			return RvTamGetStoreByRelid(rel, key->relid);
+		case RV_STORE_BY_COLUMN:
+			return RvTamGetStoreByColumn(rel, key->attnum, key->dims, key->create);
+		case RV_STORE_BY_ROW:
+			return RvStoreOpen(key->row, rel->rd_rel->relpersistence, rel->rd_backend);
+	}
+	elog(ERROR, "unknown store key kind %d", (int) key->by);
+	return NULL;				/* keep compiler quiet */
 }
 
 /*
@@ -701,8 +727,10 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * tablespace or VACUUM FULL's transient heap) a copy of every store of
  * rel's storage with the same store numbers, so vrefs copied verbatim
  * stay valid.  The new store relations go to newstorage's tablespace.
- * Copies block by block (WAL-logged as full pages when the persistence
- * needs WAL).
+ * A store of the current format is copied block by block (WAL-logged as
+ * full pages when the persistence needs WAL); one of an older format (a
+ * version-1 store, without codes) is rewritten vid by vid in the current
+ * format (RvStoreRewrite), so VACUUM FULL and CLUSTER rebuild its codes.
  */
 void
 RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
@@ -720,9 +748,20 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		FlushRelationBuffers(src->rel);
 		ncs = RvCreateStore(NULL, newstorage, cs->storeno, cs->attnum, cs->dims, persistence,
 							rel->rd_backend, false);
-		dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
-		RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
-							MAIN_FORKNUM, persistence);
+		if (src->meta_version == RV_STORE_META_V2 && rv_store_version == RV_STORE_META_V2)
+		{
+			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
+			RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
+								MAIN_FORKNUM, persistence);
+		}
+		else
+		{
+			/* an older format: rewritten in the current one (codes rebuilt) */
+			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
+			if (RelationGetNumberOfBlocks(dst->rel) == 0)
+				RvStoreInitFile(dst);
+			RvStoreRewrite(src, dst);
+		}
 	}
 }
 

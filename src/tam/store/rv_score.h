@@ -1,0 +1,129 @@
+/*-------------------------------------------------------------------------
+ *
+ * rv_score.h
+ *	  The scorer API: the one way the index and the scans get distances
+ *	  between a query and stored vectors.  No float pointer into a store
+ *	  page leaves src/tam/store: callers hand in a query and vids, and get
+ *	  distances back.
+ *
+ * A scorer is opened for one store, one distance kind (RvDistanceKind, the
+ * same values as the SQL distance functions) and one query (dims floats,
+ * copied), and a mode:
+ *	RV_SCORE_EXACT  RvStoreScoreBatch computes distances on the stored f32
+ *	                vectors (error bound 0);
+ *	RV_SCORE_SQ8    RvStoreScoreBatch computes them on the store's SQ8 codes
+ *	                (1 byte per dimension, in code pages apart from the
+ *	                floats) where the store has codes and the kind has an SQ8
+ *	                kernel (L2, squared L2, inner products, cosine), with a
+ *	                per-result error bound err: |exact - approx| <= err.
+ *	                Elsewhere (stores written before codes existed, L1) it
+ *	                falls back to exact scores with err 0.
+ * RvStoreScoreExact is always exact: the value RvVectorDistance computes on
+ * the vector's floats as one piece, i.e. bit for bit what the SQL function
+ * returns.
+ *
+ * SQ8 error bound: every decoded element is within h = scale/2 (+ float
+ * rounding, added) of the stored one (rv_simd.h), so the vectors differ by
+ * at most e = h * sqrt(dims); then |d - d~| <= e for L2, e (2 d~ + e) for
+ * squared L2 (d~ = sqrt of the estimate), |q| e for inner products and
+ * 2 e / |x~| for cosine (x~ the decoded vector); a relative margin covers
+ * the kernels' float rounding.
+ *
+ * A scorer keeps the store pages of its last call pinned, for reuse by
+ * the next (and, after RvStoreScoreKeepPins, every code page it read),
+ * until RvStoreEndScore, which its user must call (before the resource
+ * owner goes away).  Scorers are palloc'd in the current memory
+ * context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef RV_SCORE_H
+#define RV_SCORE_H
+
+#include "tam/store/rv_store.h"
+#include "toast/rv_vector.h"
+
+typedef enum RvScoreMode
+{
+	RV_SCORE_EXACT = 0,
+	RV_SCORE_SQ8 = 1
+} RvScoreMode;
+
+/*
+ * ruvector.search_codes: what searches score on before they rerank (off =
+ * RV_SCORE_EXACT, int8 = RV_SCORE_SQ8, the default); read by ruhnsw scans
+ * and the exact k-NN scan.
+ */
+extern int	rv_search_codes;
+
+typedef struct RvScorer RvScorer;
+typedef struct RvScoreCache RvScoreCache;
+
+/*
+ * RvStoreBeginScore: a scorer of query (store->dims floats) under kind,
+ * scoring the vids cache holds from it (cache may be NULL).
+ * RvStoreBeginScoreVid: the same with vid's stored vector (exact) as the
+ * query.
+ */
+extern RvScorer *RvStoreBeginScore(RvStore *store, RvDistanceKind kind, const float *query,
+								   RvScoreMode mode, RvScoreCache *cache);
+extern RvScorer *RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint64 vid,
+									  RvScoreMode mode, RvScoreCache *cache);
+
+/*
+ * RvStoreScoreBatch: dist[i] = distance of vids[i] (n of them), approximate
+ * under RV_SCORE_SQ8 with err[i] its bound (err may be NULL; 0 where exact).
+ * NaN where the kind is undefined (cosine with a zero vector).
+ */
+extern void RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err);
+
+/*
+ * RvStoreScoreExceeds: true when vid's exact distance is certainly greater
+ * than threshold, judged on its code (false when the scorer is not on codes,
+ * or the code cannot tell).  For L2 and squared L2 the code distance is
+ * summed a block of dimensions at a time and the answer given as soon as
+ * the partial sum, less the error bound, passes the threshold.
+ */
+extern bool RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold);
+
+/* RvStoreScoreExact: vid's exact distance, as the SQL function computes it. */
+extern double RvStoreScoreExact(RvScorer *s, uint64 vid);
+
+/* RvStoreScoreApproximate: true when RvStoreScoreBatch may return estimates. */
+extern bool RvStoreScoreApproximate(const RvScorer *s);
+
+/*
+ * RvStoreScoreQueryOnRight: RvStoreScoreExact computes d(x, query) instead
+ * of d(query, x), for an ORDER BY that names the column first.
+ */
+extern void RvStoreScoreQueryOnRight(RvScorer *s);
+
+/*
+ * RvStoreScoreKeepPins: a search expects to score about expected vids;
+ * when that is many against the store's code pages (more than a quarter
+ * of them), the scorer keeps the code pages it pins pinned (up to 4096)
+ * until RvStoreEndScore, so a page scored again costs no new pin.  With
+ * fewer reads a page is rarely read twice and keeping pins only costs.
+ */
+extern void RvStoreScoreKeepPins(RvScorer *s, uint64 expected);
+
+/* RvStoreScoreQueryNorm: the L2 norm of the scorer's query. */
+extern float RvStoreScoreQueryNorm(RvScorer *s);
+
+extern void RvStoreEndScore(RvScorer *s);
+
+/*
+ * A backend-local copy of some vids' search representation (floats for
+ * RV_SCORE_EXACT, code records for RV_SCORE_SQ8), for builds that score
+ * the same vectors many times.  RvStoreCacheVectors returns NULL when the
+ * copy would exceed budget bytes.  A scorer begun with a cache scores
+ * cached vids from it and the rest from the store.
+ */
+extern RvScoreCache *RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n,
+										 RvScoreMode mode, Size budget);
+extern void RvStoreCacheFree(RvScoreCache *cache);
+
+/* Bytes per vector search keeps touching in mode (code or float record). */
+extern uint32 RvStoreSearchBytes(RvStore *store, RvScoreMode mode);
+
+#endif							/* RV_SCORE_H */

@@ -1,0 +1,585 @@
+/*-------------------------------------------------------------------------
+ *
+ * store_score.c
+ *	  The scorer API (rv_score.h): distances from a query to stored
+ *	  vectors, exact on the f32 payload or approximate on the SQ8 code
+ *	  pages with an error bound, and backend-local vector caches for
+ *	  builds.
+ *
+ * Invariants:
+ *	- no pointer into a store page is returned; a scorer keeps the pages of
+ *	  its last call pinned (for reuse by the next), never more than
+ *	  RV_PINSET_MAX, and after RvStoreScoreKeepPins up to RV_KEEP_PINS_MAX
+ *	  code pages, all until RvStoreEndScore;
+ *	- RvStoreScoreExact computes RvVectorDistance on the floats as one
+ *	  contiguous piece (in place, or a copy for a vector straddling pages),
+ *	  so it equals the SQL function's value bit for bit;
+ *	- an approximate distance's bound holds for every code record that
+ *	  verify accepts (each element within scale/2 of the float).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "simd/rv_simd.h"
+#include "tam/store/rv_score.h"
+#include "tam/store/store_int.h"
+
+int			rv_search_codes = RV_SCORE_SQ8;
+
+/* the most code pages a scorer keeps pinned (RvStoreScoreKeepPins) */
+#define RV_KEEP_PINS_MAX 4096
+
+StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
+				 "SQ8 parameters must fit the code record header");
+
+struct RvScoreCache
+{
+	RvScoreMode mode;
+	uint32		recbytes;		/* bytes per cached vid */
+	uint64		nvids;			/* vids below this may be cached */
+	uint8	   *present;		/* bitmap over [0, nvids) */
+	char	   *data;			/* nvids * recbytes, indexed by vid */
+};
+
+struct RvScorer
+{
+	RvStore    *store;
+	RvDistanceKind kind;
+	RvScoreMode mode;			/* RV_SCORE_SQ8 only when usable */
+	int			dims;
+	float	   *q;				/* dims floats */
+	float		qnorm;			/* |q| */
+	double		sqrt_dims;		/* sqrt(dims), for the SQ8 bound */
+	RvSq8Query	sq8;			/* points at q */
+	float	   *scratch;		/* dims floats, for copies */
+	RvScoreCache *cache;		/* or NULL */
+	bool		query_right;	/* RvStoreScoreExact computes d(x, q) */
+	RvPinSet	pins;			/* of the last call, kept for reuse */
+	RvCodePins *keep;			/* code pages kept pinned, or NULL */
+};
+
+/* Whether kind has an SQ8 kernel. */
+static bool
+RvKindHasSq8(RvDistanceKind kind)
+{
+	return kind == RV_DIST_L2 || kind == RV_DIST_L2_SQUARED ||
+		kind == RV_DIST_INNER_PRODUCT || kind == RV_DIST_NEG_INNER_PRODUCT ||
+		kind == RV_DIST_COSINE;
+}
+
+static RvScorer *
+RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCache *cache)
+{
+	RvScorer   *s = palloc(sizeof(RvScorer));
+
+	/* no palloc0: the pin arrays are large and only n/nprev need zeroing */
+	s->cache = cache;
+	s->query_right = false;
+	s->keep = NULL;
+	s->pins.n = 0;
+	s->pins.nprev = 0;
+	s->store = store;
+	s->kind = kind;
+	s->dims = store->dims;
+	s->mode = (mode == RV_SCORE_SQ8 && store->codes == RV_CODES_SQ8 && RvKindHasSq8(kind)) ?
+		RV_SCORE_SQ8 : RV_SCORE_EXACT;
+	s->q = palloc(sizeof(float) * s->dims);
+	s->scratch = NULL;
+	return s;
+}
+
+/* The SQ8 query terms and |q|, needed only when scoring on codes. */
+static void
+RvScorerPrepare(RvScorer *s)
+{
+	s->qnorm = -1;				/* computed on demand */
+	s->sqrt_dims = sqrt((double) s->dims);
+	if (s->mode == RV_SCORE_SQ8)
+	{
+		RvSq8PrepareQuery(s->q, s->dims, &s->sq8);
+		s->qnorm = sqrtf(Max(s->sq8.norm2, 0.0f));
+	}
+}
+
+/* s->scratch, allocated on first use (dims floats). */
+static inline float *
+RvScorerScratch(RvScorer *s)
+{
+	if (s->scratch == NULL)
+		s->scratch = MemoryContextAlloc(GetMemoryChunkContext(s), sizeof(float) * s->dims);
+	return s->scratch;
+}
+
+RvScorer *
+RvStoreBeginScore(RvStore *store, RvDistanceKind kind, const float *query, RvScoreMode mode,
+				  RvScoreCache *cache)
+{
+	RvScorer   *s = RvScorerCreate(store, kind, mode, cache);
+
+	memcpy(s->q, query, sizeof(float) * s->dims);
+	RvScorerPrepare(s);
+	return s;
+}
+
+RvScorer *
+RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint64 vid, RvScoreMode mode,
+					 RvScoreCache *cache)
+{
+	RvScorer   *s = RvScorerCreate(store, kind, mode, cache);
+
+	if (cache && cache->mode == RV_SCORE_EXACT && vid < cache->nvids &&
+		(cache->present[vid / 8] & (1 << (vid % 8))))
+		memcpy(s->q, cache->data + vid * cache->recbytes, sizeof(float) * s->dims);
+	else
+		RvStoreReadFloats(store, vid, s->q);
+	RvScorerPrepare(s);
+	return s;
+}
+
+bool
+RvStoreScoreApproximate(const RvScorer *s)
+{
+	return s->mode == RV_SCORE_SQ8;
+}
+
+void
+RvStoreScoreQueryOnRight(RvScorer *s)
+{
+	s->query_right = true;
+}
+
+float
+RvStoreScoreQueryNorm(RvScorer *s)
+{
+	if (s->qnorm < 0)
+		s->qnorm = sqrtf(rv_kernels->dot(s->q, s->q, s->dims));
+	return s->qnorm;
+}
+
+void
+RvStoreScoreKeepPins(RvScorer *s, uint64 expected)
+{
+	RvStore    *store = s->store;
+	double		codepages;
+	uint32		max = 64;
+
+	if (s->keep != NULL || s->mode != RV_SCORE_SQ8)
+		return;
+	codepages = (double) RelationGetNumberOfBlocks(store->rel) * store->code_blocks /
+		store->seg_blocks;
+	/* pages reused within the search are likely only if it reads many */
+	if ((double) expected * 4 <= codepages)
+		return;
+	while (max < Min((double) expected, codepages) && max < RV_KEEP_PINS_MAX)
+		max <<= 1;
+	s->keep = MemoryContextAlloc(GetMemoryChunkContext(s), sizeof(RvCodePins));
+	RvCodePinsInit(s->keep, max);
+}
+
+void
+RvStoreEndScore(RvScorer *s)
+{
+	RvPinSetReleaseAll(&s->pins);
+	if (s->keep)
+	{
+		RvCodePinsRelease(s->keep);
+		pfree(s->keep);
+	}
+	pfree(s->q);
+	if (s->scratch)
+		pfree(s->scratch);
+	pfree(s);
+}
+
+/* kind's distance from the query to floats p0[0..n0) ++ p1[0..n1). */
+static float
+RvScorePieces(RvScorer *s, const float *p0, int n0, const float *p1, int n1)
+{
+	switch (s->kind)
+	{
+		case RV_DIST_L2:
+			return sqrtf(RvL2SquaredDistance(s->q, p0, n0, p1, n1));
+		case RV_DIST_L2_SQUARED:
+			return RvL2SquaredDistance(s->q, p0, n0, p1, n1);
+		case RV_DIST_INNER_PRODUCT:
+			return RvInnerProduct(s->q, p0, n0, p1, n1);
+		case RV_DIST_NEG_INNER_PRODUCT:
+			return -RvInnerProduct(s->q, p0, n0, p1, n1);
+		case RV_DIST_COSINE:
+			return RvCosineDistance(s->q, p0, n0, p1, n1);
+		case RV_DIST_L1:
+			return RvL1Distance(s->q, p0, n0, p1, n1);
+		case RV_DIST_NONE:
+			break;
+	}
+	elog(ERROR, "unknown ruvector distance kind %d", (int) s->kind);
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Makes room in s->pins for the (at most two) pages of one more vid: a
+ * batch touching more pages than the set holds lets go of the oldest.
+ */
+static inline void
+RvScorerRoom(RvScorer *s)
+{
+	if (s->pins.n + s->pins.nprev > RV_PINSET_MAX - 2)
+		RvPinSetReleaseAll(&s->pins);
+}
+
+/*
+ * Pins of the previous call are kept for reuse by this one (consecutive
+ * calls often touch the same page: an exact scan scores vids in heap
+ * order); those this call does not reuse are released at its end.
+ */
+static inline void
+RvScorerCallBegin(RvScorer *s)
+{
+	RvPinSetBeginRow(&s->pins);
+}
+
+static inline void
+RvScorerCallEnd(RvScorer *s)
+{
+	RvPinSetEndRow(&s->pins);
+}
+
+/* Exact distance of vid on the floats, two pieces in place where possible. */
+static float
+RvScoreFloats(RvScorer *s, uint64 vid)
+{
+	const float *p0,
+			   *p1;
+	int			n0,
+				n1;
+	float		d;
+
+	if (s->cache && s->cache->mode == RV_SCORE_EXACT && vid < s->cache->nvids &&
+		(s->cache->present[vid / 8] & (1 << (vid % 8))))
+		return RvScorePieces(s, (const float *) (s->cache->data + vid * s->cache->recbytes),
+							 s->dims, NULL, 0);
+	RvScorerRoom(s);
+	if (RvStoreGetPieces(s->store, vid, &s->pins, &p0, &n0, &p1, &n1) == 0)
+	{
+		float	   *x = RvScorerScratch(s);
+
+		RvStoreReadFloats(s->store, vid, x);
+		d = RvScorePieces(s, x, s->dims, NULL, 0);
+	}
+	else
+		d = RvScorePieces(s, p0, n0, p1, n1);
+	return d;
+}
+
+/* Approximate distance of the query to one SQ8 code record, and its bound. */
+static float
+RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
+{
+	RvSq8Params p;
+	const uint8_t *c = (const uint8_t *) (rec + RV_CODE_HEADER);
+	double		h,
+				e,
+				est,
+				bound;
+
+	memcpy(&p, rec, sizeof(RvSq8Params));
+	if (err == NULL)
+	{
+		/* the estimate alone (graph traversal) */
+		/*
+		 * Squared L2 as |q|^2 - 2 <q, x~> + |x~|^2: the inner-product kernel
+		 * does less per element than decoding and subtracting, and the
+		 * cancellation it risks (relative to |q|^2 + |x~|^2, about 1e-6) is
+		 * far below the codes' own error.  Estimates with a bound use the
+		 * direct form, whose rounding the bound's margin covers.
+		 */
+		switch (s->kind)
+		{
+			case RV_DIST_L2_SQUARED:
+				return s->sq8.norm2 + p.norm2 - 2.0f * RvSq8InnerProduct(&s->sq8, c, &p);
+			case RV_DIST_L2:
+				return sqrtf(Max(s->sq8.norm2 + p.norm2 -
+								 2.0f * RvSq8InnerProduct(&s->sq8, c, &p), 0.0f));
+			case RV_DIST_INNER_PRODUCT:
+				return RvSq8InnerProduct(&s->sq8, c, &p);
+			case RV_DIST_NEG_INNER_PRODUCT:
+				return -RvSq8InnerProduct(&s->sq8, c, &p);
+			case RV_DIST_COSINE:
+				return RvSq8CosineDistance(&s->sq8, c, &p);
+			default:
+				break;
+		}
+	}
+	/* per-element deviation: half a step, plus the decode's float rounding */
+	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
+	e = h * s->sqrt_dims;
+	switch (s->kind)
+	{
+		case RV_DIST_L2:
+		case RV_DIST_L2_SQUARED:
+			{
+				double		d2 = RvSq8L2SquaredDistance(&s->sq8, c, &p);
+				double		d = sqrt(Max(d2, 0.0));
+
+				if (s->kind == RV_DIST_L2)
+				{
+					est = d;
+					bound = e + 1e-4 * d;
+				}
+				else
+				{
+					est = d2;
+					bound = e * (2.0 * d + e) + 1e-4 * d2;
+				}
+				break;
+			}
+		case RV_DIST_INNER_PRODUCT:
+		case RV_DIST_NEG_INNER_PRODUCT:
+			est = RvSq8InnerProduct(&s->sq8, c, &p);
+			bound = s->qnorm * e + 1e-4 * s->qnorm * sqrt(Max(p.norm2, 0.0f));
+			if (s->kind == RV_DIST_NEG_INNER_PRODUCT)
+				est = -est;
+			break;
+		case RV_DIST_COSINE:
+			{
+				double		xn = sqrt(Max(p.norm2, 0.0f));
+
+				est = RvSq8CosineDistance(&s->sq8, c, &p);
+				bound = xn > 0 ? Min(2.0, 2.0 * e / xn + 1e-4) : 2.0;
+				break;
+			}
+		default:
+			elog(ERROR, "no SQ8 kernel for ruvector distance kind %d", (int) s->kind);
+			return 0;			/* keep compiler quiet */
+	}
+	if (err)
+		*err = (float) (bound * (1.0 + 1e-3));
+	return (float) est;
+}
+
+void
+RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err)
+{
+	RvScorerCallBegin(s);
+	if (s->mode == RV_SCORE_EXACT)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			dist[i] = RvScoreFloats(s, vids[i]);
+			if (err)
+				err[i] = 0;
+		}
+		RvScorerCallEnd(s);
+		return;
+	}
+	if (s->cache && s->cache->mode == RV_SCORE_SQ8)
+	{
+		RvScoreCache *cache = s->cache;
+
+		for (int i = 0; i < n; i++)
+		{
+			uint64		vid = vids[i];
+
+			if (vid < cache->nvids && (cache->present[vid / 8] & (1 << (vid % 8))))
+				dist[i] = RvScoreCodeRecord(s, cache->data + vid * cache->recbytes,
+											err ? &err[i] : NULL);
+			else
+			{
+				RvScorerRoom(s);
+				dist[i] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins),
+											err ? &err[i] : NULL);
+			}
+		}
+		RvScorerCallEnd(s);
+		return;
+	}
+	RvScorerCallEnd(s);
+	if (n == 1)
+	{
+		/* one vid (the exact scan, row by row): keep its page pinned for the next */
+		RvScorerCallBegin(s);
+		RvScorerRoom(s);
+		dist[0] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vids[0], &s->pins),
+									err ? &err[0] : NULL);
+		RvScorerCallEnd(s);
+		return;
+	}
+	/* a batch (a node's neighbours): pinned together, with prefetching */
+	for (int start = 0; start < n; start += RV_CODE_BATCH)
+	{
+		int			k = Min(n - start, RV_CODE_BATCH);
+		const char *recs[RV_CODE_BATCH];
+		Buffer		bufs[RV_CODE_BATCH];
+
+		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs, s->keep);
+		for (int i = 0; i < k; i++)
+			dist[start + i] = RvScoreCodeRecord(s, recs[i], err ? &err[start + i] : NULL);
+		for (int i = 0; i < k; i++)
+			if (BufferIsValid(bufs[i]))
+				ReleaseBuffer(bufs[i]);
+	}
+}
+
+/* dimensions summed between two checks of RvStoreScoreExceeds */
+#define RV_EXCEEDS_BLOCK 128
+
+bool
+RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
+{
+	const char *rec;
+	RvSq8Params p;
+	const uint8_t *c;
+	double		h,
+				e,
+				t,
+				limit;
+	float		partial = 0;
+	bool		exceeds = false;
+
+	if (s->mode != RV_SCORE_SQ8 || isnan(threshold))
+		return false;
+	if (s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED)
+	{
+		float		est,
+					err;
+
+		RvStoreScoreBatch(s, &vid, 1, &est, &err);
+		return (double) est - (double) err > threshold;
+	}
+	if (threshold < 0)
+		return true;			/* a distance is never negative */
+
+	RvScorerCallBegin(s);
+	RvScorerRoom(s);
+	rec = RvStoreCodeRecord(s->store, vid, &s->pins);
+	memcpy(&p, rec, sizeof(RvSq8Params));
+	c = (const uint8_t *) (rec + RV_CODE_HEADER);
+	if (!isfinite(p.scale) || !isfinite(p.offset))
+	{
+		RvScorerCallEnd(s);
+		return false;
+	}
+
+	/*
+	 * The vectors differ by at most e (rv_score.h), so the exact L2 distance
+	 * is at least |q - x~| - e: it exceeds t once |q - x~|^2 > (t + e)^2,
+	 * and every partial sum of the code distance's squared terms is a lower
+	 * bound of |q - x~|^2.  The margin covers the sums' float rounding.
+	 */
+	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
+	e = h * s->sqrt_dims;
+	t = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
+	limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
+	for (int i = 0; i < s->dims; i += RV_EXCEEDS_BLOCK)
+	{
+		int			len = Min(RV_EXCEEDS_BLOCK, s->dims - i);
+
+		partial += rv_kernels->l2sq_sq8(s->q + i, c + i, len, p.scale, p.offset);
+		if ((double) partial > limit)
+		{
+			exceeds = true;
+			break;
+		}
+	}
+	RvScorerCallEnd(s);
+	return exceeds;
+}
+
+double
+RvStoreScoreExact(RvScorer *s, uint64 vid)
+{
+	const float *p0,
+			   *p1;
+	int			n0,
+				n1;
+	const float *x;
+	double		d;
+
+	RvScorerCallBegin(s);
+	RvScorerRoom(s);
+	switch (RvStoreGetPieces(s->store, vid, &s->pins, &p0, &n0, &p1, &n1))
+	{
+		case 1:
+			x = p0;
+			break;
+		case 2:
+			x = RvScorerScratch(s);
+			memcpy((float *) x, p0, sizeof(float) * n0);
+			memcpy((float *) x + n0, p1, sizeof(float) * n1);
+			break;
+		default:
+			x = RvScorerScratch(s);
+			RvStoreReadFloats(s->store, vid, (float *) x);
+			break;
+	}
+	d = s->query_right ? RvVectorDistance(s->kind, x, s->q, s->dims) :
+		RvVectorDistance(s->kind, s->q, x, s->dims);
+	RvScorerCallEnd(s);
+	return d;
+}
+
+uint32
+RvStoreSearchBytes(RvStore *store, RvScoreMode mode)
+{
+	if (mode == RV_SCORE_SQ8 && store->codes == RV_CODES_SQ8)
+		return store->code_stride;
+	return (uint32) store->dims * sizeof(float);
+}
+
+RvScoreCache *
+RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mode, Size budget)
+{
+	RvScoreCache *cache;
+	uint64		maxvid = 0;
+	RvPinSet	pins;
+	double		bytes;
+
+	if (mode == RV_SCORE_SQ8 && store->codes != RV_CODES_SQ8)
+		mode = RV_SCORE_EXACT;
+	for (int64 i = 0; i < n; i++)
+		maxvid = Max(maxvid, vids[i] + 1);
+	bytes = (double) maxvid * RvStoreSearchBytes(store, mode) + maxvid / 8.0 + 1;
+	if (n == 0 || bytes > (double) budget || bytes > (double) MaxAllocHugeSize)
+		return NULL;
+	cache = palloc(sizeof(RvScoreCache));
+	cache->mode = mode;
+	cache->recbytes = RvStoreSearchBytes(store, mode);
+	cache->nvids = maxvid;
+	cache->present = palloc0(maxvid / 8 + 1);
+	cache->data = palloc_extended((Size) maxvid * cache->recbytes, MCXT_ALLOC_HUGE);
+	memset(&pins, 0, sizeof(pins));
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64		vid = vids[i];
+		char	   *dst = cache->data + vid * cache->recbytes;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (mode == RV_SCORE_SQ8)
+		{
+			memcpy(dst, RvStoreCodeRecord(store, vid, &pins), cache->recbytes);
+			RvPinSetReleaseAll(&pins);
+		}
+		else
+			RvStoreReadFloats(store, vid, (float *) dst);
+		cache->present[vid / 8] |= 1 << (vid % 8);
+	}
+	return cache;
+}
+
+void
+RvStoreCacheFree(RvScoreCache *cache)
+{
+	if (cache == NULL)
+		return;
+	pfree(cache->present);
+	pfree(cache->data);
+	pfree(cache);
+}
