@@ -20,8 +20,8 @@
  * call, registering only the pages whose bytes change.  A graph handle
  * caches the index size (g->nblocks): an index never shrinks, so the cache
  * is a lower bound, refreshed only when a block beyond it is needed.
- * Store pins taken for a distance are released before the distance
- * function returns.  A node's heap TIDs (the inline one and its TID tail,
+ * Distances come from scorers (RuhnswQueryBegin/QueryNode), which hold
+ * their store pins until RuhnswQueryEnd.  A node's heap TIDs (the inline one and its TID tail,
  * ruhnsw.h) are read by RuhnswNodeTids and changed by RuhnswAddTid and
  * RuhnswVacuumTids, which lock the level-0 page and the tail's upper page
  * together, in ascending block order, and never move a live TID between
@@ -327,8 +327,9 @@ RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta)
 }
 
 /*
- * RuhnswGraphFree: releases what g holds outside its memory context (no
- * store pins are held between distance computations; kept for callers).
+ * RuhnswGraphFree: releases what g holds outside its memory context (the
+ * build's vector cache); store pins belong to scorers, ended by their
+ * users.
  */
 void
 RuhnswGraphFree(RuhnswGraph *g)

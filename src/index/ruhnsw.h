@@ -6,8 +6,9 @@
  *	  interface shared by the files of src/index.
  *
  * The index holds no vectors.  Node id = vid (the store-local vector id),
- * neighbour lists are vid arrays, and every vector is read in place from
- * the store through its API (RvStoreGetPieces, zero-copy).
+ * neighbour lists are vid arrays, and every distance comes from the
+ * store's scorer API (tam/store/rv_score.h: on SQ8 codes or the exact
+ * floats, read in place); no vector is copied into the index.
  *
  * Page layout (BLCKSZ pages, standard PageHeaderData, special space
  * RuhnswPageOpaqueData; all data lies below pd_lower so that GenericXLog

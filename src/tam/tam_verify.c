@@ -24,6 +24,11 @@
  *	  its bytes lie below pd_lower of initialized data pages and, with the
  *	  header layout, its in-page varlena header matches the store
  *	  (vid_payload, vid_header);
+ *	- code pages (stores with codes): each is an initialized code page of
+ *	  its segment, and the code record of every vid whose allocating
+ *	  transaction is frozen or committed lies below pd_lower, has a finite
+ *	  scale and offset, and decodes to within its error bound (scale / 2
+ *	  per element) of the vid's floats (vid_codes);
  *	- heap <-> store: every tuple on the heap (seen with SnapshotAny, the
  *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
  *	  column, to an existing store of that column with the column's dims,
@@ -57,6 +62,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/genam.h"
@@ -74,6 +80,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
+#include "storage/procarray.h"
 #include "storage/smgr.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -474,6 +481,23 @@ RvCheckVidOnPage(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uin
 }
 
 /*
+ * Whether the allocating xid x of a vid guarantees its floats and code
+ * record were written: frozen, or a transaction that committed (it wrote
+ * both before its heap tuple existed).  A vid of an insert still in
+ * progress may have its slot allocated but not yet written, and one of an
+ * aborted insert may never be: their code records are not checked.
+ */
+static bool
+RvVidWritten(TransactionId x)
+{
+	if (x == FrozenTransactionId)
+		return true;
+	if (!TransactionIdIsNormal(x) || TransactionIdIsInProgress(x))
+		return false;
+	return TransactionIdDidCommit(x);
+}
+
+/*
  * Per-segment copies of the code pages, read before the segment's payload
  * pages so that each vid's code record can be checked against its floats
  * as they are read (RvVerifyVidCode).
@@ -524,7 +548,7 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 
 			if (k >= RV_SEG_VIDS || vid >= g->next_vid)
 				break;
-			if (xids[k] == InvalidTransactionId)
+			if (!RvVidWritten(xids[k]))
 				continue;
 			if (!cc->ok[cb] || pageoff + g->code_stride > ((PageHeader) page)->pd_lower)
 			{
@@ -571,7 +595,9 @@ RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 
 		worst = Max(worst, e);
 	}
-	if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale))
+	/* as the scorer's bound: half a step, float rounding, denormal slack */
+	if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) +
+		256.0 * FLT_TRUE_MIN)
 		RvReport(vs, "vid_codes", vst->cs.storeno, segblk + RvStoreGeoCodePos(&g->geo, cb),
 				 (int64) vid,
 				 "code record decodes %g away from the vector (scale %g allows %g)",
@@ -609,7 +635,7 @@ RvVerifyPageCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 				continue;
 			if (fend > pend || vid >= g->next_vid)
 				break;
-			if (xids[k] == InvalidTransactionId)
+			if (!RvVidWritten(xids[k]))
 				continue;
 			if (fstart >= pstart)
 				memcpy(cc->floats, page + RV_PAGE_PAYLOAD_START + (fstart - pstart), fbytes);

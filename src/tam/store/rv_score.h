@@ -23,7 +23,8 @@
  * returns.
  *
  * SQ8 error bound: every decoded element is within h = scale/2 (+ float
- * rounding, added) of the stored one (rv_simd.h), so the vectors differ by
+ * rounding and a slack of 256 denormal steps for vectors whose range is
+ * denormal, added) of the stored one (rv_simd.h), so the vectors differ by
  * at most e = h * sqrt(dims); then |d - d~| <= e for L2, e (2 d~ + e) for
  * squared L2 (d~ = sqrt of the estimate), |q| e for inner products and
  * 2 e / |x~| for cosine (x~ the decoded vector); a relative margin covers

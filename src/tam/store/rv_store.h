@@ -126,7 +126,7 @@ typedef struct RvStoreMeta
 	uint64		nallocated;		/* vids with a nonzero xid */
 	/* version 2 only (a version-1 metapage ends above): */
 	uint32		codes;			/* RV_CODES_* */
-	uint32		code_stride;	/* bytes per code record, multiple of 16 */
+	uint32		code_stride;	/* bytes per code record, multiple of 4 */
 	uint32		code_per_page;	/* code records per code page */
 	uint32		float_blocks;	/* payload blocks per segment */
 } RvStoreMeta;

@@ -21,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
@@ -32,6 +33,13 @@
 #include "tam/store/store_int.h"
 
 int			rv_search_codes = RV_SCORE_SQ8;
+
+/*
+ * Absolute slack per element in SQ8 bounds: a vector whose range is
+ * denormal may get a scale that underflows to 0 or keeps few bits, leaving
+ * an element up to 255 denormal steps from its code's value.
+ */
+#define RV_SQ8_ABS_SLACK (256.0 * FLT_TRUE_MIN)
 
 /* the most code pages a scorer keeps pinned (RvStoreScoreKeepPins) */
 #define RV_KEEP_PINS_MAX 4096
@@ -318,7 +326,7 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 		}
 	}
 	/* per-element deviation: half a step, plus the decode's float rounding */
-	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
+	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
 	e = h * s->sqrt_dims;
 	switch (s->kind)
 	{
@@ -473,7 +481,7 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 	 * and every partial sum of the code distance's squared terms is a lower
 	 * bound of |q - x~|^2.  The margin covers the sums' float rounding.
 	 */
-	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale);
+	h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
 	e = h * s->sqrt_dims;
 	t = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
 	limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
