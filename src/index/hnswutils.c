@@ -21,15 +21,15 @@
  * caches the index size (g->nblocks): an index never shrinks, so the cache
  * is a lower bound, refreshed only when a block beyond it is needed.
  * Distances come from scorers (RuhnswQueryBegin/QueryNode), which hold
- * their store pins until RuhnswQueryEnd.  A node's heap TIDs (the inline one and its TID tail,
- * ruhnsw.h) are read by RuhnswNodeTids and changed by RuhnswAddTid and
- * RuhnswVacuumTids, which lock the level-0 page and the tail's upper page
- * together, in ascending block order, and never move a live TID between
- * the inline slot and the tail in place; RuhnswAddTid runs as an insert's
- * write step (metapage buffer lock held, under the shared
- * RUHNSW_UPDATE_LOCK) or under RUHNSW_UPDATE_LOCK in ExclusiveLock, and
- * RuhnswVacuumTids under RUHNSW_UPDATE_LOCK in ExclusiveLock, so neither
- * races another writer of the same node.
+ * their store pins until RuhnswQueryEnd.  A node's heap TIDs (the inline
+ * one and its TID tail, ruhnsw.h) are read by RuhnswNodeTids and changed
+ * by RuhnswAddTid and RuhnswVacuumTids, which lock the level-0 page and
+ * the tail's upper page together, in ascending block order, and never
+ * move a live TID between the inline slot and the tail in place;
+ * RuhnswAddTid runs as an insert's write step (metapage buffer lock held,
+ * under the shared RUHNSW_UPDATE_LOCK) or under RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock, and RuhnswVacuumTids under RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock, so neither races another writer of the same node.
  *
  *-------------------------------------------------------------------------
  */
