@@ -47,8 +47,9 @@
  * An insert of v keeps every node of R in R and adds v, and it does so
  * after each of its WAL records, so neither a crash nor the write steps of
  * other sessions' inserts (which run before or after each of ours, never
- * inside one) can leave a node unreachable.  The steps, each one WAL record (RuhnswWriteNodes, at
- * most two records with their level-0 and upper pages):
+ * inside one) can leave a node unreachable.  The steps, each one WAL
+ * record (RuhnswWriteNodes, at most two records with their level-0 and
+ * upper pages):
  *	1. v's record together with its first in-link: the level-0 link
  *	   n0 -> v from the nearest live node n0 the search found (the entry
  *	   point if it found none), a node of R; v's upper record, when its

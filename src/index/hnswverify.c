@@ -49,10 +49,11 @@
  *	  by the index size, and long loops check for interrupts;
  *	- it holds RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole check
  *	  (inserts hold it in ShareLock), so no insert or ambulkdelete changes
- *	  the graph meanwhile (they wait); scans are not blocked.  Together with the caller's ShareUpdateExclusiveLock
- *	  on the table this makes the metapage, the records and the store's
- *	  next vid one consistent state, so concurrent activity causes no
- *	  false reports;
+ *	  the graph or a node's TIDs meanwhile (they wait); scans are not
+ *	  blocked.  Together with the caller's ShareUpdateExclusiveLock on the
+ *	  table this makes the metapage, the records and the store's next vid
+ *	  one consistent state, so concurrent activity causes no false
+ *	  reports;
  *	- errors it cannot turn into a report (e.g. an unreadable block) are
  *	  raised; the caller runs it in a subtransaction and reports them.
  *

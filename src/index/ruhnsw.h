@@ -116,9 +116,8 @@
  * together (their level-0 and upper pages, at most 4), in ascending block
  * order, as do RuhnswAddTid and RuhnswVacuumTids (a node's level-0 page
  * and its tail's upper page), and only a writer holding the metapage's
- * buffer lock (block 0, taken first) or
- * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
- * locks cannot deadlock.
+ * buffer lock (block 0, taken first) or RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock ever holds two, so index buffer locks cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -307,6 +306,7 @@ typedef struct RuhnswDistMap
 	uint32		mask;
 	uint32		count;
 } RuhnswDistMap;
+
 /* One entry of a recent-page map: a block and the buffer it was read into. */
 typedef struct RuhnswRecentBuf
 {
