@@ -290,3 +290,6 @@ e
 EOF
 	echo "wrote $png"
 fi
+
+# indexed single-row INSERTs (1 and 4 clients) and COPY, 100 dims, against pgvector
+RV_INSTALL_LOCK_HELD=1 bash bench/insert-compare.sh

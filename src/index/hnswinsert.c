@@ -4,18 +4,52 @@
  *	  Inserting a node into a ruhnsw graph (shared by the build and
  *	  aminsert), and aminsert itself.
  *
- * Inserts are serialized by the heavyweight lock RUHNSW_UPDATE_LOCK
- * (ExclusiveLock), so a record can be read, modified and written back
- * without racing another writer; readers (scans) see every record whole
- * because it is copied under its page's buffer lock.
+ * Concurrency.  aminsert holds RUHNSW_UPDATE_LOCK in ShareLock, so inserts
+ * of many sessions run at once (ExclusiveLock only when the metapage may
+ * change: see ruhnswinsert); VACUUM and verify take it in ExclusiveLock and
+ * so never overlap an insert.  An insert's search (greedy descent, the
+ * ef_construction searches, the selection of its own neighbours) reads
+ * records one at a time under their page's buffer lock, as scans do.
+ * Each of its write steps (one WAL record of steps 1 to 3 below, with the
+ * reads and checks that decide it) runs under the metapage's buffer lock
+ * in exclusive mode (g->write_lock; RuhnswBeginWrites), so the step reads,
+ * modifies and writes back records, and its reachability check reads other
+ * nodes' records, without racing another writer: write steps are
+ * serialized, those of concurrent inserts interleave, and each starts from
+ * a graph in which every live node is in R (below), whatever the search
+ * saw.  Because steps of other inserts run between ours, each step
+ * re-reads v's record (they may have changed v's lists) and proves its
+ * drop from the graph as it is at that moment, and once v is written
+ * (visible) its links may be what another insert relied on to drop a link
+ * of its own: so the adoption in step 2 replaces an unpinned link v -> y
+ * only when another live node of v's list links to y.  Adding a TID to a
+ * live node (RuhnswAddTid, aminsert for a row version sharing a vid) is a
+ * write step too: a step of another insert copies a neighbour's whole
+ * record (header with its TID, flags and upper reference) and writes it
+ * back, so a TID added in between would be lost.  Two inserts of the same
+ * vid may both find no live node and search; step 1 checks again in its
+ * write step and, when the other one wrote the node first, adds the TID to
+ * it instead of writing a second record.  Readers (scans, searches) see
+ * every record whole because it is copied under its page's buffer lock.
+ *
+ * Distances.  Every distance goes through a scorer (rv_score.h): the new
+ * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for
+ * that neighbour's list; no vector leaves the store.  The search records
+ * every distance to the new vector it computes (g->distmap); a full
+ * neighbour list is updated from those (RuhnswLinkIntoKnown: one batch of
+ * the neighbour's distances to its list, the rest known or scored through
+ * the new vector's scorer) instead of the pairwise distances between the
+ * neighbour's neighbours that the full heuristic (RuhnswLinkIntoFull, used
+ * by builds) needs.
  *
  * Reachability.  Call R the set of nodes reachable from the entry point
  * over level-0 links (walking through deleted nodes too, as scans do).
  * An insert of v keeps every node of R in R and adds v, and it does so
- * after each of its WAL records, so neither a crash nor the inserts of
- * other sessions (which run before or after, never between) can leave a
- * node unreachable.  The steps, each one WAL record (RuhnswWriteNodes, at
- * most two records with their level-0 and upper pages):
+ * after each of its WAL records, so neither a crash nor the write steps of
+ * other sessions' inserts (which run before or after each of ours, never
+ * inside one) can leave a node unreachable.  The steps, each one WAL
+ * record (RuhnswWriteNodes, at most two records with their level-0 and
+ * upper pages):
  *	1. v's record together with its first in-link: the level-0 link
  *	   n0 -> v from the nearest live node n0 the search found (the entry
  *	   point if it found none), a node of R; v's upper record, when its
@@ -31,12 +65,15 @@
  *	   link to x (appended, or replacing v's farthest link that is not an
  *	   adopted one) in the same WAL record.  A link of v that is adopted,
  *	   or checked as v -> x here, is pinned: this insert never drops it.
- *	   When every link of v is pinned, n keeps its list and gets no link to
- *	   v.  Why this is exact: a simple path from the entry point to n uses
- *	   none of n's own links, so n stays in R, and so does every node
- *	   whose walk used n -> x (it now goes n -> c -> x or n -> v -> x);
- *	   walks use only v's pinned links, so dropping an unpinned one to
- *	   adopt loses nothing.
+ *	   When every link of v is pinned (or, with concurrent inserts, the
+ *	   farthest unpinned one v -> y is not backed by another link to y
+ *	   from v's list), n keeps its list and gets no link to v.  Why this is
+ *	   exact: a simple path from the entry point to n uses none of n's own
+ *	   links, so n stays in R, and so does every node whose walk used
+ *	   n -> x (it now goes n -> c -> x or n -> v -> x); alone, walks use
+ *	   only v's pinned links, so dropping an unpinned one to adopt loses
+ *	   nothing; with other inserts in between, a walk through v -> y now
+ *	   goes v -> c -> y.
  *	3. back-links of the upper levels, each written alone; pruning there
  *	   cannot affect R (R and the search of a scan that reaches every node
  *	   are level 0).
@@ -59,6 +96,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -97,6 +135,9 @@ typedef struct RuhnswNewNode
 	int			count;			/* capacity of the list, 2 * m */
 	float	   *dist;
 	bool	   *pinned;
+	RuhnswVidSet pinset;		/* the pinned vids */
+	bool		visible;		/* written (step 1): other inserts may link to
+								 * it, change its lists, rely on its links */
 	char	   *scratch;		/* a record buffer */
 } RuhnswNewNode;
 
@@ -110,8 +151,8 @@ typedef struct RuhnswNewNode
  * replaced.
  */
 static RuhnswLinkResult
-RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int level,
-			   bool force, uint32 *dropped)
+RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int level,
+				   bool force, uint32 *dropped)
 {
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 	uint32	   *slots = RuhnswNodeSlots(rec);
@@ -205,6 +246,169 @@ RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int le
 }
 
 /*
+ * The distance from the inserted vector (scorer q) to vid: the one the
+ * insert's search computed (g->distmap), else computed now through q and
+ * remembered.
+ */
+static float
+RuhnswKnownDistance(RuhnswGraph *g, RvScorer *q, uint32 vid)
+{
+	float		d;
+
+	if (g->distmap == NULL)
+		return RuhnswDistance(g, q, vid);
+	if (!RuhnswDistMapGet(g->distmap, vid, &d))
+	{
+		d = RuhnswDistance(g, q, vid);
+		RuhnswDistMapPut(g->distmap, vid, d);
+	}
+	return d;
+}
+
+/*
+ * RuhnswLinkInto for aminsert (g->distmap set): the same contract, but a
+ * full list is updated incrementally.  The selection heuristic run on the
+ * old list plus v needs the distances between the old neighbours, count^2
+ * / 2 of them; this takes the old list as the heuristic's own output
+ * (every old neighbour kept against the others, which is what a list the
+ * heuristic pruned is) and so needs only the distances that involve v,
+ * i.e. q, which the insert's search has mostly computed already, and the
+ * count distances from n to its neighbours.  With c_1..c_count the old
+ * neighbours by ascending distance to n:
+ *	- v is kept unless some c_i nearer to n than v is nearer to v than n is;
+ *	- a kept v prunes every c_i farther from n than v that is nearer to v
+ *	  than to n; the list then loses the farthest pruned neighbour (the
+ *	  heuristic refills from the pruned ones in distance order), or the
+ *	  farthest one when v prunes none and is not itself the farthest;
+ *	- otherwise the list is kept (v left out), unless force.
+ * The new list is written in ascending order of distance to n.
+ */
+static RuhnswLinkResult
+RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q,
+					float dist, int level, bool force, uint32 *dropped)
+{
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	uint32	   *slots = RuhnswNodeSlots(rec);
+	int			count;
+	int			first = RuhnswLevelSlots(g, level, &count);
+	int			k;
+	RuhnswCand *cands;
+	RvScorer   *nq;
+	uint32		oldvids[RUHNSW_MAX_SLOTS];
+	float		olddists[RUHNSW_MAX_SLOTS];
+	bool		vkept = true;
+	int			drop = -1;
+	int			out = 0;
+	bool		vplaced = false;
+
+	if (!RuhnswReadNode(g, n, rec) ||
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED ||
+		hdr->level < level)
+		return RUHNSW_LINK_NOT_LIVE;
+	for (k = 0; k < count && slots[first + k] != RUHNSW_INVALID_VID; k++)
+	{
+		if (slots[first + k] == v)
+			return RUHNSW_LINK_PRESENT;
+	}
+	if (k < count)
+	{
+		slots[first + k] = v;
+		return RUHNSW_LINK_ADDED;
+	}
+
+	/* n's distances to its neighbours, in one batch */
+	nq = RuhnswQueryNode(g, n);
+	for (int i = 0; i < count; i++)
+		oldvids[i] = slots[first + i];
+	RuhnswDistances(g, nq, oldvids, count, olddists);
+	RuhnswQueryEnd(nq);
+	cands = palloc(sizeof(RuhnswCand) * count);
+	for (int i = 0; i < count; i++)
+	{
+		cands[i].vid = oldvids[i];
+		cands[i].dist = olddists[i];
+	}
+	/* ascending: insertion sort, count is small */
+	for (int i = 1; i < count; i++)
+	{
+		RuhnswCand	c = cands[i];
+		int			j = i - 1;
+
+		while (j >= 0 && RuhnswCandCmp(&cands[j], &c) > 0)
+		{
+			cands[j + 1] = cands[j];
+			j--;
+		}
+		cands[j + 1] = c;
+	}
+
+	for (int i = 0; i < count && cands[i].dist < dist; i++)
+	{
+		if (RuhnswKnownDistance(g, q, cands[i].vid) < dist)
+		{
+			vkept = false;
+			break;
+		}
+	}
+	if (vkept)
+	{
+		for (int i = count - 1; i >= 0 && cands[i].dist > dist; i--)
+		{
+			if (RuhnswKnownDistance(g, q, cands[i].vid) < cands[i].dist)
+			{
+				drop = i;
+				break;
+			}
+		}
+		if (drop < 0 && cands[count - 1].dist > dist)
+			drop = count - 1;
+		if (drop < 0)
+			vkept = false;		/* v is the farthest and prunes nothing */
+	}
+	if (!vkept)
+	{
+		if (!force)
+		{
+			pfree(cands);
+			return RUHNSW_LINK_KEPT;
+		}
+		drop = count - 1;
+	}
+	*dropped = cands[drop].vid;
+
+	/* the kept old neighbours and v, by ascending distance */
+	for (int i = 0; i < count; i++)
+	{
+		if (i == drop)
+			continue;
+		if (!vplaced && cands[i].dist > dist)
+		{
+			slots[first + out++] = v;
+			vplaced = true;
+		}
+		slots[first + out++] = cands[i].vid;
+	}
+	if (!vplaced)
+		slots[first + out++] = v;
+	Assert(out == count);
+	pfree(cands);
+	return RUHNSW_LINK_REPLACED;
+}
+
+/*
+ * RuhnswLinkInto: RuhnswLinkIntoFull for a build, RuhnswLinkIntoKnown for
+ * aminsert (g->distmap set; q is v's vector as a query).
+ */
+static RuhnswLinkResult
+RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q, float dist,
+			   int level, bool force, uint32 *dropped)
+{
+	if (g->distmap != NULL)
+		return RuhnswLinkIntoKnown(g, n, rec, v, q, dist, level, force, dropped);
+	return RuhnswLinkIntoFull(g, n, rec, v, dist, level, force, dropped);
+}
+
+/*
  * True if a live node c of the level-0 list of nrec (c neither v nor x)
  * links to x at level 0.  Reads each c into scratch.
  */
@@ -235,10 +439,92 @@ RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char 
 	return false;
 }
 
+/* unpinned links of a visible new node an adoption checks, farthest first */
+#define RUHNSW_ADOPT_TRIES	4
+
+/*
+ * For RuhnswAdopt on a visible v: of the RUHNSW_ADOPT_TRIES farthest
+ * unpinned links v -> y, the farthest one that another live node c of v's
+ * level-0 list (c neither v nor y) links to at level 0; its slot, or -1.
+ * Reads each such c once.
+ */
+static int
+RuhnswBackedVictim(RuhnswGraph *g, RuhnswNewNode *v)
+{
+	int			cand[RUHNSW_ADOPT_TRIES];
+	bool		backed[RUHNSW_ADOPT_TRIES];
+	int			ncand = 0;
+	const uint32 *cslots = RuhnswNodeSlots(v->scratch);
+	RuhnswNodeHeader *chdr = (RuhnswNodeHeader *) v->scratch;
+	int			count;
+	int			first = RuhnswLevelSlots(g, 0, &count);
+	int			left;
+
+	/* the candidates, farthest first */
+	while (ncand < RUHNSW_ADOPT_TRIES)
+	{
+		int			best = -1;
+
+		for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID; k++)
+		{
+			bool		taken = false;
+
+			for (int i = 0; i < ncand && !taken; i++)
+				taken = cand[i] == k;
+			if (!v->pinned[k] && !taken && (best < 0 || v->dist[k] > v->dist[best]))
+				best = k;
+		}
+		if (best < 0)
+			break;
+		backed[ncand] = false;
+		cand[ncand++] = best;
+	}
+	left = ncand;
+	for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID && left > 0; k++)
+	{
+		uint32		c = v->slots[k];
+
+		if (c == v->vid || !RuhnswReadNodeLevel0(g, c, v->scratch) ||
+			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
+			continue;
+		for (int j = first; j < first + count && cslots[j] != RUHNSW_INVALID_VID; j++)
+		{
+			for (int i = 0; i < ncand; i++)
+			{
+				if (!backed[i] && cslots[j] == v->slots[cand[i]] && c != cslots[j])
+				{
+					backed[i] = true;
+					left--;
+				}
+			}
+		}
+		/* the farthest candidate is backed: no need to look further */
+		if (ncand > 0 && backed[0])
+			break;
+	}
+	for (int i = 0; i < ncand; i++)
+		if (backed[i])
+			return cand[i];
+	return -1;
+}
+
+/* Marks v's link at slot k pinned. */
+static void
+RuhnswPin(RuhnswNewNode *v, int k)
+{
+	v->pinned[k] = true;
+	RuhnswVidSetAdd(&v->pinset, v->slots[k]);
+}
+
 /*
  * Makes v's level-0 list hold a pinned link to x (distance dist from v, or
  * < 0 when not computed yet): appended, or replacing the farthest unpinned
- * link.  Returns false when every link is pinned.  In memory only.
+ * link.  Once v is visible to other inserts (g->write_lock and
+ * v->visible), one of them may have dropped a link n' -> y because v -> y
+ * kept y reachable, so an unpinned link v -> y is replaced only when
+ * another live node of v's list links to y: the farthest such one among
+ * the RUHNSW_ADOPT_TRIES farthest unpinned links.  Returns false when no
+ * link is replaced.  In memory only.
  */
 static bool
 RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
@@ -250,7 +536,7 @@ RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
 	{
 		if (v->slots[k] == x)
 		{
-			v->pinned[k] = true;
+			RuhnswPin(v, k);
 			return true;
 		}
 		if (!v->pinned[k] && (victim < 0 || v->dist[k] > v->dist[victim]))
@@ -258,12 +544,30 @@ RuhnswAdopt(RuhnswGraph *g, RuhnswNewNode *v, uint32 x, float dist)
 	}
 	if (k < v->count)
 		victim = k;
-	else if (victim < 0)
+	else if (victim >= 0 && g->write_lock && v->visible)
+		victim = RuhnswBackedVictim(g, v);
+	if (victim < 0)
 		return false;
 	v->slots[victim] = x;
-	v->dist[victim] = dist >= 0 ? dist : RuhnswDistance(g, v->q, x);
-	v->pinned[victim] = true;
+	v->dist[victim] = dist >= 0 ? dist : RuhnswKnownDistance(g, v->q, x);
+	RuhnswPin(v, victim);
 	return true;
+}
+
+/*
+ * Re-reads the record of v, visible to other inserts since step 1 (they may
+ * have added or replaced links in its lists since), and rebuilds the
+ * distances and pins of its level-0 list by vid.
+ */
+static void
+RuhnswRefreshNew(RuhnswGraph *g, RuhnswNewNode *v)
+{
+	RuhnswReadNode(g, v->vid, v->rec);
+	for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID; k++)
+	{
+		v->dist[k] = RuhnswKnownDistance(g, v->q, v->slots[k]);
+		v->pinned[k] = RuhnswVidSetContains(&v->pinset, v->slots[k]);
+	}
 }
 
 /*
@@ -279,7 +583,7 @@ RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x
 	{
 		if (v->slots[k] == x)
 		{
-			v->pinned[k] = true;
+			RuhnswPin(v, k);
 			return RUHNSW_KEEP_LINKED;
 		}
 	}
@@ -324,7 +628,7 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 		if (n == v->vid || n == RUHNSW_INVALID_VID)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		r = RuhnswLinkInto(g, n, nrec, v->vid, dist, 0, true, &dropped);
+		r = RuhnswLinkInto(g, n, nrec, v->vid, v->q, dist, 0, true, &dropped);
 		if (r == RUHNSW_LINK_NOT_LIVE)
 			continue;
 		/* only the old entry point is pinned yet, so adopting succeeds */
@@ -341,13 +645,43 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 }
 
 /*
+ * Begins / ends one write step of an insert (file header): with
+ * g->write_lock, holds the metapage's buffer lock in exclusive mode in
+ * between, the lock that serializes the write steps of concurrent inserts
+ * (block 0 comes first in the ascending order of index buffer locks).
+ */
+static void
+RuhnswBeginWrites(RuhnswGraph *g)
+{
+	if (!g->write_lock)
+		return;
+	Assert(g->metabuf == InvalidBuffer);
+	g->metabuf = ReadBuffer(g->index, RUHNSW_METAPAGE_BLKNO);
+	LockBuffer(g->metabuf, BUFFER_LOCK_EXCLUSIVE);
+}
+
+static void
+RuhnswEndWrites(RuhnswGraph *g)
+{
+	if (!g->write_lock)
+		return;
+	UnlockReleaseBuffer(g->metabuf);
+	g->metabuf = InvalidBuffer;
+}
+
+/*
  * RuhnswInsertNode: inserts vid (heap TID tid) into the graph g, whose
  * entry point g->entry_vid/entry_level is current, keeping every node
  * reachable (file header).  Returns true when the entry point changed
  * (the caller then writes the metapage).  A record already present for
  * vid (a deleted node whose vid the store handed out again, or a stale
- * one) is overwritten.  Caller holds RUHNSW_UPDATE_LOCK or builds alone;
- * allocates in the current memory context.
+ * one) is overwritten.  Caller holds RUHNSW_UPDATE_LOCK (in ShareLock,
+ * with g->write_lock set: each write step then holds the metapage's buffer
+ * lock; in ExclusiveLock when the entry point may change) or builds alone.
+ * With g->write_lock, when step 1 finds that another insert has written a
+ * live node for vid meanwhile, tid is added to that node (RuhnswAddTid,
+ * without pruning) and nothing else is written.  Allocates in the current
+ * memory context.
  */
 bool
 RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
@@ -371,10 +705,12 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	if (g->entry_vid == vid)
 	{
 		/* the entry point itself again: keep its links, renew its TID */
+		RuhnswBeginWrites(g);
 		RuhnswReadNode(g, vid, rec);
 		hdr->tid = *tid;
 		hdr->flags = RUHNSW_NODE_USED;
 		RuhnswWriteNode(g, vid, rec);
+		RuhnswEndWrites(g);
 		return false;
 	}
 
@@ -393,8 +729,10 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	}
 
 	q = RuhnswQueryNode(g, vid);
+	if (g->distmap != NULL)
+		RuhnswDistMapClear(g->distmap);
 	ep.vid = g->entry_vid;
-	ep.dist = RuhnswDistance(g, q, ep.vid);
+	ep.dist = RuhnswKnownDistance(g, q, ep.vid);
 	entry_dist = ep.dist;
 	eps = &ep;
 	neps = 1;
@@ -434,6 +772,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	v.slots = slots + RuhnswLevelSlots(g, 0, &v.count);
 	v.dist = palloc(sizeof(float) * v.count);
 	v.pinned = palloc0(sizeof(bool) * v.count);
+	RuhnswVidSetInit(&v.pinset, 4 * v.count);
+	v.visible = false;
 	v.scratch = palloc(g->nodesize);
 	for (int i = 0; i < nsel[0]; i++)
 		v.dist[i] = sel[0][i].dist;
@@ -442,7 +782,20 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		(void) RuhnswAdopt(g, &v, g->entry_vid, entry_dist);
 
 	/* step 1 */
+	RuhnswBeginWrites(g);
+	if (g->write_lock && RuhnswAddTid(g, NULL, vid, tid))
+	{
+		/*
+		 * Another insert of the same vid (a row version sharing it) wrote
+		 * its node while we searched: the TID joins that node instead.
+		 */
+		RuhnswEndWrites(g);
+		RuhnswQueryEnd(q);
+		return false;
+	}
 	n0 = RuhnswFirstLink(g, &v, sel[0], nsel[0], entry_dist);
+	RuhnswEndWrites(g);
+	v.visible = true;
 
 	nrec = palloc(g->nodesize);
 
@@ -455,10 +808,12 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 			RuhnswLinkResult r;
 
 			CHECK_FOR_INTERRUPTS();
-			r = RuhnswLinkInto(g, sel[lc][i].vid, nrec, vid, sel[lc][i].dist, lc, false,
+			RuhnswBeginWrites(g);
+			r = RuhnswLinkInto(g, sel[lc][i].vid, nrec, vid, q, sel[lc][i].dist, lc, false,
 							   &dropped);
 			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
 				RuhnswWriteNode(g, sel[lc][i].vid, nrec);
+			RuhnswEndWrites(g);
 		}
 	}
 
@@ -471,7 +826,10 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		if (n == n0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		switch (RuhnswLinkInto(g, n, nrec, vid, sel[0][i].dist, 0, false, &dropped))
+		RuhnswBeginWrites(g);
+		if (g->write_lock)
+			RuhnswRefreshNew(g, &v);
+		switch (RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped))
 		{
 			case RUHNSW_LINK_NOT_LIVE:
 			case RUHNSW_LINK_PRESENT:
@@ -494,6 +852,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 				}
 				break;
 		}
+		RuhnswEndWrites(g);
 	}
 
 	RuhnswQueryEnd(q);
@@ -539,58 +898,105 @@ RuhnswWrongStore(Relation index, int dims, int newdims)
 }
 
 /*
+ * What aminsert keeps for the rest of the statement in indexInfo's
+ * ii_AmCache (in ii_Context): the graph handle, with its buffers and the
+ * cached index size, for the store it was set up for.
+ */
+typedef struct RuhnswInsertCache
+{
+	MemoryContext cxt;			/* the handle's memory */
+	MemoryContext tmp;			/* one insert's, reset after it */
+	Oid			store_relid;	/* the handle's store, InvalidOid: none yet */
+	RuhnswGraph g;
+	RuhnswDistMap distmap;
+} RuhnswInsertCache;
+
+/*
  * ruhnswinsert (aminsert): indexes the heap tuple at heap_tid.  values[0]
  * is the resolved vector (executor) or a vref (CREATE INDEX CONCURRENTLY's
- * validate scan); the vid comes from the vref or, for a resolved value,
- * from the heap tuple itself.  When vid already has a live node (a row
- * version of an UPDATE that kept the vector, or CREATE INDEX CONCURRENTLY
- * adding a version the build missed), the TID is added to that node
- * (RuhnswAddTid) and the graph is not touched.  NULLs, and zero vectors
- * under cosine, are not indexed.  Takes RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole
- * insert.  Errors: vectors of another dimension than the indexed store;
- * vids beyond 2^32 - 2.  Always returns false (no unique checks).
+ * validate scan); the vid comes from the vref, else from the table AM's
+ * map of the rows it has just inserted (RvVidCacheLookup), else from the
+ * heap tuple itself (RvTamGetVid).  When vid already has a live node (a
+ * row version of an UPDATE that kept the vector, or CREATE INDEX
+ * CONCURRENTLY adding a version the build missed), the TID is added to
+ * that node (RuhnswAddTid, as one write step) and the graph is not
+ * touched.  NULLs, and zero vectors under cosine, are not indexed.
+ * Locks: RUHNSW_UPDATE_LOCK in ShareLock, so that inserts run
+ * concurrently (their write steps, the TID addition among them,
+ * serialized on the metapage's buffer lock: file header); in
+ * ExclusiveLock instead, taken after releasing the shared one and
+ * rechecked after the metapage is read again, when the metapage may
+ * change: the first vector (store binding, entry point), a stale store
+ * binding, a format-3 index (upgraded to format 4 here), or a node whose
+ * level exceeds the entry point's.  Errors: vectors of another dimension
+ * than the indexed store; vids beyond 2^32 - 2; a node past the most TIDs
+ * it can hold (RuhnswAddTid).  Always returns false (no unique checks).
  */
 bool
 ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 			 IndexInfo *indexInfo)
 {
-	MemoryContext cxt;
+	RuhnswInsertCache *cache;
 	MemoryContext old;
+	int16		attnum = index->rd_index->indkey.values[0];
 	int16		storeno;
 	uint64		vid;
 	RvStore    *store;
 	RuhnswMetaPageData meta;
-	RuhnswGraph g;
+	RuhnswGraph *g;
+	LOCKMODE	lockmode = ShareLock;
+	bool		added;
 	bool		changed = false;
 
 	if (isnull[0])
 		return false;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw insert",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-
-	if (!RvDatumGetVref(values[0], &storeno, &vid))
+	cache = (RuhnswInsertCache *) indexInfo->ii_AmCache;
+	if (cache == NULL)
 	{
-		if (!RvTamGetVid(heap, heap_tid, index->rd_index->indkey.values[0], &store, &vid))
-		{
-			MemoryContextSwitchTo(old);
-			MemoryContextDelete(cxt);
-			return false;
-		}
+		MemoryContext cxt = AllocSetContextCreate(indexInfo->ii_Context, "ruhnsw insert",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		cache = MemoryContextAllocZero(cxt, sizeof(RuhnswInsertCache));
+		cache->cxt = cxt;
+		/* a keeper block large enough for one insert: no malloc per row */
+		cache->tmp = AllocSetContextCreate(cxt, "ruhnsw insert tuple",
+										   256 * 1024, 256 * 1024,
+										   ALLOCSET_DEFAULT_MAXSIZE);
+		cache->store_relid = InvalidOid;
+		indexInfo->ii_AmCache = cache;
 	}
-	else
+	old = MemoryContextSwitchTo(cache->tmp);
+
+	if (RvDatumGetVref(values[0], &storeno, &vid) ||
+		RvVidCacheLookup(heap, heap_tid, attnum, &storeno, &vid))
 		store = RvTamOpenStore(heap, RV_KEY_STORENO(storeno));
+	else if (!RvTamGetVid(heap, heap_tid, attnum, &store, &vid))
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(cache->tmp);
+		return false;
+	}
 	if (vid >= RUHNSW_INVALID_VID)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("ruhnsw index \"%s\" cannot index vector id " UINT64_FORMAT,
 						RelationGetRelationName(index), vid)));
 
-	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	LockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
 	RuhnswReadMeta(index, &meta);
+	if (meta.store_relid != store->relid || meta.entry_vid == RUHNSW_INVALID_VID ||
+		meta.version < RUHNSW_VERSION ||
+		RuhnswRandomLevel((uint32) vid, meta.m) > meta.entry_level)
+	{
+		UnlockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
+		lockmode = ExclusiveLock;
+		LockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
+		RuhnswReadMeta(index, &meta);
+	}
 	if (OidIsValid(meta.store_relid) && meta.store_relid != store->relid)
 	{
+		Assert(lockmode == ExclusiveLock);
 		if (RuhnswGetStore(heap, index, &meta) != NULL)
 			RuhnswWrongStore(index, meta.dims, store->dims);
 		/* the covered store was created by an aborted transaction */
@@ -598,6 +1004,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	}
 	if (!OidIsValid(meta.store_relid))
 	{
+		Assert(lockmode == ExclusiveLock);
 		meta.store_relid = store->relid;
 		meta.storeno = store->storeno;
 		meta.dims = store->dims;
@@ -606,24 +1013,49 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (meta.version < RUHNSW_VERSION)
 	{
 		/* a format-3 index takes TID tails from now on (ruhnsw.h) */
+		Assert(lockmode == ExclusiveLock);
 		meta.version = RUHNSW_VERSION;
 		RuhnswWriteMeta(index, &meta);
 	}
-	RuhnswGraphInit(&g, index, &meta, store);
-	/* a row version sharing a live node's vid: record its TID, no graph insert */
-	if (!RuhnswAddTid(&g, heap, (uint32) vid, heap_tid) &&
-		RuhnswVectorIndexable(&g, (uint32) vid) &&
-		RuhnswInsertNode(&g, (uint32) vid, heap_tid))
+
+	g = &cache->g;
+	if (cache->store_relid != meta.store_relid)
+	{
+		/* a new handle (the old one's memory stays until the statement ends) */
+		MemoryContextSwitchTo(cache->cxt);
+		RuhnswGraphInit(g, index, &meta, store);
+		RuhnswDistMapInit(&cache->distmap, 4096);
+		g->distmap = &cache->distmap;
+		cache->store_relid = meta.store_relid;
+		MemoryContextSwitchTo(cache->tmp);
+	}
+	else
+		RuhnswGraphRefresh(g, &meta);
+	g->store = store;
+	g->write_lock = lockmode == ShareLock;
+
+	/*
+	 * A row version sharing a live node's vid: record its TID, no graph
+	 * insert.  A write step, so that no other insert's write step rewrites
+	 * the node's record from a copy read before the TID was added.
+	 */
+	RuhnswBeginWrites(g);
+	added = RuhnswAddTid(g, heap, (uint32) vid, heap_tid);
+	RuhnswEndWrites(g);
+	if (!added &&
+		RuhnswVectorIndexable(g, (uint32) vid) &&
+		RuhnswInsertNode(g, (uint32) vid, heap_tid))
 		changed = true;
-	RuhnswGraphFree(&g);
+	RuhnswGraphFree(g);
 	if (changed)
 	{
-		RuhnswGraphToMeta(&g, &meta);
+		Assert(lockmode == ExclusiveLock);
+		RuhnswGraphToMeta(g, &meta);
 		RuhnswWriteMeta(index, &meta);
 	}
-	UnlockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, lockmode);
 
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	MemoryContextReset(cache->tmp);
 	return false;
 }

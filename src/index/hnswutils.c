@@ -11,17 +11,25 @@
  * lock one index buffer at a time; a writer (RuhnswWriteNodes) locks the
  * level-0 and upper pages of the records it writes together, at most
  * RUHNSW_MAX_WRITE records and 4 pages, in ascending block order, and only
- * writers that hold RUHNSW_UPDATE_LOCK do, so there is no deadlock.  An
- * upper record is allocated by the RuhnswWriteNodes call that first writes
- * its node, in that call's WAL record.  On-page writes outside a build go
- * through GenericXLog, one record per RuhnswWriteNodes call.  Distances come
- * from scorers (RuhnswQueryBegin/QueryNode), which hold their store pins
- * until RuhnswQueryEnd.  A node's heap TIDs (the inline
+ * writers that hold the metapage's buffer lock (an insert's write step,
+ * block 0 locked first) or RUHNSW_UPDATE_LOCK in ExclusiveLock (or build
+ * alone) do, so there is no deadlock and no two writers allocate the same
+ * upper record.  An upper record is allocated by the RuhnswWriteNodes call
+ * that first writes its node, in that call's WAL record.  On-page writes
+ * outside a build go through GenericXLog, one record per RuhnswWriteNodes
+ * call, registering only the pages whose bytes change.  A graph handle
+ * caches the index size (g->nblocks): an index never shrinks, so the cache
+ * is a lower bound, refreshed only when a block beyond it is needed.
+ * Distances come from scorers (RuhnswQueryBegin/QueryNode), which hold
+ * their store pins until RuhnswQueryEnd.  A node's heap TIDs (the inline
  * one and its TID tail, ruhnsw.h) are read by RuhnswNodeTids and changed
  * by RuhnswAddTid and RuhnswVacuumTids, which lock the level-0 page and
- * the tail's upper page together, in ascending block order, under
- * RUHNSW_UPDATE_LOCK, and never move a live TID between the inline slot
- * and the tail in place.
+ * the tail's upper page together, in ascending block order, and never
+ * move a live TID between the inline slot and the tail in place;
+ * RuhnswAddTid runs as an insert's write step (metapage buffer lock held,
+ * under the shared RUHNSW_UPDATE_LOCK) or under RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock, and RuhnswVacuumTids under RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock, so neither races another writer of the same node.
  *
  *-------------------------------------------------------------------------
  */
@@ -244,7 +252,7 @@ RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta)
 
 /*
  * RuhnswWriteMeta: overwrites the metapage contents with *meta in one
- * GenericXLog record.  Caller holds RUHNSW_UPDATE_LOCK.
+ * GenericXLog record.  Caller holds RUHNSW_UPDATE_LOCK in ExclusiveLock.
  */
 void
 RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta)
@@ -293,6 +301,19 @@ RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta, 
 	g->heapbuf = palloc(sizeof(RuhnswCand) * g->heapcap);
 	g->wcap = 256;
 	g->wbuf = palloc(sizeof(RuhnswCand) * g->wcap);
+}
+
+/*
+ * RuhnswGraphRefresh: brings a graph handle kept across inserts (set up by
+ * RuhnswGraphInit for the same index and store) up to date with *meta:
+ * the entry point.  The cached index size stays: an index never shrinks.
+ */
+void
+RuhnswGraphRefresh(RuhnswGraph *g, const RuhnswMetaPageData *meta)
+{
+	Assert(g->mem == NULL && g->dims == meta->dims && g->m == (int) meta->m);
+	g->entry_vid = meta->entry_vid;
+	g->entry_level = meta->entry_level;
 }
 
 /* RuhnswGraphToMeta: copies the graph's entry point and store into *meta. */
@@ -503,7 +524,9 @@ RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst)
 
 /*
  * Extends the index so that block blkno exists, initializing new node
- * pages.  Caller holds RUHNSW_UPDATE_LOCK (or builds the index alone).
+ * pages, under the relation extension lock.  Caller holds the metapage's
+ * buffer lock (an insert's write step) or RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock (or builds the index alone).
  */
 static void
 RuhnswExtendTo(RuhnswGraph *g, BlockNumber blkno)
@@ -603,9 +626,10 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
 /*
  * RuhnswWriteNodes: overwrites the records of the n (1..RUHNSW_MAX_WRITE)
  * distinct vids with srcs[i] (full in-memory records), all or none: in
- * memory copies; on pages one GenericXLog record covering their level-0
- * and upper pages (at most 4; or plain dirty pages in an unlogged build),
- * so crash recovery replays every change or none of them.  A node of
+ * memory copies; on pages one GenericXLog record covering those of their
+ * level-0 and upper pages (at most 4) whose bytes change, none when
+ * nothing changes (or plain dirty pages in an unlogged build), so crash
+ * recovery replays every change or none of them.  A node of
  * level >= 1 keeps the upper record its header or its stored record names;
  * one that has none yet gets one allocated here, in the same WAL record:
  * at the front of the free space of the first upper page, from its
@@ -613,8 +637,9 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
  * pages in ascending block order and holds all of their exclusive locks
  * until the changes are applied, so a reader that has seen one of them
  * (say a new link) and then reads another of the records (the linked
- * node) sees its change too.  Caller holds RUHNSW_UPDATE_LOCK (or builds
- * alone).  Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when no upper page within
+ * node) sees its change too.  Caller holds the metapage's buffer lock (an
+ * insert's write step) or RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds
+ * alone), so the upper space it allocates is its own.  Raises ERRCODE_PROGRAM_LIMIT_EXCEEDED when no upper page within
  * RUHNSW_UPPER_MAX_DELTA groups has room.
  */
 void
@@ -629,6 +654,8 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	uint32		ulen[RUHNSW_MAX_WRITE];
 	bool		unew[RUHNSW_MAX_WRITE];
 	int			npages = 0;
+	bool		dirty[2 * RUHNSW_MAX_WRITE] = {false};
+	bool		anydirty = false;
 	BlockNumber maxblk = 0;
 	GenericXLogState *state = NULL;
 
@@ -703,10 +730,58 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		bufs[j] = ReadBuffer(g->index, blknos[j]);
 		LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
 	}
+
+	/* which pages change: only those are registered (WAL only what changed) */
+	for (int i = 0; i < n; i++)
+	{
+		char		tmp[sizeof(RuhnswNodeHeader) + sizeof(uint32) * 2 * RUHNSW_MAX_M];
+		RuhnswNodeHeader *th = (RuhnswNodeHeader *) tmp;
+		int			j;
+		Page		page;
+
+		Assert(g->recsize <= sizeof(tmp));
+		memcpy(tmp, srcs[i], g->recsize);
+		if (ublk[i] != InvalidBlockNumber)
+		{
+			th->flags |= RUHNSW_NODE_UPPER;
+			th->upper = uref[i];
+		}
+		for (j = 0; blknos[j] != l0blk[i]; j++)
+			;
+		page = BufferGetPage(bufs[j]);
+		if (memcmp(PageGetContents(page) + (Size) (vids[i] % g->nodes_per_page) * g->recsize,
+				   tmp, g->recsize) != 0)
+			dirty[j] = true;
+		if (ublk[i] == InvalidBlockNumber)
+			continue;
+		for (j = 0; blknos[j] != ublk[i]; j++)
+			;
+		page = BufferGetPage(bufs[j]);
+		if (unew[i] ||
+			memcmp(PageGetContents(page) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
+				   ulen[i]) != 0)
+			dirty[j] = true;
+	}
+	for (int j = 0; j < npages; j++)
+		anydirty |= dirty[j];
+	if (!anydirty)
+	{
+		for (int j = 0; j < npages; j++)
+			UnlockReleaseBuffer(bufs[j]);
+		return;
+	}
+
 	if (!g->unlogged_build)
 		state = GenericXLogStart(g->index);
 	for (int j = 0; j < npages; j++)
-		pages[j] = state ? GenericXLogRegisterBuffer(state, bufs[j], 0) : BufferGetPage(bufs[j]);
+	{
+		if (!dirty[j])
+			pages[j] = NULL;
+		else if (state)
+			pages[j] = GenericXLogRegisterBuffer(state, bufs[j], 0);
+		else
+			pages[j] = BufferGetPage(bufs[j]);
+	}
 	for (int i = 0; i < n; i++)
 	{
 		int			j;
@@ -714,15 +789,23 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 
 		for (j = 0; blknos[j] != l0blk[i]; j++)
 			;
-		dst = (RuhnswNodeHeader *) (PageGetContents(pages[j]) +
-									(Size) (vids[i] % g->nodes_per_page) * g->recsize);
-		memcpy(dst, srcs[i], g->recsize);
+		if (pages[j] != NULL)
+		{
+			dst = (RuhnswNodeHeader *) (PageGetContents(pages[j]) +
+										(Size) (vids[i] % g->nodes_per_page) * g->recsize);
+			memcpy(dst, srcs[i], g->recsize);
+			if (ublk[i] != InvalidBlockNumber)
+			{
+				dst->flags |= RUHNSW_NODE_UPPER;
+				dst->upper = uref[i];
+			}
+		}
 		if (ublk[i] == InvalidBlockNumber)
 			continue;
-		dst->flags |= RUHNSW_NODE_UPPER;
-		dst->upper = uref[i];
 		for (j = 0; blknos[j] != ublk[i]; j++)
 			;
+		if (pages[j] == NULL)
+			continue;
 		memcpy(PageGetContents(pages[j]) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
 			   ulen[i]);
 		if (unew[i])
@@ -737,7 +820,8 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	else
 	{
 		for (int j = 0; j < npages; j++)
-			MarkBufferDirty(bufs[j]);
+			if (dirty[j])
+				MarkBufferDirty(bufs[j]);
 	}
 	for (int j = 0; j < npages; j++)
 		UnlockReleaseBuffer(bufs[j]);
@@ -973,9 +1057,13 @@ RuhnswUnlockTwo(Buffer l0buf, Buffer ubuf)
  * capacity, 1 the first time) at the front of the free space of the first
  * upper page from its group's on with room, and its header names it, in
  * one WAL record of the two pages (plain dirty pages in an unlogged
- * build).  Heap pages are read before any index page is locked; index
- * pages are locked as by RuhnswWriteNodes (together, ascending).  Caller
- * holds RUHNSW_UPDATE_LOCK in ExclusiveLock (or builds alone).  Raises
+ * build).  Heap pages are read before the node's pages are locked (an
+ * insert's write step holds the metapage's buffer lock meanwhile); index
+ * pages are locked as by RuhnswWriteNodes (together, ascending, after
+ * block 0 when the caller holds it).  Caller holds RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock, or in ShareLock with the metapage's buffer lock held in
+ * exclusive mode (an insert's write step, hnswinsert.c), so no other
+ * writer rewrites the node's record meanwhile (or builds alone).  Raises
  * ERRCODE_PROGRAM_LIMIT_EXCEEDED when the node would hold more than
  * RuhnswMaxTids TIDs or no upper page within RUHNSW_UPPER_MAX_DELTA groups
  * has room.
@@ -1558,6 +1646,91 @@ RuhnswVidSetContains(RuhnswVidSet *set, uint32 vid)
 }
 
 /*
+ * ---- distance maps: vid -> distance to one query (open addressing) ----
+ */
+
+/* RuhnswDistMapInit: an empty map with room for about capacity/2 vids. */
+void
+RuhnswDistMapInit(RuhnswDistMap *map, uint32 capacity)
+{
+	uint32		size = 64;
+
+	while (size < capacity)
+		size <<= 1;
+	map->vids = palloc(sizeof(uint32) * size);
+	map->dists = palloc(sizeof(float) * size);
+	memset(map->vids, 0xFF, sizeof(uint32) * size);
+	map->mask = size - 1;
+	map->count = 0;
+}
+
+/* RuhnswDistMapClear: empties the map. */
+void
+RuhnswDistMapClear(RuhnswDistMap *map)
+{
+	if (map->count > 0)
+		memset(map->vids, 0xFF, sizeof(uint32) * (map->mask + 1));
+	map->count = 0;
+}
+
+static void
+RuhnswDistMapGrow(RuhnswDistMap *map)
+{
+	uint32	   *oldvids = map->vids;
+	float	   *olddists = map->dists;
+	uint32		oldsize = map->mask + 1;
+	MemoryContext cxt = GetMemoryChunkContext(oldvids);
+
+	map->vids = MemoryContextAlloc(cxt, sizeof(uint32) * oldsize * 2);
+	map->dists = MemoryContextAlloc(cxt, sizeof(float) * oldsize * 2);
+	memset(map->vids, 0xFF, sizeof(uint32) * oldsize * 2);
+	map->mask = oldsize * 2 - 1;
+	map->count = 0;
+	for (uint32 i = 0; i < oldsize; i++)
+		if (oldvids[i] != RUHNSW_INVALID_VID)
+			RuhnswDistMapPut(map, oldvids[i], olddists[i]);
+	pfree(oldvids);
+	pfree(olddists);
+}
+
+/* RuhnswDistMapPut: records dist for vid (replacing an earlier value). */
+void
+RuhnswDistMapPut(RuhnswDistMap *map, uint32 vid, float dist)
+{
+	uint32		i;
+
+	if ((map->count + 1) * 2 > map->mask + 1)
+		RuhnswDistMapGrow(map);
+	i = (vid * 0x9E3779B1U) & map->mask;
+	while (map->vids[i] != RUHNSW_INVALID_VID && map->vids[i] != vid)
+		i = (i + 1) & map->mask;
+	if (map->vids[i] == RUHNSW_INVALID_VID)
+	{
+		map->vids[i] = vid;
+		map->count++;
+	}
+	map->dists[i] = dist;
+}
+
+/* RuhnswDistMapGet: true, with *dist, if the map holds vid. */
+bool
+RuhnswDistMapGet(const RuhnswDistMap *map, uint32 vid, float *dist)
+{
+	uint32		i = (vid * 0x9E3779B1U) & map->mask;
+
+	while (map->vids[i] != RUHNSW_INVALID_VID)
+	{
+		if (map->vids[i] == vid)
+		{
+			*dist = map->dists[i];
+			return true;
+		}
+		i = (i + 1) & map->mask;
+	}
+	return false;
+}
+
+/*
  * ---- binary heaps of candidates ----
  *
  * RuhnswHeapPush / RuhnswHeapPop: h holds *n candidates as a min-heap by
@@ -1702,6 +1875,8 @@ RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 
 			ec.vid = newvids[i];
 			ec.dist = newdists[i];
+			if (g->distmap != NULL)
+				RuhnswDistMapPut(g->distmap, ec.vid, ec.dist);
 			if (nw < ef || ec.dist < g->wbuf[0].dist)
 			{
 				if (nc >= g->heapcap)

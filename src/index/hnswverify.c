@@ -47,12 +47,13 @@
  *	  the copy, and every value read from a page is range-checked before it
  *	  is used as an offset, a count or an array index; every loop is bounded
  *	  by the index size, and long loops check for interrupts;
- *	- it holds RUHNSW_UPDATE_LOCK in ShareLock for the whole check, so no
- *	  insert or ambulkdelete changes the graph meanwhile (they wait); scans
- *	  are not blocked.  Together with the caller's ShareUpdateExclusiveLock
- *	  on the table this makes the metapage, the records and the store's
- *	  next vid one consistent state, so concurrent activity causes no
- *	  false reports;
+ *	- it holds RUHNSW_UPDATE_LOCK in ExclusiveLock for the whole check
+ *	  (inserts hold it in ShareLock), so no insert or ambulkdelete changes
+ *	  the graph or a node's TIDs meanwhile (they wait); scans are not
+ *	  blocked.  Together with the caller's ShareUpdateExclusiveLock on the
+ *	  table this makes the metapage, the records and the store's next vid
+ *	  one consistent state, so concurrent activity causes no false
+ *	  reports;
  *	- errors it cannot turn into a report (e.g. an unreadable block) are
  *	  raised; the caller runs it in a subtransaction and reports them.
  *
@@ -811,7 +812,7 @@ RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg
 	vs.cached_blkno = InvalidBlockNumber;
 	vs.attnum = index->rd_index->indkey.values[0];
 
-	LockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
 	vs.nblocks = RelationGetNumberOfBlocks(index);
 	vs.heap_nblocks = RelationGetNumberOfBlocks(heap);
 	if (vs.nblocks == 0)
@@ -861,7 +862,7 @@ RuhnswVerify(Relation heap, Relation index, RuhnswVerifyReport report, void *arg
 	pfree(vs.upper_map);
 
 done:
-	UnlockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
 	FreeAccessStrategy(vs.strategy);
 	pfree(vs.page);
 }

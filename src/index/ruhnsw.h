@@ -94,20 +94,30 @@
  *	  row that never committed: the next insert or VACUUM empties the
  *	  graph (RuhnswResetGraph) before using it, and scans return nothing.
  *
- * Locking: inserts (aminsert), ambulkdelete and amvacuumcleanup serialize
- * on the heavyweight page lock RUHNSW_UPDATE_LOCK (ExclusiveLock); a scan holds
- * RUHNSW_SCAN_LOCK in ShareLock while it searches, and ambulkdelete takes
- * it in ExclusiveLock once after marking nodes deleted so that no search
- * still holds their TIDs.  Buffer locks: readers lock one index buffer at
- * a time (node records are copied out: a node's level-0 record and its
- * upper record are each read whole under their page's lock, one after the
- * other, and so are its level-0 record and TID tail); an insert locks the
- * pages of the (at most RUHNSW_MAX_WRITE) records it writes in one WAL
- * record together (their level-0 and upper pages, at most 4), in
- * ascending block order, as do RuhnswAddTid and RuhnswVacuumTids (a
- * node's level-0 page and its tail's upper page), and only a holder of
- * RUHNSW_UPDATE_LOCK in ExclusiveLock ever holds two, so index buffer
- * locks cannot deadlock.
+ * Locking: inserts (aminsert) hold the heavyweight page lock
+ * RUHNSW_UPDATE_LOCK in ShareLock, so they run concurrently, and hold the
+ * metapage's buffer lock in exclusive mode around each write step only
+ * (one WAL record and the reads that decide it: their searches overlap,
+ * their write steps are serialized and interleave: hnswinsert.c); adding
+ * a TID to a live node (RuhnswAddTid) is such a write step too, so it
+ * never races a write of the same node's record.  An insert that may
+ * change the metapage (first vector, stale store binding, a format-3
+ * index to upgrade, a node above the entry point's level) holds
+ * RUHNSW_UPDATE_LOCK in ExclusiveLock instead.  ambulkdelete,
+ * amvacuumcleanup and verify hold RUHNSW_UPDATE_LOCK in ExclusiveLock, so
+ * they never overlap an insert; a scan holds RUHNSW_SCAN_LOCK in
+ * ShareLock while it searches, and ambulkdelete takes it in ExclusiveLock
+ * once after marking nodes deleted so that no search still holds their
+ * TIDs.  Buffer locks: readers lock one index buffer at a time (node
+ * records are copied out: a node's level-0 record and its upper record
+ * are each read whole under their page's lock, one after the other, and
+ * so are its level-0 record and TID tail); a writer locks the pages of
+ * the (at most RUHNSW_MAX_WRITE) records it writes in one WAL record
+ * together (their level-0 and upper pages, at most 4), in ascending block
+ * order, as do RuhnswAddTid and RuhnswVacuumTids (a node's level-0 page
+ * and its tail's upper page), and only a writer holding the metapage's
+ * buffer lock (block 0, taken first) or RUHNSW_UPDATE_LOCK in
+ * ExclusiveLock ever holds two, so index buffer locks cannot deadlock.
  *
  *-------------------------------------------------------------------------
  */
@@ -290,6 +300,15 @@ typedef struct RuhnswVidSet
 	uint32		range;
 } RuhnswVidSet;
 
+/* distances of vids to one query (open addressing; hnswutils.c) */
+typedef struct RuhnswDistMap
+{
+	uint32	   *vids;			/* RUHNSW_INVALID_VID: empty slot */
+	float	   *dists;
+	uint32		mask;
+	uint32		count;
+} RuhnswDistMap;
+
 /* One entry of a recent-page map: a block and the buffer it was read into. */
 typedef struct RuhnswRecentBuf
 {
@@ -337,6 +356,15 @@ typedef struct RuhnswGraph
 	int			heapcap;
 	RuhnswCand *wbuf;			/* result heap storage */
 	int			wcap;
+	RuhnswDistMap *distmap;		/* when set, RuhnswSearchLayer records every
+								 * distance it computes in it, and an insert
+								 * updates full neighbour lists from the
+								 * distances it knows (hnswinsert.c) */
+	bool		write_lock;		/* RuhnswInsertNode serializes its write
+								 * steps on the metapage's buffer lock
+								 * (aminsert under the shared
+								 * RUHNSW_UPDATE_LOCK) */
+	Buffer		metabuf;		/* the metapage, locked during a write step */
 } RuhnswGraph;
 
 /*
@@ -388,6 +416,7 @@ extern void RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta);
 extern void RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta);
 extern void RuhnswGraphInit(RuhnswGraph *g, Relation index, const RuhnswMetaPageData *meta,
 							RvStore *store);
+extern void RuhnswGraphRefresh(RuhnswGraph *g, const RuhnswMetaPageData *meta);
 extern void RuhnswGraphToMeta(RuhnswGraph *g, RuhnswMetaPageData *meta);
 extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
@@ -412,6 +441,10 @@ extern void RuhnswQueryEnd(RvScorer *q);
 extern float RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid);
 extern void RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *out);
 extern float RuhnswVectorNorm(const float *v, int dims);
+extern void RuhnswDistMapInit(RuhnswDistMap *map, uint32 capacity);
+extern void RuhnswDistMapClear(RuhnswDistMap *map);
+extern void RuhnswDistMapPut(RuhnswDistMap *map, uint32 vid, float dist);
+extern bool RuhnswDistMapGet(const RuhnswDistMap *map, uint32 vid, float *dist);
 extern int	RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
 extern int	RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result);

@@ -76,4 +76,14 @@ extern bool RvTamTidRefersToVid(Relation rel, ItemPointer tid, int16 attnum,
 extern bool RvTamGetVid(Relation rel, ItemPointer tid, int16 attnum,
 						RvStore **store, uint64 *vid);
 
+/*
+ * tam_vidcache.c: the vids of the rows this backend's latest insert call
+ * wrote, for aminsert (index API: RvVidCacheLookup); filled by
+ * tam_routine.c's insert paths.
+ */
+extern void RvVidCacheReset(Relation rel, CommandId cid);
+extern void RvVidCacheAdd(Relation rel, ItemPointer tid, HeapTuple tuple);
+extern bool RvVidCacheLookup(Relation rel, ItemPointer tid, int16 attnum, int16 *storeno,
+							 uint64 *vid);
+
 #endif							/* RV_TAM_H */

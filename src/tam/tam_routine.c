@@ -313,6 +313,8 @@ rv_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid, int options,
 	HeapTuple	tuple = RvFormStoredTuple(rel, slot);
 
 	heap_insert(rel, tuple, cid, options, bistate);
+	RvVidCacheReset(rel, cid);
+	RvVidCacheAdd(rel, &tuple->t_self, tuple);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	ItemPointerCopy(&tuple->t_self, &slot->tts_tid);
 	heap_freetuple(tuple);
@@ -326,6 +328,8 @@ rv_tuple_insert_speculative(Relation rel, TupleTableSlot *slot, CommandId cid, i
 
 	HeapTupleHeaderSetSpeculativeToken(tuple->t_data, specToken);
 	heap_insert(rel, tuple, cid, options | HEAP_INSERT_SPECULATIVE, bistate);
+	RvVidCacheReset(rel, cid);
+	RvVidCacheAdd(rel, &tuple->t_self, tuple);
 	slot->tts_tableOid = RelationGetRelid(rel);
 	ItemPointerCopy(&tuple->t_self, &slot->tts_tid);
 	heap_freetuple(tuple);
@@ -345,8 +349,10 @@ rv_multi_insert(Relation rel, TupleTableSlot **slots, int ntuples, CommandId cid
 		ExecStoreHeapTuple(tuples[i], hslots[i], true);
 	}
 	heap_multi_insert(rel, hslots, ntuples, cid, options, bistate);
+	RvVidCacheReset(rel, cid);
 	for (int i = 0; i < ntuples; i++)
 	{
+		RvVidCacheAdd(rel, &hslots[i]->tts_tid, tuples[i]);
 		slots[i]->tts_tableOid = RelationGetRelid(rel);
 		slots[i]->tts_tid = hslots[i]->tts_tid;
 		ExecDropSingleTupleTableSlot(hslots[i]);
