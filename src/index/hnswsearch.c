@@ -135,17 +135,7 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, RuhnswCan
 		if (!RuhnswReadNodeLevel0(g, c.vid, g->nodebuf) ||
 			!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
-		nnew = 0;
-		for (int i = first; i < first + count; i++)
-		{
-			uint32		e = slots[i];
-
-			if (e == RUHNSW_INVALID_VID)
-				break;
-			if (RuhnswVidSetAdd(&s->visited, e))
-				newvids[nnew++] = e;
-		}
-		RuhnswDistances(g, q, newvids, nnew, newdists);
+		nnew = RuhnswScoreUnvisited(g, q, &s->visited, slots + first, count, newvids, newdists);
 		for (int i = 0; i < nnew; i++)
 		{
 			RuhnswCand	ec;

@@ -1499,6 +1499,31 @@ RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *o
 	}
 }
 
+/*
+ * RuhnswScoreUnvisited: of the neighbour list list[0..count) (ending early
+ * at RUHNSW_INVALID_VID), adds the vids not yet in visited to it and
+ * scores them against q in one batch: their vids into newvids and
+ * distances into newdists (room for count each).  Returns their number.
+ */
+int
+RuhnswScoreUnvisited(RuhnswGraph *g, RvScorer *q, RuhnswVidSet *visited, const uint32 *list,
+					 int count, uint32 *newvids, float *newdists)
+{
+	int			nnew = 0;
+
+	for (int i = 0; i < count; i++)
+	{
+		uint32		e = list[i];
+
+		if (e == RUHNSW_INVALID_VID)
+			break;
+		if (RuhnswVidSetAdd(visited, e))
+			newvids[nnew++] = e;
+	}
+	RuhnswDistances(g, q, newvids, nnew, newdists);
+	return nnew;
+}
+
 /* RuhnswDistance: RuhnswDistances for one vid. */
 float
 RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid)
@@ -1858,17 +1883,7 @@ RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 			continue;
 		if (!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;
-		nnew = 0;
-		for (int i = first; i < first + count; i++)
-		{
-			uint32		e = slots[i];
-
-			if (e == RUHNSW_INVALID_VID)
-				break;
-			if (RuhnswVidSetAdd(&g->visited, e))
-				newvids[nnew++] = e;
-		}
-		RuhnswDistances(g, q, newvids, nnew, newdists);
+		nnew = RuhnswScoreUnvisited(g, q, &g->visited, slots + first, count, newvids, newdists);
 		for (int i = 0; i < nnew; i++)
 		{
 			RuhnswCand	ec;

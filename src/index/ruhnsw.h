@@ -440,6 +440,8 @@ extern RvScorer *RuhnswQueryNode(RuhnswGraph *g, uint32 vid);
 extern void RuhnswQueryEnd(RvScorer *q);
 extern float RuhnswDistance(RuhnswGraph *g, RvScorer *q, uint32 vid);
 extern void RuhnswDistances(RuhnswGraph *g, RvScorer *q, const uint32 *vids, int n, float *out);
+extern int	RuhnswScoreUnvisited(RuhnswGraph *g, RvScorer *q, RuhnswVidSet *visited,
+								 const uint32 *list, int count, uint32 *newvids, float *newdists);
 extern float RuhnswVectorNorm(const float *v, int dims);
 extern void RuhnswDistMapInit(RuhnswDistMap *map, uint32 capacity);
 extern void RuhnswDistMapClear(RuhnswDistMap *map);
