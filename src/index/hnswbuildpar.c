@@ -242,7 +242,6 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 	RuhnswGraph *g = &pb->g;
 	int			nc = 0;
 	int			nw = 0;
-	RuhnswCand *out;
 
 	RuhnswVidSetClear(&g->visited);
 	if (g->wcap < ef + 1)
@@ -286,26 +285,11 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 
 			ec.vid = pb->ids[i];
 			ec.dist = pb->dd[i];
-			if (nw < ef || ec.dist < g->wbuf[0].dist)
-			{
-				if (nc >= g->heapcap)
-				{
-					g->heapcap *= 2;
-					g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
-				}
-				RuhnswHeapPush(g->heapbuf, &nc, ec, false);
-				RuhnswHeapPush(g->wbuf, &nw, ec, true);
-				if (nw > ef)
-					RuhnswHeapPop(g->wbuf, &nw, true);
-			}
+			RuhnswLayerOffer(g, &nc, &nw, ef, ec);
 		}
 	}
 
-	out = palloc(sizeof(RuhnswCand) * Max(nw, 1));
-	memcpy(out, g->wbuf, sizeof(RuhnswCand) * nw);
-	qsort(out, nw, sizeof(RuhnswCand), RuhnswCandCmp);
-	*result = out;
-	return nw;
+	return RuhnswLayerResult(g, nw, result);
 }
 
 /* orders selection candidates by ascending distance, then vid */

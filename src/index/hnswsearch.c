@@ -73,24 +73,14 @@ RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q)
 	 * The visited set: a bitmap over the index's vids when it is at most
 	 * 2 MB (16M vids), else a hash set.
 	 */
-	nvids = RuhnswNumVids(g->nodes_per_page, g->group_pages,
-						  RelationGetNumberOfBlocks(g->index));
+	if (g->nblocks == 0)
+		g->nblocks = RelationGetNumberOfBlocks(g->index);
+	nvids = RuhnswNumVids(g->nodes_per_page, g->group_pages, g->nblocks);
 	if (nvids <= (UINT64CONST(1) << 24))
 		RuhnswVidSetInitRange(&s->visited, (uint32) nvids, 1024);
 	else
 		RuhnswVidSetInit(&s->visited, 1024);
-	eps[0].vid = g->entry_vid;
-	eps[0].dist = RuhnswDistance(g, q, g->entry_vid);
-	eps[1] = eps[0];
-	for (int lc = g->entry_level; lc > 0; lc--)
-	{
-		RuhnswCand *w;
-		int			nw = RuhnswSearchLayer(g, q, &eps[0], 1, 1, lc, &w);
-
-		if (nw > 0)
-			eps[0] = w[0];
-		pfree(w);
-	}
+	RuhnswDescend(g, q, eps);
 	for (int i = 0; i < 2; i++)
 	{
 		if (!RuhnswVidSetAdd(&s->visited, eps[i].vid))

@@ -1827,6 +1827,45 @@ RuhnswCandCmp(const void *a, const void *b)
 }
 
 /*
+ * RuhnswLayerOffer: SEARCH-LAYER's step for a newly scored node ec: when
+ * the result heap g->wbuf (max-heap, *nw entries) has fewer than ef or ec
+ * is closer than its farthest, ec joins it (the farthest then leaves if
+ * there are more than ef) and the candidate heap g->heapbuf (min-heap, *nc
+ * entries, grown as needed).  g->wbuf must have room for ef + 1.
+ */
+void
+RuhnswLayerOffer(RuhnswGraph *g, int *nc, int *nw, int ef, RuhnswCand ec)
+{
+	if (*nw < ef || ec.dist < g->wbuf[0].dist)
+	{
+		if (*nc >= g->heapcap)
+		{
+			g->heapcap *= 2;
+			g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
+		}
+		RuhnswHeapPush(g->heapbuf, nc, ec, false);
+		RuhnswHeapPush(g->wbuf, nw, ec, true);
+		if (*nw > ef)
+			RuhnswHeapPop(g->wbuf, nw, true);
+	}
+}
+
+/*
+ * RuhnswLayerResult: the nw nodes of g->wbuf, sorted by ascending distance,
+ * in *result (palloc'd in the current context); returns nw.
+ */
+int
+RuhnswLayerResult(RuhnswGraph *g, int nw, RuhnswCand **result)
+{
+	RuhnswCand *out = palloc(sizeof(RuhnswCand) * Max(nw, 1));
+
+	memcpy(out, g->wbuf, sizeof(RuhnswCand) * nw);
+	qsort(out, nw, sizeof(RuhnswCand), RuhnswCandCmp);
+	*result = out;
+	return nw;
+}
+
+/*
  * RuhnswSearchLayer: HNSW's SEARCH-LAYER.  Starting from the neps entry
  * candidates eps (with their distances to q), finds up to ef nearest
  * nodes to q at level.  *result (palloc'd in the current context) gets
@@ -1843,7 +1882,6 @@ RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 	int			first,
 				count;
 	uint32	   *slots;
-	RuhnswCand *out;
 	uint32		newvids[RUHNSW_MAX_SLOTS];
 	float		newdists[RUHNSW_MAX_SLOTS];
 	int			nnew;
@@ -1892,26 +1930,11 @@ RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 			ec.dist = newdists[i];
 			if (g->distmap != NULL)
 				RuhnswDistMapPut(g->distmap, ec.vid, ec.dist);
-			if (nw < ef || ec.dist < g->wbuf[0].dist)
-			{
-				if (nc >= g->heapcap)
-				{
-					g->heapcap *= 2;
-					g->heapbuf = repalloc(g->heapbuf, sizeof(RuhnswCand) * g->heapcap);
-				}
-				RuhnswHeapPush(g->heapbuf, &nc, ec, false);
-				RuhnswHeapPush(g->wbuf, &nw, ec, true);
-				if (nw > ef)
-					RuhnswHeapPop(g->wbuf, &nw, true);
-			}
+			RuhnswLayerOffer(g, &nc, &nw, ef, ec);
 		}
 	}
 
-	out = palloc(sizeof(RuhnswCand) * Max(nw, 1));
-	memcpy(out, g->wbuf, sizeof(RuhnswCand) * nw);
-	qsort(out, nw, sizeof(RuhnswCand), RuhnswCandCmp);
-	*result = out;
-	return nw;
+	return RuhnswLayerResult(g, nw, result);
 }
 
 /*
@@ -1931,6 +1954,21 @@ RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result)
 	RuhnswCand	eps[2];
 	int			neps = 1;
 
+	RuhnswDescend(g, q, eps);
+	if (eps[0].vid != eps[1].vid)
+		neps = 2;
+	return RuhnswSearchLayer(g, q, eps, neps, ef, 0, result);
+}
+
+/*
+ * RuhnswDescend: HNSW's greedy descent (ef 1) from g's entry point (set
+ * and valid) through the upper levels to level 1: eps[0] gets the node it
+ * reached, eps[1] the entry point, each with its distance to q (they may
+ * be the same node).  Reads node records under share locks one at a time.
+ */
+void
+RuhnswDescend(RuhnswGraph *g, RvScorer *q, RuhnswCand eps[2])
+{
 	eps[0].vid = g->entry_vid;
 	eps[0].dist = RuhnswDistance(g, q, g->entry_vid);
 	eps[1] = eps[0];
@@ -1943,9 +1981,6 @@ RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result)
 			eps[0] = w[0];
 		pfree(w);
 	}
-	if (eps[0].vid != eps[1].vid)
-		neps = 2;
-	return RuhnswSearchLayer(g, q, eps, neps, ef, 0, result);
 }
 
 /*

@@ -450,6 +450,9 @@ extern bool RuhnswDistMapGet(const RuhnswDistMap *map, uint32 vid, float *dist);
 extern int	RuhnswSearchLayer(RuhnswGraph *g, RvScorer *q, RuhnswCand *eps, int neps,
 							  int ef, int level, RuhnswCand **result);
 extern int	RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **result);
+extern void RuhnswDescend(RuhnswGraph *g, RvScorer *q, RuhnswCand eps[2]);
+extern void RuhnswLayerOffer(RuhnswGraph *g, int *nc, int *nw, int ef, RuhnswCand ec);
+extern int	RuhnswLayerResult(RuhnswGraph *g, int nw, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out);
 extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);

@@ -337,16 +337,8 @@ RvCheckPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, const char
 /* Geometry the metapage is checked against (or used when it is unreadable). */
 typedef struct RvGeometry
 {
-	int32		layout;
-	uint32		stride;
-	uint32		base;
-	uint32		seg_blocks;
-	uint32		float_blocks;
-	int32		codes;
-	uint32		code_stride;
-	uint32		code_per_page;
 	uint32		meta_version;
-	RvStoreGeometry geo;		/* the same, for the RvStoreGeo* helpers */
+	RvStoreGeometry geo;		/* layout, strides, blocks of that version */
 	uint32		slotbytes;		/* bytes written per vid */
 	uint64		next_vid;
 	uint64		nallocated;
@@ -373,19 +365,11 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	metasize = version == RV_STORE_META_V1 ? RV_STORE_META_V1_SIZE : sizeof(RvStoreMeta);
 	g->meta_version = version;
 	g->geo = geo;
-	g->layout = geo.layout;
-	g->stride = geo.stride;
-	g->base = geo.base;
-	g->seg_blocks = geo.seg_blocks;
-	g->float_blocks = geo.float_blocks;
-	g->codes = geo.codes;
-	g->code_stride = geo.code_stride;
-	g->code_per_page = geo.code_per_page;
-	g->slotbytes = dims * sizeof(float) + (g->layout == RV_LAYOUT_HEADER ? 8 : 0);
+	g->slotbytes = dims * sizeof(float) + (g->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
 	g->meta_ok = false;
 	g->nallocated = 0;
 	/* without a usable metapage, check every segment the file holds */
-	g->next_vid = (uint64) (nblocks > 1 ? (nblocks - 1 + g->seg_blocks - 1) / g->seg_blocks : 0) *
+	g->next_vid = (uint64) (nblocks > 1 ? (nblocks - 1 + g->geo.seg_blocks - 1) / g->geo.seg_blocks : 0) *
 		RV_SEG_VIDS;
 
 	if (!readable || !RvCheckPage(vs, vst, 0, page, RV_PAGE_META, 0, false))
@@ -397,20 +381,20 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 		return;
 	}
 	if (meta->magic != RV_STORE_MAGIC || meta->version != version ||
-		meta->dims != dims || meta->layout != g->layout || meta->stride != g->stride ||
-		meta->base != g->base || meta->seg_vids != RV_SEG_VIDS ||
-		meta->seg_blocks != g->seg_blocks ||
+		meta->dims != dims || meta->layout != g->geo.layout || meta->stride != g->geo.stride ||
+		meta->base != g->geo.base || meta->seg_vids != RV_SEG_VIDS ||
+		meta->seg_blocks != g->geo.seg_blocks ||
 		(version >= RV_STORE_META_V2 &&
-		 (meta->codes != (uint32) g->codes || meta->code_stride != g->code_stride ||
-		  meta->code_per_page != g->code_per_page || meta->float_blocks != g->float_blocks)))
+		 (meta->codes != (uint32) g->geo.codes || meta->code_stride != g->geo.code_stride ||
+		  meta->code_per_page != g->geo.code_per_page || meta->float_blocks != g->geo.float_blocks)))
 	{
 		RvReport(vs, "meta_geometry", st, 0, -1,
 				 "metapage magic 0x%08x version %u dims %d layout %d stride %u base %u "
 				 "seg_vids %u seg_blocks %u; catalog dims %d need layout %d stride %u base %u "
 				 "seg_vids %u seg_blocks %u",
 				 meta->magic, meta->version, meta->dims, meta->layout, meta->stride,
-				 meta->base, meta->seg_vids, meta->seg_blocks, dims, g->layout, g->stride,
-				 g->base, (uint32) RV_SEG_VIDS, g->seg_blocks);
+				 meta->base, meta->seg_vids, meta->seg_blocks, dims, g->geo.layout, g->geo.stride,
+				 g->geo.base, (uint32) RV_SEG_VIDS, g->geo.seg_blocks);
 		return;
 	}
 	if (meta->free_hint > meta->next_vid || meta->nallocated > meta->next_vid)
@@ -422,7 +406,7 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	{
 		uint64		nsegs = (meta->next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
 
-		if ((uint64) nblocks < 1 + (nsegs - 1) * g->seg_blocks + 1)
+		if ((uint64) nblocks < 1 + (nsegs - 1) * g->geo.seg_blocks + 1)
 		{
 			RvReport(vs, "meta_file_size", st, 0, -1,
 					 "next_vid " UINT64_FORMAT " needs %llu segments but the file has %u blocks",
@@ -445,7 +429,7 @@ RvCheckVidOnPage(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uin
 				 BlockNumber blkno, const char *page, bool pageok, uint64 pstart)
 {
 	int			st = vst->cs.storeno;
-	uint64		off = g->base + (vid % RV_SEG_VIDS) * (uint64) g->stride;
+	uint64		off = g->geo.base + (vid % RV_SEG_VIDS) * (uint64) g->geo.stride;
 	uint64		end = off + g->slotbytes;
 	uint64		pend = pstart + RV_PAGE_PAYLOAD;
 	uint64		last = Min(end, pend) - pstart + RV_PAGE_PAYLOAD_START;
@@ -463,7 +447,7 @@ RvCheckVidOnPage(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, uin
 				 last, ((PageHeader) page)->pd_lower);
 		return;
 	}
-	if (g->layout == RV_LAYOUT_HEADER && off >= pstart && off < pend)
+	if (g->geo.layout == RV_LAYOUT_HEADER && off >= pstart && off < pend)
 	{
 		const char *hdr = page + RV_PAGE_PAYLOAD_START + (off - pstart);
 		uint32		vl;
@@ -539,18 +523,18 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 			RvCheckPage(vs, vst, b, page, RV_PAGE_CODES, (uint32) segno, true);
 		if (xids == NULL)
 			continue;
-		for (uint32 r = 0; r < g->code_per_page; r++)
+		for (uint32 r = 0; r < g->geo.code_per_page; r++)
 		{
-			uint32		k = cb * g->code_per_page + r;
+			uint32		k = cb * g->geo.code_per_page + r;
 			uint64		vid = first + k;
-			uint32		pageoff = RV_PAGE_PAYLOAD_START + r * g->code_stride;
+			uint32		pageoff = RV_PAGE_PAYLOAD_START + r * g->geo.code_stride;
 			RvSq8Params p;
 
 			if (k >= RV_SEG_VIDS || vid >= g->next_vid)
 				break;
 			if (!RvVidWritten(xids[k]))
 				continue;
-			if (!cc->ok[cb] || pageoff + g->code_stride > ((PageHeader) page)->pd_lower)
+			if (!cc->ok[cb] || pageoff + g->geo.code_stride > ((PageHeader) page)->pd_lower)
 			{
 				RvReport(vs, "vid_codes", st, b, (int64) vid,
 						 "code record at page offset %u lies beyond the written part of the page",
@@ -575,7 +559,7 @@ RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 				BlockNumber segblk, uint64 vid, const float *x, RvCodeCopies *cc)
 {
 	uint32		k = (uint32) (vid % RV_SEG_VIDS);
-	uint32		cb = k / g->code_per_page;
+	uint32		cb = k / g->geo.code_per_page;
 	const char *rec;
 	RvSq8Params p;
 	const uint8 *c;
@@ -584,7 +568,7 @@ RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 	if (cb >= cc->npages || !cc->ok[cb])
 		return;
 	rec = cc->pages + (Size) cb * BLCKSZ + RV_PAGE_PAYLOAD_START +
-		(k % g->code_per_page) * g->code_stride;
+		(k % g->geo.code_per_page) * g->geo.code_stride;
 	memcpy(&p, rec, sizeof(RvSq8Params));
 	if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
 		return;					/* reported by RvVerifyReadCodes */
@@ -616,18 +600,18 @@ RvVerifyPageCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 {
 	uint64		pstart = (uint64) fb * RV_PAGE_PAYLOAD;
 	uint64		pend = pstart + RV_PAGE_PAYLOAD;
-	uint32		hdr = g->layout == RV_LAYOUT_HEADER ? 8 : 0;
+	uint32		hdr = g->geo.layout == RV_LAYOUT_HEADER ? 8 : 0;
 	uint32		fbytes = vst->cs.dims * sizeof(float);
 	uint64		first = segno * RV_SEG_VIDS;
 
 	if (xids != NULL && pageok)
 	{
-		uint64		lead = g->base + hdr + fbytes;
-		uint64		k0 = pstart + 1 > lead ? (pstart + 1 - lead + g->stride - 1) / g->stride : 0;
+		uint64		lead = g->geo.base + hdr + fbytes;
+		uint64		k0 = pstart + 1 > lead ? (pstart + 1 - lead + g->geo.stride - 1) / g->geo.stride : 0;
 
 		for (uint64 k = k0; k < RV_SEG_VIDS; k++)
 		{
-			uint64		fstart = g->base + k * g->stride + hdr;
+			uint64		fstart = g->geo.base + k * g->geo.stride + hdr;
 			uint64		fend = fstart + fbytes;
 			uint64		vid = first + k;
 
@@ -714,7 +698,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 	metaok = RvReadPage(vs, vst, 0, vs->page);
 	RvCheckMeta(vs, vst, vs->page, metaok, nblocks, &g);
 	memset(&cc, 0, sizeof(cc));
-	if (g.codes != RV_CODES_NONE)
+	if (g.geo.codes != RV_CODES_NONE)
 	{
 		cc.npages = g.geo.code_blocks;
 		cc.pages = palloc((Size) cc.npages * BLCKSZ);
@@ -722,11 +706,11 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		cc.floats = palloc(sizeof(float) * vst->cs.dims);
 		cc.prevpage = palloc(BLCKSZ);
 	}
-	nsegs_file = (nblocks - 1 + g.seg_blocks - 1) / g.seg_blocks;
+	nsegs_file = (nblocks - 1 + g.geo.seg_blocks - 1) / g.geo.seg_blocks;
 
 	for (uint64 segno = 0; segno < nsegs_file; segno++)
 	{
-		BlockNumber segblk = (BlockNumber) (1 + segno * g.seg_blocks);
+		BlockNumber segblk = (BlockNumber) (1 + segno * g.geo.seg_blocks);
 		uint64		first = segno * RV_SEG_VIDS;
 		bool		inuse = first < g.next_vid;
 		bool		segok;
@@ -747,10 +731,10 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 			(vs->segpage + RV_PAGE_PAYLOAD_START);
 
 			xids = (const TransactionId *) (vs->segpage + RV_PAGE_PAYLOAD_START + RV_SEG_HEADER_SIZE);
-			if (seg->segno != segno || seg->tier != RV_TIER_HOT || seg->format != g.layout)
+			if (seg->segno != segno || seg->tier != RV_TIER_HOT || seg->format != g.geo.layout)
 				RvReport(vs, "segment_header", st, segblk, -1,
 						 "segment header segno %u tier %u format %u, expected segno %u tier %d format %d",
-						 seg->segno, seg->tier, seg->format, (uint32) segno, RV_TIER_HOT, g.layout);
+						 seg->segno, seg->tier, seg->format, (uint32) segno, RV_TIER_HOT, g.geo.layout);
 			for (uint32 k = 0; k < RV_SEG_VIDS; k++)
 			{
 				TransactionId x = xids[k];
@@ -779,7 +763,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		else if (inuse)
 			counts_ok = false;
 
-		if (g.codes != RV_CODES_NONE)
+		if (g.geo.codes != RV_CODES_NONE)
 		{
 			cc.prevok = false;
 			RvVerifyReadCodes(vs, vst, &g, segno, segblk, nblocks, xids, &cc);
@@ -790,7 +774,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		 * the data pages, page by page in stream order (with each vid's
 		 * code record against its floats).
 		 */
-		for (uint32 fb = 0; fb < g.float_blocks; fb++)
+		for (uint32 fb = 0; fb < g.geo.float_blocks; fb++)
 		{
 			BlockNumber b = segblk + RvStoreGeoFloatPos(&g.geo, fb);
 			uint64		pstart = (uint64) fb * RV_PAGE_PAYLOAD;
@@ -805,16 +789,16 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 				RvCheckPage(vs, vst, b, vs->page, RV_PAGE_DATA, (uint32) segno, true);
 
 			/* slots overlapping [pstart, pend): base + k*stride < pend, + slotbytes > pstart */
-			k0 = pstart + 1 > g.base + g.slotbytes ?
-				(pstart + 1 - g.base - g.slotbytes + g.stride - 1) / g.stride : 0;
-			k1 = pend > g.base ? (pend - g.base + g.stride - 1) / g.stride : 0;
+			k0 = pstart + 1 > g.geo.base + g.slotbytes ?
+				(pstart + 1 - g.geo.base - g.slotbytes + g.geo.stride - 1) / g.geo.stride : 0;
+			k1 = pend > g.geo.base ? (pend - g.geo.base + g.geo.stride - 1) / g.geo.stride : 0;
 			k1 = Min(k1, RV_SEG_VIDS);
 			for (uint64 k = k0; k < k1; k++)
 			{
 				uint64		vid = first + k;
 				bool		referenced = false;
 				bool		frozen;
-				bool		starts_here = g.base + k * g.stride >= pstart;
+				bool		starts_here = g.geo.base + k * g.geo.stride >= pstart;
 
 				if (vid >= g.next_vid)
 					break;
@@ -831,13 +815,13 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 				if (referenced || frozen)
 					RvCheckVidOnPage(vs, vst, &g, vid, b, vs->page, pageok, pstart);
 			}
-			if (g.codes != RV_CODES_NONE)
+			if (g.geo.codes != RV_CODES_NONE)
 				RvVerifyPageCodes(vs, vst, &g, segno, segblk, fb, vs->page, pageok, xids, &cc);
 		}
 		/* refs into the part of this segment with no data page in the file */
 		while (ri < vst->nrefs && vst->refs[ri].vid < Min(first + RV_SEG_VIDS, g.next_vid))
 		{
-			uint64		end = g.base + (vst->refs[ri].vid % RV_SEG_VIDS) * (uint64) g.stride +
+			uint64		end = g.geo.base + (vst->refs[ri].vid % RV_SEG_VIDS) * (uint64) g.geo.stride +
 			g.slotbytes;
 
 			if (segblk + RvStoreGeoFloatPos(&g.geo, (uint32) ((end - 1) / RV_PAGE_PAYLOAD)) >= nblocks)

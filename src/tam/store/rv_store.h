@@ -171,17 +171,8 @@ typedef struct RvStore
 	int16		storeno;		/* number in the table's vrefs */
 	int16		attnum;			/* column */
 	int32		dims;
-	int32		layout;
-	uint32		stride;
-	uint32		base;
-	uint32		seg_blocks;
 	uint32		meta_version;	/* RV_STORE_META_V* of the file */
-	uint32		float_blocks;	/* payload blocks per segment */
-	int32		codes;			/* RV_CODES_* */
-	uint32		code_stride;	/* bytes per code record */
-	uint32		code_per_page;	/* code records per code page */
-	uint32		code_blocks;	/* code blocks per segment */
-	RvStoreGeometry geo;		/* the same geometry, for the RvStoreGeo* helpers */
+	RvStoreGeometry geo;		/* its geometry (RvStoreComputeGeometry) */
 
 	/*
 	 * Recently pinned buffers of data pages, direct-mapped by block number

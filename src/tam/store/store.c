@@ -214,24 +214,12 @@ RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
 	return RV_PAGE_DATA;
 }
 
-/* RvStoreSetGeometry: sets store's geometry fields (dims set) for meta_version. */
+/* RvStoreSetGeometry: sets store's geometry (dims set) for meta_version. */
 void
 RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 {
-	RvStoreGeometry geo;
-
-	RvStoreComputeGeometry(store->dims, meta_version, &geo);
-	store->geo = geo;
+	RvStoreComputeGeometry(store->dims, meta_version, &store->geo);
 	store->meta_version = meta_version;
-	store->layout = geo.layout;
-	store->stride = geo.stride;
-	store->base = geo.base;
-	store->seg_blocks = geo.seg_blocks;
-	store->float_blocks = geo.float_blocks;
-	store->codes = geo.codes;
-	store->code_stride = geo.code_stride;
-	store->code_per_page = geo.code_per_page;
-	store->code_blocks = geo.code_blocks;
 }
 
 /*
@@ -272,14 +260,14 @@ RvStoreReadGeometry(RvStore *store)
 static inline BlockNumber
 RvSegMetaBlock(RvStore *store, uint64 segno)
 {
-	return (BlockNumber) (1 + segno * store->seg_blocks);
+	return (BlockNumber) (1 + segno * store->geo.seg_blocks);
 }
 
 /* Stream offset of the first byte written for vid (header or floats). */
 static inline uint64
 RvSlotOffset(RvStore *store, uint64 vid)
 {
-	return store->base + (vid % RV_SEG_VIDS) * (uint64) store->stride;
+	return store->geo.base + (vid % RV_SEG_VIDS) * (uint64) store->geo.stride;
 }
 
 static inline uint32
@@ -287,7 +275,7 @@ RvSlotBytes(RvStore *store)
 {
 	uint32		fbytes = (uint32) store->dims * sizeof(float);
 
-	return store->layout == RV_LAYOUT_HEADER ? fbytes + 8 : fbytes;
+	return store->geo.layout == RV_LAYOUT_HEADER ? fbytes + 8 : fbytes;
 }
 
 /* Block holding stream offset off of segment segno. */
@@ -304,16 +292,16 @@ RvCodeBlock(RvStore *store, uint64 vid, uint32 *pageoff)
 {
 	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
 
-	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->code_per_page) * store->code_stride;
+	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->geo.code_per_page) * store->geo.code_stride;
 	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
-		RvStoreGeoCodePos(&store->geo, slot / store->code_per_page);
+		RvStoreGeoCodePos(&store->geo, slot / store->geo.code_per_page);
 }
 
 /* The page kind block blkno (> 0) has in store's geometry. */
 static inline uint16
 RvBlockKind(RvStore *store, BlockNumber blkno)
 {
-	uint32		inseg = (blkno - 1) % store->seg_blocks;
+	uint32		inseg = (blkno - 1) % store->geo.seg_blocks;
 
 	if (inseg == 0)
 		return RV_PAGE_SEGMENT;
@@ -371,20 +359,20 @@ RvStoreInitFile(RvStore *store)
 	meta->magic = RV_STORE_MAGIC;
 	meta->version = store->meta_version;
 	meta->dims = store->dims;
-	meta->layout = store->layout;
-	meta->stride = store->stride;
-	meta->base = store->base;
+	meta->layout = store->geo.layout;
+	meta->stride = store->geo.stride;
+	meta->base = store->geo.base;
 	meta->seg_vids = RV_SEG_VIDS;
-	meta->seg_blocks = store->seg_blocks;
+	meta->seg_blocks = store->geo.seg_blocks;
 	meta->next_vid = 0;
 	meta->free_hint = 0;
 	meta->nallocated = 0;
 	if (store->meta_version >= RV_STORE_META_V2)
 	{
-		meta->codes = store->codes;
-		meta->code_stride = store->code_stride;
-		meta->code_per_page = store->code_per_page;
-		meta->float_blocks = store->float_blocks;
+		meta->codes = store->geo.codes;
+		meta->code_stride = store->geo.code_stride;
+		meta->code_per_page = store->geo.code_per_page;
+		meta->float_blocks = store->geo.float_blocks;
 		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
 	}
 	else
@@ -414,9 +402,9 @@ RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
 	page = BufferGetPage(buf);
 	RvPageCheck(store, page, 0, RV_PAGE_META);
 	*meta = (RvStoreMeta *) RvPagePayload(page);
-	if ((*meta)->dims != store->dims || (*meta)->stride != store->stride ||
+	if ((*meta)->dims != store->dims || (*meta)->stride != store->geo.stride ||
 		(*meta)->version != store->meta_version ||
-		(*meta)->seg_blocks != store->seg_blocks)
+		(*meta)->seg_blocks != store->geo.seg_blocks)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: metapage geometry does not match its catalog entry",
@@ -468,7 +456,7 @@ RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
 		memset(RvPagePayload(segpage), 0, RV_PAGE_PAYLOAD);
 		seg->segno = (uint32) segno;
 		seg->tier = RV_TIER_HOT;
-		seg->format = store->layout;
+		seg->format = store->geo.layout;
 		((PageHeader) segpage)->pd_lower = RV_PAGE_PAYLOAD_START + RV_PAGE_PAYLOAD;
 	}
 	else
@@ -587,7 +575,7 @@ RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
 				kind = RvBlockKind(store, p->blkno);
 				if (PageIsNew(BufferGetPage(buf)))
 				{
-					segno = (p->blkno - 1) / store->seg_blocks;
+					segno = (p->blkno - 1) / store->geo.seg_blocks;
 					page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 					RvPageInit(page, kind, segno);
 				}
@@ -632,24 +620,24 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 
 	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 3);
 	pieces = palloc(sizeof(RvPiece) * maxpieces);
-	if (store->codes == RV_CODES_SQ8)
-		codes = palloc0((Size) n * store->code_stride);
+	if (store->geo.codes == RV_CODES_SQ8)
+		codes = palloc0((Size) n * store->geo.code_stride);
 	for (int i = 0; i < n; i++)
 	{
-		const char *src = store->layout == RV_LAYOUT_HEADER ?
+		const char *src = store->geo.layout == RV_LAYOUT_HEADER ?
 			(const char *) vecs[i] : (const char *) vecs[i]->x;
 
 		Assert(vecs[i]->dim == store->dims);
 		npieces += RvSlotPieces(store, vids[i], src, pieces + npieces);
 		if (codes)
 		{
-			char	   *rec = codes + (Size) i * store->code_stride;
+			char	   *rec = codes + (Size) i * store->geo.code_stride;
 			RvPiece    *p = &pieces[npieces++];
 
 			RvSq8Encode(vecs[i]->x, store->dims, (uint8_t *) (rec + RV_CODE_HEADER),
 						(RvSq8Params *) rec);
 			p->blkno = RvCodeBlock(store, vids[i], &p->pageoff);
-			p->nbytes = store->code_stride;
+			p->nbytes = store->geo.code_stride;
 			p->src = rec;
 		}
 	}
@@ -681,7 +669,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 	uint64		nallocated = smeta->nallocated;
 	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
 	RuVector   *vec = palloc(RUVECTOR_SIZE(src->dims));
-	char	   *code = dst->codes == RV_CODES_SQ8 ? palloc0(dst->code_stride) : NULL;
+	char	   *code = dst->geo.codes == RV_CODES_SQ8 ? palloc0(dst->geo.code_stride) : NULL;
 	RvPiece		pieces[RV_PINSET_MAX];
 	GenericXLogState *state;
 	Buffer		dbuf;
@@ -706,7 +694,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 		RvPageCheck(src, BufferGetPage(ssegbuf), RvSegMetaBlock(src, segno), RV_PAGE_SEGMENT);
 		memcpy(segcopy, BufferGetPage(ssegbuf), BLCKSZ);
 		UnlockReleaseBuffer(ssegbuf);
-		((RvSegmentHeader *) RvPagePayload(segcopy))->format = dst->layout;
+		((RvSegmentHeader *) RvPagePayload(segcopy))->format = dst->geo.layout;
 
 		/* the segment's meta page, as a full image */
 		dbuf = RvReadBufferExtend(dst, RvSegMetaBlock(dst, segno));
@@ -727,7 +715,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 			if ((v & 255) == 0)
 				CHECK_FOR_INTERRUPTS();
 			RvStoreReadFloats(src, v, vec->x);
-			slot = dst->layout == RV_LAYOUT_HEADER ? (const char *) vec : (const char *) vec->x;
+			slot = dst->geo.layout == RV_LAYOUT_HEADER ? (const char *) vec : (const char *) vec->x;
 			npieces = RvSlotPieces(dst, v, slot, pieces);
 			if (code)
 			{
@@ -736,7 +724,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 				RvSq8Encode(vec->x, dst->dims, (uint8_t *) (code + RV_CODE_HEADER),
 							(RvSq8Params *) code);
 				p->blkno = RvCodeBlock(dst, v, &p->pageoff);
-				p->nbytes = dst->code_stride;
+				p->nbytes = dst->geo.code_stride;
 				p->src = code;
 			}
 			qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
@@ -935,7 +923,7 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 	RuVector   *result;
 
-	if (store->layout == RV_LAYOUT_HEADER &&
+	if (store->geo.layout == RV_LAYOUT_HEADER &&
 		inpage + RvSlotBytes(store) <= RV_PAGE_PAYLOAD && pins != NULL)
 	{
 		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, NULL);
@@ -955,7 +943,7 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 	SET_VARSIZE(result, RUVECTOR_SIZE(store->dims));
 	result->dim = store->dims;
 	result->unused = 0;
-	if (store->layout == RV_LAYOUT_HEADER)
+	if (store->geo.layout == RV_LAYOUT_HEADER)
 		RvCopyStream(store, segno, off + 8, store->dims * sizeof(float), (char *) result->x,
 					 pins);
 	else
@@ -968,7 +956,7 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 void
 RvStoreReadFloats(RvStore *store, uint64 vid, float *dst)
 {
-	uint64		off = RvSlotOffset(store, vid) + (store->layout == RV_LAYOUT_HEADER ? 8 : 0);
+	uint64		off = RvSlotOffset(store, vid) + (store->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
 
 	RvCopyStream(store, vid / RV_SEG_VIDS, off, store->dims * sizeof(float), (char *) dst,
 				 NULL);
@@ -986,7 +974,7 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 				 const float **p0, int *n0, const float **p1, int *n1)
 {
 	uint64		segno = vid / RV_SEG_VIDS;
-	uint64		off = RvSlotOffset(store, vid) + (store->layout == RV_LAYOUT_HEADER ? 8 : 0);
+	uint64		off = RvSlotOffset(store, vid) + (store->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
 	uint32		fbytes = store->dims * sizeof(float);
 	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 	uint32		first = Min(fbytes, RV_PAGE_PAYLOAD - inpage);
@@ -1021,7 +1009,7 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
  * RvStoreCodeRecord: vid's code record (code_stride bytes: RvSq8Params,
  * then dims SQ8 codes at RV_CODE_HEADER), in place in its code page,
  * whose pin is added to pins (the caller releases it).  The store must
- * have codes (store->codes != RV_CODES_NONE).  Raises
+ * have codes (store->geo.codes != RV_CODES_NONE).  Raises
  * ERRCODE_DATA_CORRUPTED when the block is not a code page.
  */
 const char *
@@ -1031,7 +1019,7 @@ RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 	BlockNumber blkno = RvCodeBlock(store, vid, &pageoff);
 	Page		page;
 
-	Assert(store->codes != RV_CODES_NONE && pins != NULL);
+	Assert(store->geo.codes != RV_CODES_NONE && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
 	return (const char *) page + pageoff;
 }
@@ -1059,7 +1047,7 @@ RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n, const char **re
 	uint32		off[RV_CODE_BATCH];
 	bool		have[RV_CODE_BATCH];
 
-	Assert(n <= RV_CODE_BATCH && store->codes != RV_CODES_NONE);
+	Assert(n <= RV_CODE_BATCH && store->geo.codes != RV_CODES_NONE);
 	if (store->recent == NULL)
 		RvRecentInit(store);
 	for (int i = 0; i < n; i++)
@@ -1198,15 +1186,15 @@ RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks)
 	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
 	uint64		pages;
 
-	if (store->codes == RV_CODES_NONE)
+	if (store->geo.codes == RV_CODES_NONE)
 		return (uint64) nblocks * BLCKSZ;
 	pages = 1 + nsegs;
 	if (nsegs > 0)
 	{
 		uint64		last = next_vid - (nsegs - 1) * RV_SEG_VIDS;
 
-		pages += (nsegs - 1) * store->code_blocks +
-			(last + store->code_per_page - 1) / store->code_per_page;
+		pages += (nsegs - 1) * store->geo.code_blocks +
+			(last + store->geo.code_per_page - 1) / store->geo.code_per_page;
 	}
 	return Min(pages, (uint64) nblocks) * BLCKSZ;
 }

@@ -96,7 +96,7 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->store = store;
 	s->kind = kind;
 	s->dims = store->dims;
-	s->mode = (mode == RV_SCORE_SQ8 && store->codes == RV_CODES_SQ8 && RvKindHasSq8(kind)) ?
+	s->mode = (mode == RV_SCORE_SQ8 && store->geo.codes == RV_CODES_SQ8 && RvKindHasSq8(kind)) ?
 		RV_SCORE_SQ8 : RV_SCORE_EXACT;
 	s->q = palloc(sizeof(float) * s->dims);
 	s->scratch = NULL;
@@ -180,8 +180,8 @@ RvStoreScoreKeepPins(RvScorer *s, uint64 expected)
 
 	if (s->keep != NULL || s->mode != RV_SCORE_SQ8)
 		return;
-	codepages = (double) RelationGetNumberOfBlocks(store->rel) * store->code_blocks /
-		store->seg_blocks;
+	codepages = (double) RelationGetNumberOfBlocks(store->rel) * store->geo.code_blocks /
+		store->geo.seg_blocks;
 	/* pages reused within the search are likely only if it reads many */
 	if ((double) expected * 4 <= codepages)
 		return;
@@ -536,8 +536,8 @@ RvStoreScoreExact(RvScorer *s, uint64 vid)
 uint32
 RvStoreSearchBytes(RvStore *store, RvScoreMode mode)
 {
-	if (mode == RV_SCORE_SQ8 && store->codes == RV_CODES_SQ8)
-		return store->code_stride;
+	if (mode == RV_SCORE_SQ8 && store->geo.codes == RV_CODES_SQ8)
+		return store->geo.code_stride;
 	return (uint32) store->dims * sizeof(float);
 }
 
@@ -549,7 +549,7 @@ RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mod
 	RvPinSet	pins;
 	double		bytes;
 
-	if (mode == RV_SCORE_SQ8 && store->codes != RV_CODES_SQ8)
+	if (mode == RV_SCORE_SQ8 && store->geo.codes != RV_CODES_SQ8)
 		mode = RV_SCORE_EXACT;
 	for (int64 i = 0; i < n; i++)
 		maxvid = Max(maxvid, vids[i] + 1);
