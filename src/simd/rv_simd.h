@@ -146,10 +146,15 @@ extern float RvSq8CosineDistance(const RvSq8Query *q, const uint8_t *c,
  * High-Dimensional Vectors with a Theoretical Error Bound for Approximate
  * Nearest Neighbor Search", SIGMOD 2024; reference code gaoj0017/RaBitQ).
  *
- * Rotation: vectors are zero-padded to P = RvRabitqPaddedDim(dim) (a power
- * of two, >= 64) and rotated by RV_RABITQ_ROUNDS rounds of (seeded random
- * sign flips, fast Walsh-Hadamard transform), scaled to be orthonormal; the
- * seed must be the same for data and queries.  For a data vector o_r and a
+ * Rotation: vectors are zero-padded to P = RvRabitqPaddedDim(dim) (the
+ * smallest multiple of 64 >= max(dim, 64)) and rotated by RV_RABITQ_ROUNDS
+ * rounds of (seeded random sign flips of all P elements, a normalized fast
+ * Walsh-Hadamard transform of the largest power-of-two block b <= P, the
+ * first b elements in even rounds and the last b in odd ones, and when b <
+ * P one orthonormal step of Kac's walk pairing element i with i + P/2):
+ * the RaBitQ library's FhtKacRotator (VectorDB-NTU/RaBitQ-Library).  Every
+ * step is orthonormal, so R is.  The seed must be the same for data and
+ * queries.  For a data vector o_r and a
  * centroid c (NULL = origin) the code is the sign bits of the rotated
  * residual y = R(o_r - c): bit i of word i/64 is set iff y_i > 0 (x_b), and
  * the factors are ||o_r - c||, <o_bar, o> = sum |y_i| / (sqrt(P) ||y||)
@@ -174,7 +179,7 @@ extern float RvSq8CosineDistance(const RvSq8Query *q, const uint8_t *c,
  * for cosine; estimates are not clamped).  The bound does not include the
  * (small, zero-mean) error of the 4-bit query.
  */
-#define RV_RABITQ_ROUNDS 3
+#define RV_RABITQ_ROUNDS 4
 #define RV_RABITQ_QUERY_BITS 4
 #define RV_RABITQ_EPS0 3.0
 
@@ -211,7 +216,16 @@ typedef struct RvRabitqQuery
 	const uint64_t *planes;
 } RvRabitqQuery;
 
-/* P for dim: the smallest power of two >= max(dim, 64). */
+/*
+ * RvRabitqFactorsFrom: the full factors of a code from the four a store
+ * keeps (dist_c, ip_oo, o_dot_c, o_norm, as RvRabitqEncode computed
+ * them); the popcount is taken from code's nwords words and the derived
+ * terms recomputed, exactly as RvRabitqEncode derives them.
+ */
+extern void RvRabitqFactorsFrom(float dist_c, float ip_oo, float o_dot_c, float o_norm,
+								const uint64_t *code, int nwords, RvRabitqFactors *f);
+
+/* P for dim: the smallest multiple of 64 >= max(dim, 64). */
 extern int	RvRabitqPaddedDim(int dim);
 
 /* out[0..P) = R(x padded with zeros); x has dim floats. */

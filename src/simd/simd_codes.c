@@ -165,11 +165,7 @@ RvRabitqMix(uint64_t z)
 int
 RvRabitqPaddedDim(int dim)
 {
-	int			p = 64;
-
-	while (p < dim)
-		p *= 2;
-	return p;
+	return dim <= 64 ? 64 : ((dim + 63) / 64) * 64;
 }
 
 /* In-place unnormalized fast Walsh-Hadamard transform of v[0..p), p = 2^k. */
@@ -188,14 +184,32 @@ RvRabitqFwht(float *v, int p)
 			}
 }
 
-/* v[0..p) = R v: RV_RABITQ_ROUNDS of (sign flips, FWHT), orthonormal. */
+/*
+ * v[0..p) = R v, p a multiple of 64: RV_RABITQ_ROUNDS rounds of (seeded
+ * random sign flips of all p elements; a normalized fast Walsh-Hadamard
+ * transform of the block of the largest power of two b <= p, the first
+ * b elements in even rounds and the last b in odd ones; when b < p, one
+ * step of Kac's walk, (v_i, v_{i+p/2}) <- (v_i + v_{i+p/2}, v_i -
+ * v_{i+p/2}) / sqrt 2 for i < p/2, which mixes the two ends).  Every
+ * step is orthonormal, so R is.  This is the construction of the RaBitQ
+ * library's FhtKacRotator (VectorDB-NTU/RaBitQ-Library, rotator.hpp),
+ * which pads only to a multiple of 64; for p a power of two it is
+ * RV_RABITQ_ROUNDS rounds of (sign flips, FWHT).
+ */
 static void
 RvRabitqRotateInPlace(float *v, int p, uint64_t seed)
 {
+	int			b = 64;
 	float		scale = 1.0f;
+	float		kac = (float) (1.0 / sqrt(2.0));
+	int			half = p / 2;
 
+	while (b * 2 <= p)
+		b *= 2;
 	for (int r = 0; r < RV_RABITQ_ROUNDS; r++)
 	{
+		float	   *blk = (r % 2 == 0) ? v : v + (p - b);
+
 		for (int w = 0; w < p / 64; w++)
 		{
 			uint64_t	bits = RvRabitqMix(seed ^ ((uint64_t) r << 48) ^ (uint64_t) w);
@@ -204,11 +218,30 @@ RvRabitqRotateInPlace(float *v, int p, uint64_t seed)
 				if ((bits >> i) & 1)
 					v[64 * w + i] = -v[64 * w + i];
 		}
-		RvRabitqFwht(v, p);
-		scale *= (float) (1.0 / sqrt((double) p));
+		RvRabitqFwht(blk, b);
+		if (b == p)
+		{
+			scale *= (float) (1.0 / sqrt((double) b));
+			continue;
+		}
+		{
+			float		s = (float) (1.0 / sqrt((double) b));
+
+			for (int i = 0; i < b; i++)
+				blk[i] *= s;
+		}
+		for (int i = 0; i < half; i++)
+		{
+			float		x = v[i],
+						y = v[i + half];
+
+			v[i] = (x + y) * kac;
+			v[i + half] = (x - y) * kac;
+		}
 	}
-	for (int i = 0; i < p; i++)
-		v[i] *= scale;
+	if (scale != 1.0f)
+		for (int i = 0; i < p; i++)
+			v[i] *= scale;
 }
 
 /* RvRabitqRotate: out[0..P) = R(x[0..dim) padded with zeros). */
@@ -245,7 +278,6 @@ RvRabitqEncode(const float *x, const float *c, int dim, uint64_t seed,
 				abssum = 0.0,
 				xc = 0.0,
 				xx = 0.0;
-	uint32_t	pop = 0;
 
 	RvRabitqResidual(x, c, dim, seed, scratch);
 	memset(code, 0, sizeof(uint64_t) * (p / 64));
@@ -256,10 +288,7 @@ RvRabitqEncode(const float *x, const float *c, int dim, uint64_t seed,
 		norm2 += y * y;
 		abssum += fabs(y);
 		if (y > 0)
-		{
 			code[i / 64] |= (uint64_t) 1 << (i % 64);
-			pop++;
-		}
 	}
 	for (int i = 0; i < dim; i++)
 	{
@@ -267,18 +296,30 @@ RvRabitqEncode(const float *x, const float *c, int dim, uint64_t seed,
 		if (c)
 			xc += (double) x[i] * c[i];
 	}
-	f->dist_c = (float) sqrt(norm2);
-	/* o_r == c: any finite value does, the distance has no error then. */
-	f->ip_oo = norm2 > 0 ? (float) (abssum / (sqrt((double) p) * sqrt(norm2))) : 1.0f;
-	f->o_dot_c = (float) xc;
-	f->o_norm = (float) sqrt(xx);
+	/* o_r == c: any finite ip_oo does, the distance has no error then. */
+	RvRabitqFactorsFrom((float) sqrt(norm2),
+						norm2 > 0 ? (float) (abssum / (sqrt((double) p) * sqrt(norm2))) : 1.0f,
+						(float) xc, (float) sqrt(xx), code, p / 64, f);
+}
+
+/* RvRabitqFactorsFrom: see rv_simd.h. */
+void
+RvRabitqFactorsFrom(float dist_c, float ip_oo, float o_dot_c, float o_norm,
+					const uint64_t *code, int nwords, RvRabitqFactors *f)
+{
+	uint32_t	pop = 0;
+	double		r;
+
+	for (int w = 0; w < nwords; w++)
+		pop += (uint32_t) __builtin_popcountll(code[w]);
+	f->dist_c = dist_c;
+	f->ip_oo = ip_oo;
+	f->o_dot_c = o_dot_c;
+	f->o_norm = o_norm;
 	f->popcount = pop;
 	f->ip_scale = (float) (f->dist_c / (double) f->ip_oo);
-	{
-		double		r = 1.0 / ((double) f->ip_oo * f->ip_oo) - 1.0;
-
-		f->err = (float) (f->dist_c * sqrt(r > 0 ? r : 0.0));
-	}
+	r = 1.0 / ((double) f->ip_oo * f->ip_oo) - 1.0;
+	f->err = (float) (f->dist_c * sqrt(r > 0 ? r : 0.0));
 }
 
 /* RvRabitqPrepareQuery: see rv_simd.h. */
