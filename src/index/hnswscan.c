@@ -37,7 +37,11 @@
  * within a batch and every distance the scan acts on are exact, and a
  * LIMIT k query evaluates about k exact distances, not ef.  With off, or
  * a store written before codes existed, traversal is exact and there is
- * nothing to rerank.
+ * nothing to rerank.  With bit, the graph is traversed on the store's
+ * 1-bit RaBitQ codes (bit pages only) and the batch is reranked the same
+ * way, but its lower bounds are the SQ8 codes' (RvStoreScoreBounds):
+ * RaBitQ's bound holds with high probability only, and a bound that failed
+ * would hand a candidate out of order; SQ8's always holds.
  *
  * Distances are never rechecked (xs_recheckorderby = false); the L2
  * opclass orders by squared distance, which has the same order.
@@ -167,8 +171,9 @@ ruhnswrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int 
 
 /*
  * Prepares the lazy rerank of the current batch (found on codes): each
- * candidate's lower bound (code estimate minus its error bound, the
- * scorer's) replaces its distance and the batch is sorted by it; the
+ * candidate's lower bound (code estimate minus its certain error bound,
+ * RvStoreScoreBounds: SQ8's, also after a traversal on bit codes)
+ * replaces its distance and the batch is sorted by it; the
  * exact heap starts empty.  RuhnswScanNextCand then evaluates exact
  * distances in lower-bound order only as far as the rows taken need (as
  * VectorChord reranks lazily).
@@ -182,7 +187,7 @@ RuhnswScanPrepareRerank(RuhnswScanOpaque so)
 
 	for (int i = 0; i < so->nresults; i++)
 		vids[i] = so->results[i].vid;
-	RvStoreScoreBatch(so->scorer, vids, so->nresults, est, err);
+	RvStoreScoreBounds(so->scorer, vids, so->nresults, est, err);
 	for (int i = 0; i < so->nresults; i++)
 		so->results[i].dist = isnan(est[i]) ? -get_float4_infinity() : est[i] - err[i];
 	if (so->nresults > 1)

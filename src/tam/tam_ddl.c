@@ -166,6 +166,7 @@ RvTamInstallHooks(void)
 static const struct config_enum_entry rv_search_codes_options[] = {
 	{"off", RV_SCORE_EXACT, false},
 	{"int8", RV_SCORE_SQ8, false},
+	{"bit", RV_SCORE_BIT, false},
 	{NULL, 0, false}
 };
 
@@ -173,24 +174,28 @@ static const struct config_enum_entry rv_search_codes_options[] = {
  * RvTamInit: the table AM layer's part of _PG_init: the DDL hooks,
  * ruvector.search_codes (rv_score.h) and the
  * developer setting ruvector.store_format (the metapage version new
- * stores get: 2, with codes, by default; 1 writes stores as 0.2.0 did, so
- * that tests can check this library reads and rewrites them).
+ * stores get: 3, with SQ8 and bit codes, by default; 1 writes stores as
+ * 0.2.0 did and 2 with SQ8 codes only, so that tests can check this
+ * library reads and rewrites them).
  */
 void
 RvTamInit(void)
 {
 	RvTamInstallHooks();
 	DefineCustomEnumVariable("ruvector.search_codes",
-							 "Sets what searches score vectors on before they rerank: int8 codes or the exact floats.",
+							 "Sets what searches score vectors on before they rerank: int8 codes, 1-bit codes or the exact floats.",
 							 "int8: ruhnsw traverses on SQ8 codes and reranks on the floats; the exact k-NN scan "
-							 "skips rows whose code distance bound rules them out.  off: floats only.",
+							 "skips rows whose code distance bound rules them out.  bit: ruhnsw traverses on "
+							 "1-bit RaBitQ codes and reranks on the floats (the exact scan still prunes on SQ8 "
+							 "bounds).  off: floats only.",
 							 &rv_search_codes, RV_SCORE_SQ8, rv_search_codes_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ruvector.store_format",
 							"Sets the format of new vector stores (developer option).",
-							"1 = floats only, as written by release 0.2.0; 2 = floats and SQ8 codes.",
-							&rv_store_version, RV_STORE_META_V2, RV_STORE_META_V1,
-							RV_STORE_META_V2, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							"1 = floats only, as written by release 0.2.0; 2 = floats and SQ8 codes; "
+							"3 = floats, SQ8 and 1-bit codes.",
+							&rv_store_version, RV_STORE_META_V3, RV_STORE_META_V1,
+							RV_STORE_META_V3, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
 }
 

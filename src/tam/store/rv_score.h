@@ -18,6 +18,18 @@
  *	                per-result error bound err: |exact - approx| <= err.
  *	                Elsewhere (stores written before codes existed, L1) it
  *	                falls back to exact scores with err 0.
+ *	RV_SCORE_BIT    RvStoreScoreBatch computes them on the store's 1-bit
+ *	                RaBitQ codes (bit pages, apart from the floats and the
+ *	                SQ8 codes; rv_simd.h) for the same kinds, the query
+ *	                rotated and quantized to 4 bits once by
+ *	                RvStoreBeginScore, with RaBitQ's error bound as err,
+ *	                which holds with high probability only (about 99.6%
+ *	                of pairs at RV_RABITQ_EPS0).  Stores without bit codes
+ *	                (versions 1 and 2, dims > RV_BIT_MAX_DIMS, or no
+ *	                centroid yet) fall back to SQ8, then exact.
+ * Certain bounds: RvStoreScoreExceeds and RvStoreScoreBounds judge on SQ8
+ * codes (or exact floats) in both code modes, never on bit codes, so what
+ * they rule out is ruled out for sure.
  * RvStoreScoreExact is always exact: the value RvVectorDistance computes on
  * the vector's floats as one piece, i.e. bit for bit what the SQL function
  * returns.
@@ -47,13 +59,15 @@
 typedef enum RvScoreMode
 {
 	RV_SCORE_EXACT = 0,
-	RV_SCORE_SQ8 = 1
+	RV_SCORE_SQ8 = 1,
+	RV_SCORE_BIT = 2
 } RvScoreMode;
 
 /*
  * ruvector.search_codes: what searches score on before they rerank (off =
- * RV_SCORE_EXACT, int8 = RV_SCORE_SQ8, the default); read by ruhnsw scans
- * and the exact k-NN scan.
+ * RV_SCORE_EXACT, int8 = RV_SCORE_SQ8, the default, bit = RV_SCORE_BIT);
+ * read by ruhnsw scans, the exact k-NN scan (which prunes on SQ8 bounds
+ * only) and RvStoreResidentBytes.
  */
 extern int	rv_search_codes;
 
@@ -73,10 +87,20 @@ extern RvScorer *RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint6
 
 /*
  * RvStoreScoreBatch: dist[i] = distance of vids[i] (n of them), approximate
- * under RV_SCORE_SQ8 with err[i] its bound (err may be NULL; 0 where exact).
- * NaN where the kind is undefined (cosine with a zero vector).
+ * under RV_SCORE_SQ8 and RV_SCORE_BIT with err[i] its bound (err may be
+ * NULL; 0 where exact).  NaN where the kind is undefined (cosine with a
+ * zero vector).
  */
 extern void RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err);
+
+/*
+ * RvStoreScoreBounds: like RvStoreScoreBatch (err not NULL), but every
+ * bound is certain: under RV_SCORE_BIT the estimates and bounds are the
+ * SQ8 codes' (exact distances, err 0, where the store has none); in the
+ * other modes it is RvStoreScoreBatch.  For reranking candidates found on
+ * bit codes in exact order.
+ */
+extern void RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *err);
 
 /*
  * RvStoreScoreExceeds: true when vid's exact distance is certainly greater
@@ -92,6 +116,9 @@ extern double RvStoreScoreExact(RvScorer *s, uint64 vid);
 
 /* RvStoreScoreApproximate: true when RvStoreScoreBatch may return estimates. */
 extern bool RvStoreScoreApproximate(const RvScorer *s);
+
+/* RvStoreScoreMode: what RvStoreScoreBatch scores on (after fallbacks). */
+extern RvScoreMode RvStoreScoreMode(const RvScorer *s);
 
 /*
  * RvStoreScoreQueryOnRight: RvStoreScoreExact computes d(x, query) instead
@@ -115,7 +142,8 @@ extern void RvStoreEndScore(RvScorer *s);
 
 /*
  * A backend-local copy of some vids' search representation (floats for
- * RV_SCORE_EXACT, code records for RV_SCORE_SQ8), for builds that score
+ * RV_SCORE_EXACT, code records for RV_SCORE_SQ8, bit records for
+ * RV_SCORE_BIT), for builds that score
  * the same vectors many times.  RvStoreCacheVectors returns NULL when the
  * copy would exceed budget bytes.  A scorer begun with a cache scores
  * cached vids from it and the rest from the store.

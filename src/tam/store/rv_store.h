@@ -4,8 +4,8 @@
  *	  The vector store: one per (table storage, ruvector column, dims).
  *	  A store is a catalogued relation (access method ruvector_store, in
  *	  schema ruvector_internal) holding vectors in 64-byte lines, addressed
- *	  by a dense, store-local vid, each with an SQ8 search code kept on
- *	  code pages apart from the floats.  Only src/tam/store touches store
+ *	  by a dense, store-local vid, each with search codes (SQ8, and in
+ *	  version 3 1-bit RaBitQ) kept on code pages apart from the floats.  Only src/tam/store touches store
  *	  pages; the index and the scans get distances through the scorer API
  *	  (rv_score.h).
  *
@@ -25,12 +25,32 @@
  *	                           [j*P, (j+1)*P), P = code_per_page, and lies
  *	                           just before the payload page where slot j*P
  *	                           starts (RvStoreGeoCodePos), so the file grows
- *	                           with the slots written
+ *	                           with the slots written; in version 3, bit
+ *	                           page j likewise holds the 1-bit RaBitQ
+ *	                           records (RV_BIT_HEADER bytes of factors,
+ *	                           then P/64 words of sign bits) of slots
+ *	                           [j*Q, (j+1)*Q), Q = bit_per_page, and lies
+ *	                           just before the code page (or, with none
+ *	                           there, the payload page) where slot j*Q
+ *	                           starts (RvStoreGeoBitPos)
  *
  * Metapage version 1 (release 0.2.0's stores) has no code pages: B - 1
- * payload pages; such stores are read, written and searched exactly, and
- * rewritten in version 2 by VACUUM FULL / CLUSTER.  Version 2 has code
- * pages unless a record would not fit a page (dims > 8052).
+ * payload pages; such stores are read, written and searched exactly.
+ * Version 2 has SQ8 code pages unless a record would not fit a page (dims
+ * > 8052).  Version 3 (what new stores get) adds the bit pages and the
+ * store's RaBitQ centroid (in the metapage, RV_META_CENTROID_OFF bytes
+ * into its payload) unless the centroid would not fit the metapage (dims >
+ * RV_BIT_MAX_DIMS: such stores keep SQ8 codes only).  VACUUM FULL / CLUSTER
+ * rewrite version-1 and version-2 stores in version 3.
+ *
+ * The centroid (RaBitQ codes are of x - c): fixed once, by the first
+ * RvStoreInsert into a store that has none (the mean of that batch: a
+ * COPY's first batch of up to 1000 rows, or a single row for a one-row
+ * INSERT), or by RvStoreRewrite (the mean of the live vectors it copies),
+ * and never changed afterwards, so no written code goes stale.  A poor
+ * centroid (one row's) only widens the bounds.  A rewrite (VACUUM FULL,
+ * CLUSTER) of a version-1 or 2 store computes it afresh; one of a
+ * version-3 store copies its blocks, centroid included.
  *
  * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS.  A slot may
  * straddle into the next payload page.  With the "header" layout each
@@ -45,9 +65,9 @@
  * seen it referenced by a heap tuple older than the horizon.  Whether a
  * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
  *
- * A vid's code record is written by the same RvStoreInsert as its floats
- * (GenericXLog records of at most 4 buffers each), before its heap tuple
- * exists, and never changes while the vid is allocated.
+ * A vid's code records (SQ8 and bit) are written by the same RvStoreInsert
+ * as its floats (GenericXLog records of at most 4 buffers each), before
+ * its heap tuple exists, and never change while the vid is allocated.
  *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
  * store copies (rewrites) go through RelationCopyStorage, which logs each
@@ -82,7 +102,8 @@
 #define RV_PAGE_META			1
 #define RV_PAGE_SEGMENT			2
 #define RV_PAGE_DATA			3
-#define RV_PAGE_CODES			4	/* search codes of a segment's vids */
+#define RV_PAGE_CODES			4	/* SQ8 search codes of a segment's vids */
+#define RV_PAGE_BITS			5	/* 1-bit RaBitQ codes of a segment's vids */
 
 /* tiers (segment header); only RV_TIER_HOT is written today */
 #define RV_TIER_HOT				0
@@ -93,10 +114,18 @@
 /* search codes kept beside the floats (RvStoreMeta.codes) */
 #define RV_CODES_NONE			0	/* version-1 stores, and dims too large */
 #define RV_CODES_SQ8			1	/* SQ8, one scale and offset per vector */
+#define RV_CODES_BIT			2	/* RaBitQ 1-bit codes (RvStoreGeometry.bits) */
 
-/* metapage versions: 1 = floats only; 2 = floats and the codes region */
+/*
+ * metapage versions: 1 = floats only; 2 = floats and SQ8 code pages; 3 =
+ * floats, SQ8 code pages, bit pages and the centroid
+ */
 #define RV_STORE_META_V1		1
 #define RV_STORE_META_V2		2
+#define RV_STORE_META_V3		3
+
+/* the rotation seed of version-3 stores (kept in the metapage) */
+#define RV_BIT_SEED				UINT64CONST(0x5256424954533031)
 
 /* slot layouts */
 #define RV_LAYOUT_HEADER		1	/* 8-byte varlena header + aligned floats */
@@ -129,10 +158,41 @@ typedef struct RvStoreMeta
 	uint32		code_stride;	/* bytes per code record, multiple of 4 */
 	uint32		code_per_page;	/* code records per code page */
 	uint32		float_blocks;	/* payload blocks per segment */
+	/* version 3 only (a version-2 metapage ends above): */
+	uint32		bits;			/* RV_CODES_BIT, or RV_CODES_NONE */
+	uint32		bit_stride;		/* bytes per bit record, multiple of 8 */
+	uint32		bit_per_page;	/* bit records per bit page */
+	uint32		centroid_set;	/* 1 once the centroid is fixed */
+	uint64		bit_seed;		/* rotation seed (RV_BIT_SEED) */
 } RvStoreMeta;
 
 /* Size of a version-1 metapage's RvStoreMeta (the fields up to nallocated). */
 #define RV_STORE_META_V1_SIZE	offsetof(RvStoreMeta, codes)
+/* Size of a version-2 metapage's RvStoreMeta (the fields up to float_blocks). */
+#define RV_STORE_META_V2_SIZE	offsetof(RvStoreMeta, bits)
+
+/*
+ * Version 3: the centroid's dims floats start RV_META_CENTROID_OFF bytes
+ * into the metapage payload (after RvStoreMeta); stores of more than
+ * RV_BIT_MAX_DIMS dims have no bit codes.
+ */
+#define RV_META_CENTROID_OFF	128
+#define RV_BIT_MAX_DIMS			((RV_PAGE_PAYLOAD - RV_META_CENTROID_OFF) / (int) sizeof(float))
+
+/*
+ * A bit record: four floats (RvBitFactors: ||x - c||, <o_bar, o>, <x, c>,
+ * ||x||, see rv_simd.h) then P/64 words of sign bits, P =
+ * RvRabitqPaddedDim(dims).
+ */
+typedef struct RvBitFactors
+{
+	float		dist_c;
+	float		ip_oo;
+	float		o_dot_c;
+	float		o_norm;
+} RvBitFactors;
+
+#define RV_BIT_HEADER			16
 
 typedef struct RvSegmentHeader
 {
@@ -150,12 +210,17 @@ typedef struct RvStoreGeometry
 	int32		layout;
 	uint32		stride;
 	uint32		base;
-	uint32		seg_blocks;		/* 1 + float_blocks + code_blocks */
+	uint32		seg_blocks;		/* 1 + float_blocks + code_blocks + bit_blocks */
 	uint32		float_blocks;
 	int32		codes;
 	uint32		code_stride;
 	uint32		code_per_page;
 	uint32		code_blocks;
+	int32		bits;			/* RV_CODES_BIT or RV_CODES_NONE */
+	uint32		bit_words;		/* P / 64 */
+	uint32		bit_stride;
+	uint32		bit_per_page;
+	uint32		bit_blocks;
 } RvStoreGeometry;
 
 /*
@@ -227,6 +292,7 @@ extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32
 
 extern void RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo);
 extern uint32 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k);
+extern uint32 RvStoreGeoBitPos(const RvStoreGeometry *geo, uint32 j);
 extern uint32 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb);
 extern uint16 RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k);
 extern void RvStoreSetGeometry(RvStore *store, uint32 meta_version);
@@ -240,6 +306,7 @@ extern int	RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 extern uint64 RvStoreNextVid(RvStore *store);
 extern void RvStoreRewrite(RvStore *src, RvStore *dst);
 extern uint64 RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks);
+extern bool RvStoreReadCentroid(RvStore *store, float *centroid);
 extern void RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced,
 									uint64 nvids, TransactionId horizon, bool may_free,
 									uint64 *nfreed, uint64 *nlive);

@@ -14,7 +14,12 @@
  *	- a vid's payload is written before the vid's heap tuple exists (the
  *	  caller inserts the heap tuple afterwards), so any vref a reader can
  *	  see points at written bytes;
- *	- a vid's payload never changes while any heap tuple references it.
+ *	- a vid's payload never changes while any heap tuple references it;
+ *	- a version-3 store's centroid is set once, in the metapage, before any
+ *	  bit code is written (by the first RvStoreInsert into a store without
+ *	  one: the mean of its batch; or by RvStoreRewrite: the mean of the
+ *	  live vectors it copies) and never changes afterwards, so every bit
+ *	  code of the file is of x - c for the same c.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,12 +36,18 @@
 #include "utils/rel.h"
 
 #include "simd/rv_simd.h"
+#include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
 #include "tam/store/store_int.h"
 #include "toast/rv_memory.h"
 
 /* ruvector.store_format: the metapage version of new store files */
-int			rv_store_version = RV_STORE_META_V2;
+int			rv_store_version = RV_STORE_META_V3;
+
+StaticAssertDecl(sizeof(RvStoreMeta) <= RV_META_CENTROID_OFF,
+				 "the metapage's centroid must follow RvStoreMeta");
+StaticAssertDecl(sizeof(RvBitFactors) == RV_BIT_HEADER,
+				 "bit factors must fit the bit record header");
 
 #define RV_ROUNDUP(x, a) ((((x) + (a) - 1) / (a)) * (a))
 
@@ -128,8 +139,11 @@ RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
  * files hold floats only; version 2 files follow each segment's payload
  * blocks with code blocks holding one SQ8 code record per vid (code_stride
  * bytes: RvSq8Params (RV_CODE_HEADER bytes), dims code bytes, padding
- * to 16), code_per_page records per page, none straddling a page.  Dims
- * whose record would not fit a page keep no codes.
+ * to 4), code_per_page records per page, none straddling a page.  Dims
+ * whose record would not fit a page keep no codes.  Version 3 files also
+ * have bit blocks holding one bit record per vid (bit_stride bytes:
+ * RvBitFactors, then P/64 words, P = RvRabitqPaddedDim(dims)),
+ * bit_per_page a page, for dims <= RV_BIT_MAX_DIMS.
  */
 void
 RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
@@ -142,6 +156,7 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 	stream = (uint64) geo->base + (uint64) RV_SEG_VIDS * geo->stride;
 	geo->float_blocks = (uint32) ((stream + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
 	geo->codes = RV_CODES_NONE;
+	geo->bits = RV_CODES_NONE;
 	if (meta_version >= RV_STORE_META_V2 &&
 		RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4) <= RV_PAGE_PAYLOAD)
 	{
@@ -150,67 +165,121 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 		geo->code_per_page = RV_PAGE_PAYLOAD / geo->code_stride;
 		geo->code_blocks = (RV_SEG_VIDS + geo->code_per_page - 1) / geo->code_per_page;
 	}
-	geo->seg_blocks = 1 + geo->float_blocks + geo->code_blocks;
+	if (meta_version >= RV_STORE_META_V3 && dims <= RV_BIT_MAX_DIMS)
+	{
+		geo->bits = RV_CODES_BIT;
+		geo->bit_words = (uint32) RvRabitqPaddedDim(dims) / 64;
+		geo->bit_stride = RV_BIT_HEADER + geo->bit_words * sizeof(uint64);
+		geo->bit_per_page = RV_PAGE_PAYLOAD / geo->bit_stride;
+		geo->bit_blocks = (RV_SEG_VIDS + geo->bit_per_page - 1) / geo->bit_per_page;
+	}
+	geo->seg_blocks = 1 + geo->float_blocks + geo->code_blocks + geo->bit_blocks;
 }
 
 /*
  * Where blocks lie within a segment (positions count from the segment's
- * meta page, 0).  Code page k (the records of the segment's vids
- * [k * code_per_page, (k + 1) * code_per_page)) is placed just before the
- * float payload block holding the start of its first vid's slot, so the
+ * meta page, 0).  Each code stream (SQ8 pages, bit pages) has a key per
+ * page: the payload block where its first vid's slot starts.  Blocks are
+ * ordered by key, and at equal keys bit pages come first, then the code
+ * page, then the payload block itself; so a code page lies just before
+ * the payload block holding the start of its first vid's slot, and the
  * file grows with the vids written (a code page always covers more than
  * one payload block: records are smaller than slots).
  */
+
+/* Payload block where the slot of the first vid of page k of a stream starts. */
+static inline uint64
+RvGeoKey(const RvStoreGeometry *geo, uint32 per_page, uint32 k)
+{
+	return ((uint64) geo->base + (uint64) k * per_page * geo->stride) / RV_PAGE_PAYLOAD;
+}
+
+/* How many of a stream's npages pages have key <= fb. */
+static inline uint64
+RvGeoCountKeys(const RvStoreGeometry *geo, uint32 per_page, uint32 npages, uint64 fb)
+{
+	uint64		n;
+
+	if (npages == 0)
+		return 0;
+	n = ((fb + 1) * RV_PAGE_PAYLOAD - 1 - geo->base) / ((uint64) per_page * geo->stride) + 1;
+	return Min(n, (uint64) npages);
+}
+
+/* How many have key < fb. */
+static inline uint64
+RvGeoCountKeysBefore(const RvStoreGeometry *geo, uint32 per_page, uint32 npages, uint64 fb)
+{
+	return fb == 0 ? 0 : RvGeoCountKeys(geo, per_page, npages, fb - 1);
+}
+
+/* Position of SQ8 code page k. */
 uint32
 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k)
 {
-	uint64		fb = ((uint64) geo->base + (uint64) k * geo->code_per_page * geo->stride) /
-		RV_PAGE_PAYLOAD;
+	uint64		fb = RvGeoKey(geo, geo->code_per_page, k);
 
-	return (uint32) (1 + fb + k);
+	return (uint32) (1 + fb + k +
+					 RvGeoCountKeys(geo, geo->bit_per_page, geo->bit_blocks, fb));
+}
+
+/* Position of bit page j. */
+uint32
+RvStoreGeoBitPos(const RvStoreGeometry *geo, uint32 j)
+{
+	uint64		fb = RvGeoKey(geo, geo->bit_per_page, j);
+
+	return (uint32) (1 + fb + j +
+					 RvGeoCountKeysBefore(geo, geo->code_per_page, geo->code_blocks, fb));
 }
 
 /* Position of payload block fb (0-based in the payload stream). */
 uint32
 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb)
 {
-	uint64		before;
-
-	if (geo->code_blocks == 0)
-		return 1 + fb;
-	/* code pages k with first payload block <= fb */
-	before = ((uint64) (fb + 1) * RV_PAGE_PAYLOAD - 1 - geo->base) /
-		((uint64) geo->code_per_page * geo->stride) + 1;
-	return (uint32) (1 + fb + Min(before, (uint64) geo->code_blocks));
+	return (uint32) (1 + fb +
+					 RvGeoCountKeys(geo, geo->code_per_page, geo->code_blocks, fb) +
+					 RvGeoCountKeys(geo, geo->bit_per_page, geo->bit_blocks, fb));
 }
 
-/*
- * The page kind of position pos (> 0) in a segment: RV_PAGE_CODES when a
- * code page lies there, else RV_PAGE_DATA.  *k gets the code page number.
- */
-uint16
-RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
+/* Binary search of pos among npages increasing positions of a stream. */
+static bool
+RvGeoFind(const RvStoreGeometry *geo, bool bits, uint32 npages, uint32 pos, uint32 *k)
 {
 	uint32		lo = 0,
-				hi = geo->code_blocks;
+				hi = npages;
 
-	/* code page positions increase strictly with k: binary search */
 	while (lo < hi)
 	{
 		uint32		mid = lo + (hi - lo) / 2;
-		uint32		p = RvStoreGeoCodePos(geo, mid);
+		uint32		p = bits ? RvStoreGeoBitPos(geo, mid) : RvStoreGeoCodePos(geo, mid);
 
 		if (p == pos)
 		{
 			if (k)
 				*k = mid;
-			return RV_PAGE_CODES;
+			return true;
 		}
 		if (p < pos)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return false;
+}
+
+/*
+ * The page kind of position pos (> 0) in a segment: RV_PAGE_CODES or
+ * RV_PAGE_BITS when a code page of that stream lies there (*k gets its
+ * number in the stream), else RV_PAGE_DATA.
+ */
+uint16
+RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
+{
+	if (RvGeoFind(geo, false, geo->code_blocks, pos, k))
+		return RV_PAGE_CODES;
+	if (RvGeoFind(geo, true, geo->bit_blocks, pos, k))
+		return RV_PAGE_BITS;
 	return RV_PAGE_DATA;
 }
 
@@ -224,9 +293,9 @@ RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 
 /*
  * RvStoreReadGeometry: sets store's geometry from its file's metapage
- * version: a file written before codes existed (version 1) keeps its
+ * version: a file written in an older version (1 or 2) keeps its
  * geometry; an empty file gets the one ruvector.store_format names
- * (version 2 unless a test says otherwise), which RvStoreInitFile then
+ * (version 3 unless a test says otherwise), which RvStoreInitFile then
  * writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
  * metapage.
  */
@@ -248,7 +317,8 @@ RvStoreReadGeometry(RvStore *store)
 	meta = (const RvStoreMeta *) RvPagePayload(page);
 	version = meta->version;
 	UnlockReleaseBuffer(buf);
-	if (version != RV_STORE_META_V1 && version != RV_STORE_META_V2)
+	if (version != RV_STORE_META_V1 && version != RV_STORE_META_V2 &&
+		version != RV_STORE_META_V3)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: unknown metapage version %u",
@@ -295,6 +365,17 @@ RvCodeBlock(RvStore *store, uint64 vid, uint32 *pageoff)
 	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->geo.code_per_page) * store->geo.code_stride;
 	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
 		RvStoreGeoCodePos(&store->geo, slot / store->geo.code_per_page);
+}
+
+/* Block and in-page byte offset of vid's bit record. */
+static inline BlockNumber
+RvBitBlock(RvStore *store, uint64 vid, uint32 *pageoff)
+{
+	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
+
+	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->geo.bit_per_page) * store->geo.bit_stride;
+	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
+		RvStoreGeoBitPos(&store->geo, slot / store->geo.bit_per_page);
 }
 
 /* The page kind block blkno (> 0) has in store's geometry. */
@@ -373,7 +454,20 @@ RvStoreInitFile(RvStore *store)
 		meta->code_stride = store->geo.code_stride;
 		meta->code_per_page = store->geo.code_per_page;
 		meta->float_blocks = store->geo.float_blocks;
-		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvStoreMeta);
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + RV_STORE_META_V2_SIZE;
+	}
+	if (store->meta_version >= RV_STORE_META_V3)
+	{
+		meta->bits = store->geo.bits;
+		meta->bit_stride = store->geo.bit_stride;
+		meta->bit_per_page = store->geo.bit_per_page;
+		meta->centroid_set = 0;
+		meta->bit_seed = RV_BIT_SEED;
+		/* the centroid's floats (zero until set) lie below pd_lower */
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START +
+			(store->geo.bits == RV_CODES_BIT ?
+			 RV_META_CENTROID_OFF + (uint32) store->dims * sizeof(float) :
+			 sizeof(RvStoreMeta));
 	}
 	else
 		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + RV_STORE_META_V1_SIZE;
@@ -410,6 +504,100 @@ RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
 				 errmsg("ruvector store %u: metapage geometry does not match its catalog entry",
 						store->node.relNode)));
 	return buf;
+}
+
+/* The centroid's floats in a (version-3) metapage. */
+static inline float *
+RvMetaCentroid(Page metapage)
+{
+	return (float *) (RvPagePayload(metapage) + RV_META_CENTROID_OFF);
+}
+
+/*
+ * RvStoreReadCentroid: copies store's centroid (dims floats) into
+ * centroid and returns true when the store has bit codes and its centroid
+ * is fixed; false otherwise (centroid untouched).  Share-locks the
+ * metapage briefly.
+ */
+bool
+RvStoreReadCentroid(RvStore *store, float *centroid)
+{
+	RvStoreMeta *meta;
+	Buffer		buf;
+	bool		set;
+
+	if (store->geo.bits != RV_CODES_BIT)
+		return false;
+	buf = RvMetaLock(store, BUFFER_LOCK_SHARE, &meta);
+	set = meta->centroid_set != 0;
+	if (set)
+		memcpy(centroid, RvMetaCentroid(BufferGetPage(buf)), sizeof(float) * store->dims);
+	UnlockReleaseBuffer(buf);
+	return set;
+}
+
+/*
+ * Fixes store's centroid to c (dims floats) unless one is fixed already;
+ * either way leaves the store's centroid in c.  One WAL record (the
+ * metapage); the metapage's exclusive lock makes concurrent first inserts
+ * agree on one centroid.
+ */
+static void
+RvStoreFixCentroid(RvStore *store, float *c)
+{
+	RvStoreMeta *meta;
+	Buffer		buf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
+
+	if (meta->centroid_set)
+		memcpy(c, RvMetaCentroid(BufferGetPage(buf)), sizeof(float) * store->dims);
+	else
+	{
+		GenericXLogState *state = GenericXLogStart(store->rel);
+		Page		page = GenericXLogRegisterBuffer(state, buf, 0);
+
+		memcpy(RvMetaCentroid(page), c, sizeof(float) * store->dims);
+		((RvStoreMeta *) RvPagePayload(page))->centroid_set = 1;
+		GenericXLogFinish(state);
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+/*
+ * The centroid an insert of vecs[0..n) encodes against, into c: the
+ * store's, or (for the first insert) the batch's mean, which becomes the
+ * store's.
+ */
+static void
+RvStoreInsertCentroid(RvStore *store, RuVector **vecs, int n, float *c)
+{
+	double	   *sum;
+
+	if (RvStoreReadCentroid(store, c))
+		return;
+	sum = palloc0(sizeof(double) * store->dims);
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < store->dims; d++)
+			sum[d] += vecs[i]->x[d];
+	for (int d = 0; d < store->dims; d++)
+		c[d] = (float) (sum[d] / n);
+	pfree(sum);
+	RvStoreFixCentroid(store, c);
+}
+
+/* Writes vid x's bit record (bit_stride bytes) against centroid c into rec. */
+static void
+RvBitEncode(RvStore *store, const float *x, const float *c, float *scratch, char *rec)
+{
+	RvRabitqFactors f;
+	RvBitFactors bf;
+
+	RvRabitqEncode(x, c, store->dims, RV_BIT_SEED, scratch,
+				   (uint64_t *) (rec + RV_BIT_HEADER), &f);
+	bf.dist_c = f.dist_c;
+	bf.ip_oo = f.ip_oo;
+	bf.o_dot_c = f.o_dot_c;
+	bf.o_norm = f.o_norm;
+	memcpy(rec, &bf, sizeof(bf));
 }
 
 /*
@@ -614,14 +802,28 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	RvPiece    *pieces;
 	int			npieces = 0;
 	char	   *codes = NULL;
+	char	   *bits = NULL;
+	float	   *centroid = NULL;
+	float	   *scratch = NULL;
 
+	if (n <= 0)
+		return;
+	/* the centroid first: it is fixed before any bit code is written */
+	if (store->geo.bits == RV_CODES_BIT)
+	{
+		centroid = palloc(sizeof(float) * store->dims);
+		scratch = palloc(sizeof(float) * store->geo.bit_words * 64);
+		RvStoreInsertCentroid(store, vecs, n, centroid);
+	}
 	while (done < n)
 		done += RvAllocateChunk(store, n - done, vids + done, xid);
 
-	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 3);
+	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 4);
 	pieces = palloc(sizeof(RvPiece) * maxpieces);
 	if (store->geo.codes == RV_CODES_SQ8)
 		codes = palloc0((Size) n * store->geo.code_stride);
+	if (centroid)
+		bits = palloc0((Size) n * store->geo.bit_stride);
 	for (int i = 0; i < n; i++)
 	{
 		const char *src = store->geo.layout == RV_LAYOUT_HEADER ?
@@ -640,20 +842,37 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 			p->nbytes = store->geo.code_stride;
 			p->src = rec;
 		}
+		if (bits)
+		{
+			char	   *rec = bits + (Size) i * store->geo.bit_stride;
+			RvPiece    *p = &pieces[npieces++];
+
+			RvBitEncode(store, vecs[i]->x, centroid, scratch, rec);
+			p->blkno = RvBitBlock(store, vids[i], &p->pageoff);
+			p->nbytes = store->geo.bit_stride;
+			p->src = rec;
+		}
 	}
 	qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
 	RvWritePieces(store, pieces, npieces);
 	pfree(pieces);
 	if (codes)
 		pfree(codes);
+	if (bits)
+	{
+		pfree(bits);
+		pfree(centroid);
+		pfree(scratch);
+	}
 }
 
 /*
  * RvStoreRewrite: fills dst, an empty store of the same dims whose file
  * has only its metapage (RvStoreInitFile), with src's contents in dst's
  * geometry: every segment's allocation xids and header, every allocated
- * vid's vector at the same vid (with its code record when dst has codes),
- * and the metapage counters.  Vids do not change, so vrefs copied
+ * vid's vector at the same vid (with its code records when dst has codes),
+ * and the metapage counters.  When dst has bit codes, its centroid is
+ * fixed first as the mean of src's allocated vectors (a first pass).  Vids do not change, so vrefs copied
  * verbatim stay valid.  Used when a rewrite (VACUUM FULL, CLUSTER) copies
  * a store whose format differs from the current one; a copy of a store
  * of the current format is a plain block copy.  WAL-logged through
@@ -670,6 +889,9 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
 	RuVector   *vec = palloc(RUVECTOR_SIZE(src->dims));
 	char	   *code = dst->geo.codes == RV_CODES_SQ8 ? palloc0(dst->geo.code_stride) : NULL;
+	char	   *bitrec = dst->geo.bits == RV_CODES_BIT ? palloc0(dst->geo.bit_stride) : NULL;
+	float	   *centroid = NULL;
+	float	   *scratch = NULL;
 	RvPiece		pieces[RV_PINSET_MAX];
 	GenericXLogState *state;
 	Buffer		dbuf;
@@ -680,6 +902,49 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 	SET_VARSIZE(vec, RUVECTOR_SIZE(src->dims));
 	vec->dim = src->dims;
 	vec->unused = 0;
+
+	if (bitrec)
+	{
+		/* the centroid: the mean of the allocated vectors */
+		double	   *sum = palloc0(sizeof(double) * src->dims);
+		uint64		count = 0;
+
+		centroid = palloc0(sizeof(float) * src->dims);
+		scratch = palloc(sizeof(float) * dst->geo.bit_words * 64);
+		for (uint64 segno = 0; segno < nsegs; segno++)
+		{
+			Buffer		ssegbuf;
+			TransactionId *xids = palloc(sizeof(TransactionId) * RV_SEG_VIDS);
+
+			CHECK_FOR_INTERRUPTS();
+			ssegbuf = ReadBufferExtended(src->rel, MAIN_FORKNUM, RvSegMetaBlock(src, segno),
+										 RBM_NORMAL, NULL);
+			LockBuffer(ssegbuf, BUFFER_LOCK_SHARE);
+			RvPageCheck(src, BufferGetPage(ssegbuf), RvSegMetaBlock(src, segno), RV_PAGE_SEGMENT);
+			memcpy(xids, RvPagePayload(BufferGetPage(ssegbuf)) + RV_SEG_HEADER_SIZE,
+				   sizeof(TransactionId) * RV_SEG_VIDS);
+			UnlockReleaseBuffer(ssegbuf);
+			for (uint64 v = segno * RV_SEG_VIDS; v < Min((segno + 1) * RV_SEG_VIDS, next_vid); v++)
+			{
+				if (xids[v % RV_SEG_VIDS] == InvalidTransactionId)
+					continue;
+				if ((v & 255) == 0)
+					CHECK_FOR_INTERRUPTS();
+				RvStoreReadFloats(src, v, vec->x);
+				for (int d = 0; d < src->dims; d++)
+					sum[d] += vec->x[d];
+				count++;
+			}
+			pfree(xids);
+		}
+		if (count > 0)
+		{
+			for (int d = 0; d < src->dims; d++)
+				centroid[d] = (float) (sum[d] / count);
+			RvStoreFixCentroid(dst, centroid);
+		}
+		pfree(sum);
+	}
 
 	for (uint64 segno = 0; segno < nsegs; segno++)
 	{
@@ -727,6 +992,15 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 				p->nbytes = dst->geo.code_stride;
 				p->src = code;
 			}
+			if (bitrec)
+			{
+				RvPiece    *p = &pieces[npieces++];
+
+				RvBitEncode(dst, vec->x, centroid, scratch, bitrec);
+				p->blkno = RvBitBlock(dst, v, &p->pageoff);
+				p->nbytes = dst->geo.bit_stride;
+				p->src = bitrec;
+			}
 			qsort(pieces, npieces, sizeof(RvPiece), RvPieceCmp);
 			RvWritePieces(dst, pieces, npieces);
 		}
@@ -745,6 +1019,12 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 	pfree(vec);
 	if (code)
 		pfree(code);
+	if (bitrec)
+	{
+		pfree(bitrec);
+		pfree(centroid);
+		pfree(scratch);
+	}
 }
 
 /* One entry of RvStore.recent. */
@@ -1025,6 +1305,24 @@ RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 }
 
 /*
+ * RvStoreBitRecord: vid's bit record (bit_stride bytes: RvBitFactors, then
+ * bit_words words), in place in its bit page, whose pin is added to pins.
+ * The store must have bit codes.  Raises ERRCODE_DATA_CORRUPTED when the
+ * block is not a bit page.
+ */
+const char *
+RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
+{
+	uint32		pageoff;
+	BlockNumber blkno = RvBitBlock(store, vid, &pageoff);
+	Page		page;
+
+	Assert(store->geo.bits == RV_CODES_BIT && pins != NULL);
+	page = RvPinPage(store, blkno, pins, NULL);
+	return (const char *) page + pageoff;
+}
+
+/*
  * RvStorePinCodeRecords: the code records of vids[0..n) (n <=
  * RV_CODE_BATCH), in place in their code pages, into recs[], each page's
  * pin in bufs[] (the caller releases all n with ReleaseBuffer; a page
@@ -1036,25 +1334,30 @@ RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * With keep (a scorer's table of code pages it keeps pinned), a page
  * already in keep is used without a new pin (bufs[i] = InvalidBuffer), and
  * a newly pinned one enters keep while it has room (its pin then belongs
- * to keep: bufs[i] = InvalidBuffer as well).  The store must have codes.
- * Raises ERRCODE_DATA_CORRUPTED for a block that is not a code page.
+ * to keep: bufs[i] = InvalidBuffer as well).  kind says which records:
+ * RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit pages); the store must
+ * have them.  Raises ERRCODE_DATA_CORRUPTED for a block that is not a
+ * page of that kind.
  */
 void
-RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n, const char **recs,
+RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const char **recs,
 					  Buffer *bufs, RvCodePins *keep)
 {
 	BlockNumber blk[RV_CODE_BATCH];
 	uint32		off[RV_CODE_BATCH];
 	bool		have[RV_CODE_BATCH];
 
-	Assert(n <= RV_CODE_BATCH && store->geo.codes != RV_CODES_NONE);
+	Assert(n <= RV_CODE_BATCH);
+	Assert(kind == RV_CODES_BIT ? store->geo.bits == RV_CODES_BIT :
+		   store->geo.codes != RV_CODES_NONE);
 	if (store->recent == NULL)
 		RvRecentInit(store);
 	for (int i = 0; i < n; i++)
 	{
 		Buffer		kb;
 
-		blk[i] = RvCodeBlock(store, vids[i], &off[i]);
+		blk[i] = kind == RV_CODES_BIT ? RvBitBlock(store, vids[i], &off[i]) :
+			RvCodeBlock(store, vids[i], &off[i]);
 		have[i] = false;
 		if (keep && (kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
 		{
@@ -1175,26 +1478,51 @@ RvStoreCounts(RvStore *store, uint64 *next_vid, uint64 *nallocated, BlockNumber 
 }
 
 /*
+ * Pages of a stream of per_page records a page and npages pages a
+ * segment that the first next_vid vids (nsegs segments) occupy.
+ */
+static uint64
+RvStreamPages(uint64 next_vid, uint64 nsegs, uint32 per_page, uint32 npages)
+{
+	uint64		last;
+
+	if (nsegs == 0)
+		return 0;
+	last = next_vid - (nsegs - 1) * RV_SEG_VIDS;
+	return (nsegs - 1) * npages + Min((last + per_page - 1) / per_page, (uint64) npages);
+}
+
+/*
  * RvStoreResidentBytes: the bytes of store's file that searches keep
- * touching, for next_vid vids and nblocks file blocks: the metapage, the
- * segment meta pages (the directory) and the code pages when the store has
- * codes; every page when it has none (searches then read the floats).
+ * touching under the current ruvector.search_codes, for next_vid vids and
+ * nblocks file blocks: the directory (the metapage and the segment meta
+ * pages) plus, for bit, the bit pages; for int8, the SQ8 code pages; for
+ * off, the payload pages.  A store without the codes the setting names
+ * falls back as the scorer does (bit -> int8 -> floats).
  */
 uint64
 RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks)
 {
 	uint64		nsegs = (next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
-	uint64		pages;
+	uint64		pages = 1 + nsegs;
+	int			mode = rv_search_codes;
 
-	if (store->geo.codes == RV_CODES_NONE)
-		return (uint64) nblocks * BLCKSZ;
-	pages = 1 + nsegs;
-	if (nsegs > 0)
+	if (mode == RV_SCORE_BIT && store->geo.bits != RV_CODES_BIT)
+		mode = RV_SCORE_SQ8;
+	if (mode == RV_SCORE_SQ8 && store->geo.codes != RV_CODES_SQ8)
+		mode = RV_SCORE_EXACT;
+	if (mode == RV_SCORE_BIT)
+		pages += RvStreamPages(next_vid, nsegs, store->geo.bit_per_page, store->geo.bit_blocks);
+	else if (mode == RV_SCORE_SQ8)
+		pages += RvStreamPages(next_vid, nsegs, store->geo.code_per_page,
+							   store->geo.code_blocks);
+	else if (nsegs > 0)
 	{
 		uint64		last = next_vid - (nsegs - 1) * RV_SEG_VIDS;
+		uint64		end = store->geo.base + last * (uint64) store->geo.stride;
 
-		pages += (nsegs - 1) * store->geo.code_blocks +
-			(last + store->geo.code_per_page - 1) / store->geo.code_per_page;
+		pages += (nsegs - 1) * store->geo.float_blocks +
+			Min((end + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD, (uint64) store->geo.float_blocks);
 	}
 	return Min(pages, (uint64) nblocks) * BLCKSZ;
 }

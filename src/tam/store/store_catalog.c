@@ -728,9 +728,10 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * rel's storage with the same store numbers, so vrefs copied verbatim
  * stay valid.  The new store relations go to newstorage's tablespace.
  * A store of the current format is copied block by block (WAL-logged as
- * full pages when the persistence needs WAL); one of an older format (a
- * version-1 store, without codes) is rewritten vid by vid in the current
- * format (RvStoreRewrite), so VACUUM FULL and CLUSTER rebuild its codes.
+ * full pages when the persistence needs WAL); one of another format (a
+ * version-1 store, without codes, or a version-2 one, without bit codes)
+ * is rewritten vid by vid in the current format (RvStoreRewrite), so
+ * VACUUM FULL and CLUSTER rebuild its codes.
  */
 void
 RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
@@ -748,7 +749,7 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		FlushRelationBuffers(src->rel);
 		ncs = RvCreateStore(NULL, newstorage, cs->storeno, cs->attnum, cs->dims, persistence,
 							rel->rd_backend, false);
-		if (src->meta_version == RV_STORE_META_V2 && rv_store_version == RV_STORE_META_V2)
+		if (src->meta_version == (uint32) rv_store_version)
 		{
 			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
 			RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),

@@ -28,7 +28,8 @@ typedef struct RvCodePins
 
 /* store.c */
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);
-extern void RvStorePinCodeRecords(RvStore *store, const uint64 *vids, int n,
+extern const char *RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins);
+extern void RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n,
 								  const char **recs, Buffer *bufs, RvCodePins *keep);
 extern void RvCodePinsInit(RvCodePins *cp, uint32 max);
 extern Buffer RvCodePinsLookup(RvCodePins *cp, BlockNumber blkno);

@@ -3,8 +3,8 @@
  * store_score.c
  *	  The scorer API (rv_score.h): distances from a query to stored
  *	  vectors, exact on the f32 payload or approximate on the SQ8 code
- *	  pages with an error bound, and backend-local vector caches for
- *	  builds.
+ *	  pages or the 1-bit RaBitQ bit pages with an error bound, and
+ *	  backend-local vector caches for builds.
  *
  * Invariants:
  *	- no pointer into a store page is returned; a scorer keeps the pages of
@@ -14,8 +14,11 @@
  *	- RvStoreScoreExact computes RvVectorDistance on the floats as one
  *	  contiguous piece (in place, or a copy for a vector straddling pages),
  *	  so it equals the SQL function's value bit for bit;
- *	- an approximate distance's bound holds for every code record that
- *	  verify accepts (each element within scale/2 of the float).
+ *	- an SQ8 distance's bound holds for every code record that verify
+ *	  accepts (each element within scale/2 of the float); a bit code's
+ *	  bound (RaBitQ's) holds with high probability only, so whatever must
+ *	  be certain (RvStoreScoreExceeds, RvStoreScoreBounds) is judged on
+ *	  SQ8 codes or exact floats, never on bit codes.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +36,9 @@
 #include "tam/store/store_int.h"
 
 int			rv_search_codes = RV_SCORE_SQ8;
+
+StaticAssertDecl(sizeof(RvBitFactors) == RV_BIT_HEADER,
+				 "bit factors must fit the bit record header");
 
 /*
  * Absolute slack per element in SQ8 bounds: a vector whose range is
@@ -65,7 +71,10 @@ struct RvScorer
 	float	   *q;				/* dims floats */
 	float		qnorm;			/* |q| */
 	double		sqrt_dims;		/* sqrt(dims), for the SQ8 bound */
-	RvSq8Query	sq8;			/* points at q */
+	RvSq8Query	sq8;			/* points at q; prepared when sq8_ok */
+	bool		sq8_ok;			/* SQ8 codes usable for certain bounds */
+	RvRabitqQuery bq;			/* the prepared query, under RV_SCORE_BIT */
+	uint64_t   *planes;			/* its 4 * bit_words words */
 	float	   *scratch;		/* dims floats, for copies */
 	RvScoreCache *cache;		/* or NULL */
 	bool		query_right;	/* RvStoreScoreExact computes d(x, q) */
@@ -96,23 +105,57 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->store = store;
 	s->kind = kind;
 	s->dims = store->dims;
-	s->mode = (mode == RV_SCORE_SQ8 && store->geo.codes == RV_CODES_SQ8 && RvKindHasSq8(kind)) ?
-		RV_SCORE_SQ8 : RV_SCORE_EXACT;
+	s->sq8_ok = mode != RV_SCORE_EXACT && store->geo.codes == RV_CODES_SQ8 &&
+		RvKindHasSq8(kind);
+	/* the bit kernels cover the same kinds as SQ8's */
+	if (mode == RV_SCORE_BIT && store->geo.bits == RV_CODES_BIT && RvKindHasSq8(kind))
+		s->mode = RV_SCORE_BIT;
+	else
+		s->mode = s->sq8_ok ? RV_SCORE_SQ8 : RV_SCORE_EXACT;
 	s->q = palloc(sizeof(float) * s->dims);
 	s->scratch = NULL;
+	s->planes = NULL;
 	return s;
 }
 
-/* The SQ8 query terms and |q|, needed only when scoring on codes. */
+/* the seed of the bit query's randomized rounding (fixed: answers repeat) */
+#define RV_BIT_ROUND_SEED UINT64CONST(0x2545F4914F6CDD1D)
+
+/*
+ * The SQ8 query terms and |q| (when SQ8 codes are usable), and under
+ * RV_SCORE_BIT the rotated, 4-bit-quantized query against the store's
+ * centroid; a store whose centroid is not fixed yet (it has no vectors)
+ * is scored on SQ8 codes instead.
+ */
 static void
 RvScorerPrepare(RvScorer *s)
 {
 	s->qnorm = -1;				/* computed on demand */
 	s->sqrt_dims = sqrt((double) s->dims);
-	if (s->mode == RV_SCORE_SQ8)
+	if (s->sq8_ok)
 	{
 		RvSq8PrepareQuery(s->q, s->dims, &s->sq8);
 		s->qnorm = sqrtf(Max(s->sq8.norm2, 0.0f));
+	}
+	if (s->mode == RV_SCORE_BIT)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(s);
+		uint32		words = s->store->geo.bit_words;
+		float	   *c = MemoryContextAlloc(cxt, sizeof(float) * s->dims);
+		float	   *scratch;
+
+		if (!RvStoreReadCentroid(s->store, c))
+		{
+			pfree(c);
+			s->mode = s->sq8_ok ? RV_SCORE_SQ8 : RV_SCORE_EXACT;
+			return;
+		}
+		scratch = MemoryContextAlloc(cxt, sizeof(float) * words * 64);
+		s->planes = MemoryContextAlloc(cxt, sizeof(uint64_t) * RV_RABITQ_QUERY_BITS * words);
+		RvRabitqPrepareQuery(s->q, c, s->dims, RV_BIT_SEED, RV_BIT_ROUND_SEED, scratch,
+							 s->planes, &s->bq);
+		pfree(scratch);
+		pfree(c);
 	}
 }
 
@@ -154,7 +197,13 @@ RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint64 vid, RvScoreMod
 bool
 RvStoreScoreApproximate(const RvScorer *s)
 {
-	return s->mode == RV_SCORE_SQ8;
+	return s->mode != RV_SCORE_EXACT;
+}
+
+RvScoreMode
+RvStoreScoreMode(const RvScorer *s)
+{
+	return s->mode;
 }
 
 void
@@ -178,9 +227,10 @@ RvStoreScoreKeepPins(RvScorer *s, uint64 expected)
 	double		codepages;
 	uint32		max = 64;
 
-	if (s->keep != NULL || s->mode != RV_SCORE_SQ8)
+	if (s->keep != NULL || s->mode == RV_SCORE_EXACT)
 		return;
-	codepages = (double) RelationGetNumberOfBlocks(store->rel) * store->geo.code_blocks /
+	codepages = (double) RelationGetNumberOfBlocks(store->rel) *
+		(s->mode == RV_SCORE_BIT ? store->geo.bit_blocks : store->geo.code_blocks) /
 		store->geo.seg_blocks;
 	/* pages reused within the search are likely only if it reads many */
 	if ((double) expected * 4 <= codepages)
@@ -203,6 +253,8 @@ RvStoreEndScore(RvScorer *s)
 	pfree(s->q);
 	if (s->scratch)
 		pfree(s->scratch);
+	if (s->planes)
+		pfree(s->planes);
 	pfree(s);
 }
 
@@ -372,6 +424,74 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 	return (float) est;
 }
 
+/*
+ * Estimated distance of the query to one bit record and (err not NULL)
+ * its RaBitQ bound at RV_RABITQ_EPS0, which holds with high probability
+ * (rv_simd.h).  For L2 the bound of the squared estimate d2 +- b becomes
+ * the larger of sqrt(d2) - sqrt(d2 - b) and sqrt(d2 + b) - sqrt(d2).
+ */
+static float
+RvScoreBitRecord(RvScorer *s, const char *rec, float *err)
+{
+	RvBitFactors bf;
+	RvRabitqFactors f;
+	const uint64_t *code = (const uint64_t *) (rec + RV_BIT_HEADER);
+	float		b = 0;
+	float		est;
+
+	memcpy(&bf, rec, sizeof(bf));
+	RvRabitqFactorsFrom(bf.dist_c, bf.ip_oo, bf.o_dot_c, bf.o_norm, code, s->bq.nwords, &f);
+	switch (s->kind)
+	{
+		case RV_DIST_L2_SQUARED:
+			est = RvRabitqL2Squared(&s->bq, code, &f, RV_RABITQ_EPS0, err ? &b : NULL);
+			break;
+		case RV_DIST_L2:
+			{
+				float		d2 = RvRabitqL2Squared(&s->bq, code, &f, RV_RABITQ_EPS0,
+												   err ? &b : NULL);
+				double		d = sqrt(Max(d2, 0.0f));
+
+				est = (float) d;
+				if (err)
+					b = (float) Max(d - sqrt(Max((double) d2 - b, 0.0)),
+									sqrt(Max((double) d2 + b, 0.0)) - d);
+				break;
+			}
+		case RV_DIST_INNER_PRODUCT:
+			est = RvRabitqInnerProduct(&s->bq, code, &f, RV_RABITQ_EPS0, err ? &b : NULL);
+			break;
+		case RV_DIST_NEG_INNER_PRODUCT:
+			est = -RvRabitqInnerProduct(&s->bq, code, &f, RV_RABITQ_EPS0, err ? &b : NULL);
+			break;
+		case RV_DIST_COSINE:
+			est = RvRabitqCosineDistance(&s->bq, code, &f, RV_RABITQ_EPS0, err ? &b : NULL);
+			break;
+		default:
+			elog(ERROR, "no bit-code kernel for ruvector distance kind %d", (int) s->kind);
+			return 0;			/* keep compiler quiet */
+	}
+	if (err)
+		*err = b * (1.0f + 1e-3f);
+	return est;
+}
+
+/* One record of the scorer's code kind (SQ8 or bit). */
+static inline float
+RvScoreRecord(RvScorer *s, const char *rec, float *err)
+{
+	return s->mode == RV_SCORE_BIT ? RvScoreBitRecord(s, rec, err) :
+		RvScoreCodeRecord(s, rec, err);
+}
+
+/* vid's record of the scorer's code kind, pinned in s->pins. */
+static inline const char *
+RvScorerRecord(RvScorer *s, uint64 vid)
+{
+	return s->mode == RV_SCORE_BIT ? RvStoreBitRecord(s->store, vid, &s->pins) :
+		RvStoreCodeRecord(s->store, vid, &s->pins);
+}
+
 void
 RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err)
 {
@@ -387,7 +507,7 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		RvScorerCallEnd(s);
 		return;
 	}
-	if (s->cache && s->cache->mode == RV_SCORE_SQ8)
+	if (s->cache && s->cache->mode == s->mode)
 	{
 		RvScoreCache *cache = s->cache;
 
@@ -396,13 +516,12 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 			uint64		vid = vids[i];
 
 			if (vid < cache->nvids && (cache->present[vid / 8] & (1 << (vid % 8))))
-				dist[i] = RvScoreCodeRecord(s, cache->data + vid * cache->recbytes,
-											err ? &err[i] : NULL);
+				dist[i] = RvScoreRecord(s, cache->data + vid * cache->recbytes,
+										err ? &err[i] : NULL);
 			else
 			{
 				RvScorerRoom(s);
-				dist[i] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins),
-											err ? &err[i] : NULL);
+				dist[i] = RvScoreRecord(s, RvScorerRecord(s, vid), err ? &err[i] : NULL);
 			}
 		}
 		RvScorerCallEnd(s);
@@ -414,8 +533,7 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		/* one vid (the exact scan, row by row): keep its page pinned for the next */
 		RvScorerCallBegin(s);
 		RvScorerRoom(s);
-		dist[0] = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vids[0], &s->pins),
-									err ? &err[0] : NULL);
+		dist[0] = RvScoreRecord(s, RvScorerRecord(s, vids[0]), err ? &err[0] : NULL);
 		RvScorerCallEnd(s);
 		return;
 	}
@@ -426,9 +544,44 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		const char *recs[RV_CODE_BATCH];
 		Buffer		bufs[RV_CODE_BATCH];
 
-		RvStorePinCodeRecords(s->store, vids + start, k, recs, bufs, s->keep);
+		RvStorePinCodeRecords(s->store, s->mode == RV_SCORE_BIT ? RV_CODES_BIT : RV_CODES_SQ8,
+							  vids + start, k, recs, bufs, s->keep);
 		for (int i = 0; i < k; i++)
-			dist[start + i] = RvScoreCodeRecord(s, recs[i], err ? &err[start + i] : NULL);
+			dist[start + i] = RvScoreRecord(s, recs[i], err ? &err[start + i] : NULL);
+		for (int i = 0; i < k; i++)
+			if (BufferIsValid(bufs[i]))
+				ReleaseBuffer(bufs[i]);
+	}
+}
+
+void
+RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *err)
+{
+	if (s->mode != RV_SCORE_BIT)
+	{
+		RvStoreScoreBatch(s, vids, n, dist, err);
+		return;
+	}
+	if (!s->sq8_ok)
+	{
+		RvScorerCallBegin(s);
+		for (int i = 0; i < n; i++)
+		{
+			dist[i] = RvScoreFloats(s, vids[i]);
+			err[i] = 0;
+		}
+		RvScorerCallEnd(s);
+		return;
+	}
+	for (int start = 0; start < n; start += RV_CODE_BATCH)
+	{
+		int			k = Min(n - start, RV_CODE_BATCH);
+		const char *recs[RV_CODE_BATCH];
+		Buffer		bufs[RV_CODE_BATCH];
+
+		RvStorePinCodeRecords(s->store, RV_CODES_SQ8, vids + start, k, recs, bufs, NULL);
+		for (int i = 0; i < k; i++)
+			dist[start + i] = RvScoreCodeRecord(s, recs[i], &err[start + i]);
 		for (int i = 0; i < k; i++)
 			if (BufferIsValid(bufs[i]))
 				ReleaseBuffer(bufs[i]);
@@ -451,14 +604,18 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 	float		partial = 0;
 	bool		exceeds = false;
 
-	if (s->mode != RV_SCORE_SQ8 || isnan(threshold))
+	/* on SQ8 codes only: a bit code's bound is not certain */
+	if (!s->sq8_ok || isnan(threshold))
 		return false;
 	if (s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED)
 	{
 		float		est,
 					err;
 
-		RvStoreScoreBatch(s, &vid, 1, &est, &err);
+		RvScorerCallBegin(s);
+		RvScorerRoom(s);
+		est = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins), &err);
+		RvScorerCallEnd(s);
 		return (double) est - (double) err > threshold;
 	}
 	if (threshold < 0)
@@ -536,7 +693,9 @@ RvStoreScoreExact(RvScorer *s, uint64 vid)
 uint32
 RvStoreSearchBytes(RvStore *store, RvScoreMode mode)
 {
-	if (mode == RV_SCORE_SQ8 && store->geo.codes == RV_CODES_SQ8)
+	if (mode == RV_SCORE_BIT && store->geo.bits == RV_CODES_BIT)
+		return store->geo.bit_stride;
+	if (mode != RV_SCORE_EXACT && store->geo.codes == RV_CODES_SQ8)
 		return store->geo.code_stride;
 	return (uint32) store->dims * sizeof(float);
 }
@@ -549,6 +708,8 @@ RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mod
 	RvPinSet	pins;
 	double		bytes;
 
+	if (mode == RV_SCORE_BIT && store->geo.bits != RV_CODES_BIT)
+		mode = RV_SCORE_SQ8;
 	if (mode == RV_SCORE_SQ8 && store->geo.codes != RV_CODES_SQ8)
 		mode = RV_SCORE_EXACT;
 	for (int64 i = 0; i < n; i++)
@@ -573,6 +734,11 @@ RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mod
 		if (mode == RV_SCORE_SQ8)
 		{
 			memcpy(dst, RvStoreCodeRecord(store, vid, &pins), cache->recbytes);
+			RvPinSetReleaseAll(&pins);
+		}
+		else if (mode == RV_SCORE_BIT)
+		{
+			memcpy(dst, RvStoreBitRecord(store, vid, &pins), cache->recbytes);
 			RvPinSetReleaseAll(&pins);
 		}
 		else
