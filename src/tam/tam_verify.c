@@ -29,6 +29,13 @@
  *	  transaction is frozen or committed lies below pd_lower, has a finite
  *	  scale and offset, and decodes to within its error bound (scale / 2
  *	  per element) of the vid's floats (vid_codes);
+ *	- bit pages and the centroid (version-3 stores): the metapage's bit
+ *	  geometry and seed, a fixed, finite centroid once vids exist
+ *	  (meta_centroid); each bit page an initialized bit page of its
+ *	  segment, and the bit record of every such vid below pd_lower with
+ *	  finite factors, <o_bar, o> in (0, 1], ||x - c|| and ||x|| matching
+ *	  the vid's floats and every sign bit matching the rotated residual
+ *	  R(x - c) (elements within float rounding of 0 excepted) (vid_bits);
  *	- heap <-> store: every tuple on the heap (seen with SnapshotAny, the
  *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
  *	  column, to an existing store of that column with the column's dims,
@@ -286,7 +293,7 @@ RvCheckPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, const char
 	PageHeader	ph = (PageHeader) page;
 	const RvPageOpaque *op;
 	int			st = vst->cs.storeno;
-	static const char *const kinds[] = {"?", "meta", "segment", "data", "code"};
+	static const char *const kinds[] = {"?", "meta", "segment", "data", "code", "bit"};
 
 	if (ph->pd_upper == 0)
 	{
@@ -343,6 +350,7 @@ typedef struct RvGeometry
 	uint64		next_vid;
 	uint64		nallocated;
 	bool		meta_ok;
+	float	   *centroid;		/* version 3 with bits: dims floats, or NULL */
 } RvGeometry;
 
 /* Checks the metapage copy; fills g (next_vid guessed from nblocks if bad). */
@@ -355,14 +363,23 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	const RvStoreMeta *meta = (const RvStoreMeta *) (page + RV_PAGE_PAYLOAD_START);
 
 	RvStoreGeometry geo;
-	uint32		version = RV_STORE_META_V2;
+	uint32		version = RV_STORE_META_V3;
 	Size		metasize;
 
-	/* a readable metapage of version 1 was written before codes existed */
-	if (readable && meta->magic == RV_STORE_MAGIC && meta->version == RV_STORE_META_V1)
-		version = RV_STORE_META_V1;
+	/* a readable metapage of version 1 or 2 was written in that format */
+	if (readable && meta->magic == RV_STORE_MAGIC &&
+		(meta->version == RV_STORE_META_V1 || meta->version == RV_STORE_META_V2))
+		version = meta->version;
 	RvStoreComputeGeometry(dims, version, &geo);
-	metasize = version == RV_STORE_META_V1 ? RV_STORE_META_V1_SIZE : sizeof(RvStoreMeta);
+	if (version == RV_STORE_META_V1)
+		metasize = RV_STORE_META_V1_SIZE;
+	else if (version == RV_STORE_META_V2)
+		metasize = RV_STORE_META_V2_SIZE;
+	else if (geo.bits == RV_CODES_BIT)
+		metasize = RV_META_CENTROID_OFF + (Size) dims * sizeof(float);
+	else
+		metasize = sizeof(RvStoreMeta);
+	g->centroid = NULL;
 	g->meta_version = version;
 	g->geo = geo;
 	g->slotbytes = dims * sizeof(float) + (g->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
@@ -386,7 +403,11 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 		meta->seg_blocks != g->geo.seg_blocks ||
 		(version >= RV_STORE_META_V2 &&
 		 (meta->codes != (uint32) g->geo.codes || meta->code_stride != g->geo.code_stride ||
-		  meta->code_per_page != g->geo.code_per_page || meta->float_blocks != g->geo.float_blocks)))
+		  meta->code_per_page != g->geo.code_per_page || meta->float_blocks != g->geo.float_blocks)) ||
+		(version >= RV_STORE_META_V3 &&
+		 (meta->bits != (uint32) g->geo.bits || meta->bit_stride != g->geo.bit_stride ||
+		  meta->bit_per_page != g->geo.bit_per_page || meta->bit_seed != RV_BIT_SEED ||
+		  meta->centroid_set > 1)))
 	{
 		RvReport(vs, "meta_geometry", st, 0, -1,
 				 "metapage magic 0x%08x version %u dims %d layout %d stride %u base %u "
@@ -417,6 +438,24 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	g->next_vid = meta->next_vid;
 	g->nallocated = meta->nallocated;
 	g->meta_ok = true;
+	if (g->geo.bits == RV_CODES_BIT)
+	{
+		const float *c = (const float *) (page + RV_PAGE_PAYLOAD_START + RV_META_CENTROID_OFF);
+		bool		finite = true;
+
+		for (int i = 0; i < dims; i++)
+			finite = finite && isfinite(c[i]);
+		if (meta->centroid_set && !finite)
+			RvReport(vs, "meta_centroid", st, 0, -1, "the centroid has a non-finite element");
+		else if (!meta->centroid_set && meta->next_vid > 0)
+			RvReport(vs, "meta_centroid", st, 0, -1,
+					 "next_vid " UINT64_FORMAT " but no centroid is fixed", meta->next_vid);
+		else if (meta->centroid_set)
+		{
+			g->centroid = palloc(sizeof(float) * dims);
+			memcpy(g->centroid, c, sizeof(float) * dims);
+		}
+	}
 }
 
 /*
@@ -494,6 +533,12 @@ typedef struct RvCodeCopies
 	float	   *floats;			/* dims floats: a vid's vector, assembled */
 	char	   *prevpage;		/* BLCKSZ: the previous payload page */
 	bool		prevok;
+	/* bit pages (version 3), likewise */
+	uint32		nbpages;
+	char	   *bpages;			/* nbpages * BLCKSZ */
+	bool	   *bok;
+	float	   *resid;			/* P floats: x - c, then R(x - c) */
+	float	   *rotated;		/* P floats */
 } RvCodeCopies;
 
 /*
@@ -548,6 +593,102 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 						 "code record has scale %g offset %g", p.scale, p.offset);
 		}
 	}
+
+	for (uint32 bb = 0; bb < cc->nbpages; bb++)
+	{
+		BlockNumber b = segblk + RvStoreGeoBitPos(&g->geo, bb);
+		char	   *page = cc->bpages + (Size) bb * BLCKSZ;
+
+		cc->bok[bb] = false;
+		if (b >= nblocks)
+			continue;
+		cc->bok[bb] = RvReadPage(vs, vst, b, page) &&
+			RvCheckPage(vs, vst, b, page, RV_PAGE_BITS, (uint32) segno, true);
+		if (xids == NULL)
+			continue;
+		for (uint32 r = 0; r < g->geo.bit_per_page; r++)
+		{
+			uint32		k = bb * g->geo.bit_per_page + r;
+			uint64		vid = first + k;
+			uint32		pageoff = RV_PAGE_PAYLOAD_START + r * g->geo.bit_stride;
+			RvBitFactors f;
+
+			if (k >= RV_SEG_VIDS || vid >= g->next_vid)
+				break;
+			if (!RvVidWritten(xids[k]))
+				continue;
+			if (!cc->bok[bb] || pageoff + g->geo.bit_stride > ((PageHeader) page)->pd_lower)
+			{
+				RvReport(vs, "vid_bits", st, b, (int64) vid,
+						 "bit record at page offset %u lies beyond the written part of the page",
+						 pageoff);
+				cc->bok[bb] = false;
+				continue;
+			}
+			memcpy(&f, page + pageoff, sizeof(f));
+			if (!isfinite(f.dist_c) || !isfinite(f.o_dot_c) || !isfinite(f.o_norm) ||
+				!(f.ip_oo > 0 && f.ip_oo <= 1.0f + 1e-5f) || f.dist_c < 0 || f.o_norm < 0)
+				RvReport(vs, "vid_bits", st, b, (int64) vid,
+						 "bit record has factors ||x - c|| %g, <o_bar, o> %g, <x, c> %g, ||x|| %g",
+						 f.dist_c, f.ip_oo, f.o_dot_c, f.o_norm);
+		}
+	}
+}
+
+/*
+ * Checks vid's bit record (in cc) against its floats x and the centroid:
+ * ||x - c|| and ||x|| as recorded, and each sign bit that of R(x - c),
+ * except for elements within float rounding of zero.
+ */
+static void
+RvVerifyVidBits(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
+				BlockNumber segblk, uint64 vid, const float *x, RvCodeCopies *cc)
+{
+	uint32		k = (uint32) (vid % RV_SEG_VIDS);
+	uint32		bb = k / g->geo.bit_per_page;
+	int			dims = vst->cs.dims;
+	int			p = (int) g->geo.bit_words * 64;
+	const char *rec;
+	const uint64 *code;
+	RvBitFactors f;
+	double		yy = 0,
+				xx = 0,
+				tol;
+	int			wrong = 0;
+
+	if (g->centroid == NULL || bb >= cc->nbpages || !cc->bok[bb])
+		return;
+	rec = cc->bpages + (Size) bb * BLCKSZ + RV_PAGE_PAYLOAD_START +
+		(k % g->geo.bit_per_page) * g->geo.bit_stride;
+	memcpy(&f, rec, sizeof(f));
+	if (!isfinite(f.dist_c) || !isfinite(f.o_norm))
+		return;					/* reported by RvVerifyReadCodes */
+	code = (const uint64 *) (rec + RV_BIT_HEADER);
+	for (int i = 0; i < dims; i++)
+	{
+		cc->resid[i] = x[i] - g->centroid[i];
+		xx += (double) x[i] * x[i];
+	}
+	RvRabitqRotate(cc->resid, dims, RV_BIT_SEED, cc->rotated);
+	for (int i = 0; i < p; i++)
+		yy += (double) cc->rotated[i] * cc->rotated[i];
+	/* the rotation's float rounding: a few ulps of the largest terms */
+	tol = 1e-5 * sqrt(yy);
+	for (int i = 0; i < p; i++)
+	{
+		bool		bit = (code[i / 64] >> (i % 64)) & 1;
+		double		y = cc->rotated[i];
+
+		if ((y > tol && !bit) || (y < -tol && bit))
+			wrong++;
+	}
+	if (wrong > 0 || fabs(f.dist_c - sqrt(yy)) > 1e-4 * sqrt(yy) + 1e-30 ||
+		fabs(f.o_norm - sqrt(xx)) > 1e-4 * sqrt(xx) + 1e-30)
+		RvReport(vs, "vid_bits", vst->cs.storeno, segblk + RvStoreGeoBitPos(&g->geo, bb),
+				 (int64) vid,
+				 "bit record does not match the vector: %d of %d sign bits differ, "
+				 "||x - c|| %g (recorded %g), ||x|| %g (recorded %g)",
+				 wrong, p, sqrt(yy), f.dist_c, sqrt(xx), f.o_norm);
 }
 
 /*
@@ -634,6 +775,7 @@ RvVerifyPageCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 			else
 				continue;		/* spans more than two pages, or a bad one */
 			RvVerifyVidCode(vs, vst, g, segblk, vid, cc->floats, cc);
+			RvVerifyVidBits(vs, vst, g, segblk, vid, cc->floats, cc);
 		}
 	}
 	memcpy(cc->prevpage, page, BLCKSZ);
@@ -705,6 +847,14 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		cc.ok = palloc0(sizeof(bool) * cc.npages);
 		cc.floats = palloc(sizeof(float) * vst->cs.dims);
 		cc.prevpage = palloc(BLCKSZ);
+	}
+	if (g.geo.bits == RV_CODES_BIT)
+	{
+		cc.nbpages = g.geo.bit_blocks;
+		cc.bpages = palloc((Size) cc.nbpages * BLCKSZ);
+		cc.bok = palloc0(sizeof(bool) * cc.nbpages);
+		cc.resid = palloc(sizeof(float) * g.geo.bit_words * 64);
+		cc.rotated = palloc(sizeof(float) * g.geo.bit_words * 64);
 	}
 	nsegs_file = (nblocks - 1 + g.geo.seg_blocks - 1) / g.geo.seg_blocks;
 
