@@ -1,8 +1,10 @@
 -- Table AM ruvector: storage efficiency (hot-store bytes / (live vectors
--- x (4 x dims + the page share of one SQ8 code record)) <= 1.05 for 128,
--- 768, 784, 1536 and 3072 dims, metapage, segment meta pages and code pages
--- included; a code page holds floor(8064 / code_stride) records of
--- code_stride = 12 + dims rounded up to 4 bytes), VACUUM slot reuse (delete half, VACUUM,
+-- x (4 x dims + the page share of one SQ8 code record and of one bit
+-- record)) <= 1.05 for 128, 768, 784, 1536 and 3072 dims, metapage,
+-- segment meta pages and code pages included; a code page holds
+-- floor(8064 / code_stride) records of code_stride = 12 + dims rounded up
+-- to 4 bytes; a bit page floor(8064 / bit_stride) of bit_stride = 16 +
+-- dims rounded up to 64 bits, for dims <= 1984), VACUUM slot reuse (delete half, VACUUM,
 -- re-insert as many: store pages grow by at most 5%), and zero-copy
 -- resolution (768 dims resolve in place, 128 dims are copied).
 SELECT plan(15);
@@ -25,13 +27,15 @@ CREATE TEMP TABLE eff AS
 	SELECT d, rep.live_vectors, rep.bytes, rep.pages,
 		   round(rep.bytes::numeric / (rep.live_vectors * 4 * d), 4) AS raw_ratio,
 		   round(rep.bytes::numeric / (rep.live_vectors *
-				 (4 * d + 8192.0 / floor(8064 / (ceil((12 + d) / 4.0) * 4)))), 4) AS ratio
+				 (4 * d + 8192.0 / floor(8064 / (ceil((12 + d) / 4.0) * 4)) +
+				  CASE WHEN d <= 1984 THEN 8192.0 / floor(8064 / (16 + ceil(d / 64.0) * 8)) ELSE 0 END)),
+			 4) AS ratio
 	FROM unnest(ARRAY[128, 768, 784, 1536, 3072]) d,
 		 LATERAL ruvector_storage_report(format('e%s', d)::regclass) rep;
-SELECT diag(format('%s dims: %s live, %s pages, %s bytes, %s x the floats, %s x floats and codes',
+SELECT diag(format('%s dims: %s live, %s pages, %s bytes, %s x the floats, %s x floats, codes and bits',
 		d, live_vectors, pages, bytes, raw_ratio, ratio))
 	FROM eff ORDER BY d;
-SELECT cmp_ok(ratio, '<=', 1.05, format('%s dims: store bytes / (vector + code bytes) <= 1.05 (%s)', d, ratio))
+SELECT cmp_ok(ratio, '<=', 1.05, format('%s dims: store bytes / (vector + code + bit bytes) <= 1.05 (%s)', d, ratio))
 	FROM eff ORDER BY d;
 SELECT is((SELECT sum(live_vectors) FROM eff), 15000::numeric, 'every vector counted live');
 

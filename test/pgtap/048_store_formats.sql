@@ -1,12 +1,15 @@
 -- Store formats: a store written as release 0.2.0 wrote it (floats only,
 -- ruvector.store_format = 1) stays readable, writable, indexable and
 -- verifiable by this library and is searched exactly; VACUUM FULL rewrites
--- it in the current format (floats and SQ8 codes) with every vector
--- unchanged, after which searches use its codes.  resident_bytes counts
--- every page of a store without codes, and only the code and directory
--- pages of one with codes.  Everything is compared with an identical heap
+-- it in the current format (floats, SQ8 codes and bit codes, format 3)
+-- with every vector unchanged, after which searches use its codes.  A
+-- format-2 store (SQ8 codes, no bit codes) likewise: searched on SQ8 codes
+-- when search_codes = bit asks for bit codes, rewritten in format 3 by
+-- VACUUM FULL, then searched on bit codes.  resident_bytes counts every
+-- page of a store without codes, and only the code (or bit) and directory
+-- pages of one with them.  Everything is compared with an identical heap
 -- table.
-SELECT plan(19);
+SELECT plan(28);
 
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
 $$ SELECT array_agg(((hashint4(seed * 100000 + i) % 20000) / 1000.0)::real ORDER BY i)::ruvector
@@ -106,6 +109,51 @@ SELECT results_eq(
 	$$SELECT id FROM (SELECT id, v FROM h ORDER BY v <-> mk(200, 9004), id LIMIT 10) s ORDER BY v <-> mk(200, 9004), id$$,
 	'after VACUUM FULL, ruhnsw on codes with a full pool: the heap''s top 10');
 RESET enable_seqscan;
-SELECT throws_ok($$SET ruvector.store_format = 3$$, '22023', NULL, 'ruvector.store_format accepts 1 and 2 only');
+SELECT throws_ok($$SET ruvector.store_format = 4$$, '22023', NULL, 'ruvector.store_format accepts 1 to 3 only');
+
+-- format 2: SQ8 codes only
+SET ruvector.store_format = 2;
+CREATE TABLE v2 (id int PRIMARY KEY, v ruvector(200)) USING ruvector;
+INSERT INTO v2 SELECT * FROM h;
+RESET ruvector.store_format;
+CREATE INDEX v2_v ON v2 USING ruhnsw (v);
+ANALYZE v2;
+CREATE FUNCTION pg_temp.resident(t regclass, codes text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	b bigint;
+BEGIN
+	PERFORM set_config('ruvector.search_codes', codes, true);
+	SELECT resident_bytes INTO b FROM ruvector_storage_report(t);
+	RETURN b;
+END $$;
+SELECT is(pg_temp.same_rows('v2'), 0::bigint, 'format 2: every row and vector as in the heap table');
+SELECT is((SELECT count(*) FROM ruvector_verify('v2')), 0::bigint, 'format 2: verify clean');
+SELECT is(pg_temp.resident('v2', 'bit'), pg_temp.resident('v2', 'int8'),
+	'format 2: no bit codes, a bit search touches the SQ8 code pages (resident bytes as int8)');
+SET ruvector.search_codes = bit;
+SET ruvector.ef_search = 1000;
+SET enable_seqscan = off;
+SELECT results_eq(
+	$$SELECT id, v <-> mk(200, 9005) FROM v2 ORDER BY v <-> mk(200, 9005) LIMIT 10$$,
+	$$SELECT id, v <-> mk(200, 9005) FROM h ORDER BY v <-> mk(200, 9005), id LIMIT 10$$,
+	'format 2, search_codes = bit (falls back to int8), full pool: the heap''s top 10 and distances');
+RESET enable_seqscan;
+RESET ruvector.search_codes;
+VACUUM FULL v2;
+SELECT is(pg_temp.same_rows('v2'), 0::bigint, 'format 2 after VACUUM FULL: every row and vector as in the heap table');
+SELECT is((SELECT count(*) FROM ruvector_verify('v2')), 0::bigint, 'format 2 after VACUUM FULL: verify clean (bit codes checked)');
+SELECT cmp_ok(pg_temp.resident('v2', 'bit'), '<', pg_temp.resident('v2', 'int8') / 4,
+	'format 2 after VACUUM FULL: bit pages (resident bytes under bit below a quarter of int8''s)');
+SELECT cmp_ok((SELECT pg_temp.resident('v2', 'bit')::numeric / live_vectors FROM ruvector_storage_report('v2')),
+	'<=', 200 / 8 + 32::numeric, 'format 2 after VACUUM FULL: resident bytes per vector under bit <= dims/8 + 32');
+SET ruvector.search_codes = bit;
+SET enable_seqscan = off;
+SELECT results_eq(
+	$$SELECT id, v <-> mk(200, 9006) FROM v2 ORDER BY v <-> mk(200, 9006) LIMIT 10$$,
+	$$SELECT id, v <-> mk(200, 9006) FROM h ORDER BY v <-> mk(200, 9006), id LIMIT 10$$,
+	'format 2 after VACUUM FULL, on bit codes, full pool: the heap''s top 10 and distances');
+RESET enable_seqscan;
+RESET ruvector.search_codes;
+RESET ruvector.ef_search;
 
 SELECT * FROM finish();

@@ -1,7 +1,7 @@
 # ruvector_verify on damaged stores: create ruvector tables, stop the server,
 # overwrite bytes of store pages on disk (data page vector header, data page
 # special space, data page header, segment page xids and header, metapage
-# geometry), start it again, and check that verify reports each damage with
+# geometry, SQ8 code records and bit records), start it again, and check that verify reports each damage with
 # the right kind, that the session survives every call and that no backend
 # crashed.  data_checksums stays off (the default), so damaged pages reach
 # verify; a page header the buffer manager refuses is reported as read_error.
@@ -16,13 +16,16 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
-# 768 dims: header layout, stride 3136; segment 0 meta page is block 1,
-# followed by its first code page (block 2: SQ8 records of 780 bytes, vids
-# 0..9, vid 0's at payload offset 0: 12 bytes of scale/offset/norm, then
-# its codes); the payload stream starts in block 3 (vid 0's header at
-# payload offset 56), blocks 3, 4 and 5 hold payload, block 6 the next
-# code page.
-my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_codemagic);
+# 768 dims (store format 3): header layout, stride 3136; segment 0 meta
+# page is block 1, followed by its first bit page (block 2: bit records of
+# 112 bytes, vids 0..71, vid 0's at payload offset 0: 16 bytes of factors,
+# then 96 bytes of sign bits), then its first code page (block 3: SQ8
+# records of 780 bytes, vids 0..9, vid 0's at payload offset 0: 12 bytes of
+# scale/offset/norm, then its codes); the payload stream starts in block 4
+# (vid 0's header at payload offset 56), blocks 4, 5 and 6 hold payload,
+# block 7 the next code page.
+my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_codemagic
+  t_bits t_bitmagic t_bitfac);
 for my $t (@tables)
 {
 	$node->safe_psql('postgres', qq{
@@ -53,11 +56,14 @@ sub overwrite
 }
 
 my $B = 8192;
-overwrite($path{t_vhdr}, 3 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
-overwrite($path{t_magic}, 4 * $B + $B - 64, "XXXX");              # data page magic
-overwrite($path{t_pghdr}, 5 * $B + 16, pack('v', 0xfff0));       # data page pd_special
-overwrite($path{t_codes}, 2 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
-overwrite($path{t_codemagic}, 6 * $B + $B - 64, "XXXX");          # code page magic
+overwrite($path{t_vhdr}, 4 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
+overwrite($path{t_magic}, 5 * $B + $B - 64, "XXXX");              # data page magic
+overwrite($path{t_pghdr}, 6 * $B + 16, pack('v', 0xfff0));       # data page pd_special
+overwrite($path{t_codes}, 3 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
+overwrite($path{t_codemagic}, 7 * $B + $B - 64, "XXXX");          # code page magic
+overwrite($path{t_bits}, 2 * $B + 64 + 16, "\x00\xff" x 4);       # vid 0's first 64 sign bits
+overwrite($path{t_bitmagic}, 2 * $B + $B - 64, "XXXX");           # bit page magic
+overwrite($path{t_bitfac}, 2 * $B + 64 + 112 + 4, pack('f', 7.5)); # vid 1's <o_bar, o> > 1
 overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
 overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier
 overwrite($path{t_meta}, 0 * $B + 64 + 8, pack('l', 999));        # metapage dims
@@ -97,6 +103,10 @@ ok($kinds{t_meta}{meta_geometry}, 'metapage dims overwritten: meta_geometry');
 ok($kinds{t_codes}{vid_codes} && $kinds{t_codes}{vid_codes} == 1, 'code record overwritten: one vid_codes');
 is(join(',', sort keys %{ $kinds{t_codes} }), 'vid_codes', 'code record overwritten: nothing else');
 ok($kinds{t_codemagic}{page_magic}, 'code page magic overwritten: page_magic');
+ok($kinds{t_bits}{vid_bits} && $kinds{t_bits}{vid_bits} == 1, 'bit record sign bits overwritten: one vid_bits');
+is(join(',', sort keys %{ $kinds{t_bits} }), 'vid_bits', 'bit record sign bits overwritten: nothing else');
+ok($kinds{t_bitmagic}{page_magic}, 'bit page magic overwritten: page_magic');
+ok($kinds{t_bitfac}{vid_bits} && $kinds{t_bitfac}{vid_bits} == 1, 'bit record factor overwritten: one vid_bits');
 
 # the damaged tables' reads fail cleanly, the healthy one still reads
 like($err, qr/ERROR:/, 'reads of damaged stores raise errors');

@@ -45,12 +45,14 @@
  *
  * The centroid (RaBitQ codes are of x - c): fixed once, by the first
  * RvStoreInsert into a store that has none (the mean of that batch: a
- * COPY's first batch of up to 1000 rows, or a single row for a one-row
- * INSERT), or by RvStoreRewrite (the mean of the live vectors it copies),
+ * COPY's first batch of rows, or the first row of an INSERT, which stores
+ * rows one at a time), or by RvStoreRewrite (the mean of the allocated
+ * vectors it copies),
  * and never changed afterwards, so no written code goes stale.  A poor
- * centroid (one row's) only widens the bounds.  A rewrite (VACUUM FULL,
- * CLUSTER) of a version-1 or 2 store computes it afresh; one of a
- * version-3 store copies its blocks, centroid included.
+ * centroid (one row's: a table filled by INSERT rather than COPY) only
+ * widens the bounds; VACUUM FULL and CLUSTER rewrite every store that gets
+ * bit codes vid by vid (RvStoreRewrite), computing its centroid afresh as
+ * the mean of the allocated vectors.
  *
  * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS.  A slot may
  * straddle into the next payload page.  With the "header" layout each

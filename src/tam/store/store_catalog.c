@@ -727,11 +727,13 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * tablespace or VACUUM FULL's transient heap) a copy of every store of
  * rel's storage with the same store numbers, so vrefs copied verbatim
  * stay valid.  The new store relations go to newstorage's tablespace.
- * A store of the current format is copied block by block (WAL-logged as
- * full pages when the persistence needs WAL); one of another format (a
- * version-1 store, without codes, or a version-2 one, without bit codes)
- * is rewritten vid by vid in the current format (RvStoreRewrite), so
- * VACUUM FULL and CLUSTER rebuild its codes.
+ * A store is rewritten vid by vid in the current format (RvStoreRewrite)
+ * when its format differs (a version-1 store, without codes, or a
+ * version-2 one, without bit codes) or when the current format gives it
+ * bit codes, so VACUUM FULL and CLUSTER rebuild its codes and recompute
+ * its centroid from the vectors it holds; any other store of the current
+ * format is copied block by block (WAL-logged as full pages when the
+ * persistence needs WAL).
  */
 void
 RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
@@ -749,7 +751,7 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		FlushRelationBuffers(src->rel);
 		ncs = RvCreateStore(NULL, newstorage, cs->storeno, cs->attnum, cs->dims, persistence,
 							rel->rd_backend, false);
-		if (src->meta_version == (uint32) rv_store_version)
+		if (src->meta_version == (uint32) rv_store_version && src->geo.bits != RV_CODES_BIT)
 		{
 			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
 			RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
@@ -757,7 +759,7 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		}
 		else
 		{
-			/* an older format: rewritten in the current one (codes rebuilt) */
+			/* another format, or bit codes: rewritten (codes and centroid rebuilt) */
 			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
 			if (RelationGetNumberOfBlocks(dst->rel) == 0)
 				RvStoreInitFile(dst);
