@@ -645,7 +645,7 @@ RvVerifyVidBits(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 				BlockNumber segblk, uint64 vid, const float *x, RvCodeCopies *cc)
 {
 	uint32		k = (uint32) (vid % RV_SEG_VIDS);
-	uint32		bb = k / g->geo.bit_per_page;
+	uint32		bb;
 	int			dims = vst->cs.dims;
 	int			p = (int) g->geo.bit_words * 64;
 	const char *rec;
@@ -656,7 +656,10 @@ RvVerifyVidBits(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 				tol;
 	int			wrong = 0;
 
-	if (g->centroid == NULL || bb >= cc->nbpages || !cc->bok[bb])
+	if (g->centroid == NULL)
+		return;					/* no bit codes, or no centroid (reported) */
+	bb = k / g->geo.bit_per_page;
+	if (bb >= cc->nbpages || !cc->bok[bb])
 		return;
 	rec = cc->bpages + (Size) bb * BLCKSZ + RV_PAGE_PAYLOAD_START +
 		(k % g->geo.bit_per_page) * g->geo.bit_stride;

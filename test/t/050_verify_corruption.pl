@@ -18,8 +18,8 @@ $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
 # 768 dims (store format 3): header layout, stride 3136; segment 0 meta
 # page is block 1, followed by its first bit page (block 2: bit records of
-# 112 bytes, vids 0..71, vid 0's at payload offset 0: 16 bytes of factors,
-# then 96 bytes of sign bits), then its first code page (block 3: SQ8
+# 112 bytes, vids 0..71, vid k's at payload offset 112 k: 16 bytes of
+# factors, then 96 bytes of sign bits), then its first code page (block 3: SQ8
 # records of 780 bytes, vids 0..9, vid 0's at payload offset 0: 12 bytes of
 # scale/offset/norm, then its codes); the payload stream starts in block 4
 # (vid 0's header at payload offset 56), blocks 4, 5 and 6 hold payload,
@@ -61,9 +61,11 @@ overwrite($path{t_magic}, 5 * $B + $B - 64, "XXXX");              # data page ma
 overwrite($path{t_pghdr}, 6 * $B + 16, pack('v', 0xfff0));       # data page pd_special
 overwrite($path{t_codes}, 3 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
 overwrite($path{t_codemagic}, 7 * $B + $B - 64, "XXXX");          # code page magic
-overwrite($path{t_bits}, 2 * $B + 64 + 16, "\x00\xff" x 4);       # vid 0's first 64 sign bits
+# (vid 0's vector is the centroid, rows being inserted one at a time: its
+# residual is 0 and any sign bits do, so vid 1's are overwritten)
+overwrite($path{t_bits}, 2 * $B + 64 + 112 + 16, "\x00\xff" x 4); # vid 1's first 64 sign bits
 overwrite($path{t_bitmagic}, 2 * $B + $B - 64, "XXXX");           # bit page magic
-overwrite($path{t_bitfac}, 2 * $B + 64 + 112 + 4, pack('f', 7.5)); # vid 1's <o_bar, o> > 1
+overwrite($path{t_bitfac}, 2 * $B + 64 + 224 + 4, pack('f', 7.5)); # vid 2's <o_bar, o> > 1
 overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
 overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier
 overwrite($path{t_meta}, 0 * $B + 64 + 8, pack('l', 999));        # metapage dims
