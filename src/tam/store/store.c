@@ -448,6 +448,7 @@ RvStoreInitFile(RvStore *store)
 	meta->next_vid = 0;
 	meta->free_hint = 0;
 	meta->nallocated = 0;
+	((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + RV_STORE_META_V1_SIZE;
 	if (store->meta_version >= RV_STORE_META_V2)
 	{
 		meta->codes = store->geo.codes;
@@ -469,8 +470,6 @@ RvStoreInitFile(RvStore *store)
 			 RV_META_CENTROID_OFF + (uint32) store->dims * sizeof(float) :
 			 sizeof(RvStoreMeta));
 	}
-	else
-		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + RV_STORE_META_V1_SIZE;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
