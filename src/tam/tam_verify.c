@@ -30,12 +30,14 @@
  *	  scale and offset, and decodes to within its error bound (scale / 2
  *	  per element) of the vid's floats (vid_codes);
  *	- bit pages and the centroid (version-3 stores): the metapage's bit
- *	  geometry and seed, a fixed, finite centroid once vids exist
- *	  (meta_centroid); each bit page an initialized bit page of its
- *	  segment, and the bit record of every such vid below pd_lower with
- *	  finite factors, <o_bar, o> in (0, 1], ||x - c|| and ||x|| matching
- *	  the vid's floats and every sign bit matching the rotated residual
- *	  R(x - c) (elements within float rounding of 0 excepted) (vid_bits);
+ *	  geometry and seed, a finite centroid (or running sum), fixed once
+ *	  RV_CENTROID_VECTORS vectors were summed (meta_centroid); each bit page
+ *	  an initialized bit page of its segment, and the bit record of every
+ *	  such vid below pd_lower and either absent (all zero bytes) or, with a
+ *	  fixed centroid, with finite factors, <o_bar, o> in (0, 1], ||x - c||
+ *	  and ||x|| matching the vid's floats and every sign bit matching the
+ *	  rotated residual R(x - c) (elements within float rounding of 0
+ *	  excepted) (vid_bits);
  *	- heap <-> store: every tuple on the heap (seen with SnapshotAny, the
  *	  same pass as VACUUM's mark) holds a vref in each non-null ruvector
  *	  column, to an existing store of that column with the column's dims,
@@ -271,13 +273,20 @@ RvNblocksFn(RvVerifyState *vs, void *arg)
 	ra->nblocks = RelationGetNumberOfBlocks(ra->store->rel);
 }
 
+/* True when bytes p[0..n) are all zero. */
+static bool
+RvPageIsZeroRange(const char *p, Size n)
+{
+	for (Size i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
 static bool
 RvPageIsZero(const char *page)
 {
-	for (int i = 0; i < BLCKSZ; i++)
-		if (page[i] != 0)
-			return false;
-	return true;
+	return RvPageIsZeroRange(page, BLCKSZ);
 }
 
 /*
@@ -445,11 +454,11 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 
 		for (int i = 0; i < dims; i++)
 			finite = finite && isfinite(c[i]);
-		if (meta->centroid_set && !finite)
-			RvReport(vs, "meta_centroid", st, 0, -1, "the centroid has a non-finite element");
-		else if (!meta->centroid_set && meta->next_vid > 0)
+		if (!finite)
+			RvReport(vs, "meta_centroid", st, 0, -1, "the centroid (or its running sum) has a non-finite element");
+		else if (!meta->centroid_set && meta->centroid_count >= RV_CENTROID_VECTORS)
 			RvReport(vs, "meta_centroid", st, 0, -1,
-					 "next_vid " UINT64_FORMAT " but no centroid is fixed", meta->next_vid);
+					 "%u vectors summed but no centroid is fixed", meta->centroid_count);
 		else if (meta->centroid_set)
 		{
 			g->centroid = palloc(sizeof(float) * dims);
@@ -626,8 +635,18 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 				continue;
 			}
 			memcpy(&f, page + pageoff, sizeof(f));
-			if (!isfinite(f.dist_c) || !isfinite(f.o_dot_c) || !isfinite(f.o_norm) ||
-				!(f.ip_oo > 0 && f.ip_oo <= 1.0f + 1e-5f) || f.dist_c < 0 || f.o_norm < 0)
+			if (f.ip_oo == 0)
+			{
+				/* absent (written before the centroid): every byte zero */
+				if (!RvPageIsZeroRange(page + pageoff, g->geo.bit_stride))
+					RvReport(vs, "vid_bits", st, b, (int64) vid,
+							 "absent bit record (<o_bar, o> 0) has nonzero bytes");
+			}
+			else if (g->centroid == NULL)
+				RvReport(vs, "vid_bits", st, b, (int64) vid,
+						 "bit record present but the store has no centroid");
+			else if (!isfinite(f.dist_c) || !isfinite(f.o_dot_c) || !isfinite(f.o_norm) ||
+					 !(f.ip_oo > 0 && f.ip_oo <= 1.0f + 1e-5f) || f.dist_c < 0 || f.o_norm < 0)
 				RvReport(vs, "vid_bits", st, b, (int64) vid,
 						 "bit record has factors ||x - c|| %g, <o_bar, o> %g, <x, c> %g, ||x|| %g",
 						 f.dist_c, f.ip_oo, f.o_dot_c, f.o_norm);
@@ -664,8 +683,9 @@ RvVerifyVidBits(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 	rec = cc->bpages + (Size) bb * BLCKSZ + RV_PAGE_PAYLOAD_START +
 		(k % g->geo.bit_per_page) * g->geo.bit_stride;
 	memcpy(&f, rec, sizeof(f));
-	if (!isfinite(f.dist_c) || !isfinite(f.o_norm))
-		return;					/* reported by RvVerifyReadCodes */
+	if (!isfinite(f.dist_c) || !isfinite(f.o_dot_c) || !isfinite(f.o_norm) ||
+		!(f.ip_oo > 0 && f.ip_oo <= 1.0f + 1e-5f) || f.dist_c < 0 || f.o_norm < 0)
+		return;					/* absent, or reported by RvVerifyReadCodes */
 	code = (const uint64 *) (rec + RV_BIT_HEADER);
 	for (int i = 0; i < dims; i++)
 	{

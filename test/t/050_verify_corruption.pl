@@ -25,7 +25,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 # (vid 0's header at payload offset 56), blocks 4, 5 and 6 hold payload,
 # block 7 the next code page.
 my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_codemagic
-  t_bits t_bitmagic t_bitfac);
+  t_bits t_bitmagic t_bitfac t_bitzero);
 for my $t (@tables)
 {
 	$node->safe_psql('postgres', qq{
@@ -61,11 +61,12 @@ overwrite($path{t_magic}, 5 * $B + $B - 64, "XXXX");              # data page ma
 overwrite($path{t_pghdr}, 6 * $B + 16, pack('v', 0xfff0));       # data page pd_special
 overwrite($path{t_codes}, 3 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
 overwrite($path{t_codemagic}, 7 * $B + $B - 64, "XXXX");          # code page magic
-# (vid 0's vector is the centroid, rows being inserted one at a time: its
-# residual is 0 and any sign bits do, so vid 1's are overwritten)
-overwrite($path{t_bits}, 2 * $B + 64 + 112 + 16, "\x00\xff" x 4); # vid 1's first 64 sign bits
-overwrite($path{t_bitmagic}, 2 * $B + $B - 64, "XXXX");           # bit page magic
-overwrite($path{t_bitfac}, 2 * $B + 64 + 224 + 4, pack('f', 7.5)); # vid 2's <o_bar, o> > 1
+# (rows inserted one at a time: vids 0..63 were stored before the store
+# had a centroid, the mean of those 64, and keep absent, all-zero records)
+overwrite($path{t_bits}, 2 * $B + 64 + 70 * 112 + 16, "\x00\xff" x 4);  # vid 70's first 64 sign bits
+overwrite($path{t_bitmagic}, 2 * $B + $B - 64, "XXXX");                # bit page magic
+overwrite($path{t_bitfac}, 2 * $B + 64 + 71 * 112 + 4, pack('f', 7.5)); # vid 71's <o_bar, o> > 1
+overwrite($path{t_bitzero}, 2 * $B + 64 + 1 * 112 + 16, "\x01");       # vid 1's absent record
 overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
 overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier
 overwrite($path{t_meta}, 0 * $B + 64 + 8, pack('l', 999));        # metapage dims
@@ -109,6 +110,9 @@ ok($kinds{t_bits}{vid_bits} && $kinds{t_bits}{vid_bits} == 1, 'bit record sign b
 is(join(',', sort keys %{ $kinds{t_bits} }), 'vid_bits', 'bit record sign bits overwritten: nothing else');
 ok($kinds{t_bitmagic}{page_magic}, 'bit page magic overwritten: page_magic');
 ok($kinds{t_bitfac}{vid_bits} && $kinds{t_bitfac}{vid_bits} == 1, 'bit record factor overwritten: one vid_bits');
+is(join(',', sort keys %{ $kinds{t_bitfac} }), 'vid_bits', 'bit record factor overwritten: nothing else');
+ok($kinds{t_bitzero}{vid_bits} && $kinds{t_bitzero}{vid_bits} == 1, 'absent bit record overwritten: one vid_bits');
+is(join(',', sort keys %{ $kinds{t_bitzero} }), 'vid_bits', 'absent bit record overwritten: nothing else');
 
 # the damaged tables' reads fail cleanly, the healthy one still reads
 like($err, qr/ERROR:/, 'reads of damaged stores raise errors');

@@ -43,16 +43,16 @@
  * RV_BIT_MAX_DIMS: such stores keep SQ8 codes only).  VACUUM FULL / CLUSTER
  * rewrite version-1 and version-2 stores in version 3.
  *
- * The centroid (RaBitQ codes are of x - c): fixed once, by the first
- * RvStoreInsert into a store that has none (the mean of that batch: a
- * COPY's first batch of rows, or the first row of an INSERT, which stores
- * rows one at a time), or by RvStoreRewrite (the mean of the allocated
- * vectors it copies),
- * and never changed afterwards, so no written code goes stale.  A poor
- * centroid (one row's: a table filled by INSERT rather than COPY) only
- * widens the bounds; VACUUM FULL and CLUSTER rewrite every store that gets
- * bit codes vid by vid (RvStoreRewrite), computing its centroid afresh as
- * the mean of the allocated vectors.
+ * The centroid (RaBitQ codes are of x - c): fixed once and never changed
+ * afterwards, so no written code goes stale.  Inserts into a store without
+ * one add their vectors to a running sum kept in the centroid's place
+ * (centroid_count of them); the insert that brings the count to
+ * RV_CENTROID_VECTORS fixes the centroid to their mean and encodes its own
+ * vectors against it.  The vectors stored before it keep an absent bit
+ * record (all zero bytes; <o_bar, o> = 0 marks it), and the scorer scores
+ * them on their SQ8 codes.  RvStoreRewrite fixes the centroid to the mean
+ * of the allocated vectors it copies, before it writes any record; VACUUM
+ * FULL and CLUSTER rewrite every store that gets bit codes that way.
  *
  * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS.  A slot may
  * straddle into the next payload page.  With the "header" layout each
@@ -166,6 +166,7 @@ typedef struct RvStoreMeta
 	uint32		bit_per_page;	/* bit records per bit page */
 	uint32		centroid_set;	/* 1 once the centroid is fixed */
 	uint64		bit_seed;		/* rotation seed (RV_BIT_SEED) */
+	uint32		centroid_count; /* vectors summed into the centroid area */
 } RvStoreMeta;
 
 /* Size of a version-1 metapage's RvStoreMeta (the fields up to nallocated). */
@@ -180,6 +181,9 @@ typedef struct RvStoreMeta
  */
 #define RV_META_CENTROID_OFF	128
 #define RV_BIT_MAX_DIMS			((RV_PAGE_PAYLOAD - RV_META_CENTROID_OFF) / (int) sizeof(float))
+
+/* vectors whose mean becomes the centroid of a store filled by inserts */
+#define RV_CENTROID_VECTORS		64
 
 /*
  * A bit record: four floats (RvBitFactors: ||x - c||, <o_bar, o>, <x, c>,

@@ -16,10 +16,11 @@
  *	  see points at written bytes;
  *	- a vid's payload never changes while any heap tuple references it;
  *	- a version-3 store's centroid is set once, in the metapage, before any
- *	  bit code is written (by the first RvStoreInsert into a store without
- *	  one: the mean of its batch; or by RvStoreRewrite: the mean of the
- *	  live vectors it copies) and never changes afterwards, so every bit
- *	  code of the file is of x - c for the same c.
+ *	  bit code is written (by the RvStoreInsert that brings the running sum
+ *	  to RV_CENTROID_VECTORS vectors: their mean; or by RvStoreRewrite: the
+ *	  mean of the allocated vectors it copies) and never changes afterwards,
+ *	  so every bit code of the file is of x - c for the same c; vids written
+ *	  before it have absent (all-zero) bit records, never filled in later.
  *
  *-------------------------------------------------------------------------
  */
@@ -463,6 +464,7 @@ RvStoreInitFile(RvStore *store)
 		meta->bit_stride = store->geo.bit_stride;
 		meta->bit_per_page = store->geo.bit_per_page;
 		meta->centroid_set = 0;
+		meta->centroid_count = 0;
 		meta->bit_seed = RV_BIT_SEED;
 		/* the centroid's floats (zero until set) lie below pd_lower */
 		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START +
@@ -536,13 +538,12 @@ RvStoreReadCentroid(RvStore *store, float *centroid)
 }
 
 /*
- * Fixes store's centroid to c (dims floats) unless one is fixed already;
- * either way leaves the store's centroid in c.  One WAL record (the
- * metapage); the metapage's exclusive lock makes concurrent first inserts
- * agree on one centroid.
+ * Fixes store's centroid to c (dims floats, the mean of count vectors)
+ * unless one is fixed already; either way leaves the store's centroid in
+ * c.  One WAL record (the metapage).
  */
 static void
-RvStoreFixCentroid(RvStore *store, float *c)
+RvStoreFixCentroid(RvStore *store, float *c, uint64 count)
 {
 	RvStoreMeta *meta;
 	Buffer		buf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
@@ -555,32 +556,63 @@ RvStoreFixCentroid(RvStore *store, float *c)
 		Page		page = GenericXLogRegisterBuffer(state, buf, 0);
 
 		memcpy(RvMetaCentroid(page), c, sizeof(float) * store->dims);
-		((RvStoreMeta *) RvPagePayload(page))->centroid_set = 1;
+		meta = (RvStoreMeta *) RvPagePayload(page);
+		meta->centroid_set = 1;
+		meta->centroid_count = (uint32) Min(count, (uint64) PG_UINT32_MAX);
 		GenericXLogFinish(state);
 	}
 	UnlockReleaseBuffer(buf);
 }
 
 /*
- * The centroid an insert of vecs[0..n) encodes against, into c: the
- * store's, or (for the first insert) the batch's mean, which becomes the
- * store's.
+ * The centroid an insert of vecs[0..n) encodes against, into c; returns
+ * false when the store has none yet (the insert then writes absent bit
+ * records).  Without one, the batch is added to the metapage's running
+ * sum under its exclusive lock (one WAL record), and when the sum then
+ * holds RV_CENTROID_VECTORS vectors or more their mean becomes the
+ * centroid, in the same record: concurrent inserts agree on one centroid,
+ * and no code is written before it exists.  An aborted insert's vectors
+ * stay in the sum (any fixed centroid is correct; the mean is merely a
+ * good one).
  */
-static void
+static bool
 RvStoreInsertCentroid(RvStore *store, RuVector **vecs, int n, float *c)
 {
-	double	   *sum;
+	RvStoreMeta *meta;
+	Buffer		buf;
+	GenericXLogState *state;
+	Page		page;
+	float	   *sum;
+	bool		set;
 
 	if (RvStoreReadCentroid(store, c))
-		return;
-	sum = palloc0(sizeof(double) * store->dims);
+		return true;
+	buf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
+	if (meta->centroid_set)
+	{
+		memcpy(c, RvMetaCentroid(BufferGetPage(buf)), sizeof(float) * store->dims);
+		UnlockReleaseBuffer(buf);
+		return true;
+	}
+	state = GenericXLogStart(store->rel);
+	page = GenericXLogRegisterBuffer(state, buf, 0);
+	meta = (RvStoreMeta *) RvPagePayload(page);
+	sum = RvMetaCentroid(page);
 	for (int i = 0; i < n; i++)
 		for (int d = 0; d < store->dims; d++)
 			sum[d] += vecs[i]->x[d];
-	for (int d = 0; d < store->dims; d++)
-		c[d] = (float) (sum[d] / n);
-	pfree(sum);
-	RvStoreFixCentroid(store, c);
+	meta->centroid_count += (uint32) n;
+	set = meta->centroid_count >= RV_CENTROID_VECTORS;
+	if (set)
+	{
+		for (int d = 0; d < store->dims; d++)
+			sum[d] /= (float) meta->centroid_count;
+		meta->centroid_set = 1;
+		memcpy(c, sum, sizeof(float) * store->dims);
+	}
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	return set;
 }
 
 /* Writes vid x's bit record (bit_stride bytes) against centroid c into rec. */
@@ -804,6 +836,7 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	char	   *bits = NULL;
 	float	   *centroid = NULL;
 	float	   *scratch = NULL;
+	bool		have_centroid = false;
 
 	if (n <= 0)
 		return;
@@ -812,7 +845,7 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	{
 		centroid = palloc(sizeof(float) * store->dims);
 		scratch = palloc(sizeof(float) * store->geo.bit_words * 64);
-		RvStoreInsertCentroid(store, vecs, n, centroid);
+		have_centroid = RvStoreInsertCentroid(store, vecs, n, centroid);
 	}
 	while (done < n)
 		done += RvAllocateChunk(store, n - done, vids + done, xid);
@@ -846,7 +879,9 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 			char	   *rec = bits + (Size) i * store->geo.bit_stride;
 			RvPiece    *p = &pieces[npieces++];
 
-			RvBitEncode(store, vecs[i]->x, centroid, scratch, rec);
+			/* without a centroid the record stays absent: all zero */
+			if (have_centroid)
+				RvBitEncode(store, vecs[i]->x, centroid, scratch, rec);
 			p->blkno = RvBitBlock(store, vids[i], &p->pageoff);
 			p->nbytes = store->geo.bit_stride;
 			p->src = rec;
@@ -940,7 +975,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 		{
 			for (int d = 0; d < src->dims; d++)
 				centroid[d] = (float) (sum[d] / count);
-			RvStoreFixCentroid(dst, centroid);
+			RvStoreFixCentroid(dst, centroid, count);
 		}
 		pfree(sum);
 	}
@@ -995,7 +1030,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 			{
 				RvPiece    *p = &pieces[npieces++];
 
-				RvBitEncode(dst, vec->x, centroid, scratch, bitrec);
+				RvBitEncode(dst, vec->x, centroid, scratch, bitrec);	/* count > 0 here */
 				p->blkno = RvBitBlock(dst, v, &p->pageoff);
 				p->nbytes = dst->geo.bit_stride;
 				p->src = bitrec;

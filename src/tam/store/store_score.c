@@ -425,13 +425,32 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 }
 
 /*
- * Estimated distance of the query to one bit record and (err not NULL)
- * its RaBitQ bound at RV_RABITQ_EPS0, which holds with high probability
- * (rv_simd.h).  For L2 the bound of the squared estimate d2 +- b becomes
- * the larger of sqrt(d2) - sqrt(d2 - b) and sqrt(d2 + b) - sqrt(d2).
+ * vid scored on its SQ8 record (pinned in s->pins), or exactly when the
+ * store has no SQ8 codes (err 0): for vids whose bit record is absent.
  */
 static float
-RvScoreBitRecord(RvScorer *s, const char *rec, float *err)
+RvScoreSq8Vid(RvScorer *s, uint64 vid, float *err)
+{
+	RvScorerRoom(s);
+	if (!s->sq8_ok)
+	{
+		if (err)
+			*err = 0;
+		return RvScoreFloats(s, vid);
+	}
+	return RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins), err);
+}
+
+/*
+ * Estimated distance of the query to vid's bit record rec and (err not
+ * NULL) its RaBitQ bound at RV_RABITQ_EPS0, which holds with high
+ * probability (rv_simd.h).  For L2 the bound of the squared estimate d2 +-
+ * b becomes the larger of sqrt(d2) - sqrt(d2 - b) and sqrt(d2 + b) -
+ * sqrt(d2).  An absent record (written before the store had a centroid)
+ * is scored on SQ8 instead.
+ */
+static float
+RvScoreBitRecord(RvScorer *s, const char *rec, uint64 vid, float *err)
 {
 	RvBitFactors bf;
 	RvRabitqFactors f;
@@ -440,6 +459,8 @@ RvScoreBitRecord(RvScorer *s, const char *rec, float *err)
 	float		est;
 
 	memcpy(&bf, rec, sizeof(bf));
+	if (bf.ip_oo == 0)
+		return RvScoreSq8Vid(s, vid, err);
 	RvRabitqFactorsFrom(bf.dist_c, bf.ip_oo, bf.o_dot_c, bf.o_norm, code, s->bq.nwords, &f);
 	switch (s->kind)
 	{
@@ -476,11 +497,11 @@ RvScoreBitRecord(RvScorer *s, const char *rec, float *err)
 	return est;
 }
 
-/* One record of the scorer's code kind (SQ8 or bit). */
+/* vid's record rec of the scorer's code kind (SQ8 or bit). */
 static inline float
-RvScoreRecord(RvScorer *s, const char *rec, float *err)
+RvScoreRecord(RvScorer *s, const char *rec, uint64 vid, float *err)
 {
-	return s->mode == RV_SCORE_BIT ? RvScoreBitRecord(s, rec, err) :
+	return s->mode == RV_SCORE_BIT ? RvScoreBitRecord(s, rec, vid, err) :
 		RvScoreCodeRecord(s, rec, err);
 }
 
@@ -516,12 +537,12 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 			uint64		vid = vids[i];
 
 			if (vid < cache->nvids && (cache->present[vid / 8] & (1 << (vid % 8))))
-				dist[i] = RvScoreRecord(s, cache->data + vid * cache->recbytes,
+				dist[i] = RvScoreRecord(s, cache->data + vid * cache->recbytes, vid,
 										err ? &err[i] : NULL);
 			else
 			{
 				RvScorerRoom(s);
-				dist[i] = RvScoreRecord(s, RvScorerRecord(s, vid), err ? &err[i] : NULL);
+				dist[i] = RvScoreRecord(s, RvScorerRecord(s, vid), vid, err ? &err[i] : NULL);
 			}
 		}
 		RvScorerCallEnd(s);
@@ -533,7 +554,7 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		/* one vid (the exact scan, row by row): keep its page pinned for the next */
 		RvScorerCallBegin(s);
 		RvScorerRoom(s);
-		dist[0] = RvScoreRecord(s, RvScorerRecord(s, vids[0]), err ? &err[0] : NULL);
+		dist[0] = RvScoreRecord(s, RvScorerRecord(s, vids[0]), vids[0], err ? &err[0] : NULL);
 		RvScorerCallEnd(s);
 		return;
 	}
@@ -547,7 +568,8 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		RvStorePinCodeRecords(s->store, s->mode == RV_SCORE_BIT ? RV_CODES_BIT : RV_CODES_SQ8,
 							  vids + start, k, recs, bufs, s->keep);
 		for (int i = 0; i < k; i++)
-			dist[start + i] = RvScoreRecord(s, recs[i], err ? &err[start + i] : NULL);
+			dist[start + i] = RvScoreRecord(s, recs[i], vids[start + i],
+											err ? &err[start + i] : NULL);
 		for (int i = 0; i < k; i++)
 			if (BufferIsValid(bufs[i]))
 				ReleaseBuffer(bufs[i]);
