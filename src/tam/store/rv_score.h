@@ -26,7 +26,9 @@
  *	                which holds with high probability only (about 99.6%
  *	                of pairs at RV_RABITQ_EPS0).  Stores without bit codes
  *	                (versions 1 and 2, dims > RV_BIT_MAX_DIMS, or no
- *	                centroid yet) fall back to SQ8, then exact.
+ *	                centroid yet) fall back to SQ8, then exact, and so do
+ *	                single vids stored before the centroid was fixed (their
+ *	                bit records are absent: rv_store.h).
  * Certain bounds: RvStoreScoreExceeds and RvStoreScoreBounds judge on SQ8
  * codes (or exact floats) in both code modes, never on bit codes, so what
  * they rule out is ruled out for sure.
