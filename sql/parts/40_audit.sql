@@ -1,4 +1,4 @@
--- The audit log of storage events (src/tam/tam_audit.c): one row per
+-- The audit log of storage events (src/tam/store/store_audit.c): one row per
 -- event, hash-chained (BLAKE2b-256) and signed (Ed25519) with the
 -- cluster's key, which lives in the data directory and is never readable
 -- from SQL.  Rows are appended by the extension's own code only; nobody but

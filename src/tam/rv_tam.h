@@ -70,13 +70,6 @@ typedef void (*RvIndexVerifyFn) (Relation heap, Relation index, RvIndexVerifyRep
 								 void *arg);
 extern void RvRegisterIndexVerifier(const char *amname, RvIndexVerifyFn fn);
 
-/*
- * tam_audit.c: appends a storage event (a short name such as
- * "verify_failure") about relation relid (InvalidOid for none), with free
- * text detail (may be NULL), to the signed, hash-chained audit log.
- */
-extern void RvAuditLog(const char *event, Oid relid, const char *detail);
-
 /* index API: the vid a heap tuple's column refers to (false if null) */
 extern bool RvTamTidRefersToVid(Relation rel, ItemPointer tid, int16 attnum,
 								RvStore *store, uint64 vid);

@@ -93,6 +93,7 @@
 
 #include "simd/rv_simd.h"
 #include "tam/rv_tam.h"
+#include "tam/store/rv_audit.h"
 
 #define RV_MAX_DIMS 16000
 

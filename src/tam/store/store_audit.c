@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * tam_audit.c
+ * store_audit.c
  *	  The audit log of storage events: a hash chain of rows in the table
  *	  ruvector_audit, each row's hash signed with the cluster's Ed25519
  *	  key, and the SQL functions that read the public key and verify the
@@ -63,7 +63,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "tam/rv_tam.h"
+#include "tam/store/rv_audit.h"
 #include "tam/store/rv_store.h"
 
 #define RV_AUDIT_KEY_FILE "ruvector_audit_ed25519.key"
