@@ -102,6 +102,7 @@
 
 #include "simd/rv_simd.h"
 #include "tam/rv_tam.h"
+#include "tam/store/rv_audit.h"
 
 #define RV_MAX_DIMS 16000
 
@@ -131,6 +132,8 @@ typedef struct RvVerifyState
 	int			nstores;
 	RvVerifyStore *stores;
 	bool		heap_ok;		/* the heap pass completed */
+	int64		nproblems;		/* rows reported */
+	char	   *first_problem;	/* kind and detail of the first one */
 	char	   *page;			/* BLCKSZ scratch copy of the page being checked */
 	char	   *segpage;		/* BLCKSZ copy of the current segment page */
 } RvVerifyState;
@@ -171,6 +174,8 @@ RvReport(RvVerifyState *vs, const char *kind, int store, int64 blkno, int64 vid,
 	nulls[3] = vid < 0;
 	values[4] = CStringGetTextDatum(buf.data);
 	tuplestore_putvalues(vs->tupstore, vs->tupdesc, values, nulls);
+	if (vs->nproblems++ == 0)
+		vs->first_problem = psprintf("%s: %s", kind, buf.data);
 	pfree(buf.data);
 }
 
@@ -1203,7 +1208,9 @@ PG_FUNCTION_INFO_V1(ruvector_verify);
  * ruvector_verify(regclass) -> setof (kind text, store int4, blkno int8,
  * vid int8, detail text): one row per problem found in the ruvector
  * table's stores and heap references (see the file header), none when
- * healthy.  Takes ShareUpdateExclusiveLock on the table.  Execution is
+ * healthy.  When it finds problems it appends a verify_failure event
+ * (their count and the first one) to the audit log (RvAuditLog).  Takes
+ * ShareUpdateExclusiveLock on the table.  Execution is
  * revoked from PUBLIC by the extension script.
  */
 Datum
@@ -1277,6 +1284,12 @@ ruvector_verify(PG_FUNCTION_ARGS)
 		if (vs.stores[i].store != NULL)
 			RvVerifyOneStore(&vs, &vs.stores[i]);
 	RvVerifyIndexes(&vs);
+
+	/* damage found is an event of the audit log */
+	if (vs.nproblems > 0)
+		RvAuditLog("verify_failure", relid,
+				   psprintf(INT64_FORMAT " problem%s; first: %s", vs.nproblems,
+							vs.nproblems == 1 ? "" : "s", vs.first_problem));
 
 	FreeAccessStrategy(vs.strategy);
 	table_close(vs.rel, NoLock);

@@ -1,10 +1,11 @@
 -- Privileges of the extension's objects: no SECURITY DEFINER function, the
--- admin functions (ruvector_gc_orphans, and ruvector_verify /
--- ruvector_compact once they exist) and the store catalog are revoked from
+-- admin functions (ruvector_gc_orphans, ruvector_verify,
+-- ruvector_audit_verify, and ruvector_compact once it exists), the store
+-- catalog and the audit log are revoked from
 -- PUBLIC, so an ordinary role gets 42501 (insufficient_privilege) while it
 -- can still use the type and its operators.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 CREATE ROLE rv_090_plain NOLOGIN;
 
 -- sqlstate_as(role, sql): the SQLSTATE sql raises when run as role, or 'ok'.
@@ -32,7 +33,7 @@ CREATE TEMP TABLE admin_fn AS
 				   FROM unnest(p.proargtypes) t)) AS call
 	FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 	JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ruvector_tam'
-	WHERE p.proname IN ('ruvector_gc_orphans', 'ruvector_verify', 'ruvector_compact');
+	WHERE p.proname IN ('ruvector_gc_orphans', 'ruvector_verify', 'ruvector_audit_verify', 'ruvector_compact');
 
 SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass
 		   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'ruvector_tam'
@@ -49,9 +50,11 @@ SELECT is(pg_temp.sqlstate_as('rv_090_plain', 'SELECT * FROM ruvector_gc_orphans
 	'ruvector_gc_orphans() as an ordinary role: 42501');
 SELECT is((SELECT array_agg(fn::text || ': ' || pg_temp.sqlstate_as('rv_090_plain', call) ORDER BY fn::text)
 		   FROM admin_fn WHERE pg_temp.sqlstate_as('rv_090_plain', call) <> '42501'), NULL,
-	'every admin function present (gc_orphans, verify, compact) raises 42501 for an ordinary role');
+	'every admin function present (gc_orphans, verify, audit_verify, compact) raises 42501 for an ordinary role');
 SELECT is(pg_temp.sqlstate_as('rv_090_plain', 'SELECT * FROM ruvector_store'), '42501',
 	'the store catalog ruvector_store is not readable by an ordinary role');
+SELECT is(pg_temp.sqlstate_as('rv_090_plain', 'SELECT * FROM ruvector_audit'), '42501',
+	'the audit log ruvector_audit is not readable by an ordinary role');
 SELECT is(pg_temp.sqlstate_as('rv_090_plain',
 		$$SELECT '[1,2]'::ruvector <-> '[1,3]', vector_dims('[1]'::ruvector), ruvector_version()$$),
 	'ok', 'an ordinary role can use the type, its operators and functions');
