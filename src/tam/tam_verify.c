@@ -30,7 +30,7 @@
  *	  scale and offset, and decodes to within its error bound (scale / 2
  *	  per element) of the vid's floats (vid_codes);
  *	- bit pages and the centroid (version-3 stores): the metapage's bit
- *	  geometry and seed, a finite centroid (or running sum), fixed once
+ *	  geometry and seed, a finite centroid (or running mean), fixed once
  *	  RV_CENTROID_VECTORS vectors were summed (meta_centroid); each bit page
  *	  an initialized bit page of its segment, and the bit record of every
  *	  such vid below pd_lower and either absent (all zero bytes) or, with a
@@ -460,7 +460,7 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 		for (int i = 0; i < dims; i++)
 			finite = finite && isfinite(c[i]);
 		if (!finite)
-			RvReport(vs, "meta_centroid", st, 0, -1, "the centroid (or its running sum) has a non-finite element");
+			RvReport(vs, "meta_centroid", st, 0, -1, "the centroid (or its running mean) has a non-finite element");
 		else if (!meta->centroid_set && meta->centroid_count >= RV_CENTROID_VECTORS)
 			RvReport(vs, "meta_centroid", st, 0, -1,
 					 "%u vectors summed but no centroid is fixed", meta->centroid_count);

@@ -45,12 +45,13 @@
  *
  * The centroid (RaBitQ codes are of x - c): fixed once and never changed
  * afterwards, so no written code goes stale.  Inserts into a store without
- * one add their vectors to a running sum kept in the centroid's place
+ * one add their vectors to a running mean kept in the centroid's place
  * (centroid_count of them); the insert that brings the count to
- * RV_CENTROID_VECTORS fixes the centroid to their mean and encodes its own
+ * RV_CENTROID_VECTORS fixes the centroid to that mean and encodes its own
  * vectors against it.  The vectors stored before it keep an absent bit
- * record (all zero bytes; <o_bar, o> = 0 marks it), and the scorer scores
- * them on their SQ8 codes.  RvStoreRewrite fixes the centroid to the mean
+ * record (all zero bytes; <o_bar, o> = 0 marks it), and so do vectors
+ * whose factors overflow (elements near FLT_MAX); the scorer scores them
+ * on their SQ8 codes.  RvStoreRewrite fixes the centroid to the mean
  * of the allocated vectors it copies, before it writes any record; VACUUM
  * FULL and CLUSTER rewrite every store that gets bit codes that way.
  *
@@ -166,7 +167,7 @@ typedef struct RvStoreMeta
 	uint32		bit_per_page;	/* bit records per bit page */
 	uint32		centroid_set;	/* 1 once the centroid is fixed */
 	uint64		bit_seed;		/* rotation seed (RV_BIT_SEED) */
-	uint32		centroid_count; /* vectors summed into the centroid area */
+	uint32		centroid_count; /* vectors in the running mean (centroid area) */
 } RvStoreMeta;
 
 /* Size of a version-1 metapage's RvStoreMeta (the fields up to nallocated). */

@@ -16,7 +16,7 @@
  *	  see points at written bytes;
  *	- a vid's payload never changes while any heap tuple references it;
  *	- a version-3 store's centroid is set once, in the metapage, before any
- *	  bit code is written (by the RvStoreInsert that brings the running sum
+ *	  bit code is written (by the RvStoreInsert that brings the running mean
  *	  to RV_CENTROID_VECTORS vectors: their mean; or by RvStoreRewrite: the
  *	  mean of the allocated vectors it copies) and never changes afterwards,
  *	  so every bit code of the file is of x - c for the same c; vids written
@@ -25,6 +25,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/generic_xlog.h"
 #include "access/transam.h"
@@ -568,9 +570,9 @@ RvStoreFixCentroid(RvStore *store, float *c, uint64 count)
  * The centroid an insert of vecs[0..n) encodes against, into c; returns
  * false when the store has none yet (the insert then writes absent bit
  * records).  Without one, the batch is added to the metapage's running
- * sum under its exclusive lock (one WAL record), and when the sum then
- * holds RV_CENTROID_VECTORS vectors or more their mean becomes the
- * centroid, in the same record: concurrent inserts agree on one centroid,
+ * mean under its exclusive lock (one WAL record), and when that then
+ * covers RV_CENTROID_VECTORS vectors or more it becomes the centroid, in
+ * the same record: concurrent inserts agree on one centroid,
  * and no code is written before it exists.  An aborted insert's vectors
  * stay in the sum (any fixed centroid is correct; the mean is merely a
  * good one).
@@ -582,7 +584,7 @@ RvStoreInsertCentroid(RvStore *store, RuVector **vecs, int n, float *c)
 	Buffer		buf;
 	GenericXLogState *state;
 	Page		page;
-	float	   *sum;
+	float	   *mean;
 	bool		set;
 
 	if (RvStoreReadCentroid(store, c))
@@ -597,25 +599,33 @@ RvStoreInsertCentroid(RvStore *store, RuVector **vecs, int n, float *c)
 	state = GenericXLogStart(store->rel);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
 	meta = (RvStoreMeta *) RvPagePayload(page);
-	sum = RvMetaCentroid(page);
+	mean = RvMetaCentroid(page);
+	/* the running mean, updated in double: it stays within the inputs' range */
 	for (int i = 0; i < n; i++)
+	{
+		double		k = (double) meta->centroid_count + i + 1;
+
 		for (int d = 0; d < store->dims; d++)
-			sum[d] += vecs[i]->x[d];
+			mean[d] = (float) (mean[d] + ((double) vecs[i]->x[d] - mean[d]) / k);
+	}
 	meta->centroid_count += (uint32) n;
 	set = meta->centroid_count >= RV_CENTROID_VECTORS;
 	if (set)
 	{
-		for (int d = 0; d < store->dims; d++)
-			sum[d] /= (float) meta->centroid_count;
 		meta->centroid_set = 1;
-		memcpy(c, sum, sizeof(float) * store->dims);
+		memcpy(c, mean, sizeof(float) * store->dims);
 	}
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 	return set;
 }
 
-/* Writes vid x's bit record (bit_stride bytes) against centroid c into rec. */
+/*
+ * Writes vid x's bit record (bit_stride bytes) against centroid c into
+ * rec; an absent record (all zero) when a factor is not finite (elements
+ * near FLT_MAX overflow the rotation or the norms), so such a vid is
+ * scored on its SQ8 code.
+ */
 static void
 RvBitEncode(RvStore *store, const float *x, const float *c, float *scratch, char *rec)
 {
@@ -628,6 +638,12 @@ RvBitEncode(RvStore *store, const float *x, const float *c, float *scratch, char
 	bf.ip_oo = f.ip_oo;
 	bf.o_dot_c = f.o_dot_c;
 	bf.o_norm = f.o_norm;
+	if (!isfinite(bf.dist_c) || !isfinite(bf.ip_oo) || !isfinite(bf.o_dot_c) ||
+		!isfinite(bf.o_norm) || !(bf.ip_oo > 0))
+	{
+		memset(rec, 0, store->geo.bit_stride);
+		return;
+	}
 	memcpy(rec, &bf, sizeof(bf));
 }
 
