@@ -12,7 +12,7 @@
 -- allow falls back to SQ8; resident bytes per vector (bit pages and
 -- directory) are <= dims/8 + 32 at 784 and 100 dims.  Recall and
 -- resident figures are printed as diag.
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT setseed(0.53);
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
@@ -212,6 +212,27 @@ SELECT cmp_ok(pg_temp.per_vector('r100', 'bit'), '<=', 100 / 8.0 + 32, '100 dims
 SELECT cmp_ok(pg_temp.per_vector('r784', 'off'), '>=', 784 * 4::numeric, '784 dims: under off, resident bytes cover the floats');
 SELECT is((SELECT count(*) FROM ruvector_verify('r784')), 0::bigint, '784 dims: verify clean (bit records checked)');
 SELECT is((SELECT count(*) FROM ruvector_verify('items')), 0::bigint, '96 dims: verify clean');
+
+-- elements near FLT_MAX: the running mean stays finite, overflowing bit
+-- factors leave absent records (scored on SQ8): verify is clean and the
+-- scan's answers are the heap's
+CREATE TABLE huge (id int PRIMARY KEY, v ruvector(3)) USING ruvector;
+CREATE TABLE huge_heap (id int PRIMARY KEY, v ruvector(3));
+INSERT INTO huge_heap SELECT g, ARRAY[CASE WHEN g % 2 = 0 THEN 3e38 ELSE -3e38 END, g, -g]::real[]::ruvector
+	FROM generate_series(1, 200) g;
+INSERT INTO huge SELECT * FROM huge_heap;
+CREATE INDEX huge_v ON huge USING ruhnsw (v);
+SELECT is((SELECT count(*) FROM ruvector_verify('huge')), 0::bigint, 'elements near FLT_MAX: verify clean');
+SET ruvector.ef_search = 400;
+SET enable_seqscan = off;
+-- (from [3e38, 7, -7] the even rows are at finite distances, the odd at
+-- infinity; rows 6, 8, 4 and 10 are the four nearest, in two tied pairs)
+SELECT set_eq(
+	$$SELECT id FROM huge ORDER BY v <-> '[3e38,7,-7]' LIMIT 4$$,
+	$$SELECT id FROM huge_heap ORDER BY v <-> '[3e38,7,-7]', id LIMIT 4$$,
+	'elements near FLT_MAX under bit: the heap''s four nearest rows');
+RESET enable_seqscan;
+RESET ruvector.ef_search;
 
 SELECT throws_ok($$SET ruvector.search_codes = 'bits'$$, '22023', NULL,
 	'ruvector.search_codes rejects an unknown value');
