@@ -472,7 +472,8 @@ RuhnswPlanLink(RuhnswGraph *g, RuhnswLinkPlan *p, uint32 n, uint32 v, RvScorer *
  * outcome is what RuhnswLinkInto would compute now), else computes the
  * link again from the record as it is now.  Leaves n's new record in
  * p->rec and returns the outcome, with *dropped for
- * RUHNSW_LINK_REPLACED.  scratch is a nodesize buffer.
+ * RUHNSW_LINK_REPLACED.  scratch is a nodesize buffer.  A link computed
+ * again is reported at DEBUG2 (t/044 counts them).
  */
 static RuhnswLinkResult
 RuhnswConfirmLink(RuhnswGraph *g, RuhnswLinkPlan *p, char *scratch, uint32 v, RvScorer *q,
@@ -485,6 +486,8 @@ RuhnswConfirmLink(RuhnswGraph *g, RuhnswLinkPlan *p, char *scratch, uint32 v, Rv
 		*dropped = p->dropped;
 		return p->r;
 	}
+	elog(DEBUG2, "ruhnsw: record of vid %u changed after the link from it to vid %u was planned: computed again",
+		 p->n, v);
 	memcpy(p->rec, scratch, g->nodesize);
 	return RuhnswLinkIntoRec(g, p->n, p->rec, found, v, q, dist, level, force, dropped);
 }
