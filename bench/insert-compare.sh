@@ -14,15 +14,21 @@
 #
 # Settings (environment): DIMS (default 100), BASE (rows indexed before
 # the inserts, default 10000), N_PGBENCH (rows per pgbench run, default
-# 2000), N_COPY (default 5000), RV_SKIP_PGVECTOR=1.  Called from another
-# script that holds the install lock on descriptor 9, it is told so with
-# RV_INSTALL_LOCK_HELD=1.
+# 2000), N_COPY (default 5000), ROUNDS (default 1: the pgbench runs are
+# repeated, ruvector and pgvector alternating, and each system's median
+# rows/s is reported), RV_SKIP_PGVECTOR=1.  Called from another script
+# that holds the install lock on descriptor 9, it is told so with
+# RV_INSTALL_LOCK_HELD=1.  RV_PG_CONFIG=/path/to/pg_config runs against a
+# private PostgreSQL installation instead of the system one: the extension
+# is built and installed there, without the install lock (which guards
+# the system installation only), and the cluster runs its binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIMS=${DIMS:-100}
 BASE=${BASE:-10000}
 N_PGBENCH=${N_PGBENCH:-2000}
 N_COPY=${N_COPY:-5000}
+ROUNDS=${ROUNDS:-1}
 NSRC=3000
 
 say() { printf '\n== %s\n' "$*"; }
@@ -34,8 +40,15 @@ ratio() {
 	fi
 }
 
-. scripts/install.sh
-rv_install
+if [ -n "${RV_PG_CONFIG:-}" ]; then
+	make -s -j"$(nproc)" PG_CONFIG="$RV_PG_CONFIG" >/dev/null
+	make -s PG_CONFIG="$RV_PG_CONFIG" install >/dev/null
+	PGBIN=$("$RV_PG_CONFIG" --bindir)
+	export PGBIN
+else
+	. scripts/install.sh
+	rv_install
+fi
 . scripts/cluster.sh
 rv_cluster_start "shared_buffers = 512MB"
 W="$RV_TMP"
@@ -89,16 +102,25 @@ EOF
 	chmod 644 "$W/ins-$sys.sql"
 done
 
+# the median of a list of numbers
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A T
 for c in 1 4; do
+	for r in $(seq "$ROUNDS"); do
+		for sys in $SYSTEMS; do
+			if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
+			say "$sys: pgbench -M prepared, single-row INSERT into the indexed table, $c client(s), $N_PGBENCH rows (round $r of $ROUNDS)"
+			out=$(rv_as_owner env PGDATABASE=$db pgbench -n -M prepared -f "$W/ins-$sys.sql" \
+				-c $c -j $c -t $((N_PGBENCH / c)) 2>&1)
+			tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
+			[ -n "$tps" ] || { echo "$out"; echo "pgbench gave no tps" >&2; exit 1; }
+			echo "$tps rows/s"
+			T[$sys,$c]="${T[$sys,$c]:-} $tps"
+		done
+	done
 	for sys in $SYSTEMS; do
-		if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
-		say "$sys: pgbench -M prepared, single-row INSERT into the indexed table, $c client(s), $N_PGBENCH rows"
-		out=$(rv_as_owner env PGDATABASE=$db pgbench -n -M prepared -f "$W/ins-$sys.sql" \
-			-c $c -j $c -t $((N_PGBENCH / c)) 2>&1)
-		tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
-		[ -n "$tps" ] || { echo "$out"; echo "pgbench gave no tps" >&2; exit 1; }
-		echo "$tps rows/s"
-		R[$sys,ins_c$c]=$(printf '%.0f' "$tps")
+		# shellcheck disable=SC2086
+		R[$sys,ins_c$c]=$(printf '%.0f' "$(median ${T[$sys,$c]})")
 	done
 done
 
@@ -114,7 +136,7 @@ for sys in $SYSTEMS; do
 	R[$sys,rows]=$(sqldb $db -c "SELECT count(*) FROM ins_t")
 done
 
-say "indexed writes, ruvector_tam vs pgvector ${R[pgv_version]:-(absent)}: $DIMS dims, $BASE rows indexed first, m = 16, ef_construction = 64"
+say "indexed writes, ruvector_tam vs pgvector ${R[pgv_version]:-(absent)}: $DIMS dims, $BASE rows indexed first, m = 16, ef_construction = 64; INSERT rows/s the median of $ROUNDS round(s)"
 printf '%-44s %12s %12s %8s\n' "(ratio = ruvector / pgvector)" ruvector pgvector ratio
 line() { printf '%-44s %12s %12s %8s\n' "$1" "${R[ruvector,$2]}" "${R[pgvector,$2]:--}" "$(ratio "${R[ruvector,$2]}" "${R[pgvector,$2]:-}")"; }
 line "INSERT rows/s, pgbench, 1 client" ins_c1

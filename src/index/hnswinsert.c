@@ -32,6 +32,19 @@
  * it instead of writing a second record.  Readers (scans, searches) see
  * every record whole because it is copied under its page's buffer lock.
  *
+ * Planned links.  With concurrent inserts (g->write_lock) the work of a
+ * link n -> v that needs no lock of its own, reading n's record and
+ * computing its new list (for a full list, a batch of n's distances to its
+ * neighbours and the selection), is done before the write step, on a copy
+ * read under the page's share lock (RuhnswPlanLink).  The write step
+ * re-reads n's record and keeps the plan only when the record is byte for
+ * byte the copy the plan started from, else computes the link again on
+ * the record as it is (RuhnswConfirmLink); so what a write step writes is
+ * always computed from the graph as it is inside that step.  A plan that
+ * would not change n's record (n not live, already linking to v, or
+ * keeping its full list without v) ends there, without a write step: it
+ * writes nothing, so it cannot affect R.
+ *
  * Distances.  Every distance goes through a scorer (rv_score.h): the new
  * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for
  * that neighbour's list; no vector leaves the store.  The search records
@@ -142,8 +155,9 @@ typedef struct RuhnswNewNode
 } RuhnswNewNode;
 
 /*
- * Reads n's record into rec and adds the link n -> v (distance dist) to
- * its list at level, in rec only (the caller writes it).  When the list is
+ * Adds the link n -> v (distance dist) to n's list at level in rec, which
+ * holds n's record as read (found: RuhnswReadNode's result), in rec only
+ * (the caller writes it).  When the list is
  * full, the selection heuristic chooses from the old links plus v (it may
  * keep a farther v for diversity, which is what keeps new nodes well
  * connected); if it leaves v out, the list is kept, unless force: then v
@@ -151,8 +165,8 @@ typedef struct RuhnswNewNode
  * replaced.
  */
 static RuhnswLinkResult
-RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, int level,
-				   bool force, uint32 *dropped)
+RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, float dist,
+				   int level, bool force, uint32 *dropped)
 {
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
 	uint32	   *slots = RuhnswNodeSlots(rec);
@@ -168,7 +182,7 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, uint32 v, float dist, in
 	float		olddists[RUHNSW_MAX_SLOTS];
 	int			farthest = -1;
 
-	if (!RuhnswReadNode(g, n, rec) ||
+	if (!found ||
 		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED ||
 		hdr->level < level)
 		return RUHNSW_LINK_NOT_LIVE;
@@ -284,7 +298,7 @@ RuhnswKnownDistance(RuhnswGraph *g, RvScorer *q, uint32 vid)
  * The new list is written in ascending order of distance to n.
  */
 static RuhnswLinkResult
-RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q,
+RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, RvScorer *q,
 					float dist, int level, bool force, uint32 *dropped)
 {
 	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
@@ -301,7 +315,7 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q,
 	int			out = 0;
 	bool		vplaced = false;
 
-	if (!RuhnswReadNode(g, n, rec) ||
+	if (!found ||
 		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED ||
 		hdr->level < level)
 		return RUHNSW_LINK_NOT_LIVE;
@@ -396,16 +410,86 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q,
 }
 
 /*
- * RuhnswLinkInto: RuhnswLinkIntoFull for a build, RuhnswLinkIntoKnown for
- * aminsert (g->distmap set; q is v's vector as a query).
+ * RuhnswLinkIntoRec: RuhnswLinkIntoFull for a build, RuhnswLinkIntoKnown
+ * for aminsert (g->distmap set; q is v's vector as a query), on n's record
+ * in rec as read (found).
  */
+static RuhnswLinkResult
+RuhnswLinkIntoRec(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, RvScorer *q,
+				  float dist, int level, bool force, uint32 *dropped)
+{
+	if (g->distmap != NULL)
+		return RuhnswLinkIntoKnown(g, n, rec, found, v, q, dist, level, force, dropped);
+	return RuhnswLinkIntoFull(g, n, rec, found, v, dist, level, force, dropped);
+}
+
+/* RuhnswLinkInto: reads n's record into rec, then RuhnswLinkIntoRec. */
 static RuhnswLinkResult
 RuhnswLinkInto(RuhnswGraph *g, uint32 n, char *rec, uint32 v, RvScorer *q, float dist,
 			   int level, bool force, uint32 *dropped)
 {
-	if (g->distmap != NULL)
-		return RuhnswLinkIntoKnown(g, n, rec, v, q, dist, level, force, dropped);
-	return RuhnswLinkIntoFull(g, n, rec, v, dist, level, force, dropped);
+	bool		found = RuhnswReadNode(g, n, rec);
+
+	return RuhnswLinkIntoRec(g, n, rec, found, v, q, dist, level, force, dropped);
+}
+
+/*
+ * A link n -> v planned outside the write steps (aminsert with
+ * g->write_lock): the outcome of RuhnswLinkIntoRec on the copy orig of n's
+ * record read without the write lock, the new record in rec.
+ */
+typedef struct RuhnswLinkPlan
+{
+	uint32		n;
+	char	   *orig;			/* n's record as the plan read it */
+	char	   *rec;			/* the planned record (RuhnswLinkIntoRec) */
+	bool		found;
+	RuhnswLinkResult r;
+	uint32		dropped;
+} RuhnswLinkPlan;
+
+/*
+ * Plans the link n -> v at level (distance dist) outside a write step:
+ * reads n's record (page share locks, one at a time) and computes n's new
+ * list, distances included, into p->rec.  p->orig and p->rec are nodesize
+ * buffers of the caller's.  Returns the planned outcome (also p->r).
+ */
+static RuhnswLinkResult
+RuhnswPlanLink(RuhnswGraph *g, RuhnswLinkPlan *p, uint32 n, uint32 v, RvScorer *q, float dist,
+			   int level, bool force)
+{
+	p->n = n;
+	p->found = RuhnswReadNode(g, n, p->orig);
+	memcpy(p->rec, p->orig, g->nodesize);
+	p->dropped = RUHNSW_INVALID_VID;
+	p->r = RuhnswLinkIntoRec(g, n, p->rec, p->found, v, q, dist, level, force, &p->dropped);
+	return p->r;
+}
+
+/*
+ * Inside a write step: re-reads n's record and keeps the plan when the
+ * record is byte for byte the one the plan started from (so the plan's
+ * outcome is what RuhnswLinkInto would compute now), else computes the
+ * link again from the record as it is now.  Leaves n's new record in
+ * p->rec and returns the outcome, with *dropped for
+ * RUHNSW_LINK_REPLACED.  scratch is a nodesize buffer.  A link computed
+ * again is reported at DEBUG2 (t/044 counts them).
+ */
+static RuhnswLinkResult
+RuhnswConfirmLink(RuhnswGraph *g, RuhnswLinkPlan *p, char *scratch, uint32 v, RvScorer *q,
+				  float dist, int level, bool force, uint32 *dropped)
+{
+	bool		found = RuhnswReadNode(g, p->n, scratch);
+
+	if (found == p->found && memcmp(scratch, p->orig, g->nodesize) == 0)
+	{
+		*dropped = p->dropped;
+		return p->r;
+	}
+	elog(DEBUG2, "ruhnsw: record of vid %u changed after the link from it to vid %u was planned: computed again",
+		 p->n, v);
+	memcpy(p->rec, scratch, g->nodesize);
+	return RuhnswLinkIntoRec(g, p->n, p->rec, found, v, q, dist, level, force, dropped);
 }
 
 /*
@@ -609,12 +693,16 @@ RuhnswWriteTwo(RuhnswGraph *g, uint32 a, const char *arec, uint32 b, const char 
 /*
  * Step 1 of the file header: writes v's record together with the level-0
  * link to v from the nearest live node among sel (nsel, nearest first),
- * or else from the entry point (distance entry_dist).  Returns that node,
- * or RUHNSW_INVALID_VID when none is live (then v's record is written
- * alone: cannot happen while the entry point is live).
+ * or else from the entry point (distance entry_dist).  plan, when not
+ * NULL, is that link planned for one of those nodes outside the write
+ * step (RuhnswPlanLink, force); it is confirmed (RuhnswConfirmLink)
+ * instead of computed again.  Returns that node, or RUHNSW_INVALID_VID
+ * when none is live (then v's record is written alone: cannot happen
+ * while the entry point is live).
  */
 static uint32
-RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, float entry_dist)
+RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, float entry_dist,
+				RuhnswLinkPlan *plan)
 {
 	char	   *nrec = palloc(g->nodesize);
 
@@ -628,7 +716,13 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 		if (n == v->vid || n == RUHNSW_INVALID_VID)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		r = RuhnswLinkInto(g, n, nrec, v->vid, v->q, dist, 0, true, &dropped);
+		if (plan != NULL && plan->n == n)
+		{
+			r = RuhnswConfirmLink(g, plan, nrec, v->vid, v->q, dist, 0, true, &dropped);
+			memcpy(nrec, plan->rec, g->nodesize);
+		}
+		else
+			r = RuhnswLinkInto(g, n, nrec, v->vid, v->q, dist, 0, true, &dropped);
 		if (r == RUHNSW_LINK_NOT_LIVE)
 			continue;
 		/* only the old entry point is pinned yet, so adopting succeeds */
@@ -701,6 +795,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	int			top;
 	RuhnswNewNode v;
 	uint32		n0;
+	RuhnswLinkPlan plan;
+	RuhnswLinkPlan *firstplan = NULL;
 
 	if (g->entry_vid == vid)
 	{
@@ -781,6 +877,19 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	if (level > g->entry_level)
 		(void) RuhnswAdopt(g, &v, g->entry_vid, entry_dist);
 
+	/*
+	 * With concurrent inserts, each link is planned outside the write
+	 * steps (its record read and its new list computed: the distances of a
+	 * full list) and only confirmed inside (RuhnswConfirmLink).
+	 */
+	plan.orig = palloc(g->nodesize);
+	plan.rec = palloc(g->nodesize);
+	if (g->write_lock && nsel[0] > 0 && sel[0][0].vid != vid)
+	{
+		(void) RuhnswPlanLink(g, &plan, sel[0][0].vid, vid, q, sel[0][0].dist, 0, true);
+		firstplan = &plan;
+	}
+
 	/* step 1 */
 	RuhnswBeginWrites(g);
 	if (g->write_lock && RuhnswAddTid(g, NULL, vid, tid))
@@ -793,26 +902,42 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		RuhnswQueryEnd(q);
 		return false;
 	}
-	n0 = RuhnswFirstLink(g, &v, sel[0], nsel[0], entry_dist);
+	n0 = RuhnswFirstLink(g, &v, sel[0], nsel[0], entry_dist, firstplan);
 	RuhnswEndWrites(g);
 	v.visible = true;
 
 	nrec = palloc(g->nodesize);
+
+	/*
+	 * Steps 3 and 2.  A link planned outside the write step that would not
+	 * change n's record (n not live, linking to v already, or keeping its
+	 * full list) is not written at all; the others are confirmed inside.
+	 */
 
 	/* step 3 */
 	for (int lc = top; lc >= 1; lc--)
 	{
 		for (int i = 0; i < nsel[lc]; i++)
 		{
+			uint32		n = sel[lc][i].vid;
 			uint32		dropped;
 			RuhnswLinkResult r;
 
 			CHECK_FOR_INTERRUPTS();
-			RuhnswBeginWrites(g);
-			r = RuhnswLinkInto(g, sel[lc][i].vid, nrec, vid, q, sel[lc][i].dist, lc, false,
-							   &dropped);
+			if (g->write_lock)
+			{
+				r = RuhnswPlanLink(g, &plan, n, vid, q, sel[lc][i].dist, lc, false);
+				if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
+					continue;
+				RuhnswBeginWrites(g);
+				r = RuhnswConfirmLink(g, &plan, nrec, vid, q, sel[lc][i].dist, lc, false,
+									  &dropped);
+				memcpy(nrec, plan.rec, g->nodesize);
+			}
+			else
+				r = RuhnswLinkInto(g, n, nrec, vid, q, sel[lc][i].dist, lc, false, &dropped);
 			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
-				RuhnswWriteNode(g, sel[lc][i].vid, nrec);
+				RuhnswWriteNode(g, n, nrec);
 			RuhnswEndWrites(g);
 		}
 	}
@@ -822,14 +947,26 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	{
 		uint32		n = sel[0][i].vid;
 		uint32		dropped;
+		RuhnswLinkResult r;
 
 		if (n == n0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		RuhnswBeginWrites(g);
 		if (g->write_lock)
-			RuhnswRefreshNew(g, &v);
-		switch (RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped))
+		{
+			r = RuhnswPlanLink(g, &plan, n, vid, q, sel[0][i].dist, 0, false);
+			if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
+				continue;
+			RuhnswBeginWrites(g);
+			r = RuhnswConfirmLink(g, &plan, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
+			memcpy(nrec, plan.rec, g->nodesize);
+			/* v's lists as they are now, for RuhnswKeepReachable */
+			if (r == RUHNSW_LINK_REPLACED)
+				RuhnswRefreshNew(g, &v);
+		}
+		else
+			r = RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
+		switch (r)
 		{
 			case RUHNSW_LINK_NOT_LIVE:
 			case RUHNSW_LINK_PRESENT:
