@@ -65,12 +65,15 @@
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "optimizer/optimizer.h"
+#include "storage/condition_variable.h"
 #include "storage/shm_toc.h"
+#include "storage/spin.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
+#include "utils/wait_event.h"
 
 #include "simd/rv_simd.h"
 #include "tam/scan/rv_knn.h"
@@ -160,7 +163,13 @@ typedef struct RvKnnParWorker
 
 /*
  * The pass's header; heap's ParallelTableScanDesc follows at pscan_off,
- * then RvKnnParWorker[nworkers] at workers_off.
+ * then RvKnnParWorker[nworkers] at workers_off.  A participating leader
+ * that has finished its share closes the pass: by then every block of the
+ * shared scan has been handed out, so it waits only for the workers that
+ * started before (they hold the other blocks' keys); a worker starting
+ * later does nothing, and one not started yet is terminated.  Workers are
+ * slow to start on a busy machine, and this keeps the pass from waiting
+ * for ones that would find no block left.
  */
 typedef struct RvKnnParShared
 {
@@ -173,6 +182,12 @@ typedef struct RvKnnParShared
 	int			nworkers;		/* result areas */
 	Size		pscan_off;
 	Size		workers_off;
+	/* workers that started before the leader closed the pass, and done */
+	slock_t		mutex;
+	bool		closed;
+	int			nstarted;
+	int			ndone;
+	ConditionVariable done_cv;	/* signalled as ndone grows */
 } RvKnnParShared;
 
 /* Three-way key comparison: distance (float8 order), NULL last, then TID. */
@@ -378,7 +393,8 @@ RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
  * the leader scanned every block itself) and *nranked_workers the rows
  * they ranked.  Enters and leaves parallel
  * mode; the context is destroyed before returning (or by the transaction's
- * abort on an error, a worker's error being raised here).
+ * abort on an error, a worker's error being raised here), workers that
+ * had not started by the end of the leader's share being terminated.
  */
 static bool
 RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nworkers,
@@ -396,6 +412,7 @@ RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nwo
 				resultsize;
 	TableScanDesc hscan;
 	TupleTableSlot *hslot;
+	bool		all_done;
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("ruvector_tam", "RvKnnParallelMain", nworkers);
@@ -432,6 +449,8 @@ RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nwo
 	shared->qdim = r->qdim;
 	shared->bound = r->bound;
 	shared->nworkers = nworkers;
+	SpinLockInit(&shared->mutex);
+	ConditionVariableInit(&shared->done_cv);
 	shared->pscan_off = MAXALIGN(sizeof(RvKnnParShared));
 	shared->workers_off = shared->pscan_off + MAXALIGN(pscansize);
 	pscan = (ParallelTableScanDesc) ((char *) shared + shared->pscan_off);
@@ -464,15 +483,45 @@ RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nwo
 	 */
 	if (parallel_leader_participation || pcxt->nworkers_launched == 0)
 	{
+		int			nstarted;
+
 		hslot = MakeSingleTupleTableSlot(RelationGetDescr(r->rel), &TTSOpsBufferHeapTuple);
 		hscan = RvHeap()->scan_begin(r->rel, snapshot, 0, NULL, pscan,
 									 RV_KNN_SCAN_FLAGS | SO_ALLOW_SYNC);
 		RvKnnRankScan(r, hscan, hslot);
 		RvHeap()->scan_end(hscan);
 		ExecDropSingleTupleTableSlot(hslot);
-	}
 
-	WaitForParallelWorkersToFinish(pcxt);
+		/* close the pass; wait for the workers that started */
+		SpinLockAcquire(&shared->mutex);
+		shared->closed = true;
+		nstarted = shared->nstarted;
+		SpinLockRelease(&shared->mutex);
+		ConditionVariablePrepareToSleep(&shared->done_cv);
+		for (;;)
+		{
+			int			ndone;
+
+			SpinLockAcquire(&shared->mutex);
+			ndone = shared->ndone;
+			SpinLockRelease(&shared->mutex);
+			if (ndone >= nstarted)
+				break;
+			ConditionVariableSleep(&shared->done_cv, WAIT_EVENT_PARALLEL_FINISH);
+		}
+		ConditionVariableCancelSleep();
+		all_done = (nstarted == pcxt->nworkers_launched);
+	}
+	else
+		all_done = true;
+
+	/*
+	 * Then every worker that started is done (an error of one is raised
+	 * while waiting); when all are, wait for them to exit, else
+	 * DestroyParallelContext terminates the rest.
+	 */
+	if (all_done)
+		WaitForParallelWorkersToFinish(pcxt);
 	*nranked_workers = 0;
 	for (int w = 0; w < pcxt->nworkers_launched; w++)
 	{
@@ -495,7 +544,8 @@ RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nwo
  * holds it already; the worker is in its lock group), restores the pass's
  * snapshot from the shared scan, ranks the blocks it takes from that scan
  * with the shipped WHERE clauses, and writes its best keys and counts to
- * its result area.  Errors reach the leader.
+ * its result area; does nothing when the leader has closed the pass.
+ * Errors reach the leader.
  */
 void
 RvKnnParallelMain(dsm_segment *seg, shm_toc *toc)
@@ -513,6 +563,16 @@ RvKnnParallelMain(dsm_segment *seg, shm_toc *toc)
 
 	Assert(ParallelWorkerNumber >= 0 && ParallelWorkerNumber < shared->nworkers);
 	me = (RvKnnParWorker *) ((char *) shared + shared->workers_off) + ParallelWorkerNumber;
+
+	/* a pass the leader has closed has no block left for this worker */
+	SpinLockAcquire(&shared->mutex);
+	if (shared->closed)
+	{
+		SpinLockRelease(&shared->mutex);
+		return;
+	}
+	shared->nstarted++;
+	SpinLockRelease(&shared->mutex);
 
 	memset(&r, 0, sizeof(r));
 	r.rel = table_open(shared->relid, AccessShareLock);
@@ -550,6 +610,11 @@ RvKnnParallelMain(dsm_segment *seg, shm_toc *toc)
 	me->nskipped = r.nskipped;
 	FreeExprContext(r.econtext, true);
 	table_close(r.rel, AccessShareLock);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->ndone++;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableBroadcast(&shared->done_cv);
 }
 
 /*
