@@ -7,7 +7,7 @@
 -- clauses, OFFSET, ties in TID order, NULL vectors last, widening past the
 -- bound, rescans, a parameter as query, and the distance's dimension
 -- error raised in a worker.
-SELECT plan(36);
+SELECT plan(37);
 
 -- r784: ruvector table, h784: heap twin; ids 1..4000, every 97th vector
 -- NULL, vectors 1001..1010 equal to vector 1000 (ties), then deletes and
@@ -72,33 +72,61 @@ SET parallel_tuple_cost = 0;
 SELECT matches(plan_of($$SELECT id FROM r784 WHERE tag = 3 ORDER BY v <-> mk(784, 3) LIMIT 10$$),
 	'Custom Scan \(ruvector exact k-NN\).*Workers Planned: 2', '... where a constant gets workers');
 
--- results: the parallel scan against the heap twin (ties re-sorted by id
--- as the heap query breaks them by id), every operator
+-- results.  pgTAP runs its queries through cursors, which never get
+-- parallel plans, so par(q) runs q itself (numbered: n, then q's columns)
+-- as EXPLAIN ANALYZE CREATE TEMP TABLE ans AS ..., raises unless the plan
+-- ran the exact scan with workers launched, and returns the query that
+-- reads ans back in order.
+CREATE FUNCTION par(q text) RETURNS text LANGUAGE plpgsql AS
+$$ DECLARE l text; r text := ''; BEGIN
+	DROP TABLE IF EXISTS ans;
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) '
+		'CREATE TEMP TABLE ans AS SELECT row_number() OVER () AS n, s.* FROM (' || q || ') s' LOOP
+		r := r || l || E'\n';
+	END LOOP;
+	IF r !~ 'Custom Scan \(ruvector exact k-NN\).*Workers Launched: [12]' THEN
+		RAISE EXCEPTION 'not a parallel exact scan: %', r;
+	END IF;
+	RETURN 'SELECT * FROM ans ORDER BY n';
+END $$;
+-- the expected rows, numbered the same way
+CREATE FUNCTION numbered(q text) RETURNS text LANGUAGE sql AS
+$$ SELECT 'SELECT row_number() OVER () AS n, s.* FROM (' || q || ') s' $$;
+
+-- The parallel scan against the heap twin (ties re-sorted by id as the
+-- heap query breaks them by id), every operator.  The leader does not
+-- take part from here on (unless said), so the workers rank every row and
+-- the answer is the leader's merge of their keys.
+SET parallel_leader_participation = off;
 SELECT results_eq(
-	format('SELECT id, dist FROM (SELECT id, v %s %L AS dist FROM r784 ORDER BY v %s %L LIMIT 12) s ORDER BY dist, id',
-		op, mk(784, q), op, mk(784, q)),
-	format('SELECT id, v %s %L AS dist FROM h784 ORDER BY v %s %L, id LIMIT 12', op, mk(784, q), op, mk(784, q)),
+	par(format('SELECT id, dist FROM (SELECT id, v %s %L AS dist FROM r784 ORDER BY v %s %L LIMIT 12) s ORDER BY dist, id',
+		op, mk(784, q), op, mk(784, q))),
+	numbered(format('SELECT id, v %s %L AS dist FROM h784 ORDER BY v %s %L, id LIMIT 12', op, mk(784, q), op, mk(784, q))),
 	format('%s, query %s: top 12 ids and distances equal the heap''s', op, q))
 	FROM unnest(ARRAY['<->', '<#>', '<=>', '<+>']) op, unnest(ARRAY[1000, 77]) q
 	ORDER BY op, q;
 
--- ties come in TID order, as without workers
+-- ties come in TID order, as without workers; the same rows as a serial
+-- pass, with and without the leader taking part
 SELECT results_eq(
-	$$SELECT ctid, id FROM r784 ORDER BY v <-> mk(784, 1000) LIMIT 10$$,
-	$$SELECT ctid, id FROM r784 WHERE v <-> mk(784, 1000) = 0 ORDER BY ctid$$,
+	par($$SELECT ctid AS tid, id FROM r784 ORDER BY v <-> mk(784, 1000) LIMIT 10$$),
+	numbered($$SELECT ctid AS tid, id FROM r784 WHERE v <-> mk(784, 1000) = 0 ORDER BY ctid$$),
 	'equal distances come in TID order');
 SET max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE serial_answer AS
 	SELECT row_number() OVER () AS n, id FROM (SELECT id FROM r784 ORDER BY v <=> mk(784, 1000) LIMIT 300) s;
 SET max_parallel_workers_per_gather = 2;
-SELECT results_eq(
-	$$SELECT row_number() OVER () AS n, id FROM (SELECT id FROM r784 ORDER BY v <=> mk(784, 1000) LIMIT 300) s$$,
+SELECT results_eq(par($$SELECT id FROM r784 ORDER BY v <=> mk(784, 1000) LIMIT 300$$),
 	$$SELECT n, id FROM serial_answer$$, 'the first 300 rows equal the serial pass''s, in order');
+RESET parallel_leader_participation;
+SELECT results_eq(par($$SELECT id FROM r784 ORDER BY v <=> mk(784, 1000) LIMIT 300$$),
+	$$SELECT n, id FROM serial_answer$$, '... with the leader taking part too');
+SET parallel_leader_participation = off;
 
 -- WHERE, OFFSET, NULLs, more rows than the bound
 SELECT results_eq(
-	$$SELECT id, tag FROM r784 WHERE tag IN (2, 3) AND id > 100 ORDER BY v <#> mk(784, 5) LIMIT 15 OFFSET 3$$,
-	$$SELECT id, tag FROM h784 WHERE tag IN (2, 3) AND id > 100 ORDER BY v <#> mk(784, 5), id LIMIT 15 OFFSET 3$$,
+	par($$SELECT id, tag FROM r784 WHERE tag IN (2, 3) AND id > 100 ORDER BY v <#> mk(784, 5) LIMIT 15 OFFSET 3$$),
+	numbered($$SELECT id, tag FROM h784 WHERE tag IN (2, 3) AND id > 100 ORDER BY v <#> mk(784, 5), id LIMIT 15 OFFSET 3$$),
 	'WHERE and OFFSET: equal the heap''s');
 SELECT matches(plan_of($$SELECT id FROM r784 WHERE tag IN (2, 3) ORDER BY v <-> mk(784, 5) LIMIT 15$$),
 	'Filter: \(tag = ANY .*Workers Planned: 2', 'the filter is evaluated in a parallel pass');
@@ -108,21 +136,20 @@ CREATE TEMP TABLE tail_answer AS
 		(SELECT id, v IS NULL AS nullv FROM r784 ORDER BY v <-> mk(784, 9), ctid LIMIT 50 OFFSET 3600) s;
 RESET ruvector.enable_exact_scan;
 SELECT results_eq(
-	$$SELECT row_number() OVER () AS n, id, nullv FROM
-		(SELECT id, v IS NULL AS nullv FROM r784 ORDER BY v <-> mk(784, 9) LIMIT 50 OFFSET 3600) s$$,
+	par($$SELECT id, v IS NULL AS nullv FROM r784 ORDER BY v <-> mk(784, 9) LIMIT 50 OFFSET 3600$$),
 	$$SELECT n, id, nullv FROM tail_answer$$,
 	'the tail: NULL vectors last, in TID order (Sort over Seq Scan by distance, ctid)');
 SELECT is((SELECT count(*) FROM tail_answer WHERE nullv), 35::bigint, '... 35 of them');
 SELECT results_eq(
-	$$SELECT id FROM r784 WHERE v IS NOT NULL AND tag <> 1 ORDER BY v <=> mk(784, 9) LIMIT 7$$,
-	$$SELECT id FROM h784 WHERE v IS NOT NULL AND tag <> 1 ORDER BY v <=> mk(784, 9), id LIMIT 7$$,
+	par($$SELECT id FROM r784 WHERE v IS NOT NULL AND tag <> 1 ORDER BY v <=> mk(784, 9) LIMIT 7$$),
+	numbered($$SELECT id FROM h784 WHERE v IS NOT NULL AND tag <> 1 ORDER BY v <=> mk(784, 9), id LIMIT 7$$),
 	'WHERE v IS NOT NULL: equal the heap''s');
 SELECT matches(plan_of($$SELECT id FROM r784 ORDER BY v <-> mk(784, 1000), id DESC LIMIT 5$$, true),
 	'Incremental Sort.*Custom Scan \(ruvector exact k-NN\).*Workers Launched: [12].*Ranking Passes: 2',
 	'Incremental Sort over tied distances: a second parallel pass with a wider bound');
 SELECT results_eq(
-	$$SELECT id FROM r784 ORDER BY v <-> mk(784, 1000), id DESC LIMIT 5$$,
-	$$SELECT id FROM h784 ORDER BY v <-> mk(784, 1000), id DESC LIMIT 5$$,
+	par($$SELECT id FROM r784 ORDER BY v <-> mk(784, 1000), id DESC LIMIT 5$$),
+	numbered($$SELECT id FROM h784 ORDER BY v <-> mk(784, 1000), id DESC LIMIT 5$$),
 	'... equal the heap''s');
 
 -- a query vector from a parameter; rescans in a lateral join
@@ -135,8 +162,8 @@ SELECT matches(plan_of($$EXECUTE knn(mk(784, 31), 9)$$), 'Workers Planned: 2',
 SELECT matches(plan_of($$SELECT q.id, n.id FROM generate_series(1, 3) q(id), LATERAL (SELECT id FROM r784 ORDER BY v <-> mk(784, q.id) LIMIT 2) n$$),
 	'Custom Scan \(ruvector exact k-NN\).*Workers Planned: 2', 'lateral subquery: a parallel scan');
 SELECT results_eq(
-	$$SELECT q.id, n.id FROM generate_series(1, 4) q(id), LATERAL (SELECT id FROM r784 ORDER BY v <-> mk(784, q.id) LIMIT 2) n ORDER BY 1, 2$$,
-	$$SELECT q.id, n.id FROM generate_series(1, 4) q(id), LATERAL (SELECT id FROM h784 ORDER BY v <-> mk(784, q.id), id LIMIT 2) n ORDER BY 1, 2$$,
+	par($$SELECT q.id AS qid, n.id FROM generate_series(1, 4) q(id), LATERAL (SELECT id FROM r784 ORDER BY v <-> mk(784, q.id) LIMIT 2) n ORDER BY 1, 2$$),
+	numbered($$SELECT q.id AS qid, n.id FROM generate_series(1, 4) q(id), LATERAL (SELECT id FROM h784 ORDER BY v <-> mk(784, q.id), id LIMIT 2) n ORDER BY 1, 2$$),
 	'rescanned per outer row: equal the heap''s');
 SELECT results_eq($$SELECT id FROM r784 ORDER BY v <-> (SELECT NULL::ruvector) LIMIT 3$$,
 	$$SELECT id FROM r784 ORDER BY ctid LIMIT 3$$,
@@ -148,7 +175,6 @@ INSERT INTO rany SELECT g, '[1,2,3]' FROM generate_series(1, 3000) g;
 INSERT INTO rany VALUES (3001, '[1,2,3,4]');
 INSERT INTO rany SELECT g, '[3,2,1]' FROM generate_series(3002, 6000) g;
 ANALYZE rany;
-SET parallel_leader_participation = off;
 SELECT matches(plan_of($$SELECT id FROM rany ORDER BY v <-> '[1,1,1]' LIMIT 1$$),
 	'Workers Planned: 2', 'untyped column: a parallel scan');
 SELECT throws_ok($$SELECT id FROM rany ORDER BY v <-> '[1,1,1]' LIMIT 1$$,
