@@ -286,9 +286,9 @@ RvKnnContainsParam(Node *node, void *context)
  * keys should ask for (see the file header), 0 for a serial pass; when
  * not 0, *divisorp is the share of the work the leader keeps, inverted.  As the
  * planner weighs a Gather, workers are asked for only when the share of
- * the pass's work they take off the leader (its pages and rows, divided
- * as cost_seqscan divides CPU work) saves more than parallel_setup_cost
- * and parallel_tuple_cost for each key they send back.
+ * the pass's CPU work they take off the leader (a tuple and a distance per
+ * row, divided as cost_seqscan divides it) saves more than
+ * parallel_setup_cost and parallel_tuple_cost for each key they send back.
  */
 static int
 RvKnnWorkers(PlannerInfo *root, RelOptInfo *rel, Oid relid, AttrNumber attnum, double bound,
@@ -334,7 +334,8 @@ RvKnnWorkers(PlannerInfo *root, RelOptInfo *rel, Oid relid, AttrNumber attnum, d
 	leader = 1.0 - 0.3 * workers;
 	if (parallel_leader_participation && leader > 0)
 		divisor += leader;
-	work = seq_page_cost * pages + (cpu_tuple_cost + cpu_operator_cost) * rel->tuples;
+	/* the CPU part only: cost_seqscan does not divide the pages read */
+	work = (cpu_tuple_cost + cpu_operator_cost) * rel->tuples;
 	if (work - work / divisor <= parallel_setup_cost + parallel_tuple_cost * bound * workers)
 		return 0;
 	*divisorp = divisor;
