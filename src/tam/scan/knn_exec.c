@@ -10,21 +10,38 @@
  *	  those rows in key order, each fetched by TID (resolved by the table
  *	  AM) and projected.
  *
+ *	  When the plan asks for workers (RV_KNN_PRIV_WORKERS) and the backend
+ *	  is not already in parallel mode, a ranking pass is parallel: the
+ *	  leader creates a ParallelContext (library "ruvector_tam", entry
+ *	  RvKnnParallelMain) whose dynamic shared memory holds heap's parallel
+ *	  table scan (with the snapshot), the query's floats, the WHERE clauses
+ *	  as a node string and one result area of `bound` keys per worker.
+ *	  Every participant (the leader too, unless parallel_leader_participation
+ *	  is off and a worker started) takes blocks from the shared scan
+ *	  and keeps its own best `bound` keys; the leader waits for the
+ *	  workers, merges their keys into its heap, and destroys the context
+ *	  before it returns a row.  The pass is complete in itself, so rescans
+ *	  and widening passes simply run another one.
+ *
  * Invariants:
  *	- a row's distance is computed by RvVectorDistance() on the vector's
  *	  floats as one piece (RvStoreScoreExact).  It is therefore bit-for-bit
  *	  the value the SQL expression computes, and the order equals that of
  *	  Sort over a Seq Scan (ties by TID, which that Sort leaves
- *	  unspecified).  The one shortcut: once the heap is full, a row whose
+ *	  unspecified).  The one shortcut: once a heap is full, a row whose
  *	  distance on the store's SQ8 codes, less its error bound, exceeds the
  *	  heap's worst key is skipped without reading its floats, as its exact
- *	  distance cannot enter the heap (RvKnnScoreRow);
+ *	  distance cannot enter the heap (RvKnnScoreRow).  A participant's heap
+ *	  holds the best keys of the rows it saw, so the merge of all of them
+ *	  holds the best keys of the table: a parallel pass keeps exactly the
+ *	  keys a serial one does;
  *	- rows are ranked with the same errors the expression would raise:
  *	  "different vector dimensions A and B" for a row whose vector does not
- *	  match the query's;
+ *	  match the query's (a worker's error reaches the leader with its
+ *	  SQLSTATE and message);
  *	- the scorer keeps the last row's store pages pinned for the next row
  *	  and is ended with its ranking pass: no pin is held across returned
- *	  rows;
+ *	  rows, and no parallel context outlives its pass;
  *	- when the caller wants more rows than were kept (an OFFSET, an
  *	  Incremental Sort on a further key, a join), the table is ranked
  *	  again with four times the bound and the scan continues where it was:
@@ -38,16 +55,25 @@
 #include <float.h>
 #include <math.h>
 
+#include "access/parallel.h"
 #include "access/relscan.h"
+#include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
+#include "optimizer/optimizer.h"
+#include "storage/condition_variable.h"
+#include "storage/shm_toc.h"
+#include "storage/spin.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/wait_event.h"
 
 #include "simd/rv_simd.h"
 #include "tam/scan/rv_knn.h"
@@ -63,23 +89,46 @@ typedef struct RvKnnEntry
 	bool		isnull;
 } RvKnnEntry;
 
+/*
+ * One participant's ranking pass: what it scores with and the best keys
+ * of the rows it saw (a max-heap of capacity bound).
+ */
+typedef struct RvKnnRanker
+{
+	Relation	rel;
+	AttrNumber	attnum;
+	RvDistanceKind kind;
+	bool		queryleft;
+	const float *qx;			/* the query's floats, or NULL for a NULL query */
+	int			qdim;
+	ExprState  *qual;			/* or NULL */
+	ExprContext *econtext;		/* per-row memory, the qual's scan tuple */
+	MemoryContext cxt;			/* where the scorer lives */
+	RvScorer   *scorer;			/* of the query over the last vref's store */
+	int16		storeno;		/* its number, or -1 */
+	int64		nskipped;		/* rows ruled out on codes */
+	int64		nranked;		/* rows that passed the qual */
+	RvKnnEntry *entries;
+	int64		n;
+	int64		bound;
+} RvKnnRanker;
+
 typedef struct RvKnnScanState
 {
 	CustomScanState css;
 	/* from the plan */
 	ExprState  *query_expr;
 	Expr	   *orderexpr;		/* for EXPLAIN */
+	List	   *qual_list;		/* the plan's qual, shipped to workers */
 	AttrNumber	attnum;
 	RvDistanceKind kind;
 	bool		queryleft;
 	int64		plan_bound;
+	int			plan_workers;	/* workers the plan asks for (0: serial) */
 	/* per (re)scan */
 	MemoryContext cxt;			/* reset on rescan: query vector, entries */
 	bool		query_ready;	/* query evaluated */
 	RuVector   *query;			/* NULL when the query value is NULL */
-	RvScorer   *scorer;			/* of the query over the last vref's store,
-								 * during a ranking pass only */
-	int16		storeno;		/* its number, or -1 */
 	int64		nskipped;		/* rows of the last pass ruled out on codes */
 	bool		ranked;			/* entries[] holds the current ranking */
 	int64		bound;			/* capacity of entries[] */
@@ -87,8 +136,59 @@ typedef struct RvKnnScanState
 	int64		next;			/* entries[next] is the next row to return */
 	int64		nranked;		/* rows ranked in the last pass */
 	int			npasses;		/* ranking passes since the (re)scan */
+	int			nlaunched;		/* workers launched by the last pass */
+	int64		nranked_workers;	/* rows of the last pass its workers ranked */
 	RvKnnEntry *entries;
 } RvKnnScanState;
+
+/* Shared memory of a parallel ranking pass (keys of its shm_toc). */
+#define RV_KNN_KEY_SHARED		UINT64CONST(0xB5E7C0DE00000001)
+#define RV_KNN_KEY_QUERY		UINT64CONST(0xB5E7C0DE00000002)
+#define RV_KNN_KEY_QUAL			UINT64CONST(0xB5E7C0DE00000003)
+#define RV_KNN_KEY_RESULTS		UINT64CONST(0xB5E7C0DE00000004)
+
+/*
+ * The most bytes of keys a parallel pass's workers send back; a pass that
+ * would need more (a large bound, or one widened many times) is serial.
+ */
+#define RV_KNN_PAR_MAX_RESULT_BYTES	(16 * 1024 * 1024)
+
+/* What one worker reports back. */
+typedef struct RvKnnParWorker
+{
+	int64		nentries;		/* keys in its result area */
+	int64		nranked;
+	int64		nskipped;
+} RvKnnParWorker;
+
+/*
+ * The pass's header; heap's ParallelTableScanDesc follows at pscan_off,
+ * then RvKnnParWorker[nworkers] at workers_off.  A participating leader
+ * that has finished its share closes the pass: by then every block of the
+ * shared scan has been handed out, so it waits only for the workers that
+ * started before (they hold the other blocks' keys); a worker starting
+ * later does nothing, and one not started yet is terminated.  Workers are
+ * slow to start on a busy machine, and this keeps the pass from waiting
+ * for ones that would find no block left.
+ */
+typedef struct RvKnnParShared
+{
+	Oid			relid;
+	AttrNumber	attnum;
+	int			kind;
+	bool		queryleft;
+	int			qdim;
+	int64		bound;
+	int			nworkers;		/* result areas */
+	Size		pscan_off;
+	Size		workers_off;
+	/* workers that started before the leader closed the pass, and done */
+	slock_t		mutex;
+	bool		closed;
+	int			nstarted;
+	int			ndone;
+	ConditionVariable done_cv;	/* signalled as ndone grows */
+} RvKnnParShared;
 
 /* Three-way key comparison: distance (float8 order), NULL last, then TID. */
 static inline int
@@ -163,81 +263,370 @@ RvKnnOffer(RvKnnEntry *h, int64 *n, int64 cap, const RvKnnEntry *e)
 
 /* The operator's dimension error, with its arguments in the query's order. */
 static inline void
-RvKnnCheckDims(RvKnnScanState *st, int rowdim, int querydim)
+RvKnnCheckDims(RvKnnRanker *r, int rowdim)
 {
-	if (rowdim != querydim)
-		RvCheckDimCounts(st->queryleft ? querydim : rowdim,
-						 st->queryleft ? rowdim : querydim);
+	if (rowdim != r->qdim)
+		RvCheckDimCounts(r->queryleft ? r->qdim : rowdim,
+						 r->queryleft ? rowdim : r->qdim);
 }
 
 /*
  * RvKnnScoreRow: the distance of the row whose vector datum is d (a vref,
  * or a real value such as an ADD COLUMN default not yet rewritten) into
  * *dist.  Returns false, leaving *dist unset, when the row certainly
- * cannot enter the heap: heapfull, and the lower end of its distance on
- * the store's codes (estimate minus error bound, rv_score.h) exceeds the
- * heap's worst key, so its exact distance does too (even a tie on TID is
- * ruled out).  Otherwise the distance is exact: RvStoreScoreExact or
- * RvVectorDistance, bit for bit the SQL expression's value.  Raises the
- * operator's dimension error and the store's corruption errors.
+ * cannot enter the heap: the heap is full, and the lower end of its
+ * distance on the store's codes (estimate minus error bound, rv_score.h)
+ * exceeds the heap's worst key, so its exact distance does too (even a tie
+ * on TID is ruled out).  Otherwise the distance is exact:
+ * RvStoreScoreExact or RvVectorDistance, bit for bit the SQL expression's
+ * value.  Raises the operator's dimension error and the store's
+ * corruption errors.
  */
 static bool
-RvKnnScoreRow(RvKnnScanState *st, Datum d, bool heapfull, double *dist)
+RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
 {
-	Relation	rel = st->css.ss.ss_currentRelation;
-	const RvKnnEntry *top = &st->entries[0];
+	const RvKnnEntry *top = &r->entries[0];
 	int16		storeno;
 	uint64		vid;
 
 	if (!RvDatumGetVref(d, &storeno, &vid))
 	{
-		MemoryContext old = MemoryContextSwitchTo(st->css.ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
+		MemoryContext old = MemoryContextSwitchTo(r->econtext->ecxt_per_tuple_memory);
 		RuVector   *v = (RuVector *) PG_DETOAST_DATUM(d);
 
 		MemoryContextSwitchTo(old);
 		RvVectorCheck(v);
-		RvKnnCheckDims(st, v->dim, st->query->dim);
-		*dist = st->queryleft ?
-			RvVectorDistance(st->kind, st->query->x, v->x, v->dim) :
-			RvVectorDistance(st->kind, v->x, st->query->x, v->dim);
+		RvKnnCheckDims(r, v->dim);
+		*dist = r->queryleft ?
+			RvVectorDistance(r->kind, r->qx, v->x, v->dim) :
+			RvVectorDistance(r->kind, v->x, r->qx, v->dim);
 		return true;
 	}
 
-	if (storeno != st->storeno)
+	if (storeno != r->storeno)
 	{
-		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
+		RvStore    *store = RvTamOpenStore(r->rel, RV_KEY_STORENO(storeno));
 		MemoryContext old;
 
-		RvKnnCheckDims(st, store->dims, st->query->dim);
-		if (st->scorer)
-			RvStoreEndScore(st->scorer);
-		st->scorer = NULL;
-		old = MemoryContextSwitchTo(st->cxt);
-		st->scorer = RvStoreBeginScore(store, st->kind, st->query->x,
-									   (RvScoreMode) rv_search_codes, NULL);
-		if (!st->queryleft)
-			RvStoreScoreQueryOnRight(st->scorer);
+		RvKnnCheckDims(r, store->dims);
+		if (r->scorer)
+			RvStoreEndScore(r->scorer);
+		r->scorer = NULL;
+		old = MemoryContextSwitchTo(r->cxt);
+		r->scorer = RvStoreBeginScore(store, r->kind, r->qx,
+									  (RvScoreMode) rv_search_codes, NULL);
+		if (!r->queryleft)
+			RvStoreScoreQueryOnRight(r->scorer);
 		MemoryContextSwitchTo(old);
-		st->storeno = storeno;
+		r->storeno = storeno;
 	}
 
-	if (heapfull && RvStoreScoreApproximate(st->scorer) && !top->isnull &&
-		isfinite(top->dist) && RvStoreScoreExceeds(st->scorer, vid, top->dist))
+	if (r->n == r->bound && RvStoreScoreApproximate(r->scorer) && !top->isnull &&
+		isfinite(top->dist) && RvStoreScoreExceeds(r->scorer, vid, top->dist))
 	{
-		st->nskipped++;
+		r->nskipped++;
 		return false;
 	}
-	*dist = RvStoreScoreExact(st->scorer, vid);
+	*dist = RvStoreScoreExact(r->scorer, vid);
 	return true;
+}
+
+/*
+ * RvKnnRankScan: runs hscan (heap's sequential scan of r->rel, serial or
+ * over a shared parallel scan) to its end, offering every row that passes
+ * r->qual to r's heap.  hslot is a buffer heap tuple slot of the
+ * relation's descriptor.  Ends the scorer (and its pins) before it
+ * returns; the caller ends hscan.  Raises the distance's dimension error
+ * and the store's corruption errors.
+ */
+static void
+RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
+{
+	ExprContext *econtext = r->econtext;
+
+	r->storeno = -1;
+	r->scorer = NULL;
+	while (RvHeap()->scan_getnextslot(hscan, ForwardScanDirection, hslot))
+	{
+		RvKnnEntry	e;
+		Datum		d;
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		ResetExprContext(econtext);
+		if (r->qual != NULL)
+		{
+			/*
+			 * The qual may have been compiled for a virtual slot, which it
+			 * reads without deforming: deform the heap tuple first.
+			 */
+			slot_getallattrs(hslot);
+			econtext->ecxt_scantuple = hslot;
+			if (!ExecQual(r->qual, econtext))
+				continue;
+		}
+		r->nranked++;
+		e.tid = hslot->tts_tid;
+		e.dist = 0.0;
+		d = slot_getattr(hslot, r->attnum, &isnull);
+		e.isnull = isnull || r->qx == NULL;
+		if (!e.isnull && !RvKnnScoreRow(r, d, &e.dist))
+			continue;			/* cannot enter the heap */
+		RvKnnOffer(r->entries, &r->n, r->bound, &e);
+	}
+	if (r->scorer)
+		RvStoreEndScore(r->scorer);
+	r->scorer = NULL;
+	r->storeno = -1;
+	ResetExprContext(econtext);
+}
+
+/* The flags of the ranking scans: heap's sequential scan, page at a time. */
+#define RV_KNN_SCAN_FLAGS	(SO_TYPE_SEQSCAN | SO_ALLOW_STRAT | SO_ALLOW_PAGEMODE)
+
+/*
+ * RvKnnRankParallel: one parallel ranking pass into r (the leader's ranker,
+ * its heap empty) with up to nworkers workers, under snapshot.  Returns
+ * false, having done nothing, when no dynamic shared memory could be had
+ * (the caller then ranks serially); else r holds the merged best keys of
+ * every row, *nlaunched the number of workers that took part (0 means
+ * the leader scanned every block itself) and *nranked_workers the rows
+ * they ranked.  Enters and leaves parallel
+ * mode; the context is destroyed before returning (or by the transaction's
+ * abort on an error, a worker's error being raised here), workers that
+ * had not started by the end of the leader's share being terminated.
+ */
+static bool
+RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nworkers,
+				  int *nlaunched, int64 *nranked_workers)
+{
+	ParallelContext *pcxt;
+	RvKnnParShared *shared;
+	ParallelTableScanDesc pscan;
+	RvKnnParWorker *workers;
+	RvKnnEntry *results;
+	char	   *qualstr = NULL;
+	Size		sharedsize,
+				pscansize,
+				querysize,
+				resultsize;
+	TableScanDesc hscan;
+	TupleTableSlot *hslot;
+	bool		all_done;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("ruvector_tam", "RvKnnParallelMain", nworkers);
+
+	pscansize = table_parallelscan_estimate(r->rel, snapshot);
+	sharedsize = add_size(add_size(MAXALIGN(sizeof(RvKnnParShared)), MAXALIGN(pscansize)),
+						  mul_size(nworkers, sizeof(RvKnnParWorker)));
+	querysize = mul_size(r->qdim, sizeof(float));
+	resultsize = mul_size(mul_size(nworkers, r->bound), sizeof(RvKnnEntry));
+	shm_toc_estimate_chunk(&pcxt->estimator, sharedsize);
+	shm_toc_estimate_chunk(&pcxt->estimator, querysize);
+	shm_toc_estimate_chunk(&pcxt->estimator, resultsize);
+	shm_toc_estimate_keys(&pcxt->estimator, 3);
+	if (st->qual_list != NIL)
+	{
+		qualstr = nodeToString(st->qual_list);
+		shm_toc_estimate_chunk(&pcxt->estimator, strlen(qualstr) + 1);
+		shm_toc_estimate_keys(&pcxt->estimator, 1);
+	}
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return false;
+	}
+
+	shared = shm_toc_allocate(pcxt->toc, sharedsize);
+	memset(shared, 0, sizeof(RvKnnParShared));
+	shared->relid = RelationGetRelid(r->rel);
+	shared->attnum = r->attnum;
+	shared->kind = (int) r->kind;
+	shared->queryleft = r->queryleft;
+	shared->qdim = r->qdim;
+	shared->bound = r->bound;
+	shared->nworkers = nworkers;
+	SpinLockInit(&shared->mutex);
+	ConditionVariableInit(&shared->done_cv);
+	shared->pscan_off = MAXALIGN(sizeof(RvKnnParShared));
+	shared->workers_off = shared->pscan_off + MAXALIGN(pscansize);
+	pscan = (ParallelTableScanDesc) ((char *) shared + shared->pscan_off);
+	workers = (RvKnnParWorker *) ((char *) shared + shared->workers_off);
+	memset(workers, 0, sizeof(RvKnnParWorker) * nworkers);
+	table_parallelscan_initialize(r->rel, pscan, snapshot);
+	shm_toc_insert(pcxt->toc, RV_KNN_KEY_SHARED, shared);
+	{
+		float	   *q = shm_toc_allocate(pcxt->toc, querysize);
+
+		memcpy(q, r->qx, querysize);
+		shm_toc_insert(pcxt->toc, RV_KNN_KEY_QUERY, q);
+	}
+	results = shm_toc_allocate(pcxt->toc, resultsize);
+	shm_toc_insert(pcxt->toc, RV_KNN_KEY_RESULTS, results);
+	if (qualstr != NULL)
+	{
+		char	   *q = shm_toc_allocate(pcxt->toc, strlen(qualstr) + 1);
+
+		strcpy(q, qualstr);
+		shm_toc_insert(pcxt->toc, RV_KNN_KEY_QUAL, q);
+	}
+
+	LaunchParallelWorkers(pcxt);
+	*nlaunched = pcxt->nworkers_launched;
+
+	/*
+	 * The leader's share: blocks of the same shared scan (all of them when
+	 * no worker started), none under parallel_leader_participation = off.
+	 */
+	if (parallel_leader_participation || pcxt->nworkers_launched == 0)
+	{
+		int			nstarted;
+
+		hslot = MakeSingleTupleTableSlot(RelationGetDescr(r->rel), &TTSOpsBufferHeapTuple);
+		hscan = RvHeap()->scan_begin(r->rel, snapshot, 0, NULL, pscan,
+									 RV_KNN_SCAN_FLAGS | SO_ALLOW_SYNC);
+		RvKnnRankScan(r, hscan, hslot);
+		RvHeap()->scan_end(hscan);
+		ExecDropSingleTupleTableSlot(hslot);
+
+		/* close the pass; wait for the workers that started */
+		SpinLockAcquire(&shared->mutex);
+		shared->closed = true;
+		nstarted = shared->nstarted;
+		SpinLockRelease(&shared->mutex);
+		ConditionVariablePrepareToSleep(&shared->done_cv);
+		for (;;)
+		{
+			int			ndone;
+
+			SpinLockAcquire(&shared->mutex);
+			ndone = shared->ndone;
+			SpinLockRelease(&shared->mutex);
+			if (ndone >= nstarted)
+				break;
+			ConditionVariableSleep(&shared->done_cv, WAIT_EVENT_PARALLEL_FINISH);
+		}
+		ConditionVariableCancelSleep();
+		all_done = (nstarted == pcxt->nworkers_launched);
+	}
+	else
+		all_done = true;
+
+	/*
+	 * Then every worker that started is done (an error of one is raised
+	 * while waiting); when all are, wait for them to exit, else
+	 * DestroyParallelContext terminates the rest.
+	 */
+	if (all_done)
+		WaitForParallelWorkersToFinish(pcxt);
+	*nranked_workers = 0;
+	for (int w = 0; w < pcxt->nworkers_launched; w++)
+	{
+		const RvKnnEntry *we = results + (int64) w * r->bound;
+
+		for (int64 i = 0; i < workers[w].nentries; i++)
+			RvKnnOffer(r->entries, &r->n, r->bound, &we[i]);
+		r->nranked += workers[w].nranked;
+		r->nskipped += workers[w].nskipped;
+		*nranked_workers += workers[w].nranked;
+	}
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return true;
+}
+
+/*
+ * RvKnnParallelMain: the entry point of a parallel ranking pass's worker
+ * (RvKnnRankParallel).  Opens the table with AccessShareLock (the leader
+ * holds it already; the worker is in its lock group), restores the pass's
+ * snapshot from the shared scan, ranks the blocks it takes from that scan
+ * with the shipped WHERE clauses, and writes its best keys and counts to
+ * its result area; does nothing when the leader has closed the pass.
+ * Errors reach the leader.
+ */
+void
+RvKnnParallelMain(dsm_segment *seg, shm_toc *toc)
+{
+	RvKnnParShared *shared = shm_toc_lookup(toc, RV_KNN_KEY_SHARED, false);
+	ParallelTableScanDesc pscan = (ParallelTableScanDesc) ((char *) shared + shared->pscan_off);
+	RvKnnParWorker *me;
+	RvKnnEntry *results = shm_toc_lookup(toc, RV_KNN_KEY_RESULTS, false);
+	char	   *qualstr = shm_toc_lookup(toc, RV_KNN_KEY_QUAL, true);
+	RvKnnRanker r;
+	Snapshot	snapshot;
+	uint32		flags = RV_KNN_SCAN_FLAGS | SO_ALLOW_SYNC;
+	TableScanDesc hscan;
+	TupleTableSlot *hslot;
+
+	Assert(ParallelWorkerNumber >= 0 && ParallelWorkerNumber < shared->nworkers);
+	me = (RvKnnParWorker *) ((char *) shared + shared->workers_off) + ParallelWorkerNumber;
+
+	/* a pass the leader has closed has no block left for this worker */
+	SpinLockAcquire(&shared->mutex);
+	if (shared->closed)
+	{
+		SpinLockRelease(&shared->mutex);
+		return;
+	}
+	shared->nstarted++;
+	SpinLockRelease(&shared->mutex);
+
+	memset(&r, 0, sizeof(r));
+	r.rel = table_open(shared->relid, AccessShareLock);
+	r.attnum = shared->attnum;
+	r.kind = (RvDistanceKind) shared->kind;
+	r.queryleft = shared->queryleft;
+	r.qx = shm_toc_lookup(toc, RV_KNN_KEY_QUERY, false);
+	r.qdim = shared->qdim;
+	r.econtext = CreateStandaloneExprContext();
+	r.cxt = CurrentMemoryContext;
+	r.storeno = -1;
+	r.bound = shared->bound;
+	r.entries = palloc(sizeof(RvKnnEntry) * r.bound);
+	if (qualstr != NULL)
+		r.qual = ExecInitQual((List *) stringToNode(qualstr), NULL);
+
+	if (pscan->phs_snapshot_any)
+		snapshot = SnapshotAny;
+	else
+	{
+		snapshot = RestoreSnapshot((char *) pscan + pscan->phs_snapshot_off);
+		RegisterSnapshot(snapshot);
+		flags |= SO_TEMP_SNAPSHOT;
+	}
+	hslot = MakeSingleTupleTableSlot(RelationGetDescr(r.rel), &TTSOpsBufferHeapTuple);
+	hscan = RvHeap()->scan_begin(r.rel, snapshot, 0, NULL, pscan, flags);
+	RvKnnRankScan(&r, hscan, hslot);
+	RvHeap()->scan_end(hscan);
+	ExecDropSingleTupleTableSlot(hslot);
+
+	memcpy(results + (int64) ParallelWorkerNumber * r.bound, r.entries,
+		   sizeof(RvKnnEntry) * r.n);
+	me->nentries = r.n;
+	me->nranked = r.nranked;
+	me->nskipped = r.nskipped;
+	FreeExprContext(r.econtext, true);
+	table_close(r.rel, AccessShareLock);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->ndone++;
+	SpinLockRelease(&shared->mutex);
+	ConditionVariableBroadcast(&shared->done_cv);
 }
 
 /*
  * RvKnnRank: ranks every visible row passing the scan's quals and leaves
  * the best st->bound keys, sorted, in st->entries.  Reads the table with
- * heap's sequential scan under the executor's snapshot; pins store pages
+ * heap's sequential scan under the executor's snapshot, in parallel
+ * (RvKnnRankParallel) when the plan asks for workers, the backend is not
+ * in parallel mode already, the query is not NULL and the workers' keys
+ * fit RV_KNN_PAR_MAX_RESULT_BYTES; pins store pages
  * only while a row is scored.  The query expression is evaluated on the
- * first pass only (it is constant during the scan).  Raises the distance's
- * dimension error and the store's corruption errors.
+ * first pass only (it is constant during the scan).  Raises the
+ * distance's dimension error and the store's corruption errors.
  */
 static void
 RvKnnRank(RvKnnScanState *st)
@@ -245,12 +634,10 @@ RvKnnRank(RvKnnScanState *st)
 	ScanState  *ss = &st->css.ss;
 	EState	   *estate = ss->ps.state;
 	ExprContext *econtext = ss->ps.ps_ExprContext;
-	ExprState  *qual = ss->ps.qual;
 	Relation	rel = ss->ss_currentRelation;
-	TableScanDesc hscan;
-	TupleTableSlot *hslot;
+	RvKnnRanker r;
 	MemoryContext old;
-	int64		n = 0;
+	bool		done = false;
 
 	old = MemoryContextSwitchTo(st->cxt);
 	if (!st->query_ready)
@@ -273,50 +660,42 @@ RvKnnRank(RvKnnScanState *st)
 		st->entries = repalloc(st->entries, sizeof(RvKnnEntry) * st->bound);
 	MemoryContextSwitchTo(old);
 
-	st->storeno = -1;
-	st->nskipped = 0;
-	hslot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsBufferHeapTuple);
-	hscan = RvHeap()->scan_begin(rel, estate->es_snapshot, 0, NULL, NULL,
-								 SO_TYPE_SEQSCAN | SO_ALLOW_STRAT | SO_ALLOW_PAGEMODE);
-	st->nranked = 0;
-	while (RvHeap()->scan_getnextslot(hscan, ForwardScanDirection, hslot))
+	memset(&r, 0, sizeof(r));
+	r.rel = rel;
+	r.attnum = st->attnum;
+	r.kind = st->kind;
+	r.queryleft = st->queryleft;
+	r.qx = st->query ? st->query->x : NULL;
+	r.qdim = st->query ? st->query->dim : 0;
+	r.qual = ss->ps.qual;
+	r.econtext = econtext;
+	r.cxt = st->cxt;
+	r.storeno = -1;
+	r.entries = st->entries;
+	r.bound = st->bound;
+
+	st->nlaunched = 0;
+	st->nranked_workers = 0;
+	if (st->plan_workers > 0 && st->query != NULL && !IsInParallelMode() &&
+		(double) st->bound * st->plan_workers * sizeof(RvKnnEntry) <= RV_KNN_PAR_MAX_RESULT_BYTES)
+		done = RvKnnRankParallel(st, &r, estate->es_snapshot, st->plan_workers,
+								 &st->nlaunched, &st->nranked_workers);
+	if (!done)
 	{
-		RvKnnEntry	e;
-		Datum		d;
-		bool		isnull;
+		TupleTableSlot *hslot = MakeSingleTupleTableSlot(RelationGetDescr(rel),
+														 &TTSOpsBufferHeapTuple);
+		TableScanDesc hscan = RvHeap()->scan_begin(rel, estate->es_snapshot, 0, NULL, NULL,
+												   RV_KNN_SCAN_FLAGS);
 
-		CHECK_FOR_INTERRUPTS();
-		ResetExprContext(econtext);
-		if (qual != NULL)
-		{
-			/*
-			 * The qual was compiled for the node's virtual scan slot, which
-			 * it reads without deforming: deform the heap tuple first.
-			 */
-			slot_getallattrs(hslot);
-			econtext->ecxt_scantuple = hslot;
-			if (!ExecQual(qual, econtext))
-				continue;
-		}
-		st->nranked++;
-		e.tid = hslot->tts_tid;
-		e.dist = 0.0;
-		d = slot_getattr(hslot, st->attnum, &isnull);
-		e.isnull = isnull || st->query == NULL;
-		if (!e.isnull && !RvKnnScoreRow(st, d, n == st->bound, &e.dist))
-			continue;			/* cannot enter the heap */
-		RvKnnOffer(st->entries, &n, st->bound, &e);
+		RvKnnRankScan(&r, hscan, hslot);
+		RvHeap()->scan_end(hscan);
+		ExecDropSingleTupleTableSlot(hslot);
 	}
-	if (st->scorer)
-		RvStoreEndScore(st->scorer);
-	st->scorer = NULL;
-	st->storeno = -1;
-	RvHeap()->scan_end(hscan);
-	ExecDropSingleTupleTableSlot(hslot);
-	ResetExprContext(econtext);
 
-	qsort(st->entries, n, sizeof(RvKnnEntry), RvKnnQsortCmp);
-	st->nentries = n;
+	qsort(st->entries, r.n, sizeof(RvKnnEntry), RvKnnQsortCmp);
+	st->nentries = r.n;
+	st->nranked = r.nranked;
+	st->nskipped = r.nskipped;
 	st->ranked = true;
 	st->npasses++;
 }
@@ -377,8 +756,9 @@ RvKnnBegin(CustomScanState *node, EState *estate, int eflags)
 	st->kind = (RvDistanceKind) intVal(list_nth(cscan->custom_private, RV_KNN_PRIV_KIND));
 	st->queryleft = intVal(list_nth(cscan->custom_private, RV_KNN_PRIV_QUERYLEFT)) != 0;
 	st->plan_bound = Max(intVal(list_nth(cscan->custom_private, RV_KNN_PRIV_BOUND)), 1);
+	st->plan_workers = intVal(list_nth(cscan->custom_private, RV_KNN_PRIV_WORKERS));
+	st->qual_list = cscan->scan.plan.qual;
 	st->bound = st->plan_bound;
-	st->storeno = -1;
 	st->cxt = AllocSetContextCreate(estate->es_query_cxt, "ruvector exact k-NN scan",
 									ALLOCSET_DEFAULT_SIZES);
 }
@@ -409,7 +789,6 @@ RvKnnRescan(CustomScanState *node)
 	st->entries = NULL;
 	st->query_ready = false;
 	st->query = NULL;
-	st->scorer = NULL;
 	st->ranked = false;
 	st->bound = st->plan_bound;
 	st->nentries = 0;
@@ -419,7 +798,11 @@ RvKnnRescan(CustomScanState *node)
 	ExecScanReScan(&node->ss);
 }
 
-/* EXPLAIN: the ordering, the bound; with ANALYZE, rows ranked and passes. */
+/*
+ * EXPLAIN: the ordering, the bound, the workers planned; with ANALYZE, the
+ * workers launched by the last pass and the rows they ranked, rows ranked
+ * (by every participant) and ruled out on codes, and passes.
+ */
 static void
 RvKnnExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 {
@@ -432,8 +815,15 @@ RvKnnExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 
 	ExplainPropertyText("Order By", order, es);
 	ExplainPropertyInteger("Bound", NULL, st->plan_bound, es);
+	if (st->plan_workers > 0)
+		ExplainPropertyInteger("Workers Planned", NULL, st->plan_workers, es);
 	if (es->analyze)
 	{
+		if (st->plan_workers > 0)
+		{
+			ExplainPropertyInteger("Workers Launched", NULL, st->nlaunched, es);
+			ExplainPropertyInteger("Rows Ranked By Workers", NULL, st->nranked_workers, es);
+		}
 		ExplainPropertyInteger("Rows Ranked", NULL, st->nranked, es);
 		ExplainPropertyInteger("Rows Ruled Out On Codes", NULL, st->nskipped, es);
 		ExplainPropertyInteger("Ranking Passes", NULL, st->npasses, es);

@@ -30,9 +30,26 @@
  * sequential pass with one distance per row and no sort, so it beats Sort
  * over Seq Scan and loses to an ruhnsw index scan, which does far less.
  *
+ * The plan also says how many parallel workers a ranking pass asks for
+ * (and the path's cost then divides the CPU work among the participants)
+ * (knn_exec.c runs the pass with its own ParallelContext, under no Gather):
+ * compute_parallel_worker's answer for the pages a pass reads, the heap's
+ * plus the store's (estimated from the column's average width, a quarter of
+ * it when searches score on SQ8 codes), so the table's parallel_workers,
+ * max_parallel_workers_per_gather and min_parallel_table_scan_size rule as
+ * they do a Parallel Seq Scan, and parallel_setup_cost / parallel_tuple_cost
+ * weigh the workers' cost against the work they take off the leader as
+ * for a Gather (RvKnnWorkers); none when the query cannot run in parallel
+ * mode (PlannerGlobal.parallelModeOK), the relation cannot be scanned in
+ * parallel (RelOptInfo.consider_parallel: temporary tables, parallel-unsafe
+ * clauses) or a WHERE clause holds a Param (workers get the clauses as a
+ * node string, without the executor's parameters).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/htup_details.h"
 #include "access/stratnum.h"
@@ -55,6 +72,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "tam/store/rv_score.h"
 #include "tam/scan/rv_colscan.h"
 #include "tam/scan/rv_knn.h"
 #include "tam/scan/rv_scanpath.h"
@@ -252,6 +270,78 @@ RvKnnIsRuvectorTable(Oid relid)
 	return result;
 }
 
+/* expression_tree_walker callback: true at the first Param */
+static bool
+RvKnnContainsParam(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param))
+		return true;
+	return expression_tree_walker(node, RvKnnContainsParam, context);
+}
+
+/*
+ * RvKnnWorkers: the parallel workers a ranking pass over rel keeping bound
+ * keys should ask for (see the file header), 0 for a serial pass; when
+ * not 0, *divisorp is the share of the work the leader keeps, inverted.  As the
+ * planner weighs a Gather, workers are asked for only when the share of
+ * the pass's CPU work they take off the leader (a tuple and a distance per
+ * row, divided as cost_seqscan divides it) saves more than
+ * parallel_setup_cost and parallel_tuple_cost for each key they send back.
+ */
+static int
+RvKnnWorkers(PlannerInfo *root, RelOptInfo *rel, Oid relid, AttrNumber attnum, double bound,
+			 double *divisorp)
+{
+	ListCell   *lc;
+	int32		width;
+	double		pages,
+				work,
+				divisor,
+				leader;
+	int			workers;
+
+	if (!root->glob->parallelModeOK || !rel->consider_parallel ||
+		max_parallel_workers_per_gather <= 0)
+		return 0;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+
+		if (RvKnnContainsParam((Node *) ri->clause, NULL))
+			return 0;
+	}
+	width = get_attavgwidth(relid, attnum);
+	if (width <= 0)
+	{
+		Oid			typid;
+		int32		typmod;
+		Oid			collid;
+
+		get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+		width = get_typavgwidth(typid, typmod);
+	}
+	if (rv_search_codes != RV_SCORE_EXACT)
+		width = width / 4 + 16;
+	pages = (double) rel->pages + ceil(rel->tuples * width / (double) BLCKSZ);
+	workers = compute_parallel_worker(rel, pages, -1, max_parallel_workers_per_gather);
+	if (workers <= 0)
+		return 0;
+
+	/* get_parallel_divisor's arithmetic (costsize.c) */
+	divisor = workers;
+	leader = 1.0 - 0.3 * workers;
+	if (parallel_leader_participation && leader > 0)
+		divisor += leader;
+	/* the CPU part only: cost_seqscan does not divide the pages read */
+	work = (cpu_tuple_cost + cpu_operator_cost) * rel->tuples;
+	if (work - work / divisor <= parallel_setup_cost + parallel_tuple_cost * bound * workers)
+		return 0;
+	*divisorp = divisor;
+	return workers;
+}
+
 static Plan *RvKnnPlanPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 						   List *tlist, List *clauses, List *custom_plans);
 
@@ -281,6 +371,8 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	CustomPath *path;
 	Path	   *seq;
 	double		bound;
+	double		divisor = 1.0;
+	int			workers;
 	Cost		startup_cost;
 
 	if (prev_set_rel_pathlist_hook)
@@ -336,15 +428,29 @@ RvKnnSetRelPathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry
 	bound = root->limit_tuples;
 	/* the whole Seq Scan plus one distance per qualifying row, no sort */
 	startup_cost = seq->total_cost + cpu_operator_cost * rel->rows;
+	workers = RvKnnWorkers(root, rel, rte->relid, match.attnum, bound, &divisor);
+	if (workers > 0)
+	{
+		/*
+		 * A parallel pass: as cost_seqscan and cost_gather_merge would
+		 * have it, the CPU work divided among the participants, the pages
+		 * read once, the workers' setup and the keys they send back.
+		 */
+		Cost		disk = seq_page_cost * rel->pages;
+
+		startup_cost = disk + (startup_cost - disk) / divisor + parallel_setup_cost +
+			parallel_tuple_cost * bound * workers;
+	}
 	/* then a fetch by TID per row returned */
 	path = RvScanPathCreate(rel, &rv_knn_path_methods, startup_cost,
 							startup_cost + cpu_tuple_cost * Min(bound, rel->rows),
 							list_make1(pathkey),
 							list_make2(list_make2(match.query, match.orderexpr),
-									   list_make4(makeInteger(match.attnum),
+									   list_make5(makeInteger(match.attnum),
 												  makeInteger((int) match.kind),
 												  makeInteger(match.queryleft ? 1 : 0),
-												  makeInteger((int) bound))));
+												  makeInteger((int) bound),
+												  makeInteger(workers))));
 	add_path(rel, &path->path);
 }
 

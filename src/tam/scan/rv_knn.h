@@ -9,9 +9,11 @@
  *
  * Plan representation (CustomScan, scanrelid = the table):
  *	custom_exprs:	(query expression, the ORDER BY distance expression)
- *	custom_private:	(attnum, RvDistanceKind, query-is-left-argument, bound)
- *					as Integer nodes; bound = the LIMIT (+ OFFSET) known at
- *					plan time, the number of candidates kept at first
+ *	custom_private:	(attnum, RvDistanceKind, query-is-left-argument, bound,
+ *					workers) as Integer nodes; bound = the LIMIT (+ OFFSET)
+ *					known at plan time, the number of candidates kept at
+ *					first; workers = the parallel workers a ranking pass
+ *					asks for (0: serial), see knn_plan.c
  *	scan.plan.qual:	the WHERE clauses, none of which reads a vector
  *
  * The scan returns rows in the order of the key (distance ascending, NaN
@@ -25,6 +27,8 @@
 #define RV_KNN_H
 
 #include "nodes/extensible.h"
+#include "storage/dsm.h"
+#include "storage/shm_toc.h"
 
 #define RV_KNN_SCAN_NAME		"ruvector exact k-NN"
 
@@ -36,12 +40,19 @@
 #define RV_KNN_PRIV_KIND		1
 #define RV_KNN_PRIV_QUERYLEFT	2
 #define RV_KNN_PRIV_BOUND		3
+#define RV_KNN_PRIV_WORKERS		4
 
 /* ruvector.enable_exact_scan */
 extern bool rv_enable_exact_scan;
 
 /* knn_exec.c: the scan's state node */
 extern Node *RvKnnCreateScanState(CustomScan *cscan);
+
+/*
+ * knn_exec.c: the entry point of a parallel ranking pass's worker
+ * (CreateParallelContext with library "ruvector_tam")
+ */
+extern PGDLLEXPORT void RvKnnParallelMain(dsm_segment *seg, shm_toc *toc);
 
 /* knn_plan.c: registers the planner hook, the plan methods and the GUC */
 extern void RvKnnInit(void);
