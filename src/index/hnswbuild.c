@@ -8,20 +8,22 @@
  * table_index_build_scan (the ruvector table AM hands a ruhnsw index
  * vrefs, not vectors).  It then inserts them in parallel when it can
  * (RuhnswBuildParallel, hnswbuildpar.c: the leader and workers insert
- * into one graph in DSM); otherwise serially, as follows.  The serial
- * build inserts the nodes into a graph; a vid seen again (row versions that share it: an UPDATE kept
- * the vector) gets the further TID instead (RuhnswAddTid; for an
- * in-memory graph after its pages are laid out).  When the node records (only ints,
+ * into one graph in DSM, scoring on SQ8 codes); otherwise serially, as
+ * follows.  The serial build inserts the nodes into a graph; a vid seen
+ * again (row versions that share it: an UPDATE kept the vector) gets the
+ * further TID instead (RuhnswAddTid; for an in-memory graph after its
+ * pages are laid out).  When the node records (only ints,
  * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
  * list) fit in maintenance_work_mem, the graph is built in an in-memory
  * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
- * level-0 records sized to level 0, upper lists in upper pages);
- * otherwise a NOTICE is raised and the nodes are inserted straight
- * into the index's pages.  Either way the pages are written without WAL
- * and WAL-logged at the end with log_newpage_range.  Vectors are read in
- * place from the store in both cases.  Before the pages are written,
- * RuhnswRepairReachability (hnswreach.c) reconnects every node that
- * neighbour-list pruning left without a path from the entry point.
+ * level-0 records sized to level 0, upper lists in upper pages), scoring
+ * exactly on a backend-local copy of the vectors when that fits too (else
+ * in place in the store); otherwise a NOTICE is raised and the nodes are
+ * inserted straight into the index's pages.  Either way the pages are
+ * written without WAL and WAL-logged at the end with log_newpage_range.
+ * Before the pages are written, RuhnswRepairReachability (hnswreach.c)
+ * reconnects every node that neighbour-list pruning left without a path
+ * from the entry point.
  *
  * Invariants: the index covers a single store; the build errors out when
  * the column has vectors of several dimensions (several stores).
