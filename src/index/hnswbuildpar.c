@@ -662,6 +662,7 @@ RuhnswParInsertShare(RuhnswParShared *shared, char *nodes, char *aux, LWLock *lo
 	RuhnswParBuild pb;
 	RvStore    *store;
 	int			count;
+	bool		cached;
 	MemoryContext old;
 
 	store = RuhnswGetStore(heap, index, &shared->meta);
@@ -704,6 +705,7 @@ RuhnswParInsertShare(RuhnswParShared *shared, char *nodes, char *aux, LWLock *lo
 										 shared->cachebudget);
 		pfree(vids64);
 	}
+	cached = pb.g.cache != NULL;
 
 	for (;;)
 	{
@@ -737,6 +739,10 @@ RuhnswParInsertShare(RuhnswParShared *shared, char *nodes, char *aux, LWLock *lo
 	shared->indtuples += pb.indtuples;
 	SpinLockRelease(&shared->mutex);
 
+	ereport(DEBUG1,
+			(errmsg("ruhnsw parallel build: %s scored %s",
+					leader ? "leader" : "worker",
+					cached ? "on its copy of the code records" : "in the store's buffers")));
 	if (!leader)
 		ereport(DEBUG1,
 				(errmsg("ruhnsw parallel build: worker inserted %.0f of the " INT64_FORMAT " rows",
