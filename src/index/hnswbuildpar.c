@@ -184,6 +184,40 @@ static int	ruhnsw_build_tranche_id = 0;
 #define RuhnswParCloserSet(pb, vid) (RuhnswParCloser(pb, vid) + (pb)->g.nslots)
 #define RuhnswParWorkTids(vids, nwork)	((ItemPointerData *) ((vids) + (nwork)))
 
+/* asks the CPU to fetch len bytes at p into its caches, one line at a time */
+static inline void
+RuhnswParPrefetch(const void *p, Size len)
+{
+	const char *c = (const char *) p;
+
+	for (Size off = 0; off < len; off += 64)
+		__builtin_prefetch(c + off);
+	__builtin_prefetch(c + len - 1);
+}
+
+/*
+ * Prefetches what reading (aux false) or linking into (aux true) vid's
+ * list of level touches: its lock, header and slots, and with aux their
+ * distances and flags.  Records and their locks and aux lie in separate
+ * arrays, each visit a cache miss otherwise.
+ */
+static inline void
+RuhnswParPrefetchNode(RuhnswParBuild *pb, uint32 vid, int level, bool aux)
+{
+	int			count;
+	int			first = RuhnswLevelSlots(&pb->g, level, &count);
+	char	   *rec = RuhnswParNode(pb, vid);
+
+	__builtin_prefetch(&pb->locks[vid], 1);	/* to be written: its state */
+	__builtin_prefetch(rec);
+	RuhnswParPrefetch(RuhnswNodeSlots(rec) + first, sizeof(uint32) * count);
+	if (aux)
+	{
+		RuhnswParPrefetch(RuhnswParDists(pb, vid) + first, sizeof(float) * count);
+		RuhnswParPrefetch(RuhnswParCloser(pb, vid) + first, count);
+	}
+}
+
 /*
  * Copies the list of level of vid's record into dst; returns its length,
  * 0 when the record is not a claimed node of that level.  Takes the
@@ -266,6 +300,9 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 
 			ec.vid = pb->ids[i];
 			ec.dist = pb->dd[i];
+			/* a candidate kept is likely to be expanded: fetch its list */
+			if (nw < ef || ec.dist < g->wbuf[0].dist)
+				RuhnswParPrefetchNode(pb, ec.vid, level, false);
 			RuhnswLayerOffer(g, &nc, &nw, ef, ec);
 		}
 	}
@@ -627,9 +664,13 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 	LWLockRelease(&pb->locks[vid]);
 	for (int lc = top; lc >= 0; lc--)
 	{
+		if (nsel[lc] > 0)
+			RuhnswParPrefetchNode(pb, sel[lc][0].vid, lc, true);
 		for (int i = 0; i < nsel[lc]; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
+			if (i + 1 < nsel[lc])
+				RuhnswParPrefetchNode(pb, sel[lc][i + 1].vid, lc, true);
 			RuhnswParLinkInto(pb, sel[lc][i].vid, vid, sel[lc][i].dist, lc);
 		}
 	}
