@@ -244,6 +244,25 @@ RuhnswParReadList(RuhnswParBuild *pb, uint32 vid, int level, uint32 *dst)
 }
 
 /*
+ * RuhnswVidSetAdd for a set made by RuhnswVidSetInitRange over every vid
+ * of the graph (vid below its range), inlined: the search tests each vid
+ * of every list it reads.
+ */
+static inline bool
+RuhnswParVisit(RuhnswVidSet *set, uint32 vid)
+{
+	uint64	   *word = &set->bits[vid / 64];
+	uint64		bit = UINT64CONST(1) << (vid % 64);
+
+	Assert(vid < set->range);
+	if (*word & bit)
+		return false;
+	*word |= bit;
+	set->count++;
+	return true;
+}
+
+/*
  * HNSW's SEARCH-LAYER over the shared graph (RuhnswSearchLayer's
  * algorithm, reading each list under its node's lock and scoring its
  * unvisited vids in one batch): the up to ef nearest nodes to the query
@@ -291,7 +310,7 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 		n = RuhnswParReadList(pb, c.vid, level, pb->listbuf);
 		k = 0;
 		for (int i = 0; i < n; i++)
-			if (RuhnswVidSetAdd(&g->visited, pb->listbuf[i]))
+			if (RuhnswParVisit(&g->visited, pb->listbuf[i]))
 				pb->ids[k++] = pb->listbuf[i];
 		RuhnswDistances(g, q, pb->ids, k, pb->dd);
 		for (int i = 0; i < k; i++)
