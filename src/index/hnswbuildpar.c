@@ -802,7 +802,7 @@ RuhnswParInsertShare(RuhnswParShared *shared, char *nodes, char *aux, LWLock *lo
 	ereport(DEBUG1,
 			(errmsg("ruhnsw parallel build: %s scored %s",
 					leader ? "leader" : "worker",
-					cached ? "on its copy of the code records" : "in the store's buffers")));
+					cached ? "on a copy of its own" : "in the store's buffers")));
 	if (!leader)
 		ereport(DEBUG1,
 				(errmsg("ruhnsw parallel build: worker inserted %.0f of the " INT64_FORMAT " rows",
