@@ -174,8 +174,13 @@ BUILD_S=null INDEX=0 SWEEP_JSON=""
 : > "$W/sweep.dat"
 if [ "$HAVE_INDEX" = 1 ]; then
 	say "ruhnsw build (m = 16, ef_construction = 64)"
-	out=$(run "$RVB" build -S "CREATE INDEX ${TP}_ruvector_idx ON ${TP}_ruvector USING ruhnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)")
+	# DEBUG1 carries "using N parallel workers" when the build goes parallel
+	out=$(run "$RVB" build -s client_min_messages=debug1 \
+		-S "CREATE INDEX ${TP}_ruvector_idx ON ${TP}_ruvector USING ruhnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)" \
+		2> >(tee "$W/rv-build.err" | grep -v '^DEBUG:' >&2))
 	BUILD_S=$(kv seconds "$out")
+	RV_BUILD_WORKERS=$(build_workers "$W/rv-build.err")
+	echo "ruhnsw build: $BUILD_S s, $RV_BUILD_WORKERS parallel workers launched"
 	sql -c "ANALYZE ${TP}_ruvector"
 	INDEX=$(sql -c "SELECT pg_relation_size('${TP}_ruvector_idx')")
 	pgv_build

@@ -93,6 +93,15 @@ pgv_exact() {
 	PGV[exact_qps]=$(kv qps "$out"); PGV[exact_recall]=$(kv recall "$out")
 }
 
+# build_workers FILE: the parallel workers a CREATE INDEX launched, from
+# the DEBUG1 line "using N parallel workers" in its stderr (FILE) that
+# both pgvector and ruhnsw print when they build in parallel; 0 without one
+build_workers() {
+	local n
+	n=$(sed -n 's/.*using \([0-9]*\) parallel workers.*/\1/p' "$1" | tail -1)
+	echo "${n:-0}"
+}
+
 pgv_build() {
 	[ "$HAVE_PGV" = 1 ] || return 0
 	local s
@@ -111,8 +120,7 @@ pgv_build() {
 	wait $! || true		# tee has written all of stderr
 	out=$(cat "$W/pgv-build.out")
 	PGV[build_s]=$(kv seconds "$out")
-	PGV[build_workers]=$(sed -n 's/.*using \([0-9]*\) parallel workers.*/\1/p' "$W/pgv-build.err" | tail -1)
-	PGV[build_workers]=${PGV[build_workers]:-0}
+	PGV[build_workers]=$(build_workers "$W/pgv-build.err")
 	echo "pgvector build: ${PGV[build_s]} s, ${PGV[build_workers]} parallel workers launched"
 	sqlv -c "ANALYZE ${TP}_pgv"
 	PGV[table]=$(sqlv -c "SELECT pg_table_size('${TP}_pgv')")
@@ -233,6 +241,8 @@ pgv_report() {
 	[ "$HAVE_PGV" = 1 ] || return 0
 	PRV[build_s]=$1 PRV[exact_qps]=$2 PRV[copy_rps]=$3 PRV[ins_rvbench]=$4
 	PRV[table]=$5 PRV[pkey]=$6 PRV[index]=$7
+	# bench.sh's ruhnsw build sets RV_BUILD_WORKERS (build_workers)
+	PRV[build_workers]=${RV_BUILD_WORKERS:-null}
 	PRV[total]=$((PRV[table] + PRV[pkey] + PRV[index]))
 	read -r PRV[best_qps] PRV[best_ef] PRV[best_recall] < <(best_qps "$8")
 	read -r PGV[best_qps] PGV[best_ef] PGV[best_recall] < <(best_qps "$W/pgv-sweep.dat")
@@ -249,7 +259,7 @@ pgv_report() {
 	printf '%-42s %16s %16s\n' "  at ef_search" "${PRV[best_ef]}" "${PGV[best_ef]}"
 	row "exact k-NN QPS ($NQ_EXACT queries)" "${PRV[exact_qps]}" "${PGV[exact_qps]}" %.2f
 	row "index build seconds" "${PRV[build_s]}" "${PGV[build_s]}"
-	printf '%-42s %16s %16s\n' "  parallel workers in the build" "0 (serial)" "${PGV[build_workers]}"
+	printf '%-42s %16s %16s\n' "  parallel workers in the build" "${PRV[build_workers]}" "${PGV[build_workers]}"
 	row "COPY rows/s ($ROWS rows, no vector index)" "${PRV[copy_rps]}" "${PGV[copy_rps]}" %.0f
 	row "INSERT rows/s, pgbench, 1 client" "${PRV[ins_c1]}" "${PGV[ins_c1]}" %.0f
 	row "INSERT rows/s, pgbench, 4 clients" "${PRV[ins_c4]}" "${PGV[ins_c4]}" %.0f
@@ -281,7 +291,7 @@ pgv_json() {
     "settings": {"max_parallel_maintenance_workers": ${PGV[max_parallel_maintenance_workers]}, "max_worker_processes": ${PGV[max_worker_processes]},
                  "max_parallel_workers": ${PGV[max_parallel_workers]}, "maintenance_work_mem": "${PGV[maintenance_work_mem]}",
                  "min_parallel_table_scan_size": "${PGV[min_parallel_table_scan_size]}"},
-    "build_parallel_workers": {"ruvector": 0, "pgvector": ${PGV[build_workers]}},
+    "build_parallel_workers": {"ruvector": ${PRV[build_workers]}, "pgvector": ${PGV[build_workers]}},
     "ef_search_sweep": [${PGV[sweep_json]}],
     "qps_at_recall_0_99": {"ruvector": ${PRV[best_qps]}, "ruvector_ef_search": ${PRV[best_ef]},
                            "pgvector": ${PGV[best_qps]}, "pgvector_ef_search": ${PGV[best_ef]}},

@@ -4,24 +4,26 @@
  *	  ruhnsw index build (ambuild) and the init fork of unlogged indexes
  *	  (ambuildempty).
  *
- * The build runs in parallel when it can (RuhnswBuildParallel,
- * hnswbuildpar.c: the leader and workers insert into one graph in DSM);
- * otherwise serially, as follows.  The serial build collects (vid, heap
- * TID) pairs through table_index_build_scan (the ruvector table AM hands
- * a ruhnsw index vrefs, not vectors), then inserts the nodes into a
- * graph; a vid seen again (row versions that share it: an UPDATE kept
- * the vector) gets the further TID instead (RuhnswAddTid; for an
- * in-memory graph after its pages are laid out).  When the node records (only ints,
+ * The build first collects (vid, heap TID) pairs through
+ * table_index_build_scan (the ruvector table AM hands a ruhnsw index
+ * vrefs, not vectors).  It then inserts them in parallel when it can
+ * (RuhnswBuildParallel, hnswbuildpar.c: the leader and workers insert
+ * into one graph in DSM, scoring on SQ8 codes); otherwise serially, as
+ * follows.  The serial build inserts the nodes into a graph; a vid seen
+ * again (row versions that share it: an UPDATE kept the vector) gets the
+ * further TID instead (RuhnswAddTid; for an in-memory graph after its
+ * pages are laid out).  When the node records (only ints,
  * RuhnswNodeSize(m) bytes per vid below the highest vid: every level's
  * list) fit in maintenance_work_mem, the graph is built in an in-memory
  * array indexed by vid and then laid out as pages (RuhnswLayoutPages:
- * level-0 records sized to level 0, upper lists in upper pages);
- * otherwise a NOTICE is raised and the nodes are inserted straight
- * into the index's pages.  Either way the pages are written without WAL
- * and WAL-logged at the end with log_newpage_range.  Vectors are read in
- * place from the store in both cases.  Before the pages are written,
- * RuhnswRepairReachability (hnswreach.c) reconnects every node that
- * neighbour-list pruning left without a path from the entry point.
+ * level-0 records sized to level 0, upper lists in upper pages), scoring
+ * exactly on a backend-local copy of the vectors when that fits too (else
+ * in place in the store); otherwise a NOTICE is raised and the nodes are
+ * inserted straight into the index's pages.  Either way the pages are
+ * written without WAL and WAL-logged at the end with log_newpage_range.
+ * Before the pages are written, RuhnswRepairReachability (hnswreach.c)
+ * reconnects every node that neighbour-list pruning left without a path
+ * from the entry point.
  *
  * Invariants: the index covers a single store; the build errors out when
  * the column has vectors of several dimensions (several stores).
@@ -187,16 +189,6 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	memset(&g, 0, sizeof(g));
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_RUHNSW_PHASE_LOAD);
-	if (RuhnswBuildParallel(heap, index, indexInfo, &meta, &reltuples, &parindtuples))
-	{
-		if (RelationNeedsWAL(index))
-			log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
-		result = palloc(sizeof(IndexBuildResult));
-		result->heap_tuples = reltuples;
-		result->index_tuples = parindtuples;
-		return result;
-	}
-
 	memset(&bs, 0, sizeof(bs));
 	bs.heap = heap;
 	bs.index = index;
@@ -206,6 +198,19 @@ ruhnswbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	bs.tids = palloc(sizeof(ItemPointerData) * bs.cap);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true,
 									   RuhnswBuildCallback, &bs, NULL);
+
+	if (bs.n > 0 &&
+		RuhnswBuildParallel(heap, index, indexInfo, &meta,
+							RvTamOpenStore(heap, RV_KEY_STORENO(bs.storeno)),
+							bs.vids, bs.tids, bs.n, bs.maxvid, &parindtuples))
+	{
+		if (RelationNeedsWAL(index))
+			log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+		result = palloc(sizeof(IndexBuildResult));
+		result->heap_tuples = reltuples;
+		result->index_tuples = parindtuples;
+		return result;
+	}
 
 	if (bs.n > 0)
 	{

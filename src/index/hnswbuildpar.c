@@ -2,41 +2,48 @@
  *
  * hnswbuildpar.c
  *	  Parallel ruhnsw index build: the leader and max_parallel_maintenance_
- *	  workers scan the table in parallel and insert each row's node at once
- *	  into one in-memory graph shared in dynamic shared memory.
+ *	  workers insert the rows' nodes into one in-memory graph shared in
+ *	  dynamic shared memory.
  *
  * The pattern is PostgreSQL's own for parallel index builds (nbtsort.c):
- * a ParallelContext whose DSM holds the shared state, a parallel table
- * scan (SnapshotAny, or an MVCC snapshot for CREATE INDEX CONCURRENTLY)
- * and the worker entry point RuhnswParallelBuildMain of library
- * "ruvector_tam".  The DSM also holds the graph: one full in-memory node
+ * a ParallelContext whose DSM holds the shared state and the worker entry
+ * point RuhnswParallelBuildMain of library "ruvector_tam".  The table is
+ * scanned once, by the leader, before any worker starts (ruhnswbuild
+ * collects the (vid, heap TID) pairs: the heap rows hold only vector
+ * references, so the scan is a small part of the work); the leader keeps
+ * the first pair of each vid as a work item and the further ones (row
+ * versions sharing a vid: an UPDATE kept the vector) aside.  The DSM holds
+ * the work items, claimed one at a time through an atomic counter by every
+ * participant, the leader included, and the graph: one full in-memory node
  * record (RuhnswNodeSize(m) bytes, the layout of an in-memory serial
- * build) per vid below the store's high-water vid, one LWLock per record
- * and, beside each record, the distance and the selection heuristic's
- * "closer" flag of every listed node (RuhnswParAuxSize), so that a full
- * list is pruned as pgvector prunes it: only what the new link can change
- * is recomputed.  When every participant is done, the leader alone repairs
- * reachability (RuhnswRepairReachability) and lays the records out as
- * pages (RuhnswLayoutPages) exactly as the serial in-memory build does,
- * pointing a RuhnswGraph's mem at the shared records.
+ * build) per vid up to the highest one met, one LWLock per record and,
+ * beside each record, the distance and the selection heuristic's "closer"
+ * flag of every listed node (RuhnswParAuxSize), so that a full list is
+ * pruned as pgvector prunes it: only what the new link can change is
+ * recomputed.  When every participant is done, the leader alone repairs
+ * reachability (RuhnswRepairReachability), lays the records out as pages
+ * (RuhnswLayoutPages) exactly as the serial in-memory build does, pointing
+ * a RuhnswGraph's mem at the shared records, and adds the further TIDs
+ * with RuhnswAddTid.
  *
- * Vectors are never copied into the graph: every participant scores them
- * through the store's scorer API on its own RuhnswGraph (RuhnswQueryNode,
- * RuhnswDistances on the store named by the index's store_relid, found
- * with RuhnswGetStore), exact, reading the store's shared buffers.
- *
- * Row versions sharing a vid: the first one a participant meets is
- * inserted (its TID in the node); each participant lists the further
- * (vid, TID) pairs it meets and hands them over in the build's DSA area,
- * and the leader adds them with RuhnswAddTid once the pages are written,
- * as the serial in-memory build does.
+ * Distances: vectors are never copied into the graph; every participant
+ * scores them through the store's scorer API (rv_score.h) on its own
+ * RuhnswGraph, in RV_SCORE_SQ8 mode (the store's SQ8 codes where it has
+ * them, else exact floats): each participant copies the work items' code
+ * records into a backend-local RvScoreCache when that fits its share of
+ * maintenance_work_mem (what the shared graph leaves, split between the
+ * participants), else reads them from the store's shared buffers.  The
+ * query side of every scorer is the node's exact vector.  The build's
+ * searches, the neighbour-selection heuristic and the distances kept
+ * beside the lists all use these scores; nothing of them is stored in the
+ * index, whose scans rerank exactly.
  *
  * Locking (all LWLocks of tranche "RuhnswBuild", in DSM):
  *	- a node's record is read (a list copied out) under its lock in shared
  *	  mode and changed under it in exclusive mode;
  *	- a participant holds at most one node lock at a time: while it holds
  *	  one (to prune a full list) it computes distances only, which touch
- *	  store buffers, never node records;
+ *	  its cache or store buffers, never node records;
  *	- the entry point (entry_vid, entry_level) is read under entrylock in
  *	  shared mode; a node whose level exceeds the entry point's is
  *	  inserted whole under entrylock in exclusive mode, taken before any
@@ -46,7 +53,8 @@
  *	- a node is claimed (its header written, flag RUHNSW_NODE_USED, empty
  *	  lists) under its lock before anything links to it, its lists are
  *	  written before any back-link to it, so every link in the graph
- *	  leads to a claimed record.  A vid met again gets no second node.
+ *	  leads to a claimed record.  Work items have distinct vids, so each
+ *	  record is claimed once.
  *
  * Invariants: every list is packed at its front (unused entries
  * RUHNSW_INVALID_VID) and sorted by ascending distance from its node, then
@@ -63,7 +71,6 @@
 #include "access/parallel.h"
 #include "access/relation.h"
 #include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
@@ -73,15 +80,14 @@
 #include "optimizer/paths.h"
 #include "pgstat.h"
 #include "port/atomics.h"
+#include "portability/instr_time.h"
 #include "storage/lwlock.h"
 #include "storage/shm_toc.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
-#include "utils/dsa.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
 #include "index/ruhnsw.h"
 #include "tam/rv_tam.h"
@@ -92,12 +98,9 @@
 #define RUHNSW_KEY_LOCKS		UINT64CONST(0xB5A0000000000003)
 #define RUHNSW_KEY_QUERY_TEXT	UINT64CONST(0xB5A0000000000004)
 #define RUHNSW_KEY_AUX			UINT64CONST(0xB5A0000000000005)
-#define RUHNSW_KEY_DSA			UINT64CONST(0xB5A0000000000006)
+#define RUHNSW_KEY_WORK			UINT64CONST(0xB5A0000000000006)
 
-/*
- * The shared state of a parallel build, followed (at BUFFERALIGN of its
- * size) by the parallel table scan descriptor.
- */
+/* The shared state of a parallel build. */
 typedef struct RuhnswParShared
 {
 	/* set by the leader before the workers start, then read only */
@@ -106,6 +109,8 @@ typedef struct RuhnswParShared
 	bool		isconcurrent;
 	RuhnswMetaPageData meta;	/* with the store set */
 	uint64		memvids;		/* records in the graph */
+	int64		nwork;			/* work items (distinct vids) */
+	Size		cachebudget;	/* bytes of a participant's score cache */
 	int			tranche_id;		/* of the node locks and entrylock */
 
 	/* entry point, under entrylock */
@@ -113,33 +118,14 @@ typedef struct RuhnswParShared
 	uint32		entry_vid;
 	int			entry_level;
 
-	/* nodes inserted so far by all participants (progress) */
-	pg_atomic_uint64 ninserted;
+	pg_atomic_uint64 next;		/* the next work item to claim */
+	pg_atomic_uint64 ninserted; /* nodes inserted so far (progress) */
 
 	/* participants' totals, under mutex */
 	slock_t		mutex;
 	int			nparticipantsdone;
-	double		reltuples;
 	double		indtuples;
-	double		nvrefs;			/* non-null values seen */
-	dsa_pointer extras;			/* RuhnswParExtras list: further TIDs */
 } RuhnswParShared;
-
-/*
- * A participant's further (vid, TID) pairs of row versions sharing a vid,
- * in the build's DSA area, linked from RuhnswParShared.extras.
- */
-typedef struct RuhnswParExtras
-{
-	dsa_pointer next;
-	int64		n;
-	uint32		vids[FLEXIBLE_ARRAY_MEMBER];	/* n, then n TIDs */
-} RuhnswParExtras;
-
-#define RuhnswParExtraTids(x)	((ItemPointerData *) ((x)->vids + (x)->n))
-
-#define RuhnswParScan(shared) \
-	((ParallelTableScanDesc) ((char *) (shared) + BUFFERALIGN(sizeof(RuhnswParShared))))
 
 /*
  * What the build keeps beside each shared record (not laid out on pages):
@@ -173,7 +159,6 @@ typedef struct RuhnswParBuild
 	LWLock	   *locks;			/* one per record */
 	Size		auxsize;		/* bytes per record in aux */
 	bool		leader;			/* reports progress */
-	Relation	heap;
 	RuhnswGraph g;				/* this participant's store access and buffers */
 	uint32	   *listbuf;		/* a copied list (2 * m vids) */
 	int			maxcands;		/* capacity of the selection arrays */
@@ -182,16 +167,11 @@ typedef struct RuhnswParBuild
 	int		   *pruned;			/* selection: candidates not closer */
 	int		   *added;			/* selection: closer candidates newly kept */
 	RvScorer  **keptq;			/* scorers of kept candidates (2 * m), or NULL */
+	RvScorer   *qnew;			/* scorer of the node being inserted */
 	uint32	   *ids;			/* a batch of vids to score (2 * m) */
 	float	   *dd;				/* their distances */
-	dsa_area   *area;			/* the build's DSA area */
-	uint32	   *xvids;			/* further TIDs of vids inserted already */
-	ItemPointerData *xtids;
-	int64		nextra;
-	int64		capextra;
 	MemoryContext tmpcxt;		/* reset after each row */
 	double		indtuples;
-	double		nvrefs;
 } RuhnswParBuild;
 
 /* backend-local tranche id of the build's LWLocks, 0 until assigned */
@@ -202,6 +182,41 @@ static int	ruhnsw_build_tranche_id = 0;
 #define RuhnswParCloser(pb, vid) \
 	((bool *) (RuhnswParDists(pb, vid) + (pb)->g.nslots))
 #define RuhnswParCloserSet(pb, vid) (RuhnswParCloser(pb, vid) + (pb)->g.nslots)
+#define RuhnswParWorkTids(vids, nwork)	((ItemPointerData *) ((vids) + (nwork)))
+
+/* asks the CPU to fetch len bytes at p into its caches, one line at a time */
+static inline void
+RuhnswParPrefetch(const void *p, Size len)
+{
+	const char *c = (const char *) p;
+
+	for (Size off = 0; off < len; off += 64)
+		__builtin_prefetch(c + off);
+	__builtin_prefetch(c + len - 1);
+}
+
+/*
+ * Prefetches what reading (aux false) or linking into (aux true) vid's
+ * list of level touches: its lock, header and slots, and with aux their
+ * distances and flags.  Records and their locks and aux lie in separate
+ * arrays, each visit a cache miss otherwise.
+ */
+static inline void
+RuhnswParPrefetchNode(RuhnswParBuild *pb, uint32 vid, int level, bool aux)
+{
+	int			count;
+	int			first = RuhnswLevelSlots(&pb->g, level, &count);
+	char	   *rec = RuhnswParNode(pb, vid);
+
+	__builtin_prefetch(&pb->locks[vid], 1);	/* to be written: its state */
+	__builtin_prefetch(rec);
+	RuhnswParPrefetch(RuhnswNodeSlots(rec) + first, sizeof(uint32) * count);
+	if (aux)
+	{
+		RuhnswParPrefetch(RuhnswParDists(pb, vid) + first, sizeof(float) * count);
+		RuhnswParPrefetch(RuhnswParCloser(pb, vid) + first, count);
+	}
+}
 
 /*
  * Copies the list of level of vid's record into dst; returns its length,
@@ -226,6 +241,25 @@ RuhnswParReadList(RuhnswParBuild *pb, uint32 vid, int level, uint32 *dst)
 	}
 	LWLockRelease(&pb->locks[vid]);
 	return n;
+}
+
+/*
+ * RuhnswVidSetAdd for a set made by RuhnswVidSetInitRange over every vid
+ * of the graph (vid below its range), inlined: the search tests each vid
+ * of every list it reads.
+ */
+static inline bool
+RuhnswParVisit(RuhnswVidSet *set, uint32 vid)
+{
+	uint64	   *word = &set->bits[vid / 64];
+	uint64		bit = UINT64CONST(1) << (vid % 64);
+
+	Assert(vid < set->range);
+	if (*word & bit)
+		return false;
+	*word |= bit;
+	set->count++;
+	return true;
 }
 
 /*
@@ -276,7 +310,7 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 		n = RuhnswParReadList(pb, c.vid, level, pb->listbuf);
 		k = 0;
 		for (int i = 0; i < n; i++)
-			if (RuhnswVidSetAdd(&g->visited, pb->listbuf[i]))
+			if (RuhnswParVisit(&g->visited, pb->listbuf[i]))
 				pb->ids[k++] = pb->listbuf[i];
 		RuhnswDistances(g, q, pb->ids, k, pb->dd);
 		for (int i = 0; i < k; i++)
@@ -285,6 +319,9 @@ RuhnswParSearchLayer(RuhnswParBuild *pb, RvScorer *q, RuhnswCand *eps, int neps,
 
 			ec.vid = pb->ids[i];
 			ec.dist = pb->dd[i];
+			/* a candidate kept is likely to be expanded: fetch its list */
+			if (nw < ef || ec.dist < g->wbuf[0].dist)
+				RuhnswParPrefetchNode(pb, ec.vid, level, false);
 			RuhnswLayerOffer(g, &nc, &nw, ef, ec);
 		}
 	}
@@ -309,20 +346,29 @@ RuhnswParCandCmp(const void *a, const void *b)
 /*
  * True when candidate e is nearer to the base node than to each of the
  * candidates set[0..n) (indexes into pb->cands, each kept, at kept
- * position pos[...]): each gets a scorer of its own vector once per
- * selection (pb->keptq, ended by RuhnswParSelect).
+ * position pos[...]), nearest first.  With eq, a scorer of e's own vector,
+ * the distances are scored from e; otherwise each kept candidate gets a
+ * scorer of its own vector once per selection (pb->keptq, ended by
+ * RuhnswParSelect).  Stops at the first kept candidate nearer to e.
  */
 static bool
 RuhnswParCloserThan(RuhnswParBuild *pb, RuhnswParCand *e, const int *set, int n,
-					const int *pos)
+					const int *pos, RvScorer *eq)
 {
 	for (int j = 0; j < n; j++)
 	{
 		int			p = pos[set[j]];
+		float		d;
 
-		if (pb->keptq[p] == NULL)
-			pb->keptq[p] = RuhnswQueryNode(&pb->g, pb->cands[set[j]].vid);
-		if (RuhnswDistance(&pb->g, pb->keptq[p], e->vid) < e->dist)
+		if (eq != NULL)
+			d = RuhnswDistance(&pb->g, eq, pb->cands[set[j]].vid);
+		else
+		{
+			if (pb->keptq[p] == NULL)
+				pb->keptq[p] = RuhnswQueryNode(&pb->g, pb->cands[set[j]].vid);
+			d = RuhnswDistance(&pb->g, pb->keptq[p], e->vid);
+		}
+		if (d < e->dist)
 			return false;
 	}
 	return true;
@@ -336,11 +382,13 @@ RuhnswParCloserThan(RuhnswParBuild *pb, RuhnswParCand *e, const int *set, int n,
  * must, every closer flag is computed; otherwise the flags are those of the
  * previous selection over the same list and only candidate newc is new,
  * so, as pgvector does, only what the new candidate can change is
- * recomputed.  Returns the number kept and in *left the one candidate left
+ * recomputed; newq, when not NULL, is a scorer of newc's vector, which
+ * scores newc's test in one pass.  Returns the number kept and in *left the one candidate left
  * out when n == lm + 1 (-1 if none).
  */
 static int
-RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *left)
+RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, RvScorer *newq,
+				int *left)
 {
 	RuhnswParCand *c = pb->cands;
 	int		   *kept = pb->kept;
@@ -362,24 +410,25 @@ RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *lef
 		RuhnswParCand *e = &c[i];
 
 		if (must)
-			e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos);
+			e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos,
+											i == newc ? newq : NULL);
 		else if (nadded > 0)
 		{
 			if (e->closer)
 			{
-				e->closer = RuhnswParCloserThan(pb, e, added, nadded, pos);
+				e->closer = RuhnswParCloserThan(pb, e, added, nadded, pos, NULL);
 				removed |= !e->closer;
 			}
 			else if (removed)
 			{
-				e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos);
+				e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos, NULL);
 				if (e->closer)
 					added[nadded++] = i;
 			}
 		}
 		else if (i == newc)
 		{
-			e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos);
+			e->closer = RuhnswParCloserThan(pb, e, kept, nkept, pos, newq);
 			if (e->closer)
 				added[nadded++] = i;
 		}
@@ -409,7 +458,7 @@ RuhnswParSelect(RuhnswParBuild *pb, int n, int lm, bool must, int newc, int *lef
  * links plus v (RuhnswParSelect on the distances and flags kept beside
  * the list: the one candidate left out, v or an old link, is dropped).
  * Nothing happens when n is not a node of that level or already links
- * to v.
+ * to v.  pb->qnew is a scorer of v's vector.
  */
 static void
 RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
@@ -473,7 +522,8 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 
 	if (len == count)
 	{
-		(void) RuhnswParSelect(pb, count + 1, count, !closerset[level], newc, &left);
+		(void) RuhnswParSelect(pb, count + 1, count, !closerset[level], newc, pb->qnew,
+							   &left);
 		closerset[level] = true;
 	}
 	else
@@ -504,7 +554,7 @@ RuhnswParLinkInto(RuhnswParBuild *pb, uint32 n, uint32 v, float dist, int level)
 
 /*
  * Inserts vid (heap TID tid) into the shared graph.  Returns false when
- * vid was inserted already (by this or another participant).  Allocates
+ * vid's record was claimed already.  Allocates
  * in the current memory context; the scorers it begins are ended before
  * it returns.
  */
@@ -569,6 +619,7 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 	}
 
 	q = RuhnswQueryNode(g, vid);
+	pb->qnew = q;
 	cur.vid = ep;
 	cur.dist = RuhnswDistance(g, q, ep);
 	for (int lc = eplevel; lc > level; lc--)
@@ -603,7 +654,7 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 			pb->cands[nc].slot = -1;
 			nc++;
 		}
-		nsel[lc] = RuhnswParSelect(pb, nc, count, true, -1, &left);
+		nsel[lc] = RuhnswParSelect(pb, nc, count, true, -1, NULL, &left);
 		sel[lc] = palloc(sizeof(RuhnswParCand) * Max(nsel[lc], 1));
 		for (int i = 0; i < nsel[lc]; i++)
 			sel[lc][i] = pb->cands[pb->kept[i]];
@@ -632,14 +683,19 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 	LWLockRelease(&pb->locks[vid]);
 	for (int lc = top; lc >= 0; lc--)
 	{
+		if (nsel[lc] > 0)
+			RuhnswParPrefetchNode(pb, sel[lc][0].vid, lc, true);
 		for (int i = 0; i < nsel[lc]; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
+			if (i + 1 < nsel[lc])
+				RuhnswParPrefetchNode(pb, sel[lc][i + 1].vid, lc, true);
 			RuhnswParLinkInto(pb, sel[lc][i].vid, vid, sel[lc][i].dist, lc);
 		}
 	}
 
 	RuhnswQueryEnd(q);
+	pb->qnew = NULL;
 
 	if (entrylocked)
 	{
@@ -650,78 +706,24 @@ RuhnswParInsert(RuhnswParBuild *pb, uint32 vid, ItemPointer tid)
 	return true;
 }
 
-/* table_index_build_scan callback of a participant: inserts the row's node. */
-static void
-RuhnswParCallback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
-				  bool tupleIsAlive, void *state)
-{
-	RuhnswParBuild *pb = state;
-	RuhnswParShared *shared = pb->shared;
-	int16		storeno;
-	uint64		vid;
-	MemoryContext old;
-
-	if (isnull[0])
-		return;
-	if (!RvDatumGetVref(values[0], &storeno, &vid))
-		elog(ERROR, "ruhnsw build received a vector instead of a vector reference");
-	if (storeno != shared->meta.storeno)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ruhnsw index \"%s\" covers vectors of %d dimensions only",
-						RelationGetRelationName(index), shared->meta.dims),
-				 errdetail("The column also holds vectors of %d dimensions.",
-						   RvTamOpenStore(pb->heap, RV_KEY_STORENO(storeno))->dims),
-				 errhint("Declare the column with its dimensions, such as ruvector(%d).",
-						 shared->meta.dims)));
-	if (vid >= shared->memvids)
-		elog(ERROR, "ruhnsw build found vector id " UINT64_FORMAT
-			 " at or beyond the store's high-water mark " UINT64_FORMAT,
-			 vid, shared->memvids);
-	pb->nvrefs++;
-
-	old = MemoryContextSwitchTo(pb->tmpcxt);
-	if (RuhnswVectorIndexable(&pb->g, (uint32) vid))
-	{
-		uint64		done;
-
-		if (!RuhnswParInsert(pb, (uint32) vid, tid))
-		{
-			/* another row version of a vid already in: its TID, later */
-			if (pb->nextra == pb->capextra)
-			{
-				pb->capextra *= 2;
-				pb->xvids = repalloc_huge(pb->xvids, sizeof(uint32) * pb->capextra);
-				pb->xtids = repalloc_huge(pb->xtids, sizeof(ItemPointerData) * pb->capextra);
-			}
-			pb->xvids[pb->nextra] = (uint32) vid;
-			pb->xtids[pb->nextra] = *tid;
-			pb->nextra++;
-		}
-		done = pg_atomic_add_fetch_u64(&shared->ninserted, 1);
-		pb->indtuples++;
-		if (pb->leader)
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
-	}
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(pb->tmpcxt);
-}
-
 /*
- * A participant's whole share of the build: joins the parallel scan of
- * heap and inserts every row it is handed, then adds its totals to the
- * shared state.  The leader (leader true) reports progress.
+ * A participant's whole share of the build: claims work items (the
+ * vids[nwork] and then TIDs in the DSM) one at a time until none is
+ * left and inserts each, then adds its total to the shared state.  The
+ * leader (leader true) reports progress.  Scores on a backend-local copy
+ * of the work items' code records when it fits shared->cachebudget.
+ * Returns the number of nodes it inserted.
  */
-static void
-RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *locks,
-					   dsa_area *area, Relation heap, Relation index, bool leader)
+static double
+RuhnswParInsertShare(RuhnswParShared *shared, char *nodes, char *aux, LWLock *locks,
+					 uint32 *vids, Relation heap, Relation index, bool leader)
 {
+	ItemPointerData *tids = RuhnswParWorkTids(vids, shared->nwork);
 	RuhnswParBuild pb;
-	IndexInfo  *indexInfo;
-	TableScanDesc scan;
 	RvStore    *store;
-	double		reltuples;
 	int			count;
+	bool		cached;
+	MemoryContext old;
 
 	store = RuhnswGetStore(heap, index, &shared->meta);
 	if (store == NULL)
@@ -734,8 +736,8 @@ RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *
 	pb.aux = aux;
 	pb.locks = locks;
 	pb.leader = leader;
-	pb.heap = heap;
 	RuhnswGraphInit(&pb.g, index, &shared->meta, store);
+	pb.g.mode = RV_SCORE_SQ8;
 	(void) RuhnswLevelSlots(&pb.g, 0, &count);
 	pb.auxsize = RuhnswParAuxSize(pb.g.nslots);
 	pb.listbuf = palloc(sizeof(uint32) * count);
@@ -747,48 +749,65 @@ RuhnswParScanAndInsert(RuhnswParShared *shared, char *nodes, char *aux, LWLock *
 	pb.keptq = palloc(sizeof(RvScorer *) * count);
 	pb.ids = palloc(sizeof(uint32) * count);
 	pb.dd = palloc(sizeof(float) * count);
-	pb.area = area;
-	pb.capextra = 64;
-	pb.xvids = palloc(sizeof(uint32) * pb.capextra);
-	pb.xtids = palloc(sizeof(ItemPointerData) * pb.capextra);
 	RuhnswVidSetInitRange(&pb.g.visited, (uint32) shared->memvids, 1024);
 	pb.tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw parallel build",
 									  ALLOCSET_DEFAULT_SIZES);
 
-	indexInfo = BuildIndexInfo(index);
-	indexInfo->ii_Concurrent = shared->isconcurrent;
-	scan = table_beginscan_parallel(heap, RuhnswParScan(shared));
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, leader,
-									   RuhnswParCallback, &pb, scan);
+	/* the code records of every work item, when they fit this share */
+	if (shared->cachebudget > 0)
+	{
+		uint64	   *vids64 = palloc_extended(sizeof(uint64) * shared->nwork,
+											 MCXT_ALLOC_HUGE);
+
+		for (int64 i = 0; i < shared->nwork; i++)
+			vids64[i] = vids[i];
+		pb.g.cache = RvStoreCacheVectors(store, vids64, shared->nwork, pb.g.mode,
+										 shared->cachebudget);
+		pfree(vids64);
+	}
+	cached = pb.g.cache != NULL;
+
+	for (;;)
+	{
+		uint64		i = pg_atomic_fetch_add_u64(&shared->next, 1);
+		uint32		vid;
+
+		if (i >= (uint64) shared->nwork)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		vid = vids[i];
+		old = MemoryContextSwitchTo(pb.tmpcxt);
+		if (RuhnswVectorIndexable(&pb.g, vid))
+		{
+			uint64		done;
+
+			if (!RuhnswParInsert(&pb, vid, &tids[i]))
+				elog(ERROR, "ruhnsw build: vid %u is inserted twice", vid);
+			done = pg_atomic_add_fetch_u64(&shared->ninserted, 1);
+			pb.indtuples++;
+			if (leader)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(pb.tmpcxt);
+	}
 	RuhnswGraphFree(&pb.g);
 	MemoryContextDelete(pb.tmpcxt);
 
-	if (pb.nextra > 0)
-	{
-		Size		size = offsetof(RuhnswParExtras, vids) +
-			pb.nextra * (sizeof(uint32) + sizeof(ItemPointerData));
-		dsa_pointer dp = dsa_allocate_extended(area, size, DSA_ALLOC_HUGE);
-		RuhnswParExtras *x = dsa_get_address(area, dp);
-
-		x->n = pb.nextra;
-		memcpy(x->vids, pb.xvids, sizeof(uint32) * pb.nextra);
-		memcpy(RuhnswParExtraTids(x), pb.xtids, sizeof(ItemPointerData) * pb.nextra);
-		SpinLockAcquire(&shared->mutex);
-		x->next = shared->extras;
-		shared->extras = dp;
-		SpinLockRelease(&shared->mutex);
-	}
-
 	SpinLockAcquire(&shared->mutex);
 	shared->nparticipantsdone++;
-	shared->reltuples += reltuples;
 	shared->indtuples += pb.indtuples;
-	shared->nvrefs += pb.nvrefs;
 	SpinLockRelease(&shared->mutex);
 
 	ereport(DEBUG1,
-			(errmsg("ruhnsw parallel build: %s inserted %.0f of the %.0f tuples it scanned",
-					leader ? "leader" : "worker", pb.indtuples, reltuples)));
+			(errmsg("ruhnsw parallel build: %s scored %s",
+					leader ? "leader" : "worker",
+					cached ? "on a copy of its own" : "in the store's buffers")));
+	if (!leader)
+		ereport(DEBUG1,
+				(errmsg("ruhnsw parallel build: worker inserted %.0f of the " INT64_FORMAT " rows",
+						pb.indtuples, shared->nwork)));
+	return pb.indtuples;
 }
 
 /*
@@ -804,7 +823,7 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	char	   *nodes;
 	char	   *aux;
 	LWLock	   *locks;
-	dsa_area   *area;
+	uint32	   *vids;
 	Relation	heap;
 	Relation	index;
 	LOCKMODE	heapLockmode;
@@ -816,8 +835,8 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	shared = shm_toc_lookup(toc, RUHNSW_KEY_SHARED, false);
 	nodes = shm_toc_lookup(toc, RUHNSW_KEY_NODES, false);
 	aux = shm_toc_lookup(toc, RUHNSW_KEY_AUX, false);
-	area = dsa_attach_in_place(shm_toc_lookup(toc, RUHNSW_KEY_DSA, false), seg);
 	locks = shm_toc_lookup(toc, RUHNSW_KEY_LOCKS, false);
+	vids = shm_toc_lookup(toc, RUHNSW_KEY_WORK, false);
 	LWLockRegisterTranche(shared->tranche_id, "RuhnswBuild");
 
 	if (!shared->isconcurrent)
@@ -833,9 +852,8 @@ RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc)
 	heap = table_open(shared->heaprelid, heapLockmode);
 	index = index_open(shared->indexrelid, indexLockmode);
 
-	RuhnswParScanAndInsert(shared, nodes, aux, locks, area, heap, index, false);
+	RuhnswParInsertShare(shared, nodes, aux, locks, vids, heap, index, false);
 
-	dsa_detach(area);
 	index_close(index, indexLockmode);
 	table_close(heap, heapLockmode);
 }
@@ -877,27 +895,6 @@ RuhnswParallelWorkers(Relation heap, Relation index, RvStore *store)
 	return max_parallel_maintenance_workers;
 }
 
-/*
- * The only store of the index's column, or NULL when the column has none
- * or several.
- */
-static RvStore *
-RuhnswColumnStore(Relation heap, int16 attnum)
-{
-	RvRelCache *cache = RvRelGetCache(heap);
-	int16		storeno = -1;
-
-	for (int i = 0; i < cache->nstores; i++)
-	{
-		if (cache->stores[i].attnum != attnum)
-			continue;
-		if (storeno >= 0)
-			return NULL;
-		storeno = cache->stores[i].storeno;
-	}
-	return storeno >= 0 ? RvTamOpenStore(heap, RV_KEY_STORENO(storeno)) : NULL;
-}
-
 /* RuhnswLayoutPages callback: appends the page to the index arg. */
 static void
 RuhnswParEmitPage(const char *image, void *arg)
@@ -906,75 +903,80 @@ RuhnswParEmitPage(const char *image, void *arg)
 }
 
 /*
- * RuhnswBuildParallel: builds the index over heap in parallel when that is
- * possible: the column has exactly one store, workers are wanted
- * (RuhnswParallelWorkers), the graph and its locks fit in
- * maintenance_work_mem, a DSM segment can be had and at least one worker
- * starts.  Then it writes the metapage and node pages without WAL (the
- * caller WAL-logs them), sets *reltuples and *indtuples and returns true;
- * otherwise it returns false having written nothing and scanned nothing,
- * and the caller builds serially.  *meta (from the index options) gets the
- * store and entry point.  Runs with the locks CREATE INDEX holds; errors
- * as ruhnswbuild.
+ * RuhnswBuildParallel: builds the index over heap in parallel from the n
+ * (vid, heap TID) pairs ruhnswbuild collected (vids[i], tids[i]; maxvid
+ * the highest vid, every vector of store) when that is possible: workers
+ * are wanted (RuhnswParallelWorkers), the graph, its locks and the work
+ * items fit in maintenance_work_mem and a DSM segment can be had.  Then
+ * it writes the metapage and node pages without WAL (the caller WAL-logs
+ * them), sets *indtuples (the pairs indexed) and returns true; otherwise
+ * it returns false having written nothing, and the caller builds serially.
+ * When no worker starts, the leader inserts every node itself.  *meta
+ * (from the index options) gets the store and entry point.  Runs with the
+ * locks CREATE INDEX holds; errors as ruhnswbuild.
  */
 bool
 RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
-					RuhnswMetaPageData *meta, double *reltuples, double *indtuples)
+					RuhnswMetaPageData *meta, RvStore *store, const uint32 *vids,
+					const ItemPointerData *tids, int64 n, uint32 maxvid, double *indtuples)
 {
-	RvStore    *store = RuhnswColumnStore(heap, meta->attnum);
 	int			nworkers;
-	bool		isconcurrent = indexInfo->ii_Concurrent;
-	Snapshot	snapshot;
 	ParallelContext *pcxt;
 	RuhnswParShared *shared;
 	char	   *nodes;
 	char	   *aux;
 	LWLock	   *locks;
-	dsa_area   *area = NULL;
-	Size		estshared;
+	uint32	   *work;
+	ItemPointerData *worktids;
 	Size		estnodes;
 	Size		estaux;
 	Size		estlocks;
+	Size		estwork;
 	Size		querylen = 0;
-	uint64		memvids;
-	uint64		nallocated;
-	BlockNumber nblocks;
+	uint64		memvids = (uint64) maxvid + 1;
 	uint32		nodesize = RuhnswNodeSize(meta->m);
 	Size		auxsize = RuhnswParAuxSize((nodesize - sizeof(RuhnswNodeHeader)) / sizeof(uint32));
+	double		sharedbytes;
+	double		budget;
+	double		leaderdone;
+	uint64	   *seen;
+	int64		nwork = 0;
+	int64		nextra = 0;
+	uint32	   *xvids;
+	ItemPointerData *xtids;
 	RuhnswGraph g;
 	PGAlignedBlock page;
+	instr_time	t0,
+				t1,
+				t2,
+				t3;
 
-	if (store == NULL)
-		return false;
 	nworkers = RuhnswParallelWorkers(heap, index, store);
-	if (nworkers <= 0)
+	if (nworkers <= 0 || n == 0)
 		return false;
-
-	EnterParallelMode();
-	pcxt = CreateParallelContext("ruvector_tam", "RuhnswParallelBuildMain", nworkers);
-	snapshot = isconcurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
-
-	/*
-	 * Every vid the scan can meet was allocated before the snapshot was
-	 * taken (CONCURRENTLY), or no one else writes the table (ShareLock), so
-	 * it lies below the high-water vid read now.
-	 */
-	RvStoreCounts(store, &memvids, &nallocated, &nblocks);
-	if (memvids == 0 || memvids > RUHNSW_INVALID_VID ||
-		(double) memvids * (nodesize + auxsize + sizeof(LWLock)) >
-		(double) maintenance_work_mem * 1024.0)
-		goto backout;
-
-	estshared = add_size(BUFFERALIGN(sizeof(RuhnswParShared)),
-						 table_parallelscan_estimate(heap, snapshot));
 	estnodes = mul_size((Size) memvids, nodesize);
 	estaux = mul_size((Size) memvids, auxsize);
 	estlocks = mul_size((Size) memvids, sizeof(LWLock));
-	shm_toc_estimate_chunk(&pcxt->estimator, estshared);
+	estwork = mul_size((Size) n, sizeof(uint32) + sizeof(ItemPointerData));
+	sharedbytes = (double) estnodes + estaux + estlocks + estwork;
+	if (sharedbytes > (double) maintenance_work_mem * 1024.0)
+		return false;
+
+	/*
+	 * The work items: the first pair of each vid, in scan order; the further
+	 * ones get their TIDs after the layout.
+	 */
+	seen = palloc_extended(sizeof(uint64) * (memvids / 64 + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	xvids = palloc_extended(sizeof(uint32) * n, MCXT_ALLOC_HUGE);
+	xtids = palloc_extended(sizeof(ItemPointerData) * n, MCXT_ALLOC_HUGE);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("ruvector_tam", "RuhnswParallelBuildMain", nworkers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(RuhnswParShared));
 	shm_toc_estimate_chunk(&pcxt->estimator, estnodes);
 	shm_toc_estimate_chunk(&pcxt->estimator, estaux);
 	shm_toc_estimate_chunk(&pcxt->estimator, estlocks);
-	shm_toc_estimate_chunk(&pcxt->estimator, dsa_minimum_size());
+	shm_toc_estimate_chunk(&pcxt->estimator, estwork);
 	shm_toc_estimate_keys(&pcxt->estimator, 5);
 	if (debug_query_string)
 	{
@@ -984,29 +986,68 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	}
 	InitializeParallelDSM(pcxt);
 	if (pcxt->seg == NULL)
-		goto backout;
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		pfree(seen);
+		pfree(xvids);
+		pfree(xtids);
+		return false;
+	}
 
 	if (ruhnsw_build_tranche_id == 0)
 		ruhnsw_build_tranche_id = LWLockNewTrancheId();
 	LWLockRegisterTranche(ruhnsw_build_tranche_id, "RuhnswBuild");
 
-	shared = shm_toc_allocate(pcxt->toc, estshared);
+	work = shm_toc_allocate(pcxt->toc, estwork);
+	worktids = (ItemPointerData *) (work + n);
+	for (int64 i = 0; i < n; i++)
+	{
+		uint32		vid = vids[i];
+		uint64		bit = UINT64CONST(1) << (vid % 64);
+
+		if (seen[vid / 64] & bit)
+		{
+			xvids[nextra] = vid;
+			xtids[nextra] = tids[i];
+			nextra++;
+			continue;
+		}
+		seen[vid / 64] |= bit;
+		work[nwork] = vid;
+		worktids[nwork] = tids[i];
+		nwork++;
+	}
+	pfree(seen);
+	/* the TIDs follow the nwork vids */
+	if (nwork < n)
+		memmove(work + nwork, worktids, sizeof(ItemPointerData) * nwork);
+
+	/*
+	 * Each participant may copy the code records of the work items: what
+	 * the shared graph leaves of maintenance_work_mem, split between them.
+	 */
+	budget = ((double) maintenance_work_mem * 1024.0 - sharedbytes) / (nworkers + 1);
+
+	shared = shm_toc_allocate(pcxt->toc, sizeof(RuhnswParShared));
 	memset(shared, 0, sizeof(RuhnswParShared));
 	shared->heaprelid = RelationGetRelid(heap);
 	shared->indexrelid = RelationGetRelid(index);
-	shared->isconcurrent = isconcurrent;
+	shared->isconcurrent = indexInfo->ii_Concurrent;
 	shared->meta = *meta;
 	shared->meta.storeno = store->storeno;
 	shared->meta.store_relid = store->relid;
 	shared->meta.dims = store->dims;
 	shared->memvids = memvids;
+	shared->nwork = nwork;
+	shared->cachebudget = budget > 0 ? (Size) Min(budget, (double) MaxAllocHugeSize) : 0;
 	shared->tranche_id = ruhnsw_build_tranche_id;
 	LWLockInitialize(&shared->entrylock, ruhnsw_build_tranche_id);
 	shared->entry_vid = RUHNSW_INVALID_VID;
 	shared->entry_level = -1;
+	pg_atomic_init_u64(&shared->next, 0);
 	pg_atomic_init_u64(&shared->ninserted, 0);
 	SpinLockInit(&shared->mutex);
-	table_parallelscan_initialize(heap, RuhnswParScan(shared), snapshot);
 
 	nodes = shm_toc_allocate(pcxt->toc, estnodes);
 	memset(nodes, 0, estnodes);
@@ -1019,15 +1060,8 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_SHARED, shared);
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_NODES, nodes);
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_AUX, aux);
-	{
-		void	   *place = shm_toc_allocate(pcxt->toc, dsa_minimum_size());
-
-		shm_toc_insert(pcxt->toc, RUHNSW_KEY_DSA, place);
-		area = dsa_create_in_place(place, dsa_minimum_size(), ruhnsw_build_tranche_id,
-								   pcxt->seg);
-	}
-	shared->extras = InvalidDsaPointer;
 	shm_toc_insert(pcxt->toc, RUHNSW_KEY_LOCKS, locks);
+	shm_toc_insert(pcxt->toc, RUHNSW_KEY_WORK, work);
 	if (debug_query_string)
 	{
 		char	   *query = shm_toc_allocate(pcxt->toc, querylen + 1);
@@ -1036,30 +1070,20 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 		shm_toc_insert(pcxt->toc, RUHNSW_KEY_QUERY_TEXT, query);
 	}
 
+	INSTR_TIME_SET_CURRENT(t0);
 	LaunchParallelWorkers(pcxt);
-	if (pcxt->nworkers_launched == 0)
-	{
-		WaitForParallelWorkersToFinish(pcxt);
-		dsa_detach(area);
-		goto backout;
-	}
 	ereport(DEBUG1,
 			(errmsg("ruhnsw build of \"%s\": using %d parallel workers",
 					RelationGetRelationName(index), pcxt->nworkers_launched)));
 
-	/* the store's allocated vids estimate the rows to insert */
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) nallocated);
-	RuhnswParScanAndInsert(shared, nodes, aux, locks, area, heap, index, true);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, n);
+	leaderdone = RuhnswParInsertShare(shared, nodes, aux, locks, work, heap, index, true);
 	WaitForParallelWorkersToFinish(pcxt);
 	Assert(shared->nparticipantsdone == pcxt->nworkers_launched + 1);
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) shared->indtuples);
+	INSTR_TIME_SET_CURRENT(t1);
 
-	/*
-	 * The leader alone now: repair and lay out as a serial in-memory build.
-	 * The index covers the store once it has seen one of its vectors.
-	 */
-	if (shared->nvrefs > 0)
-		*meta = shared->meta;
+	/* the leader alone now: repair and lay out as a serial in-memory build */
+	*meta = shared->meta;
 	RuhnswGraphInit(&g, index, meta, store);
 	g.mem = nodes;
 	g.memvids = memvids;
@@ -1073,48 +1097,41 @@ RuhnswBuildParallel(Relation heap, Relation index, IndexInfo *indexInfo,
 				(errmsg("ruhnsw parallel build: reconnected " INT64_FORMAT " of %.0f nodes",
 						nrepaired, shared->indtuples)));
 	}
+	INSTR_TIME_SET_CURRENT(t2);
 	RuhnswGraphFree(&g);
-	if (shared->nvrefs > 0)
-		RuhnswGraphToMeta(&g, meta);
+	RuhnswGraphToMeta(&g, meta);
 	RuhnswInitMetaPage(page.data, meta);
 	RuhnswBuildAppendPage(index, page.data);
-	if (shared->nvrefs > 0)
+	RuhnswLayoutPages(&g, RuhnswParEmitPage, index);
+
+	/* the TIDs of further row versions, into the pages just written */
+	g.mem = NULL;
+	g.unlogged_build = true;
+	g.nblocks = RelationGetNumberOfBlocks(index);
+	for (int64 i = 0; i < nextra; i++)
 	{
-		RuhnswLayoutPages(&g, RuhnswParEmitPage, index);
-
-		/* the TIDs of further row versions, into the pages just written */
-		g.mem = NULL;
-		g.unlogged_build = true;
-		g.nblocks = RelationGetNumberOfBlocks(index);
-		for (dsa_pointer dp = shared->extras; DsaPointerIsValid(dp);)
-		{
-			RuhnswParExtras *x = dsa_get_address(area, dp);
-			ItemPointerData *tids = RuhnswParExtraTids(x);
-
-			for (int64 i = 0; i < x->n; i++)
-			{
-				CHECK_FOR_INTERRUPTS();
-				if (!RuhnswAddTid(&g, heap, x->vids[i], &tids[i]))
-					elog(ERROR, "ruhnsw build: vid %u has no node for its further TIDs",
-						 x->vids[i]);
-			}
-			dp = x->next;
-		}
+		CHECK_FOR_INTERRUPTS();
+		if (!RuhnswAddTid(&g, heap, xvids[i], &xtids[i]))
+			elog(ERROR, "ruhnsw build: vid %u has no node for its further TIDs", xvids[i]);
 	}
-	dsa_detach(area);
+	INSTR_TIME_SET_CURRENT(t3);
+	INSTR_TIME_SUBTRACT(t3, t2);
+	INSTR_TIME_SUBTRACT(t2, t1);
+	INSTR_TIME_SUBTRACT(t1, t0);
+	ereport(DEBUG1,
+			(errmsg("ruhnsw parallel build: inserts %.3f s, reachability repair %.3f s, page layout %.3f s",
+					INSTR_TIME_GET_DOUBLE(t1), INSTR_TIME_GET_DOUBLE(t2),
+					INSTR_TIME_GET_DOUBLE(t3))));
 
-	*reltuples = shared->reltuples;
-	*indtuples = shared->indtuples;
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
+	/* the further TIDs count as the leader's */
+	ereport(DEBUG1,
+			(errmsg("ruhnsw parallel build: leader inserted %.0f of the " INT64_FORMAT " rows",
+					leaderdone + nextra, nwork)));
+	*indtuples = shared->indtuples + nextra;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) *indtuples);
 	DestroyParallelContext(pcxt);
 	ExitParallelMode();
+	pfree(xvids);
+	pfree(xtids);
 	return true;
-
-backout:
-	if (IsMVCCSnapshot(snapshot))
-		UnregisterSnapshot(snapshot);
-	DestroyParallelContext(pcxt);
-	ExitParallelMode();
-	return false;
 }

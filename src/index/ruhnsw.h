@@ -486,7 +486,8 @@ extern void RuhnswBuildAppendPage(Relation index, const char *image);
 
 /* hnswbuildpar.c */
 extern bool RuhnswBuildParallel(Relation heap, Relation index, struct IndexInfo *indexInfo,
-								RuhnswMetaPageData *meta, double *reltuples,
+								RuhnswMetaPageData *meta, RvStore *store, const uint32 *vids,
+								const ItemPointerData *tids, int64 n, uint32 maxvid,
 								double *indtuples);
 extern PGDLLEXPORT void RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
 
