@@ -532,10 +532,21 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 	{
 		RvScoreCache *cache = s->cache;
 
+		/* the cached records are scattered: ask for each two ahead */
+		for (int i = 0; i < Min(n, 2); i++)
+			if (vids[i] < cache->nvids)
+				__builtin_prefetch(cache->data + vids[i] * cache->recbytes);
 		for (int i = 0; i < n; i++)
 		{
 			uint64		vid = vids[i];
 
+			if (i + 2 < n && vids[i + 2] < cache->nvids)
+			{
+				const char *next = cache->data + vids[i + 2] * cache->recbytes;
+
+				for (uint32 off = 0; off < cache->recbytes; off += 64)
+					__builtin_prefetch(next + off);
+			}
 			if (vid < cache->nvids && (cache->present[vid / 8] & (1 << (vid % 8))))
 				dist[i] = RvScoreRecord(s, cache->data + vid * cache->recbytes, vid,
 										err ? &err[i] : NULL);
