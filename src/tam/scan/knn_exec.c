@@ -29,9 +29,10 @@
  *	  the value the SQL expression computes, and the order equals that of
  *	  Sort over a Seq Scan (ties by TID, which that Sort leaves
  *	  unspecified).  The one shortcut: once a heap is full, a row whose
- *	  distance on the store's SQ8 codes, less its error bound, exceeds the
- *	  heap's worst key is skipped without reading its floats, as its exact
- *	  distance cannot enter the heap (RvKnnScoreRow).  A participant's heap
+ *	  codes prove its exact distance above the heap's worst key (the sign
+ *	  bound of its 1-bit code, or its SQ8 distance less its error bound:
+ *	  RvStoreScoreExceeds) is skipped without reading its floats, as its
+ *	  exact distance cannot enter the heap (RvKnnScoreRow).  A participant's heap
  *	  holds the best keys of the rows it saw, so the merge of all of them
  *	  holds the best keys of the table: a parallel pass keeps exactly the
  *	  keys a serial one does;
@@ -107,6 +108,7 @@ typedef struct RvKnnRanker
 	RvScorer   *scorer;			/* of the query over the last vref's store */
 	int16		storeno;		/* its number, or -1 */
 	int64		nskipped;		/* rows ruled out on codes */
+	int64		nsign;			/* of them, by the sign bound of a bit code */
 	int64		nranked;		/* rows that passed the qual */
 	RvKnnEntry *entries;
 	int64		n;
@@ -130,6 +132,7 @@ typedef struct RvKnnScanState
 	bool		query_ready;	/* query evaluated */
 	RuVector   *query;			/* NULL when the query value is NULL */
 	int64		nskipped;		/* rows of the last pass ruled out on codes */
+	int64		nsign;			/* of them, by the sign bound of a bit code */
 	bool		ranked;			/* entries[] holds the current ranking */
 	int64		bound;			/* capacity of entries[] */
 	int64		nentries;
@@ -159,6 +162,7 @@ typedef struct RvKnnParWorker
 	int64		nentries;		/* keys in its result area */
 	int64		nranked;
 	int64		nskipped;
+	int64		nsign;
 } RvKnnParWorker;
 
 /*
@@ -310,7 +314,10 @@ RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
 
 		RvKnnCheckDims(r, store->dims);
 		if (r->scorer)
+		{
+			r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
 			RvStoreEndScore(r->scorer);
+		}
 		r->scorer = NULL;
 		old = MemoryContextSwitchTo(r->cxt);
 		r->scorer = RvStoreBeginScore(store, r->kind, r->qx,
@@ -375,7 +382,10 @@ RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 		RvKnnOffer(r->entries, &r->n, r->bound, &e);
 	}
 	if (r->scorer)
+	{
+		r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
 		RvStoreEndScore(r->scorer);
+	}
 	r->scorer = NULL;
 	r->storeno = -1;
 	ResetExprContext(econtext);
@@ -531,6 +541,7 @@ RvKnnRankParallel(RvKnnScanState *st, RvKnnRanker *r, Snapshot snapshot, int nwo
 			RvKnnOffer(r->entries, &r->n, r->bound, &we[i]);
 		r->nranked += workers[w].nranked;
 		r->nskipped += workers[w].nskipped;
+		r->nsign += workers[w].nsign;
 		*nranked_workers += workers[w].nranked;
 	}
 	DestroyParallelContext(pcxt);
@@ -608,6 +619,7 @@ RvKnnParallelMain(dsm_segment *seg, shm_toc *toc)
 	me->nentries = r.n;
 	me->nranked = r.nranked;
 	me->nskipped = r.nskipped;
+	me->nsign = r.nsign;
 	FreeExprContext(r.econtext, true);
 	table_close(r.rel, AccessShareLock);
 
@@ -696,6 +708,7 @@ RvKnnRank(RvKnnScanState *st)
 	st->nentries = r.n;
 	st->nranked = r.nranked;
 	st->nskipped = r.nskipped;
+	st->nsign = r.nsign;
 	st->ranked = true;
 	st->npasses++;
 }
@@ -826,6 +839,7 @@ RvKnnExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		}
 		ExplainPropertyInteger("Rows Ranked", NULL, st->nranked, es);
 		ExplainPropertyInteger("Rows Ruled Out On Codes", NULL, st->nskipped, es);
+		ExplainPropertyInteger("Of Them On Sign Bounds", NULL, st->nsign, es);
 		ExplainPropertyInteger("Ranking Passes", NULL, st->npasses, es);
 	}
 }

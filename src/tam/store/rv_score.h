@@ -30,8 +30,10 @@
  *	                single vids stored before the centroid was fixed (their
  *	                bit records are absent: rv_store.h).
  * Certain bounds: RvStoreScoreExceeds and RvStoreScoreBounds judge on SQ8
- * codes (or exact floats) in both code modes, never on bit codes, so what
- * they rule out is ruled out for sure.
+ * codes (or exact floats) in both code modes, never on RaBitQ's estimate
+ * and bound, so what they rule out is ruled out for sure.  (The sign
+ * bound RvStoreScoreExceeds takes from a bit code first is a different,
+ * certain bound: store_score.c.)
  * RvStoreScoreExact is always exact: the value RvVectorDistance computes on
  * the vector's floats as one piece, i.e. bit for bit what the SQL function
  * returns.
@@ -106,12 +108,18 @@ extern void RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *di
 
 /*
  * RvStoreScoreExceeds: true when vid's exact distance is certainly greater
- * than threshold, judged on its code (false when the scorer is not on codes,
- * or the code cannot tell).  For L2 and squared L2 the code distance is
- * summed a block of dimensions at a time and the answer given as soon as
- * the partial sum, less the error bound, passes the threshold.
+ * than threshold, judged on its codes (false when the scorer is not on
+ * codes, or the codes cannot tell).  For L2 and squared L2, where the store
+ * has bit codes, first on the sign bound of the vid's 1-bit code (a
+ * certain lower bound from its sign bits and norm, store_score.c); then
+ * the SQ8 code distance is summed a block of dimensions at a time and the
+ * answer given as soon as the partial sum, less the error bound, passes
+ * the threshold.
  */
 extern bool RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold);
+
+/* How many vids RvStoreScoreExceeds ruled out on the sign bound so far. */
+extern uint64 RvStoreScoreSignBoundRuledOut(const RvScorer *s);
 
 /* RvStoreScoreExact: vid's exact distance, as the SQL function computes it. */
 extern double RvStoreScoreExact(RvScorer *s, uint64 vid);
