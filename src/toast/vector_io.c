@@ -262,12 +262,15 @@ ruvector_recv(PG_FUNCTION_ARGS)
 	dim = (int16) pq_getmsgint(buf, sizeof(int16));
 	unused = (int16) pq_getmsgint(buf, sizeof(int16));
 
-	/* The binary image of a vref starts with its marker where dim goes */
+	/*
+	 * The binary image of a vref starts with its marker where dim goes (as
+	 * logical decoding sends it): input that is not a vector.
+	 */
 	if (dim == RV_VREF_MARKER)
 		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unresolved ruvector reference"),
-				 errdetail("A vector reference escaped its ruvector table.")));
+				 errdetail("The binary value holds a ruvector table's vector reference, not a vector.")));
 
 	RvCheckDim(dim);
 	RvCheckExpectedDim(typmod, dim);
@@ -292,7 +295,7 @@ PG_FUNCTION_INFO_V1(ruvector_send);
 /*
  * ruvector_send(ruvector) -> bytea: int16 dim, int16 unused, dim float4.
  * During logical decoding a vref is sent as int16 RV_VREF_MARKER, int16
- * store number, int64 vid (which ruvector_recv refuses); anywhere else it
+ * store number, int64 vid (which ruvector_recv refuses, 22P03); anywhere else it
  * raises "unresolved ruvector reference" (XX000).
  */
 Datum

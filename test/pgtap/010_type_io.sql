@@ -147,7 +147,7 @@ SELECT throws_ok($$SELECT pg_temp.feed_recv(int2send(3::int2) || int2send(0::int
 SELECT throws_ok($$SELECT pg_temp.feed_recv(int2send(2::int2) || int2send(0::int2) || float4send(1) || float4send(2), 'ruvector(3)')$$,
 	'22000', 'expected 3 dimensions, not 2', 'recv: typmod checked');
 SELECT throws_ok($$SELECT pg_temp.feed_recv(int2send(-21078::int2) || int2send(1::int2) || int4send(42) || int4send(0))$$,
-	'XX000', 'unresolved ruvector reference', 'recv: vref bytes raise an internal error');
+	'22P03', 'unresolved ruvector reference', 'recv: vref bytes are refused as invalid binary input');
 
 -- COPY ... (FORMAT binary) round trip through a file
 CREATE TEMP TABLE src (id int, v ruvector);

@@ -12,9 +12,10 @@
 #			a heap table with a ruvector(3) column.
 # Every statement must either succeed or fail with one of the documented
 # messages and SQLSTATEs (the type's, src/toast/vector_io.c and
-# rv_vector.c, and COPY's own framing/encoding errors); XX000 is allowed
-# only for the documented case of a binary value whose dim is the vref
-# marker.  Both tables must give the same outcome for each input, and a
+# rv_vector.c, and COPY's own framing/encoding errors); "unresolved
+# ruvector reference" (22P03) only for the documented case of a binary
+# value whose dim is the vref marker.  Both tables must give the same
+# outcome for each input, and a
 # COPY text row without COPY metacharacters the same outcome as its
 # literal.  The server must not crash (one session runs everything;
 # postmaster start time unchanged; no "terminated by signal" in the log),
@@ -85,7 +86,7 @@ sub allowed
 	my ($st, $msg) = $o =~ /^(\w{5}):(.*)\z/s or return 0;
 	return 1 if $type_errors{$st} && $msg =~ $type_errors{$st};
 	return 1 if $copy && $copy_errors{$st} && $msg =~ $copy_errors{$st};
-	return 1 if $vref && $st eq 'XX000' && $msg eq 'unresolved ruvector reference';
+	return 1 if $vref && $st eq '22P03' && $msg eq 'unresolved ruvector reference';
 	return 0;
 }
 
