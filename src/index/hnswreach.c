@@ -13,6 +13,10 @@
  * build runs the repair too, as a safeguard: its graph is made by the same
  * inserts.
  *
+ * RuhnswAllReachable only checks, with the same walk, whether a repair is
+ * needed: VACUUM runs it beside inserts and takes the exclusive lock for
+ * the repair only when a live node is not reached.
+ *
  * RuhnswRepairReachability walks the graph breadth-first from the entry
  * point over the level-0 lists (through deleted nodes too, as scans do),
  * then sweeps the vids in order.  Level 0 because that is the graph a
@@ -105,7 +109,8 @@ RuhnswReachPush(RuhnswReach *r, uint32 vid)
 static inline void
 RuhnswReachCountLink(RuhnswReach *r, uint32 n, uint32 t)
 {
-	if (r->order[n] < r->order[t] && r->earlyin[t] < RUHNSW_REACH_COUNT_MAX)
+	if (r->earlyin != NULL && r->order[n] < r->order[t] &&
+		r->earlyin[t] < RUHNSW_REACH_COUNT_MAX)
 		r->earlyin[t]++;
 }
 
@@ -359,4 +364,79 @@ RuhnswRepairReachability(RuhnswGraph *g)
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 	return nreconnected;
+}
+
+/*
+ * RuhnswAllReachable: true when every live node of the index's pages is
+ * reached by a breadth-first walk from the entry point over the level-0
+ * lists (as RuhnswRepairReachability walks); *nlive gets their count.
+ * Changes nothing, and needs only RUHNSW_UPDATE_LOCK in ShareLock: inserts
+ * may run meanwhile, as they keep every node reachable after each WAL
+ * record, and no ambulkdelete can run beside the caller's VACUUM.  A node
+ * an insert writes behind the walk is not reached by it, so the live nodes
+ * one walk misses get a second, fresh walk: a node live at the first sweep
+ * and reached by either walk was reachable then, and inserts keep it so.
+ * So a true answer is true of the graph when it returns; a false one (a
+ * node missed twice) sends the caller to the repair.  Memory: 12 bytes
+ * per vid at most, freed before returning.
+ */
+bool
+RuhnswAllReachable(RuhnswGraph *g, int64 *nlive)
+{
+	RuhnswReach r;
+	MemoryContext cxt;
+	MemoryContext old;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
+	uint32	   *missed;
+	uint64		nmissed = 0;
+	bool		all = true;
+
+	*nlive = 0;
+	if (g->entry_vid == RUHNSW_INVALID_VID)
+		return true;
+	memset(&r, 0, sizeof(r));
+	r.g = g;
+	r.nvids = Min(RuhnswNumVids(g->nodes_per_page, g->group_pages, nblocks),
+				  (uint64) RUHNSW_INVALID_VID);
+	if ((uint64) g->entry_vid >= r.nvids)
+		return false;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw reachability check",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	r.order = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
+	r.earlyin = NULL;
+	r.queue = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
+	r.rec = palloc(g->nodesize);
+	missed = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
+
+	/* first walk: every live node */
+	memset(r.order, 0, sizeof(uint32) * r.nvids);
+	RuhnswReachPush(&r, g->entry_vid);
+	RuhnswReachDrain(&r);
+	for (uint64 vid = 0; vid < r.nvids; vid++)
+	{
+		if ((vid & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!RuhnswReadNode(g, (uint32) vid, r.rec) || !RuhnswReachIsLive(r.rec))
+			continue;
+		(*nlive)++;
+		if (!RuhnswReachVisited(&r, (uint32) vid))
+			missed[nmissed++] = (uint32) vid;
+	}
+
+	/* second walk: only the nodes the first one missed */
+	if (nmissed > 0)
+	{
+		memset(r.order, 0, sizeof(uint32) * r.nvids);
+		r.head = r.tail = 0;
+		RuhnswReachPush(&r, g->entry_vid);
+		RuhnswReachDrain(&r);
+		for (uint64 i = 0; i < nmissed && all; i++)
+			if (!RuhnswReachVisited(&r, missed[i]) &&
+				RuhnswReadNode(g, missed[i], r.rec) && RuhnswReachIsLive(r.rec))
+				all = false;
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return all;
 }

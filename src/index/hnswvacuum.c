@@ -25,7 +25,9 @@
  * the deleted vids out again (a re-inserted vid overwrites its record).
  *
  * amvacuumcleanup (every VACUUM that does index cleanup, whether or not
- * ambulkdelete ran) takes RUHNSW_UPDATE_LOCK in ExclusiveLock too and runs
+ * ambulkdelete ran) first walks the graph under RUHNSW_UPDATE_LOCK in
+ * ShareLock, beside running inserts (RuhnswAllReachable); only when a live
+ * node is not reached does it take the lock in ExclusiveLock and run
  * RuhnswRepairReachability (hnswreach.c): step 3 can strand a node whose
  * in-links all came from deleted nodes (inserts strand none, but those of
  * an earlier release could); after it every live node is reachable from
@@ -348,8 +350,11 @@ ruhnswbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 /*
  * Reconnects live nodes not reachable from the entry point (see the file
- * header), under RUHNSW_UPDATE_LOCK in ExclusiveLock.  Reports how many at
- * the VACUUM's message level (INFO for VACUUM VERBOSE).
+ * header).  First checks, under RUHNSW_UPDATE_LOCK in ShareLock only (so
+ * inserts go on), whether every live node is reachable
+ * (RuhnswAllReachable); only when one is not does it take the lock in
+ * ExclusiveLock and repair.  Reports how many it reconnected at the
+ * VACUUM's message level (INFO for VACUUM VERBOSE).
  */
 static void
 RuhnswVacuumReconnect(IndexVacuumInfo *info)
@@ -363,6 +368,33 @@ RuhnswVacuumReconnect(IndexVacuumInfo *info)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw vacuum cleanup",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
+
+	/* the common case: nothing to repair, no barrier for inserts */
+	LockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+	RuhnswReadMeta(index, &meta);
+	if (OidIsValid(meta.store_relid) && meta.entry_vid != RUHNSW_INVALID_VID &&
+		RuhnswGetStore(NULL, index, &meta) != NULL)
+	{
+		RuhnswGraph g;
+		int64		nlive;
+		bool		all;
+
+		RuhnswGraphInit(&g, index, &meta, RuhnswGetStore(NULL, index, &meta));
+		all = RuhnswAllReachable(&g, &nlive);
+		RuhnswGraphFree(&g);
+		if (all)
+		{
+			UnlockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(cxt);
+			elog(DEBUG1, "index \"%s\": all " INT64_FORMAT
+				 " live nodes reachable from the entry point, no repair",
+				 RelationGetRelationName(index), nlive);
+			return;
+		}
+	}
+	UnlockPage(index, RUHNSW_UPDATE_LOCK, ShareLock);
+
 	LockPage(index, RUHNSW_UPDATE_LOCK, ExclusiveLock);
 	RuhnswReadMeta(index, &meta);
 	if (OidIsValid(meta.store_relid) && RuhnswGetStore(NULL, index, &meta) == NULL)
@@ -389,7 +421,8 @@ RuhnswVacuumReconnect(IndexVacuumInfo *info)
  * ruhnswvacuumcleanup (amvacuumcleanup): reconnects unreachable live
  * nodes (RuhnswVacuumReconnect), then fills in stats (counting live nodes
  * when ambulkdelete did not run).  Holds RUHNSW_UPDATE_LOCK in
- * ExclusiveLock while reconnecting; inserts wait meanwhile.
+ * ExclusiveLock only while reconnecting, which it does only when a live
+ * node is unreachable; inserts wait meanwhile.
  */
 IndexBulkDeleteResult *
 ruhnswvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)

@@ -478,6 +478,7 @@ extern bool ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointe
 
 /* hnswreach.c */
 extern int64 RuhnswRepairReachability(RuhnswGraph *g);
+extern bool RuhnswAllReachable(RuhnswGraph *g, int64 *nlive);
 
 /* hnswbuild.c */
 extern IndexBuildResult *ruhnswbuild(Relation heap, Relation index, struct IndexInfo *indexInfo);
