@@ -289,6 +289,32 @@ RuhnswReachReconnect(RuhnswReach *r, uint32 u)
 	RuhnswReachDrain(r);
 }
 
+/* Vids with a record slot: in memory (build) or on the index's pages. */
+static uint64
+RuhnswReachNumVids(RuhnswGraph *g)
+{
+	uint64		n;
+
+	if (g->mem != NULL)
+		n = g->memvids;
+	else
+		n = RuhnswNumVids(g->nodes_per_page, g->group_pages,
+						  RelationGetNumberOfBlocks(g->index));
+	return Min(n, (uint64) RUHNSW_INVALID_VID);
+}
+
+/* A fresh walk from the entry point: numbers every node it reaches. */
+static void
+RuhnswReachWalk(RuhnswReach *r)
+{
+	memset(r->order, 0, sizeof(uint32) * r->nvids);
+	if (r->earlyin)
+		memset(r->earlyin, 0, sizeof(uint16) * r->nvids);
+	r->head = r->tail = 0;
+	RuhnswReachPush(r, r->g->entry_vid);
+	RuhnswReachDrain(r);
+}
+
 /*
  * RuhnswRepairReachability: makes every live node of g reachable from the
  * entry point (see the file header).  g is an in-memory build graph or
@@ -309,15 +335,7 @@ RuhnswRepairReachability(RuhnswGraph *g)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	r.g = g;
-	if (g->mem != NULL)
-		r.nvids = g->memvids;
-	else
-	{
-		BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
-
-		r.nvids = RuhnswNumVids(g->nodes_per_page, g->group_pages, nblocks);
-	}
-	r.nvids = Min(r.nvids, (uint64) RUHNSW_INVALID_VID);
+	r.nvids = RuhnswReachNumVids(g);
 	if ((uint64) g->entry_vid >= r.nvids)
 		return 0;
 
@@ -334,12 +352,8 @@ RuhnswRepairReachability(RuhnswGraph *g)
 	{
 		int64		nthis = 0;
 
-		memset(r.order, 0, sizeof(uint32) * r.nvids);
-		memset(r.earlyin, 0, sizeof(uint16) * r.nvids);
-		r.head = r.tail = 0;
 		r.nunsafe = 0;
-		RuhnswReachPush(&r, g->entry_vid);
-		RuhnswReachDrain(&r);
+		RuhnswReachWalk(&r);
 
 		for (uint64 vid = 0; vid < r.nvids; vid++)
 		{
@@ -386,7 +400,6 @@ RuhnswAllReachable(RuhnswGraph *g, int64 *nlive)
 	RuhnswReach r;
 	MemoryContext cxt;
 	MemoryContext old;
-	BlockNumber nblocks = RelationGetNumberOfBlocks(g->index);
 	uint32	   *missed;
 	uint64		nmissed = 0;
 	bool		all = true;
@@ -396,8 +409,7 @@ RuhnswAllReachable(RuhnswGraph *g, int64 *nlive)
 		return true;
 	memset(&r, 0, sizeof(r));
 	r.g = g;
-	r.nvids = Min(RuhnswNumVids(g->nodes_per_page, g->group_pages, nblocks),
-				  (uint64) RUHNSW_INVALID_VID);
+	r.nvids = RuhnswReachNumVids(g);
 	if ((uint64) g->entry_vid >= r.nvids)
 		return false;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ruhnsw reachability check",
@@ -410,9 +422,7 @@ RuhnswAllReachable(RuhnswGraph *g, int64 *nlive)
 	missed = MemoryContextAllocHuge(cxt, sizeof(uint32) * r.nvids);
 
 	/* first walk: every live node */
-	memset(r.order, 0, sizeof(uint32) * r.nvids);
-	RuhnswReachPush(&r, g->entry_vid);
-	RuhnswReachDrain(&r);
+	RuhnswReachWalk(&r);
 	for (uint64 vid = 0; vid < r.nvids; vid++)
 	{
 		if ((vid & 255) == 0)
@@ -427,10 +437,7 @@ RuhnswAllReachable(RuhnswGraph *g, int64 *nlive)
 	/* second walk: only the nodes the first one missed */
 	if (nmissed > 0)
 	{
-		memset(r.order, 0, sizeof(uint32) * r.nvids);
-		r.head = r.tail = 0;
-		RuhnswReachPush(&r, g->entry_vid);
-		RuhnswReachDrain(&r);
+		RuhnswReachWalk(&r);
 		for (uint64 i = 0; i < nmissed && all; i++)
 			if (!RuhnswReachVisited(&r, missed[i]) &&
 				RuhnswReadNode(g, missed[i], r.rec) && RuhnswReachIsLive(r.rec))

@@ -269,115 +269,6 @@ RvAuditTable(Oid *owner)
 	return quote_qualified_identifier(get_namespace_name(nsp), "ruvector_audit");
 }
 
-/*
- * RvAuditLog: appends the event (a short name such as "verify_failure")
- * about relation relid (InvalidOid for none) with free-text detail to the
- * audit log, as the extension's owner (the event is the system's, not the
- * caller's).  Takes an EXCLUSIVE lock on ruvector_audit until the end of
- * the transaction.  During recovery or in a read-only transaction logs a
- * WARNING instead.  Errors from the table or the key propagate.
- */
-void
-RvAuditLog(const char *event, Oid relid, const char *detail)
-{
-	char	   *table;
-	char	   *relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
-	unsigned char prev[RV_AUDIT_HASH_BYTES] = {0};
-	unsigned char hash[RV_AUDIT_HASH_BYTES];
-	unsigned char sig[crypto_sign_BYTES];
-	int64		seq = 1;
-	TimestampTz at = GetCurrentTimestamp();
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			owner;
-	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	Oid			types[9] = {INT8OID, TIMESTAMPTZOID, TEXTOID, OIDOID, TEXTOID, TEXTOID,
-	BYTEAOID, BYTEAOID, BYTEAOID};
-
-	if (RecoveryInProgress() || XactReadOnly)
-	{
-		ereport(WARNING,
-				(errmsg("audit event \"%s\" on \"%s\" not logged: the transaction is read-only",
-						event, relname ? relname : "-"),
-				 errdetail("%s", detail ? detail : "")));
-		return;
-	}
-	table = RvAuditTable(&owner);
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", table), false, 0) !=
-			SPI_OK_UTILITY)
-			elog(ERROR, "could not lock %s", table);
-		if (SPI_execute(psprintf("SELECT seq, hash FROM %s ORDER BY seq DESC LIMIT 1",
-								 table), true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read %s", table);
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
-			Datum		d;
-			bytea	   *h;
-
-			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			seq = DatumGetInt64(d) + 1;
-			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-			h = DatumGetByteaPP(d);
-			if (!isnull && VARSIZE_ANY_EXHDR(h) == RV_AUDIT_HASH_BYTES)
-				memcpy(prev, VARDATA_ANY(h), RV_AUDIT_HASH_BYTES);
-		}
-		RvAuditHash(seq, at, event, strlen(event), relid, relname,
-					relname ? strlen(relname) : 0, detail, detail ? strlen(detail) : 0,
-					prev, hash);
-		crypto_sign_detached(sig, NULL, hash, RV_AUDIT_HASH_BYTES, RvAuditSecretKey());
-
-		values[0] = Int64GetDatum(seq);
-		values[1] = TimestampTzGetDatum(at);
-		values[2] = CStringGetTextDatum(event);
-		values[3] = ObjectIdGetDatum(relid);
-		values[4] = relname ? CStringGetTextDatum(relname) : (Datum) 0;
-		nulls[4] = relname ? ' ' : 'n';
-		values[5] = detail ? CStringGetTextDatum(detail) : (Datum) 0;
-		nulls[5] = detail ? ' ' : 'n';
-		values[6] = PointerGetDatum(RvAuditBytea(prev, RV_AUDIT_HASH_BYTES));
-		values[7] = PointerGetDatum(RvAuditBytea(hash, RV_AUDIT_HASH_BYTES));
-		values[8] = PointerGetDatum(RvAuditBytea(sig, crypto_sign_BYTES));
-		if (SPI_execute_with_args(psprintf("INSERT INTO %s (seq, logged_at, event, relation, "
-										   "relname, detail, prev_hash, hash, signature) "
-										   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-										   table),
-								  9, types, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not append to %s", table);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-}
-
-PG_FUNCTION_INFO_V1(ruvector_audit_public_key);
-
-/*
- * ruvector_audit_public_key() -> bytea: the 32-byte Ed25519 public key
- * that verifies the audit log's signatures (creating the cluster key if it
- * does not exist yet).
- */
-Datum
-ruvector_audit_public_key(PG_FUNCTION_ARGS)
-{
-	bytea	   *out = palloc(VARHDRSZ + crypto_sign_PUBLICKEYBYTES);
-
-	SET_VARSIZE(out, VARHDRSZ + crypto_sign_PUBLICKEYBYTES);
-	RvAuditPublicKey((unsigned char *) VARDATA(out));
-	PG_RETURN_BYTEA_P(out);
-}
-
 /* A text column of an SPI row as (pointer, length), NULL when null. */
 static const char *
 RvAuditTextCol(HeapTuple tup, TupleDesc desc, int col, int *len)
@@ -413,14 +304,170 @@ RvAuditByteaCol(HeapTuple tup, TupleDesc desc, int col, int n)
 }
 
 /*
- * Walks the audit table (SPI connected) in seq order and appends to
- * rsinfo's tuplestore, in memory context outer, one (seq, problem) row per
- * failing row (see ruvector_audit_verify).
+ * RvAuditAsOwner: runs fn(table, arg) connected to SPI, as the owner of
+ * the audit table (the extension's owner: what it does is the system's,
+ * not the caller's), in a restricted security context; table is the audit
+ * table's qualified name.  The caller's user is restored on error too.
  */
 static void
-RvAuditWalk(const char *table, const unsigned char *pk, ReturnSetInfo *rsinfo,
-			MemoryContext outer)
+RvAuditAsOwner(void (*fn) (const char *table, void *arg), void *arg)
 {
+	Oid			owner;
+	char	   *table = RvAuditTable(&owner);
+	Oid			save_userid;
+	int			save_sec_context;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		fn(table, arg);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+}
+
+/* One event to append (RvAuditAppend). */
+typedef struct RvAuditEvent
+{
+	const char *event;
+	Oid			relid;
+	const char *relname;		/* or NULL */
+	const char *detail;			/* or NULL */
+	TimestampTz at;
+} RvAuditEvent;
+
+/*
+ * Appends the event arg (an RvAuditEvent) to table, under an EXCLUSIVE
+ * lock on it held to the end of the transaction (RvAuditAsOwner's fn).
+ */
+static void
+RvAuditAppend(const char *table, void *arg)
+{
+	const RvAuditEvent *ev = arg;
+	unsigned char prev[RV_AUDIT_HASH_BYTES] = {0};
+	unsigned char hash[RV_AUDIT_HASH_BYTES];
+	unsigned char sig[crypto_sign_BYTES];
+	int64		seq = 1;
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[9] = {INT8OID, TIMESTAMPTZOID, TEXTOID, OIDOID, TEXTOID, TEXTOID,
+	BYTEAOID, BYTEAOID, BYTEAOID};
+
+	if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", table), false, 0) !=
+		SPI_OK_UTILITY)
+		elog(ERROR, "could not lock %s", table);
+	if (SPI_execute(psprintf("SELECT seq, hash FROM %s ORDER BY seq DESC LIMIT 1",
+							 table), true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", table);
+	if (SPI_processed == 1)
+	{
+		const unsigned char *h = RvAuditByteaCol(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												 2, RV_AUDIT_HASH_BYTES);
+		bool		isnull;
+
+		seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										  &isnull)) + 1;
+		if (h)
+			memcpy(prev, h, RV_AUDIT_HASH_BYTES);
+	}
+	RvAuditHash(seq, ev->at, ev->event, strlen(ev->event), ev->relid, ev->relname,
+				ev->relname ? strlen(ev->relname) : 0, ev->detail,
+				ev->detail ? strlen(ev->detail) : 0, prev, hash);
+	crypto_sign_detached(sig, NULL, hash, RV_AUDIT_HASH_BYTES, RvAuditSecretKey());
+
+	values[0] = Int64GetDatum(seq);
+	values[1] = TimestampTzGetDatum(ev->at);
+	values[2] = CStringGetTextDatum(ev->event);
+	values[3] = ObjectIdGetDatum(ev->relid);
+	values[4] = ev->relname ? CStringGetTextDatum(ev->relname) : (Datum) 0;
+	nulls[4] = ev->relname ? ' ' : 'n';
+	values[5] = ev->detail ? CStringGetTextDatum(ev->detail) : (Datum) 0;
+	nulls[5] = ev->detail ? ' ' : 'n';
+	values[6] = PointerGetDatum(RvAuditBytea(prev, RV_AUDIT_HASH_BYTES));
+	values[7] = PointerGetDatum(RvAuditBytea(hash, RV_AUDIT_HASH_BYTES));
+	values[8] = PointerGetDatum(RvAuditBytea(sig, crypto_sign_BYTES));
+	if (SPI_execute_with_args(psprintf("INSERT INTO %s (seq, logged_at, event, relation, "
+									   "relname, detail, prev_hash, hash, signature) "
+									   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+									   table),
+							  9, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not append to %s", table);
+}
+
+/*
+ * RvAuditLog: appends the event (a short name such as "verify_failure")
+ * about relation relid (InvalidOid for none) with free-text detail to the
+ * audit log, as the extension's owner.  Takes an EXCLUSIVE lock on
+ * ruvector_audit until the end of the transaction.  During recovery or in
+ * a read-only transaction logs a WARNING instead.  Errors from the table
+ * or the key propagate.
+ */
+void
+RvAuditLog(const char *event, Oid relid, const char *detail)
+{
+	RvAuditEvent ev;
+
+	ev.event = event;
+	ev.relid = relid;
+	ev.relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+	ev.detail = detail;
+	ev.at = GetCurrentTimestamp();
+	if (RecoveryInProgress() || XactReadOnly)
+	{
+		ereport(WARNING,
+				(errmsg("audit event \"%s\" on \"%s\" not logged: the transaction is read-only",
+						event, ev.relname ? ev.relname : "-"),
+				 errdetail("%s", detail ? detail : "")));
+		return;
+	}
+	RvAuditAsOwner(RvAuditAppend, &ev);
+}
+
+PG_FUNCTION_INFO_V1(ruvector_audit_public_key);
+
+/*
+ * ruvector_audit_public_key() -> bytea: the 32-byte Ed25519 public key
+ * that verifies the audit log's signatures (creating the cluster key if it
+ * does not exist yet).
+ */
+Datum
+ruvector_audit_public_key(PG_FUNCTION_ARGS)
+{
+	bytea	   *out = palloc(VARHDRSZ + crypto_sign_PUBLICKEYBYTES);
+
+	SET_VARSIZE(out, VARHDRSZ + crypto_sign_PUBLICKEYBYTES);
+	RvAuditPublicKey((unsigned char *) VARDATA(out));
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* What RvAuditWalk needs: the public key and where its rows go. */
+typedef struct RvAuditWalkState
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	ReturnSetInfo *rsinfo;
+	MemoryContext outer;		/* the tuplestore's memory context */
+} RvAuditWalkState;
+
+/*
+ * Walks table (SPI connected: RvAuditAsOwner's fn) in seq order and
+ * appends to the tuplestore of arg (an RvAuditWalkState) one (seq,
+ * problem) row per failing row (see ruvector_audit_verify).
+ */
+static void
+RvAuditWalk(const char *table, void *arg)
+{
+	RvAuditWalkState *ws = arg;
+	const unsigned char *pk = ws->pk;
+	ReturnSetInfo *rsinfo = ws->rsinfo;
+	MemoryContext outer = ws->outer;
 	unsigned char prev[RV_AUDIT_HASH_BYTES] = {0};
 	int64		expect = 1;
 
@@ -491,31 +538,12 @@ PG_FUNCTION_INFO_V1(ruvector_audit_verify);
 Datum
 ruvector_audit_verify(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	char	   *table;
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			owner;
-	MemoryContext outer = CurrentMemoryContext;
+	RvAuditWalkState ws;
 
 	InitMaterializedSRF(fcinfo, 0);
-	RvAuditPublicKey(pk);
-	table = RvAuditTable(&owner);
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		RvAuditWalk(table, pk, rsinfo, outer);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	ws.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ws.outer = CurrentMemoryContext;
+	RvAuditPublicKey(ws.pk);
+	RvAuditAsOwner(RvAuditWalk, &ws);
 	return (Datum) 0;
 }

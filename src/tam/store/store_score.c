@@ -89,7 +89,6 @@ struct RvScorer
 	uint64_t   *sb_sign;		/* sign bits of q' = R(q - c) */
 	uint64_t   *sb_planes;		/* 8 bit planes of u (two groups of 4) */
 	uint64_t   *sb_match;		/* scratch: sb_words words */
-	uint64		sb_tested;		/* vids the sign bound was tried on */
 	uint64		sb_ruled_out;	/* of them, ruled out */
 };
 
@@ -128,7 +127,6 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->planes = NULL;
 	s->sb_tried = false;
 	s->sb_ok = false;
-	s->sb_tested = 0;
 	s->sb_ruled_out = 0;
 	return s;
 }
@@ -805,7 +803,6 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 	{
 		double		t1 = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
 
-		s->sb_tested++;
 		if (RvScorerSignBoundExceeds(s, vid, t1 * t1 * (1.0 + 1e-4) + 1e-30))
 		{
 			s->sb_ruled_out++;
