@@ -107,12 +107,19 @@
 #define RV_PAGE_DATA			3
 #define RV_PAGE_CODES			4	/* SQ8 search codes of a segment's vids */
 #define RV_PAGE_BITS			5	/* 1-bit RaBitQ codes of a segment's vids */
+#define RV_PAGE_DIR				6	/* version 4: segment directory (store_dir.c) */
+#define RV_PAGE_SEALHDR			7	/* sealed run: header, live bitmap, chunk table */
+#define RV_PAGE_SEALCODE		8	/* sealed run: search code stream */
+#define RV_PAGE_SEALDATA		9	/* sealed run: exact payload stream */
+#define RV_PAGE_TIERMETA		10	/* block 0 of a tier relation */
 
-/* tiers (segment header); only RV_TIER_HOT is written today */
+/* tiers (segment header, directory entries, catalog rows) */
 #define RV_TIER_HOT				0
 #define RV_TIER_WARM			1
 #define RV_TIER_COOL			2
 #define RV_TIER_COLD			3
+#define RV_NTIERS				4
+#define RV_TIER_NONE			0xFFFF	/* directory: no such location */
 
 /* search codes kept beside the floats (RvStoreMeta.codes) */
 #define RV_CODES_NONE			0	/* version-1 stores, and dims too large */
@@ -126,6 +133,7 @@
 #define RV_STORE_META_V1		1
 #define RV_STORE_META_V2		2
 #define RV_STORE_META_V3		3
+#define RV_STORE_META_V4		4
 
 /* the rotation seed of version-3 stores (kept in the metapage) */
 #define RV_BIT_SEED				UINT64CONST(0x5256424954533031)
@@ -168,12 +176,17 @@ typedef struct RvStoreMeta
 	uint32		centroid_set;	/* 1 once the centroid is fixed */
 	uint64		bit_seed;		/* rotation seed (RV_BIT_SEED) */
 	uint32		centroid_count; /* vectors in the running mean (centroid area) */
+	/* version 4 only (a version-3 metapage ends above): */
+	uint32		ndirpages;		/* directory pages (the first is block 1) */
+	uint32		nsealed;		/* segments not in the hot tier, or moving */
 } RvStoreMeta;
 
 /* Size of a version-1 metapage's RvStoreMeta (the fields up to nallocated). */
 #define RV_STORE_META_V1_SIZE	offsetof(RvStoreMeta, codes)
 /* Size of a version-2 metapage's RvStoreMeta (the fields up to float_blocks). */
 #define RV_STORE_META_V2_SIZE	offsetof(RvStoreMeta, bits)
+/* Size of a version-3 metapage's RvStoreMeta (the fields up to centroid_count). */
+#define RV_STORE_META_V3_SIZE	offsetof(RvStoreMeta, ndirpages)
 
 /*
  * Version 3: the centroid's dims floats start RV_META_CENTROID_OFF bytes
@@ -208,7 +221,9 @@ typedef struct RvSegmentHeader
 	uint16		format;			/* RV_LAYOUT_* of this segment */
 	uint32		nallocated;		/* vids with nonzero xid in this segment */
 	uint32		heat;			/* access heat, for tier policy (unused yet) */
-	char		reserved[RV_SEG_HEADER_SIZE - 16];
+	/* version 4: */
+	int64		changed_at;		/* when a vid was last allocated or the segment sealed (TimestampTz) */
+	char		reserved[RV_SEG_HEADER_SIZE - 24];
 } RvSegmentHeader;
 
 /* The whole geometry of a store file of dims dimensions and a metapage version. */
@@ -254,6 +269,18 @@ typedef struct RvStore
 	 */
 	struct RvRecentBuf *recent;
 	uint32		recent_mask;	/* entries - 1 (a power of two) */
+
+	/*
+	 * Version 4 (store_dir.c): the backend's copy of the segment directory
+	 * (or NULL), valid while the key it was read under holds; the tier
+	 * relations' handles, found through the catalog (or NULL); for a tier
+	 * relation's own handle, its tier (RV_TIER_HOT for a store).
+	 */
+	struct RvDirCache *dir;
+	struct RvStore *tiers[RV_NTIERS];
+	uint64		tiers_generation;	/* RvStoreGeneration() tiers[] were found in */
+	uint16		tier;
+	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
 } RvStore;
 
 /* A resolved vector: a datum and whether it points into a pinned buffer. */

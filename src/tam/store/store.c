@@ -31,6 +31,7 @@
 #include "access/generic_xlog.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "executor/instrument.h"
 #include "miscadmin.h"
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
@@ -41,11 +42,12 @@
 #include "simd/rv_simd.h"
 #include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
+#include "tam/store/rv_tier.h"
 #include "tam/store/store_int.h"
 #include "toast/rv_memory.h"
 
 /* ruvector.store_format: the metapage version of new store files */
-int			rv_store_version = RV_STORE_META_V3;
+int			rv_store_version = RV_STORE_META_V4;
 
 StaticAssertDecl(sizeof(RvStoreMeta) <= RV_META_CENTROID_OFF,
 				 "the metapage's centroid must follow RvStoreMeta");
@@ -59,16 +61,12 @@ typedef struct RvPiece
 	BlockNumber blkno;
 	uint32		pageoff;		/* byte offset within the page */
 	uint32		nbytes;
+	uint32		segno;			/* the segment of the vid written */
 	const char *src;
 } RvPiece;
 
-static inline RvPageOpaque *
-RvPageGetOpaque(Page page)
-{
-	return (RvPageOpaque *) PageGetSpecialPointer(page);
-}
 
-static void
+void
 RvPageInit(Page page, uint16 kind, uint32 segno)
 {
 	RvPageOpaque *op;
@@ -83,7 +81,7 @@ RvPageInit(Page page, uint16 kind, uint32 segno)
 }
 
 /* Raises ERRCODE_DATA_CORRUPTED unless page is an initialized store page of kind. */
-static void
+void
 RvPageCheck(RvStore *store, Page page, BlockNumber blkno, uint16 kind)
 {
 	RvPageOpaque *op;
@@ -101,11 +99,6 @@ RvPageCheck(RvStore *store, Page page, BlockNumber blkno, uint16 kind)
 						store->node.relNode, blkno)));
 }
 
-static inline char *
-RvPagePayload(Page page)
-{
-	return (char *) page + RV_PAGE_PAYLOAD_START;
-}
 
 /*
  * RvStoreComputeLayout: slot geometry for vectors of dims dimensions.
@@ -321,7 +314,7 @@ RvStoreReadGeometry(RvStore *store)
 	version = meta->version;
 	UnlockReleaseBuffer(buf);
 	if (version != RV_STORE_META_V1 && version != RV_STORE_META_V2 &&
-		version != RV_STORE_META_V3)
+		version != RV_STORE_META_V3 && version != RV_STORE_META_V4)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: unknown metapage version %u",
@@ -330,10 +323,47 @@ RvStoreReadGeometry(RvStore *store)
 		RvStoreSetGeometry(store, version);
 }
 
+/*
+ * The first block of hot segment segno (its meta page): arithmetic before
+ * version 4, else the hot extent the directory names.  Raises
+ * ERRCODE_DATA_CORRUPTED when the segment is not hot (callers check).
+ */
 static inline BlockNumber
 RvSegMetaBlock(RvStore *store, uint64 segno)
 {
-	return (BlockNumber) (1 + segno * store->geo.seg_blocks);
+	const RvSegLoc *loc;
+
+	if (store->meta_version < RV_STORE_META_V4)
+		return (BlockNumber) (1 + segno * store->geo.seg_blocks);
+	loc = RvStoreSegLoc(store, segno);
+	if (loc->tier != RV_TIER_HOT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: segment " UINT64_FORMAT " is not in the hot tier",
+						store->node.relNode, segno)));
+	return loc->blkno;
+}
+
+/*
+ * The sealed location of vid's segment, or NULL when it is hot (always so
+ * before version 4).
+ */
+static inline const RvSegLoc *
+RvSealedLoc(RvStore *store, uint64 vid)
+{
+	const RvSegLoc *loc;
+
+	if (store->meta_version < RV_STORE_META_V4)
+		return NULL;
+	loc = RvStoreSegLoc(store, vid / RV_SEG_VIDS);
+	if (loc->tier == RV_TIER_HOT)
+		return NULL;
+	if (loc->tier == RV_TIER_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector store %u: vid " UINT64_FORMAT " lies in no segment",
+						store->node.relNode, vid)));
+	return loc;
 }
 
 /* Stream offset of the first byte written for vid (header or floats). */
@@ -385,7 +415,8 @@ RvBitBlock(RvStore *store, uint64 vid, uint32 *pageoff)
 static inline uint16
 RvBlockKind(RvStore *store, BlockNumber blkno)
 {
-	uint32		inseg = (blkno - 1) % store->geo.seg_blocks;
+	uint32		inseg = store->meta_version >= RV_STORE_META_V4 ?
+		(blkno - 2) % store->geo.seg_blocks : (blkno - 1) % store->geo.seg_blocks;
 
 	if (inseg == 0)
 		return RV_PAGE_SEGMENT;
@@ -397,7 +428,7 @@ RvBlockKind(RvStore *store, BlockNumber blkno)
  * when blkno is at or past its end.  Extension takes the relation
  * extension lock; the new pages are initialized by whoever writes first.
  */
-static Buffer
+Buffer
 RvReadBufferExtend(RvStore *store, BlockNumber blkno)
 {
 	Relation	rel = store->rel;
@@ -431,11 +462,17 @@ RvStoreInitFile(RvStore *store)
 {
 	GenericXLogState *state;
 	Buffer		buf;
+	Buffer		dirbuf = InvalidBuffer;
 	Page		page;
 	RvStoreMeta *meta;
 
 	buf = RvReadBufferExtend(store, 0);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (store->meta_version >= RV_STORE_META_V4)
+	{
+		dirbuf = RvReadBufferExtend(store, 1);
+		LockBuffer(dirbuf, BUFFER_LOCK_EXCLUSIVE);
+	}
 	state = GenericXLogStart(store->rel);
 	page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 	RvPageInit(page, RV_PAGE_META, 0);
@@ -472,14 +509,23 @@ RvStoreInitFile(RvStore *store)
 		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START +
 			(store->geo.bits == RV_CODES_BIT ?
 			 RV_META_CENTROID_OFF + (uint32) store->dims * sizeof(float) :
-			 sizeof(RvStoreMeta));
+			 (store->meta_version >= RV_STORE_META_V4 ? sizeof(RvStoreMeta) :
+			  RV_STORE_META_V3_SIZE));
+	}
+	if (BufferIsValid(dirbuf))
+	{
+		meta->ndirpages = 1;
+		meta->nsealed = 0;
+		RvDirInitFile(store, GenericXLogRegisterBuffer(state, dirbuf, GENERIC_XLOG_FULL_IMAGE));
 	}
 	GenericXLogFinish(state);
+	if (BufferIsValid(dirbuf))
+		UnlockReleaseBuffer(dirbuf);
 	UnlockReleaseBuffer(buf);
 }
 
 /* Reads and checks the metapage; returns it locked in mode (pinned). */
-static Buffer
+Buffer
 RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta)
 {
 	Buffer		buf;
@@ -626,7 +672,7 @@ RvStoreInsertCentroid(RvStore *store, RuVector **vecs, int n, float *c)
  * near FLT_MAX overflow the rotation or the norms), so such a vid is
  * scored on its SQ8 code.
  */
-static void
+void
 RvBitEncode(RvStore *store, const float *x, const float *c, float *scratch, char *rec)
 {
 	RvRabitqFactors f;
@@ -667,6 +713,9 @@ RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
 	uint64		segno;
 	int			got = 0;
 	bool		newseg = false;
+	bool		v4 = store->meta_version >= RV_STORE_META_V4;
+	Buffer		dirbuf = InvalidBuffer;
+	BlockNumber segblk = InvalidBlockNumber;
 
 	metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
 	if (meta->free_hint < meta->next_vid)
@@ -677,10 +726,40 @@ RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
 		newseg = (meta->next_vid % RV_SEG_VIDS) == 0;
 	}
 
-	segbuf = RvReadBufferExtend(store, RvSegMetaBlock(store, segno));
-	LockBuffer(segbuf, BUFFER_LOCK_EXCLUSIVE);
+	if (v4 && !newseg)
+	{
+		RvDirEntry	e;
+
+		/* version 4: only a settled hot segment open to new vids takes them */
+		RvDirReadEntry(store, segno, &e);
+		if (e.tier != RV_TIER_HOT || (e.flags & RV_DIR_CLOSED) || e.prev_tier != RV_TIER_NONE)
+		{
+			state = GenericXLogStart(store->rel);
+			meta = (RvStoreMeta *) RvPagePayload(GenericXLogRegisterBuffer(state, metabuf, 0));
+			if (meta->free_hint < meta->next_vid)
+				meta->free_hint = Min((segno + 1) * RV_SEG_VIDS, meta->next_vid);
+			else
+				meta->next_vid = (segno + 1) * RV_SEG_VIDS;	/* the rest of a closed tail */
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(metabuf);
+			return 0;
+		}
+		segblk = e.blkno;
+	}
+	else if (v4)
+	{
+		RvDirEnsurePage(store, metabuf, segno);
+		meta = (RvStoreMeta *) RvPagePayload(BufferGetPage(metabuf));
+	}
+	else
+		segblk = RvSegMetaBlock(store, segno);
 
 	state = GenericXLogStart(store->rel);
+	if (v4 && newseg)
+		segblk = RvDirNewSegment(store, segno, state, &dirbuf);
+	segbuf = RvReadBufferExtend(store, segblk);
+	LockBuffer(segbuf, BUFFER_LOCK_EXCLUSIVE);
+
 	metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
 	meta = (RvStoreMeta *) RvPagePayload(metapage);
 	if (newseg)
@@ -697,10 +776,12 @@ RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
 	else
 	{
 		segpage = GenericXLogRegisterBuffer(state, segbuf, 0);
-		RvPageCheck(store, segpage, RvSegMetaBlock(store, segno), RV_PAGE_SEGMENT);
+		RvPageCheck(store, segpage, segblk, RV_PAGE_SEGMENT);
 		seg = (RvSegmentHeader *) RvPagePayload(segpage);
 	}
 	xids = (TransactionId *) (RvPagePayload(segpage) + RV_SEG_HEADER_SIZE);
+	if (v4)
+		seg->changed_at = GetCurrentTransactionStartTimestamp();
 
 	if (meta->free_hint < meta->next_vid)
 	{
@@ -736,6 +817,8 @@ RvAllocateChunk(RvStore *store, int n, uint64 *vids, TransactionId xid)
 
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(segbuf);
+	if (BufferIsValid(dirbuf))
+		UnlockReleaseBuffer(dirbuf);
 	UnlockReleaseBuffer(metabuf);
 	return got;
 }
@@ -768,6 +851,7 @@ RvSlotPieces(RvStore *store, uint64 vid, const char *src, RvPiece *out)
 		uint32		chunk = Min(left, RV_PAGE_PAYLOAD - inpage);
 
 		out[n].blkno = RvStreamBlock(store, segno, off);
+		out[n].segno = (uint32) segno;
 		out[n].pageoff = RV_PAGE_PAYLOAD_START + inpage;
 		out[n].nbytes = chunk;
 		out[n].src = src;
@@ -808,9 +892,15 @@ RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
 				buf = RvReadBufferExtend(store, p->blkno);
 				LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 				kind = RvBlockKind(store, p->blkno);
-				if (PageIsNew(BufferGetPage(buf)))
+				/*
+				 * A new page, or (version 4) one left by the segment that
+				 * held this extent before: formatted for this segment
+				 */
+				if (PageIsNew(BufferGetPage(buf)) ||
+					(store->meta_version >= RV_STORE_META_V4 &&
+					 RvPageGetOpaque(BufferGetPage(buf))->segno != p->segno))
 				{
-					segno = (p->blkno - 1) / store->geo.seg_blocks;
+					segno = p->segno;
 					page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
 					RvPageInit(page, kind, segno);
 				}
@@ -887,6 +977,7 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 			RvSq8Encode(vecs[i]->x, store->dims, (uint8_t *) (rec + RV_CODE_HEADER),
 						(RvSq8Params *) rec);
 			p->blkno = RvCodeBlock(store, vids[i], &p->pageoff);
+			p->segno = (uint32) (vids[i] / RV_SEG_VIDS);
 			p->nbytes = store->geo.code_stride;
 			p->src = rec;
 		}
@@ -899,6 +990,7 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 			if (have_centroid)
 				RvBitEncode(store, vecs[i]->x, centroid, scratch, rec);
 			p->blkno = RvBitBlock(store, vids[i], &p->pageoff);
+			p->segno = (uint32) (vids[i] / RV_SEG_VIDS);
 			p->nbytes = store->geo.bit_stride;
 			p->src = rec;
 		}
@@ -914,6 +1006,47 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 		pfree(centroid);
 		pfree(scratch);
 	}
+}
+
+/*
+ * RvStoreCopySegState: copies segment segno's meta page (version 4: its
+ * state page, wherever the segment lives) into page (BLCKSZ bytes).
+ * Returns false when the segment does not exist.
+ */
+static bool
+RvStoreCopySegState(RvStore *store, uint64 segno, char *page)
+{
+	RvStore    *where = store;
+	BlockNumber blkno;
+	Buffer		buf;
+
+	if (store->meta_version >= RV_STORE_META_V4)
+	{
+		RvDirEntry	e;
+		uint16		tier;
+
+		RvDirReadEntry(store, segno, &e);
+		if (e.tier == RV_TIER_NONE)
+			return false;
+		tier = e.tier;
+		blkno = e.blkno;
+		if (e.prev_tier != RV_TIER_NONE)
+		{
+			/* a move not settled: its old place, complete for sure */
+			tier = e.prev_tier;
+			blkno = e.prev_blkno;
+		}
+		if (tier != RV_TIER_HOT)
+			where = RvStoreTier(store, tier, false, NULL);
+	}
+	else
+		blkno = RvSegMetaBlock(store, segno);
+	buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	RvPageCheck(where, BufferGetPage(buf), blkno, RV_PAGE_SEGMENT);
+	memcpy(page, BufferGetPage(buf), BLCKSZ);
+	UnlockReleaseBuffer(buf);
+	return true;
 }
 
 /*
@@ -958,22 +1091,23 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 		/* the centroid: the mean of the allocated vectors */
 		double	   *sum = palloc0(sizeof(double) * src->dims);
 		uint64		count = 0;
+		char	   *segcopy = palloc(BLCKSZ);
 
 		centroid = palloc0(sizeof(float) * src->dims);
 		scratch = palloc(sizeof(float) * dst->geo.bit_words * 64);
+
 		for (uint64 segno = 0; segno < nsegs; segno++)
 		{
-			Buffer		ssegbuf;
 			TransactionId *xids = palloc(sizeof(TransactionId) * RV_SEG_VIDS);
 
 			CHECK_FOR_INTERRUPTS();
-			ssegbuf = ReadBufferExtended(src->rel, MAIN_FORKNUM, RvSegMetaBlock(src, segno),
-										 RBM_NORMAL, NULL);
-			LockBuffer(ssegbuf, BUFFER_LOCK_SHARE);
-			RvPageCheck(src, BufferGetPage(ssegbuf), RvSegMetaBlock(src, segno), RV_PAGE_SEGMENT);
-			memcpy(xids, RvPagePayload(BufferGetPage(ssegbuf)) + RV_SEG_HEADER_SIZE,
+			if (!RvStoreCopySegState(src, segno, segcopy))
+			{
+				pfree(xids);
+				continue;
+			}
+			memcpy(xids, RvPagePayload(segcopy) + RV_SEG_HEADER_SIZE,
 				   sizeof(TransactionId) * RV_SEG_VIDS);
-			UnlockReleaseBuffer(ssegbuf);
 			for (uint64 v = segno * RV_SEG_VIDS; v < Min((segno + 1) * RV_SEG_VIDS, next_vid); v++)
 			{
 				if (xids[v % RV_SEG_VIDS] == InvalidTransactionId)
@@ -987,6 +1121,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 			}
 			pfree(xids);
 		}
+		pfree(segcopy);
 		if (count > 0)
 		{
 			for (int d = 0; d < src->dims; d++)
@@ -998,26 +1133,57 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 
 	for (uint64 segno = 0; segno < nsegs; segno++)
 	{
-		Buffer		ssegbuf;
 		Page		segcopy = palloc(BLCKSZ);
 		const TransactionId *xids;
 
 		CHECK_FOR_INTERRUPTS();
-		ssegbuf = ReadBufferExtended(src->rel, MAIN_FORKNUM, RvSegMetaBlock(src, segno),
-									 RBM_NORMAL, NULL);
-		LockBuffer(ssegbuf, BUFFER_LOCK_SHARE);
-		RvPageCheck(src, BufferGetPage(ssegbuf), RvSegMetaBlock(src, segno), RV_PAGE_SEGMENT);
-		memcpy(segcopy, BufferGetPage(ssegbuf), BLCKSZ);
-		UnlockReleaseBuffer(ssegbuf);
+		if (!RvStoreCopySegState(src, segno, segcopy))
+		{
+			/* a segment number a version-4 store never used: all free */
+			RvPageInit(segcopy, RV_PAGE_SEGMENT, (uint32) segno);
+			memset(RvPagePayload(segcopy), 0, RV_PAGE_PAYLOAD);
+			((RvSegmentHeader *) RvPagePayload(segcopy))->segno = (uint32) segno;
+			((PageHeader) segcopy)->pd_lower = RV_PAGE_PAYLOAD_START + RV_PAGE_PAYLOAD;
+		}
+		/* everything comes back hot, in dst's layout */
 		((RvSegmentHeader *) RvPagePayload(segcopy))->format = dst->geo.layout;
+		((RvSegmentHeader *) RvPagePayload(segcopy))->tier = RV_TIER_HOT;
+		{
+			const TransactionId *sx = (const TransactionId *) (RvPagePayload(segcopy) + RV_SEG_HEADER_SIZE);
 
-		/* the segment's meta page, as a full image */
-		dbuf = RvReadBufferExtend(dst, RvSegMetaBlock(dst, segno));
-		LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(dst->rel);
-		memcpy(GenericXLogRegisterBuffer(state, dbuf, GENERIC_XLOG_FULL_IMAGE), segcopy, BLCKSZ);
-		GenericXLogFinish(state);
-		UnlockReleaseBuffer(dbuf);
+			for (uint32 k = 0; k < RV_SEG_VIDS && segno * RV_SEG_VIDS + k < next_vid; k++)
+				if (sx[k] == InvalidTransactionId && segno * RV_SEG_VIDS + k < free_hint)
+					free_hint = segno * RV_SEG_VIDS + k;
+		}
+
+		/* the segment's meta page, as a full image (version 4: with its entry) */
+		if (dst->meta_version >= RV_STORE_META_V4)
+		{
+			Buffer		mbuf = RvMetaLock(dst, BUFFER_LOCK_EXCLUSIVE, &dmeta);
+			Buffer		dirbuf;
+			BlockNumber blk;
+
+			RvDirEnsurePage(dst, mbuf, segno);
+			state = GenericXLogStart(dst->rel);
+			GenericXLogRegisterBuffer(state, mbuf, 0);
+			blk = RvDirNewSegment(dst, segno, state, &dirbuf);
+			dbuf = RvReadBufferExtend(dst, blk);
+			LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
+			memcpy(GenericXLogRegisterBuffer(state, dbuf, GENERIC_XLOG_FULL_IMAGE), segcopy, BLCKSZ);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(dbuf);
+			UnlockReleaseBuffer(dirbuf);
+			UnlockReleaseBuffer(mbuf);
+		}
+		else
+		{
+			dbuf = RvReadBufferExtend(dst, RvSegMetaBlock(dst, segno));
+			LockBuffer(dbuf, BUFFER_LOCK_EXCLUSIVE);
+			state = GenericXLogStart(dst->rel);
+			memcpy(GenericXLogRegisterBuffer(state, dbuf, GENERIC_XLOG_FULL_IMAGE), segcopy, BLCKSZ);
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(dbuf);
+		}
 
 		xids = (const TransactionId *) (RvPagePayload(segcopy) + RV_SEG_HEADER_SIZE);
 		for (uint64 v = segno * RV_SEG_VIDS; v < Min((segno + 1) * RV_SEG_VIDS, next_vid); v++)
@@ -1039,6 +1205,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 				RvSq8Encode(vec->x, dst->dims, (uint8_t *) (code + RV_CODE_HEADER),
 							(RvSq8Params *) code);
 				p->blkno = RvCodeBlock(dst, v, &p->pageoff);
+				p->segno = (uint32) (v / RV_SEG_VIDS);
 				p->nbytes = dst->geo.code_stride;
 				p->src = code;
 			}
@@ -1048,6 +1215,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 
 				RvBitEncode(dst, vec->x, centroid, scratch, bitrec);	/* count > 0 here */
 				p->blkno = RvBitBlock(dst, v, &p->pageoff);
+				p->segno = (uint32) (v / RV_SEG_VIDS);
 				p->nbytes = dst->geo.bit_stride;
 				p->src = bitrec;
 			}
@@ -1153,11 +1321,20 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 	}
 	else
 	{
+		int64		reads = pgBufferUsage.shared_blks_read + pgBufferUsage.local_blks_read;
+
 		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		/* on error, abort cleanup releases the content lock and the pin */
-		RvPageCheck(store, page, blkno, RvBlockKind(store, blkno));
+		if (store->tier != RV_TIER_HOT)
+		{
+			/* a sealed page: its CRC is checked when it came from disk */
+			RvSealedCheckPage(store, page, blkno,
+							  pgBufferUsage.shared_blks_read + pgBufferUsage.local_blks_read != reads);
+		}
+		else
+			RvPageCheck(store, page, blkno, RvBlockKind(store, blkno));
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		recent->blkno = blkno;
 		recent->buf = buf;
@@ -1177,6 +1354,13 @@ RvPinPage(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
 	else
 		*tmp = buf;
 	return page;
+}
+
+/* RvPinPageExt: RvPinPage for store_seal.c (tier relations' pages). */
+Page
+RvPinPageExt(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp)
+{
+	return RvPinPage(store, blkno, pins, tmp);
 }
 
 /* RvPinSetReleaseAll: releases every pin in pins and empties it. */
@@ -1252,7 +1436,18 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 	uint64		off = RvSlotOffset(store, vid);
 	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 	RuVector   *result;
+	const RvSegLoc *sealed = RvSealedLoc(store, vid);
 
+	if (sealed)
+	{
+		result = (RuVector *) RvMemAlloc(RUVECTOR_SIZE(store->dims));
+		SET_VARSIZE(result, RUVECTOR_SIZE(store->dims));
+		result->dim = store->dims;
+		result->unused = 0;
+		RvSealedReadFloats(store, sealed, vid, result->x);
+		RvMemCountResolution(false);
+		return result;
+	}
 	if (store->geo.layout == RV_LAYOUT_HEADER &&
 		inpage + RvSlotBytes(store) <= RV_PAGE_PAYLOAD && pins != NULL)
 	{
@@ -1287,7 +1482,13 @@ void
 RvStoreReadFloats(RvStore *store, uint64 vid, float *dst)
 {
 	uint64		off = RvSlotOffset(store, vid) + (store->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
+	const RvSegLoc *sealed = RvSealedLoc(store, vid);
 
+	if (sealed)
+	{
+		RvSealedReadFloats(store, sealed, vid, dst);
+		return;
+	}
 	RvCopyStream(store, vid / RV_SEG_VIDS, off, store->dims * sizeof(float), (char *) dst,
 				 NULL);
 }
@@ -1311,6 +1512,8 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 	int			npieces = (first == fbytes) ? 1 : 2;
 
 	Assert(pins != NULL);
+	if (RvSealedLoc(store, vid))
+		return 0;				/* sealed: RvStoreReadFloats decodes it */
 
 	if (npieces == 2 && fbytes - first > RV_PAGE_PAYLOAD)
 		return 0;
@@ -1346,9 +1549,13 @@ const char *
 RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 {
 	uint32		pageoff;
-	BlockNumber blkno = RvCodeBlock(store, vid, &pageoff);
+	BlockNumber blkno;
 	Page		page;
+	const RvSegLoc *sealed = RvSealedLoc(store, vid);
 
+	if (sealed)
+		return sealed->tier == RV_TIER_COOL ? RvStoreSealedRecord(store, sealed, vid, pins) : NULL;
+	blkno = RvCodeBlock(store, vid, &pageoff);
 	Assert(store->geo.codes != RV_CODES_NONE && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
 	return (const char *) page + pageoff;
@@ -1364,9 +1571,13 @@ const char *
 RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 {
 	uint32		pageoff;
-	BlockNumber blkno = RvBitBlock(store, vid, &pageoff);
+	BlockNumber blkno;
 	Page		page;
+	const RvSegLoc *sealed = RvSealedLoc(store, vid);
 
+	if (sealed)
+		return sealed->tier == RV_TIER_COLD ? RvStoreSealedRecord(store, sealed, vid, pins) : NULL;
+	blkno = RvBitBlock(store, vid, &pageoff);
 	Assert(store->geo.bits == RV_CODES_BIT && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
 	return (const char *) page + pageoff;
@@ -1406,6 +1617,14 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 	{
 		Buffer		kb;
 
+		if (RvSealedLoc(store, vids[i]))
+		{
+			/* a sealed vid: the caller scores it on its tier's record */
+			recs[i] = NULL;
+			bufs[i] = InvalidBuffer;
+			have[i] = true;
+			continue;
+		}
 		blk[i] = kind == RV_CODES_BIT ? RvBitBlock(store, vids[i], &off[i]) :
 			RvCodeBlock(store, vids[i], &off[i]);
 		have[i] = false;
@@ -1561,6 +1780,32 @@ RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks)
 		mode = RV_SCORE_SQ8;
 	if (mode == RV_SCORE_SQ8 && store->geo.codes != RV_CODES_SQ8)
 		mode = RV_SCORE_EXACT;
+	if (store->meta_version >= RV_STORE_META_V4)
+	{
+		RvStoreMeta *meta;
+		Buffer		buf = RvMetaLock(store, BUFFER_LOCK_SHARE, &meta);
+
+		/* the metapage, the directory, and each hot segment by its vids */
+		pages = 1 + meta->ndirpages;
+		UnlockReleaseBuffer(buf);
+		for (uint64 segno = 0; segno < nsegs; segno++)
+		{
+			uint64		nv = Min((uint64) RV_SEG_VIDS, next_vid - segno * RV_SEG_VIDS);
+
+			if (RvStoreSegLoc(store, segno)->tier != RV_TIER_HOT)
+				continue;
+			pages += 1;
+			if (mode == RV_SCORE_BIT)
+				pages += RvStreamPages(nv, 1, store->geo.bit_per_page, store->geo.bit_blocks);
+			else if (mode == RV_SCORE_SQ8)
+				pages += RvStreamPages(nv, 1, store->geo.code_per_page, store->geo.code_blocks);
+			else
+				pages += Min((store->geo.base + nv * (uint64) store->geo.stride +
+							  RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD,
+							 (uint64) store->geo.float_blocks);
+		}
+		return Min(pages, (uint64) nblocks) * BLCKSZ;
+	}
 	if (mode == RV_SCORE_BIT)
 		pages += RvStreamPages(next_vid, nsegs, store->geo.bit_per_page, store->geo.bit_blocks);
 	else if (mode == RV_SCORE_SQ8)
@@ -1615,7 +1860,9 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 
 	for (uint64 segno = 0; segno < nsegs; segno++)
 	{
-		BlockNumber blkno = RvSegMetaBlock(store, segno);
+		BlockNumber blkno;
+		RvStore    *where = store;
+		bool		sealed = false;
 		RvStoreMeta *meta;
 		Buffer		metabuf;
 		Buffer		buf;
@@ -1631,14 +1878,33 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 		bool		changed = false;
 
 		CHECK_FOR_INTERRUPTS();
+		if (store->meta_version >= RV_STORE_META_V4)
+		{
+			RvDirEntry	e;
+
+			/*
+			 * The state page where the segment lives (moves are settled or
+			 * excluded: the caller holds VACUUM's lock); a segment still
+			 * moving keeps its vids as they are.
+			 */
+			RvDirReadEntry(store, segno, &e);
+			if (e.tier == RV_TIER_NONE || e.prev_tier != RV_TIER_NONE)
+				continue;
+			sealed = e.tier != RV_TIER_HOT;
+			if (sealed)
+				where = RvStoreTier(store, e.tier, false, NULL);
+			blkno = e.blkno;
+		}
+		else
+			blkno = RvSegMetaBlock(store, segno);
 		metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
-		buf = ReadBufferExtended(store->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+		buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		state = GenericXLogStart(store->rel);
 		metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
 		meta = (RvStoreMeta *) RvPagePayload(metapage);
 		page = GenericXLogRegisterBuffer(state, buf, 0);
-		RvPageCheck(store, page, blkno, RV_PAGE_SEGMENT);
+		RvPageCheck(where, page, blkno, RV_PAGE_SEGMENT);
 		seg = (RvSegmentHeader *) RvPagePayload(page);
 		xids = (TransactionId *) (RvPagePayload(page) + RV_SEG_HEADER_SIZE);
 		for (uint64 v = first; v < end; v++)
@@ -1674,7 +1940,8 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 		{
 			seg->nallocated -= segfreed;
 			meta->nallocated -= segfreed;
-			if (lowest_freed < meta->free_hint)
+			/* a sealed segment's vids are not reused: only hot ones are free */
+			if (!sealed && lowest_freed < meta->free_hint)
 				meta->free_hint = lowest_freed;
 		}
 		freed += segfreed;

@@ -80,6 +80,10 @@
 #include "utils/syscache.h"
 
 #include "tam/store/rv_store.h"
+#include "tam/store/rv_tier.h"
+#include "tam/store/store_int.h"
+#include "access/generic_xlog.h"
+#include "access/xact.h"
 
 #define Natts_rv_store				7
 #define Anum_rv_store_spcnode		1
@@ -333,7 +337,8 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	{
 		store = entry->store;
 		if (store != NULL && store->dims == cs->dims && store->persistence == persistence &&
-			store->rel->rd_backend == backend && RelFileNodeEquals(store->node, node))
+			store->rel->rd_backend == backend && RelFileNodeEquals(store->node, node) &&
+			store->tier == (uint16) cs->tier)
 		{
 			store->storeno = cs->storeno;
 			store->attnum = cs->attnum;
@@ -359,9 +364,11 @@ RvStoreOpen(const RvCatalogStore *cs, char persistence, BackendId backend)
 	store->storeno = cs->storeno;
 	store->attnum = cs->attnum;
 	store->dims = cs->dims;
+	store->tier = (uint16) cs->tier;
 	entry->store = NULL;
 	/* the geometry follows the file's metapage version (none yet: current) */
-	RvStoreReadGeometry(store);
+	if (cs->tier == RV_TIER_HOT)
+		RvStoreReadGeometry(store);
 	entry->store = store;
 	return store;
 }
@@ -408,7 +415,11 @@ RvRelBuildCache(Relation rel, List *rows, int extra)
 	foreach(lc, rows)
 	{
 		RvCatalogStore *cs = lfirst(lc);
-		RvStoreRef *ref = &cache->stores[cache->nstores++];
+		RvStoreRef *ref;
+
+		if (cs->tier != RV_TIER_HOT)
+			continue;			/* a tier relation: reached through its store */
+		ref = &cache->stores[cache->nstores++];
 
 		ref->storeno = cs->storeno;
 		ref->attnum = cs->attnum;
@@ -516,7 +527,7 @@ RvTamGetStoreByRelid(Relation rel, Oid relid)
  */
 static RvCatalogStore *
 RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, int32 dims,
-			  char persistence, BackendId backend, bool init_meta)
+			  char persistence, BackendId backend, bool init_meta, int16 tier)
 {
 	Relation	pg_class;
 	Relation	catalog;
@@ -557,7 +568,7 @@ RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, in
 	cs->storeno = storeno;
 	cs->attnum = attnum;
 	cs->dims = dims;
-	cs->tier = RV_TIER_HOT;
+	cs->tier = tier;
 
 	catalog = table_open(RvCatalogRelid(false), RowExclusiveLock);
 	values[Anum_rv_store_spcnode - 1] = ObjectIdGetDatum(spc);
@@ -565,7 +576,7 @@ RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, in
 	values[Anum_rv_store_storeno - 1] = Int16GetDatum(storeno);
 	values[Anum_rv_store_attnum - 1] = Int16GetDatum(attnum);
 	values[Anum_rv_store_dims - 1] = Int32GetDatum(dims);
-	values[Anum_rv_store_tier - 1] = Int16GetDatum(RV_TIER_HOT);
+	values[Anum_rv_store_tier - 1] = Int16GetDatum(tier);
 	values[Anum_rv_store_store - 1] = ObjectIdGetDatum(cs->relid);
 	tup = heap_form_tuple(RelationGetDescr(catalog), values, nulls);
 	CatalogTupleInsert(catalog, tup);
@@ -620,7 +631,7 @@ RvTamGetStoreByColumn(Relation rel, int16 attnum, int32 dims, bool create)
 				 errmsg("too many vector stores in table \"%s\"", RelationGetRelationName(rel)),
 				 errhint("Rewrite the table with VACUUM FULL.")));
 	cs = RvCreateStore(rel, rel->rd_node, maxno + 1, attnum, dims, rel->rd_rel->relpersistence,
-					   rel->rd_backend, true);
+					   rel->rd_backend, true, RV_TIER_HOT);
 	RvRelBuildCache(rel, lappend(rows, cs), 0);
 	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
 }
@@ -744,14 +755,23 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 	foreach(lc, rows)
 	{
 		RvCatalogStore *cs = lfirst(lc);
-		RvStore    *src = RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
+		RvStore    *src;
 		RvCatalogStore *ncs;
 		RvStore    *dst;
+		bool		tiers = false;
 
+		/* a tier relation is copied with its store: into the new hot store */
+		if (cs->tier != RV_TIER_HOT)
+			continue;
+		src = RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
+		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+			if (RvStoreTier(src, t, false, NULL) != NULL)
+				tiers = true;
 		FlushRelationBuffers(src->rel);
 		ncs = RvCreateStore(NULL, newstorage, cs->storeno, cs->attnum, cs->dims, persistence,
-							rel->rd_backend, false);
-		if (src->meta_version == (uint32) rv_store_version && src->geo.bits != RV_CODES_BIT)
+							rel->rd_backend, false, RV_TIER_HOT);
+		if (src->meta_version == (uint32) rv_store_version && src->geo.bits != RV_CODES_BIT &&
+			!tiers)
 		{
 			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
 			RelationCopyStorage(RelationGetSmgr(src->rel), RelationGetSmgr(dst->rel),
@@ -759,7 +779,10 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 		}
 		else
 		{
-			/* another format, or bit codes: rewritten (codes and centroid rebuilt) */
+			/*
+			 * another format, bit codes, or tiers: rewritten (codes and
+			 * centroid rebuilt, every segment hot again)
+			 */
 			dst = RvStoreOpen(ncs, persistence, rel->rd_backend);
 			if (RelationGetNumberOfBlocks(dst->rel) == 0)
 				RvStoreInitFile(dst);
@@ -869,4 +892,115 @@ RvStoreLockOwner(Oid storeoid)
 		if (OidIsValid(owner))
 			LockRelationOid(owner, AccessExclusiveLock);
 	}
+}
+
+/*
+ * RvStoreTier: the handle of store's tier relation for tier (a hot
+ * store's warm, cool or cold relation), found through the catalog row of
+ * the same table storage and store number with that tier; NULL when there
+ * is none and !create.  With create, a missing relation is created (a
+ * catalog row and relation in the running transaction, in the store's
+ * tablespace, its block 0 written).  *create_xid (may be NULL) receives
+ * the top transaction id when the relation was created by the running
+ * transaction (its moves wait for that commit), else
+ * InvalidTransactionId.  Handles are cached in store for the backend's
+ * store generation.
+ */
+RvStore *
+RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid)
+{
+	Relation	catalog;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	RvCatalogStore *hot = NULL;
+	RvCatalogStore *found = NULL;
+	TransactionId xmin = InvalidTransactionId;
+
+	if (create_xid)
+		*create_xid = InvalidTransactionId;
+	if (tier <= RV_TIER_HOT || tier >= RV_NTIERS)
+		return store;
+	if (store->tiers_generation == rv_store_generation && store->tiers[tier] != NULL &&
+		create_xid == NULL)
+		return store->tiers[tier];
+
+	catalog = table_open(RvCatalogRelid(false), AccessShareLock);
+	ScanKeyInit(&key, Anum_rv_store_store, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(store->relid));
+	scan = systable_beginscan(catalog, InvalidOid, false, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		hot = RvCatalogFromTuple(tup, RelationGetDescr(catalog));
+	systable_endscan(scan);
+	if (hot == NULL)
+	{
+		table_close(catalog, AccessShareLock);
+		return NULL;
+	}
+	{
+		ScanKeyData keys[2];
+
+		ScanKeyInit(&keys[0], Anum_rv_store_spcnode, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(RvStorageSpcKey(hot->storage.spcNode)));
+		ScanKeyInit(&keys[1], Anum_rv_store_relnode, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(hot->storage.relNode));
+		scan = systable_beginscan(catalog, InvalidOid, false, SnapshotSelf, 2, keys);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			RvCatalogStore *cs = RvCatalogFromTuple(tup, RelationGetDescr(catalog));
+
+			if (cs->storeno == hot->storeno && cs->tier == tier)
+			{
+				found = cs;
+				xmin = HeapTupleHeaderGetXmin(tup->t_data);
+				break;
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(catalog, AccessShareLock);
+	if (found == NULL && create)
+	{
+		RvStore    *ts;
+		Buffer		buf;
+		GenericXLogState *state;
+		Page		page;
+		RvTierMeta *tm;
+
+		found = RvCreateStore(NULL, hot->storage, hot->storeno, hot->attnum, hot->dims,
+							  store->persistence, store->rel->rd_backend, false, (int16) tier);
+		ts = RvStoreOpen(found, store->persistence, store->rel->rd_backend);
+		buf = RvReadBufferExtend(ts, 0);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(ts->rel);
+		page = GenericXLogRegisterBuffer(state, buf, GENERIC_XLOG_FULL_IMAGE);
+		RvPageInit(page, RV_PAGE_TIERMETA, 0);
+		tm = (RvTierMeta *) RvPagePayload(page);
+		tm->magic = RV_STORE_MAGIC;
+		tm->tier = (uint32) tier;
+		tm->dims = store->dims;
+		tm->store = store->relid;
+		((PageHeader) page)->pd_lower = RV_PAGE_PAYLOAD_START + sizeof(RvTierMeta);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(buf);
+		xmin = GetTopTransactionId();
+		/* the table's cache is rebuilt when this commits */
+		rv_store_generation++;
+	}
+	if (found == NULL)
+		return NULL;
+	if (create_xid && TransactionIdIsCurrentTransactionId(xmin))
+		*create_xid = GetTopTransactionId();
+	if (store->tiers_generation != rv_store_generation)
+	{
+		memset(store->tiers, 0, sizeof(store->tiers));
+		store->tiers_generation = rv_store_generation;
+	}
+	store->tiers[tier] = RvStoreOpen(found, store->persistence, store->rel->rd_backend);
+	/* a tier relation shares its store's geometry */
+	store->tiers[tier]->geo = store->geo;
+	store->tiers[tier]->meta_version = store->meta_version;
+	store->tiers[tier]->tier = (uint16) tier;
+	return store->tiers[tier];
 }

@@ -11,6 +11,7 @@
 #ifndef RV_STORE_INT_H
 #define RV_STORE_INT_H
 
+#include "storage/bufpage.h"
 #include "tam/store/rv_store.h"
 
 /* the most vids RvStorePinCodeRecords takes at once */
@@ -25,6 +26,29 @@ typedef struct RvCodePins
 	BlockNumber *blk;
 	Buffer	   *buf;
 } RvCodePins;
+
+static inline RvPageOpaque *
+RvPageGetOpaque(Page page)
+{
+	return (RvPageOpaque *) PageGetSpecialPointer(page);
+}
+
+static inline char *
+RvPagePayload(Page page)
+{
+	return (char *) page + RV_PAGE_PAYLOAD_START;
+}
+
+/* store.c: page access shared with store_dir.c and store_seal.c */
+extern void RvPageInit(Page page, uint16 kind, uint32 segno);
+extern void RvPageCheck(RvStore *store, Page page, BlockNumber blkno, uint16 kind);
+extern Buffer RvReadBufferExtend(RvStore *store, BlockNumber blkno);
+extern Buffer RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta);
+extern void RvBitEncode(RvStore *store, const float *x, const float *c, float *scratch, char *rec);
+extern Page RvPinPageExt(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp);
+
+/* store_seal.c: the checks of a sealed page, run when it is read from disk */
+extern void RvSealedCheckPage(RvStore *tierstore, Page page, BlockNumber blkno, bool verify);
 
 /* store.c */
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);

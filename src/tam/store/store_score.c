@@ -33,6 +33,7 @@
 
 #include "simd/rv_simd.h"
 #include "tam/store/rv_score.h"
+#include "tam/store/rv_tier.h"
 #include "tam/store/store_int.h"
 
 int			rv_search_codes = RV_SCORE_SQ8;
@@ -444,14 +445,175 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 static float
 RvScoreSq8Vid(RvScorer *s, uint64 vid, float *err)
 {
+	const char *rec;
+
 	RvScorerRoom(s);
-	if (!s->sq8_ok)
+	if (s->sq8_ok && (rec = RvStoreCodeRecord(s->store, vid, &s->pins)) != NULL)
+		return RvScoreCodeRecord(s, rec, err);
+	/* no SQ8 codes, or a sealed vid without them (warm, cold): exact */
+	if (err)
+		*err = 0;
+	return RvScoreFloats(s, vid);
+}
+
+/*
+ * The distance of the query to a warm (bf16) record c and, err not NULL,
+ * a certain bound: each element's code is the float truncated to 8
+ * significant bits, so |x_i - x~_i| < 2^-7 |x~_i| (plus a denormal step)
+ * and |x - x~| <= e = 2^-7 |x~| (1 + 1e-6) + sqrt(dims) 2^-133; then as
+ * for SQ8 (rv_score.h): e for L2, e (2 d~ + e) for squared L2, |q| e for
+ * inner products, 2 e / |x~| for cosine, with a relative margin for the
+ * kernels' rounding.
+ */
+static float
+RvScoreBf16Record(RvScorer *s, const uint16 *c, float *err)
+{
+	float		dot,
+				qq,
+				xx;
+	double		est,
+				e,
+				bound,
+				xn;
+
+	rv_kernels->dot_norms_bf16(s->q, c, s->dims, &dot, &qq, &xx);
+	xn = sqrt(Max((double) xx, 0.0));
+	e = xn * (1.0 / 128.0) * (1.0 + 1e-6) + s->sqrt_dims * ldexp(1.0, -133);
+	switch (s->kind)
+	{
+		case RV_DIST_L2:
+		case RV_DIST_L2_SQUARED:
+			{
+				double		d2 = rv_kernels->l2sq_bf16(s->q, c, s->dims);
+				double		d = sqrt(Max(d2, 0.0));
+
+				if (s->kind == RV_DIST_L2)
+				{
+					est = d;
+					bound = e + 1e-4 * d;
+				}
+				else
+				{
+					est = d2;
+					bound = e * (2.0 * d + e) + 1e-4 * d2;
+				}
+				break;
+			}
+		case RV_DIST_INNER_PRODUCT:
+		case RV_DIST_NEG_INNER_PRODUCT:
+			{
+				double		qn = sqrt(Max((double) qq, 0.0));
+
+				est = s->kind == RV_DIST_INNER_PRODUCT ? dot : -dot;
+				bound = qn * e + 1e-4 * qn * xn;
+				break;
+			}
+		case RV_DIST_COSINE:
+			{
+				double		qn = sqrt(Max((double) qq, 0.0));
+
+				if (qn == 0 || xn == 0)
+				{
+					if (err)
+						*err = 0;
+					return get_float4_nan();
+				}
+				est = 1.0 - (double) dot / (qn * xn);
+				est = Max(0.0, Min(2.0, est));
+				bound = Min(2.0, 2.0 * e / xn + 1e-4);
+				break;
+			}
+		default:
+			elog(ERROR, "no bf16 kernel for ruvector distance kind %d", (int) s->kind);
+			return 0;			/* keep compiler quiet */
+	}
+	if (err)
+		*err = (float) (bound * (1.0 + 1e-3));
+	return (float) est;
+}
+
+/* Prepares the rotated query for cold records when the scorer is not on bits. */
+static bool
+RvScorerBitQuery(RvScorer *s)
+{
+	MemoryContext cxt;
+	uint32		words;
+	float	   *c;
+	float	   *scratch;
+
+	if (s->planes)
+		return true;
+	if (s->store->geo.bits != RV_CODES_BIT || !RvKindHasSq8(s->kind))
+		return false;
+	cxt = GetMemoryChunkContext(s);
+	words = s->store->geo.bit_words;
+	c = MemoryContextAlloc(cxt, sizeof(float) * s->dims);
+	if (!RvStoreReadCentroid(s->store, c))
+	{
+		pfree(c);
+		return false;
+	}
+	scratch = MemoryContextAlloc(cxt, sizeof(float) * words * 64);
+	s->planes = MemoryContextAlloc(cxt, sizeof(uint64_t) * RV_RABITQ_QUERY_BITS * words);
+	RvRabitqPrepareQuery(s->q, c, s->dims, RV_BIT_SEED, RV_BIT_ROUND_SEED, scratch,
+						 s->planes, &s->bq);
+	pfree(scratch);
+	pfree(c);
+	return true;
+}
+
+static float RvScoreBitRecord(RvScorer *s, const char *rec, uint64 vid, float *err);
+
+/*
+ * vid of a sealed segment scored on its tier's code (warm bf16, cool SQ8,
+ * cold 1-bit), with err its bound; with certain, a cold vid (whose bound
+ * is not certain) is scored exactly.  A vid not in its segment's run (it
+ * was freed before sealing: only a deleted graph node can name it) gets
+ * +Infinity.  Exact (err 0) under RV_SCORE_EXACT, for L1, and where the
+ * tier's code cannot be used.
+ */
+static float
+RvScoreSealedVid(RvScorer *s, uint64 vid, float *err, bool certain)
+{
+	const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
+	const char *rec;
+
+	if (s->mode == RV_SCORE_EXACT || !RvKindHasSq8(s->kind) || loc->tier == RV_TIER_HOT ||
+		loc->tier == RV_TIER_NONE || (certain && loc->tier == RV_TIER_COLD))
 	{
 		if (err)
 			*err = 0;
 		return RvScoreFloats(s, vid);
 	}
-	return RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins), err);
+	RvScorerRoom(s);
+	rec = RvStoreSealedRecord(s->store, loc, vid, &s->pins);
+	if (rec == NULL)
+	{
+		if (err)
+			*err = 0;
+		return get_float4_infinity();
+	}
+	switch (loc->tier)
+	{
+		case RV_TIER_WARM:
+			return RvScoreBf16Record(s, (const uint16 *) rec, err);
+		case RV_TIER_COOL:
+			if (!s->sq8_ok)
+				break;
+			return RvScoreCodeRecord(s, rec, err);
+		case RV_TIER_COLD:
+			{
+				RvBitFactors bf;
+
+				memcpy(&bf, rec, sizeof(bf));
+				if (bf.ip_oo == 0 || !RvScorerBitQuery(s))
+					break;
+				return RvScoreBitRecord(s, rec, vid, err);
+			}
+	}
+	if (err)
+		*err = 0;
+	return RvScoreFloats(s, vid);
 }
 
 /*
@@ -565,8 +727,12 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 										err ? &err[i] : NULL);
 			else
 			{
+				const char *rec;
+
 				RvScorerRoom(s);
-				dist[i] = RvScoreRecord(s, RvScorerRecord(s, vid), vid, err ? &err[i] : NULL);
+				rec = RvScorerRecord(s, vid);
+				dist[i] = rec ? RvScoreRecord(s, rec, vid, err ? &err[i] : NULL) :
+					RvScoreSealedVid(s, vid, err ? &err[i] : NULL, false);
 			}
 		}
 		RvScorerCallEnd(s);
@@ -576,9 +742,13 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 	if (n == 1)
 	{
 		/* one vid (the exact scan, row by row): keep its page pinned for the next */
+		const char *rec;
+
 		RvScorerCallBegin(s);
 		RvScorerRoom(s);
-		dist[0] = RvScoreRecord(s, RvScorerRecord(s, vids[0]), vids[0], err ? &err[0] : NULL);
+		rec = RvScorerRecord(s, vids[0]);
+		dist[0] = rec ? RvScoreRecord(s, rec, vids[0], err ? &err[0] : NULL) :
+			RvScoreSealedVid(s, vids[0], err ? &err[0] : NULL, false);
 		RvScorerCallEnd(s);
 		return;
 	}
@@ -592,8 +762,19 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		RvStorePinCodeRecords(s->store, s->mode == RV_SCORE_BIT ? RV_CODES_BIT : RV_CODES_SQ8,
 							  vids + start, k, recs, bufs, s->keep);
 		for (int i = 0; i < k; i++)
-			dist[start + i] = RvScoreRecord(s, recs[i], vids[start + i],
-											err ? &err[start + i] : NULL);
+		{
+			if (recs[i] == NULL)
+			{
+				/* sealed: its tier's record, pinned in s->pins */
+				RvScorerCallBegin(s);
+				dist[start + i] = RvScoreSealedVid(s, vids[start + i],
+												   err ? &err[start + i] : NULL, false);
+				RvScorerCallEnd(s);
+			}
+			else
+				dist[start + i] = RvScoreRecord(s, recs[i], vids[start + i],
+												err ? &err[start + i] : NULL);
+		}
 		for (int i = 0; i < k; i++)
 			if (BufferIsValid(bufs[i]))
 				ReleaseBuffer(bufs[i]);
@@ -627,7 +808,16 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
 
 		RvStorePinCodeRecords(s->store, RV_CODES_SQ8, vids + start, k, recs, bufs, NULL);
 		for (int i = 0; i < k; i++)
-			dist[start + i] = RvScoreCodeRecord(s, recs[i], &err[start + i]);
+		{
+			if (recs[i] == NULL)
+			{
+				RvScorerCallBegin(s);
+				dist[start + i] = RvScoreSealedVid(s, vids[start + i], &err[start + i], true);
+				RvScorerCallEnd(s);
+			}
+			else
+				dist[start + i] = RvScoreCodeRecord(s, recs[i], &err[start + i]);
+		}
 		for (int i = 0; i < k; i++)
 			if (BufferIsValid(bufs[i]))
 				ReleaseBuffer(bufs[i]);
@@ -743,6 +933,8 @@ RvScorerSignBoundExceeds(RvScorer *s, uint64 vid, double limit2)
 				ip,
 				bound;
 
+	if (rec == NULL)
+		return false;			/* a sealed vid of a tier without bit codes */
 	memcpy(&bf, rec, sizeof(bf));
 	if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
 		return false;			/* an absent record, or one not to trust */
@@ -785,9 +977,25 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 		float		est,
 					err;
 
+		const char *r;
+
 		RvScorerCallBegin(s);
 		RvScorerRoom(s);
-		est = RvScoreCodeRecord(s, RvStoreCodeRecord(s->store, vid, &s->pins), &err);
+		r = RvStoreCodeRecord(s->store, vid, &s->pins);
+		if (r)
+			est = RvScoreCodeRecord(s, r, &err);
+		else
+		{
+			/* sealed without SQ8 codes: warm's bf16 bound is certain */
+			const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
+
+			if (loc->tier != RV_TIER_WARM)
+			{
+				RvScorerCallEnd(s);
+				return false;
+			}
+			est = RvScoreSealedVid(s, vid, &err, true);
+		}
 		RvScorerCallEnd(s);
 		return (double) est - (double) err > threshold;
 	}
@@ -811,6 +1019,21 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 		}
 	}
 	rec = RvStoreCodeRecord(s->store, vid, &s->pins);
+	if (rec == NULL)
+	{
+		/* sealed without SQ8 codes: warm's bf16 bound is certain, cold has none */
+		const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
+		float		est,
+					err;
+
+		if (loc->tier == RV_TIER_WARM)
+		{
+			est = RvScoreSealedVid(s, vid, &err, true);
+			exceeds = (double) est - (double) err > threshold;
+		}
+		RvScorerCallEnd(s);
+		return exceeds;
+	}
 	memcpy(&p, rec, sizeof(RvSq8Params));
 	c = (const uint8_t *) (rec + RV_CODE_HEADER);
 	if (!isfinite(p.scale) || !isfinite(p.offset))
@@ -924,15 +1147,17 @@ RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mod
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (mode == RV_SCORE_SQ8)
+		if (mode == RV_SCORE_SQ8 || mode == RV_SCORE_BIT)
 		{
-			memcpy(dst, RvStoreCodeRecord(store, vid, &pins), cache->recbytes);
+			const char *rec = mode == RV_SCORE_SQ8 ? RvStoreCodeRecord(store, vid, &pins) :
+				RvStoreBitRecord(store, vid, &pins);
+
+			/* a sealed vid of another tier's codes: scored from the store */
+			if (rec)
+				memcpy(dst, rec, cache->recbytes);
 			RvPinSetReleaseAll(&pins);
-		}
-		else if (mode == RV_SCORE_BIT)
-		{
-			memcpy(dst, RvStoreBitRecord(store, vid, &pins), cache->recbytes);
-			RvPinSetReleaseAll(&pins);
+			if (rec == NULL)
+				continue;
 		}
 		else
 			RvStoreReadFloats(store, vid, (float *) dst);
