@@ -55,3 +55,15 @@ CREATE FUNCTION @extschema@.ruvector_audit_verify(
 REVOKE ALL ON FUNCTION @extschema@.ruvector_audit_verify() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.ruvector_audit_verify() IS
 	'one row per ruvector_audit row whose sequence, chain, hash or signature fails; empty when intact';
+
+-- ruvector_compact (as in sql/parts/20_tam.sql): moves segments into a tier.
+CREATE FUNCTION @extschema@.ruvector_compact(tbl pg_catalog.regclass,
+	tier pg_catalog.text DEFAULT NULL,
+	OUT store pg_catalog.int4, OUT target pg_catalog.text,
+	OUT segments_moved pg_catalog.int8, OUT vectors pg_catalog.int8,
+	OUT bytes_before pg_catalog.int8, OUT bytes_after pg_catalog.int8,
+	OUT seconds pg_catalog.float8)
+	RETURNS SETOF pg_catalog.record
+	AS 'MODULE_PATHNAME', 'ruvector_compact'
+	LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.ruvector_compact(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;

@@ -75,3 +75,17 @@ CREATE FUNCTION @extschema@.ruvector_gc_orphans(
 	AS 'MODULE_PATHNAME', 'ruvector_gc_orphans'
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_gc_orphans() FROM PUBLIC;
+
+-- Tiers (src/tam/tam_tier.c): moves a table's segments into a tier now, or
+-- compacts them by the default policy; one row per store.  Needs ownership of
+-- the table; revoked from PUBLIC as an administrative function.
+CREATE FUNCTION @extschema@.ruvector_compact(tbl pg_catalog.regclass,
+	tier pg_catalog.text DEFAULT NULL,
+	OUT store pg_catalog.int4, OUT target pg_catalog.text,
+	OUT segments_moved pg_catalog.int8, OUT vectors pg_catalog.int8,
+	OUT bytes_before pg_catalog.int8, OUT bytes_after pg_catalog.int8,
+	OUT seconds pg_catalog.float8)
+	RETURNS SETOF pg_catalog.record
+	AS 'MODULE_PATHNAME', 'ruvector_compact'
+	LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.ruvector_compact(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;

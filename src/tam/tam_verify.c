@@ -103,6 +103,7 @@
 #include "simd/rv_simd.h"
 #include "tam/rv_tam.h"
 #include "tam/store/rv_audit.h"
+#include "tam/store/rv_tier.h"
 
 #define RV_MAX_DIMS 16000
 
@@ -136,6 +137,7 @@ typedef struct RvVerifyState
 	char	   *first_problem;	/* kind and detail of the first one */
 	char	   *page;			/* BLCKSZ scratch copy of the page being checked */
 	char	   *segpage;		/* BLCKSZ copy of the current segment page */
+	bool		v4;				/* the store being checked has a directory */
 } RvVerifyState;
 
 /* Appends one problem row; store, blkno, vid < 0 mean NULL. */
@@ -346,6 +348,14 @@ RvCheckPage(RvVerifyState *vs, RvVerifyStore *vst, BlockNumber blkno, const char
 				 op->magic, op->version, RV_STORE_MAGIC, RV_STORE_VERSION);
 		return false;
 	}
+	if (op->kind == kind && op->segno != segno && vs->v4 && kind != RV_PAGE_SEGMENT)
+	{
+		/*
+		 * version 4: a page the segment that held this extent before left,
+		 * which this segment has not written yet
+		 */
+		return false;
+	}
 	if (op->kind != kind || op->segno != segno)
 	{
 		RvReport(vs, "page_kind", st, blkno, -1, "page kind %u segment %u, expected %s page of segment %u",
@@ -382,7 +392,8 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 
 	/* a readable metapage of version 1 or 2 was written in that format */
 	if (readable && meta->magic == RV_STORE_MAGIC &&
-		(meta->version == RV_STORE_META_V1 || meta->version == RV_STORE_META_V2))
+		(meta->version == RV_STORE_META_V1 || meta->version == RV_STORE_META_V2 ||
+		 meta->version == RV_STORE_META_V4))
 		version = meta->version;
 	RvStoreComputeGeometry(dims, version, &geo);
 	if (version == RV_STORE_META_V1)
@@ -391,8 +402,10 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 		metasize = RV_STORE_META_V2_SIZE;
 	else if (geo.bits == RV_CODES_BIT)
 		metasize = RV_META_CENTROID_OFF + (Size) dims * sizeof(float);
-	else
+	else if (version == RV_STORE_META_V4)
 		metasize = sizeof(RvStoreMeta);
+	else
+		metasize = RV_STORE_META_V3_SIZE;
 	g->centroid = NULL;
 	g->meta_version = version;
 	g->geo = geo;
@@ -437,7 +450,7 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 				 "free_hint " UINT64_FORMAT ", nallocated " UINT64_FORMAT
 				 " exceed next_vid " UINT64_FORMAT,
 				 meta->free_hint, meta->nallocated, meta->next_vid);
-	if (meta->next_vid > 0)
+	if (meta->next_vid > 0 && version < RV_STORE_META_V4)
 	{
 		uint64		nsegs = (meta->next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS;
 
@@ -822,6 +835,99 @@ RvRefCmp(const void *a, const void *b)
 }
 
 /* The store pass: every page of one store, plus its vids against refs. */
+/*
+ * Checks sealed segment segno of a version-4 store, at the location e
+ * names (a run in a tier relation): its state page, the run's page CRCs and
+ * BLAKE2b-256 (RvSealedVerify), and the heap refs into it from *ri on
+ * (each must be allocated in the state page and held by the run).  Adds
+ * the state page's allocated count to *nxids and its nallocated to
+ * *segcount.
+ */
+static void
+RvVerifySealedSegment(RvVerifyState *vs, RvVerifyStore *vst, uint64 segno,
+					  const RvDirEntry *e, int64 *ri, uint64 *nxids, uint64 *segcount)
+{
+	RvStore    *store = vst->store;
+	int			st = vst->cs.storeno;
+	RvStore    *where = RvStoreTier(store, e->tier, false, NULL);
+	char	   *page = vs->segpage;
+	const TransactionId *xids = NULL;
+	RvSealedRun *run = NULL;
+	Buffer		buf;
+	bool		ok = true;
+	uint64		end = (segno + 1) * RV_SEG_VIDS;
+
+	if (where == NULL || e->blkno >= RelationGetNumberOfBlocks(where->rel))
+	{
+		RvReport(vs, "tier_missing", st, -1, -1,
+				 "segment " UINT64_FORMAT " lies in a missing %s tier relation or past its end",
+				 segno, RvTierName(e->tier));
+		ok = false;
+	}
+	if (ok)
+	{
+		buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e->blkno, RBM_NORMAL, vs->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		memcpy(page, BufferGetPage(buf), BLCKSZ);
+		UnlockReleaseBuffer(buf);
+		if (PageIsNew(page) ||
+			((RvPageOpaque *) PageGetSpecialPointer(page))->kind != RV_PAGE_SEGMENT ||
+			((RvSegmentHeader *) (page + RV_PAGE_PAYLOAD_START))->segno != (uint32) segno ||
+			((RvSegmentHeader *) (page + RV_PAGE_PAYLOAD_START))->tier != e->tier)
+		{
+			RvReport(vs, "segment_header", st, e->blkno, -1,
+					 "block %u of the %s tier relation is not the state page of segment " UINT64_FORMAT,
+					 e->blkno, RvTierName(e->tier), segno);
+			ok = false;
+		}
+	}
+	if (ok)
+	{
+		RvSegLoc	loc;
+		char	   *problem;
+		uint32		n = 0;
+
+		loc.tier = e->tier;
+		loc.flags = 0;
+		loc.blkno = e->blkno;
+		loc.run = NULL;
+		if (!RvSealedVerify(store, &loc, segno, &problem))
+		{
+			RvReport(vs, "sealed_checksum", st, e->blkno, -1, "%s", problem);
+			ok = false;
+		}
+		else
+			run = RvSealedReadRun(where, e->blkno, segno);
+		xids = (const TransactionId *) (page + RV_PAGE_PAYLOAD_START + RV_SEG_HEADER_SIZE);
+		for (uint32 k = 0; k < RV_SEG_VIDS; k++)
+			if (xids[k] != InvalidTransactionId)
+			{
+				n++;
+				if (run && RvSealedPos(run, k) < 0)
+					RvReport(vs, "sealed_vid_missing", st, e->blkno, (int64) (segno * RV_SEG_VIDS + k),
+							 "an allocated vid is not in its sealed segment");
+			}
+		*nxids += n;
+		*segcount += ((RvSegmentHeader *) (page + RV_PAGE_PAYLOAD_START))->nallocated;
+		if (((RvSegmentHeader *) (page + RV_PAGE_PAYLOAD_START))->nallocated != n)
+			RvReport(vs, "segment_count", st, e->blkno, -1,
+					 "state page nallocated %u, but %u vids have a nonzero xid",
+					 ((RvSegmentHeader *) (page + RV_PAGE_PAYLOAD_START))->nallocated, n);
+	}
+	for (; *ri < vst->nrefs && vst->refs[*ri].vid < end; (*ri)++)
+	{
+		uint32		k = (uint32) (vst->refs[*ri].vid % RV_SEG_VIDS);
+
+		if (vst->refs[*ri].vid < segno * RV_SEG_VIDS || !ok)
+			continue;
+		if (xids[k] == InvalidTransactionId)
+			RvReport(vs, "heap_vref_unallocated", st, -1, (int64) vst->refs[*ri].vid,
+					 "tuple (%u,%u) references a free vid",
+					 ItemPointerGetBlockNumberNoCheck(&vst->refs[*ri].tid),
+					 ItemPointerGetOffsetNumberNoCheck(&vst->refs[*ri].tid));
+	}
+}
+
 static void
 RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 {
@@ -865,6 +971,7 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		return;
 	}
 
+	vs->v4 = vst->store->meta_version >= RV_STORE_META_V4;
 	metaok = RvReadPage(vs, vst, 0, vs->page);
 	RvCheckMeta(vs, vst, vs->page, metaok, nblocks, &g);
 	memset(&cc, 0, sizeof(cc));
@@ -885,6 +992,9 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		cc.rotated = palloc(sizeof(float) * g.geo.bit_words * 64);
 	}
 	nsegs_file = (nblocks - 1 + g.geo.seg_blocks - 1) / g.geo.seg_blocks;
+	if (vs->v4)
+		nsegs_file = Max(RvDirNumSegments(vst->store),
+						 (g.next_vid + RV_SEG_VIDS - 1) / RV_SEG_VIDS);
 
 	for (uint64 segno = 0; segno < nsegs_file; segno++)
 	{
@@ -894,6 +1004,33 @@ RvVerifyOneStore(RvVerifyState *vs, RvVerifyStore *vst)
 		bool		segok;
 		const TransactionId *xids = NULL;
 		uint32		nxids = 0;
+
+		if (vs->v4)
+		{
+			RvDirEntry	e;
+
+			/* version 4: where the directory puts the segment */
+			RvDirReadEntry(vst->store, segno, &e);
+			if (e.prev_tier != RV_TIER_NONE)
+			{
+				/* still moving: its old location is complete */
+				e.tier = e.prev_tier;
+				e.blkno = e.prev_blkno;
+			}
+			if (e.tier == RV_TIER_NONE)
+			{
+				if (inuse)
+					RvReport(vs, "dir_entry", st, -1, -1,
+							 "segment " UINT64_FORMAT " below next_vid has no directory entry", segno);
+				continue;
+			}
+			if (e.tier != RV_TIER_HOT)
+			{
+				RvVerifySealedSegment(vs, vst, segno, &e, &ri, &count_xids, &sum_seg);
+				continue;
+			}
+			segblk = e.blkno;
+		}
 
 		segok = RvReadPage(vs, vst, segblk, vs->segpage) &&
 			RvCheckPage(vs, vst, segblk, vs->segpage, RV_PAGE_SEGMENT, (uint32) segno, !inuse);
@@ -1262,9 +1399,11 @@ ruvector_verify(PG_FUNCTION_ARGS)
 		else if (cs->dims < 1 || cs->dims > RV_MAX_DIMS)
 			RvReport(&vs, "catalog_dims", cs->storeno, -1, -1, "store %d has %d dims",
 					 cs->storeno, cs->dims);
-		else if (cs->tier != RV_TIER_HOT)
+		else if (cs->tier < RV_TIER_HOT || cs->tier >= RV_NTIERS)
 			RvReport(&vs, "catalog_tier", cs->storeno, -1, -1, "store %d has tier %d",
 					 cs->storeno, cs->tier);
+		else if (cs->tier != RV_TIER_HOT)
+			vs.nstores--;		/* a tier relation: checked through its store */
 		else
 		{
 			RelFileNode node;

@@ -364,8 +364,9 @@ RvAuditAppend(const char *table, void *arg)
 	if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", table), false, 0) !=
 		SPI_OK_UTILITY)
 		elog(ERROR, "could not lock %s", table);
+	/* not read-only: a fresh snapshot sees this command's earlier events too */
 	if (SPI_execute(psprintf("SELECT seq, hash FROM %s ORDER BY seq DESC LIMIT 1",
-							 table), true, 1) != SPI_OK_SELECT)
+							 table), false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s", table);
 	if (SPI_processed == 1)
 	{

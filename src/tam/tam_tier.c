@@ -1,0 +1,201 @@
+/*-------------------------------------------------------------------------
+ *
+ * tam_tier.c
+ *	  ruvector_compact(): moving a table's segments between tiers and
+ *	  compacting them, on demand (src/tam/store/store_seal.c does the
+ *	  work; rv_tier.h the layout).
+ *
+ * Invariants kept here:
+ *	- moves run under ShareUpdateExclusiveLock on the table (they exclude
+ *	  each other, VACUUM and DDL; readers and writers go on), after the
+ *	  directory's earlier moves are settled;
+ *	- every move is an event of the audit log (seal, migrate, compact),
+ *	  and so is every truncation that frees blocks.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "tam/rv_tam.h"
+#include "tam/store/rv_audit.h"
+#include "tam/store/rv_tier.h"
+
+/* a sealed segment is compacted once this fraction of its vids was freed */
+#define RV_COMPACT_DEAD_FRACTION 0.2
+/* a full hot segment is compacted into warm once this fraction is free */
+#define RV_COMPACT_HOT_FREE_FRACTION 0.5
+
+/*
+ * The move ruvector_compact's policy (tier NULL) makes of segment segno:
+ * the target tier, or -1.  A sealed segment whose freed fraction passes
+ * RV_COMPACT_DEAD_FRACTION is rewritten in its tier; a full hot segment
+ * whose free fraction passes RV_COMPACT_HOT_FREE_FRACTION is packed into
+ * warm (lossless, so nothing but its search code changes).
+ */
+static int
+RvCompactPolicyTarget(RvStore *store, uint64 segno, uint64 next_vid)
+{
+	RvDirEntry	e;
+	RvStore    *where;
+	Buffer		buf;
+	uint32		nalloc;
+
+	RvDirReadEntry(store, segno, &e);
+	if (e.tier == RV_TIER_NONE || e.prev_tier != RV_TIER_NONE)
+		return -1;
+	where = e.tier == RV_TIER_HOT ? store : RvStoreTier(store, e.tier, false, NULL);
+	if (where == NULL)
+		return -1;
+	buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e.blkno, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	nalloc = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->nallocated;
+	UnlockReleaseBuffer(buf);
+	if (e.tier == RV_TIER_HOT)
+	{
+		if ((segno + 1) * RV_SEG_VIDS > next_vid)
+			return -1;			/* the segment still filling */
+		return (double) (RV_SEG_VIDS - nalloc) / RV_SEG_VIDS >= RV_COMPACT_HOT_FREE_FRACTION ?
+			RV_TIER_WARM : -1;
+	}
+	{
+		RvSealedRun *run = RvSealedReadRun(where, e.blkno, segno);
+		bool		compact = run->h.nlive > 0 &&
+			(double) (run->h.nlive - Min(nalloc, run->h.nlive)) / run->h.nlive >=
+			RV_COMPACT_DEAD_FRACTION;
+		int			tier = run->h.tier;
+
+		pfree(run);
+		return compact ? tier : -1;
+	}
+}
+
+PG_FUNCTION_INFO_V1(ruvector_compact);
+
+/*
+ * ruvector_compact(tbl regclass, tier text DEFAULT NULL) -> setof (store,
+ * tier, segments_moved, vectors, bytes_before, bytes_after, seconds): with
+ * a tier (warm, cool or cold), seals every segment of every store of tbl
+ * that is not there yet into it now (waiting for writers still inserting
+ * into a hot segment); without one, compacts what the default policy says
+ * (RvCompactPolicyTarget).  Then settles the moves no reader can still
+ * need and truncates what they freed.  One row per store (tier is the
+ * argument, or "policy").  Needs ownership of tbl; takes
+ * ShareUpdateExclusiveLock on it.  Raises ERRCODE_FEATURE_NOT_SUPPORTED
+ * for a store written by an older format, ERRCODE_INVALID_PARAMETER_VALUE
+ * for an unknown tier.
+ */
+Datum
+ruvector_compact(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	int			tier = -1;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	RvRelCache *cache;
+	int			nstores;
+	int16	   *storenos;
+
+	if (!PG_ARGISNULL(1))
+	{
+		char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+		tier = RvTierFromName(name);
+		if (tier < RV_TIER_WARM)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid tier \"%s\"", name),
+					 errhint("Valid tiers are warm, cool and cold.")));
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	rel = table_open(relid, ShareUpdateExclusiveLock);
+	if (!RvRelIsRuvector(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+
+	cache = RvRelGetCache(rel);
+	nstores = cache->nstores;
+	storenos = palloc(sizeof(int16) * Max(nstores, 1));
+	for (int i = 0; i < nstores; i++)
+		storenos[i] = cache->stores[i].storeno;
+	for (int i = 0; i < nstores; i++)
+	{
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storenos[i]));
+		TimestampTz start = GetCurrentTimestamp();
+		uint64		released;
+		uint64		nsegs;
+		uint64		next_vid;
+		uint64		moved = 0,
+					vectors = 0,
+					before = 0,
+					after = 0;
+		uint64		hot_freed,
+					tier_freed;
+		long		secs;
+		int			usecs;
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		if (store->meta_version < RV_STORE_META_V4)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("vector store %d of \"%s\" was written in a format without tiers",
+							storenos[i], RelationGetRelationName(rel)),
+					 errhint("VACUUM FULL rewrites the table's stores in the current format.")));
+		RvDirSettle(store, &released);
+		nsegs = RvDirNumSegments(store);
+		next_vid = RvStoreNextVid(store);
+		for (uint64 segno = 0; segno < nsegs; segno++)
+		{
+			int			target = tier >= 0 ? tier : RvCompactPolicyTarget(store, segno, next_vid);
+			uint64		nv,
+						b0,
+						b1;
+
+			CHECK_FOR_INTERRUPTS();
+			if (target < 0)
+				continue;
+			if (RvStoreSealSegment(store, segno, target, true, &nv, &b0, &b1))
+			{
+				moved++;
+				vectors += nv;
+				before += b0;
+				after += b1;
+			}
+		}
+		RvDirSettle(store, &released);
+		RvDirTruncate(store, &hot_freed, &tier_freed);
+		if (moved > 0)
+			RvAuditLog(tier >= 0 ? "seal" : "compact", relid,
+					   psprintf("store %d: " UINT64_FORMAT " segments, " UINT64_FORMAT " vectors to %s, "
+								UINT64_FORMAT " bytes before, " UINT64_FORMAT " after",
+								storenos[i], moved, vectors, tier >= 0 ? RvTierName(tier) : "their tiers",
+								before, after));
+		if (hot_freed + tier_freed > 0)
+			RvAuditLog("truncate", relid,
+					   psprintf("store %d: " UINT64_FORMAT " hot and " UINT64_FORMAT " tier blocks freed",
+								storenos[i], hot_freed, tier_freed));
+		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+		values[0] = Int32GetDatum(storenos[i]);
+		values[1] = CStringGetTextDatum(tier >= 0 ? RvTierName(tier) : "policy");
+		values[2] = Int64GetDatum((int64) moved);
+		values[3] = Int64GetDatum((int64) vectors);
+		values[4] = Int64GetDatum((int64) before);
+		values[5] = Int64GetDatum((int64) after);
+		values[6] = Float8GetDatum(secs + usecs / 1e6);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	table_close(rel, NoLock);
+	return (Datum) 0;
+}
