@@ -78,6 +78,81 @@ RvCompactPolicyTarget(RvStore *store, uint64 segno, uint64 next_vid)
 	}
 }
 
+/*
+ * RvTierMoveStore: one pass of moves over a version-4 store: settles the
+ * directory, moves every segment to tier (tier >= 0) or where the default
+ * policy says (tier < 0: RvCompactPolicyTarget), settles again (releasing
+ * what no reader can still need) and truncates the freed tail blocks.
+ * flags as for RvStoreSealSegment.  Caller holds
+ * ShareUpdateExclusiveLock on the table.  Fills m.
+ */
+void
+RvTierMoveStore(RvStore *store, int tier, int flags, RvTierMoves *m)
+{
+	uint64		nsegs;
+	uint64		next_vid;
+	uint64		released;
+
+	memset(m, 0, sizeof(RvTierMoves));
+	RvDirSettle(store, &released);
+	m->settled += released;
+	nsegs = RvDirNumSegments(store);
+	next_vid = RvStoreNextVid(store);
+	for (uint64 segno = 0; segno < nsegs; segno++)
+	{
+		int			target = tier >= 0 ? tier : RvCompactPolicyTarget(store, segno, next_vid);
+		uint64		nv,
+					b0,
+					b1;
+
+		CHECK_FOR_INTERRUPTS();
+		if (target < 0)
+			continue;
+		if (RvStoreSealSegment(store, segno, target, flags, &nv, &b0, &b1))
+		{
+			m->moved++;
+			m->vectors += nv;
+			m->bytes_before += b0;
+			m->bytes_after += b1;
+		}
+	}
+	m->unsettled = RvDirSettle(store, &released);
+	m->settled += released;
+
+	/*
+	 * New runs went after the old ones; with those released, a run that
+	 * fits a gap before it moves down into it, so that the freed blocks
+	 * end up at the tail, where truncation takes them
+	 */
+	if (m->unsettled == 0)
+	{
+		bool		down = false;
+
+		for (uint64 segno = 0; segno < nsegs; segno++)
+		{
+			RvDirEntry	e;
+			uint64		nv,
+						b0,
+						b1;
+
+			CHECK_FOR_INTERRUPTS();
+			RvDirReadEntry(store, segno, &e);
+			if (e.tier == RV_TIER_NONE || e.tier == RV_TIER_HOT || e.prev_tier != RV_TIER_NONE)
+				continue;
+			if (RvDirFirstFit(store, e.tier, e.nblocks) >= e.blkno)
+				continue;
+			if (RvStoreSealSegment(store, segno, e.tier, flags | RV_SEAL_FORCE, &nv, &b0, &b1))
+				down = true;
+		}
+		if (down)
+		{
+			m->unsettled = RvDirSettle(store, &released);
+			m->settled += released;
+		}
+	}
+	RvDirTruncate(store, &m->hot_blocks_freed, &m->tier_blocks_freed);
+}
+
 PG_FUNCTION_INFO_V1(ruvector_compact);
 
 /*
@@ -133,15 +208,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	{
 		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storenos[i]));
 		TimestampTz start = GetCurrentTimestamp();
-		uint64		released;
-		uint64		nsegs;
-		uint64		next_vid;
-		uint64		moved = 0,
-					vectors = 0,
-					before = 0,
-					after = 0;
-		uint64		hot_freed,
-					tier_freed;
+		RvTierMoves m;
 		long		secs;
 		int			usecs;
 		Datum		values[7];
@@ -153,46 +220,25 @@ ruvector_compact(PG_FUNCTION_ARGS)
 					 errmsg("vector store %d of \"%s\" was written in a format without tiers",
 							storenos[i], RelationGetRelationName(rel)),
 					 errhint("VACUUM FULL rewrites the table's stores in the current format.")));
-		RvDirSettle(store, &released);
-		nsegs = RvDirNumSegments(store);
-		next_vid = RvStoreNextVid(store);
-		for (uint64 segno = 0; segno < nsegs; segno++)
-		{
-			int			target = tier >= 0 ? tier : RvCompactPolicyTarget(store, segno, next_vid);
-			uint64		nv,
-						b0,
-						b1;
-
-			CHECK_FOR_INTERRUPTS();
-			if (target < 0)
-				continue;
-			if (RvStoreSealSegment(store, segno, target, true, &nv, &b0, &b1))
-			{
-				moved++;
-				vectors += nv;
-				before += b0;
-				after += b1;
-			}
-		}
-		RvDirSettle(store, &released);
-		RvDirTruncate(store, &hot_freed, &tier_freed);
-		if (moved > 0)
+		RvTierMoveStore(store, tier, RV_SEAL_WAIT | RV_SEAL_CREATE, &m);
+		if (m.moved > 0)
 			RvAuditLog(tier >= 0 ? "seal" : "compact", relid,
 					   psprintf("store %d: " UINT64_FORMAT " segments, " UINT64_FORMAT " vectors to %s, "
 								UINT64_FORMAT " bytes before, " UINT64_FORMAT " after",
-								storenos[i], moved, vectors, tier >= 0 ? RvTierName(tier) : "their tiers",
-								before, after));
-		if (hot_freed + tier_freed > 0)
+								storenos[i], m.moved, m.vectors,
+								tier >= 0 ? RvTierName(tier) : "their tiers",
+								m.bytes_before, m.bytes_after));
+		if (m.hot_blocks_freed + m.tier_blocks_freed > 0)
 			RvAuditLog("truncate", relid,
 					   psprintf("store %d: " UINT64_FORMAT " hot and " UINT64_FORMAT " tier blocks freed",
-								storenos[i], hot_freed, tier_freed));
+								storenos[i], m.hot_blocks_freed, m.tier_blocks_freed));
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 		values[0] = Int32GetDatum(storenos[i]);
 		values[1] = CStringGetTextDatum(tier >= 0 ? RvTierName(tier) : "policy");
-		values[2] = Int64GetDatum((int64) moved);
-		values[3] = Int64GetDatum((int64) vectors);
-		values[4] = Int64GetDatum((int64) before);
-		values[5] = Int64GetDatum((int64) after);
+		values[2] = Int64GetDatum((int64) m.moved);
+		values[3] = Int64GetDatum((int64) m.vectors);
+		values[4] = Int64GetDatum((int64) m.bytes_before);
+		values[5] = Int64GetDatum((int64) m.bytes_after);
 		values[6] = Float8GetDatum(secs + usecs / 1e6);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

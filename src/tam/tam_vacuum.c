@@ -44,6 +44,7 @@
 
 #include "tam/rv_tam.h"
 #include "tam/rv_vacuum.h"
+#include "tam/store/rv_tier.h"
 
 /* Per-store state of one pass over the heap. */
 typedef struct RvMarkStore
@@ -199,8 +200,34 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 		BlockNumber nblocks;
 
 		CHECK_FOR_INTERRUPTS();
+		if (ms[i].store->meta_version >= RV_STORE_META_V4)
+		{
+			uint64		released;
+
+			/* moves no reader needs any more are settled first: their vids are swept */
+			RvDirSettle(ms[i].store, &released);
+		}
 		RvStoreFreeUnreferenced(ms[i].store, ms[i].referenced, ms[i].nvids, horizon,
 								ndead == 0, &nfreed, &nlive);
+		if (ms[i].store->meta_version >= RV_STORE_META_V4)
+		{
+			RvTierMoves m;
+
+			/*
+			 * Compaction by the default policy, into tier relations that
+			 * exist (VACUUM has no transaction id to create one with), not
+			 * waiting for writers; then settling and truncation.
+			 */
+			RvTierMoveStore(ms[i].store, -1, 0, &m);
+			ereport(elevel,
+					(errmsg("ruvector store %d of \"%s\": compacted " UINT64_FORMAT " segments ("
+							UINT64_FORMAT " vectors, " UINT64_FORMAT " to " UINT64_FORMAT " bytes); "
+							"settled " UINT64_FORMAT " moves, " UINT64_FORMAT " waiting for older snapshots; "
+							"truncated " UINT64_FORMAT " hot and " UINT64_FORMAT " tier pages",
+							ms[i].ref.storeno, RelationGetRelationName(rel), m.moved, m.vectors,
+							m.bytes_before, m.bytes_after, m.settled, m.unsettled,
+							m.hot_blocks_freed, m.tier_blocks_freed)));
+		}
 		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);
 		ereport(elevel,
 				(errmsg("ruvector store %d of \"%s\" (column %d, %d dims, tier hot): "
@@ -249,31 +276,84 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 	ms = RvMarkReferenced(rel, GetActiveSnapshot(), NULL, &n, &ndead);
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[11];
-		bool		nulls[11] = {0};
 		uint64		next_vid;
 		uint64		nallocated;
 		BlockNumber nblocks;
 		char	   *attname = get_attname(relid, ms[i].ref.attnum, true);
+		RvStore    *store = ms[i].store;
+		int64		live[RV_NTIERS] = {0};
+		int64		alloc[RV_NTIERS] = {0};
+		int64		resident[RV_NTIERS] = {0};
+		int64		nsealed[RV_NTIERS] = {0};
+		bool		v4 = store->meta_version >= RV_STORE_META_V4;
 
-		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);
-		values[0] = Int32GetDatum(ms[i].ref.storeno);
-		if (attname)
-			values[1] = CStringGetTextDatum(attname);
-		else
-			nulls[1] = true;
-		values[2] = Int32GetDatum(ms[i].ref.dims);
-		values[3] = CStringGetTextDatum("hot");
-		values[4] = Int64GetDatum((int64) ms[i].nrefs);
-		values[5] = Int64GetDatum((int64) (nallocated - Min(nallocated, ms[i].nrefs)));
-		values[6] = Int64GetDatum((int64) (next_vid - nallocated));
-		values[7] = Int64GetDatum((int64) nblocks);
-		values[8] = Int64GetDatum((int64) nblocks * BLCKSZ);
-		values[9] = ObjectIdGetDatum(ms[i].ref.relid);
-		values[10] = Int64GetDatum((int64) RvStoreResidentBytes(ms[i].store, next_vid, nblocks));
-		/* a 0.2.0 definition of the function (before ALTER EXTENSION UPDATE) has 10 columns */
-		Assert(rsinfo->setDesc->natts == 10 || rsinfo->setDesc->natts == 11);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		RvStoreCounts(store, &next_vid, &nallocated, &nblocks);
+		live[RV_TIER_HOT] = (int64) ms[i].nrefs;
+		alloc[RV_TIER_HOT] = (int64) nallocated;
+		resident[RV_TIER_HOT] = (int64) RvStoreResidentBytes(store, next_vid, nblocks);
+		if (v4)
+		{
+			uint64		nsegs = RvDirNumSegments(store);
+
+			/* per tier: the referenced vids, allocations and search bytes of its segments */
+			for (uint64 segno = 0; segno < nsegs; segno++)
+			{
+				const RvSegLoc *loc = RvStoreSegLoc(store, segno);
+				int			t = loc->tier;
+				int64		refs = 0;
+				RvStore    *where;
+				Buffer		buf;
+
+				if (t == RV_TIER_HOT || t == RV_TIER_NONE)
+					continue;
+				for (uint64 v = segno * RV_SEG_VIDS; v < Min((segno + 1) * RV_SEG_VIDS, ms[i].nvids); v++)
+					if (ms[i].referenced[v / 8] & (1 << (v % 8)))
+						refs++;
+				resident[t] += (int64) RvSealedResidentBytes(loc->run);
+				nsealed[t]++;
+				where = RvStoreTier(store, t, false, NULL);
+				buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, loc->blkno, RBM_NORMAL, NULL);
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				alloc[t] += ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->nallocated;
+				UnlockReleaseBuffer(buf);
+				live[t] += refs;
+				live[RV_TIER_HOT] -= refs;
+			}
+			for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+				alloc[RV_TIER_HOT] -= alloc[t];
+		}
+		for (int t = RV_TIER_HOT; t < (v4 ? RV_NTIERS : 1); t++)
+		{
+			Datum		values[11];
+			bool		nulls[11] = {0};
+			RvStore    *where = t == RV_TIER_HOT ? store : RvStoreTier(store, t, false, NULL);
+			BlockNumber pages;
+
+			if (where == NULL)
+				continue;
+			pages = t == RV_TIER_HOT ? nblocks : RelationGetNumberOfBlocks(where->rel);
+			/* a tier relation holding no segment (just its first page) is not listed */
+			if (t != RV_TIER_HOT && nsealed[t] == 0 && pages <= 1)
+				continue;
+			values[0] = Int32GetDatum(ms[i].ref.storeno);
+			if (attname)
+				values[1] = CStringGetTextDatum(attname);
+			else
+				nulls[1] = true;
+			values[2] = Int32GetDatum(ms[i].ref.dims);
+			values[3] = CStringGetTextDatum(RvTierName(t));
+			values[4] = Int64GetDatum(live[t]);
+			values[5] = Int64GetDatum(alloc[t] - Min(alloc[t], live[t]));
+			/* free slots: reusable hot vids below the high-water mark */
+			values[6] = Int64GetDatum(t == RV_TIER_HOT ? (int64) (next_vid - nallocated) : 0);
+			values[7] = Int64GetDatum((int64) pages);
+			values[8] = Int64GetDatum((int64) pages * BLCKSZ);
+			values[9] = ObjectIdGetDatum(where->relid);
+			values[10] = Int64GetDatum(resident[t]);
+			/* a 0.2.0 definition of the function (before ALTER EXTENSION UPDATE) has 10 columns */
+			Assert(rsinfo->setDesc->natts == 10 || rsinfo->setDesc->natts == 11);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 	table_close(rel, AccessShareLock);
 	return (Datum) 0;

@@ -16,16 +16,18 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
-# 768 dims (store format 3): header layout, stride 3136; segment 0 meta
-# page is block 1, followed by its first bit page (block 2: bit records of
-# 112 bytes, vids 0..71, vid k's at payload offset 112 k: 16 bytes of
-# factors, then 96 bytes of sign bits), then its first code page (block 3: SQ8
-# records of 780 bytes, vids 0..9, vid 0's at payload offset 0: 12 bytes of
-# scale/offset/norm, then its codes); the payload stream starts in block 4
-# (vid 0's header at payload offset 56), blocks 4, 5 and 6 hold payload,
-# block 7 the next code page.
+# 768 dims (store format 4): header layout, stride 3136; block 1 is the
+# segment directory (entry of segment s at payload offset 64 + 32 s: tier,
+# previous tier, flags, first block, ...); segment 0 is in the first hot
+# extent: its meta page is block 2, followed by its first bit page (block 3:
+# bit records of 112 bytes, vids 0..71, vid k's at payload offset 112 k: 16
+# bytes of factors, then 96 bytes of sign bits), then its first code page
+# (block 4: SQ8 records of 780 bytes, vids 0..9, vid 0's at payload offset 0:
+# 12 bytes of scale/offset/norm, then its codes); the payload stream starts
+# in block 5 (vid 0's header at payload offset 56), blocks 5, 6 and 7 hold
+# payload, block 8 the next code page.
 my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_codemagic
-  t_bits t_bitmagic t_bitfac t_bitzero);
+  t_bits t_bitmagic t_bitfac t_bitzero t_dir);
 for my $t (@tables)
 {
 	$node->safe_psql('postgres', qq{
@@ -56,20 +58,21 @@ sub overwrite
 }
 
 my $B = 8192;
-overwrite($path{t_vhdr}, 4 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
-overwrite($path{t_magic}, 5 * $B + $B - 64, "XXXX");              # data page magic
-overwrite($path{t_pghdr}, 6 * $B + 16, pack('v', 0xfff0));       # data page pd_special
-overwrite($path{t_codes}, 3 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
-overwrite($path{t_codemagic}, 7 * $B + $B - 64, "XXXX");          # code page magic
+overwrite($path{t_vhdr}, 5 * $B + 64 + 56, "\xff" x 8);           # vid 0's varlena header
+overwrite($path{t_magic}, 6 * $B + $B - 64, "XXXX");              # data page magic
+overwrite($path{t_pghdr}, 7 * $B + 16, pack('v', 0xfff0));       # data page pd_special
+overwrite($path{t_codes}, 4 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
+overwrite($path{t_codemagic}, 8 * $B + $B - 64, "XXXX");          # code page magic
 # (rows inserted one at a time: vids 0..63 were stored before the store
 # had a centroid, the mean of those 64, and keep absent, all-zero records)
-overwrite($path{t_bits}, 2 * $B + 64 + 70 * 112 + 16, "\x00\xff" x 4);  # vid 70's first 64 sign bits
-overwrite($path{t_bitmagic}, 2 * $B + $B - 64, "XXXX");                # bit page magic
-overwrite($path{t_bitfac}, 2 * $B + 64 + 71 * 112 + 4, pack('f', 7.5)); # vid 71's <o_bar, o> > 1
-overwrite($path{t_bitzero}, 2 * $B + 64 + 1 * 112 + 16, "\x01");       # vid 1's absent record
-overwrite($path{t_xids}, 1 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
-overwrite($path{t_tier}, 1 * $B + 64 + 4, pack('v', 9));          # segment header tier
+overwrite($path{t_bits}, 3 * $B + 64 + 70 * 112 + 16, "\x00\xff" x 4);  # vid 70's first 64 sign bits
+overwrite($path{t_bitmagic}, 3 * $B + $B - 64, "XXXX");                # bit page magic
+overwrite($path{t_bitfac}, 3 * $B + 64 + 71 * 112 + 4, pack('f', 7.5)); # vid 71's <o_bar, o> > 1
+overwrite($path{t_bitzero}, 3 * $B + 64 + 1 * 112 + 16, "\x01");       # vid 1's absent record
+overwrite($path{t_xids}, 2 * $B + 64 + 64, "\0" x (4 * 10));      # xids of vids 0..9 -> free
+overwrite($path{t_tier}, 2 * $B + 64 + 4, pack('v', 9));          # segment header tier
 overwrite($path{t_meta}, 0 * $B + 64 + 8, pack('l', 999));        # metapage dims
+overwrite($path{t_dir}, 1 * $B + 64 + 64 + 8, pack('L', 999999)); # segment 0's first block
 $node->start;
 
 # every call in one session: it must survive them all
@@ -113,6 +116,7 @@ ok($kinds{t_bitfac}{vid_bits} && $kinds{t_bitfac}{vid_bits} == 1, 'bit record fa
 is(join(',', sort keys %{ $kinds{t_bitfac} }), 'vid_bits', 'bit record factor overwritten: nothing else');
 ok($kinds{t_bitzero}{vid_bits} && $kinds{t_bitzero}{vid_bits} == 1, 'absent bit record overwritten: one vid_bits');
 is(join(',', sort keys %{ $kinds{t_bitzero} }), 'vid_bits', 'absent bit record overwritten: nothing else');
+ok(%{ $kinds{t_dir} // {} }, 'directory entry overwritten: reported (' . join(',', sort keys %{ $kinds{t_dir} // {} }) . ')');
 
 # the damaged tables' reads fail cleanly, the healthy one still reads
 like($err, qr/ERROR:/, 'reads of damaged stores raise errors');

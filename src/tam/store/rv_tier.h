@@ -137,6 +137,7 @@ extern void RvDirReadEntry(RvStore *store, uint64 segno, RvDirEntry *entry);
 extern int	RvDirSettle(RvStore *store, uint64 *released);
 extern BlockNumber RvDirTruncate(RvStore *store, uint64 *hot_blocks_freed, uint64 *tier_blocks_freed);
 extern uint64 RvDirNumSegments(RvStore *store);
+extern BlockNumber RvDirFirstFit(RvStore *store, int tier, uint32 nblocks);
 extern RvStore *RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid);
 extern BlockNumber RvDirReserveRun(RvStore *store, uint64 segno, int tier, uint32 nblocks,
 								   TransactionId xid);
@@ -150,8 +151,29 @@ extern void RvSealedReadFloats(RvStore *store, const RvSegLoc *loc, uint64 vid, 
 extern const char *RvStoreSealedRecord(RvStore *store, const RvSegLoc *loc, uint64 vid,
 									   RvPinSet *pins);
 extern uint32 RvSealedRecordStride(RvStore *store, int tier);
-extern bool RvStoreSealSegment(RvStore *store, uint64 segno, int tier, bool wait,
+/* RvStoreSealSegment flags */
+#define RV_SEAL_WAIT			0x01	/* wait for writers of a hot segment */
+#define RV_SEAL_CREATE			0x02	/* create the tier relation when missing */
+#define RV_SEAL_FORCE			0x04	/* rewrite a segment already in the tier */
+
+extern bool RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 							   uint64 *nvectors, uint64 *bytes_before, uint64 *bytes_after);
+
+/* What one pass of moves over a store did (RvTierMoveStore). */
+typedef struct RvTierMoves
+{
+	uint64		moved;			/* segments */
+	uint64		vectors;
+	uint64		bytes_before;
+	uint64		bytes_after;
+	uint64		settled;		/* old locations released or moves undone */
+	uint64		unsettled;		/* moves whose old location must stay for now */
+	uint64		hot_blocks_freed;
+	uint64		tier_blocks_freed;
+} RvTierMoves;
+
+/* tam_tier.c */
+extern void RvTierMoveStore(RvStore *store, int tier, int flags, RvTierMoves *m);
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);

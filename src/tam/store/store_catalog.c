@@ -633,7 +633,18 @@ RvTamGetStoreByColumn(Relation rel, int16 attnum, int32 dims, bool create)
 	cs = RvCreateStore(rel, rel->rd_node, maxno + 1, attnum, dims, rel->rd_rel->relpersistence,
 					   rel->rd_backend, true, RV_TIER_HOT);
 	RvRelBuildCache(rel, lappend(rows, cs), 0);
-	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
+	{
+		RvStore    *store = RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
+
+		/*
+		 * Version 4: the warm tier's relation comes with the store, so
+		 * that VACUUM (which cannot create relations) can compact sparse
+		 * hot segments into it
+		 */
+		if (store->meta_version >= RV_STORE_META_V4)
+			RvStoreTier(store, RV_TIER_WARM, true, NULL);
+		return store;
+	}
 }
 
 /*
@@ -787,6 +798,8 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 			if (RelationGetNumberOfBlocks(dst->rel) == 0)
 				RvStoreInitFile(dst);
 			RvStoreRewrite(src, dst);
+			if (dst->meta_version >= RV_STORE_META_V4)
+				RvStoreTier(dst, RV_TIER_WARM, true, NULL);
 		}
 	}
 }

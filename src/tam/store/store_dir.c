@@ -94,7 +94,7 @@ RvDirEntries(Page page)
 /*
  * The effective location of entry e for a reader: the new one when the
  * move is complete and its transaction (if it created the target)
- * committed, else the previous one.
+ * committed or is the reader's own, else the previous one.
  */
 static void
 RvDirEffective(const RvDirEntry *e, uint16 *tier, BlockNumber *blkno)
@@ -103,7 +103,8 @@ RvDirEffective(const RvDirEntry *e, uint16 *tier, BlockNumber *blkno)
 	*blkno = e->blkno;
 	if (e->prev_tier != RV_TIER_NONE &&
 		((e->flags & RV_DIR_WRITING) ||
-		 (TransactionIdIsValid(e->xid) && !TransactionIdDidCommit(e->xid))))
+		 (TransactionIdIsValid(e->xid) && !TransactionIdIsCurrentTransactionId(e->xid) &&
+		  !TransactionIdDidCommit(e->xid))))
 	{
 		*tier = e->prev_tier;
 		*blkno = e->prev_blkno;
@@ -866,4 +867,24 @@ RvDirNumSegments(RvStore *store)
 	n = u.nsegs;
 	RvUsedFree(&u);
 	return n;
+}
+
+/*
+ * RvDirFirstFit: the first block of the first gap of nblocks blocks among
+ * tier's runs (after the tier relation's first page), where a move into
+ * tier would put a run of that length now.
+ */
+BlockNumber
+RvDirFirstFit(RvStore *store, int tier, uint32 nblocks)
+{
+	RvStoreMeta *meta;
+	Buffer		metabuf = RvMetaLock(store, BUFFER_LOCK_SHARE, &meta);
+	RvUsed		u;
+	BlockNumber b;
+
+	RvUsedCollect(store, &u);
+	b = RvUsedFreeRun(&u, tier, nblocks);
+	RvUsedFree(&u);
+	UnlockReleaseBuffer(metabuf);
+	return b;
 }

@@ -455,19 +455,23 @@ RvSealReadVector(RvStore *store, const RvDirEntry *e, RvSealedRun *run, uint64 v
  * relation (created when missing) and the directory switched to it; the
  * old location is released by a later settle.  A segment already in tier
  * is rewritten only if some of its sealed vids were freed since
- * (compaction).  Caller holds ShareUpdateExclusiveLock on the table and
+ * (compaction) or flags has RV_SEAL_FORCE (to move it into a gap).  Caller holds ShareUpdateExclusiveLock on the table and
  * settled the directory first.  A hot segment is closed to new vids
  * first; if some vid of it belongs to a transaction still in progress,
- * the segment is reopened and skipped (or, with wait, waited for).
- * Returns whether the segment moved, with the vectors it holds and the
- * bytes of its old and new locations.  Raises
+ * the segment is reopened and skipped (or, with RV_SEAL_WAIT, waited for).
+ * Without RV_SEAL_CREATE, a tier whose relation does not exist yet is skipped
+ * (VACUUM has no transaction id to create one with).  Returns whether the
+ * segment moved, with the vectors it holds and the bytes of its old and
+ * new locations.  Raises
  * ERRCODE_FEATURE_NOT_SUPPORTED for a tier the store cannot hold (cool
  * without SQ8 codes, cold without bit codes or a centroid).
  */
 bool
-RvStoreSealSegment(RvStore *store, uint64 segno, int tier, bool wait,
+RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 				   uint64 *nvectors, uint64 *bytes_before, uint64 *bytes_after)
 {
+	bool		wait = (flags & RV_SEAL_WAIT) != 0;
+	bool		create = (flags & RV_SEAL_CREATE) != 0;
 	RvDirEntry	e;
 	char	   *state = palloc(BLCKSZ);
 	TransactionId *xids;
@@ -532,6 +536,11 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, bool wait,
 		rot = palloc(sizeof(float) * store->geo.bit_words * 64);
 	}
 
+	if (!create && RvStoreTier(store, tier, false, NULL) == NULL)
+	{
+		pfree(state);
+		return false;			/* no tier relation, and none may be created */
+	}
 	RvDirReadEntry(store, segno, &e);
 	if (e.tier == RV_TIER_NONE || e.prev_tier != RV_TIER_NONE)
 	{
@@ -581,7 +590,7 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, bool wait,
 		}
 	if (srcrun)
 		nfreed_since = srcrun->h.nlive - nlive;
-	if (e.tier == tier && nfreed_since == 0)
+	if (e.tier == tier && nfreed_since == 0 && !(flags & RV_SEAL_FORCE))
 	{
 		pfree(state);
 		return false;			/* already there, nothing to compact */
@@ -708,7 +717,6 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, bool wait,
 		sh = (RvSegmentHeader *) RvPagePayload(imgs);
 		sh->tier = (uint16) tier;
 		sh->nallocated = nlive;
-		sh->changed_at = GetCurrentTimestamp();
 	}
 
 	/* where it goes, then the pages, then the switch */
