@@ -67,3 +67,24 @@ CREATE FUNCTION @extschema@.ruvector_compact(tbl pg_catalog.regclass,
 	AS 'MODULE_PATHNAME', 'ruvector_compact'
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_compact(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+
+-- Tier policy per table (src/tam/tam_tier.c): a segment whose last vector
+-- was written longer ago than a tier's interval moves there (the coldest
+-- such tier), by VACUUM or ruvector_compact(tbl).  Set with ruvector_set_tiers.
+CREATE TABLE @extschema@.ruvector_tier_policy (
+	relid pg_catalog.oid PRIMARY KEY,			-- the table
+	warm_after pg_catalog.interval,
+	cool_after pg_catalog.interval,
+	cold_after pg_catalog.interval
+);
+REVOKE ALL ON @extschema@.ruvector_tier_policy FROM PUBLIC;
+GRANT SELECT ON @extschema@.ruvector_tier_policy TO PUBLIC;
+CREATE FUNCTION @extschema@.ruvector_set_tiers(tbl pg_catalog.regclass,
+	warm_after pg_catalog.interval DEFAULT NULL,
+	cool_after pg_catalog.interval DEFAULT NULL,
+	cold_after pg_catalog.interval DEFAULT NULL)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'ruvector_set_tiers'
+	LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION @extschema@.ruvector_set_tiers(pg_catalog.regclass, pg_catalog.interval,
+	pg_catalog.interval, pg_catalog.interval) FROM PUBLIC;

@@ -53,6 +53,7 @@
 
 #include "ruvector_tam.h"
 #include "tam/rv_tam.h"
+#include "tam/store/rv_tier.h"
 #include "tam/store/rv_score.h"
 
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -107,6 +108,9 @@ RvObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 		storage.dbNode = MyDatabaseId;
 		storage.relNode = cls->relfilenode;
 		RvTamDropStores(storage, (int16) subId, RvDeletionRemovesStores(arg));
+		/* the table's tier policy goes with it (not with DROP EXTENSION: it is gone then) */
+		if (subId == 0 && !RvDeletionRemovesStores(arg))
+			RvTierForgetPolicy(objectId);
 	}
 	ReleaseSysCache(tup);
 }
@@ -173,10 +177,12 @@ static const struct config_enum_entry rv_search_codes_options[] = {
 /*
  * RvTamInit: the table AM layer's part of _PG_init: the DDL hooks,
  * ruvector.search_codes (rv_score.h) and the
- * developer setting ruvector.store_format (the metapage version new
- * stores get: 3, with SQ8 and bit codes, by default; 1 writes stores as
- * 0.2.0 did and 2 with SQ8 codes only, so that tests can check this
- * library reads and rewrites them).
+ * developer settings ruvector.store_format (the metapage version new
+ * stores get: 4, with SQ8 and bit codes and a segment directory for
+ * tiers, by default; 1 writes stores as 0.2.0 did, 2 with SQ8 codes only
+ * and 3 without a directory, so that tests can check this library reads
+ * and rewrites them) and ruvector.debug_seal_crash (a crash point of
+ * sealing, for the crash tests: rv_tier.h).
  */
 void
 RvTamInit(void)
@@ -197,6 +203,12 @@ RvTamInit(void)
 							&rv_store_version, RV_STORE_META_V4, RV_STORE_META_V1,
 							RV_STORE_META_V4, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.debug_seal_crash",
+							"Makes the next segment move crash the server at a given point (developer option).",
+							"0 = never; 1 = after the new location is reserved; 2 = halfway through "
+							"writing it; 3 = after the directory switched, before the transaction commits.",
+							&rv_debug_seal_crash, 0, 0, 3, PGC_SUSET,
+							GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

@@ -218,7 +218,7 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 			 * exist (VACUUM has no transaction id to create one with), not
 			 * waiting for writers; then settling and truncation.
 			 */
-			RvTierMoveStore(ms[i].store, -1, 0, &m);
+			RvTierMoveStore(ms[i].store, RelationGetRelid(rel), -1, 0, &m);
 			ereport(elevel,
 					(errmsg("ruvector store %d of \"%s\": compacted " UINT64_FORMAT " segments ("
 							UINT64_FORMAT " vectors, " UINT64_FORMAT " to " UINT64_FORMAT " bytes); "

@@ -391,6 +391,7 @@ extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
 extern void RvStoreLockOwner(Oid storeoid);
 extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
 extern Oid	RvCatalogRelid(bool missing_ok);
+extern Oid	RvExtensionSchema(bool missing_ok);
 
 /* Catalog row, as listed by RvCatalogListStores. */
 typedef struct RvCatalogStore

@@ -145,6 +145,12 @@ extern void RvDirCompleteMove(RvStore *store, uint64 segno);
 extern bool RvDirCloseSegment(RvStore *store, uint64 segno, bool close);
 
 /* store_seal.c */
+/*
+ * ruvector.debug_seal_crash: a PANIC at a point of the next move (1 after
+ * the new location is reserved, 2 halfway through writing it, 3 after
+ * the switch), so that tests crash sealing for real and recover.
+ */
+extern int	rv_debug_seal_crash;
 extern RvSealedRun *RvSealedReadRun(RvStore *tierstore, BlockNumber blkno, uint64 segno);
 extern int	RvSealedPos(const RvSealedRun *run, uint32 slot);
 extern void RvSealedReadFloats(RvStore *store, const RvSegLoc *loc, uint64 vid, float *dst);
@@ -173,7 +179,8 @@ typedef struct RvTierMoves
 } RvTierMoves;
 
 /* tam_tier.c */
-extern void RvTierMoveStore(RvStore *store, int tier, int flags, RvTierMoves *m);
+extern void RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m);
+extern void RvTierForgetPolicy(Oid relid);
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);

@@ -111,7 +111,7 @@ static HTAB *rv_store_hash = NULL;
 static uint64 rv_store_generation = 1;
 
 /* The namespace of extension ruvector_tam (PG15 does not export a getter). */
-static Oid
+Oid
 RvExtensionSchema(bool missing_ok)
 {
 	Oid			extoid = get_extension_oid("ruvector_tam", missing_ok);
@@ -633,18 +633,7 @@ RvTamGetStoreByColumn(Relation rel, int16 attnum, int32 dims, bool create)
 	cs = RvCreateStore(rel, rel->rd_node, maxno + 1, attnum, dims, rel->rd_rel->relpersistence,
 					   rel->rd_backend, true, RV_TIER_HOT);
 	RvRelBuildCache(rel, lappend(rows, cs), 0);
-	{
-		RvStore    *store = RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
-
-		/*
-		 * Version 4: the warm tier's relation comes with the store, so
-		 * that VACUUM (which cannot create relations) can compact sparse
-		 * hot segments into it
-		 */
-		if (store->meta_version >= RV_STORE_META_V4)
-			RvStoreTier(store, RV_TIER_WARM, true, NULL);
-		return store;
-	}
+	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
 }
 
 /*
@@ -798,7 +787,8 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 			if (RelationGetNumberOfBlocks(dst->rel) == 0)
 				RvStoreInitFile(dst);
 			RvStoreRewrite(src, dst);
-			if (dst->meta_version >= RV_STORE_META_V4)
+			/* the table had tier relations: the new storage gets its warm one */
+			if (tiers && dst->meta_version >= RV_STORE_META_V4)
 				RvStoreTier(dst, RV_TIER_WARM, true, NULL);
 		}
 	}

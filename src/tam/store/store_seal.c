@@ -57,6 +57,16 @@
 
 #define RV_SEAL_LZ4_LEVEL 9
 
+int			rv_debug_seal_crash = 0;
+
+/* the crash points of ruvector.debug_seal_crash */
+static void
+RvSealCrashPoint(int point)
+{
+	if (rv_debug_seal_crash == point)
+		elog(PANIC, "ruvector.debug_seal_crash: crashing at point %d of a segment move", point);
+}
+
 const char *
 RvTierName(int tier)
 {
@@ -722,8 +732,13 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	/* where it goes, then the pages, then the switch */
 	ts = RvStoreTier(store, tier, true, &create_xid);
 	blkno = RvDirReserveRun(store, segno, tier, nblocks, create_xid);
-	RvSealedWritePages(ts, blkno, imgs, nblocks);
+	RvSealCrashPoint(1);
+	RvSealedWritePages(ts, blkno, imgs, nblocks / 2);
+	RvSealCrashPoint(2);
+	RvSealedWritePages(ts, blkno + nblocks / 2, imgs + (Size) (nblocks / 2) * BLCKSZ,
+					   nblocks - nblocks / 2);
 	RvDirCompleteMove(store, segno);
+	RvSealCrashPoint(3);
 
 	*nvectors = nlive;
 	*bytes_after = (uint64) nblocks * BLCKSZ;
