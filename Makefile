@@ -69,7 +69,7 @@ $(DATA_built): $(SQL_PARTS) Makefile
 
 $(OBJS): $(wildcard src/*.h src/*/*.h src/*/*/*.h)
 
-.PHONY: test demo bench bench-kernels bench-tam bench-scaleout deps sanitize
+.PHONY: test demo bench bench-kernels bench-tam bench-tiers bench-scaleout deps sanitize
 deps:
 	bash scripts/install-deps.sh
 
@@ -93,3 +93,6 @@ bench-tam:
 
 bench-scaleout:
 	bash bench/scaleout.sh
+
+bench-tiers:
+	bash bench/tiers.sh

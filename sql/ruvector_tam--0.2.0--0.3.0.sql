@@ -83,7 +83,7 @@ CREATE FUNCTION @extschema@.ruvector_set_tiers(tbl pg_catalog.regclass,
 	warm_after pg_catalog.interval DEFAULT NULL,
 	cool_after pg_catalog.interval DEFAULT NULL,
 	cold_after pg_catalog.interval DEFAULT NULL)
-	RETURNS void
+	RETURNS pg_catalog.void
 	AS 'MODULE_PATHNAME', 'ruvector_set_tiers'
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_set_tiers(pg_catalog.regclass, pg_catalog.interval,

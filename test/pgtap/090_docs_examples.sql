@@ -4,8 +4,9 @@
 -- moved with SET ACCESS METHOD ruvector, a ruhnsw index with m and
 -- ef_construction, ORDER BY <-> (subquery) through the index, the settings
 -- the guide names, a filter with an iterative scan, the storage report and
--- VACUUM reclaiming deleted vectors.
-SELECT plan(16);
+-- VACUUM reclaiming deleted vectors, ruvector_compact into a tier and a
+-- tier policy.
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.explain(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -86,5 +87,25 @@ SELECT is((SELECT (live_vectors, dead_vectors, free_slots)::text FROM ruvector_s
 	'(1500,0,500)', 'VACUUM frees the deleted rows'' vector slots');
 SELECT cmp_ok((SELECT sum(bytes) FROM ruvector_storage_report('items')), '>=', 1500 * 64::numeric,
 	'the store''s bytes are reported');
+
+-- the guide's tiers: ruvector_compact into cold, the report per tier, a
+-- policy set and cleared
+CREATE TEMP TABLE before AS SELECT id, embedding::text AS t FROM items;
+SELECT is((SELECT string_agg(name, ',' ORDER BY n) FROM unnest(
+	(SELECT proargnames FROM pg_proc WHERE proname = 'ruvector_compact')) WITH ORDINALITY u(name, n)),
+	'tbl,tier,store,target,segments_moved,vectors,bytes_before,bytes_after,seconds',
+	'ruvector_compact arguments and columns as documented');
+SELECT is((SELECT target || ' ' || vectors FROM ruvector_compact('items', 'cold')), 'cold 1500',
+	'ruvector_compact(''items'', ''cold'') moves every vector');
+SELECT is((SELECT string_agg(tier || ':' || live_vectors, ',' ORDER BY tier) FROM ruvector_storage_report('items')),
+	'cold:1500,hot:0', 'the storage report shows them in cold');
+SELECT is((SELECT count(*) FROM items i JOIN before b USING (id) WHERE i.embedding::text = b.t), 1500::bigint,
+	'cold vectors read back as they were');
+SELECT lives_ok($$SELECT ruvector_set_tiers('items', warm_after => '1 day', cold_after => '30 days')$$,
+	'ruvector_set_tiers as the guide shows it');
+SELECT is((SELECT (warm_after, cool_after, cold_after)::text FROM ruvector_tier_policy WHERE relid = 'items'::regclass),
+	'("1 day",,"30 days")', 'ruvector_tier_policy holds the policy');
+SELECT lives_ok($$SELECT ruvector_set_tiers('items')$$, 'ruvector_set_tiers(''items'') clears it');
+SELECT is((SELECT count(*) FROM ruvector_tier_policy), 0::bigint, 'no policy left');
 
 SELECT * FROM finish();

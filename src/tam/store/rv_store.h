@@ -281,6 +281,7 @@ typedef struct RvStore
 	uint64		tiers_generation;	/* RvStoreGeneration() tiers[] were found in */
 	uint16		tier;
 	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
+	struct RvChunkCache *chunk;	/* a tier relation's last decoded chunk (store_seal.c) */
 } RvStore;
 
 /* A resolved vector: a datum and whether it points into a pinned buffer. */

@@ -476,6 +476,23 @@ RvScoreBf16Record(RvScorer *s, const uint16 *c, float *err)
 				bound,
 				xn;
 
+	if (err == NULL)
+	{
+		/* the estimate alone (graph traversal): one kernel pass */
+		switch (s->kind)
+		{
+			case RV_DIST_L2_SQUARED:
+				return rv_kernels->l2sq_bf16(s->q, c, s->dims);
+			case RV_DIST_L2:
+				return sqrtf(Max(rv_kernels->l2sq_bf16(s->q, c, s->dims), 0.0f));
+			case RV_DIST_INNER_PRODUCT:
+				return rv_kernels->dot_bf16(s->q, c, s->dims);
+			case RV_DIST_NEG_INNER_PRODUCT:
+				return -rv_kernels->dot_bf16(s->q, c, s->dims);
+			default:
+				break;
+		}
+	}
 	rv_kernels->dot_norms_bf16(s->q, c, s->dims, &dot, &qq, &xx);
 	xn = sqrt(Max((double) xx, 0.0));
 	e = xn * (1.0 / 128.0) * (1.0 + 1e-6) + s->sqrt_dims * ldexp(1.0, -133);
@@ -766,10 +783,8 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 			if (recs[i] == NULL)
 			{
 				/* sealed: its tier's record, pinned in s->pins */
-				RvScorerCallBegin(s);
 				dist[start + i] = RvScoreSealedVid(s, vids[start + i],
 												   err ? &err[start + i] : NULL, false);
-				RvScorerCallEnd(s);
 			}
 			else
 				dist[start + i] = RvScoreRecord(s, recs[i], vids[start + i],

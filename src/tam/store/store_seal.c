@@ -57,6 +57,22 @@
 
 #define RV_SEAL_LZ4_LEVEL 9
 
+/*
+ * A tier relation's last decoded chunk (RvStore.chunk): the exact floats
+ * of RV_SEAL_CHUNK vectors, named by the run (its state block, segment
+ * and sealing time, which a later run in the same blocks does not share)
+ * and the chunk number.  Scans read vectors in vid order, so most reads
+ * of a cool or cold vector decode nothing.
+ */
+typedef struct RvChunkCache
+{
+	BlockNumber blkno;
+	uint32		segno;
+	int64		sealed_at;
+	uint32		chunk;
+	float	   *floats;
+} RvChunkCache;
+
 int			rv_debug_seal_crash = 0;
 
 /* the crash points of ruvector.debug_seal_crash */
@@ -331,26 +347,44 @@ RvSealedReadFloats(RvStore *store, const RvSegLoc *loc, uint64 vid, float *dst)
 	{
 		uint32		c = (uint32) pos / RV_SEAL_CHUNK;
 		uint32		n = Min((uint32) RV_SEAL_CHUNK, run->h.nlive - c * RV_SEAL_CHUNK);
-		uint32		len = run->chunks[c + 1] - run->chunks[c];
-		char	   *block = palloc(len);
-		float	   *x = palloc(sizeof(float) * d * n);
-		char	   *scratch = palloc(sizeof(float) * d * n);
+		RvChunkCache *cc = ts->chunk;
 
-		if (run->chunks[c + 1] < run->chunks[c] || run->chunks[c + 1] > run->h.data_bytes)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("ruvector %s tier relation %u: segment %u has a bad chunk table",
-							RvTierName(ts->tier), ts->relid, run->h.segno)));
-		RvSealedCopy(ts, data, run->chunks[c], len, block);
-		if (RvCodecUnpack(block, len, x, (size_t) d * n, scratch) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
-							RvTierName(ts->tier), ts->relid, c, run->h.segno)));
-		memcpy(dst, x + (size_t) (pos % RV_SEAL_CHUNK) * d, sizeof(float) * d);
-		pfree(block);
-		pfree(x);
-		pfree(scratch);
+		if (cc == NULL)
+		{
+			cc = MemoryContextAllocZero(TopMemoryContext, sizeof(RvChunkCache));
+			cc->floats = MemoryContextAlloc(TopMemoryContext, sizeof(float) * d * RV_SEAL_CHUNK);
+			cc->blkno = InvalidBlockNumber;
+			ts->chunk = cc;
+		}
+		if (cc->blkno != loc->blkno || cc->segno != run->h.segno ||
+			cc->sealed_at != run->h.sealed_at || cc->chunk != c)
+		{
+			uint32		len = run->chunks[c + 1] - run->chunks[c];
+			char	   *block;
+			char	   *scratch;
+
+			if (run->chunks[c + 1] < run->chunks[c] || run->chunks[c + 1] > run->h.data_bytes)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("ruvector %s tier relation %u: segment %u has a bad chunk table",
+								RvTierName(ts->tier), ts->relid, run->h.segno)));
+			block = palloc(len);
+			scratch = palloc(sizeof(float) * d * n);
+			cc->blkno = InvalidBlockNumber;
+			RvSealedCopy(ts, data, run->chunks[c], len, block);
+			if (RvCodecUnpack(block, len, cc->floats, (size_t) d * n, scratch) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
+								RvTierName(ts->tier), ts->relid, c, run->h.segno)));
+			pfree(block);
+			pfree(scratch);
+			cc->blkno = loc->blkno;
+			cc->segno = run->h.segno;
+			cc->sealed_at = run->h.sealed_at;
+			cc->chunk = c;
+		}
+		memcpy(dst, cc->floats + (size_t) (pos % RV_SEAL_CHUNK) * d, sizeof(float) * d);
 	}
 }
 
