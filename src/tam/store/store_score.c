@@ -580,6 +580,8 @@ RvScorerBitQuery(RvScorer *s)
 }
 
 static float RvScoreBitRecord(RvScorer *s, const char *rec, uint64 vid, float *err);
+static void RvScorerSignBoundPrepare(RvScorer *s);
+static bool RvScorerSignBoundInterval(RvScorer *s, uint64 vid, double *lo2, double *hi);
 
 /*
  * vid of a sealed segment scored on its tier's code (warm bf16, cool SQ8,
@@ -595,6 +597,34 @@ RvScoreSealedVid(RvScorer *s, uint64 vid, float *err, bool certain)
 	const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
 	const char *rec;
 
+	if (certain && loc->tier == RV_TIER_COLD && err &&
+		(s->kind == RV_DIST_L2 || s->kind == RV_DIST_L2_SQUARED) && s->mode != RV_SCORE_EXACT)
+	{
+		double		lo2,
+					hi;
+
+		/*
+		 * A cold vid's certain interval without decoding it: the sign
+		 * bound below, the triangle inequality |o - q| <= |o - c| + |q - c|
+		 * above
+		 */
+		if (!s->sb_tried)
+			RvScorerSignBoundPrepare(s);
+		RvScorerRoom(s);
+		if (s->sb_ok && RvScorerSignBoundInterval(s, vid, &lo2, &hi))
+		{
+			double		lo = sqrt(Max(lo2, 0.0));
+
+			if (s->kind == RV_DIST_L2_SQUARED)
+			{
+				lo = Max(lo2, 0.0);
+				hi = hi * hi;
+			}
+			hi = hi * (1.0 + 1e-4) + 1e-30;
+			*err = (float) ((hi - lo) / 2.0 * (1.0 + 1e-6));
+			return (float) ((hi + lo) / 2.0);
+		}
+	}
 	if (s->mode == RV_SCORE_EXACT || !RvKindHasSq8(s->kind) || loc->tier == RV_TIER_HOT ||
 		loc->tier == RV_TIER_NONE || (certain && loc->tier == RV_TIER_COLD))
 	{
@@ -938,11 +968,26 @@ RvScorerSignBoundPrepare(RvScorer *s)
 static bool
 RvScorerSignBoundExceeds(RvScorer *s, uint64 vid, double limit2)
 {
+	double		lo2,
+				hi;
+
+	return RvScorerSignBoundInterval(s, vid, &lo2, &hi) && lo2 > limit2;
+}
+
+/*
+ * vid's certain squared-L2 lower bound lo2 (the sign bound above) and L2
+ * upper bound hi = N + M (triangle inequality through the centroid, with
+ * the same slack), from its bit record; false when it cannot tell (no or
+ * an absent bit record).  Pins the bit page in s->pins.
+ */
+static bool
+RvScorerSignBoundInterval(RvScorer *s, uint64 vid, double *lo2, double *hi)
+{
 	const char *rec = RvStoreBitRecord(s->store, vid, &s->pins);
 	const uint64_t *code;
 	RvBitFactors bf;
-	uint32		lo,
-				hi;
+	uint32		plo,
+				phi;
 	double		agree,
 				n,
 				ip,
@@ -956,16 +1001,18 @@ RvScorerSignBoundExceeds(RvScorer *s, uint64 vid, double limit2)
 	code = (const uint64_t *) (rec + RV_BIT_HEADER);
 	for (int w = 0; w < s->sb_words; w++)
 		s->sb_match[w] = ~(code[w] ^ s->sb_sign[w]);
-	lo = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes, s->sb_words);
-	hi = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes + 4 * s->sb_words,
+	plo = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes, s->sb_words);
+	phi = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes + 4 * s->sb_words,
 									s->sb_words);
-	agree = s->sb_delta * (16.0 * hi + lo) * (1.0 + RV_SIGN_BOUND_EPS);
+	agree = s->sb_delta * (16.0 * phi + plo) * (1.0 + RV_SIGN_BOUND_EPS);
 	n = bf.dist_c;
 	ip = n * (1.0 + RV_SIGN_BOUND_EPS) * sqrt(agree) +
 		RV_SIGN_BOUND_EPS * n * s->sb_m;
 	bound = n * n * (1.0 - 2 * RV_SIGN_BOUND_EPS) +
 		s->sb_m * s->sb_m * (1.0 - 2 * RV_SIGN_BOUND_EPS) - 2.0 * ip;
-	return bound > limit2;
+	*lo2 = bound;
+	*hi = (n + s->sb_m) * (1.0 + RV_SIGN_BOUND_EPS);
+	return true;
 }
 
 /* dimensions summed between two checks of RvStoreScoreExceeds */
