@@ -88,3 +88,14 @@ CREATE FUNCTION @extschema@.ruvector_set_tiers(tbl pg_catalog.regclass,
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_set_tiers(pg_catalog.regclass, pg_catalog.interval,
 	pg_catalog.interval, pg_catalog.interval) FROM PUBLIC;
+
+-- Progress of segment moves (ruvector_compact, and VACUUM's part on the
+-- stores): one row per backend moving segments.
+CREATE VIEW @extschema@.ruvector_compact_progress AS
+	SELECT p.pid, p.datid, p.relid,
+		CASE p.param1 WHEN 101 THEN 'moving segments' WHEN 102 THEN 'filling gaps'
+			WHEN 103 THEN 'truncating' END AS phase,
+		p.param2 AS segments_total, p.param3 AS segments_done, p.param4 AS vectors_moved
+	FROM pg_catalog.pg_stat_get_progress_info('VACUUM') p
+	WHERE p.param1 OPERATOR(pg_catalog.>=) 101;
+GRANT SELECT ON @extschema@.ruvector_compact_progress TO PUBLIC;

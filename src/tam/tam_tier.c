@@ -29,6 +29,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/backend_progress.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -38,6 +40,21 @@
 #include "tam/rv_tam.h"
 #include "tam/store/rv_audit.h"
 #include "tam/store/rv_tier.h"
+
+/*
+ * Progress of moves, shown by the view ruvector_compact_progress (over
+ * pg_stat_get_progress_info('VACUUM'), whose command slot the moves use:
+ * lazy VACUUM has ended its own by the time the stores are swept): the
+ * phase (RV_PROGRESS_PHASE_*, beyond VACUUM's own phase numbers), the
+ * segments to look at, those looked at, and the vectors moved.
+ */
+#define RV_PROGRESS_PHASE			0
+#define RV_PROGRESS_SEGMENTS		1
+#define RV_PROGRESS_DONE			2
+#define RV_PROGRESS_VECTORS			3
+#define RV_PROGRESS_PHASE_MOVING	101
+#define RV_PROGRESS_PHASE_GAPS		102
+#define RV_PROGRESS_PHASE_TRUNCATE	103
 
 /* a sealed segment is compacted once this fraction of its vids was freed */
 #define RV_COMPACT_DEAD_FRACTION 0.2
@@ -174,15 +191,23 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 	uint64		next_vid;
 	uint64		released;
 	RvTierPolicy pol;
+	bool		own_progress = MyBEEntry != NULL &&
+		MyBEEntry->st_progress_command == PROGRESS_COMMAND_INVALID;
 
 	if (tier < 0)
 		RvTierReadPolicy(table, &pol);
 
 	memset(m, 0, sizeof(RvTierMoves));
+	if (own_progress)
+		pgstat_progress_start_command(PROGRESS_COMMAND_VACUUM, table);
 	RvDirSettle(store, &released);
 	m->settled += released;
 	nsegs = RvDirNumSegments(store);
 	next_vid = RvStoreNextVid(store);
+	pgstat_progress_update_param(RV_PROGRESS_PHASE, RV_PROGRESS_PHASE_MOVING);
+	pgstat_progress_update_param(RV_PROGRESS_SEGMENTS, (int64) nsegs);
+	pgstat_progress_update_param(RV_PROGRESS_DONE, 0);
+	pgstat_progress_update_param(RV_PROGRESS_VECTORS, 0);
 	for (uint64 segno = 0; segno < nsegs; segno++)
 	{
 		int			target = tier >= 0 ? tier : RvCompactPolicyTarget(store, segno, next_vid, &pol);
@@ -200,6 +225,8 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 			m->bytes_before += b0;
 			m->bytes_after += b1;
 		}
+		pgstat_progress_update_param(RV_PROGRESS_DONE, (int64) segno + 1);
+		pgstat_progress_update_param(RV_PROGRESS_VECTORS, (int64) m->vectors);
 	}
 	m->unsettled = RvDirSettle(store, &released);
 	m->settled += released;
@@ -213,6 +240,7 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 	{
 		bool		down = false;
 
+		pgstat_progress_update_param(RV_PROGRESS_PHASE, RV_PROGRESS_PHASE_GAPS);
 		for (uint64 segno = 0; segno < nsegs; segno++)
 		{
 			RvDirEntry	e;
@@ -235,7 +263,10 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 			m->settled += released;
 		}
 	}
+	pgstat_progress_update_param(RV_PROGRESS_PHASE, RV_PROGRESS_PHASE_TRUNCATE);
 	RvDirTruncate(store, &m->hot_blocks_freed, &m->tier_blocks_freed);
+	if (own_progress)
+		pgstat_progress_end_command();
 }
 
 PG_FUNCTION_INFO_V1(ruvector_compact);

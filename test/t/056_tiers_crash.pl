@@ -13,7 +13,8 @@
 # data_corrupted (XX001) naming the relation and block, never a wrong
 # vector, and ruvector_verify reports it; the damage is repaired by
 # restoring the page, and a forged audit row is reported by
-# ruvector_audit_verify.
+# ruvector_audit_verify.  A compaction that waits for an inserting
+# transaction shows its phase and segments in ruvector_compact_progress.
 use strict;
 use warnings;
 use FindBin;
@@ -108,6 +109,31 @@ SELECT * FROM ruvector_compact('t', 'cool');
 	check_state('after SIGKILL of a compacting backend');
 	$node->safe_psql('postgres', q{SELECT * FROM ruvector_compact('t', 'cool'); VACUUM t;});
 	check_state('after the compaction is redone and VACUUM settled it');
+}
+
+# progress: a compaction waiting for an inserting transaction shows in ruvector_compact_progress
+{
+	my $ins = $node->background_psql('postgres');
+	$ins->query_safe(q{BEGIN; INSERT INTO t VALUES (20001, vec(20001, 128));
+		INSERT INTO t_twin VALUES (20001, vec(20001, 128))});
+	my $mover = $node->background_psql('postgres');
+	$mover->query_until(qr/started/, q{
+\echo started
+SELECT segments_moved FROM ruvector_compact('t', 'cool');
+});
+	ok( $node->poll_query_until(
+			'postgres', q{SELECT phase = 'moving segments' AND segments_total >= 6
+			AND segments_done >= 5 FROM ruvector_compact_progress WHERE relid = 't'::regclass}),
+		'a compaction waiting for a writer shows its phase and segments in ruvector_compact_progress');
+	$ins->query_safe('COMMIT');
+	$ins->quit;
+	# the compaction goes on once the writer committed
+	my $moved = $mover->query_safe('SELECT 1');
+	$mover->quit;
+	like($moved, qr/1/, 'the waiting compaction finished');
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM ruvector_compact_progress}), '0',
+		'the compaction done, its progress row is gone');
+	check_state('after a compaction that waited for a writer');
 }
 
 # a damaged sealed page: an error naming the relation and block, never a wrong vector
