@@ -80,11 +80,19 @@ RvIntervalMicros(const Interval *iv)
  * without permission checks: VACUUM reads it for the table's owner).
  * Leaves *p empty when there is none.
  */
+/* OID of the extension's ruvector_tier_policy table, or InvalidOid. */
+static Oid
+RvTierPolicyRelid(void)
+{
+	Oid			nsp = RvExtensionSchema(true);
+
+	return OidIsValid(nsp) ? get_relname_relid("ruvector_tier_policy", nsp) : InvalidOid;
+}
+
 static void
 RvTierReadPolicy(Oid relid, RvTierPolicy *p)
 {
-	Oid			nsp = RvExtensionSchema(true);
-	Oid			polrel = OidIsValid(nsp) ? get_relname_relid("ruvector_tier_policy", nsp) : InvalidOid;
+	Oid			polrel = RvTierPolicyRelid();
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
@@ -269,6 +277,46 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 		pgstat_progress_end_command();
 }
 
+/*
+ * Opens rel (relid) for moves: ShareUpdateExclusiveLock, a ruvector table
+ * the caller owns; returns it with its store numbers (*nstores of them,
+ * palloc'd).  Raises ERRCODE_WRONG_OBJECT_TYPE, or the permission error.
+ */
+static Relation
+RvTierOpenTable(Oid relid, int16 **storenos, int *nstores)
+{
+	Relation	rel = table_open(relid, ShareUpdateExclusiveLock);
+	RvRelCache *cache;
+
+	if (!RvRelIsRuvector(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	cache = RvRelGetCache(rel);
+	*nstores = cache->nstores;
+	*storenos = palloc(sizeof(int16) * Max(*nstores, 1));
+	for (int i = 0; i < *nstores; i++)
+		(*storenos)[i] = cache->stores[i].storeno;
+	return rel;
+}
+
+/* Store storeno of rel, which must have tiers (format 4): else ERRCODE_FEATURE_NOT_SUPPORTED. */
+static RvStore *
+RvTierOpenStore(Relation rel, int16 storeno)
+{
+	RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
+
+	if (store->meta_version < RV_STORE_META_V4)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("vector store %d of \"%s\" was written in a format without tiers",
+						storeno, RelationGetRelationName(rel)),
+				 errhint("VACUUM FULL rewrites the table's stores in the current format.")));
+	return store;
+}
+
 PG_FUNCTION_INFO_V1(ruvector_compact);
 
 /*
@@ -291,7 +339,6 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	int			tier = -1;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Relation	rel;
-	RvRelCache *cache;
 	int			nstores;
 	int16	   *storenos;
 
@@ -307,22 +354,10 @@ ruvector_compact(PG_FUNCTION_ARGS)
 					 errhint("Valid tiers are warm, cool and cold.")));
 	}
 	InitMaterializedSRF(fcinfo, 0);
-	rel = table_open(relid, ShareUpdateExclusiveLock);
-	if (!RvRelIsRuvector(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
-
-	cache = RvRelGetCache(rel);
-	nstores = cache->nstores;
-	storenos = palloc(sizeof(int16) * Max(nstores, 1));
-	for (int i = 0; i < nstores; i++)
-		storenos[i] = cache->stores[i].storeno;
+	rel = RvTierOpenTable(relid, &storenos, &nstores);
 	for (int i = 0; i < nstores; i++)
 	{
-		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storenos[i]));
+		RvStore    *store = RvTierOpenStore(rel, storenos[i]);
 		TimestampTz start = GetCurrentTimestamp();
 		RvTierMoves m;
 		long		secs;
@@ -330,12 +365,6 @@ ruvector_compact(PG_FUNCTION_ARGS)
 		Datum		values[7];
 		bool		nulls[7] = {0};
 
-		if (store->meta_version < RV_STORE_META_V4)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("vector store %d of \"%s\" was written in a format without tiers",
-							storenos[i], RelationGetRelationName(rel)),
-					 errhint("VACUUM FULL rewrites the table's stores in the current format.")));
 		RvTierMoveStore(store, relid, tier, RV_SEAL_WAIT | RV_SEAL_CREATE, &m);
 		if (m.moved > 0)
 			RvAuditLog(tier >= 0 ? "seal" : "compact", relid,
@@ -379,7 +408,6 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	Relation	rel;
-	RvRelCache *cache;
 	Datum		vals[RV_NTIERS];
 	bool		isnull[RV_NTIERS];
 	int64		prev = -1;
@@ -391,13 +419,7 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 	Datum		args[4];
 	char		nulls[5] = "    ";
 
-	rel = table_open(relid, ShareUpdateExclusiveLock);
-	if (!RvRelIsRuvector(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
-	if (!pg_class_ownercheck(relid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, RelationGetRelationName(rel));
+	rel = RvTierOpenTable(relid, &storenos, &nstores);
 	for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
 	{
 		isnull[t] = PG_ARGISNULL(t);
@@ -445,21 +467,10 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/* the tier relations VACUUM will need */
-	cache = RvRelGetCache(rel);
-	nstores = cache->nstores;
-	storenos = palloc(sizeof(int16) * Max(nstores, 1));
-	for (int i = 0; i < nstores; i++)
-		storenos[i] = cache->stores[i].storeno;
 	for (int i = 0; i < nstores; i++)
 	{
-		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storenos[i]));
+		RvStore    *store = RvTierOpenStore(rel, storenos[i]);
 
-		if (store->meta_version < RV_STORE_META_V4)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("vector store %d of \"%s\" was written in a format without tiers",
-							storenos[i], RelationGetRelationName(rel)),
-					 errhint("VACUUM FULL rewrites the table's stores in the current format.")));
 		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
 			if (t == RV_TIER_WARM || !isnull[t])
 				RvStoreTier(store, t, true, NULL);
@@ -476,8 +487,7 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 void
 RvTierForgetPolicy(Oid relid)
 {
-	Oid			nsp = RvExtensionSchema(true);
-	Oid			polrel = OidIsValid(nsp) ? get_relname_relid("ruvector_tier_policy", nsp) : InvalidOid;
+	Oid			polrel = RvTierPolicyRelid();
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;

@@ -29,9 +29,15 @@
  *	                centroid yet) fall back to SQ8, then exact, and so do
  *	                single vids stored before the centroid was fixed (their
  *	                bit records are absent: rv_store.h).
+ * Sealed segments (rv_tier.h) are scored on their tier's code in the code
+ * modes: warm on bf16 (a certain bound), cool on SQ8, cold on 1-bit codes;
+ * exactly under RV_SCORE_EXACT (decoding the payload).
  * Certain bounds: RvStoreScoreExceeds and RvStoreScoreBounds judge on SQ8
  * codes (or exact floats) in both code modes, never on RaBitQ's estimate
- * and bound, so what they rule out is ruled out for sure.  (The sign
+ * and bound, so what they rule out is ruled out for sure (warm vids on
+ * their bf16 bound; cold vids, which have no SQ8 codes, on the sign bound
+ * of their bit code and, for RvStoreScoreBounds, the interval it and the
+ * triangle inequality give, else exactly).  (The sign
  * bound RvStoreScoreExceeds takes from a bit code first is a different,
  * certain bound: store_score.c.)
  * RvStoreScoreExact is always exact: the value RvVectorDistance computes on

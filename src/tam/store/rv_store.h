@@ -55,7 +55,11 @@
  * of the allocated vectors it copies, before it writes any record; VACUUM
  * FULL and CLUSTER rewrite every store that gets bit codes that way.
  *
- * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS.  A slot may
+ * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS; where
+ * segment s lies is arithmetic too before version 4 (block 1 + s*B), and
+ * in version 4 (what new stores get) the segment directory's business
+ * (rv_tier.h): a hot extent at block 2 + e*B laid out as above, or a
+ * sealed run in a tier relation.  A slot may
  * straddle into the next payload page.  With the "header" layout each
  * slot is an 8-byte varlena header followed by the floats, which start on
  * a 64-byte boundary, so a vector within one page is handed out as a datum
@@ -74,8 +78,8 @@
  *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
  * store copies (rewrites) go through RelationCopyStorage, which logs each
- * page it copies, or RvStoreRewrite for an older format.  Segments carry a
- * tier field for the warm/cool/cold tiers; only the hot tier exists today.
+ * page it copies, or RvStoreRewrite for an older format or a store with
+ * sealed segments.  A segment's header names its tier (rv_tier.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -113,7 +117,7 @@
 #define RV_PAGE_SEALDATA		9	/* sealed run: exact payload stream */
 #define RV_PAGE_TIERMETA		10	/* block 0 of a tier relation */
 
-/* tiers (segment header, directory entries, catalog rows) */
+/* tiers (segment headers, directory entries, catalog rows: rv_tier.h) */
 #define RV_TIER_HOT				0
 #define RV_TIER_WARM			1
 #define RV_TIER_COOL			2

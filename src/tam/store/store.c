@@ -1597,7 +1597,10 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * a newly pinned one enters keep while it has room (its pin then belongs
  * to keep: bufs[i] = InvalidBuffer as well).  kind says which records:
  * RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit pages); the store must
- * have them.  Raises ERRCODE_DATA_CORRUPTED for a block that is not a
+ * have them.  A sealed vid (version 4) gets its tier's record of that
+ * kind, pinned in bufs[i], when it has one in one page (cool's SQ8, cold's
+ * bit record), else recs[i] = NULL: the caller scores it on its tier's
+ * own record.  Raises ERRCODE_DATA_CORRUPTED for a block that is not a
  * page of that kind.
  */
 void
@@ -1617,12 +1620,34 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 	{
 		Buffer		kb;
 
-		if (RvSealedLoc(store, vids[i]))
+		const RvSegLoc *sealed = RvSealedLoc(store, vids[i]);
+
+		if (sealed)
 		{
-			/* a sealed vid: the caller scores it on its tier's record */
+			/*
+			 * A sealed vid: a record of the kind asked for (cool's SQ8,
+			 * cold's bit record) that lies in one page is pinned here like
+			 * a hot one; otherwise the caller scores it on its tier's
+			 * record (NULL)
+			 */
 			recs[i] = NULL;
 			bufs[i] = InvalidBuffer;
 			have[i] = true;
+			if (sealed->tier == (kind == RV_CODES_BIT ? RV_TIER_COLD : RV_TIER_COOL))
+			{
+				int			pos = RvSealedPos(sealed->run, (uint32) (vids[i] % RV_SEG_VIDS));
+				uint32		stride = sealed->run->h.rec_stride;
+				uint64		o = (uint64) Max(pos, 0) * stride;
+
+				if (pos >= 0 && (o % RV_PAGE_PAYLOAD) + stride <= RV_PAGE_PAYLOAD)
+				{
+					RvStore    *ts = RvStoreTier(store, sealed->tier, false, NULL);
+					Page		page = RvPinPage(ts, sealed->blkno + 2 + (BlockNumber) (o / RV_PAGE_PAYLOAD),
+												 NULL, &bufs[i]);
+
+					recs[i] = (const char *) page + RV_PAGE_PAYLOAD_START + o % RV_PAGE_PAYLOAD;
+				}
+			}
 			continue;
 		}
 		blk[i] = kind == RV_CODES_BIT ? RvBitBlock(store, vids[i], &off[i]) :

@@ -536,20 +536,29 @@ RvDirEnsurePage(RvStore *store, Buffer metabuf, uint64 segno)
 		RvDirAddPage(store, metabuf, have++);
 }
 
-/* Runs fn on segno's entry in one WAL record with the metapage (exclusive). */
+/*
+ * Runs fn on segno's entry in one WAL record with the metapage, both
+ * locked exclusively; prep (may be NULL) runs first, under the metapage
+ * lock but before the entry's page is locked (it may read the directory).
+ * Returns whether fn changed anything (no record otherwise).
+ */
 typedef bool (*RvDirEdit) (RvStore *store, RvStoreMeta *meta, RvDirEntry *e, void *arg);
+typedef void (*RvDirPrep) (RvStore *store, void *arg);
 
 static bool
-RvDirChange(RvStore *store, uint64 segno, RvDirEdit fn, void *arg)
+RvDirChange(RvStore *store, uint64 segno, RvDirPrep prep, RvDirEdit fn, void *arg)
 {
 	RvStoreMeta *meta;
 	Buffer		metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
-	Buffer		buf = RvDirPage(store, (uint32) (segno / RV_DIR_PER_PAGE), BUFFER_LOCK_EXCLUSIVE);
+	Buffer		buf;
 	GenericXLogState *state;
 	Page		page;
 	Page		mp;
 	bool		changed;
 
+	if (prep)
+		prep(store, arg);
+	buf = RvDirPage(store, (uint32) (segno / RV_DIR_PER_PAGE), BUFFER_LOCK_EXCLUSIVE);
 	if (!BufferIsValid(buf))
 	{
 		UnlockReleaseBuffer(metabuf);
@@ -593,7 +602,49 @@ RvDirEditClose(RvStore *store, RvStoreMeta *meta, RvDirEntry *e, void *arg)
 bool
 RvDirCloseSegment(RvStore *store, uint64 segno, bool close)
 {
-	return RvDirChange(store, segno, RvDirEditClose, &close);
+	return RvDirChange(store, segno, NULL, RvDirEditClose, &close);
+}
+
+typedef struct RvReserveArg
+{
+	int			tier;
+	uint32		nblocks;
+	TransactionId xid;
+	BlockNumber result;
+} RvReserveArg;
+
+/* where the new location goes: from the entries, before the entry's page is locked */
+static void
+RvDirPrepReserve(RvStore *store, void *arg)
+{
+	RvReserveArg *a = arg;
+	RvUsed		u;
+
+	RvUsedCollect(store, &u);
+	a->result = a->tier == RV_TIER_HOT ? RvExtentBlock(store, RvUsedFreeExtent(&u)) :
+		RvUsedFreeRun(&u, a->tier, a->nblocks);
+	RvUsedFree(&u);
+}
+
+static bool
+RvDirEditReserve(RvStore *store, RvStoreMeta *meta, RvDirEntry *e, void *arg)
+{
+	RvReserveArg *a = arg;
+
+	if (e->tier == RV_TIER_NONE || e->prev_tier != RV_TIER_NONE)
+		elog(ERROR, "ruvector store %u: a segment to move is not settled", store->node.relNode);
+	if (e->tier == RV_TIER_HOT)
+		meta->nsealed++;
+	e->prev_tier = e->tier;
+	e->prev_blkno = e->blkno;
+	e->prev_nblocks = e->nblocks;
+	e->tier = (uint16) a->tier;
+	e->blkno = a->result;
+	e->nblocks = a->nblocks;
+	e->xid = a->xid;
+	e->horizon = InvalidTransactionId;
+	e->flags |= RV_DIR_WRITING | RV_DIR_CLOSED;
+	return true;
 }
 
 /*
@@ -608,50 +659,16 @@ RvDirCloseSegment(RvStore *store, uint64 segno, bool close)
 BlockNumber
 RvDirReserveRun(RvStore *store, uint64 segno, int tier, uint32 nblocks, TransactionId xid)
 {
-	RvStoreMeta *meta;
-	Buffer		metabuf = RvMetaLock(store, BUFFER_LOCK_EXCLUSIVE, &meta);
-	Buffer		buf;
-	GenericXLogState *state;
-	Page		page;
-	Page		mp;
-	RvDirEntry *e;
-	RvUsed		u;
-	BlockNumber result;
+	RvReserveArg a;
 
-	/* where: from the entries, read before the entry's page is locked */
-	RvUsedCollect(store, &u);
-	result = tier == RV_TIER_HOT ? RvExtentBlock(store, RvUsedFreeExtent(&u)) :
-		RvUsedFreeRun(&u, tier, nblocks);
-	RvUsedFree(&u);
-
-	buf = RvDirPage(store, (uint32) (segno / RV_DIR_PER_PAGE), BUFFER_LOCK_EXCLUSIVE);
-	if (!BufferIsValid(buf))
+	a.tier = tier;
+	a.nblocks = nblocks;
+	a.xid = xid;
+	a.result = InvalidBlockNumber;
+	if (!RvDirChange(store, segno, RvDirPrepReserve, RvDirEditReserve, &a))
 		elog(ERROR, "ruvector store %u: segment " UINT64_FORMAT " has no directory entry",
 			 store->node.relNode, segno);
-	state = GenericXLogStart(store->rel);
-	mp = GenericXLogRegisterBuffer(state, metabuf, 0);
-	meta = (RvStoreMeta *) RvPagePayload(mp);
-	page = GenericXLogRegisterBuffer(state, buf, 0);
-	e = &RvDirEntries(page)[segno % RV_DIR_PER_PAGE];
-	if (e->tier == RV_TIER_NONE || e->prev_tier != RV_TIER_NONE)
-		elog(ERROR, "ruvector store %u: segment " UINT64_FORMAT " is not settled",
-			 store->node.relNode, segno);
-	if (e->tier == RV_TIER_HOT)
-		meta->nsealed++;
-	e->prev_tier = e->tier;
-	e->prev_blkno = e->blkno;
-	e->prev_nblocks = e->nblocks;
-	e->tier = (uint16) tier;
-	e->blkno = result;
-	e->nblocks = nblocks;
-	e->xid = xid;
-	e->horizon = InvalidTransactionId;
-	e->flags |= RV_DIR_WRITING | RV_DIR_CLOSED;
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
-	UnlockReleaseBuffer(metabuf);
-	RvDirForget(store);
-	return result;
+	return a.result;
 }
 
 static bool
@@ -672,7 +689,7 @@ RvDirEditComplete(RvStore *store, RvStoreMeta *meta, RvDirEntry *e, void *arg)
 void
 RvDirCompleteMove(RvStore *store, uint64 segno)
 {
-	RvDirChange(store, segno, RvDirEditComplete, NULL);
+	RvDirChange(store, segno, NULL, RvDirEditComplete, NULL);
 }
 
 /* No other backend of this database may still read a location older than horizon. */

@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * store_int.h
- *	  Private to src/tam/store: page access the scorer (store_score.c)
- *	  shares with the page code (store.c).  Nothing outside the store layer
- *	  includes this header; the index and the scans reach vectors through
- *	  the scorer API (rv_score.h) only.
+ *	  Private to src/tam/store: page access the scorer (store_score.c), the
+ *	  directory (store_dir.c), sealed segments (store_seal.c) and the
+ *	  catalog (store_catalog.c) share with the page code (store.c).
+ *	  Nothing outside the store layer includes this header; the index and
+ *	  the scans reach vectors through the scorer API (rv_score.h) only.
  *
  *-------------------------------------------------------------------------
  */

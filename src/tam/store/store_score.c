@@ -3,7 +3,8 @@
  * store_score.c
  *	  The scorer API (rv_score.h): distances from a query to stored
  *	  vectors, exact on the f32 payload or approximate on the SQ8 code
- *	  pages or the 1-bit RaBitQ bit pages with an error bound, and
+ *	  pages or the 1-bit RaBitQ bit pages (and, for sealed segments, the
+ *	  tier's bf16, SQ8 or bit records) with an error bound, and
  *	  backend-local vector caches for builds.
  *
  * Invariants:
@@ -15,10 +16,15 @@
  *	  contiguous piece (in place, or a copy for a vector straddling pages),
  *	  so it equals the SQL function's value bit for bit;
  *	- an SQ8 distance's bound holds for every code record that verify
- *	  accepts (each element within scale/2 of the float); a bit code's
- *	  bound (RaBitQ's) holds with high probability only, so whatever must
- *	  be certain (RvStoreScoreExceeds, RvStoreScoreBounds) is judged on
- *	  SQ8 codes or exact floats, never on bit codes.
+ *	  accepts (each element within scale/2 of the float), and so does a
+ *	  warm (bf16) record's; a bit code's RaBitQ bound holds with high
+ *	  probability only, so whatever must be certain (RvStoreScoreExceeds,
+ *	  RvStoreScoreBounds) is judged on SQ8 or bf16 codes, on the sign
+ *	  bound of a bit code (certain, see below) or on exact floats, never
+ *	  on RaBitQ's estimate;
+ *	- a sealed vid (rv_tier.h) is scored on its tier's record, found
+ *	  through the directory (RvStoreSegLoc), pinned in the scorer's pin
+ *	  set like any other page.
  *
  *-------------------------------------------------------------------------
  */
@@ -352,6 +358,34 @@ RvScoreFloats(RvScorer *s, uint64 vid)
 	return d;
 }
 
+/*
+ * The certain bound of an estimate est of kind's distance from a code
+ * whose decoded vector x~ is within e (L2) of the stored one, with |q| =
+ * qn and |x~| = xn (rv_score.h): e for L2, e (2 d~ + e) for squared L2,
+ * |q| e for inner products, 2 e / |x~| for cosine, each with a relative
+ * margin for the kernels' float rounding.
+ */
+static double
+RvDeviationBound(const RvScorer *s, double e, double est, double qn, double xn)
+{
+	switch (s->kind)
+	{
+		case RV_DIST_L2:
+			return e + 1e-4 * est;
+		case RV_DIST_L2_SQUARED:
+			return e * (2.0 * sqrt(Max(est, 0.0)) + e) + 1e-4 * est;
+		case RV_DIST_INNER_PRODUCT:
+		case RV_DIST_NEG_INNER_PRODUCT:
+			return qn * e + 1e-4 * qn * xn;
+		case RV_DIST_COSINE:
+			return xn > 0 ? Min(2.0, 2.0 * e / xn + 1e-4) : 2.0;
+		default:
+			break;
+	}
+	elog(ERROR, "no code bound for ruvector distance kind %d", (int) s->kind);
+	return 0;					/* keep compiler quiet */
+}
+
 /* Approximate distance of the query to one SQ8 code record, and its bound. */
 static float
 RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
@@ -400,39 +434,24 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 		case RV_DIST_L2_SQUARED:
 			{
 				double		d2 = RvSq8L2SquaredDistance(&s->sq8, c, &p);
-				double		d = sqrt(Max(d2, 0.0));
 
-				if (s->kind == RV_DIST_L2)
-				{
-					est = d;
-					bound = e + 1e-4 * d;
-				}
-				else
-				{
-					est = d2;
-					bound = e * (2.0 * d + e) + 1e-4 * d2;
-				}
+				est = s->kind == RV_DIST_L2 ? sqrt(Max(d2, 0.0)) : d2;
 				break;
 			}
 		case RV_DIST_INNER_PRODUCT:
 		case RV_DIST_NEG_INNER_PRODUCT:
 			est = RvSq8InnerProduct(&s->sq8, c, &p);
-			bound = s->qnorm * e + 1e-4 * s->qnorm * sqrt(Max(p.norm2, 0.0f));
 			if (s->kind == RV_DIST_NEG_INNER_PRODUCT)
 				est = -est;
 			break;
 		case RV_DIST_COSINE:
-			{
-				double		xn = sqrt(Max(p.norm2, 0.0f));
-
-				est = RvSq8CosineDistance(&s->sq8, c, &p);
-				bound = xn > 0 ? Min(2.0, 2.0 * e / xn + 1e-4) : 2.0;
-				break;
-			}
+			est = RvSq8CosineDistance(&s->sq8, c, &p);
+			break;
 		default:
 			elog(ERROR, "no SQ8 kernel for ruvector distance kind %d", (int) s->kind);
 			return 0;			/* keep compiler quiet */
 	}
+	bound = RvDeviationBound(s, e, est, s->qnorm, sqrt(Max(p.norm2, 0.0f)));
 	if (err)
 		*err = (float) (bound * (1.0 + 1e-3));
 	return (float) est;
@@ -474,7 +493,8 @@ RvScoreBf16Record(RvScorer *s, const uint16 *c, float *err)
 	double		est,
 				e,
 				bound,
-				xn;
+				xn,
+				qn;
 
 	if (err == NULL)
 	{
@@ -496,54 +516,35 @@ RvScoreBf16Record(RvScorer *s, const uint16 *c, float *err)
 	rv_kernels->dot_norms_bf16(s->q, c, s->dims, &dot, &qq, &xx);
 	xn = sqrt(Max((double) xx, 0.0));
 	e = xn * (1.0 / 128.0) * (1.0 + 1e-6) + s->sqrt_dims * ldexp(1.0, -133);
+	qn = sqrt(Max((double) qq, 0.0));
 	switch (s->kind)
 	{
 		case RV_DIST_L2:
 		case RV_DIST_L2_SQUARED:
 			{
 				double		d2 = rv_kernels->l2sq_bf16(s->q, c, s->dims);
-				double		d = sqrt(Max(d2, 0.0));
 
-				if (s->kind == RV_DIST_L2)
-				{
-					est = d;
-					bound = e + 1e-4 * d;
-				}
-				else
-				{
-					est = d2;
-					bound = e * (2.0 * d + e) + 1e-4 * d2;
-				}
+				est = s->kind == RV_DIST_L2 ? sqrt(Max(d2, 0.0)) : d2;
 				break;
 			}
 		case RV_DIST_INNER_PRODUCT:
 		case RV_DIST_NEG_INNER_PRODUCT:
-			{
-				double		qn = sqrt(Max((double) qq, 0.0));
-
-				est = s->kind == RV_DIST_INNER_PRODUCT ? dot : -dot;
-				bound = qn * e + 1e-4 * qn * xn;
-				break;
-			}
+			est = s->kind == RV_DIST_INNER_PRODUCT ? dot : -dot;
+			break;
 		case RV_DIST_COSINE:
+			if (qn == 0 || xn == 0)
 			{
-				double		qn = sqrt(Max((double) qq, 0.0));
-
-				if (qn == 0 || xn == 0)
-				{
-					if (err)
-						*err = 0;
-					return get_float4_nan();
-				}
-				est = 1.0 - (double) dot / (qn * xn);
-				est = Max(0.0, Min(2.0, est));
-				bound = Min(2.0, 2.0 * e / xn + 1e-4);
-				break;
+				if (err)
+					*err = 0;
+				return get_float4_nan();
 			}
+			est = Max(0.0, Min(2.0, 1.0 - (double) dot / (qn * xn)));
+			break;
 		default:
 			elog(ERROR, "no bf16 kernel for ruvector distance kind %d", (int) s->kind);
 			return 0;			/* keep compiler quiet */
 	}
+	bound = RvDeviationBound(s, e, est, qn, xn);
 	if (err)
 		*err = (float) (bound * (1.0 + 1e-3));
 	return (float) est;
