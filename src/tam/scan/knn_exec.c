@@ -91,6 +91,20 @@ typedef struct RvKnnEntry
 } RvKnnEntry;
 
 /*
+ * A row waiting in the ranker's chunk: its vector's vid (in the ranker's
+ * current store), its TID, and the lower bound of its distance.
+ */
+typedef struct RvKnnPending
+{
+	double		lb;
+	uint64		vid;
+	ItemPointerData tid;
+} RvKnnPending;
+
+/* Rows of one store ranked together, in the order of their lower bounds. */
+#define RV_KNN_CHUNK 1024
+
+/*
  * One participant's ranking pass: what it scores with and the best keys
  * of the rows it saw (a max-heap of capacity bound).
  */
@@ -113,6 +127,11 @@ typedef struct RvKnnRanker
 	RvKnnEntry *entries;
 	int64		n;
 	int64		bound;
+	/* the chunk of rows of the scorer's store not ranked yet */
+	RvKnnPending *pend;			/* RV_KNN_CHUNK of them */
+	uint64	   *pvids;			/* their vids, in the same order */
+	double	   *plb;			/* their lower bounds */
+	int			npend;
 } RvKnnRanker;
 
 typedef struct RvKnnScanState
@@ -275,36 +294,168 @@ RvKnnCheckDims(RvKnnRanker *r, int rowdim)
 }
 
 /*
- * RvKnnScoreRow: the distance of the row whose vector datum is d (a vref,
- * or a real value such as an ADD COLUMN default not yet rewritten) into
- * *dist.  Returns false, leaving *dist unset, when the row certainly
- * cannot enter the heap: the heap is full, and the lower end of its
- * distance on the store's codes (estimate minus error bound, rv_score.h)
- * exceeds the heap's worst key, so its exact distance does too (even a tie
- * on TID is ruled out).  Otherwise the distance is exact:
- * RvStoreScoreExact or RvVectorDistance, bit for bit the SQL expression's
- * value.  Raises the operator's dimension error and the store's
- * corruption errors.
+ * RvKnnBeyond: true when the heap is full and lb, a lower bound of a
+ * row's exact distance, exceeds its worst key's (finite, non-NULL)
+ * distance: the row's exact key is greater than every key kept, even on
+ * a tie broken by TID.
  */
-static bool
-RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
+static inline bool
+RvKnnBeyond(const RvKnnRanker *r, double lb)
 {
 	const RvKnnEntry *top = &r->entries[0];
+
+	return r->n == r->bound && !top->isnull && isfinite(top->dist) && lb > top->dist;
+}
+
+/*
+ * RvKnnScoreVid: ranks the row p of the current store: skipped when the
+ * heap is full and its codes prove its exact distance above the heap's
+ * worst key (RvStoreScoreExceeds; then it cannot enter the heap), else
+ * offered with its exact distance (RvStoreScoreExact, bit for bit the SQL
+ * expression's value).  Raises the store's corruption errors.
+ */
+static void
+RvKnnScoreVid(RvKnnRanker *r, const RvKnnPending *p)
+{
+	const RvKnnEntry *top = &r->entries[0];
+	RvKnnEntry	e;
+
+	if (r->n == r->bound && RvStoreScoreApproximate(r->scorer) && !top->isnull &&
+		isfinite(top->dist) && RvStoreScoreExceeds(r->scorer, p->vid, top->dist))
+	{
+		r->nskipped++;
+		return;
+	}
+	e.dist = RvStoreScoreExact(r->scorer, p->vid);
+	e.tid = p->tid;
+	e.isnull = false;
+	RvKnnOffer(r->entries, &r->n, r->bound, &e);
+}
+
+static int
+RvKnnPendingCmp(const void *a, const void *b)
+{
+	const RvKnnPending *x = (const RvKnnPending *) a;
+	const RvKnnPending *y = (const RvKnnPending *) b;
+
+	if (x->lb != y->lb)
+		return x->lb < y->lb ? -1 : 1;
+	return x->vid < y->vid ? -1 : (x->vid > y->vid ? 1 : 0);
+}
+
+/*
+ * RvKnnFlush: ranks the rows of the chunk and empties it.  Where the
+ * scorer gives lower bounds of the distances (RvStoreScoreLowerBounds: the
+ * rows' 1-bit codes' sign bounds, then their SQ8 codes), a row whose
+ * bound exceeds the heap's worst key is ruled out and the others get
+ * their exact distances.  With the heap full, the bounds are judged
+ * against its worst key at the time and the rows taken in scan order
+ * (which keeps store pages reused).  While it is filling, they are sign
+ * bounds alone, and the rows are taken in increasing bound order: the
+ * nearest rows come first, so the worst key falls fast, and once a row's
+ * bound exceeds it so do those of all rows after it.  The order in which
+ * rows are offered does not change what the heap keeps (the best keys of
+ * a total order), and a row is dropped only when its exact key is greater
+ * than every key kept at that time, which only get smaller.  Without
+ * bounds the rows are ranked in scan order (RvKnnScoreVid).
+ */
+static void
+RvKnnFlush(RvKnnRanker *r)
+{
+	const RvKnnEntry *top = &r->entries[0];
+	int			n = r->npend;
+	bool		full = r->n == r->bound && !top->isnull && isfinite(top->dist);
+
+	if (n == 0)
+		return;
+	r->npend = 0;
+	if (!RvStoreScoreLowerBounds(r->scorer, r->pvids, n, full ? top->dist : INFINITY, r->plb))
+	{
+		for (int i = 0; i < n; i++)
+			RvKnnScoreVid(r, &r->pend[i]);
+		return;
+	}
+	if (full)
+	{
+		/* sign bounds beyond the key count in the scorer's sign count */
+		for (int i = 0; i < n; i++)
+		{
+			RvKnnEntry	e;
+
+			CHECK_FOR_INTERRUPTS();
+			if (RvKnnBeyond(r, r->plb[i]))
+			{
+				r->nskipped++;
+				continue;
+			}
+			e.dist = RvStoreScoreExact(r->scorer, r->pend[i].vid);
+			e.tid = r->pend[i].tid;
+			e.isnull = false;
+			RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		}
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		r->pend[i].lb = r->plb[i];
+	qsort(r->pend, n, sizeof(RvKnnPending), RvKnnPendingCmp);
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (RvKnnBeyond(r, r->pend[i].lb))
+		{
+			r->nskipped += n - i;
+			r->nsign += n - i;
+			break;
+		}
+		RvKnnScoreVid(r, &r->pend[i]);
+	}
+}
+
+/* RvKnnEndStore: ranks the chunk and ends the scorer of the current store. */
+static void
+RvKnnEndStore(RvKnnRanker *r)
+{
+	if (r->scorer)
+	{
+		RvKnnFlush(r);
+		r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
+		RvStoreEndScore(r->scorer);
+	}
+	r->scorer = NULL;
+	r->storeno = -1;
+}
+
+/*
+ * RvKnnRankRow: ranks the row whose vector datum is d (a vref, or a real
+ * value such as an ADD COLUMN default not yet rewritten) and whose TID is
+ * tid.  A real value is offered at once with RvVectorDistance's value; a
+ * vref joins the chunk of its store (RvKnnFlush ranks it), the chunk of
+ * the previous store being ranked first when the store changes.  Raises
+ * the operator's dimension error and the store's corruption errors.
+ */
+static void
+RvKnnRankRow(RvKnnRanker *r, Datum d, ItemPointer tid)
+{
 	int16		storeno;
 	uint64		vid;
+	RvKnnPending *p;
 
 	if (!RvDatumGetVref(d, &storeno, &vid))
 	{
 		MemoryContext old = MemoryContextSwitchTo(r->econtext->ecxt_per_tuple_memory);
 		RuVector   *v = (RuVector *) PG_DETOAST_DATUM(d);
+		RvKnnEntry	e;
 
 		MemoryContextSwitchTo(old);
 		RvVectorCheck(v);
 		RvKnnCheckDims(r, v->dim);
-		*dist = r->queryleft ?
+		e.dist = r->queryleft ?
 			RvVectorDistance(r->kind, r->qx, v->x, v->dim) :
 			RvVectorDistance(r->kind, v->x, r->qx, v->dim);
-		return true;
+		e.tid = *tid;
+		e.isnull = false;
+		RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		return;
 	}
 
 	if (storeno != r->storeno)
@@ -313,12 +464,7 @@ RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
 		MemoryContext old;
 
 		RvKnnCheckDims(r, store->dims);
-		if (r->scorer)
-		{
-			r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
-			RvStoreEndScore(r->scorer);
-		}
-		r->scorer = NULL;
+		RvKnnEndStore(r);
 		old = MemoryContextSwitchTo(r->cxt);
 		r->scorer = RvStoreBeginScore(store, r->kind, r->qx,
 									  (RvScoreMode) rv_search_codes, NULL);
@@ -327,24 +473,22 @@ RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
 		MemoryContextSwitchTo(old);
 		r->storeno = storeno;
 	}
-
-	if (r->n == r->bound && RvStoreScoreApproximate(r->scorer) && !top->isnull &&
-		isfinite(top->dist) && RvStoreScoreExceeds(r->scorer, vid, top->dist))
-	{
-		r->nskipped++;
-		return false;
-	}
-	*dist = RvStoreScoreExact(r->scorer, vid);
-	return true;
+	p = &r->pend[r->npend];
+	p->vid = vid;
+	p->tid = *tid;
+	p->lb = 0;
+	r->pvids[r->npend++] = vid;
+	if (r->npend == RV_KNN_CHUNK)
+		RvKnnFlush(r);
 }
 
 /*
  * RvKnnRankScan: runs hscan (heap's sequential scan of r->rel, serial or
  * over a shared parallel scan) to its end, offering every row that passes
  * r->qual to r's heap.  hslot is a buffer heap tuple slot of the
- * relation's descriptor.  Ends the scorer (and its pins) before it
- * returns; the caller ends hscan.  Raises the distance's dimension error
- * and the store's corruption errors.
+ * relation's descriptor.  Ranks the last chunk and ends the scorer (and
+ * its pins) before it returns; the caller ends hscan.  Raises the
+ * distance's dimension error and the store's corruption errors.
  */
 static void
 RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
@@ -353,9 +497,12 @@ RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 
 	r->storeno = -1;
 	r->scorer = NULL;
+	r->npend = 0;
+	r->pend = MemoryContextAlloc(r->cxt, sizeof(RvKnnPending) * RV_KNN_CHUNK);
+	r->pvids = MemoryContextAlloc(r->cxt, sizeof(uint64) * RV_KNN_CHUNK);
+	r->plb = MemoryContextAlloc(r->cxt, sizeof(double) * RV_KNN_CHUNK);
 	while (RvHeap()->scan_getnextslot(hscan, ForwardScanDirection, hslot))
 	{
-		RvKnnEntry	e;
 		Datum		d;
 		bool		isnull;
 
@@ -373,21 +520,26 @@ RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 				continue;
 		}
 		r->nranked++;
-		e.tid = hslot->tts_tid;
-		e.dist = 0.0;
 		d = slot_getattr(hslot, r->attnum, &isnull);
-		e.isnull = isnull || r->qx == NULL;
-		if (!e.isnull && !RvKnnScoreRow(r, d, &e.dist))
-			continue;			/* cannot enter the heap */
-		RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		if (isnull || r->qx == NULL)
+		{
+			RvKnnEntry	e;
+
+			e.tid = hslot->tts_tid;
+			e.dist = 0.0;
+			e.isnull = true;
+			RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		}
+		else
+			RvKnnRankRow(r, d, &hslot->tts_tid);
 	}
-	if (r->scorer)
-	{
-		r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
-		RvStoreEndScore(r->scorer);
-	}
-	r->scorer = NULL;
-	r->storeno = -1;
+	RvKnnEndStore(r);
+	pfree(r->pend);
+	pfree(r->pvids);
+	pfree(r->plb);
+	r->pend = NULL;
+	r->pvids = NULL;
+	r->plb = NULL;
 	ResetExprContext(econtext);
 }
 

@@ -87,9 +87,12 @@ struct RvScorer
 	double		sb_m;			/* |q - c| */
 	double		sb_delta;		/* weight step: u_i * delta >= q'_i^2 */
 	uint64_t   *sb_sign;		/* sign bits of q' = R(q - c) */
-	uint64_t   *sb_planes;		/* 8 bit planes of u (two groups of 4) */
-	uint64_t   *sb_match;		/* scratch: sb_words words */
+	uint64_t   *sb_planes;		/* 8 bit planes of u, 2^j at j * sb_pwords */
+	int			sb_pwords;		/* planes' stride: sb_words rounded up to 8 */
+	int			sb_nblocks;		/* SQ8 blocks of RV_LB_SQ8_BLOCK dimensions */
+	int		   *sb_order;		/* the order RvStoreScoreLowerBounds sums them in */
 	uint64		sb_ruled_out;	/* of them, ruled out */
+	bool		sb_external;	/* RvStoreScoreLowerBounds gave them: not retried */
 };
 
 /* Whether kind has an SQ8 kernel. */
@@ -128,6 +131,7 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->sb_tried = false;
 	s->sb_ok = false;
 	s->sb_ruled_out = 0;
+	s->sb_external = false;
 	return s;
 }
 
@@ -657,15 +661,24 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
  */
 #define RV_SIGN_BOUND_EPS 1e-4
 
+/* vids whose bit records RvStoreScoreLowerBounds pins at a time */
+#define RV_LB_BATCH 16
+
+/* dimensions of one SQ8 block of RvStoreScoreLowerBounds (one cache line) */
+#define RV_LB_SQ8_BLOCK 64
+
 static void
 RvScorerSignBoundPrepare(RvScorer *s)
 {
 	MemoryContext cxt = GetMemoryChunkContext(s);
 	int			words = s->store->geo.bit_words;
+	int			pwords = TYPEALIGN(8, Max(words, 1));
 	int			pdim = words * 64;
+	int			nblocks = (s->dims + RV_LB_SQ8_BLOCK - 1) / RV_LB_SQ8_BLOCK;
 	float	   *c;
 	float	   *x;
 	float	   *qr;
+	double	   *energy;
 	double		wmax = 0,
 				m2 = 0;
 
@@ -689,9 +702,8 @@ RvScorerSignBoundPrepare(RvScorer *s)
 		m2 += d * d;
 	}
 	RvRabitqRotate(x, s->dims, RV_BIT_SEED, qr);
-	s->sb_sign = MemoryContextAllocZero(cxt, sizeof(uint64_t) * words);
-	s->sb_planes = MemoryContextAllocZero(cxt, sizeof(uint64_t) * 8 * words);
-	s->sb_match = MemoryContextAlloc(cxt, sizeof(uint64_t) * words);
+	s->sb_sign = MemoryContextAllocZero(cxt, sizeof(uint64_t) * pwords);
+	s->sb_planes = MemoryContextAllocZero(cxt, sizeof(uint64_t) * 8 * pwords);
 	for (int i = 0; i < pdim; i++)
 		wmax = Max(wmax, (double) qr[i] * qr[i]);
 	if (!isfinite(wmax) || !isfinite(m2) || wmax <= 0)
@@ -715,14 +727,76 @@ RvScorerSignBoundPrepare(RvScorer *s)
 			s->sb_sign[i / 64] |= UINT64CONST(1) << (i % 64);
 		for (int j = 0; j < 8; j++)
 			if (u & (1 << j))
-				s->sb_planes[(size_t) j * words + i / 64] |= UINT64CONST(1) << (i % 64);
+				s->sb_planes[(size_t) j * pwords + i / 64] |= UINT64CONST(1) << (i % 64);
 	}
+
+	/*
+	 * The order in which RvStoreScoreLowerBounds sums SQ8 blocks: most
+	 * energy of q - c first, where rows tend to differ most from the query,
+	 * so the partial sum passes the limit after fewer blocks (any subset of
+	 * the squared terms is a lower bound, so the order is free).
+	 */
+	s->sb_nblocks = nblocks;
+	s->sb_order = MemoryContextAlloc(cxt, sizeof(int) * nblocks);
+	energy = palloc0(sizeof(double) * nblocks);
+	for (int i = 0; i < s->dims; i++)
+		energy[i / RV_LB_SQ8_BLOCK] += (double) x[i] * x[i];
+	for (int b = 0; b < nblocks; b++)
+	{
+		int			j = b;
+
+		/* insertion sort, decreasing energy (a dozen blocks) */
+		while (j > 0 && energy[s->sb_order[j - 1]] < energy[b])
+		{
+			s->sb_order[j] = s->sb_order[j - 1];
+			j--;
+		}
+		s->sb_order[j] = b;
+	}
+	pfree(energy);
 	s->sb_words = words;
+	s->sb_pwords = pwords;
 	s->sb_m = sqrt(m2);
 	s->sb_ok = true;
 	pfree(c);
 	pfree(x);
 	pfree(qr);
+}
+
+/*
+ * The sign bound from the bit record rec's factors and the weighted count
+ * of its agreeing bits (sum of u_i over them, see above): a certain lower
+ * bound of the squared L2 distance from the query to the record's vector,
+ * or -1 when the record cannot tell (absent, or factors not to trust).
+ */
+static inline double
+RvScorerSignBoundFrom(const RvScorer *s, const char *rec, uint32 agree_u)
+{
+	RvBitFactors bf;
+	double		agree,
+				n,
+				ip;
+
+	memcpy(&bf, rec, sizeof(bf));
+	if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
+		return -1;				/* an absent record, or one not to trust */
+	agree = s->sb_delta * agree_u * (1.0 + RV_SIGN_BOUND_EPS);
+	n = bf.dist_c;
+	ip = n * (1.0 + RV_SIGN_BOUND_EPS) * sqrt(agree) +
+		RV_SIGN_BOUND_EPS * n * s->sb_m;
+	return n * n * (1.0 - 2 * RV_SIGN_BOUND_EPS) +
+		s->sb_m * s->sb_m * (1.0 - 2 * RV_SIGN_BOUND_EPS) - 2.0 * ip;
+}
+
+/*
+ * The weighted count of the bits of rec's code that agree with the signs
+ * of q' (sum of u_i over them).
+ */
+static inline uint32
+RvScorerSignBoundAgree(const RvScorer *s, const char *rec)
+{
+	return rv_kernels->rabitq_agree8((const uint64_t *) (rec + RV_BIT_HEADER), s->sb_sign,
+									 s->sb_planes, s->sb_words, s->sb_pwords);
 }
 
 /*
@@ -734,31 +808,134 @@ static bool
 RvScorerSignBoundExceeds(RvScorer *s, uint64 vid, double limit2)
 {
 	const char *rec = RvStoreBitRecord(s->store, vid, &s->pins);
-	const uint64_t *code;
-	RvBitFactors bf;
-	uint32		lo,
-				hi;
-	double		agree,
-				n,
-				ip,
-				bound;
 
-	memcpy(&bf, rec, sizeof(bf));
-	if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
-		return false;			/* an absent record, or one not to trust */
-	code = (const uint64_t *) (rec + RV_BIT_HEADER);
-	for (int w = 0; w < s->sb_words; w++)
-		s->sb_match[w] = ~(code[w] ^ s->sb_sign[w]);
-	lo = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes, s->sb_words);
-	hi = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes + 4 * s->sb_words,
-									s->sb_words);
-	agree = s->sb_delta * (16.0 * hi + lo) * (1.0 + RV_SIGN_BOUND_EPS);
-	n = bf.dist_c;
-	ip = n * (1.0 + RV_SIGN_BOUND_EPS) * sqrt(agree) +
-		RV_SIGN_BOUND_EPS * n * s->sb_m;
-	bound = n * n * (1.0 - 2 * RV_SIGN_BOUND_EPS) +
-		s->sb_m * s->sb_m * (1.0 - 2 * RV_SIGN_BOUND_EPS) - 2.0 * ip;
-	return bound > limit2;
+	return RvScorerSignBoundFrom(s, rec, RvScorerSignBoundAgree(s, rec)) > limit2;
+}
+
+/*
+ * RvStoreScoreLowerBounds: see rv_score.h.  Works RV_LB_BATCH vids at a
+ * time: their bit records are pinned (at most RV_LB_BATCH new pages, the
+ * previous batch's kept for reuse) and prefetched, their sign bounds b2
+ * computed and turned into lb = b2 (1 - 2e-4) - 1e-30 (squared L2) or
+ * sqrt(lb) (L2), a little below what RvStoreScoreExceeds compares a
+ * threshold with (t^2 (1 + 1e-4) + 1e-30).  The rows whose lb does not
+ * exceed threshold then have their SQ8 records pinned (at most
+ * RV_LB_BATCH more pages: the pin set holds 2 * RV_LB_BATCH) and their
+ * blocks prefetched, and are summed RV_LB_SQ8_BLOCK dimensions at a time
+ * in sb_order, as in RvStoreScoreExceeds: the exact L2 distance is at
+ * least sqrt(S / (1 + 1e-4)) - e for any partial sum S of the code
+ * distance's squared terms (e the SQ8 error bound, the margin covering
+ * the float sums), which replaces lb where larger; the sum stops once it
+ * proves lb > threshold.  The vids the sign bound puts beyond threshold
+ * count in RvStoreScoreSignBoundRuledOut.
+ */
+bool
+RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold, double *lb)
+{
+	double		t;
+
+	if (s->mode == RV_SCORE_EXACT || !s->sq8_ok ||
+		(s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED))
+		return false;
+	if (!s->sb_tried)
+		RvScorerSignBoundPrepare(s);
+	if (!s->sb_ok)
+		return false;
+	s->sb_external = true;
+	/* the threshold as an L2 distance; NaN or below 0 leaves SQ8 unread */
+	t = s->kind == RV_DIST_L2 ? threshold : (threshold >= 0 ? sqrt(threshold) : threshold);
+	for (int start = 0; start < n; start += RV_LB_BATCH)
+	{
+		int			k = Min(n - start, RV_LB_BATCH);
+		const char *recs[RV_LB_BATCH];
+		uint32		agree[RV_LB_BATCH];
+		int			sq8[RV_LB_BATCH];
+		int			nsq8 = 0;
+		double	   *out = lb + start;
+
+		StaticAssertStmt(2 * RV_LB_BATCH <= RV_PINSET_MAX,
+						 "a batch's bit and code pages must fit a pin set");
+		RvScorerCallEnd(s);
+		RvScorerCallBegin(s);
+		for (int i = 0; i < k; i++)
+		{
+			recs[i] = RvStoreBitRecord(s->store, vids[start + i], &s->pins);
+			for (uint32 off = 0; off < s->store->geo.bit_stride; off += 64)
+				__builtin_prefetch(recs[i] + off);
+			__builtin_prefetch(recs[i] + s->store->geo.bit_stride - 1);
+		}
+		for (int i = 0; i < k; i++)
+			agree[i] = RvScorerSignBoundAgree(s, recs[i]);
+		for (int i = 0; i < k; i++)
+		{
+			double		b2 = RvScorerSignBoundFrom(s, recs[i], agree[i]);
+			double		l = 0;
+
+			if (b2 > 0)
+			{
+				l = Max(b2 * (1.0 - 2e-4) - 1e-30, 0.0);
+				if (s->kind == RV_DIST_L2)
+					l = sqrt(l);
+			}
+			out[i] = l;
+			if (l > threshold)
+				s->sb_ruled_out++;
+			else if (isfinite(t) && t >= 0)
+				sq8[nsq8++] = i;
+		}
+		if (nsq8 == 0)
+			continue;
+
+		/* the SQ8 records of the rows the sign bound left */
+		for (int j = 0; j < nsq8; j++)
+		{
+			const char *rec = RvStoreCodeRecord(s->store, vids[start + sq8[j]], &s->pins);
+			const char *c0 = rec + RV_CODE_HEADER;
+
+			recs[sq8[j]] = rec;
+			__builtin_prefetch(rec);
+			for (int b = 0; b < Min(s->sb_nblocks, 3); b++)
+			{
+				__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK);
+				__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK + RV_LB_SQ8_BLOCK - 1);
+			}
+		}
+		for (int j = 0; j < nsq8; j++)
+		{
+			int			i = sq8[j];
+			RvSq8Params p;
+			const uint8_t *c = (const uint8_t *) (recs[i] + RV_CODE_HEADER);
+			double		h,
+						e,
+						limit,
+						l;
+			float		partial = 0;
+
+			memcpy(&p, recs[i], sizeof(RvSq8Params));
+			if (!isfinite(p.scale) || !isfinite(p.offset))
+				continue;
+			h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
+			e = h * s->sqrt_dims;
+			limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
+			for (int b = 0; b < s->sb_nblocks; b++)
+			{
+				int			off = s->sb_order[b] * RV_LB_SQ8_BLOCK;
+				int			len = Min(RV_LB_SQ8_BLOCK, s->dims - off);
+
+				partial += rv_kernels->l2sq_sq8(s->q + off, c + off, len, p.scale, p.offset);
+				if ((double) partial > limit)
+					break;
+			}
+			l = sqrt(Max(((double) partial - 1e-30) / (1.0 + 1e-4), 0.0)) - e;
+			if (l > 0)
+			{
+				if (s->kind == RV_DIST_L2_SQUARED)
+					l = l * l;
+				out[i] = Max(out[i], l);
+			}
+		}
+	}
+	return true;
 }
 
 /* dimensions summed between two checks of RvStoreScoreExceeds */
@@ -799,7 +976,7 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 	/* first the 1-bit code's certain bound, on far fewer bytes */
 	if (!s->sb_tried)
 		RvScorerSignBoundPrepare(s);
-	if (s->sb_ok)
+	if (s->sb_ok && !s->sb_external)
 	{
 		double		t1 = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
 
