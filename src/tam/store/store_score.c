@@ -664,6 +664,14 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
 /* vids whose bit records RvStoreScoreLowerBounds pins at a time */
 #define RV_LB_BATCH 16
 
+/* vids whose SQ8 records it pins at a time (two groups at once) */
+#define RV_LB_SQ8_GROUP 16
+
+/* SQ8 blocks it prefetches a group ahead (in sb_order) */
+#ifndef RV_LB_SQ8_PREFETCH
+#define RV_LB_SQ8_PREFETCH 5
+#endif
+
 /* dimensions of one SQ8 block of RvStoreScoreLowerBounds (one cache line) */
 #define RV_LB_SQ8_BLOCK 64
 
@@ -813,26 +821,37 @@ RvScorerSignBoundExceeds(RvScorer *s, uint64 vid, double limit2)
 }
 
 /*
- * RvStoreScoreLowerBounds: see rv_score.h.  Works RV_LB_BATCH vids at a
- * time: their bit records are pinned (at most RV_LB_BATCH new pages, the
- * previous batch's kept for reuse) and prefetched, their sign bounds b2
- * computed and turned into lb = b2 (1 - 2e-4) - 1e-30 (squared L2) or
- * sqrt(lb) (L2), a little below what RvStoreScoreExceeds compares a
- * threshold with (t^2 (1 + 1e-4) + 1e-30).  The rows whose lb does not
- * exceed threshold then have their SQ8 records pinned (at most
- * RV_LB_BATCH more pages: the pin set holds 2 * RV_LB_BATCH) and their
- * blocks prefetched, and are summed RV_LB_SQ8_BLOCK dimensions at a time
- * in sb_order, as in RvStoreScoreExceeds: the exact L2 distance is at
- * least sqrt(S / (1 + 1e-4)) - e for any partial sum S of the code
+ * RvStoreScoreLowerBounds: see rv_score.h.  First the sign bounds, the bit
+ * records pinned RV_LB_BATCH at a time (at most that many new pages, the
+ * previous batch's kept in s->pins for reuse) and prefetched: each b2 is
+ * turned into lb = b2 (1 - 2e-4) - 1e-30 (squared L2) or sqrt(lb) (L2), a
+ * little below what RvStoreScoreExceeds compares a threshold with (t^2 (1
+ * + 1e-4) + 1e-30).  Then the rows whose lb does not exceed a finite
+ * threshold are summed on their SQ8 records RV_LB_SQ8_BLOCK dimensions at
+ * a time in sb_order, as in RvStoreScoreExceeds: the exact L2 distance is
+ * at least sqrt(S / (1 + 1e-4)) - e for any partial sum S of the code
  * distance's squared terms (e the SQ8 error bound, the margin covering
- * the float sums), which replaces lb where larger; the sum stops once it
+ * the float sums), which replaces lb where larger; a sum stops once it
  * proves lb > threshold.  The vids the sign bound puts beyond threshold
- * count in RvStoreScoreSignBoundRuledOut.
+ * count in RvStoreScoreSignBoundRuledOut.  Pins: s->pins keeps the last
+ * batch's bit pages; the SQ8 groups' pins are released before returning
+ * (on an error, by the resource owner).
  */
 bool
 RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold, double *lb)
 {
 	double		t;
+	double		big = -1;		/* B below, or -1: no finite threshold */
+	double		m2;
+	const double ipf = 1.0 + RV_SIGN_BOUND_EPS;
+	uint32		stride = s->store->geo.bit_stride;
+	uint32		per_page = s->store->geo.bit_per_page;
+	uint64		per_seg;
+	int		   *cand;
+	int			ncand = 0;
+	int			ngroups;
+	const char *grecs[2][RV_LB_SQ8_GROUP];
+	Buffer		gbufs[2][RV_LB_SQ8_GROUP];
 
 	if (s->mode == RV_SCORE_EXACT || !s->sq8_ok ||
 		(s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED))
@@ -844,97 +863,184 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 	s->sb_external = true;
 	/* the threshold as an L2 distance; NaN or below 0 leaves SQ8 unread */
 	t = s->kind == RV_DIST_L2 ? threshold : (threshold >= 0 ? sqrt(threshold) : threshold);
+	cand = palloc(sizeof(int) * Max(n, 1));
+	m2 = s->sb_m * s->sb_m;
+	per_seg = (RV_SEG_VIDS + per_page - 1) / per_page;	/* page keys apart per segment */
+
+	/*
+	 * Against a finite threshold the sign stage only decides: b2 > B, B =
+	 * (t^2 + 1e-30) / (1 - 2e-4), is X > 2 n (1 + EPS) sqrt(agree) with X
+	 * the rest of b2's terms less B, i.e. X > 0 and X^2 > 4 n^2 (1 + EPS)^2
+	 * agree: no square root.  A row so ruled out gets lb = the double just
+	 * above threshold, which its lb would be at least; a row left gets the
+	 * SQ8 stage's lb.
+	 */
+	if (isfinite(t) && t >= 0)
+		big = (t * t + 1e-30) / (1.0 - 2e-4);
+
+	/* sign bounds, RV_LB_BATCH bit records at a time */
 	for (int start = 0; start < n; start += RV_LB_BATCH)
 	{
 		int			k = Min(n - start, RV_LB_BATCH);
 		const char *recs[RV_LB_BATCH];
 		uint32		agree[RV_LB_BATCH];
-		int			sq8[RV_LB_BATCH];
-		int			nsq8 = 0;
-		double	   *out = lb + start;
+		uint64		pageno = 0;
+		uint32		slot0 = 0;
 
-		StaticAssertStmt(2 * RV_LB_BATCH <= RV_PINSET_MAX,
-						 "a batch's bit and code pages must fit a pin set");
+		StaticAssertStmt(RV_LB_BATCH < RV_PINSET_MAX, "a batch's bit pages must fit a pin set");
 		RvScorerCallEnd(s);
 		RvScorerCallBegin(s);
 		for (int i = 0; i < k; i++)
 		{
-			recs[i] = RvStoreBitRecord(s->store, vids[start + i], &s->pins);
-			for (uint32 off = 0; off < s->store->geo.bit_stride; off += 64)
+			uint64		vid = vids[start + i];
+			uint32		slot = (uint32) (vid % RV_SEG_VIDS);
+			uint64		pg = (vid / RV_SEG_VIDS) * per_seg + slot / per_page;
+
+			/*
+			 * A slot on the bit page of the batch's last lookup lies at its
+			 * offset from that one (rv_store.h: a bit page holds the records
+			 * of consecutive slots); the page is pinned in s->pins.
+			 */
+			if (i > 0 && pg == pageno)
+				recs[i] = recs[i - 1] + ((int64) slot - (int64) slot0) * stride;
+			else
+			{
+				recs[i] = RvStoreBitRecord(s->store, vid, &s->pins);
+				pageno = pg;
+			}
+			slot0 = slot;
+			for (uint32 off = 0; off < stride; off += 64)
 				__builtin_prefetch(recs[i] + off);
-			__builtin_prefetch(recs[i] + s->store->geo.bit_stride - 1);
+			__builtin_prefetch(recs[i] + stride - 1);
 		}
 		for (int i = 0; i < k; i++)
 			agree[i] = RvScorerSignBoundAgree(s, recs[i]);
 		for (int i = 0; i < k; i++)
 		{
-			double		b2 = RvScorerSignBoundFrom(s, recs[i], agree[i]);
-			double		l = 0;
+			RvBitFactors bf;
+			double		nn,
+						x;
 
-			if (b2 > 0)
+			memcpy(&bf, recs[i], sizeof(bf));
+			if (big < 0)
 			{
-				l = Max(b2 * (1.0 - 2e-4) - 1e-30, 0.0);
-				if (s->kind == RV_DIST_L2)
-					l = sqrt(l);
-			}
-			out[i] = l;
-			if (l > threshold)
-				s->sb_ruled_out++;
-			else if (isfinite(t) && t >= 0)
-				sq8[nsq8++] = i;
-		}
-		if (nsq8 == 0)
-			continue;
+				/* the bound's value, for ordering */
+				double		b2 = RvScorerSignBoundFrom(s, recs[i], agree[i]);
+				double		l = 0;
 
-		/* the SQ8 records of the rows the sign bound left */
-		for (int j = 0; j < nsq8; j++)
-		{
-			const char *rec = RvStoreCodeRecord(s->store, vids[start + sq8[j]], &s->pins);
-			const char *c0 = rec + RV_CODE_HEADER;
-
-			recs[sq8[j]] = rec;
-			__builtin_prefetch(rec);
-			for (int b = 0; b < Min(s->sb_nblocks, 3); b++)
-			{
-				__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK);
-				__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK + RV_LB_SQ8_BLOCK - 1);
-			}
-		}
-		for (int j = 0; j < nsq8; j++)
-		{
-			int			i = sq8[j];
-			RvSq8Params p;
-			const uint8_t *c = (const uint8_t *) (recs[i] + RV_CODE_HEADER);
-			double		h,
-						e,
-						limit,
-						l;
-			float		partial = 0;
-
-			memcpy(&p, recs[i], sizeof(RvSq8Params));
-			if (!isfinite(p.scale) || !isfinite(p.offset))
+				if (b2 > 0)
+				{
+					l = Max(b2 * (1.0 - 2e-4) - 1e-30, 0.0);
+					if (s->kind == RV_DIST_L2)
+						l = sqrt(l);
+				}
+				lb[start + i] = l;
 				continue;
-			h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
-			e = h * s->sqrt_dims;
-			limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
-			for (int b = 0; b < s->sb_nblocks; b++)
-			{
-				int			off = s->sb_order[b] * RV_LB_SQ8_BLOCK;
-				int			len = Min(RV_LB_SQ8_BLOCK, s->dims - off);
-
-				partial += rv_kernels->l2sq_sq8(s->q + off, c + off, len, p.scale, p.offset);
-				if ((double) partial > limit)
-					break;
 			}
-			l = sqrt(Max(((double) partial - 1e-30) / (1.0 + 1e-4), 0.0)) - e;
-			if (l > 0)
+			lb[start + i] = 0;
+			if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
 			{
-				if (s->kind == RV_DIST_L2_SQUARED)
-					l = l * l;
-				out[i] = Max(out[i], l);
+				cand[ncand++] = start + i;	/* no sign bound */
+				continue;
 			}
+			nn = bf.dist_c;
+			x = (nn * nn + m2) * (1.0 - 2 * RV_SIGN_BOUND_EPS) -
+				2.0 * RV_SIGN_BOUND_EPS * nn * s->sb_m - big;
+			if (x > 0 && x * x > 4.0 * nn * nn * ipf * ipf *
+				(s->sb_delta * agree[i] * (1.0 + RV_SIGN_BOUND_EPS)))
+			{
+				lb[start + i] = nextafter(threshold, INFINITY);
+				s->sb_ruled_out++;
+			}
+			else
+				cand[ncand++] = start + i;
 		}
 	}
+
+	/*
+	 * SQ8 partial sums of the rows left, RV_LB_SQ8_GROUP at a time, each
+	 * group pinned (RvStorePinCodeRecords, which prefetches the records'
+	 * first lines) and its first blocks in sb_order prefetched while the
+	 * group before it is summed.
+	 */
+	ngroups = (ncand + RV_LB_SQ8_GROUP - 1) / RV_LB_SQ8_GROUP;
+	for (int g = 0; g <= ngroups; g++)
+	{
+		/* pin and prefetch group g, then sum group g - 1 and release it */
+		if (g < ngroups)
+		{
+			int			first = g * RV_LB_SQ8_GROUP;
+			int			k = Min(ncand - first, RV_LB_SQ8_GROUP);
+			uint64		gv[RV_LB_SQ8_GROUP];
+			const char **recs = grecs[g & 1];
+
+			for (int j = 0; j < k; j++)
+				gv[j] = vids[cand[first + j]];
+			RvStorePinCodeRecords(s->store, RV_CODES_SQ8, gv, k, recs, gbufs[g & 1], NULL);
+			for (int j = 0; j < k; j++)
+			{
+				const char *c0 = recs[j] + RV_CODE_HEADER;
+
+				for (int b = 0; b < Min(s->sb_nblocks, RV_LB_SQ8_PREFETCH); b++)
+				{
+					__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK);
+					__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK + RV_LB_SQ8_BLOCK - 1);
+				}
+			}
+		}
+		if (g > 0)
+		{
+			int			first = (g - 1) * RV_LB_SQ8_GROUP;
+			int			k = Min(ncand - first, RV_LB_SQ8_GROUP);
+			const char **recs = grecs[(g - 1) & 1];
+			Buffer	   *bufs = gbufs[(g - 1) & 1];
+
+			for (int j = 0; j < k; j++)
+			{
+				double	   *out = &lb[cand[first + j]];
+				RvSq8Params p;
+				const uint8_t *c = (const uint8_t *) (recs[j] + RV_CODE_HEADER);
+				double		h,
+							e,
+							limit,
+							l;
+				float		partial = 0;
+
+				memcpy(&p, recs[j], sizeof(RvSq8Params));
+				if (!isfinite(p.scale) || !isfinite(p.offset))
+					continue;
+				h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
+				e = h * s->sqrt_dims;
+				limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
+				for (int b = 0; b < s->sb_nblocks; b++)
+				{
+					int			off = s->sb_order[b] * RV_LB_SQ8_BLOCK;
+					int			len = Min(RV_LB_SQ8_BLOCK, s->dims - off);
+
+					partial += rv_kernels->l2sq_sq8(s->q + off, c + off, len, p.scale, p.offset);
+					if ((double) partial > limit)
+						break;
+				}
+				if ((double) partial > limit)
+				{
+					/* its lb, sqrt(S / (1 + 1e-4)) - e, is above threshold */
+					*out = nextafter(threshold, INFINITY);
+					continue;
+				}
+				l = sqrt(Max(((double) partial - 1e-30) / (1.0 + 1e-4), 0.0)) - e;
+				if (l > 0)
+				{
+					if (s->kind == RV_DIST_L2_SQUARED)
+						l = l * l;
+					*out = Max(*out, l);
+				}
+			}
+			for (int j = 0; j < k; j++)
+				if (BufferIsValid(bufs[j]))
+					ReleaseBuffer(bufs[j]);
+		}
+	}
+	pfree(cand);
 	return true;
 }
 
