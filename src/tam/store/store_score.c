@@ -842,6 +842,7 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 {
 	double		t;
 	double		big = -1;		/* B below, or -1: no finite threshold */
+	double		above = nextafter(threshold, INFINITY);	/* lb of a row ruled out */
 	double		m2;
 	const double ipf = 1.0 + RV_SIGN_BOUND_EPS;
 	uint32		stride = s->store->geo.bit_stride;
@@ -949,7 +950,7 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 			if (x > 0 && x * x > 4.0 * nn * nn * ipf * ipf *
 				(s->sb_delta * agree[i] * (1.0 + RV_SIGN_BOUND_EPS)))
 			{
-				lb[start + i] = nextafter(threshold, INFINITY);
+				lb[start + i] = above;
 				s->sb_ruled_out++;
 			}
 			else
@@ -1024,7 +1025,7 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 				if ((double) partial > limit)
 				{
 					/* its lb, sqrt(S / (1 + 1e-4)) - e, is above threshold */
-					*out = nextafter(threshold, INFINITY);
+					*out = above;
 					continue;
 				}
 				l = sqrt(Max(((double) partial - 1e-30) / (1.0 + 1e-4), 0.0)) - e;
