@@ -4,11 +4,16 @@
  *	  Execution of the exact k-NN scan (rv_knn.h).  On the first row
  *	  requested it ranks the table: one pass of heap's own sequential scan
  *	  under the query's snapshot reads each visible row's vref without
- *	  resolving the row, evaluates the WHERE clauses on the raw tuple,
- *	  scores the row's vector through the store's scorer (rv_score.h), and
- *	  keeps the best `bound` keys (distance, TID) in a max-heap.  It then returns
- *	  those rows in key order, each fetched by TID (resolved by the table
- *	  AM) and projected.
+ *	  resolving the row, evaluates the WHERE clauses on the raw tuple, and
+ *	  gathers the rows of one store into chunks of RV_KNN_CHUNK (vid, TID)
+ *	  pairs.  A chunk is ranked through the store's scorer (rv_score.h):
+ *	  lower bounds of the rows' distances from their codes
+ *	  (RvStoreScoreLowerBounds: the sign bounds of the 1-bit codes, then
+ *	  partial SQ8 sums, judged against the heap's worst key), exact
+ *	  distances for the rows those do not rule out, and the best `bound`
+ *	  keys (distance, TID) kept in a max-heap.  It then returns those rows
+ *	  in key order, each fetched by TID (resolved by the table AM) and
+ *	  projected.
  *
  *	  When the plan asks for workers (RV_KNN_PRIV_WORKERS) and the backend
  *	  is not already in parallel mode, a ranking pass is parallel: the
@@ -29,20 +34,24 @@
  *	  the value the SQL expression computes, and the order equals that of
  *	  Sort over a Seq Scan (ties by TID, which that Sort leaves
  *	  unspecified).  The one shortcut: once a heap is full, a row whose
- *	  codes prove its exact distance above the heap's worst key (the sign
- *	  bound of its 1-bit code, or its SQ8 distance less its error bound:
- *	  RvStoreScoreExceeds) is skipped without reading its floats, as its
- *	  exact distance cannot enter the heap (RvKnnScoreRow).  A participant's heap
- *	  holds the best keys of the rows it saw, so the merge of all of them
- *	  holds the best keys of the table: a parallel pass keeps exactly the
- *	  keys a serial one does;
+ *	  codes prove its exact distance above the heap's worst key (a lower
+ *	  bound from RvStoreScoreLowerBounds, or RvStoreScoreExceeds, beyond
+ *	  it) is skipped without reading its floats, as its exact key is
+ *	  greater than every key kept and the worst key only falls (RvKnnFlush,
+ *	  RvKnnScoreVid).  The order in which a chunk's rows are offered (in
+ *	  bound order while the heap fills, so its worst key falls fast) does
+ *	  not change what the heap keeps, the best keys of a total order.  A
+ *	  participant's heap holds the best keys of the rows it saw, so the
+ *	  merge of all of them holds the best keys of the table: a parallel
+ *	  pass keeps exactly the keys a serial one does;
  *	- rows are ranked with the same errors the expression would raise:
  *	  "different vector dimensions A and B" for a row whose vector does not
  *	  match the query's (a worker's error reaches the leader with its
  *	  SQLSTATE and message);
- *	- the scorer keeps the last row's store pages pinned for the next row
- *	  and is ended with its ranking pass: no pin is held across returned
- *	  rows, and no parallel context outlives its pass;
+ *	- the scorer keeps the last rows' store pages pinned for the next ones
+ *	  and is ended, its last chunk ranked, when the pass ends or the rows
+ *	  move to another store: no pin is held across returned rows, and no
+ *	  parallel context outlives its pass;
  *	- when the caller wants more rows than were kept (an OFFSET, an
  *	  Incremental Sort on a further key, a join), the table is ranked
  *	  again with four times the bound and the scan continues where it was:
@@ -372,7 +381,10 @@ RvKnnFlush(RvKnnRanker *r)
 	if (!RvStoreScoreLowerBounds(r->scorer, r->pvids, n, full ? top->dist : INFINITY, r->plb))
 	{
 		for (int i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
 			RvKnnScoreVid(r, &r->pend[i]);
+		}
 		return;
 	}
 	if (full)

@@ -32,8 +32,8 @@
  * Certain bounds: RvStoreScoreExceeds and RvStoreScoreBounds judge on SQ8
  * codes (or exact floats) in both code modes, never on RaBitQ's estimate
  * and bound, so what they rule out is ruled out for sure.  (The sign
- * bound RvStoreScoreExceeds takes from a bit code first is a different,
- * certain bound: store_score.c.)
+ * bound RvStoreScoreExceeds and RvStoreScoreLowerBounds take from a bit
+ * code first is a different, certain bound: store_score.c.)
  * RvStoreScoreExact is always exact: the value RvVectorDistance computes on
  * the vector's floats as one piece, i.e. bit for bit what the SQL function
  * returns.
