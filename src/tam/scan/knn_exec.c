@@ -65,6 +65,8 @@
 #include <float.h>
 #include <math.h>
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -495,17 +497,50 @@ RvKnnRankRow(RvKnnRanker *r, Datum d, ItemPointer tid)
 }
 
 /*
+ * RvKnnRankValue: ranks one row that passed the quals: its vector datum
+ * (isnull when the value is NULL) and TID.
+ */
+static inline void
+RvKnnRankValue(RvKnnRanker *r, Datum d, bool isnull, ItemPointer tid)
+{
+	r->nranked++;
+	if (isnull || r->qx == NULL)
+	{
+		RvKnnEntry	e;
+
+		e.tid = *tid;
+		e.dist = 0.0;
+		e.isnull = true;
+		RvKnnOffer(r->entries, &r->n, r->bound, &e);
+	}
+	else
+		RvKnnRankRow(r, d, tid);
+}
+
+/*
  * RvKnnRankScan: runs hscan (heap's sequential scan of r->rel, serial or
  * over a shared parallel scan) to its end, offering every row that passes
  * r->qual to r's heap.  hslot is a buffer heap tuple slot of the
  * relation's descriptor.  Ranks the last chunk and ends the scorer (and
  * its pins) before it returns; the caller ends hscan.  Raises the
  * distance's dimension error and the store's corruption errors.
+ *
+ * Without quals, and when the scan reads a page at a time (an MVCC
+ * snapshot), the rows after the one a page's first scan_getnextslot call
+ * returned are read straight from the page: the scan has already listed
+ * its visible tuples (rs_vistuples) and holds the page's pin (rs_cbuf),
+ * so each tuple's vector attribute is taken with heap_getattr, and the
+ * scan is moved to the page's last visible tuple (rs_cindex), from where
+ * its next call goes on to the next page: the rows seen are exactly those
+ * scan_getnextslot would return, without storing each in the slot.
  */
 static void
 RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 {
 	ExprContext *econtext = r->econtext;
+	HeapScanDesc hs = (HeapScanDesc) hscan;
+	TupleDesc	tupdesc = RelationGetDescr(r->rel);
+	bool		bypage = r->qual == NULL && (hscan->rs_flags & SO_ALLOW_PAGEMODE) != 0;
 
 	r->storeno = -1;
 	r->scorer = NULL;
@@ -531,19 +566,28 @@ RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 			if (!ExecQual(r->qual, econtext))
 				continue;
 		}
-		r->nranked++;
 		d = slot_getattr(hslot, r->attnum, &isnull);
-		if (isnull || r->qx == NULL)
+		RvKnnRankValue(r, d, isnull, &hslot->tts_tid);
+		if (bypage)
 		{
-			RvKnnEntry	e;
+			Page		page = BufferGetPage(hs->rs_cbuf);
 
-			e.tid = hslot->tts_tid;
-			e.dist = 0.0;
-			e.isnull = true;
-			RvKnnOffer(r->entries, &r->n, r->bound, &e);
+			for (int li = hs->rs_cindex + 1; li < hs->rs_ntuples; li++)
+			{
+				OffsetNumber off = hs->rs_vistuples[li];
+				ItemId		lp = PageGetItemId(page, off);
+				HeapTupleData tup;
+
+				ResetExprContext(econtext);
+				tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+				tup.t_len = ItemIdGetLength(lp);
+				tup.t_tableOid = RelationGetRelid(r->rel);
+				ItemPointerSet(&tup.t_self, hs->rs_cblock, off);
+				d = heap_getattr(&tup, r->attnum, tupdesc, &isnull);
+				RvKnnRankValue(r, d, isnull, &tup.t_self);
+			}
+			hs->rs_cindex = Max(hs->rs_ntuples - 1, hs->rs_cindex);
 		}
-		else
-			RvKnnRankRow(r, d, &hslot->tts_tid);
 	}
 	RvKnnEndStore(r);
 	pfree(r->pend);
