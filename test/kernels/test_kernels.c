@@ -706,7 +706,7 @@ TestCodes(const TestKernels *t)
 }
 
 /* Number of TAP points TestCodes emits. */
-#define CODE_POINTS 13
+#define CODE_POINTS 14
 
 /* ------------------------------------------------------------- encoders */
 
