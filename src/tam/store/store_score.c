@@ -17,8 +17,10 @@
  *	- an SQ8 distance's bound holds for every code record that verify
  *	  accepts (each element within scale/2 of the float); a bit code's
  *	  bound (RaBitQ's) holds with high probability only, so whatever must
- *	  be certain (RvStoreScoreExceeds, RvStoreScoreBounds) is judged on
- *	  SQ8 codes or exact floats, never on bit codes.
+ *	  be certain (RvStoreScoreExceeds, RvStoreScoreLowerBounds,
+ *	  RvStoreScoreBounds) is judged on SQ8 codes, exact floats or the sign
+ *	  bound of a bit code (which holds for every vector), never on RaBitQ's
+ *	  estimate.
  *
  *-------------------------------------------------------------------------
  */
@@ -673,9 +675,7 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
 #define RV_LB_SQ8_GROUP 4
 
 /* SQ8 blocks it prefetches a group ahead (in sb_order) */
-#ifndef RV_LB_SQ8_PREFETCH
 #define RV_LB_SQ8_PREFETCH 5
-#endif
 
 /* dimensions of one SQ8 block of RvStoreScoreLowerBounds (one cache line) */
 #define RV_LB_SQ8_BLOCK 64
