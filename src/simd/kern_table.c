@@ -24,5 +24,6 @@ const RvKernels RV_MANGLE(rv_kernels) = {
 	RV_MANGLE(rv_bf16_dot_norms),
 	RV_MANGLE(rv_sq8_l2sq),
 	RV_MANGLE(rv_sq8_dot),
-	RV_MANGLE(rv_rabitq_bitdot4)
+	RV_MANGLE(rv_rabitq_bitdot4),
+	RV_MANGLE(rv_rabitq_agree8)
 };

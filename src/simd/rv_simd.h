@@ -58,6 +58,13 @@ typedef struct RvKernels
 	/* RaBitQ: sum_j 2^j popcount(x & plane_j), planes at q + j*nwords */
 	uint32_t	(*rabitq_bitdot4) (const uint64_t *x, const uint64_t *planes,
 								   int nwords);
+
+	/*
+	 * Sign-bound agreement: sum_j 2^j popcount(NOT(x XOR s) & plane_j) for
+	 * j = 0..7, plane j at planes + j * pstride (nwords words each)
+	 */
+	uint32_t	(*rabitq_agree8) (const uint64_t *x, const uint64_t *s,
+								  const uint64_t *planes, int nwords, int pstride);
 } RvKernels;
 
 /* The kernels in use in this backend; set by RvSimdInit() from _PG_init. */

@@ -470,5 +470,8 @@ extern float RV_MANGLE(rv_sq8_l2sq) (const float *q, const uint8_t *c, int n,
 extern float RV_MANGLE(rv_sq8_dot) (const float *q, const uint8_t *c, int n);
 extern uint32_t RV_MANGLE(rv_rabitq_bitdot4) (const uint64_t *x,
 											  const uint64_t *planes, int nwords);
+extern uint32_t RV_MANGLE(rv_rabitq_agree8) (const uint64_t *x, const uint64_t *s,
+											 const uint64_t *planes, int nwords,
+											 int pstride);
 
 #endif							/* RV_SIMD_ISA_H */

@@ -23,7 +23,9 @@
  * same criteria, for dims 1..300, 511, 767, 768, 1025, 1536, 1537, 2999 and
  * 3000, query and codes at different offsets 0..15 elements from a 64-byte
  * boundary and ending at a guard page; the RaBitQ bit kernel exactly, for
- * 1..64 and up to 256 words at word offsets 0..7.  Then the encoders
+ * 1..64 and up to 256 words at word offsets 0..7, and the sign-bound
+ * count (rabitq_agree8) exactly for 1..40, 52 and 64 words with its
+ * inputs ending at a guard page.  Then the encoders
  * (bf16 bits, SQ8 error <= scale/2, the rotation padded to the next
  * multiple of 64 and orthonormal, at dims 1 .. 2950) and, for RaBitQ, 200
  * data x 100 query vectors (20,000 pairs) at d = 128 and 784 (and 100,
@@ -490,6 +492,7 @@ TestCodes(const TestKernels *t)
 		"RvBf16CosineDistance", "RvSq8L2SquaredDistance", "RvSq8InnerProduct",
 	"RvSq8CosineDistance"};
 	long		bit_fails = 0;
+	long		agree_fails = 0;
 	bool		zero_ok;
 
 	if (gq.end == NULL)
@@ -625,11 +628,68 @@ TestCodes(const TestKernels *t)
 			}
 	}
 
+	/*
+	 * The sign-bound count: exact, nwords 1..40, 52, 64 (masked tails of
+	 * every length), plane strides nwords..nwords+3, x, s and the planes
+	 * ending right at a guard page (a read past them faults).
+	 */
+	{
+		static GuardBuf gx2,
+					gs2,
+					gp2;
+		uint64_t	r = 0x2545F4914F6CDD1DULL;
+
+		if (gx2.end == NULL)
+		{
+			GuardInit(&gx2, 2 * 64);
+			GuardInit(&gs2, 2 * 64);
+			GuardInit(&gp2, 2 * 8 * 68);
+		}
+		for (int nw = 1; nw <= 64; nw += (nw < 40 ? 1 : 12))
+			for (int extra = 0; extra < 4; extra++)
+			{
+				int			ps = nw + extra;
+				uint64_t   *x = (uint64_t *) gx2.end - nw;
+				uint64_t   *sg = (uint64_t *) gs2.end - nw;
+				uint64_t   *pl = (uint64_t *) gp2.end - 8 * ps;
+				uint64_t	want = 0;
+				uint32_t	got;
+
+				for (int i = 0; i < nw; i++)
+				{
+					r ^= r << 13;
+					r ^= r >> 7;
+					r ^= r << 17;
+					x[i] = r;
+					sg[i] = r * 0x9E3779B97F4A7C15ULL;
+				}
+				for (int i = 0; i < 8 * ps; i++)
+				{
+					r ^= r << 13;
+					r ^= r >> 7;
+					r ^= r << 17;
+					pl[i] = r;
+				}
+				for (int j = 0; j < 8; j++)
+					for (int i = 0; i < nw; i++)
+						want += ((uint64_t) __builtin_popcountll(~(x[i] ^ sg[i]) & pl[j * ps + i])) << j;
+				got = t->k->rabitq_agree8(x, sg, pl, nw, ps);
+				if (got != want)
+				{
+					if (agree_fails++ == 0)
+						printf("#   rabitq_agree8: nwords=%d stride=%d got=%u want=%llu\n",
+							   nw, ps, got, (unsigned long long) want);
+				}
+			}
+	}
+
 	zero_ok = t->k->l2sq_bf16(gq.end, (const uint16_t *) gc.end, 0) == 0.0f &&
 		t->k->dot_bf16(gq.end, (const uint16_t *) gc.end, 0) == 0.0f &&
 		t->k->l2sq_sq8(gq.end, (const uint8_t *) gc.end, 0, 1.0f, 1.0f) == 0.0f &&
 		t->k->dot_sq8(gq.end, (const uint8_t *) gc.end, 0) == 0.0f &&
-		t->k->rabitq_bitdot4((const uint64_t *) gq.end, (const uint64_t *) gc.end, 0) == 0;
+		t->k->rabitq_bitdot4((const uint64_t *) gq.end, (const uint64_t *) gc.end, 0) == 0 &&
+		t->k->rabitq_agree8((const uint64_t *) gq.end, (const uint64_t *) gq.end,
+							(const uint64_t *) gc.end, 0, 0) == 0;
 
 	for (int i = 0; i < 11; i++)
 	{
@@ -639,12 +699,14 @@ TestCodes(const TestKernels *t)
 	}
 	TestOk(bit_fails == 0, "%s rabitq_bitdot4: exact for 1..64, 112, 160, 208, 256 words at word offsets 0..7",
 		   t->label);
+	TestOk(agree_fails == 0, "%s rabitq_agree8: exact for 1..40, 52, 64 words, strides +0..3, ending at a guard page",
+		   t->label);
 	TestOk(zero_ok, "%s: code kernels with n = 0 give zero", t->label);
 	rv_kernels = saved;
 }
 
 /* Number of TAP points TestCodes emits. */
-#define CODE_POINTS 13
+#define CODE_POINTS 14
 
 /* ------------------------------------------------------------- encoders */
 

@@ -9,8 +9,13 @@
 -- that are far away, that sit on the centroid; k = 1, 10, 100; under
 -- search_codes = int8 and bit; before and after VACUUM FULL (which moves
 -- the centroid to the mean); and with a parallel pass.  It must also do
--- its work: EXPLAIN ANALYZE counts the rows it ruled out.
-SELECT plan(14);
+-- its work: EXPLAIN ANALYZE counts the rows it ruled out.  The SQ8 stage
+-- after it (partial sums, a chunk of rows at a time) is checked on rows
+-- built so that the SQ8 error bound is tight: each element just under half
+-- a quantization step above its code, the query further along that same
+-- direction, so a bound that shaved the SQ8 error would drop the nearest
+-- row.
+SELECT plan(18);
 
 SELECT setseed(0.054);
 CREATE FUNCTION mk(seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
@@ -122,3 +127,56 @@ SELECT results_eq(
 	$$SELECT id FROM h WHERE id % 3 <> 0 ORDER BY vector_l2_squared_distance(v, (SELECT v FROM queries WHERE q = 4)), id LIMIT 20$$,
 	'squared L2 with a filter: the heap''s rows');
 SELECT is((SELECT count(*) FROM ruvector_verify('t')), 0::bigint, 'verify finds nothing');
+
+-- The SQ8 stage.  Row x_c: element 1 is 0, element 2 is 255 (so the SQ8
+-- scale is 1 and the offset 0), the others k_i + 0.49, whose codes k_i
+-- are 0.49 below them; query q_c: k_i + 0.98.  Then |q - x| = 0.49 sqrt(94)
+-- = 4.75 while the codes' distance is 0.98 sqrt(94) = 9.50 and the error
+-- bound e = 4.90: the certain bound 9.50 - e = 4.60 keeps x_c, one with
+-- e shaved by a third (8.0) would not, since 20 filler rows around q_c at
+-- about 6.0 fill the heap first.  Fillers come first, then 1100 rows of
+-- other data, then the x_c: they are ranked in a later chunk than the
+-- fillers, against the fillers' worst key.
+CREATE TABLE t3 (id int PRIMARY KEY, v ruvector(96)) USING ruvector;
+CREATE TABLE h3 (id int PRIMARY KEY, v ruvector(96));
+CREATE FUNCTION pg_temp.k3(c int, i int) RETURNS real LANGUAGE sql IMMUTABLE AS
+$$ SELECT ((hashint4(c * 1000 + i) & 127) + 64)::real $$;
+CREATE FUNCTION pg_temp.v3(c int, add real, noise int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
+$$ SELECT array_agg(CASE WHEN i = 1 THEN 0 WHEN i = 2 THEN 255
+		ELSE pg_temp.k3(c, i) + add +
+			CASE WHEN noise > 0 THEN ((hashint4(c * 7919 + noise * 131 + i) % 1000) / 1000.0 * 1.06)::real ELSE 0 END
+		END ORDER BY i)::ruvector FROM generate_series(1, 96) i $$;
+INSERT INTO h3 SELECT c * 100 + j, pg_temp.v3(c, 0.98, j) FROM generate_series(1, 5) c, generate_series(1, 20) j;
+INSERT INTO h3 SELECT 1000 + g, mk(g) FROM generate_series(1, 1100) g;
+INSERT INTO h3 SELECT 5000 + c, pg_temp.v3(c, 0.49, 0) FROM generate_series(1, 5) c;
+INSERT INTO t3 SELECT * FROM h3 ORDER BY CASE WHEN id < 1000 THEN 0 WHEN id < 5000 THEN 1 ELSE 2 END, id;
+CREATE TABLE queries3 AS SELECT c AS q, pg_temp.v3(c, 0.98, 0) AS v FROM generate_series(1, 5) c;
+
+CREATE FUNCTION pg_temp.same3(k int) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+	bad int;
+BEGIN
+	FOR r IN SELECT q, v FROM queries3 LOOP
+		EXECUTE format($q$
+			SELECT count(*) FROM (
+				SELECT id, d FROM (SELECT id, v <-> $1 AS d FROM t3 ORDER BY v <-> $1 LIMIT %1$s) a
+				EXCEPT ALL
+				SELECT id, d FROM (SELECT id, v <-> $1 AS d FROM h3 ORDER BY v <-> $1, id LIMIT %1$s) b) x$q$, k)
+			INTO bad USING r.v;
+		IF bad > 0 THEN
+			RAISE NOTICE 'SQ8 stage: query % k %: % rows differ', r.q, k, bad;
+			RETURN false;
+		END IF;
+	END LOOP;
+	RETURN true;
+END $$;
+
+SELECT is((SELECT id FROM h3 ORDER BY v <-> (SELECT v FROM queries3 WHERE q = 2), id LIMIT 1),
+	5002, 'the SQ8 stage''s data: x_c is the nearest row to q_c');
+SET ruvector.search_codes = int8;
+SELECT ok(pg_temp.same3(1), 'SQ8 stage, int8, k = 1: the heap''s rows and distances');
+SELECT ok(pg_temp.same3(10), 'SQ8 stage, int8, k = 10: the heap''s rows and distances');
+SET ruvector.search_codes = bit;
+SELECT ok(pg_temp.same3(10), 'SQ8 stage, bit, k = 10: the heap''s rows and distances');
+RESET ruvector.search_codes;

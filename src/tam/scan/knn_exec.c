@@ -4,11 +4,16 @@
  *	  Execution of the exact k-NN scan (rv_knn.h).  On the first row
  *	  requested it ranks the table: one pass of heap's own sequential scan
  *	  under the query's snapshot reads each visible row's vref without
- *	  resolving the row, evaluates the WHERE clauses on the raw tuple,
- *	  scores the row's vector through the store's scorer (rv_score.h), and
- *	  keeps the best `bound` keys (distance, TID) in a max-heap.  It then returns
- *	  those rows in key order, each fetched by TID (resolved by the table
- *	  AM) and projected.
+ *	  resolving the row, evaluates the WHERE clauses on the raw tuple, and
+ *	  gathers the rows of one store into chunks of RV_KNN_CHUNK (vid, TID)
+ *	  pairs.  A chunk is ranked through the store's scorer (rv_score.h):
+ *	  lower bounds of the rows' distances from their codes
+ *	  (RvStoreScoreLowerBounds: the sign bounds of the 1-bit codes, then
+ *	  partial SQ8 sums, judged against the heap's worst key), exact
+ *	  distances for the rows those do not rule out, and the best `bound`
+ *	  keys (distance, TID) kept in a max-heap.  It then returns those rows
+ *	  in key order, each fetched by TID (resolved by the table AM) and
+ *	  projected.
  *
  *	  When the plan asks for workers (RV_KNN_PRIV_WORKERS) and the backend
  *	  is not already in parallel mode, a ranking pass is parallel: the
@@ -29,20 +34,24 @@
  *	  the value the SQL expression computes, and the order equals that of
  *	  Sort over a Seq Scan (ties by TID, which that Sort leaves
  *	  unspecified).  The one shortcut: once a heap is full, a row whose
- *	  codes prove its exact distance above the heap's worst key (the sign
- *	  bound of its 1-bit code, or its SQ8 distance less its error bound:
- *	  RvStoreScoreExceeds) is skipped without reading its floats, as its
- *	  exact distance cannot enter the heap (RvKnnScoreRow).  A participant's heap
- *	  holds the best keys of the rows it saw, so the merge of all of them
- *	  holds the best keys of the table: a parallel pass keeps exactly the
- *	  keys a serial one does;
+ *	  codes prove its exact distance above the heap's worst key (a lower
+ *	  bound from RvStoreScoreLowerBounds, or RvStoreScoreExceeds, beyond
+ *	  it) is skipped without reading its floats, as its exact key is
+ *	  greater than every key kept and the worst key only falls (RvKnnFlush,
+ *	  RvKnnScoreVid).  The order in which a chunk's rows are offered (in
+ *	  bound order while the heap fills, so its worst key falls fast) does
+ *	  not change what the heap keeps, the best keys of a total order.  A
+ *	  participant's heap holds the best keys of the rows it saw, so the
+ *	  merge of all of them holds the best keys of the table: a parallel
+ *	  pass keeps exactly the keys a serial one does;
  *	- rows are ranked with the same errors the expression would raise:
  *	  "different vector dimensions A and B" for a row whose vector does not
  *	  match the query's (a worker's error reaches the leader with its
  *	  SQLSTATE and message);
- *	- the scorer keeps the last row's store pages pinned for the next row
- *	  and is ended with its ranking pass: no pin is held across returned
- *	  rows, and no parallel context outlives its pass;
+ *	- the scorer keeps the last rows' store pages pinned for the next ones
+ *	  and is ended, its last chunk ranked, when the pass ends or the rows
+ *	  move to another store: no pin is held across returned rows, and no
+ *	  parallel context outlives its pass;
  *	- when the caller wants more rows than were kept (an OFFSET, an
  *	  Incremental Sort on a further key, a join), the table is ranked
  *	  again with four times the bound and the scan continues where it was:
@@ -56,6 +65,8 @@
 #include <float.h>
 #include <math.h>
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -91,6 +102,20 @@ typedef struct RvKnnEntry
 } RvKnnEntry;
 
 /*
+ * A row waiting in the ranker's chunk: its vector's vid (in the ranker's
+ * current store), its TID, and the lower bound of its distance.
+ */
+typedef struct RvKnnPending
+{
+	double		lb;
+	uint64		vid;
+	ItemPointerData tid;
+} RvKnnPending;
+
+/* Rows of one store ranked together, in the order of their lower bounds. */
+#define RV_KNN_CHUNK 1024
+
+/*
  * One participant's ranking pass: what it scores with and the best keys
  * of the rows it saw (a max-heap of capacity bound).
  */
@@ -113,6 +138,11 @@ typedef struct RvKnnRanker
 	RvKnnEntry *entries;
 	int64		n;
 	int64		bound;
+	/* the chunk of rows of the scorer's store not ranked yet */
+	RvKnnPending *pend;			/* RV_KNN_CHUNK of them */
+	uint64	   *pvids;			/* their vids, in the same order */
+	double	   *plb;			/* their lower bounds */
+	int			npend;
 } RvKnnRanker;
 
 typedef struct RvKnnScanState
@@ -275,36 +305,171 @@ RvKnnCheckDims(RvKnnRanker *r, int rowdim)
 }
 
 /*
- * RvKnnScoreRow: the distance of the row whose vector datum is d (a vref,
- * or a real value such as an ADD COLUMN default not yet rewritten) into
- * *dist.  Returns false, leaving *dist unset, when the row certainly
- * cannot enter the heap: the heap is full, and the lower end of its
- * distance on the store's codes (estimate minus error bound, rv_score.h)
- * exceeds the heap's worst key, so its exact distance does too (even a tie
- * on TID is ruled out).  Otherwise the distance is exact:
- * RvStoreScoreExact or RvVectorDistance, bit for bit the SQL expression's
- * value.  Raises the operator's dimension error and the store's
- * corruption errors.
+ * RvKnnBeyond: true when the heap is full and lb, a lower bound of a
+ * row's exact distance, exceeds its worst key's (finite, non-NULL)
+ * distance: the row's exact key is greater than every key kept, even on
+ * a tie broken by TID.
  */
-static bool
-RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
+static inline bool
+RvKnnBeyond(const RvKnnRanker *r, double lb)
 {
 	const RvKnnEntry *top = &r->entries[0];
+
+	return r->n == r->bound && !top->isnull && isfinite(top->dist) && lb > top->dist;
+}
+
+/*
+ * RvKnnScoreVid: ranks the row p of the current store: skipped when the
+ * heap is full and its codes prove its exact distance above the heap's
+ * worst key (RvStoreScoreExceeds; then it cannot enter the heap), else
+ * offered with its exact distance (RvStoreScoreExact, bit for bit the SQL
+ * expression's value).  Raises the store's corruption errors.
+ */
+static void
+RvKnnScoreVid(RvKnnRanker *r, const RvKnnPending *p)
+{
+	const RvKnnEntry *top = &r->entries[0];
+	RvKnnEntry	e;
+
+	if (r->n == r->bound && RvStoreScoreApproximate(r->scorer) && !top->isnull &&
+		isfinite(top->dist) && RvStoreScoreExceeds(r->scorer, p->vid, top->dist))
+	{
+		r->nskipped++;
+		return;
+	}
+	e.dist = RvStoreScoreExact(r->scorer, p->vid);
+	e.tid = p->tid;
+	e.isnull = false;
+	RvKnnOffer(r->entries, &r->n, r->bound, &e);
+}
+
+static int
+RvKnnPendingCmp(const void *a, const void *b)
+{
+	const RvKnnPending *x = (const RvKnnPending *) a;
+	const RvKnnPending *y = (const RvKnnPending *) b;
+
+	if (x->lb != y->lb)
+		return x->lb < y->lb ? -1 : 1;
+	return x->vid < y->vid ? -1 : (x->vid > y->vid ? 1 : 0);
+}
+
+/*
+ * RvKnnFlush: ranks the rows of the chunk and empties it.  Where the
+ * scorer gives lower bounds of the distances (RvStoreScoreLowerBounds: the
+ * rows' 1-bit codes' sign bounds, then their SQ8 codes), a row whose
+ * bound exceeds the heap's worst key is ruled out and the others get
+ * their exact distances.  With the heap full, the bounds are judged
+ * against its worst key at the time and the rows taken in scan order
+ * (which keeps store pages reused).  While it is filling, they are sign
+ * bounds alone, and the rows are taken in increasing bound order: the
+ * nearest rows come first, so the worst key falls fast, and once a row's
+ * bound exceeds it so do those of all rows after it.  The order in which
+ * rows are offered does not change what the heap keeps (the best keys of
+ * a total order), and a row is dropped only when its exact key is greater
+ * than every key kept at that time, which only get smaller.  Without
+ * bounds the rows are ranked in scan order (RvKnnScoreVid).
+ */
+static void
+RvKnnFlush(RvKnnRanker *r)
+{
+	const RvKnnEntry *top = &r->entries[0];
+	int			n = r->npend;
+	bool		full = r->n == r->bound && !top->isnull && isfinite(top->dist);
+
+	if (n == 0)
+		return;
+	r->npend = 0;
+	if (!RvStoreScoreLowerBounds(r->scorer, r->pvids, n, full ? top->dist : INFINITY, r->plb))
+	{
+		for (int i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			RvKnnScoreVid(r, &r->pend[i]);
+		}
+		return;
+	}
+	if (full)
+	{
+		/* sign bounds beyond the key count in the scorer's sign count */
+		for (int i = 0; i < n; i++)
+		{
+			RvKnnEntry	e;
+
+			CHECK_FOR_INTERRUPTS();
+			if (RvKnnBeyond(r, r->plb[i]))
+			{
+				r->nskipped++;
+				continue;
+			}
+			e.dist = RvStoreScoreExact(r->scorer, r->pend[i].vid);
+			e.tid = r->pend[i].tid;
+			e.isnull = false;
+			RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		}
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		r->pend[i].lb = r->plb[i];
+	qsort(r->pend, n, sizeof(RvKnnPending), RvKnnPendingCmp);
+	for (int i = 0; i < n; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (RvKnnBeyond(r, r->pend[i].lb))
+		{
+			r->nskipped += n - i;
+			r->nsign += n - i;
+			break;
+		}
+		RvKnnScoreVid(r, &r->pend[i]);
+	}
+}
+
+/* RvKnnEndStore: ranks the chunk and ends the scorer of the current store. */
+static void
+RvKnnEndStore(RvKnnRanker *r)
+{
+	if (r->scorer)
+	{
+		RvKnnFlush(r);
+		r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
+		RvStoreEndScore(r->scorer);
+	}
+	r->scorer = NULL;
+	r->storeno = -1;
+}
+
+/*
+ * RvKnnRankRow: ranks the row whose vector datum is d (a vref, or a real
+ * value such as an ADD COLUMN default not yet rewritten) and whose TID is
+ * tid.  A real value is offered at once with RvVectorDistance's value; a
+ * vref joins the chunk of its store (RvKnnFlush ranks it), the chunk of
+ * the previous store being ranked first when the store changes.  Raises
+ * the operator's dimension error and the store's corruption errors.
+ */
+static void
+RvKnnRankRow(RvKnnRanker *r, Datum d, ItemPointer tid)
+{
 	int16		storeno;
 	uint64		vid;
+	RvKnnPending *p;
 
 	if (!RvDatumGetVref(d, &storeno, &vid))
 	{
 		MemoryContext old = MemoryContextSwitchTo(r->econtext->ecxt_per_tuple_memory);
 		RuVector   *v = (RuVector *) PG_DETOAST_DATUM(d);
+		RvKnnEntry	e;
 
 		MemoryContextSwitchTo(old);
 		RvVectorCheck(v);
 		RvKnnCheckDims(r, v->dim);
-		*dist = r->queryleft ?
+		e.dist = r->queryleft ?
 			RvVectorDistance(r->kind, r->qx, v->x, v->dim) :
 			RvVectorDistance(r->kind, v->x, r->qx, v->dim);
-		return true;
+		e.tid = *tid;
+		e.isnull = false;
+		RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		return;
 	}
 
 	if (storeno != r->storeno)
@@ -313,12 +478,7 @@ RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
 		MemoryContext old;
 
 		RvKnnCheckDims(r, store->dims);
-		if (r->scorer)
-		{
-			r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
-			RvStoreEndScore(r->scorer);
-		}
-		r->scorer = NULL;
+		RvKnnEndStore(r);
 		old = MemoryContextSwitchTo(r->cxt);
 		r->scorer = RvStoreBeginScore(store, r->kind, r->qx,
 									  (RvScoreMode) rv_search_codes, NULL);
@@ -327,35 +487,69 @@ RvKnnScoreRow(RvKnnRanker *r, Datum d, double *dist)
 		MemoryContextSwitchTo(old);
 		r->storeno = storeno;
 	}
+	p = &r->pend[r->npend];
+	p->vid = vid;
+	p->tid = *tid;
+	p->lb = 0;
+	r->pvids[r->npend++] = vid;
+	if (r->npend == RV_KNN_CHUNK)
+		RvKnnFlush(r);
+}
 
-	if (r->n == r->bound && RvStoreScoreApproximate(r->scorer) && !top->isnull &&
-		isfinite(top->dist) && RvStoreScoreExceeds(r->scorer, vid, top->dist))
+/*
+ * RvKnnRankValue: ranks one row that passed the quals: its vector datum
+ * (isnull when the value is NULL) and TID.
+ */
+static inline void
+RvKnnRankValue(RvKnnRanker *r, Datum d, bool isnull, ItemPointer tid)
+{
+	r->nranked++;
+	if (isnull || r->qx == NULL)
 	{
-		r->nskipped++;
-		return false;
+		RvKnnEntry	e;
+
+		e.tid = *tid;
+		e.dist = 0.0;
+		e.isnull = true;
+		RvKnnOffer(r->entries, &r->n, r->bound, &e);
 	}
-	*dist = RvStoreScoreExact(r->scorer, vid);
-	return true;
+	else
+		RvKnnRankRow(r, d, tid);
 }
 
 /*
  * RvKnnRankScan: runs hscan (heap's sequential scan of r->rel, serial or
  * over a shared parallel scan) to its end, offering every row that passes
  * r->qual to r's heap.  hslot is a buffer heap tuple slot of the
- * relation's descriptor.  Ends the scorer (and its pins) before it
- * returns; the caller ends hscan.  Raises the distance's dimension error
- * and the store's corruption errors.
+ * relation's descriptor.  Ranks the last chunk and ends the scorer (and
+ * its pins) before it returns; the caller ends hscan.  Raises the
+ * distance's dimension error and the store's corruption errors.
+ *
+ * Without quals, and when the scan reads a page at a time (an MVCC
+ * snapshot), the rows after the one a page's first scan_getnextslot call
+ * returned are read straight from the page: the scan has already listed
+ * its visible tuples (rs_vistuples) and holds the page's pin (rs_cbuf),
+ * so each tuple's vector attribute is taken with heap_getattr, and the
+ * scan is moved to the page's last visible tuple (rs_cindex), from where
+ * its next call goes on to the next page: the rows seen are exactly those
+ * scan_getnextslot would return, without storing each in the slot.
  */
 static void
 RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 {
 	ExprContext *econtext = r->econtext;
+	HeapScanDesc hs = (HeapScanDesc) hscan;
+	TupleDesc	tupdesc = RelationGetDescr(r->rel);
+	bool		bypage = r->qual == NULL && (hscan->rs_flags & SO_ALLOW_PAGEMODE) != 0;
 
 	r->storeno = -1;
 	r->scorer = NULL;
+	r->npend = 0;
+	r->pend = MemoryContextAlloc(r->cxt, sizeof(RvKnnPending) * RV_KNN_CHUNK);
+	r->pvids = MemoryContextAlloc(r->cxt, sizeof(uint64) * RV_KNN_CHUNK);
+	r->plb = MemoryContextAlloc(r->cxt, sizeof(double) * RV_KNN_CHUNK);
 	while (RvHeap()->scan_getnextslot(hscan, ForwardScanDirection, hslot))
 	{
-		RvKnnEntry	e;
 		Datum		d;
 		bool		isnull;
 
@@ -372,22 +566,36 @@ RvKnnRankScan(RvKnnRanker *r, TableScanDesc hscan, TupleTableSlot *hslot)
 			if (!ExecQual(r->qual, econtext))
 				continue;
 		}
-		r->nranked++;
-		e.tid = hslot->tts_tid;
-		e.dist = 0.0;
 		d = slot_getattr(hslot, r->attnum, &isnull);
-		e.isnull = isnull || r->qx == NULL;
-		if (!e.isnull && !RvKnnScoreRow(r, d, &e.dist))
-			continue;			/* cannot enter the heap */
-		RvKnnOffer(r->entries, &r->n, r->bound, &e);
+		RvKnnRankValue(r, d, isnull, &hslot->tts_tid);
+		if (bypage)
+		{
+			Page		page = BufferGetPage(hs->rs_cbuf);
+
+			for (int li = hs->rs_cindex + 1; li < hs->rs_ntuples; li++)
+			{
+				OffsetNumber off = hs->rs_vistuples[li];
+				ItemId		lp = PageGetItemId(page, off);
+				HeapTupleData tup;
+
+				ResetExprContext(econtext);
+				tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+				tup.t_len = ItemIdGetLength(lp);
+				tup.t_tableOid = RelationGetRelid(r->rel);
+				ItemPointerSet(&tup.t_self, hs->rs_cblock, off);
+				d = heap_getattr(&tup, r->attnum, tupdesc, &isnull);
+				RvKnnRankValue(r, d, isnull, &tup.t_self);
+			}
+			hs->rs_cindex = Max(hs->rs_ntuples - 1, hs->rs_cindex);
+		}
 	}
-	if (r->scorer)
-	{
-		r->nsign += RvStoreScoreSignBoundRuledOut(r->scorer);
-		RvStoreEndScore(r->scorer);
-	}
-	r->scorer = NULL;
-	r->storeno = -1;
+	RvKnnEndStore(r);
+	pfree(r->pend);
+	pfree(r->pvids);
+	pfree(r->plb);
+	r->pend = NULL;
+	r->pvids = NULL;
+	r->plb = NULL;
 	ResetExprContext(econtext);
 }
 

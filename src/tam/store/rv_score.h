@@ -37,9 +37,9 @@
  * and bound, so what they rule out is ruled out for sure (warm vids on
  * their bf16 bound; cold vids, which have no SQ8 codes, on the sign bound
  * of their bit code and, for RvStoreScoreBounds, the interval it and the
- * triangle inequality give, else exactly).  (The sign
- * bound RvStoreScoreExceeds takes from a bit code first is a different,
- * certain bound: store_score.c.)
+ * triangle inequality give, else exactly).  (The sign bound
+ * RvStoreScoreExceeds and RvStoreScoreLowerBounds take from a bit code
+ * first is a different, certain bound: store_score.c.)
  * RvStoreScoreExact is always exact: the value RvVectorDistance computes on
  * the vector's floats as one piece, i.e. bit for bit what the SQL function
  * returns.
@@ -123,6 +123,25 @@ extern void RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *di
  * the threshold.
  */
 extern bool RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold);
+
+/*
+ * RvStoreScoreLowerBounds: lb[i] = a certain lower bound of the exact
+ * distance of vids[i] (n of them, in the kind's units; 0 where the codes
+ * cannot tell), for L2 and squared L2 on a store with 1-bit and SQ8
+ * codes: the sign bound of the vid's 1-bit code (bit pages only), and
+ * where that does not exceed threshold, the larger of it and the bound of
+ * a partial SQ8 code distance, summed until it exceeds threshold or all
+ * dimensions are in.  So lb[i] > threshold exactly when the codes prove
+ * vids[i] beyond it (what RvStoreScoreExceeds would find); pass an
+ * infinite threshold for sign bounds alone.  Returns false, leaving lb
+ * unset, when the scorer has no such bounds (another kind, not on codes,
+ * no bit codes).  After a call that returned true, RvStoreScoreExceeds no
+ * longer tries the sign bound (the caller has).  The vids whose sign
+ * bound exceeds threshold count in RvStoreScoreSignBoundRuledOut.  For the
+ * exact k-NN scan, which ranks rows a chunk at a time.
+ */
+extern bool RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold,
+									double *lb);
 
 /* How many vids RvStoreScoreExceeds ruled out on the sign bound so far. */
 extern uint64 RvStoreScoreSignBoundRuledOut(const RvScorer *s);

@@ -19,9 +19,9 @@
  *	  accepts (each element within scale/2 of the float), and so does a
  *	  warm (bf16) record's; a bit code's RaBitQ bound holds with high
  *	  probability only, so whatever must be certain (RvStoreScoreExceeds,
- *	  RvStoreScoreBounds) is judged on SQ8 or bf16 codes, on the sign
- *	  bound of a bit code (certain, see below) or on exact floats, never
- *	  on RaBitQ's estimate;
+ *	  RvStoreScoreLowerBounds, RvStoreScoreBounds) is judged on SQ8 or
+ *	  bf16 codes, on the sign bound of a bit code (which holds for every
+ *	  vector) or on exact floats, never on RaBitQ's estimate;
  *	- a sealed vid (rv_tier.h) is scored on its tier's record, found
  *	  through the directory (RvStoreSegLoc), pinned in the scorer's pin
  *	  set like any other page.
@@ -94,9 +94,12 @@ struct RvScorer
 	double		sb_m;			/* |q - c| */
 	double		sb_delta;		/* weight step: u_i * delta >= q'_i^2 */
 	uint64_t   *sb_sign;		/* sign bits of q' = R(q - c) */
-	uint64_t   *sb_planes;		/* 8 bit planes of u (two groups of 4) */
-	uint64_t   *sb_match;		/* scratch: sb_words words */
+	uint64_t   *sb_planes;		/* 8 bit planes of u, 2^j at j * sb_pwords */
+	int			sb_pwords;		/* planes' stride: sb_words rounded up to 8 */
+	int			sb_nblocks;		/* SQ8 blocks of RV_LB_SQ8_BLOCK dimensions */
+	int		   *sb_order;		/* the order RvStoreScoreLowerBounds sums them in */
 	uint64		sb_ruled_out;	/* of them, ruled out */
+	bool		sb_external;	/* RvStoreScoreLowerBounds gave them: not retried */
 };
 
 /* Whether kind has an SQ8 kernel. */
@@ -135,6 +138,7 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->sb_tried = false;
 	s->sb_ok = false;
 	s->sb_ruled_out = 0;
+	s->sb_external = false;
 	return s;
 }
 
@@ -893,15 +897,35 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
  */
 #define RV_SIGN_BOUND_EPS 1e-4
 
+/* vids whose bit records RvStoreScoreLowerBounds pins at a time */
+#define RV_LB_BATCH 16
+
+/*
+ * vids whose SQ8 records it pins at a time (two groups at once, a pin a
+ * vid): few, as a backend holding more than 8 pins has its private
+ * reference counts spill into a hash table that every pin and unpin then
+ * searches (4 measured about 4% faster than 16 on Fashion-MNIST)
+ */
+#define RV_LB_SQ8_GROUP 4
+
+/* SQ8 blocks it prefetches a group ahead (in sb_order) */
+#define RV_LB_SQ8_PREFETCH 5
+
+/* dimensions of one SQ8 block of RvStoreScoreLowerBounds (one cache line) */
+#define RV_LB_SQ8_BLOCK 64
+
 static void
 RvScorerSignBoundPrepare(RvScorer *s)
 {
 	MemoryContext cxt = GetMemoryChunkContext(s);
 	int			words = s->store->geo.bit_words;
+	int			pwords = TYPEALIGN(8, Max(words, 1));
 	int			pdim = words * 64;
+	int			nblocks = (s->dims + RV_LB_SQ8_BLOCK - 1) / RV_LB_SQ8_BLOCK;
 	float	   *c;
 	float	   *x;
 	float	   *qr;
+	double	   *energy;
 	double		wmax = 0,
 				m2 = 0;
 
@@ -925,9 +949,8 @@ RvScorerSignBoundPrepare(RvScorer *s)
 		m2 += d * d;
 	}
 	RvRabitqRotate(x, s->dims, RV_BIT_SEED, qr);
-	s->sb_sign = MemoryContextAllocZero(cxt, sizeof(uint64_t) * words);
-	s->sb_planes = MemoryContextAllocZero(cxt, sizeof(uint64_t) * 8 * words);
-	s->sb_match = MemoryContextAlloc(cxt, sizeof(uint64_t) * words);
+	s->sb_sign = MemoryContextAllocZero(cxt, sizeof(uint64_t) * pwords);
+	s->sb_planes = MemoryContextAllocZero(cxt, sizeof(uint64_t) * 8 * pwords);
 	for (int i = 0; i < pdim; i++)
 		wmax = Max(wmax, (double) qr[i] * qr[i]);
 	if (!isfinite(wmax) || !isfinite(m2) || wmax <= 0)
@@ -951,14 +974,76 @@ RvScorerSignBoundPrepare(RvScorer *s)
 			s->sb_sign[i / 64] |= UINT64CONST(1) << (i % 64);
 		for (int j = 0; j < 8; j++)
 			if (u & (1 << j))
-				s->sb_planes[(size_t) j * words + i / 64] |= UINT64CONST(1) << (i % 64);
+				s->sb_planes[(size_t) j * pwords + i / 64] |= UINT64CONST(1) << (i % 64);
 	}
+
+	/*
+	 * The order in which RvStoreScoreLowerBounds sums SQ8 blocks: most
+	 * energy of q - c first, where rows tend to differ most from the query,
+	 * so the partial sum passes the limit after fewer blocks (any subset of
+	 * the squared terms is a lower bound, so the order is free).
+	 */
+	s->sb_nblocks = nblocks;
+	s->sb_order = MemoryContextAlloc(cxt, sizeof(int) * nblocks);
+	energy = palloc0(sizeof(double) * nblocks);
+	for (int i = 0; i < s->dims; i++)
+		energy[i / RV_LB_SQ8_BLOCK] += (double) x[i] * x[i];
+	for (int b = 0; b < nblocks; b++)
+	{
+		int			j = b;
+
+		/* insertion sort, decreasing energy (a dozen blocks) */
+		while (j > 0 && energy[s->sb_order[j - 1]] < energy[b])
+		{
+			s->sb_order[j] = s->sb_order[j - 1];
+			j--;
+		}
+		s->sb_order[j] = b;
+	}
+	pfree(energy);
 	s->sb_words = words;
+	s->sb_pwords = pwords;
 	s->sb_m = sqrt(m2);
 	s->sb_ok = true;
 	pfree(c);
 	pfree(x);
 	pfree(qr);
+}
+
+/*
+ * The sign bound from the bit record rec's factors and the weighted count
+ * of its agreeing bits (sum of u_i over them, see above): a certain lower
+ * bound of the squared L2 distance from the query to the record's vector,
+ * or -1 when the record cannot tell (absent, or factors not to trust).
+ */
+static inline double
+RvScorerSignBoundFrom(const RvScorer *s, const char *rec, uint32 agree_u)
+{
+	RvBitFactors bf;
+	double		agree,
+				n,
+				ip;
+
+	memcpy(&bf, rec, sizeof(bf));
+	if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
+		return -1;				/* an absent record, or one not to trust */
+	agree = s->sb_delta * agree_u * (1.0 + RV_SIGN_BOUND_EPS);
+	n = bf.dist_c;
+	ip = n * (1.0 + RV_SIGN_BOUND_EPS) * sqrt(agree) +
+		RV_SIGN_BOUND_EPS * n * s->sb_m;
+	return n * n * (1.0 - 2 * RV_SIGN_BOUND_EPS) +
+		s->sb_m * s->sb_m * (1.0 - 2 * RV_SIGN_BOUND_EPS) - 2.0 * ip;
+}
+
+/*
+ * The weighted count of the bits of rec's code that agree with the signs
+ * of q' (sum of u_i over them).
+ */
+static inline uint32
+RvScorerSignBoundAgree(const RvScorer *s, const char *rec)
+{
+	return rv_kernels->rabitq_agree8((const uint64_t *) (rec + RV_BIT_HEADER), s->sb_sign,
+									 s->sb_planes, s->sb_words, s->sb_pwords);
 }
 
 /*
@@ -985,34 +1070,316 @@ static bool
 RvScorerSignBoundInterval(RvScorer *s, uint64 vid, double *lo2, double *hi)
 {
 	const char *rec = RvStoreBitRecord(s->store, vid, &s->pins);
-	const uint64_t *code;
-	RvBitFactors bf;
-	uint32		plo,
-				phi;
-	double		agree,
-				n,
-				ip,
-				bound;
+	double		b2;
 
 	if (rec == NULL)
 		return false;			/* a sealed vid of a tier without bit codes */
-	memcpy(&bf, rec, sizeof(bf));
-	if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
-		return false;			/* an absent record, or one not to trust */
-	code = (const uint64_t *) (rec + RV_BIT_HEADER);
-	for (int w = 0; w < s->sb_words; w++)
-		s->sb_match[w] = ~(code[w] ^ s->sb_sign[w]);
-	plo = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes, s->sb_words);
-	phi = rv_kernels->rabitq_bitdot4(s->sb_match, s->sb_planes + 4 * s->sb_words,
-									s->sb_words);
-	agree = s->sb_delta * (16.0 * phi + plo) * (1.0 + RV_SIGN_BOUND_EPS);
-	n = bf.dist_c;
-	ip = n * (1.0 + RV_SIGN_BOUND_EPS) * sqrt(agree) +
-		RV_SIGN_BOUND_EPS * n * s->sb_m;
-	bound = n * n * (1.0 - 2 * RV_SIGN_BOUND_EPS) +
-		s->sb_m * s->sb_m * (1.0 - 2 * RV_SIGN_BOUND_EPS) - 2.0 * ip;
-	*lo2 = bound;
-	*hi = (n + s->sb_m) * (1.0 + RV_SIGN_BOUND_EPS);
+	b2 = RvScorerSignBoundFrom(s, rec, RvScorerSignBoundAgree(s, rec));
+	if (b2 < 0)
+		return false;
+	*lo2 = b2;
+	{
+		RvBitFactors bf;
+
+		memcpy(&bf, rec, sizeof(bf));
+		*hi = ((double) bf.dist_c + s->sb_m) * (1.0 + RV_SIGN_BOUND_EPS);
+	}
+	return true;
+}
+
+/*
+ * RvStoreScoreLowerBounds: see rv_score.h.  First the sign bounds, the bit
+ * records pinned RV_LB_BATCH at a time (at most that many new pages, the
+ * previous batch's kept in s->pins for reuse) and prefetched: each b2 is
+ * turned into lb = b2 (1 - 2e-4) - 1e-30 (squared L2) or sqrt(lb) (L2), a
+ * little below what RvStoreScoreExceeds compares a threshold with (t^2 (1
+ * + 1e-4) + 1e-30).  Then the rows whose lb does not exceed a finite
+ * threshold are summed on their SQ8 records RV_LB_SQ8_BLOCK dimensions at
+ * a time in sb_order, as in RvStoreScoreExceeds: the exact L2 distance is
+ * at least sqrt(S / (1 + 1e-4)) - e for any partial sum S of the code
+ * distance's squared terms (e the SQ8 error bound, the margin covering
+ * the float sums), which replaces lb where larger; a sum stops once it
+ * proves lb > threshold.  The vids the sign bound puts beyond threshold
+ * count in RvStoreScoreSignBoundRuledOut.  Pins: s->pins keeps the last
+ * batch's bit pages; the SQ8 groups' pins are released before returning
+ * (on an error, by the resource owner).
+ */
+bool
+RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold, double *lb)
+{
+	double		t;
+	double		big = -1;		/* B below, or -1: no finite threshold */
+	double		above = nextafter(threshold, INFINITY);	/* lb of a row ruled out */
+	double		m2;
+	const double ipf = 1.0 + RV_SIGN_BOUND_EPS;
+	uint32		stride = s->store->geo.bit_stride;
+	uint32		per_page = s->store->geo.bit_per_page;
+	uint64		per_seg;
+	int		   *cand;
+	int			ncand = 0;
+	int			ngroups;
+	const char *grecs[2][RV_LB_SQ8_GROUP];
+	Buffer		gbufs[2][RV_LB_SQ8_GROUP];
+
+	if (s->mode == RV_SCORE_EXACT || !s->sq8_ok ||
+		(s->kind != RV_DIST_L2 && s->kind != RV_DIST_L2_SQUARED))
+		return false;
+	if (!s->sb_tried)
+		RvScorerSignBoundPrepare(s);
+	if (!s->sb_ok)
+		return false;
+	s->sb_external = true;
+	/* the threshold as an L2 distance; NaN or below 0 leaves SQ8 unread */
+	t = s->kind == RV_DIST_L2 ? threshold : (threshold >= 0 ? sqrt(threshold) : threshold);
+	cand = palloc(sizeof(int) * Max(n, 1));
+	m2 = s->sb_m * s->sb_m;
+	per_seg = (RV_SEG_VIDS + per_page - 1) / per_page;	/* page keys apart per segment */
+
+	/*
+	 * Against a finite threshold the sign stage only decides: b2 > B, B =
+	 * (t^2 + 1e-30) / (1 - 2e-4), is X > 2 n (1 + EPS) sqrt(agree) with X
+	 * the rest of b2's terms less B, i.e. X > 0 and X^2 > 4 n^2 (1 + EPS)^2
+	 * agree: no square root.  A row so ruled out gets lb = the double just
+	 * above threshold, which its lb would be at least; a row left gets the
+	 * SQ8 stage's lb.
+	 */
+	if (isfinite(t) && t >= 0)
+		big = (t * t + 1e-30) / (1.0 - 2e-4);
+
+	/* sign bounds, RV_LB_BATCH bit records at a time */
+	for (int start = 0; start < n; start += RV_LB_BATCH)
+	{
+		int			k = Min(n - start, RV_LB_BATCH);
+		const char *recs[RV_LB_BATCH];
+		uint32		agree[RV_LB_BATCH];
+		bool		sealed[RV_LB_BATCH];
+		bool		anysealed = false;
+		uint64		pageno = 0;
+		uint32		slot0 = 0;
+		bool		havepage = false;
+		const char *lastrec = NULL;
+
+		StaticAssertStmt(RV_LB_BATCH < RV_PINSET_MAX, "a batch's bit pages must fit a pin set");
+		RvScorerCallEnd(s);
+		RvScorerCallBegin(s);
+		for (int i = 0; i < k; i++)
+		{
+			uint64		vid = vids[start + i];
+			uint32		slot = (uint32) (vid % RV_SEG_VIDS);
+			uint64		pg = (vid / RV_SEG_VIDS) * per_seg + slot / per_page;
+
+			/* a sealed vid (rv_tier.h) is bounded after the batch's hot ones */
+			sealed[i] = s->store->meta_version >= RV_STORE_META_V4 &&
+				RvStoreSegLoc(s->store, vid / RV_SEG_VIDS)->tier != RV_TIER_HOT;
+			if (sealed[i])
+			{
+				anysealed = true;
+				recs[i] = NULL;
+				continue;
+			}
+
+			/*
+			 * A slot on the bit page of the batch's last lookup lies at its
+			 * offset from that one (rv_store.h: a bit page of a hot segment
+			 * holds the records of consecutive slots); the page is pinned
+			 * in s->pins.
+			 */
+			if (havepage && pg == pageno)
+				recs[i] = lastrec + ((int64) slot - (int64) slot0) * stride;
+			else
+			{
+				recs[i] = RvStoreBitRecord(s->store, vid, &s->pins);
+				pageno = pg;
+				havepage = true;
+			}
+			lastrec = recs[i];
+			slot0 = slot;
+			for (uint32 off = 0; off < stride; off += 64)
+				__builtin_prefetch(recs[i] + off);
+			__builtin_prefetch(recs[i] + stride - 1);
+		}
+		for (int i = 0; i < k; i++)
+			if (!sealed[i])
+				agree[i] = RvScorerSignBoundAgree(s, recs[i]);
+		for (int i = 0; i < k; i++)
+		{
+			RvBitFactors bf;
+			double		nn,
+						x;
+
+			if (sealed[i])
+				continue;
+			memcpy(&bf, recs[i], sizeof(bf));
+			if (big < 0)
+			{
+				/* the bound's value, for ordering */
+				double		b2 = RvScorerSignBoundFrom(s, recs[i], agree[i]);
+				double		l = 0;
+
+				if (b2 > 0)
+				{
+					l = Max(b2 * (1.0 - 2e-4) - 1e-30, 0.0);
+					if (s->kind == RV_DIST_L2)
+						l = sqrt(l);
+				}
+				lb[start + i] = l;
+				continue;
+			}
+			lb[start + i] = 0;
+			if (bf.ip_oo == 0 || !isfinite(bf.dist_c) || bf.dist_c < 0)
+			{
+				cand[ncand++] = start + i;	/* no sign bound */
+				continue;
+			}
+			nn = bf.dist_c;
+			x = (nn * nn + m2) * (1.0 - 2 * RV_SIGN_BOUND_EPS) -
+				2.0 * RV_SIGN_BOUND_EPS * nn * s->sb_m - big;
+			if (x > 0 && x * x > 4.0 * nn * nn * ipf * ipf *
+				(s->sb_delta * agree[i] * (1.0 + RV_SIGN_BOUND_EPS)))
+			{
+				lb[start + i] = above;
+				s->sb_ruled_out++;
+			}
+			else
+				cand[ncand++] = start + i;
+		}
+
+		/*
+		 * Sealed vids, one at a time (their records are found through the
+		 * directory): a cold one on its bit code's sign bound, a warm one
+		 * on its bf16 bound, a cool one on its SQ8 record below
+		 */
+		for (int i = 0; anysealed && i < k; i++)
+		{
+			uint64		vid = vids[start + i];
+			int			tier;
+			double		lo2,
+						hi,
+						l = 0;
+
+			if (!sealed[i])
+				continue;
+			tier = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS)->tier;
+			RvScorerRoom(s);
+			if (tier == RV_TIER_COLD && RvScorerSignBoundInterval(s, vid, &lo2, &hi))
+			{
+				l = Max(lo2 * (1.0 - 2e-4) - 1e-30, 0.0);
+				if (s->kind == RV_DIST_L2)
+					l = sqrt(l);
+			}
+			else if (tier == RV_TIER_WARM)
+			{
+				float		err;
+				float		est = RvScoreSealedVid(s, vid, &err, true);
+
+				l = Max((double) est - (double) err, 0.0);
+			}
+			else if (tier == RV_TIER_COOL)
+			{
+				lb[start + i] = 0;
+				cand[ncand++] = start + i;
+				continue;
+			}
+			if (big >= 0 && l > threshold)
+			{
+				lb[start + i] = above;
+				s->sb_ruled_out += tier == RV_TIER_COLD;
+			}
+			else
+				lb[start + i] = l;
+		}
+	}
+
+	/*
+	 * SQ8 partial sums of the rows left, RV_LB_SQ8_GROUP at a time, each
+	 * group pinned (RvStorePinCodeRecords, which prefetches the records'
+	 * first lines) and its first blocks in sb_order prefetched while the
+	 * group before it is summed.
+	 */
+	ngroups = (ncand + RV_LB_SQ8_GROUP - 1) / RV_LB_SQ8_GROUP;
+	for (int g = 0; g <= ngroups; g++)
+	{
+		/* pin and prefetch group g, then sum group g - 1 and release it */
+		if (g < ngroups)
+		{
+			int			first = g * RV_LB_SQ8_GROUP;
+			int			k = Min(ncand - first, RV_LB_SQ8_GROUP);
+			uint64		gv[RV_LB_SQ8_GROUP];
+			const char **recs = grecs[g & 1];
+
+			for (int j = 0; j < k; j++)
+				gv[j] = vids[cand[first + j]];
+			RvStorePinCodeRecords(s->store, RV_CODES_SQ8, gv, k, recs, gbufs[g & 1], NULL);
+			for (int j = 0; j < k; j++)
+			{
+				const char *c0;
+
+				if (recs[j] == NULL)
+					continue;
+				c0 = recs[j] + RV_CODE_HEADER;
+
+				for (int b = 0; b < Min(s->sb_nblocks, RV_LB_SQ8_PREFETCH); b++)
+				{
+					__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK);
+					__builtin_prefetch(c0 + s->sb_order[b] * RV_LB_SQ8_BLOCK + RV_LB_SQ8_BLOCK - 1);
+				}
+			}
+		}
+		if (g > 0)
+		{
+			int			first = (g - 1) * RV_LB_SQ8_GROUP;
+			int			k = Min(ncand - first, RV_LB_SQ8_GROUP);
+			const char **recs = grecs[(g - 1) & 1];
+			Buffer	   *bufs = gbufs[(g - 1) & 1];
+
+			for (int j = 0; j < k; j++)
+			{
+				double	   *out = &lb[cand[first + j]];
+				RvSq8Params p;
+				const uint8_t *c = (const uint8_t *) (recs[j] + RV_CODE_HEADER);
+				double		h,
+							e,
+							limit,
+							l;
+				float		partial = 0;
+
+				if (recs[j] == NULL)
+					continue;	/* sealed without SQ8 codes: bounded above */
+				memcpy(&p, recs[j], sizeof(RvSq8Params));
+				if (!isfinite(p.scale) || !isfinite(p.offset))
+					continue;
+				h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
+				e = h * s->sqrt_dims;
+				limit = (t + e) * (t + e) * (1.0 + 1e-4) + 1e-30;
+				for (int b = 0; b < s->sb_nblocks; b++)
+				{
+					int			off = s->sb_order[b] * RV_LB_SQ8_BLOCK;
+					int			len = Min(RV_LB_SQ8_BLOCK, s->dims - off);
+
+					partial += rv_kernels->l2sq_sq8(s->q + off, c + off, len, p.scale, p.offset);
+					if ((double) partial > limit)
+						break;
+				}
+				if ((double) partial > limit)
+				{
+					/* its lb, sqrt(S / (1 + 1e-4)) - e, is above threshold */
+					*out = above;
+					continue;
+				}
+				l = sqrt(Max(((double) partial - 1e-30) / (1.0 + 1e-4), 0.0)) - e;
+				if (l > 0)
+				{
+					if (s->kind == RV_DIST_L2_SQUARED)
+						l = l * l;
+					*out = Max(*out, l);
+				}
+			}
+			for (int j = 0; j < k; j++)
+				if (BufferIsValid(bufs[j]))
+					ReleaseBuffer(bufs[j]);
+		}
+	}
+	pfree(cand);
 	return true;
 }
 
@@ -1070,7 +1437,7 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 	/* first the 1-bit code's certain bound, on far fewer bytes */
 	if (!s->sb_tried)
 		RvScorerSignBoundPrepare(s);
-	if (s->sb_ok)
+	if (s->sb_ok && !s->sb_external)
 	{
 		double		t1 = s->kind == RV_DIST_L2 ? threshold : sqrt(threshold);
 
