@@ -1336,16 +1336,27 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 			{
 				double	   *out = &lb[cand[first + j]];
 				RvSq8Params p;
-				const uint8_t *c = (const uint8_t *) (recs[j] + RV_CODE_HEADER);
+				const char *rec = recs[j];
+				const uint8_t *c;
 				double		h,
 							e,
 							limit,
 							l;
 				float		partial = 0;
 
-				if (recs[j] == NULL)
-					continue;	/* sealed without SQ8 codes: bounded above */
-				memcpy(&p, recs[j], sizeof(RvSq8Params));
+				if (rec == NULL)
+				{
+					/*
+					 * a sealed cool record straddling two pages: its copy
+					 * (used before the next record is read)
+					 */
+					RvScorerRoom(s);
+					rec = RvStoreCodeRecord(s->store, vids[cand[first + j]], &s->pins);
+					if (rec == NULL)
+						continue;
+				}
+				c = (const uint8_t *) (rec + RV_CODE_HEADER);
+				memcpy(&p, rec, sizeof(RvSq8Params));
 				if (!isfinite(p.scale) || !isfinite(p.offset))
 					continue;
 				h = 0.5 * p.scale + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) + RV_SQ8_ABS_SLACK;
