@@ -43,6 +43,9 @@
  * RaBitQ's bound holds with high probability only, and a bound that failed
  * would hand a candidate out of order; SQ8's always holds.
  *
+ * A store with cold segments (scored on 1-bit codes in every code mode)
+ * is searched with a candidate list of 1.5 ef_search (RvStoreScoreHasCold).
+ *
  * Distances are never rechecked (xs_recheckorderby = false); the L2
  * opclass orders by squared distance, which has the same order.
  *
@@ -312,6 +315,13 @@ RuhnswScanStart(IndexScanDesc scan)
 	/* a search scores about ef * m nodes */
 	RvStoreScoreKeepPins(so->scorer, (uint64) ruhnsw_ef_search * so->g.m);
 	so->ef = ruhnsw_ef_search;
+	/*
+	 * Cold segments are traversed on 1-bit estimates, coarser than SQ8's:
+	 * half as many candidates again keep recall where the hot tier has it
+	 * (the rerank is lazy, so few more exact distances are computed)
+	 */
+	if (RvStoreScoreHasCold(so->scorer))
+		so->ef = ruhnsw_ef_search + ruhnsw_ef_search / 2;
 	RuhnswVidSetInit(&so->returned, 64);
 	so->lastdist = -get_float4_infinity();
 	RuhnswScanSearch(scan, true);

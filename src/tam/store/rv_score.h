@@ -152,6 +152,14 @@ extern double RvStoreScoreExact(RvScorer *s, uint64 vid);
 /* RvStoreScoreApproximate: true when RvStoreScoreBatch may return estimates. */
 extern bool RvStoreScoreApproximate(const RvScorer *s);
 
+/*
+ * RvStoreScoreHasCold: true when some vids of the scorer's store lie in
+ * cold segments (rv_tier.h), which RvStoreScoreBatch scores on their 1-bit
+ * codes in every code mode: estimates coarser than SQ8's, for which a
+ * search may widen its candidate list.
+ */
+extern bool RvStoreScoreHasCold(const RvScorer *s);
+
 /* RvStoreScoreMode: what RvStoreScoreBatch scores on (after fallbacks). */
 extern RvScoreMode RvStoreScoreMode(const RvScorer *s);
 

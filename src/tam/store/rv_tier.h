@@ -137,6 +137,7 @@ extern void RvDirReadEntry(RvStore *store, uint64 segno, RvDirEntry *entry);
 extern int	RvDirSettle(RvStore *store, uint64 *released);
 extern BlockNumber RvDirTruncate(RvStore *store, uint64 *hot_blocks_freed, uint64 *tier_blocks_freed);
 extern uint64 RvDirNumSegments(RvStore *store);
+extern bool RvStoreHasTier(RvStore *store, int tier);
 extern BlockNumber RvDirFirstFit(RvStore *store, int tier, uint32 nblocks);
 extern RvStore *RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid);
 extern BlockNumber RvDirReserveRun(RvStore *store, uint64 segno, int tier, uint32 nblocks,

@@ -905,3 +905,23 @@ RvDirFirstFit(RvStore *store, int tier, uint32 nblocks)
 	UnlockReleaseBuffer(metabuf);
 	return b;
 }
+
+/*
+ * RvStoreHasTier: whether any segment of store is in tier for this
+ * backend now (through its copy of the directory; false before version 4
+ * for any tier but hot).
+ */
+bool
+RvStoreHasTier(RvStore *store, int tier)
+{
+	uint64		nsegs;
+
+	if (store->meta_version < RV_STORE_META_V4)
+		return tier == RV_TIER_HOT;
+	(void) RvStoreSegLoc(store, 0);
+	nsegs = store->dir ? store->dir->nsegs : 0;
+	for (uint64 segno = 0; segno < nsegs; segno++)
+		if (store->dir->loc[segno].tier == tier)
+			return true;
+	return false;
+}

@@ -224,6 +224,12 @@ RvStoreScoreApproximate(const RvScorer *s)
 	return s->mode != RV_SCORE_EXACT;
 }
 
+bool
+RvStoreScoreHasCold(const RvScorer *s)
+{
+	return s->mode != RV_SCORE_EXACT && RvStoreHasTier(s->store, RV_TIER_COLD);
+}
+
 RvScoreMode
 RvStoreScoreMode(const RvScorer *s)
 {
