@@ -108,9 +108,13 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "common/hashfn.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -260,6 +264,175 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
 }
 
 /*
+ * The list-distance cache (aminsert only, g->lists set): backend-local,
+ * for one index at a time (by relfilenode), the distances from a node n
+ * to the vids of one of its lists (n, level) as this backend last read,
+ * computed or wrote that list.  A full list's update needs n's distance to
+ * each of its neighbours (RuhnswLinkIntoKnown); inserts touch the same
+ * nodes again and again (a COPY, a session's INSERTs), and most of a list
+ * is what it was, so those distances are looked up here instead of
+ * scored again.  Entries are direct-mapped by (n, level): a new entry
+ * replaces whatever held its slot.  Each entry holds the list's vids and
+ * their distances, NaN where not known yet.
+ *
+ * What an entry says is a fact about two vectors, not about the graph:
+ * d(n, c) stays true while neither vid is handed out again, so an entry
+ * needs no invalidation when lists change (a vid no longer listed is just
+ * not found).  A vid is reused only after VACUUM freed it (DESIGN: the
+ * vid rule); an entry is keyed with n's inline heap TID too, so a reused
+ * n misses.  A reused neighbour c could be given its old vector's
+ * distance: the selection heuristic then prunes on a wrong distance, a
+ * matter of graph quality only, as reachability (step 2 of the header)
+ * never looks at distances.
+ */
+#define RUHNSW_LCACHE_MIN		1024
+#define RUHNSW_LCACHE_BYTES		(8 * 1024 * 1024)
+
+typedef struct RuhnswListCache
+{
+	RelFileNode node;			/* the index file the entries are of */
+	int			stride;			/* list entries an entry holds: 2 * m */
+	uint32		mask;			/* entries - 1 (a power of two) */
+	uint32	   *keys;			/* n, or RUHNSW_INVALID_VID: empty */
+	uint8	   *levels;
+	uint8	   *counts;			/* vids in the entry's list */
+	ItemPointerData *tids;		/* n's inline TID when the entry was made */
+	uint32	   *vids;			/* stride per entry */
+	float	   *dists;			/* stride per entry, NaN: not known */
+} RuhnswListCache;
+
+static RuhnswListCache ruhnsw_lcache;
+
+/*
+ * RuhnswListCacheFor: the list-distance cache for g's index, emptied and
+ * sized for it (in TopMemoryContext) when it held another index's or
+ * another m's entries.  Returns it; g->lists is set to it by aminsert.
+ */
+static RuhnswListCache *
+RuhnswListCacheFor(RuhnswGraph *g)
+{
+	RuhnswListCache *c = &ruhnsw_lcache;
+	int			stride = 2 * g->m;
+	Size		entbytes = sizeof(uint32) + 2 + sizeof(ItemPointerData) +
+		(sizeof(uint32) + sizeof(float)) * stride;
+	uint64		want;
+	uint32		n = RUHNSW_LCACHE_MIN;
+
+	if (c->keys != NULL && RelFileNodeEquals(c->node, g->index->rd_node) &&
+		c->stride == stride)
+		return c;
+	want = 2 * RuhnswNumVids(g->nodes_per_page, g->group_pages,
+							 RelationGetNumberOfBlocks(g->index));
+	while (n < want && (Size) n * 2 * entbytes <= RUHNSW_LCACHE_BYTES)
+		n <<= 1;
+	if (c->keys == NULL || c->mask + 1 != n || c->stride != stride)
+	{
+		if (c->keys != NULL)
+		{
+			pfree(c->keys);
+			pfree(c->levels);
+			pfree(c->counts);
+			pfree(c->tids);
+			pfree(c->vids);
+			pfree(c->dists);
+		}
+		c->keys = MemoryContextAlloc(TopMemoryContext, sizeof(uint32) * n);
+		c->levels = MemoryContextAlloc(TopMemoryContext, n);
+		c->counts = MemoryContextAlloc(TopMemoryContext, n);
+		c->tids = MemoryContextAlloc(TopMemoryContext, sizeof(ItemPointerData) * n);
+		c->vids = MemoryContextAlloc(TopMemoryContext, sizeof(uint32) * n * stride);
+		c->dists = MemoryContextAlloc(TopMemoryContext, sizeof(float) * n * stride);
+		c->mask = n - 1;
+		c->stride = stride;
+	}
+	for (uint32 i = 0; i < n; i++)
+		c->keys[i] = RUHNSW_INVALID_VID;
+	c->node = g->index->rd_node;
+	return c;
+}
+
+/* the slot of (n, level) in c */
+static inline uint32
+RuhnswListCacheSlot(RuhnswListCache *c, uint32 n, int level)
+{
+	return murmurhash32(n * (RUHNSW_MAX_LEVEL + 1) + level) & c->mask;
+}
+
+/*
+ * Fills dists[0..count) with n's distances to vids[0..count) (its list at
+ * level; tid is n's inline TID) that the cache knows, NaN for the others.
+ * Returns how many it knew.
+ */
+static int
+RuhnswListCacheGet(RuhnswGraph *g, uint32 n, int level, const ItemPointerData *tid,
+				   const uint32 *vids, int count, float *dists)
+{
+	RuhnswListCache *c = g->lists;
+	uint32		e;
+	const uint32 *evids;
+	const float *edists;
+	int			ecount;
+	int			known = 0;
+
+	for (int i = 0; i < count; i++)
+		dists[i] = get_float4_nan();
+	if (c == NULL)
+		return 0;
+	e = RuhnswListCacheSlot(c, n, level);
+	if (c->keys[e] != n || c->levels[e] != level || !ItemPointerEquals(&c->tids[e], unconstify(ItemPointerData *, tid)))
+		return 0;
+	evids = c->vids + (Size) e * c->stride;
+	edists = c->dists + (Size) e * c->stride;
+	ecount = c->counts[e];
+	for (int i = 0; i < count; i++)
+	{
+		/* lists mostly keep their order: try the same place first */
+		if (i < ecount && evids[i] == vids[i])
+		{
+			dists[i] = edists[i];
+		}
+		else
+		{
+			for (int j = 0; j < ecount; j++)
+			{
+				if (evids[j] == vids[i])
+				{
+					dists[i] = edists[j];
+					break;
+				}
+			}
+		}
+		if (!isnan(dists[i]))
+			known++;
+	}
+	return known;
+}
+
+/*
+ * Records n's list at level (count vids, their distances from n, NaN where
+ * unknown; tid is n's inline TID) in the cache, replacing the entry that
+ * held its slot.
+ */
+static void
+RuhnswListCachePut(RuhnswGraph *g, uint32 n, int level, const ItemPointerData *tid,
+				   const uint32 *vids, const float *dists, int count)
+{
+	RuhnswListCache *c = g->lists;
+	uint32		e;
+
+	if (c == NULL)
+		return;
+	Assert(count <= c->stride);
+	e = RuhnswListCacheSlot(c, n, level);
+	c->keys[e] = n;
+	c->levels[e] = (uint8) level;
+	c->counts[e] = (uint8) count;
+	c->tids[e] = *tid;
+	memcpy(c->vids + (Size) e * c->stride, vids, sizeof(uint32) * count);
+	memcpy(c->dists + (Size) e * c->stride, dists, sizeof(float) * count);
+}
+
+/*
  * The distance from the inserted vector (scorer q) to vid: the one the
  * insert's search computed (g->distmap), else computed now through q and
  * remembered.
@@ -326,16 +499,41 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 	}
 	if (k < count)
 	{
+		/* the cache learns d(n, v), keeping what it knew of the rest */
+		if (g->lists != NULL)
+		{
+			(void) RuhnswListCacheGet(g, n, level, &hdr->tid, slots + first, k, olddists);
+			olddists[k] = dist;
+		}
 		slots[first + k] = v;
+		if (g->lists != NULL)
+			RuhnswListCachePut(g, n, level, &hdr->tid, slots + first, olddists, k + 1);
 		return RUHNSW_LINK_ADDED;
 	}
 
-	/* n's distances to its neighbours, in one batch */
-	nq = RuhnswQueryNode(g, n);
+	/*
+	 * n's distances to its neighbours: those the list cache knows, the
+	 * others in one batch
+	 */
 	for (int i = 0; i < count; i++)
 		oldvids[i] = slots[first + i];
-	RuhnswDistances(g, nq, oldvids, count, olddists);
-	RuhnswQueryEnd(nq);
+	if (RuhnswListCacheGet(g, n, level, &hdr->tid, oldvids, count, olddists) < count)
+	{
+		uint32		missvids[RUHNSW_MAX_SLOTS];
+		float		missdists[RUHNSW_MAX_SLOTS];
+		int			nmiss = 0;
+
+		for (int i = 0; i < count; i++)
+			if (isnan(olddists[i]))
+				missvids[nmiss++] = oldvids[i];
+		nq = RuhnswQueryNode(g, n);
+		RuhnswDistances(g, nq, missvids, nmiss, missdists);
+		RuhnswQueryEnd(nq);
+		nmiss = 0;
+		for (int i = 0; i < count; i++)
+			if (isnan(olddists[i]))
+				olddists[i] = missdists[nmiss++];
+	}
 	cands = palloc(sizeof(RuhnswCand) * count);
 	for (int i = 0; i < count; i++)
 	{
@@ -383,6 +581,7 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 	{
 		if (!force)
 		{
+			RuhnswListCachePut(g, n, level, &hdr->tid, oldvids, olddists, count);
 			pfree(cands);
 			return RUHNSW_LINK_KEPT;
 		}
@@ -397,14 +596,20 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 			continue;
 		if (!vplaced && cands[i].dist > dist)
 		{
+			olddists[out] = dist;
 			slots[first + out++] = v;
 			vplaced = true;
 		}
+		olddists[out] = cands[i].dist;
 		slots[first + out++] = cands[i].vid;
 	}
 	if (!vplaced)
+	{
+		olddists[out] = dist;
 		slots[first + out++] = v;
+	}
 	Assert(out == count);
+	RuhnswListCachePut(g, n, level, &hdr->tid, slots + first, olddists, count);
 	pfree(cands);
 	return RUHNSW_LINK_REPLACED;
 }
@@ -1170,6 +1375,7 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		RuhnswGraphRefresh(g, &meta);
 	g->store = store;
 	g->write_lock = lockmode == ShareLock;
+	g->lists = RuhnswListCacheFor(g);
 
 	/*
 	 * A row version sharing a live node's vid: record its TID, no graph

@@ -365,6 +365,9 @@ typedef struct RuhnswGraph
 								 * (aminsert under the shared
 								 * RUHNSW_UPDATE_LOCK) */
 	Buffer		metabuf;		/* the metapage, locked during a write step */
+	struct RuhnswListCache *lists;	/* aminsert: the backend's distances from
+									 * nodes to their listed neighbours
+									 * (hnswinsert.c), else NULL */
 } RuhnswGraph;
 
 /*
