@@ -110,6 +110,7 @@
 
 #include <math.h>
 
+#include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -969,6 +970,296 @@ RuhnswEndWrites(RuhnswGraph *g)
 }
 
 /*
+ * Steps 3 and 2 of the file header without concurrent inserts (the build,
+ * or aminsert under RUHNSW_UPDATE_LOCK in ExclusiveLock): each back-link
+ * of v (sel[lc], nsel[lc] at each level lc <= top; n0 has its link from
+ * step 1) computed and written in turn, one WAL record each.  nrec is a
+ * nodesize buffer.
+ */
+static void
+RuhnswLinkAll(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *nsel, int top,
+			  uint32 n0, char *nrec)
+{
+	uint32		vid = v->vid;
+	RvScorer   *q = v->q;
+
+	/* step 3 */
+	for (int lc = top; lc >= 1; lc--)
+	{
+		for (int i = 0; i < nsel[lc]; i++)
+		{
+			uint32		n = sel[lc][i].vid;
+			uint32		dropped;
+			RuhnswLinkResult r;
+
+			CHECK_FOR_INTERRUPTS();
+			r = RuhnswLinkInto(g, n, nrec, vid, q, sel[lc][i].dist, lc, false, &dropped);
+			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
+				RuhnswWriteNode(g, n, nrec);
+		}
+	}
+
+	/* step 2 */
+	for (int i = 0; i < nsel[0]; i++)
+	{
+		uint32		n = sel[0][i].vid;
+		uint32		dropped;
+		RuhnswLinkResult r;
+
+		if (n == n0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		r = RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
+		switch (r)
+		{
+			case RUHNSW_LINK_NOT_LIVE:
+			case RUHNSW_LINK_PRESENT:
+			case RUHNSW_LINK_KEPT:
+				break;
+			case RUHNSW_LINK_ADDED:
+				RuhnswWriteNode(g, n, nrec);
+				break;
+			case RUHNSW_LINK_REPLACED:
+				switch (RuhnswKeepReachable(g, v, nrec, dropped))
+				{
+					case RUHNSW_KEEP_LINKED:
+						RuhnswWriteNode(g, n, nrec);
+						break;
+					case RUHNSW_KEEP_ADOPTED:
+						RuhnswWriteTwo(g, vid, v->rec, n, nrec);
+						break;
+					case RUHNSW_KEEP_FAILED:
+						break;	/* n keeps its list */
+				}
+				break;
+		}
+	}
+}
+
+/*
+ * Records that a write step collects to write together (write_lock
+ * path): at most RUHNSW_MAX_WRITE of them, on at most
+ * MAX_GENERIC_XLOG_PAGES level-0 and upper pages, each a change that only
+ * adds a link (RUHNSW_LINK_ADDED) or prunes an upper list, so they may be
+ * written in one WAL record, in any order, later in the same write step:
+ * none of them drops a level-0 link, so none can take a node out of R.
+ */
+typedef struct RuhnswPending
+{
+	int			n;
+	uint32		vids[RUHNSW_MAX_WRITE];
+	char	   *recs[RUHNSW_MAX_WRITE]; /* nodesize buffers */
+	int			nblks;
+	BlockNumber blks[MAX_GENERIC_XLOG_PAGES];
+} RuhnswPending;
+
+/* Writes the pending records, if any, in one WAL record. */
+static void
+RuhnswPendingFlush(RuhnswGraph *g, RuhnswPending *p)
+{
+	if (p->n > 0)
+		RuhnswWriteNodes(g, p->n, p->vids, (const char *const *) p->recs);
+	p->n = 0;
+	p->nblks = 0;
+}
+
+/* Writes the pending records first if vid is one of them. */
+static void
+RuhnswPendingFlushIf(RuhnswGraph *g, RuhnswPending *p, uint32 vid)
+{
+	for (int i = 0; i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			RuhnswPendingFlush(g, p);
+			return;
+		}
+	}
+}
+
+/*
+ * Adds vid's new record rec (a full record of an existing node, vid not
+ * pending) to the pending records, writing them first when it would not
+ * fit: too many records, or more than MAX_GENERIC_XLOG_PAGES pages.  A
+ * record of level >= 1 without an upper record yet is written alone
+ * (RuhnswWriteNodes allocates the upper record then).
+ */
+static void
+RuhnswPendingAdd(RuhnswGraph *g, RuhnswPending *p, uint32 vid, const char *rec)
+{
+	const RuhnswNodeHeader *hdr = (const RuhnswNodeHeader *) rec;
+	BlockNumber blk[2] = {InvalidBlockNumber, InvalidBlockNumber};
+	int			nb = 0;
+	int			add = 0;
+
+	blk[nb++] = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	if (hdr->level >= 1)
+	{
+		if (!(hdr->flags & RUHNSW_NODE_UPPER))
+		{
+			RuhnswPendingFlush(g, p);
+			RuhnswWriteNode(g, vid, rec);
+			return;
+		}
+		blk[nb++] = RuhnswUpperBlock(g->group_pages,
+									 RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+									 RuhnswUpperDelta(hdr->upper));
+	}
+	for (int k = 0; k < nb; k++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < p->nblks && !have; j++)
+			have = p->blks[j] == blk[k];
+		for (int j = 0; j < k && !have; j++)
+			have = blk[j] == blk[k];
+		if (!have)
+			add++;
+	}
+	if (p->n >= RUHNSW_MAX_WRITE || p->nblks + add > MAX_GENERIC_XLOG_PAGES)
+		RuhnswPendingFlush(g, p);
+	for (int k = 0; k < nb; k++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < p->nblks && !have; j++)
+			have = p->blks[j] == blk[k];
+		if (!have)
+			p->blks[p->nblks++] = blk[k];
+	}
+	memcpy(p->recs[p->n], rec, g->nodesize);
+	p->vids[p->n++] = vid;
+}
+
+/*
+ * Steps 3 and 2 of the file header beside concurrent inserts
+ * (g->write_lock): every back-link of v (sel[lc], nsel[lc] at each level
+ * lc <= top; n0 has its link from step 1) is planned first, outside any
+ * write step (RuhnswPlanLink: n's record read under share locks and its
+ * new list computed), and the links that would change a record are then
+ * confirmed (RuhnswConfirmLink) and written in as few write steps and
+ * WAL records as they allow: links that only add to n's list, or prune an
+ * upper list, are collected (RuhnswPending) and written together, one WAL
+ * record and one write step for up to RUHNSW_MAX_WRITE of them (upper
+ * levels and level 0 in separate records); a level-0 link that replaces
+ * one (step 2's pruning) is handled as in the file header after the
+ * collected records are written, so that its reachability check reads
+ * the graph as it is, and is written at once (with v's record when v
+ * adopts), ending its write step.  Every record is written, and no write
+ * step is open, when this returns.  nrec is a nodesize buffer.
+ */
+static void
+RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *nsel, int top,
+					 uint32 n0, char *nrec)
+{
+	uint32		vid = v->vid;
+	RvScorer   *q = v->q;
+	int			maxplans = 0;
+	int			nplans = 0;
+	RuhnswLinkPlan *plans;
+	int		   *plevel;
+	float	   *pdist;
+	RuhnswPending pend;
+	bool		inside = false; /* in a write step */
+
+	for (int lc = top; lc >= 0; lc--)
+		maxplans += nsel[lc];
+	if (maxplans == 0)
+		return;
+	plans = palloc(sizeof(RuhnswLinkPlan) * maxplans);
+	plevel = palloc(sizeof(int) * maxplans);
+	pdist = palloc(sizeof(float) * maxplans);
+
+	/* the plans, upper levels (step 3) first, then level 0 (step 2) */
+	for (int lc = top; lc >= 0; lc--)
+	{
+		for (int i = 0; i < nsel[lc]; i++)
+		{
+			RuhnswLinkPlan *p = &plans[nplans];
+			uint32		n = sel[lc][i].vid;
+			RuhnswLinkResult r;
+
+			if (lc == 0 && n == n0)
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			p->orig = palloc(g->nodesize);
+			p->rec = palloc(g->nodesize);
+			r = RuhnswPlanLink(g, p, n, vid, q, sel[lc][i].dist, lc, false);
+			if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
+			{
+				pfree(p->orig);
+				pfree(p->rec);
+				continue;
+			}
+			plevel[nplans] = lc;
+			pdist[nplans] = sel[lc][i].dist;
+			nplans++;
+		}
+	}
+	if (nplans == 0)
+		return;
+
+	pend.n = 0;
+	pend.nblks = 0;
+	for (int i = 0; i < RUHNSW_MAX_WRITE; i++)
+		pend.recs[i] = palloc(g->nodesize);
+
+	for (int i = 0; i < nplans; i++)
+	{
+		RuhnswLinkPlan *p = &plans[i];
+		int			lc = plevel[i];
+		uint32		n = p->n;
+		uint32		dropped;
+		RuhnswLinkResult r;
+
+		if (!inside)
+		{
+			RuhnswBeginWrites(g);
+			inside = true;
+		}
+		/* a record of n pending from an upper level: the page first */
+		RuhnswPendingFlushIf(g, &pend, n);
+		r = RuhnswConfirmLink(g, p, nrec, vid, q, pdist[i], lc, false, &dropped);
+		memcpy(nrec, p->rec, g->nodesize);
+		if (r == RUHNSW_LINK_ADDED || (r == RUHNSW_LINK_REPLACED && lc > 0))
+			RuhnswPendingAdd(g, &pend, n, nrec);
+		else if (r == RUHNSW_LINK_REPLACED)
+		{
+			/* step 2's pruning: on the graph as it is */
+			RuhnswPendingFlush(g, &pend);
+			RuhnswRefreshNew(g, v);
+			switch (RuhnswKeepReachable(g, v, nrec, dropped))
+			{
+				case RUHNSW_KEEP_LINKED:
+					RuhnswWriteNode(g, n, nrec);
+					break;
+				case RUHNSW_KEEP_ADOPTED:
+					RuhnswWriteTwo(g, vid, v->rec, n, nrec);
+					break;
+				case RUHNSW_KEEP_FAILED:
+					break;		/* n keeps its list */
+			}
+			RuhnswEndWrites(g);
+			inside = false;
+			continue;
+		}
+
+		/*
+		 * A step ends with a full WAL record (or the last plan, or the
+		 * last upper-level one), so that no step holds the lock long.
+		 */
+		if (pend.n >= RUHNSW_MAX_WRITE || pend.nblks >= MAX_GENERIC_XLOG_PAGES - 1 ||
+			i + 1 == nplans || (lc > 0 && plevel[i + 1] == 0))
+		{
+			RuhnswPendingFlush(g, &pend);
+			RuhnswEndWrites(g);
+			inside = false;
+		}
+	}
+	Assert(!inside && pend.n == 0);
+}
+
+/*
  * RuhnswInsertNode: inserts vid (heap TID tid) into the graph g, whose
  * entry point g->entry_vid/entry_level is current, keeping every node
  * reachable (file header).  Returns true when the entry point changed
@@ -1112,90 +1403,10 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	v.visible = true;
 
 	nrec = palloc(g->nodesize);
-
-	/*
-	 * Steps 3 and 2.  A link planned outside the write step that would not
-	 * change n's record (n not live, linking to v already, or keeping its
-	 * full list) is not written at all; the others are confirmed inside.
-	 */
-
-	/* step 3 */
-	for (int lc = top; lc >= 1; lc--)
-	{
-		for (int i = 0; i < nsel[lc]; i++)
-		{
-			uint32		n = sel[lc][i].vid;
-			uint32		dropped;
-			RuhnswLinkResult r;
-
-			CHECK_FOR_INTERRUPTS();
-			if (g->write_lock)
-			{
-				r = RuhnswPlanLink(g, &plan, n, vid, q, sel[lc][i].dist, lc, false);
-				if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
-					continue;
-				RuhnswBeginWrites(g);
-				r = RuhnswConfirmLink(g, &plan, nrec, vid, q, sel[lc][i].dist, lc, false,
-									  &dropped);
-				memcpy(nrec, plan.rec, g->nodesize);
-			}
-			else
-				r = RuhnswLinkInto(g, n, nrec, vid, q, sel[lc][i].dist, lc, false, &dropped);
-			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
-				RuhnswWriteNode(g, n, nrec);
-			RuhnswEndWrites(g);
-		}
-	}
-
-	/* step 2 */
-	for (int i = 0; i < nsel[0]; i++)
-	{
-		uint32		n = sel[0][i].vid;
-		uint32		dropped;
-		RuhnswLinkResult r;
-
-		if (n == n0)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		if (g->write_lock)
-		{
-			r = RuhnswPlanLink(g, &plan, n, vid, q, sel[0][i].dist, 0, false);
-			if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
-				continue;
-			RuhnswBeginWrites(g);
-			r = RuhnswConfirmLink(g, &plan, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
-			memcpy(nrec, plan.rec, g->nodesize);
-			/* v's lists as they are now, for RuhnswKeepReachable */
-			if (r == RUHNSW_LINK_REPLACED)
-				RuhnswRefreshNew(g, &v);
-		}
-		else
-			r = RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
-		switch (r)
-		{
-			case RUHNSW_LINK_NOT_LIVE:
-			case RUHNSW_LINK_PRESENT:
-			case RUHNSW_LINK_KEPT:
-				break;
-			case RUHNSW_LINK_ADDED:
-				RuhnswWriteNode(g, n, nrec);
-				break;
-			case RUHNSW_LINK_REPLACED:
-				switch (RuhnswKeepReachable(g, &v, nrec, dropped))
-				{
-					case RUHNSW_KEEP_LINKED:
-						RuhnswWriteNode(g, n, nrec);
-						break;
-					case RUHNSW_KEEP_ADOPTED:
-						RuhnswWriteTwo(g, vid, rec, n, nrec);
-						break;
-					case RUHNSW_KEEP_FAILED:
-						break;	/* n keeps its list */
-				}
-				break;
-		}
-		RuhnswEndWrites(g);
-	}
+	if (g->write_lock)
+		RuhnswLinkAllPlanned(g, &v, sel, nsel, top, n0, nrec);
+	else
+		RuhnswLinkAll(g, &v, sel, nsel, top, n0, nrec);
 
 	RuhnswQueryEnd(q);
 
