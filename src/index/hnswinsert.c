@@ -157,6 +157,8 @@ typedef struct RuhnswNewNode
 	bool		visible;		/* written (step 1): other inserts may link to
 								 * it, change its lists, rely on its links */
 	char	   *scratch;		/* a record buffer */
+	struct RuhnswPending *pend; /* the write step's records not written
+								 * yet (RuhnswLinkAllPlanned), or NULL */
 } RuhnswNewNode;
 
 /*
@@ -699,11 +701,140 @@ RuhnswConfirmLink(RuhnswGraph *g, RuhnswLinkPlan *p, char *scratch, uint32 v, Rv
 }
 
 /*
- * True if a live node c of the level-0 list of nrec (c neither v nor x)
- * links to x at level 0.  Reads each c into scratch.
+ * Records that a write step collects to write together (write_lock
+ * path): at most RUHNSW_MAX_WRITE of them, on at most
+ * MAX_GENERIC_XLOG_PAGES level-0 and upper pages, in the order they were
+ * computed; written in one WAL record, later in the same write step.
+ * Every read that decides a later change of that step goes through
+ * RuhnswPendingRead, so it sees them as if written: each change is
+ * computed on the graph as it is after the ones before it, whose WAL
+ * records come first or are the same, so after every WAL record the
+ * graph is one that a sequence of single changes, each keeping every
+ * node in R (file header), reaches.
+ */
+typedef struct RuhnswPending
+{
+	int			n;
+	uint32		vids[RUHNSW_MAX_WRITE];
+	char	   *recs[RUHNSW_MAX_WRITE]; /* nodesize buffers */
+	int			nblks;
+	BlockNumber blks[MAX_GENERIC_XLOG_PAGES];
+} RuhnswPending;
+
+/* Writes the pending records, if any, in one WAL record. */
+static void
+RuhnswPendingFlush(RuhnswGraph *g, RuhnswPending *p)
+{
+	if (p->n > 0)
+		RuhnswWriteNodes(g, p->n, p->vids, (const char *const *) p->recs);
+	p->n = 0;
+	p->nblks = 0;
+}
+
+/*
+ * vid's record into dst as a reader of the write step sees it: the
+ * pending one when vid has one, else RuhnswReadNode's (level0: only the
+ * level-0 part is needed).  p may be NULL.
  */
 static bool
-RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char *scratch)
+RuhnswPendingRead(RuhnswGraph *g, RuhnswPending *p, uint32 vid, char *dst, bool level0)
+{
+	for (int i = 0; p != NULL && i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			memcpy(dst, p->recs[i], g->nodesize);
+			return true;
+		}
+	}
+	return level0 ? RuhnswReadNodeLevel0(g, vid, dst) : RuhnswReadNode(g, vid, dst);
+}
+
+/* Writes the pending records first if vid is one of them. */
+static void
+RuhnswPendingFlushIf(RuhnswGraph *g, RuhnswPending *p, uint32 vid)
+{
+	for (int i = 0; i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			RuhnswPendingFlush(g, p);
+			return;
+		}
+	}
+}
+
+/*
+ * Adds vid's new record rec (a full record of an existing node) to the
+ * pending records, or replaces vid's pending one (a record computed from
+ * it: v's, adopting again), writing them first when it would not fit: too
+ * many records, or more than MAX_GENERIC_XLOG_PAGES pages.  A record of
+ * level >= 1 without an upper record yet is written alone
+ * (RuhnswWriteNodes allocates the upper record then).
+ */
+static void
+RuhnswPendingAdd(RuhnswGraph *g, RuhnswPending *p, uint32 vid, const char *rec)
+{
+	const RuhnswNodeHeader *hdr = (const RuhnswNodeHeader *) rec;
+	BlockNumber blk[2] = {InvalidBlockNumber, InvalidBlockNumber};
+	int			nb = 0;
+	int			add = 0;
+
+	for (int i = 0; i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			memcpy(p->recs[i], rec, g->nodesize);
+			return;
+		}
+	}
+	blk[nb++] = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	if (hdr->level >= 1)
+	{
+		if (!(hdr->flags & RUHNSW_NODE_UPPER))
+		{
+			RuhnswPendingFlush(g, p);
+			RuhnswWriteNode(g, vid, rec);
+			return;
+		}
+		blk[nb++] = RuhnswUpperBlock(g->group_pages,
+									 RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+									 RuhnswUpperDelta(hdr->upper));
+	}
+	for (int k = 0; k < nb; k++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < p->nblks && !have; j++)
+			have = p->blks[j] == blk[k];
+		for (int j = 0; j < k && !have; j++)
+			have = blk[j] == blk[k];
+		if (!have)
+			add++;
+	}
+	if (p->n >= RUHNSW_MAX_WRITE || p->nblks + add > MAX_GENERIC_XLOG_PAGES)
+		RuhnswPendingFlush(g, p);
+	for (int k = 0; k < nb; k++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < p->nblks && !have; j++)
+			have = p->blks[j] == blk[k];
+		if (!have)
+			p->blks[p->nblks++] = blk[k];
+	}
+	memcpy(p->recs[p->n], rec, g->nodesize);
+	p->vids[p->n++] = vid;
+}
+
+/*
+ * True if a live node c of the level-0 list of nrec (c neither v nor x)
+ * links to x at level 0.  Reads each c into scratch, the pending record
+ * when pend (may be NULL) holds one.
+ */
+static bool
+RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char *scratch,
+					 RuhnswPending *pend)
 {
 	const uint32 *nslots = RuhnswNodeSlots(nrec);
 	const uint32 *cslots = RuhnswNodeSlots(scratch);
@@ -717,7 +848,7 @@ RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char 
 
 		if (c == v || c == x)
 			continue;
-		if (!RuhnswReadNode(g, c, scratch) ||
+		if (!RuhnswPendingRead(g, pend, c, scratch, true) ||
 			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
 			continue;
 		for (int k = first; k < first + count && cslots[k] != RUHNSW_INVALID_VID; k++)
@@ -774,7 +905,7 @@ RuhnswBackedVictim(RuhnswGraph *g, RuhnswNewNode *v)
 	{
 		uint32		c = v->slots[k];
 
-		if (c == v->vid || !RuhnswReadNodeLevel0(g, c, v->scratch) ||
+		if (c == v->vid || !RuhnswPendingRead(g, v->pend, c, v->scratch, true) ||
 			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
 			continue;
 		for (int j = first; j < first + count && cslots[j] != RUHNSW_INVALID_VID; j++)
@@ -864,10 +995,13 @@ RuhnswRefreshNew(RuhnswGraph *g, RuhnswNewNode *v)
  * Keeps x reachable after the link n -> x was dropped from n's level-0
  * list (the new list in nrec): step 2 of the file header.  May change v's
  * list in memory (RUHNSW_KEEP_ADOPTED: the caller writes v's record with
- * n's).
+ * n's).  pend (may be NULL) holds the write step's records not written
+ * yet: the check, and the choice of the link v gives up to adopt
+ * (RuhnswBackedVictim, through v->pend), read them as written.
  */
 static RuhnswKeepResult
-RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x)
+RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x,
+					RuhnswPending *pend)
 {
 	for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID; k++)
 	{
@@ -877,7 +1011,7 @@ RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x
 			return RUHNSW_KEEP_LINKED;
 		}
 	}
-	if (RuhnswLinkedFromList(g, nrec, x, v->vid, v->scratch))
+	if (RuhnswLinkedFromList(g, nrec, x, v->vid, v->scratch, pend))
 		return RUHNSW_KEEP_LINKED;
 	return RuhnswAdopt(g, v, x, -1) ? RUHNSW_KEEP_ADOPTED : RUHNSW_KEEP_FAILED;
 }
@@ -933,7 +1067,7 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 			continue;
 		/* only the old entry point is pinned yet, so adopting succeeds */
 		if (r == RUHNSW_LINK_REPLACED &&
-			RuhnswKeepReachable(g, v, nrec, dropped) == RUHNSW_KEEP_FAILED)
+			RuhnswKeepReachable(g, v, nrec, dropped, NULL) == RUHNSW_KEEP_FAILED)
 			continue;
 		RuhnswWriteTwo(g, v->vid, v->rec, n, nrec);
 		pfree(nrec);
@@ -1020,7 +1154,7 @@ RuhnswLinkAll(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *nsel, int
 				RuhnswWriteNode(g, n, nrec);
 				break;
 			case RUHNSW_LINK_REPLACED:
-				switch (RuhnswKeepReachable(g, v, nrec, dropped))
+				switch (RuhnswKeepReachable(g, v, nrec, dropped, NULL))
 				{
 					case RUHNSW_KEEP_LINKED:
 						RuhnswWriteNode(g, n, nrec);
@@ -1034,101 +1168,6 @@ RuhnswLinkAll(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *nsel, int
 				break;
 		}
 	}
-}
-
-/*
- * Records that a write step collects to write together (write_lock
- * path): at most RUHNSW_MAX_WRITE of them, on at most
- * MAX_GENERIC_XLOG_PAGES level-0 and upper pages, each a change that only
- * adds a link (RUHNSW_LINK_ADDED) or prunes an upper list, so they may be
- * written in one WAL record, in any order, later in the same write step:
- * none of them drops a level-0 link, so none can take a node out of R.
- */
-typedef struct RuhnswPending
-{
-	int			n;
-	uint32		vids[RUHNSW_MAX_WRITE];
-	char	   *recs[RUHNSW_MAX_WRITE]; /* nodesize buffers */
-	int			nblks;
-	BlockNumber blks[MAX_GENERIC_XLOG_PAGES];
-} RuhnswPending;
-
-/* Writes the pending records, if any, in one WAL record. */
-static void
-RuhnswPendingFlush(RuhnswGraph *g, RuhnswPending *p)
-{
-	if (p->n > 0)
-		RuhnswWriteNodes(g, p->n, p->vids, (const char *const *) p->recs);
-	p->n = 0;
-	p->nblks = 0;
-}
-
-/* Writes the pending records first if vid is one of them. */
-static void
-RuhnswPendingFlushIf(RuhnswGraph *g, RuhnswPending *p, uint32 vid)
-{
-	for (int i = 0; i < p->n; i++)
-	{
-		if (p->vids[i] == vid)
-		{
-			RuhnswPendingFlush(g, p);
-			return;
-		}
-	}
-}
-
-/*
- * Adds vid's new record rec (a full record of an existing node, vid not
- * pending) to the pending records, writing them first when it would not
- * fit: too many records, or more than MAX_GENERIC_XLOG_PAGES pages.  A
- * record of level >= 1 without an upper record yet is written alone
- * (RuhnswWriteNodes allocates the upper record then).
- */
-static void
-RuhnswPendingAdd(RuhnswGraph *g, RuhnswPending *p, uint32 vid, const char *rec)
-{
-	const RuhnswNodeHeader *hdr = (const RuhnswNodeHeader *) rec;
-	BlockNumber blk[2] = {InvalidBlockNumber, InvalidBlockNumber};
-	int			nb = 0;
-	int			add = 0;
-
-	blk[nb++] = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
-	if (hdr->level >= 1)
-	{
-		if (!(hdr->flags & RUHNSW_NODE_UPPER))
-		{
-			RuhnswPendingFlush(g, p);
-			RuhnswWriteNode(g, vid, rec);
-			return;
-		}
-		blk[nb++] = RuhnswUpperBlock(g->group_pages,
-									 RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
-									 RuhnswUpperDelta(hdr->upper));
-	}
-	for (int k = 0; k < nb; k++)
-	{
-		bool		have = false;
-
-		for (int j = 0; j < p->nblks && !have; j++)
-			have = p->blks[j] == blk[k];
-		for (int j = 0; j < k && !have; j++)
-			have = blk[j] == blk[k];
-		if (!have)
-			add++;
-	}
-	if (p->n >= RUHNSW_MAX_WRITE || p->nblks + add > MAX_GENERIC_XLOG_PAGES)
-		RuhnswPendingFlush(g, p);
-	for (int k = 0; k < nb; k++)
-	{
-		bool		have = false;
-
-		for (int j = 0; j < p->nblks && !have; j++)
-			have = p->blks[j] == blk[k];
-		if (!have)
-			p->blks[p->nblks++] = blk[k];
-	}
-	memcpy(p->recs[p->n], rec, g->nodesize);
-	p->vids[p->n++] = vid;
 }
 
 /*
@@ -1161,6 +1200,7 @@ RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *ns
 	float	   *pdist;
 	RuhnswPending pend;
 	bool		inside = false; /* in a write step */
+	bool		fresh = false;	/* v's lists re-read in this write step */
 
 	for (int lc = top; lc >= 0; lc--)
 		maxplans += nsel[lc];
@@ -1203,6 +1243,7 @@ RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *ns
 	pend.nblks = 0;
 	for (int i = 0; i < RUHNSW_MAX_WRITE; i++)
 		pend.recs[i] = palloc(g->nodesize);
+	v->pend = &pend;
 
 	for (int i = 0; i < nplans; i++)
 	{
@@ -1216,6 +1257,7 @@ RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *ns
 		{
 			RuhnswBeginWrites(g);
 			inside = true;
+			fresh = false;
 		}
 		/* a record of n pending from an upper level: the page first */
 		RuhnswPendingFlushIf(g, &pend, n);
@@ -1225,30 +1267,30 @@ RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *ns
 			RuhnswPendingAdd(g, &pend, n, nrec);
 		else if (r == RUHNSW_LINK_REPLACED)
 		{
-			/* step 2's pruning: on the graph as it is */
-			RuhnswPendingFlush(g, &pend);
-			RuhnswRefreshNew(g, v);
-			switch (RuhnswKeepReachable(g, v, nrec, dropped))
+			/* step 2's pruning, on the graph with the pending records */
+			if (!fresh)
+				RuhnswRefreshNew(g, v);
+			fresh = true;
+			switch (RuhnswKeepReachable(g, v, nrec, dropped, &pend))
 			{
 				case RUHNSW_KEEP_LINKED:
-					RuhnswWriteNode(g, n, nrec);
+					RuhnswPendingAdd(g, &pend, n, nrec);
 					break;
 				case RUHNSW_KEEP_ADOPTED:
-					RuhnswWriteTwo(g, vid, v->rec, n, nrec);
+					/* v's new list first (alone it keeps R), then n's */
+					RuhnswPendingAdd(g, &pend, vid, v->rec);
+					RuhnswPendingAdd(g, &pend, n, nrec);
 					break;
 				case RUHNSW_KEEP_FAILED:
 					break;		/* n keeps its list */
 			}
-			RuhnswEndWrites(g);
-			inside = false;
-			continue;
 		}
 
 		/*
 		 * A step ends with a full WAL record (or the last plan, or the
 		 * last upper-level one), so that no step holds the lock long.
 		 */
-		if (pend.n >= RUHNSW_MAX_WRITE || pend.nblks >= MAX_GENERIC_XLOG_PAGES - 1 ||
+		if (pend.n >= RUHNSW_MAX_WRITE || pend.nblks >= MAX_GENERIC_XLOG_PAGES ||
 			i + 1 == nplans || (lc > 0 && plevel[i + 1] == 0))
 		{
 			RuhnswPendingFlush(g, &pend);
@@ -1257,6 +1299,7 @@ RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *ns
 		}
 	}
 	Assert(!inside && pend.n == 0);
+	v->pend = NULL;
 }
 
 /*
@@ -1367,6 +1410,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	RuhnswVidSetInit(&v.pinset, 4 * v.count);
 	v.visible = false;
 	v.scratch = palloc(g->nodesize);
+	v.pend = NULL;
 	for (int i = 0; i < nsel[0]; i++)
 		v.dist[i] = sel[0][i].dist;
 	/* step 4, prepared: a pinned link to the entry point v replaces */
@@ -1436,6 +1480,23 @@ RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid)
 	nonzero = RvStoreScoreQueryNorm(q) > 0;
 	RuhnswQueryEnd(q);
 	return nonzero;
+}
+
+/*
+ * True if vid has a live node (used, not deleted) in g's index, as a read
+ * of its level-0 record under its page's share lock sees it.
+ */
+static bool
+RuhnswNodeIsLive(RuhnswGraph *g, uint32 vid)
+{
+	char	   *rec = palloc(g->nodesize);
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	bool		live;
+
+	live = RuhnswReadNodeLevel0(g, vid, rec) &&
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) == RUHNSW_NODE_USED;
+	pfree(rec);
+	return live;
 }
 
 /* Raises the error for a vector of another store than the index's. */
@@ -1591,11 +1652,19 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	/*
 	 * A row version sharing a live node's vid: record its TID, no graph
 	 * insert.  A write step, so that no other insert's write step rewrites
-	 * the node's record from a copy read before the TID was added.
+	 * the node's record from a copy read before the TID was added.  Most
+	 * vids are new: when a read of vid's level-0 record (its page's share
+	 * lock) finds no live node, there is no write step here; an insert of
+	 * the same vid that writes its node meanwhile is one step 1 of
+	 * RuhnswInsertNode finds, in its write step.
 	 */
-	RuhnswBeginWrites(g);
-	added = RuhnswAddTid(g, heap, (uint32) vid, heap_tid);
-	RuhnswEndWrites(g);
+	added = false;
+	if (RuhnswNodeIsLive(g, (uint32) vid))
+	{
+		RuhnswBeginWrites(g);
+		added = RuhnswAddTid(g, heap, (uint32) vid, heap_tid);
+		RuhnswEndWrites(g);
+	}
 	if (!added &&
 		RuhnswVectorIndexable(g, (uint32) vid) &&
 		RuhnswInsertNode(g, (uint32) vid, heap_tid))
