@@ -268,7 +268,7 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
 
 /*
  * The list-distance cache (aminsert only, g->lists set): backend-local,
- * for one index at a time (by relfilenode), the distances from a node n
+ * one per index file (by relfilenode, a few at a time), the distances from a node n
  * to the vids of one of its lists (n, level) as this backend last read,
  * computed or wrote that list.  A full list's update needs n's distance to
  * each of its neighbours (RuhnswLinkIntoKnown); inserts touch the same
@@ -288,8 +288,9 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
  * matter of graph quality only, as reachability (step 2 of the header)
  * never looks at distances.
  */
+#define RUHNSW_LCACHE_MAPS		4	/* indexes with a cache at once */
 #define RUHNSW_LCACHE_MIN		1024
-#define RUHNSW_LCACHE_BYTES		(8 * 1024 * 1024)
+#define RUHNSW_LCACHE_BYTES		(8 * 1024 * 1024)	/* at most, each */
 
 typedef struct RuhnswListCache
 {
@@ -304,26 +305,35 @@ typedef struct RuhnswListCache
 	float	   *dists;			/* stride per entry, NaN: not known */
 } RuhnswListCache;
 
-static RuhnswListCache ruhnsw_lcache;
+static RuhnswListCache ruhnsw_lcaches[RUHNSW_LCACHE_MAPS];
+static int	ruhnsw_lcache_next = 0;
 
 /*
- * RuhnswListCacheFor: the list-distance cache for g's index, emptied and
- * sized for it (in TopMemoryContext) when it held another index's or
- * another m's entries.  Returns it; g->lists is set to it by aminsert.
+ * RuhnswListCacheFor: the list-distance cache of g's index: found among
+ * the backend's RUHNSW_LCACHE_MAPS caches, else the next one round robin,
+ * emptied and sized for it (in TopMemoryContext; one entry per expected
+ * list, within RUHNSW_LCACHE_BYTES).  Returns it; aminsert sets g->lists
+ * to it.  Reads the index size only when it sets a cache up.
  */
 static RuhnswListCache *
 RuhnswListCacheFor(RuhnswGraph *g)
 {
-	RuhnswListCache *c = &ruhnsw_lcache;
+	RuhnswListCache *c;
 	int			stride = 2 * g->m;
 	Size		entbytes = sizeof(uint32) + 2 + sizeof(ItemPointerData) +
 		(sizeof(uint32) + sizeof(float)) * stride;
 	uint64		want;
 	uint32		n = RUHNSW_LCACHE_MIN;
 
-	if (c->keys != NULL && RelFileNodeEquals(c->node, g->index->rd_node) &&
-		c->stride == stride)
-		return c;
+	for (int i = 0; i < RUHNSW_LCACHE_MAPS; i++)
+	{
+		c = &ruhnsw_lcaches[i];
+		if (c->keys != NULL && RelFileNodeEquals(c->node, g->index->rd_node) &&
+			c->stride == stride)
+			return c;
+	}
+	c = &ruhnsw_lcaches[ruhnsw_lcache_next];
+	ruhnsw_lcache_next = (ruhnsw_lcache_next + 1) % RUHNSW_LCACHE_MAPS;
 	want = 2 * RuhnswNumVids(g->nodes_per_page, g->group_pages,
 							 RelationGetNumberOfBlocks(g->index));
 	while (n < want && (Size) n * 2 * entbytes <= RUHNSW_LCACHE_BYTES)
