@@ -858,9 +858,37 @@ RuhnswPendingAdd(RuhnswGraph *g, RuhnswPending *p, uint32 vid, const char *rec)
 }
 
 /*
+ * What the list cache (g->lists) says of c's level-0 list: -1 nothing
+ * (no entry), else whether it holds x.  A hint only: an entry is the list
+ * as this backend last saw it.
+ */
+static int
+RuhnswListCacheHolds(RuhnswGraph *g, uint32 c, uint32 x)
+{
+	RuhnswListCache *lc = g->lists;
+	uint32		e;
+	const uint32 *evids;
+
+	if (lc == NULL)
+		return -1;
+	e = RuhnswListCacheSlot(lc, c, 0);
+	if (lc->keys[e] != c || lc->levels[e] != 0)
+		return -1;
+	evids = lc->vids + (Size) e * lc->stride;
+	for (int j = 0; j < lc->counts[e]; j++)
+		if (evids[j] == x)
+			return 1;
+	return 0;
+}
+
+/*
  * True if a live node c of the level-0 list of nrec (c neither v nor x)
- * links to x at level 0.  Reads each c into scratch, the pending record
- * when pend (may be NULL) holds one.
+ * links to x at level 0, as read (each c into scratch, the pending record
+ * when pend, which may be NULL, holds one).  With the list cache, only the
+ * c whose cached list holds x, or that have no entry, are read: the rest
+ * are taken not to link to x.  A false answer is always safe (the caller
+ * then has v adopt x, or n keep its list), so a stale entry costs at most
+ * an adoption; a true one is always read from the record.
  */
 static bool
 RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char *scratch,
@@ -876,7 +904,7 @@ RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char 
 	{
 		uint32		c = nslots[i];
 
-		if (c == v || c == x)
+		if (c == v || c == x || RuhnswListCacheHolds(g, c, x) == 0)
 			continue;
 		if (!RuhnswPendingRead(g, pend, c, scratch, true) ||
 			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
