@@ -5,7 +5,11 @@
 #   - single-row INSERT rows/s into a table with a vector index and a
 #     primary key, pgbench -M prepared with a custom script, 1 and 4
 #     clients (N_PGBENCH rows per run);
-#   - one COPY of N_COPY rows into that indexed table, rows/s;
+#   - backend CPU ms per single-row INSERT: one session inserts N_CPU
+#     rows one statement each (a DO loop, no commit per row), its
+#     utime + stime from /proc/self/stat before and after (the figure a
+#     shared machine's load and its fsync latency disturb least);
+#   - a COPY of N_COPY rows into that indexed table, rows/s;
 #   - WAL records per single-row INSERT (heap, btree, index and commit
 #     records; pg_stat_wal around the last 1-client pgbench run);
 # on a table of BASE random DIMS-dimensional vectors indexed with m = 16,
@@ -32,7 +36,13 @@ BASE=${BASE:-10000}
 N_PGBENCH=${N_PGBENCH:-2000}
 N_COPY=${N_COPY:-5000}
 ROUNDS=${ROUNDS:-1}
-NSRC=3000
+# every pgbench INSERT copies a row of its own (a sequence walks ins_src):
+# pgvector files a vector equal to an indexed one's as another heap TID
+# of that element, without a graph insert, so repeated vectors would
+# flatter it; ruvector inserts every row.  1- and 4-client runs, ROUNDS
+# each, at most N_PGBENCH rows a run.
+N_CPU=$((N_PGBENCH / 2))
+NSRC=$((2 * ROUNDS * N_PGBENCH + ROUNDS * N_CPU))
 
 say() { printf '\n== %s\n' "$*"; }
 ratio() {
@@ -97,10 +107,10 @@ for sys in $SYSTEMS; do
 	t0=$(date +%s.%N)
 	sqldb $db -c "CREATE INDEX ON ins_t USING $am (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)"
 	R[$sys,build]=$(printf '%.2f' "$(echo "$(date +%s.%N) - $t0" | bc -l)")
-	sqldb $db -c "VACUUM ANALYZE ins_t" -c "VACUUM ANALYZE ins_src" -c "CHECKPOINT"
+	sqldb $db -c "CREATE SEQUENCE ins_src_seq" \
+		-c "VACUUM ANALYZE ins_t" -c "VACUUM ANALYZE ins_src" -c "CHECKPOINT"
 	cat > "$W/ins-$sys.sql" <<EOF
-\\set r random(1, $NSRC)
-INSERT INTO ins_t (embedding) SELECT embedding FROM ins_src WHERE id = :r;
+INSERT INTO ins_t (embedding) SELECT embedding FROM ins_src WHERE id = (SELECT nextval('ins_src_seq'));
 EOF
 	chmod 644 "$W/ins-$sys.sql"
 done
@@ -134,6 +144,31 @@ for c in 1 4; do
 	done
 done
 
+# backend CPU per INSERT, ROUNDS rounds alternating; median
+ticks="(string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' '))"
+cat > "$W/cpu.sql" <<EOF
+SELECT ${ticks}[12]::bigint + ${ticks}[13]::bigint AS t0 \\gset
+DO \$\$ DECLARE k bigint; BEGIN FOR i IN 1..$N_CPU LOOP k := nextval('ins_src_seq');
+	INSERT INTO ins_t (embedding) SELECT embedding FROM ins_src WHERE id = k; END LOOP; END \$\$;
+SELECT round((${ticks}[12]::bigint + ${ticks}[13]::bigint - :t0) * 1000.0 / $(getconf CLK_TCK) / $N_CPU, 3);
+EOF
+chmod 644 "$W/cpu.sql"
+declare -A U
+for r in $(seq "$ROUNDS"); do
+	for sys in $SYSTEMS; do
+		if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
+		say "$sys: backend CPU per single-row INSERT, $N_CPU rows in one session (round $r of $ROUNDS)"
+		ms=$(sqldb $db -f "$W/cpu.sql" | tail -1)
+		[[ "$ms" =~ ^[0-9.]+$ ]] || { echo "$ms"; echo "no CPU figure" >&2; exit 1; }
+		echo "$ms ms"
+		U[$sys]="${U[$sys]:-} $ms"
+	done
+done
+for sys in $SYSTEMS; do
+	# shellcheck disable=SC2086
+	R[$sys,cpu]=$(median ${U[$sys]})
+done
+
 declare -A C
 for r in $(seq "$ROUNDS"); do
 	for sys in $SYSTEMS; do
@@ -161,6 +196,7 @@ line() { printf '%-44s %12s %12s %8s\n' "$1" "${R[ruvector,$2]}" "${R[pgvector,$
 line "INSERT rows/s, pgbench, 1 client" ins_c1
 line "INSERT rows/s, pgbench, 4 clients" ins_c4
 line "COPY $N_COPY rows into indexed table, rows/s" copy
+printf '%-44s %12s %12s %8s\n' "backend CPU ms per INSERT (lower wins)" "${R[ruvector,cpu]}" "${R[pgvector,cpu]:--}" "$(ratio "${R[ruvector,cpu]}" "${R[pgvector,cpu]:-}")"
 printf '%-44s %12s %12s %8s\n' "WAL records per INSERT (lower wins)" "${R[ruvector,walrec]}" "${R[pgvector,walrec]:--}" "$(ratio "${R[ruvector,walrec]}" "${R[pgvector,walrec]:-}")"
 printf '%-44s %12s %12s %8s\n' "index build seconds (BASE rows; lower wins)" "${R[ruvector,build]}" "${R[pgvector,build]:--}" "$(ratio "${R[ruvector,build]}" "${R[pgvector,build]:-}")"
 printf '%-44s %12s %12s\n' "rows in the table at the end" "${R[ruvector,rows]}" "${R[pgvector,rows]:--}"
