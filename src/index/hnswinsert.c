@@ -62,7 +62,12 @@
  *
  * The list cache.  A full list's update needs n's distances to its
  * neighbours; RuhnswListCache keeps those this backend has computed (see
- * there), so mostly only a list's new members are scored.
+ * there), so mostly only a list's new members are scored.  Its lists also
+ * tell the reachability check of a dropped link n -> x which of n's
+ * neighbours to read (RuhnswLinkedFromList): those whose cached list
+ * holds x or that it does not know.  The check believes only what it
+ * reads, and a "not linked" answer only makes v adopt x (or n keep its
+ * list), so a stale entry costs an adoption, never reachability.
  *
  * Distances.  Every distance goes through a scorer (rv_score.h): the new
  * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for

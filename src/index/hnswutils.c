@@ -628,8 +628,8 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
  * distinct vids with srcs[i] (full in-memory records), all or none: in
  * memory copies; on pages one GenericXLog record covering those of their
  * level-0 and upper pages (at most 4: more is an internal error) whose
- * bytes change, none when
- * nothing changes (or plain dirty pages in an unlogged build), so crash
+ * bytes change, none when nothing changes (or plain dirty pages in an
+ * unlogged build), so crash
  * recovery replays every change or none of them.  A node of
  * level >= 1 keeps the upper record its header or its stored record names;
  * one that has none yet gets one allocated here, in the same WAL record:
