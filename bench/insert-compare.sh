@@ -5,7 +5,13 @@
 #   - single-row INSERT rows/s into a table with a vector index and a
 #     primary key, pgbench -M prepared with a custom script, 1 and 4
 #     clients (N_PGBENCH rows per run);
-#   - one COPY of N_COPY rows into that indexed table, rows/s;
+#   - backend CPU ms per single-row INSERT: one session inserts N_CPU
+#     rows one statement each (a DO loop, no commit per row), its
+#     utime + stime from /proc/self/stat before and after (the figure a
+#     shared machine's load and its fsync latency disturb least);
+#   - a COPY of N_COPY rows into that indexed table, rows/s;
+#   - WAL records per single-row INSERT (heap, btree, index and commit
+#     records; pg_stat_wal around the last 1-client pgbench run);
 # on a table of BASE random DIMS-dimensional vectors indexed with m = 16,
 # ef_construction = 64 (ruhnsw on a ruvector table; hnsw on a heap table
 # with a vector column in database pgv).  Prints each figure and the ratio
@@ -16,7 +22,8 @@
 # the inserts, default 10000), N_PGBENCH (rows per pgbench run, default
 # 2000), N_COPY (default 5000), ROUNDS (default 1: the pgbench runs are
 # repeated, ruvector and pgvector alternating, and each system's median
-# rows/s is reported), RV_SKIP_PGVECTOR=1.  Called from another script
+# rows/s is reported; so are the COPYs, each adding N_COPY rows),
+# RV_SKIP_PGVECTOR=1.  Called from another script
 # that holds the install lock on descriptor 9, it is told so with
 # RV_INSTALL_LOCK_HELD=1.  RV_PG_CONFIG=/path/to/pg_config runs against a
 # private PostgreSQL installation instead of the system one: the extension
@@ -29,7 +36,13 @@ BASE=${BASE:-10000}
 N_PGBENCH=${N_PGBENCH:-2000}
 N_COPY=${N_COPY:-5000}
 ROUNDS=${ROUNDS:-1}
-NSRC=3000
+# every pgbench INSERT copies a row of its own (a sequence walks ins_src):
+# pgvector files a vector equal to an indexed one's as another heap TID
+# of that element, without a graph insert, so repeated vectors would
+# flatter it; ruvector inserts every row.  1- and 4-client runs, ROUNDS
+# each, at most N_PGBENCH rows a run.
+N_CPU=$((N_PGBENCH / 2))
+NSRC=$((2 * ROUNDS * N_PGBENCH + ROUNDS * N_CPU))
 
 say() { printf '\n== %s\n' "$*"; }
 ratio() {
@@ -94,10 +107,10 @@ for sys in $SYSTEMS; do
 	t0=$(date +%s.%N)
 	sqldb $db -c "CREATE INDEX ON ins_t USING $am (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)"
 	R[$sys,build]=$(printf '%.2f' "$(echo "$(date +%s.%N) - $t0" | bc -l)")
-	sqldb $db -c "VACUUM ANALYZE ins_t" -c "VACUUM ANALYZE ins_src" -c "CHECKPOINT"
+	sqldb $db -c "CREATE SEQUENCE ins_src_seq" \
+		-c "VACUUM ANALYZE ins_t" -c "VACUUM ANALYZE ins_src" -c "CHECKPOINT"
 	cat > "$W/ins-$sys.sql" <<EOF
-\\set r random(1, $NSRC)
-INSERT INTO ins_t (embedding) SELECT embedding FROM ins_src WHERE id = :r;
+INSERT INTO ins_t (embedding) SELECT embedding FROM ins_src WHERE id = (SELECT nextval('ins_src_seq'));
 EOF
 	chmod 644 "$W/ins-$sys.sql"
 done
@@ -110,8 +123,15 @@ for c in 1 4; do
 		for sys in $SYSTEMS; do
 			if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
 			say "$sys: pgbench -M prepared, single-row INSERT into the indexed table, $c client(s), $N_PGBENCH rows (round $r of $ROUNDS)"
+			w0=$(sqldb postgres -c "SELECT wal_records FROM pg_stat_wal")
 			out=$(rv_as_owner env PGDATABASE=$db pgbench -n -M prepared -f "$W/ins-$sys.sql" \
 				-c $c -j $c -t $((N_PGBENCH / c)) 2>&1)
+			if [ $c = 1 ]; then
+				# the backends report their WAL statistics as they exit
+				sleep 1
+				w1=$(sqldb postgres -c "SELECT wal_records FROM pg_stat_wal")
+				R[$sys,walrec]=$(printf '%.1f' "$(echo "($w1 - $w0) / ($N_PGBENCH / $c * $c)" | bc -l)")
+			fi
 			tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out")
 			[ -n "$tps" ] || { echo "$out"; echo "pgbench gave no tps" >&2; exit 1; }
 			echo "$tps rows/s"
@@ -124,23 +144,59 @@ for c in 1 4; do
 	done
 done
 
+# backend CPU per INSERT, ROUNDS rounds alternating; median
+ticks="(string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' '))"
+cat > "$W/cpu.sql" <<EOF
+SELECT ${ticks}[12]::bigint + ${ticks}[13]::bigint AS t0 \\gset
+DO \$\$ DECLARE k bigint; BEGIN FOR i IN 1..$N_CPU LOOP k := nextval('ins_src_seq');
+	INSERT INTO ins_t (embedding) SELECT embedding FROM ins_src WHERE id = k; END LOOP; END \$\$;
+SELECT round((${ticks}[12]::bigint + ${ticks}[13]::bigint - :t0) * 1000.0 / $(getconf CLK_TCK) / $N_CPU, 3);
+EOF
+chmod 644 "$W/cpu.sql"
+declare -A U
+for r in $(seq "$ROUNDS"); do
+	for sys in $SYSTEMS; do
+		if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
+		say "$sys: backend CPU per single-row INSERT, $N_CPU rows in one session (round $r of $ROUNDS)"
+		ms=$(sqldb $db -f "$W/cpu.sql" | tail -1)
+		[[ "$ms" =~ ^[0-9.]+$ ]] || { echo "$ms"; echo "no CPU figure" >&2; exit 1; }
+		echo "$ms ms"
+		U[$sys]="${U[$sys]:-} $ms"
+	done
+done
+for sys in $SYSTEMS; do
+	# shellcheck disable=SC2086
+	R[$sys,cpu]=$(median ${U[$sys]})
+done
+
+declare -A C
+for r in $(seq "$ROUNDS"); do
+	for sys in $SYSTEMS; do
+		if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
+		say "$sys: COPY of $N_COPY rows into the indexed table (round $r of $ROUNDS)"
+		sqldb $db -c "CHECKPOINT"
+		out=$(sqldb $db -c '\timing on' -c "\\copy ins_t (embedding) FROM '$W/copy-vec.copy'")
+		ms=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out")
+		[ -n "$ms" ] || { echo "$out"; echo "COPY gave no time" >&2; exit 1; }
+		rps=$(printf '%.0f' "$(echo "$N_COPY * 1000 / $ms" | bc -l)")
+		echo "$ms ms, $rps rows/s"
+		C[$sys]="${C[$sys]:-} $rps"
+	done
+done
 for sys in $SYSTEMS; do
 	if [ $sys = ruvector ]; then db=postgres; else db=pgv; fi
-	say "$sys: COPY of $N_COPY rows into the indexed table"
-	sqldb $db -c "CHECKPOINT"
-	out=$(sqldb $db -c '\timing on' -c "\\copy ins_t (embedding) FROM '$W/copy-vec.copy'")
-	ms=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out")
-	[ -n "$ms" ] || { echo "$out"; echo "COPY gave no time" >&2; exit 1; }
-	R[$sys,copy]=$(printf '%.0f' "$(echo "$N_COPY * 1000 / $ms" | bc -l)")
-	echo "$ms ms, ${R[$sys,copy]} rows/s"
+	# shellcheck disable=SC2086
+	R[$sys,copy]=$(printf '%.0f' "$(median ${C[$sys]})")
 	R[$sys,rows]=$(sqldb $db -c "SELECT count(*) FROM ins_t")
 done
 
-say "indexed writes, ruvector_tam vs pgvector ${R[pgv_version]:-(absent)}: $DIMS dims, $BASE rows indexed first, m = 16, ef_construction = 64; INSERT rows/s the median of $ROUNDS round(s)"
+say "indexed writes, ruvector_tam vs pgvector ${R[pgv_version]:-(absent)}: $DIMS dims, $BASE rows indexed first, m = 16, ef_construction = 64; INSERT and COPY rows/s the median of $ROUNDS round(s)"
 printf '%-44s %12s %12s %8s\n' "(ratio = ruvector / pgvector)" ruvector pgvector ratio
 line() { printf '%-44s %12s %12s %8s\n' "$1" "${R[ruvector,$2]}" "${R[pgvector,$2]:--}" "$(ratio "${R[ruvector,$2]}" "${R[pgvector,$2]:-}")"; }
 line "INSERT rows/s, pgbench, 1 client" ins_c1
 line "INSERT rows/s, pgbench, 4 clients" ins_c4
 line "COPY $N_COPY rows into indexed table, rows/s" copy
+printf '%-44s %12s %12s %8s\n' "backend CPU ms per INSERT (lower wins)" "${R[ruvector,cpu]}" "${R[pgvector,cpu]:--}" "$(ratio "${R[ruvector,cpu]}" "${R[pgvector,cpu]:-}")"
+printf '%-44s %12s %12s %8s\n' "WAL records per INSERT (lower wins)" "${R[ruvector,walrec]}" "${R[pgvector,walrec]:--}" "$(ratio "${R[ruvector,walrec]}" "${R[pgvector,walrec]:-}")"
 printf '%-44s %12s %12s %8s\n' "index build seconds (BASE rows; lower wins)" "${R[ruvector,build]}" "${R[pgvector,build]:--}" "$(ratio "${R[ruvector,build]}" "${R[pgvector,build]:-}")"
 printf '%-44s %12s %12s\n' "rows in the table at the end" "${R[ruvector,rows]}" "${R[pgvector,rows]:--}"

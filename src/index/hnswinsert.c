@@ -10,8 +10,9 @@
  * so never overlap an insert.  An insert's search (greedy descent, the
  * ef_construction searches, the selection of its own neighbours) reads
  * records one at a time under their page's buffer lock, as scans do.
- * Each of its write steps (one WAL record of steps 1 to 3 below, with the
- * reads and checks that decide it) runs under the metapage's buffer lock
+ * Each of its write steps (step 1 below, or a few back-links of steps 2
+ * and 3 written in one WAL record, with the reads and checks that decide
+ * them) runs under the metapage's buffer lock
  * in exclusive mode (g->write_lock; RuhnswBeginWrites), so the step reads,
  * modifies and writes back records, and its reachability check reads other
  * nodes' records, without racing another writer: write steps are
@@ -45,6 +46,29 @@
  * keeping its full list without v) ends there, without a write step: it
  * writes nothing, so it cannot affect R.
  *
+ * Collected writes.  The back-links of steps 2 and 3 are all planned
+ * first, then confirmed and written in few write steps
+ * (RuhnswLinkAllPlanned): their new records, v's own among them when it
+ * adopts, are collected (RuhnswPending) and written together, up to
+ * RUHNSW_MAX_WRITE records on at most MAX_GENERIC_XLOG_PAGES pages in one
+ * WAL record and one write step.  Every read that decides a later change
+ * of the step (the confirmation's re-read, the reachability check of a
+ * dropped link, RuhnswBackedVictim) sees the collected records as written
+ * (RuhnswPendingRead), so each change is decided on the graph as the
+ * changes before it left it, and their WAL records come first or are the
+ * same one: after every WAL record the graph is one that a sequence of
+ * single changes, each keeping R (below), reaches.  A 100-d INSERT writes
+ * 12 WAL records (heap, btree and commit included) where it wrote 23.
+ *
+ * The list cache.  A full list's update needs n's distances to its
+ * neighbours; RuhnswListCache keeps those this backend has computed (see
+ * there), so mostly only a list's new members are scored.  Its lists also
+ * tell the reachability check of a dropped link n -> x which of n's
+ * neighbours to read (RuhnswLinkedFromList): those whose cached list
+ * holds x or that it does not know.  The check believes only what it
+ * reads, and a "not linked" answer only makes v adopt x (or n keep its
+ * list), so a stale entry costs an adoption, never reachability.
+ *
  * Distances.  Every distance goes through a scorer (rv_score.h): the new
  * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for
  * that neighbour's list; no vector leaves the store.  The search records
@@ -60,9 +84,9 @@
  * An insert of v keeps every node of R in R and adds v, and it does so
  * after each of its WAL records, so neither a crash nor the write steps of
  * other sessions' inserts (which run before or after each of ours, never
- * inside one) can leave a node unreachable.  The steps, each one WAL
- * record (RuhnswWriteNodes, at most two records with their level-0 and
- * upper pages):
+ * inside one) can leave a node unreachable.  The steps (RuhnswWriteNodes;
+ * step 1 is one WAL record, steps 2 and 3 are collected as above, the
+ * change of one link n -> v, with v's adoption, the unit of the proof):
  *	1. v's record together with its first in-link: the level-0 link
  *	   n0 -> v from the nearest live node n0 the search found (the entry
  *	   point if it found none), a node of R; v's upper record, when its
@@ -76,7 +100,9 @@
  *	   some live node c that n still links to (v included) links to x, so
  *	   a walk can go n -> c -> x; or v adopts x: v's level-0 list gets a
  *	   link to x (appended, or replacing v's farthest link that is not an
- *	   adopted one) in the same WAL record.  A link of v that is adopted,
+ *	   adopted one) in the same WAL record as n's change, or (collected
+ *	   writes) in an earlier one: the adoption alone keeps R, as the
+ *	   link it replaces is an unpinned one, see below.  A link of v that is adopted,
  *	   or checked as v -> x here, is pinned: this insert never drops it.
  *	   When every link of v is pinned (or, with concurrent inserts, the
  *	   farthest unpinned one v -> y is not backed by another link to y
@@ -87,9 +113,8 @@
  *	   only v's pinned links, so dropping an unpinned one to adopt loses
  *	   nothing; with other inserts in between, a walk through v -> y now
  *	   goes v -> c -> y.
- *	3. back-links of the upper levels, each written alone; pruning there
- *	   cannot affect R (R and the search of a scan that reaches every node
- *	   are level 0).
+ *	3. back-links of the upper levels; pruning there cannot affect R (R
+ *	   and the search of a scan that reaches every node are level 0).
  *	4. when v's level exceeds the entry point's, v becomes the entry point
  *	   (the caller writes the metapage last); v's level-0 list holds a
  *	   pinned link to the old entry point from step 1 on, so R from v
@@ -108,9 +133,14 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/generic_xlog.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "common/hashfn.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -152,6 +182,8 @@ typedef struct RuhnswNewNode
 	bool		visible;		/* written (step 1): other inserts may link to
 								 * it, change its lists, rely on its links */
 	char	   *scratch;		/* a record buffer */
+	struct RuhnswPending *pend; /* the write step's records not written
+								 * yet (RuhnswLinkAllPlanned), or NULL */
 } RuhnswNewNode;
 
 /*
@@ -260,6 +292,185 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
 }
 
 /*
+ * The list-distance cache (aminsert only, g->lists set): backend-local,
+ * one per index file (by relfilenode, a few at a time), the distances from a node n
+ * to the vids of one of its lists (n, level) as this backend last read,
+ * computed or wrote that list.  A full list's update needs n's distance to
+ * each of its neighbours (RuhnswLinkIntoKnown); inserts touch the same
+ * nodes again and again (a COPY, a session's INSERTs), and most of a list
+ * is what it was, so those distances are looked up here instead of
+ * scored again.  Entries are direct-mapped by (n, level): a new entry
+ * replaces whatever held its slot.  Each entry holds the list's vids and
+ * their distances, NaN where not known yet.
+ *
+ * What an entry says is a fact about two vectors, not about the graph:
+ * d(n, c) stays true while neither vid is handed out again, so an entry
+ * needs no invalidation when lists change (a vid no longer listed is just
+ * not found).  A vid is reused only after VACUUM freed it (DESIGN: the
+ * vid rule); an entry is keyed with n's inline heap TID too, so a reused
+ * n misses.  A reused neighbour c could be given its old vector's
+ * distance: the selection heuristic then prunes on a wrong distance, a
+ * matter of graph quality only, as reachability (step 2 of the header)
+ * never looks at distances.
+ */
+#define RUHNSW_LCACHE_MAPS		4	/* indexes with a cache at once */
+#define RUHNSW_LCACHE_MIN		1024
+#define RUHNSW_LCACHE_BYTES		(8 * 1024 * 1024)	/* at most, each */
+
+typedef struct RuhnswListCache
+{
+	RelFileNode node;			/* the index file the entries are of */
+	int			stride;			/* list entries an entry holds: 2 * m */
+	uint32		mask;			/* entries - 1 (a power of two) */
+	uint32	   *keys;			/* n, or RUHNSW_INVALID_VID: empty */
+	uint8	   *levels;
+	uint8	   *counts;			/* vids in the entry's list */
+	ItemPointerData *tids;		/* n's inline TID when the entry was made */
+	uint32	   *vids;			/* stride per entry */
+	float	   *dists;			/* stride per entry, NaN: not known */
+} RuhnswListCache;
+
+static RuhnswListCache ruhnsw_lcaches[RUHNSW_LCACHE_MAPS];
+static int	ruhnsw_lcache_next = 0;
+
+/*
+ * RuhnswListCacheFor: the list-distance cache of g's index: found among
+ * the backend's RUHNSW_LCACHE_MAPS caches, else the next one round robin,
+ * emptied and sized for it (in TopMemoryContext; one entry per expected
+ * list, within RUHNSW_LCACHE_BYTES).  Returns it; aminsert sets g->lists
+ * to it.  Reads the index size only when it sets a cache up.
+ */
+static RuhnswListCache *
+RuhnswListCacheFor(RuhnswGraph *g)
+{
+	RuhnswListCache *c;
+	int			stride = 2 * g->m;
+	Size		entbytes = sizeof(uint32) + 2 + sizeof(ItemPointerData) +
+		(sizeof(uint32) + sizeof(float)) * stride;
+	uint64		want;
+	uint32		n = RUHNSW_LCACHE_MIN;
+
+	for (int i = 0; i < RUHNSW_LCACHE_MAPS; i++)
+	{
+		c = &ruhnsw_lcaches[i];
+		if (c->keys != NULL && RelFileNodeEquals(c->node, g->index->rd_node) &&
+			c->stride == stride)
+			return c;
+	}
+	c = &ruhnsw_lcaches[ruhnsw_lcache_next];
+	ruhnsw_lcache_next = (ruhnsw_lcache_next + 1) % RUHNSW_LCACHE_MAPS;
+	want = 2 * RuhnswNumVids(g->nodes_per_page, g->group_pages,
+							 RelationGetNumberOfBlocks(g->index));
+	while (n < want && (Size) n * 2 * entbytes <= RUHNSW_LCACHE_BYTES)
+		n <<= 1;
+	if (c->keys == NULL || c->mask + 1 != n || c->stride != stride)
+	{
+		if (c->keys != NULL)
+		{
+			pfree(c->keys);
+			pfree(c->levels);
+			pfree(c->counts);
+			pfree(c->tids);
+			pfree(c->vids);
+			pfree(c->dists);
+		}
+		c->keys = MemoryContextAlloc(TopMemoryContext, sizeof(uint32) * n);
+		c->levels = MemoryContextAlloc(TopMemoryContext, n);
+		c->counts = MemoryContextAlloc(TopMemoryContext, n);
+		c->tids = MemoryContextAlloc(TopMemoryContext, sizeof(ItemPointerData) * n);
+		c->vids = MemoryContextAlloc(TopMemoryContext, sizeof(uint32) * n * stride);
+		c->dists = MemoryContextAlloc(TopMemoryContext, sizeof(float) * n * stride);
+		c->mask = n - 1;
+		c->stride = stride;
+	}
+	for (uint32 i = 0; i < n; i++)
+		c->keys[i] = RUHNSW_INVALID_VID;
+	c->node = g->index->rd_node;
+	return c;
+}
+
+/* the slot of (n, level) in c */
+static inline uint32
+RuhnswListCacheSlot(RuhnswListCache *c, uint32 n, int level)
+{
+	return murmurhash32(n * (RUHNSW_MAX_LEVEL + 1) + level) & c->mask;
+}
+
+/*
+ * Fills dists[0..count) with n's distances to vids[0..count) (its list at
+ * level; tid is n's inline TID) that the cache knows, NaN for the others.
+ * Returns how many it knew.
+ */
+static int
+RuhnswListCacheGet(RuhnswGraph *g, uint32 n, int level, const ItemPointerData *tid,
+				   const uint32 *vids, int count, float *dists)
+{
+	RuhnswListCache *c = g->lists;
+	uint32		e;
+	const uint32 *evids;
+	const float *edists;
+	int			ecount;
+	int			known = 0;
+
+	for (int i = 0; i < count; i++)
+		dists[i] = get_float4_nan();
+	if (c == NULL)
+		return 0;
+	e = RuhnswListCacheSlot(c, n, level);
+	if (c->keys[e] != n || c->levels[e] != level || !ItemPointerEquals(&c->tids[e], unconstify(ItemPointerData *, tid)))
+		return 0;
+	evids = c->vids + (Size) e * c->stride;
+	edists = c->dists + (Size) e * c->stride;
+	ecount = c->counts[e];
+	for (int i = 0; i < count; i++)
+	{
+		/* lists mostly keep their order: try the same place first */
+		if (i < ecount && evids[i] == vids[i])
+		{
+			dists[i] = edists[i];
+		}
+		else
+		{
+			for (int j = 0; j < ecount; j++)
+			{
+				if (evids[j] == vids[i])
+				{
+					dists[i] = edists[j];
+					break;
+				}
+			}
+		}
+		if (!isnan(dists[i]))
+			known++;
+	}
+	return known;
+}
+
+/*
+ * Records n's list at level (count vids, their distances from n, NaN where
+ * unknown; tid is n's inline TID) in the cache, replacing the entry that
+ * held its slot.
+ */
+static void
+RuhnswListCachePut(RuhnswGraph *g, uint32 n, int level, const ItemPointerData *tid,
+				   const uint32 *vids, const float *dists, int count)
+{
+	RuhnswListCache *c = g->lists;
+	uint32		e;
+
+	if (c == NULL)
+		return;
+	Assert(count <= c->stride);
+	e = RuhnswListCacheSlot(c, n, level);
+	c->keys[e] = n;
+	c->levels[e] = (uint8) level;
+	c->counts[e] = (uint8) count;
+	c->tids[e] = *tid;
+	memcpy(c->vids + (Size) e * c->stride, vids, sizeof(uint32) * count);
+	memcpy(c->dists + (Size) e * c->stride, dists, sizeof(float) * count);
+}
+
+/*
  * The distance from the inserted vector (scorer q) to vid: the one the
  * insert's search computed (g->distmap), else computed now through q and
  * remembered.
@@ -326,16 +537,41 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 	}
 	if (k < count)
 	{
+		/* the cache learns d(n, v), keeping what it knew of the rest */
+		if (g->lists != NULL)
+		{
+			(void) RuhnswListCacheGet(g, n, level, &hdr->tid, slots + first, k, olddists);
+			olddists[k] = dist;
+		}
 		slots[first + k] = v;
+		if (g->lists != NULL)
+			RuhnswListCachePut(g, n, level, &hdr->tid, slots + first, olddists, k + 1);
 		return RUHNSW_LINK_ADDED;
 	}
 
-	/* n's distances to its neighbours, in one batch */
-	nq = RuhnswQueryNode(g, n);
+	/*
+	 * n's distances to its neighbours: those the list cache knows, the
+	 * others in one batch
+	 */
 	for (int i = 0; i < count; i++)
 		oldvids[i] = slots[first + i];
-	RuhnswDistances(g, nq, oldvids, count, olddists);
-	RuhnswQueryEnd(nq);
+	if (RuhnswListCacheGet(g, n, level, &hdr->tid, oldvids, count, olddists) < count)
+	{
+		uint32		missvids[RUHNSW_MAX_SLOTS];
+		float		missdists[RUHNSW_MAX_SLOTS];
+		int			nmiss = 0;
+
+		for (int i = 0; i < count; i++)
+			if (isnan(olddists[i]))
+				missvids[nmiss++] = oldvids[i];
+		nq = RuhnswQueryNode(g, n);
+		RuhnswDistances(g, nq, missvids, nmiss, missdists);
+		RuhnswQueryEnd(nq);
+		nmiss = 0;
+		for (int i = 0; i < count; i++)
+			if (isnan(olddists[i]))
+				olddists[i] = missdists[nmiss++];
+	}
 	cands = palloc(sizeof(RuhnswCand) * count);
 	for (int i = 0; i < count; i++)
 	{
@@ -383,6 +619,7 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 	{
 		if (!force)
 		{
+			RuhnswListCachePut(g, n, level, &hdr->tid, oldvids, olddists, count);
 			pfree(cands);
 			return RUHNSW_LINK_KEPT;
 		}
@@ -397,14 +634,20 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 			continue;
 		if (!vplaced && cands[i].dist > dist)
 		{
+			olddists[out] = dist;
 			slots[first + out++] = v;
 			vplaced = true;
 		}
+		olddists[out] = cands[i].dist;
 		slots[first + out++] = cands[i].vid;
 	}
 	if (!vplaced)
+	{
+		olddists[out] = dist;
 		slots[first + out++] = v;
+	}
 	Assert(out == count);
+	RuhnswListCachePut(g, n, level, &hdr->tid, slots + first, olddists, count);
 	pfree(cands);
 	return RUHNSW_LINK_REPLACED;
 }
@@ -493,11 +736,168 @@ RuhnswConfirmLink(RuhnswGraph *g, RuhnswLinkPlan *p, char *scratch, uint32 v, Rv
 }
 
 /*
- * True if a live node c of the level-0 list of nrec (c neither v nor x)
- * links to x at level 0.  Reads each c into scratch.
+ * Records that a write step collects to write together (write_lock
+ * path): at most RUHNSW_MAX_WRITE of them, on at most
+ * MAX_GENERIC_XLOG_PAGES level-0 and upper pages, in the order they were
+ * computed; written in one WAL record, later in the same write step.
+ * Every read that decides a later change of that step goes through
+ * RuhnswPendingRead, so it sees them as if written: each change is
+ * computed on the graph as it is after the ones before it, whose WAL
+ * records come first or are the same, so after every WAL record the
+ * graph is one that a sequence of single changes, each keeping every
+ * node in R (file header), reaches.
+ */
+typedef struct RuhnswPending
+{
+	int			n;
+	uint32		vids[RUHNSW_MAX_WRITE];
+	char	   *recs[RUHNSW_MAX_WRITE]; /* nodesize buffers */
+	int			nblks;
+	BlockNumber blks[MAX_GENERIC_XLOG_PAGES];
+} RuhnswPending;
+
+/* Writes the pending records, if any, in one WAL record. */
+static void
+RuhnswPendingFlush(RuhnswGraph *g, RuhnswPending *p)
+{
+	if (p->n > 0)
+		RuhnswWriteNodes(g, p->n, p->vids, (const char *const *) p->recs);
+	p->n = 0;
+	p->nblks = 0;
+}
+
+/*
+ * vid's record into dst as a reader of the write step sees it: the
+ * pending one when vid has one, else RuhnswReadNode's (level0: only the
+ * level-0 part is needed).  p may be NULL.
  */
 static bool
-RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char *scratch)
+RuhnswPendingRead(RuhnswGraph *g, RuhnswPending *p, uint32 vid, char *dst, bool level0)
+{
+	for (int i = 0; p != NULL && i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			memcpy(dst, p->recs[i], g->nodesize);
+			return true;
+		}
+	}
+	return level0 ? RuhnswReadNodeLevel0(g, vid, dst) : RuhnswReadNode(g, vid, dst);
+}
+
+/* Writes the pending records first if vid is one of them. */
+static void
+RuhnswPendingFlushIf(RuhnswGraph *g, RuhnswPending *p, uint32 vid)
+{
+	for (int i = 0; i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			RuhnswPendingFlush(g, p);
+			return;
+		}
+	}
+}
+
+/*
+ * Adds vid's new record rec (a full record of an existing node) to the
+ * pending records, or replaces vid's pending one (a record computed from
+ * it: v's, adopting again), writing them first when it would not fit: too
+ * many records, or more than MAX_GENERIC_XLOG_PAGES pages.  A record of
+ * level >= 1 without an upper record yet is written alone
+ * (RuhnswWriteNodes allocates the upper record then).
+ */
+static void
+RuhnswPendingAdd(RuhnswGraph *g, RuhnswPending *p, uint32 vid, const char *rec)
+{
+	const RuhnswNodeHeader *hdr = (const RuhnswNodeHeader *) rec;
+	BlockNumber blk[2] = {InvalidBlockNumber, InvalidBlockNumber};
+	int			nb = 0;
+	int			add = 0;
+
+	for (int i = 0; i < p->n; i++)
+	{
+		if (p->vids[i] == vid)
+		{
+			memcpy(p->recs[i], rec, g->nodesize);
+			return;
+		}
+	}
+	blk[nb++] = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	if (hdr->level >= 1)
+	{
+		if (!(hdr->flags & RUHNSW_NODE_UPPER))
+		{
+			RuhnswPendingFlush(g, p);
+			RuhnswWriteNode(g, vid, rec);
+			return;
+		}
+		blk[nb++] = RuhnswUpperBlock(g->group_pages,
+									 RuhnswVidGroup(g->nodes_per_page, g->group_pages, vid) +
+									 RuhnswUpperDelta(hdr->upper));
+	}
+	for (int k = 0; k < nb; k++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < p->nblks && !have; j++)
+			have = p->blks[j] == blk[k];
+		for (int j = 0; j < k && !have; j++)
+			have = blk[j] == blk[k];
+		if (!have)
+			add++;
+	}
+	if (p->n >= RUHNSW_MAX_WRITE || p->nblks + add > MAX_GENERIC_XLOG_PAGES)
+		RuhnswPendingFlush(g, p);
+	for (int k = 0; k < nb; k++)
+	{
+		bool		have = false;
+
+		for (int j = 0; j < p->nblks && !have; j++)
+			have = p->blks[j] == blk[k];
+		if (!have)
+			p->blks[p->nblks++] = blk[k];
+	}
+	memcpy(p->recs[p->n], rec, g->nodesize);
+	p->vids[p->n++] = vid;
+}
+
+/*
+ * What the list cache (g->lists) says of c's level-0 list: -1 nothing
+ * (no entry), else whether it holds x.  A hint only: an entry is the list
+ * as this backend last saw it.
+ */
+static int
+RuhnswListCacheHolds(RuhnswGraph *g, uint32 c, uint32 x)
+{
+	RuhnswListCache *lc = g->lists;
+	uint32		e;
+	const uint32 *evids;
+
+	if (lc == NULL)
+		return -1;
+	e = RuhnswListCacheSlot(lc, c, 0);
+	if (lc->keys[e] != c || lc->levels[e] != 0)
+		return -1;
+	evids = lc->vids + (Size) e * lc->stride;
+	for (int j = 0; j < lc->counts[e]; j++)
+		if (evids[j] == x)
+			return 1;
+	return 0;
+}
+
+/*
+ * True if a live node c of the level-0 list of nrec (c neither v nor x)
+ * links to x at level 0, as read (each c into scratch, the pending record
+ * when pend, which may be NULL, holds one).  With the list cache, only the
+ * c whose cached list holds x, or that have no entry, are read: the rest
+ * are taken not to link to x.  A false answer is always safe (the caller
+ * then has v adopt x, or n keep its list), so a stale entry costs at most
+ * an adoption; a true one is always read from the record.
+ */
+static bool
+RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char *scratch,
+					 RuhnswPending *pend)
 {
 	const uint32 *nslots = RuhnswNodeSlots(nrec);
 	const uint32 *cslots = RuhnswNodeSlots(scratch);
@@ -509,9 +909,9 @@ RuhnswLinkedFromList(RuhnswGraph *g, const char *nrec, uint32 x, uint32 v, char 
 	{
 		uint32		c = nslots[i];
 
-		if (c == v || c == x)
+		if (c == v || c == x || RuhnswListCacheHolds(g, c, x) == 0)
 			continue;
-		if (!RuhnswReadNode(g, c, scratch) ||
+		if (!RuhnswPendingRead(g, pend, c, scratch, true) ||
 			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
 			continue;
 		for (int k = first; k < first + count && cslots[k] != RUHNSW_INVALID_VID; k++)
@@ -568,7 +968,7 @@ RuhnswBackedVictim(RuhnswGraph *g, RuhnswNewNode *v)
 	{
 		uint32		c = v->slots[k];
 
-		if (c == v->vid || !RuhnswReadNodeLevel0(g, c, v->scratch) ||
+		if (c == v->vid || !RuhnswPendingRead(g, v->pend, c, v->scratch, true) ||
 			(chdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) != RUHNSW_NODE_USED)
 			continue;
 		for (int j = first; j < first + count && cslots[j] != RUHNSW_INVALID_VID; j++)
@@ -658,10 +1058,13 @@ RuhnswRefreshNew(RuhnswGraph *g, RuhnswNewNode *v)
  * Keeps x reachable after the link n -> x was dropped from n's level-0
  * list (the new list in nrec): step 2 of the file header.  May change v's
  * list in memory (RUHNSW_KEEP_ADOPTED: the caller writes v's record with
- * n's).
+ * n's).  pend (may be NULL) holds the write step's records not written
+ * yet: the check, and the choice of the link v gives up to adopt
+ * (RuhnswBackedVictim, through v->pend), read them as written.
  */
 static RuhnswKeepResult
-RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x)
+RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x,
+					RuhnswPending *pend)
 {
 	for (int k = 0; k < v->count && v->slots[k] != RUHNSW_INVALID_VID; k++)
 	{
@@ -671,7 +1074,7 @@ RuhnswKeepReachable(RuhnswGraph *g, RuhnswNewNode *v, const char *nrec, uint32 x
 			return RUHNSW_KEEP_LINKED;
 		}
 	}
-	if (RuhnswLinkedFromList(g, nrec, x, v->vid, v->scratch))
+	if (RuhnswLinkedFromList(g, nrec, x, v->vid, v->scratch, pend))
 		return RUHNSW_KEEP_LINKED;
 	return RuhnswAdopt(g, v, x, -1) ? RUHNSW_KEEP_ADOPTED : RUHNSW_KEEP_FAILED;
 }
@@ -727,7 +1130,7 @@ RuhnswFirstLink(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand *sel, int nsel, flo
 			continue;
 		/* only the old entry point is pinned yet, so adopting succeeds */
 		if (r == RUHNSW_LINK_REPLACED &&
-			RuhnswKeepReachable(g, v, nrec, dropped) == RUHNSW_KEEP_FAILED)
+			RuhnswKeepReachable(g, v, nrec, dropped, NULL) == RUHNSW_KEEP_FAILED)
 			continue;
 		RuhnswWriteTwo(g, v->vid, v->rec, n, nrec);
 		pfree(nrec);
@@ -761,6 +1164,205 @@ RuhnswEndWrites(RuhnswGraph *g)
 		return;
 	UnlockReleaseBuffer(g->metabuf);
 	g->metabuf = InvalidBuffer;
+}
+
+/*
+ * Steps 3 and 2 of the file header without concurrent inserts (the build,
+ * or aminsert under RUHNSW_UPDATE_LOCK in ExclusiveLock): each back-link
+ * of v (sel[lc], nsel[lc] at each level lc <= top; n0 has its link from
+ * step 1) computed and written in turn, one WAL record each.  nrec is a
+ * nodesize buffer.
+ */
+static void
+RuhnswLinkAll(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *nsel, int top,
+			  uint32 n0, char *nrec)
+{
+	uint32		vid = v->vid;
+	RvScorer   *q = v->q;
+
+	/* step 3 */
+	for (int lc = top; lc >= 1; lc--)
+	{
+		for (int i = 0; i < nsel[lc]; i++)
+		{
+			uint32		n = sel[lc][i].vid;
+			uint32		dropped;
+			RuhnswLinkResult r;
+
+			CHECK_FOR_INTERRUPTS();
+			r = RuhnswLinkInto(g, n, nrec, vid, q, sel[lc][i].dist, lc, false, &dropped);
+			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
+				RuhnswWriteNode(g, n, nrec);
+		}
+	}
+
+	/* step 2 */
+	for (int i = 0; i < nsel[0]; i++)
+	{
+		uint32		n = sel[0][i].vid;
+		uint32		dropped;
+		RuhnswLinkResult r;
+
+		if (n == n0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		r = RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
+		switch (r)
+		{
+			case RUHNSW_LINK_NOT_LIVE:
+			case RUHNSW_LINK_PRESENT:
+			case RUHNSW_LINK_KEPT:
+				break;
+			case RUHNSW_LINK_ADDED:
+				RuhnswWriteNode(g, n, nrec);
+				break;
+			case RUHNSW_LINK_REPLACED:
+				switch (RuhnswKeepReachable(g, v, nrec, dropped, NULL))
+				{
+					case RUHNSW_KEEP_LINKED:
+						RuhnswWriteNode(g, n, nrec);
+						break;
+					case RUHNSW_KEEP_ADOPTED:
+						RuhnswWriteTwo(g, vid, v->rec, n, nrec);
+						break;
+					case RUHNSW_KEEP_FAILED:
+						break;	/* n keeps its list */
+				}
+				break;
+		}
+	}
+}
+
+/*
+ * Steps 3 and 2 of the file header beside concurrent inserts
+ * (g->write_lock): every back-link of v (sel[lc], nsel[lc] at each level
+ * lc <= top; n0 has its link from step 1) is planned first, outside any
+ * write step (RuhnswPlanLink: n's record read under share locks and its
+ * new list computed), and the links that would change a record are then
+ * confirmed (RuhnswConfirmLink) and written in as few write steps and
+ * WAL records as they allow: links that only add to n's list, or prune an
+ * upper list, are collected (RuhnswPending) and written together, one WAL
+ * record and one write step for up to RUHNSW_MAX_WRITE of them (upper
+ * levels and level 0 in separate records); a level-0 link that replaces
+ * one (step 2's pruning) is handled as in the file header after the
+ * collected records are written, so that its reachability check reads
+ * the graph as it is, and is written at once (with v's record when v
+ * adopts), ending its write step.  Every record is written, and no write
+ * step is open, when this returns.  nrec is a nodesize buffer.
+ */
+static void
+RuhnswLinkAllPlanned(RuhnswGraph *g, RuhnswNewNode *v, RuhnswCand **sel, int *nsel, int top,
+					 uint32 n0, char *nrec)
+{
+	uint32		vid = v->vid;
+	RvScorer   *q = v->q;
+	int			maxplans = 0;
+	int			nplans = 0;
+	RuhnswLinkPlan *plans;
+	int		   *plevel;
+	float	   *pdist;
+	RuhnswPending pend;
+	bool		inside = false; /* in a write step */
+	bool		fresh = false;	/* v's lists re-read in this write step */
+
+	for (int lc = top; lc >= 0; lc--)
+		maxplans += nsel[lc];
+	if (maxplans == 0)
+		return;
+	plans = palloc(sizeof(RuhnswLinkPlan) * maxplans);
+	plevel = palloc(sizeof(int) * maxplans);
+	pdist = palloc(sizeof(float) * maxplans);
+
+	/* the plans, upper levels (step 3) first, then level 0 (step 2) */
+	for (int lc = top; lc >= 0; lc--)
+	{
+		for (int i = 0; i < nsel[lc]; i++)
+		{
+			RuhnswLinkPlan *p = &plans[nplans];
+			uint32		n = sel[lc][i].vid;
+			RuhnswLinkResult r;
+
+			if (lc == 0 && n == n0)
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			p->orig = palloc(g->nodesize);
+			p->rec = palloc(g->nodesize);
+			r = RuhnswPlanLink(g, p, n, vid, q, sel[lc][i].dist, lc, false);
+			if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
+			{
+				pfree(p->orig);
+				pfree(p->rec);
+				continue;
+			}
+			plevel[nplans] = lc;
+			pdist[nplans] = sel[lc][i].dist;
+			nplans++;
+		}
+	}
+	if (nplans == 0)
+		return;
+
+	pend.n = 0;
+	pend.nblks = 0;
+	for (int i = 0; i < RUHNSW_MAX_WRITE; i++)
+		pend.recs[i] = palloc(g->nodesize);
+	v->pend = &pend;
+
+	for (int i = 0; i < nplans; i++)
+	{
+		RuhnswLinkPlan *p = &plans[i];
+		int			lc = plevel[i];
+		uint32		n = p->n;
+		uint32		dropped;
+		RuhnswLinkResult r;
+
+		if (!inside)
+		{
+			RuhnswBeginWrites(g);
+			inside = true;
+			fresh = false;
+		}
+		/* a record of n pending from an upper level: the page first */
+		RuhnswPendingFlushIf(g, &pend, n);
+		r = RuhnswConfirmLink(g, p, nrec, vid, q, pdist[i], lc, false, &dropped);
+		memcpy(nrec, p->rec, g->nodesize);
+		if (r == RUHNSW_LINK_ADDED || (r == RUHNSW_LINK_REPLACED && lc > 0))
+			RuhnswPendingAdd(g, &pend, n, nrec);
+		else if (r == RUHNSW_LINK_REPLACED)
+		{
+			/* step 2's pruning, on the graph with the pending records */
+			if (!fresh)
+				RuhnswRefreshNew(g, v);
+			fresh = true;
+			switch (RuhnswKeepReachable(g, v, nrec, dropped, &pend))
+			{
+				case RUHNSW_KEEP_LINKED:
+					RuhnswPendingAdd(g, &pend, n, nrec);
+					break;
+				case RUHNSW_KEEP_ADOPTED:
+					/* v's new list first (alone it keeps R), then n's */
+					RuhnswPendingAdd(g, &pend, vid, v->rec);
+					RuhnswPendingAdd(g, &pend, n, nrec);
+					break;
+				case RUHNSW_KEEP_FAILED:
+					break;		/* n keeps its list */
+			}
+		}
+
+		/*
+		 * A step ends with a full WAL record (or the last plan, or the
+		 * last upper-level one), so that no step holds the lock long.
+		 */
+		if (pend.n >= RUHNSW_MAX_WRITE || pend.nblks >= MAX_GENERIC_XLOG_PAGES ||
+			i + 1 == nplans || (lc > 0 && plevel[i + 1] == 0))
+		{
+			RuhnswPendingFlush(g, &pend);
+			RuhnswEndWrites(g);
+			inside = false;
+		}
+	}
+	Assert(!inside && pend.n == 0);
+	v->pend = NULL;
 }
 
 /*
@@ -871,6 +1473,7 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	RuhnswVidSetInit(&v.pinset, 4 * v.count);
 	v.visible = false;
 	v.scratch = palloc(g->nodesize);
+	v.pend = NULL;
 	for (int i = 0; i < nsel[0]; i++)
 		v.dist[i] = sel[0][i].dist;
 	/* step 4, prepared: a pinned link to the entry point v replaces */
@@ -907,90 +1510,10 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	v.visible = true;
 
 	nrec = palloc(g->nodesize);
-
-	/*
-	 * Steps 3 and 2.  A link planned outside the write step that would not
-	 * change n's record (n not live, linking to v already, or keeping its
-	 * full list) is not written at all; the others are confirmed inside.
-	 */
-
-	/* step 3 */
-	for (int lc = top; lc >= 1; lc--)
-	{
-		for (int i = 0; i < nsel[lc]; i++)
-		{
-			uint32		n = sel[lc][i].vid;
-			uint32		dropped;
-			RuhnswLinkResult r;
-
-			CHECK_FOR_INTERRUPTS();
-			if (g->write_lock)
-			{
-				r = RuhnswPlanLink(g, &plan, n, vid, q, sel[lc][i].dist, lc, false);
-				if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
-					continue;
-				RuhnswBeginWrites(g);
-				r = RuhnswConfirmLink(g, &plan, nrec, vid, q, sel[lc][i].dist, lc, false,
-									  &dropped);
-				memcpy(nrec, plan.rec, g->nodesize);
-			}
-			else
-				r = RuhnswLinkInto(g, n, nrec, vid, q, sel[lc][i].dist, lc, false, &dropped);
-			if (r == RUHNSW_LINK_ADDED || r == RUHNSW_LINK_REPLACED)
-				RuhnswWriteNode(g, n, nrec);
-			RuhnswEndWrites(g);
-		}
-	}
-
-	/* step 2 */
-	for (int i = 0; i < nsel[0]; i++)
-	{
-		uint32		n = sel[0][i].vid;
-		uint32		dropped;
-		RuhnswLinkResult r;
-
-		if (n == n0)
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		if (g->write_lock)
-		{
-			r = RuhnswPlanLink(g, &plan, n, vid, q, sel[0][i].dist, 0, false);
-			if (r != RUHNSW_LINK_ADDED && r != RUHNSW_LINK_REPLACED)
-				continue;
-			RuhnswBeginWrites(g);
-			r = RuhnswConfirmLink(g, &plan, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
-			memcpy(nrec, plan.rec, g->nodesize);
-			/* v's lists as they are now, for RuhnswKeepReachable */
-			if (r == RUHNSW_LINK_REPLACED)
-				RuhnswRefreshNew(g, &v);
-		}
-		else
-			r = RuhnswLinkInto(g, n, nrec, vid, q, sel[0][i].dist, 0, false, &dropped);
-		switch (r)
-		{
-			case RUHNSW_LINK_NOT_LIVE:
-			case RUHNSW_LINK_PRESENT:
-			case RUHNSW_LINK_KEPT:
-				break;
-			case RUHNSW_LINK_ADDED:
-				RuhnswWriteNode(g, n, nrec);
-				break;
-			case RUHNSW_LINK_REPLACED:
-				switch (RuhnswKeepReachable(g, &v, nrec, dropped))
-				{
-					case RUHNSW_KEEP_LINKED:
-						RuhnswWriteNode(g, n, nrec);
-						break;
-					case RUHNSW_KEEP_ADOPTED:
-						RuhnswWriteTwo(g, vid, rec, n, nrec);
-						break;
-					case RUHNSW_KEEP_FAILED:
-						break;	/* n keeps its list */
-				}
-				break;
-		}
-		RuhnswEndWrites(g);
-	}
+	if (g->write_lock)
+		RuhnswLinkAllPlanned(g, &v, sel, nsel, top, n0, nrec);
+	else
+		RuhnswLinkAll(g, &v, sel, nsel, top, n0, nrec);
 
 	RuhnswQueryEnd(q);
 
@@ -1020,6 +1543,23 @@ RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid)
 	nonzero = RvStoreScoreQueryNorm(q) > 0;
 	RuhnswQueryEnd(q);
 	return nonzero;
+}
+
+/*
+ * True if vid has a live node (used, not deleted) in g's index, as a read
+ * of its level-0 record under its page's share lock sees it.
+ */
+static bool
+RuhnswNodeIsLive(RuhnswGraph *g, uint32 vid)
+{
+	char	   *rec = palloc(g->nodesize);
+	RuhnswNodeHeader *hdr = (RuhnswNodeHeader *) rec;
+	bool		live;
+
+	live = RuhnswReadNodeLevel0(g, vid, rec) &&
+		(hdr->flags & (RUHNSW_NODE_USED | RUHNSW_NODE_DELETED)) == RUHNSW_NODE_USED;
+	pfree(rec);
+	return live;
 }
 
 /* Raises the error for a vector of another store than the index's. */
@@ -1170,15 +1710,24 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		RuhnswGraphRefresh(g, &meta);
 	g->store = store;
 	g->write_lock = lockmode == ShareLock;
+	g->lists = RuhnswListCacheFor(g);
 
 	/*
 	 * A row version sharing a live node's vid: record its TID, no graph
 	 * insert.  A write step, so that no other insert's write step rewrites
-	 * the node's record from a copy read before the TID was added.
+	 * the node's record from a copy read before the TID was added.  Most
+	 * vids are new: when a read of vid's level-0 record (its page's share
+	 * lock) finds no live node, there is no write step here; an insert of
+	 * the same vid that writes its node meanwhile is one step 1 of
+	 * RuhnswInsertNode finds, in its write step.
 	 */
-	RuhnswBeginWrites(g);
-	added = RuhnswAddTid(g, heap, (uint32) vid, heap_tid);
-	RuhnswEndWrites(g);
+	added = false;
+	if (RuhnswNodeIsLive(g, (uint32) vid))
+	{
+		RuhnswBeginWrites(g);
+		added = RuhnswAddTid(g, heap, (uint32) vid, heap_tid);
+		RuhnswEndWrites(g);
+	}
 	if (!added &&
 		RuhnswVectorIndexable(g, (uint32) vid) &&
 		RuhnswInsertNode(g, (uint32) vid, heap_tid))

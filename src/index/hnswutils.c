@@ -627,8 +627,9 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
  * RuhnswWriteNodes: overwrites the records of the n (1..RUHNSW_MAX_WRITE)
  * distinct vids with srcs[i] (full in-memory records), all or none: in
  * memory copies; on pages one GenericXLog record covering those of their
- * level-0 and upper pages (at most 4) whose bytes change, none when
- * nothing changes (or plain dirty pages in an unlogged build), so crash
+ * level-0 and upper pages (at most 4: more is an internal error) whose
+ * bytes change, none when nothing changes (or plain dirty pages in an
+ * unlogged build), so crash
  * recovery replays every change or none of them.  A node of
  * level >= 1 keeps the upper record its header or its stored record names;
  * one that has none yet gets one allocated here, in the same WAL record:
@@ -715,7 +716,9 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		RuhnswAddBlock(blknos, &npages, ublk[i]);
 		maxblk = Max(maxblk, ublk[i]);
 	}
-	Assert(npages <= MAX_GENERIC_XLOG_PAGES);
+	if (npages > MAX_GENERIC_XLOG_PAGES)
+		elog(ERROR, "ruhnsw: %d records on %d pages cannot be written in one WAL record",
+			 n, npages);
 
 	if (maxblk >= g->nblocks)
 		g->nblocks = RelationGetNumberOfBlocks(g->index);

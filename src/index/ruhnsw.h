@@ -162,8 +162,11 @@
 
 #define RUHNSW_INVALID_VID		((uint32) 0xFFFFFFFF)
 
-/* records RuhnswWriteNodes writes in one WAL record (<= MAX_GENERIC_XLOG_PAGES) */
-#define RUHNSW_MAX_WRITE		2
+/*
+ * records RuhnswWriteNodes writes in one WAL record; their level-0 and
+ * upper pages together must be at most MAX_GENERIC_XLOG_PAGES (4)
+ */
+#define RUHNSW_MAX_WRITE		4
 
 /* node flags */
 #define RUHNSW_NODE_USED		0x01
@@ -365,6 +368,9 @@ typedef struct RuhnswGraph
 								 * (aminsert under the shared
 								 * RUHNSW_UPDATE_LOCK) */
 	Buffer		metabuf;		/* the metapage, locked during a write step */
+	struct RuhnswListCache *lists;	/* aminsert: the backend's distances from
+									 * nodes to their listed neighbours
+									 * (hnswinsert.c), else NULL */
 } RuhnswGraph;
 
 /*
