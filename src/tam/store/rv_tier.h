@@ -128,6 +128,7 @@ typedef struct RvSegLoc
 
 /* store_dir.c */
 extern const RvSegLoc *RvStoreSegLoc(RvStore *store, uint64 segno);
+
 extern void RvDirForget(RvStore *store);
 extern void RvDirInitFile(RvStore *store, Page dirpage);
 extern BlockNumber RvDirNewSegment(RvStore *store, uint64 segno, GenericXLogState *state,

@@ -42,8 +42,8 @@
 #include "simd/rv_simd.h"
 #include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
-#include "tam/store/rv_tier.h"
 #include "tam/store/store_int.h"
+#include "tam/store/rv_tier.h"
 #include "toast/rv_memory.h"
 
 /* ruvector.store_format: the metapage version of new store files */
@@ -335,7 +335,7 @@ RvSegMetaBlock(RvStore *store, uint64 segno)
 
 	if (store->meta_version < RV_STORE_META_V4)
 		return (BlockNumber) (1 + segno * store->geo.seg_blocks);
-	loc = RvStoreSegLoc(store, segno);
+	loc = RvStoreSegLocFast(store, segno);
 	if (loc->tier != RV_TIER_HOT)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -355,7 +355,7 @@ RvSealedLoc(RvStore *store, uint64 vid)
 
 	if (store->meta_version < RV_STORE_META_V4)
 		return NULL;
-	loc = RvStoreSegLoc(store, vid / RV_SEG_VIDS);
+	loc = RvStoreSegLocFast(store, vid / RV_SEG_VIDS);
 	if (loc->tier == RV_TIER_HOT)
 		return NULL;
 	if (loc->tier == RV_TIER_NONE)

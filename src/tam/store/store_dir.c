@@ -47,15 +47,6 @@
 #include "tam/store/rv_tier.h"
 #include "tam/store/store_int.h"
 
-typedef struct RvDirCache
-{
-	TransactionId xmin;			/* MyProc->xmin when read */
-	LocalTransactionId lxid;	/* MyProc->lxid when read */
-	TimestampTz stmt;			/* the statement's start when read */
-	uint64		nsegs;			/* loc[] entries */
-	RvSegLoc   *loc;
-	MemoryContext cxt;			/* loc and the runs */
-} RvDirCache;
 
 /* the block of hot extent e */
 static inline BlockNumber
@@ -122,12 +113,6 @@ RvDirForget(RvStore *store)
 	}
 }
 
-static bool
-RvDirCacheValid(RvDirCache *dc)
-{
-	return TransactionIdIsValid(MyProc->xmin) && dc->xmin == MyProc->xmin &&
-		dc->lxid == MyProc->lxid && dc->stmt == GetCurrentStatementStartTimestamp();
-}
 
 /* Reads the directory pages of store into a new cache. */
 static RvDirCache *

@@ -12,8 +12,11 @@
 #ifndef RV_STORE_INT_H
 #define RV_STORE_INT_H
 
+#include "access/xact.h"
 #include "storage/bufpage.h"
+#include "storage/proc.h"
 #include "tam/store/rv_store.h"
+#include "tam/store/rv_tier.h"
 
 /* the most vids RvStorePinCodeRecords takes at once */
 #define RV_CODE_BATCH 64
@@ -50,6 +53,45 @@ extern Page RvPinPageExt(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buff
 
 /* store_seal.c: the checks of a sealed page, run when it is read from disk */
 extern void RvSealedCheckPage(RvStore *tierstore, Page page, BlockNumber blkno, bool verify);
+
+/*
+ * A backend's copy of a version-4 store's directory (store_dir.c): the
+ * effective location of each segment, valid while the key it was read
+ * under holds (rv_tier.h).
+ */
+typedef struct RvDirCache
+{
+	TransactionId xmin;			/* MyProc->xmin when read */
+	LocalTransactionId lxid;	/* MyProc->lxid when read */
+	TimestampTz stmt;			/* the statement's start when read */
+	uint64		nsegs;			/* loc[] entries */
+	struct RvSegLoc *loc;
+	MemoryContext cxt;			/* loc and the runs */
+} RvDirCache;
+
+static inline bool
+RvDirCacheValid(const RvDirCache *dc)
+{
+	return TransactionIdIsValid(MyProc->xmin) && dc->xmin == MyProc->xmin &&
+		dc->lxid == MyProc->lxid && dc->stmt == GetCurrentStatementStartTimestamp();
+}
+
+/*
+ * RvStoreSegLocFast: RvStoreSegLoc (rv_tier.h), without a call when the
+ * backend's copy of the directory is valid and holds segno's location
+ * ready (a hot one, or a sealed one whose run was read): for the per-vid
+ * paths of searches.
+ */
+static inline const RvSegLoc *
+RvStoreSegLocFast(RvStore *store, uint64 segno)
+{
+	const RvDirCache *dc = store->dir;
+
+	if (dc != NULL && segno < dc->nsegs && RvDirCacheValid(dc) &&
+		(dc->loc[segno].tier == RV_TIER_HOT || dc->loc[segno].run != NULL))
+		return &dc->loc[segno];
+	return RvStoreSegLoc(store, segno);
+}
 
 /* store.c */
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);

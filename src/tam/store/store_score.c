@@ -605,7 +605,7 @@ static bool RvScorerSignBoundInterval(RvScorer *s, uint64 vid, double *lo2, doub
 static float
 RvScoreSealedVid(RvScorer *s, uint64 vid, float *err, bool certain)
 {
-	const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
+	const RvSegLoc *loc = RvStoreSegLocFast(s->store, vid / RV_SEG_VIDS);
 	const char *rec;
 
 	if (certain && loc->tier == RV_TIER_COLD && err &&
@@ -1176,7 +1176,7 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 
 			/* a sealed vid (rv_tier.h) is bounded after the batch's hot ones */
 			sealed[i] = s->store->meta_version >= RV_STORE_META_V4 &&
-				RvStoreSegLoc(s->store, vid / RV_SEG_VIDS)->tier != RV_TIER_HOT;
+				RvStoreSegLocFast(s->store, vid / RV_SEG_VIDS)->tier != RV_TIER_HOT;
 			if (sealed[i])
 			{
 				anysealed = true;
@@ -1265,7 +1265,7 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 
 			if (!sealed[i])
 				continue;
-			tier = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS)->tier;
+			tier = RvStoreSegLocFast(s->store, vid / RV_SEG_VIDS)->tier;
 			RvScorerRoom(s);
 			if (tier == RV_TIER_COLD && RvScorerSignBoundInterval(s, vid, &lo2, &hi))
 			{
@@ -1434,7 +1434,7 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 		else
 		{
 			/* sealed without SQ8 codes: warm's bf16 bound is certain */
-			const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
+			const RvSegLoc *loc = RvStoreSegLocFast(s->store, vid / RV_SEG_VIDS);
 
 			if (loc->tier != RV_TIER_WARM)
 			{
@@ -1469,7 +1469,7 @@ RvStoreScoreExceeds(RvScorer *s, uint64 vid, double threshold)
 	if (rec == NULL)
 	{
 		/* sealed without SQ8 codes: warm's bf16 bound is certain, cold has none */
-		const RvSegLoc *loc = RvStoreSegLoc(s->store, vid / RV_SEG_VIDS);
+		const RvSegLoc *loc = RvStoreSegLocFast(s->store, vid / RV_SEG_VIDS);
 		float		est,
 					err;
 
