@@ -13,7 +13,7 @@
 #     the row count returns them all, each row's current version: a TID
 #     lost by a node would leave its row out);
 #   - recall@10 at the default ef_search against exact answers is at least
-#     0.99, and no worse than that of an index built afresh on the same rows
+#     0.98, and no worse than that of an index built afresh on the same rows
 #     (minus 0.01).
 use strict;
 use warnings;
@@ -121,7 +121,10 @@ my $recall = recall();
 $node->safe_psql('postgres', 'DROP INDEX items_v; CREATE INDEX items_v ON items USING ruhnsw (embedding) WITH (m = 16, ef_construction = 64)');
 my $fresh = recall();
 note("recall\@10 at the default ef_search: $recall after the concurrent writes, $fresh after a fresh build");
-cmp_ok($recall, '>=', 0.99, "recall\@10 after concurrent writes >= 0.99 ($recall)");
+# (the rows are pgbench's random vectors, different each run: a fresh
+# build on them has been seen at 0.9887, so the absolute floor is 0.98 and
+# the comparison with the fresh build below is the one that matters)
+cmp_ok($recall, '>=', 0.98, "recall\@10 after concurrent writes >= 0.98 ($recall)");
 cmp_ok($recall, '>=', $fresh - 0.01, "recall\@10 after concurrent writes ($recall) no worse than a fresh build's ($fresh) - 0.01");
 
 $node->stop;
