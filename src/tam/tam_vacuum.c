@@ -22,6 +22,9 @@
  * an index holds names a tuple on its page, whose vids the mark saw, so no
  * index can return a freed vid (docs/design.md, the vid rule).  VACUUM FULL and
  * CLUSTER run the same sweep on the new storage after copying the stores.
+ * For a version-4 store the sweep is followed by the moves of its tier
+ * policy and compaction, settling and truncation (RvTierMoveStore), with
+ * a VERBOSE line for the moves and one per tier relation.
  *
  *-------------------------------------------------------------------------
  */
@@ -227,6 +230,24 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 							ms[i].ref.storeno, RelationGetRelationName(rel), m.moved, m.vectors,
 							m.bytes_before, m.bytes_after, m.settled, m.unsettled,
 							m.hot_blocks_freed, m.tier_blocks_freed)));
+			/* a line per tier that has a relation */
+			for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+			{
+				RvStore    *ts = RvStoreTier(ms[i].store, t, false, NULL);
+				uint64		nsegs;
+				uint64		intier = 0;
+
+				if (ts == NULL)
+					continue;
+				nsegs = RvDirNumSegments(ms[i].store);
+				for (uint64 segno = 0; segno < nsegs; segno++)
+					if (RvStoreSegLoc(ms[i].store, segno)->tier == t)
+						intier++;
+				ereport(elevel,
+						(errmsg("ruvector store %d of \"%s\", tier %s: " UINT64_FORMAT " segments, %u pages",
+								ms[i].ref.storeno, RelationGetRelationName(rel), RvTierName(t),
+								intier, RelationGetNumberOfBlocks(ts->rel))));
+			}
 		}
 		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);
 		ereport(elevel,
