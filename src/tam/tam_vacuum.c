@@ -231,22 +231,28 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 							m.bytes_before, m.bytes_after, m.settled, m.unsettled,
 							m.hot_blocks_freed, m.tier_blocks_freed)));
 			/* a line per tier that has a relation */
-			for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
 			{
-				RvStore    *ts = RvStoreTier(ms[i].store, t, false, NULL);
-				uint64		nsegs;
-				uint64		intier = 0;
+				uint64		nsegs = RvDirNumSegments(ms[i].store);
+				uint64		intier[RV_NTIERS] = {0};
 
-				if (ts == NULL)
-					continue;
-				nsegs = RvDirNumSegments(ms[i].store);
 				for (uint64 segno = 0; segno < nsegs; segno++)
-					if (RvStoreSegLoc(ms[i].store, segno)->tier == t)
-						intier++;
-				ereport(elevel,
-						(errmsg("ruvector store %d of \"%s\", tier %s: " UINT64_FORMAT " segments, %u pages",
-								ms[i].ref.storeno, RelationGetRelationName(rel), RvTierName(t),
-								intier, RelationGetNumberOfBlocks(ts->rel))));
+				{
+					int			t = RvStoreSegLoc(ms[i].store, segno)->tier;
+
+					if (t < RV_NTIERS)
+						intier[t]++;
+				}
+				for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+				{
+					RvStore    *ts = RvStoreTier(ms[i].store, t, false, NULL);
+
+					if (ts != NULL)
+						ereport(elevel,
+								(errmsg("ruvector store %d of \"%s\", tier %s: " UINT64_FORMAT " segments, %u pages",
+										ms[i].ref.storeno, RelationGetRelationName(rel),
+										RvTierName(t), intier[t],
+										RelationGetNumberOfBlocks(ts->rel))));
+				}
 			}
 		}
 		RvStoreCounts(ms[i].store, &next_vid, &nallocated, &nblocks);

@@ -3,7 +3,7 @@
  * rv_tier.h
  *	  Tiers of a vector store: the segment directory of a version-4 store
  *	  (store_dir.c) and sealed segments in the warm, cool and cold tier
- *	  relations (store_seal.c).  docs/design.md section 15 describes both.
+ *	  relations (store_seal.c).  docs/design.md section 14 describes both.
  *
  * A version-4 store file (the hot relation):
  *	block 0            metapage (RvStoreMeta, version 4)

@@ -345,25 +345,29 @@ RvSegMetaBlock(RvStore *store, uint64 segno)
 }
 
 /*
- * The sealed location of vid's segment, or NULL when it is hot (always so
- * before version 4).
+ * Where vid's segment is, from one directory lookup: the first block of
+ * its hot extent, with *sealed NULL; or, for a sealed segment (version 4),
+ * InvalidBlockNumber with *sealed its location.  Raises
+ * ERRCODE_DATA_CORRUPTED when no segment holds vid.
  */
-static inline const RvSegLoc *
-RvSealedLoc(RvStore *store, uint64 vid)
+static inline BlockNumber
+RvVidSegment(RvStore *store, uint64 vid, const RvSegLoc **sealed)
 {
 	const RvSegLoc *loc;
 
+	*sealed = NULL;
 	if (store->meta_version < RV_STORE_META_V4)
-		return NULL;
+		return (BlockNumber) (1 + (vid / RV_SEG_VIDS) * store->geo.seg_blocks);
 	loc = RvStoreSegLocFast(store, vid / RV_SEG_VIDS);
 	if (loc->tier == RV_TIER_HOT)
-		return NULL;
+		return loc->blkno;
 	if (loc->tier == RV_TIER_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: vid " UINT64_FORMAT " lies in no segment",
 						store->node.relNode, vid)));
-	return loc;
+	*sealed = loc;
+	return InvalidBlockNumber;
 }
 
 /* Stream offset of the first byte written for vid (header or floats). */
@@ -381,34 +385,33 @@ RvSlotBytes(RvStore *store)
 	return store->geo.layout == RV_LAYOUT_HEADER ? fbytes + 8 : fbytes;
 }
 
-/* Block holding stream offset off of segment segno. */
+/*
+ * Blocks within a hot segment whose first block (meta page) is seg: the
+ * one holding stream offset off, and those holding vid's code and bit
+ * records (with the record's in-page byte offset).
+ */
 static inline BlockNumber
-RvStreamBlock(RvStore *store, uint64 segno, uint64 off)
+RvStreamBlock(RvStore *store, BlockNumber seg, uint64 off)
 {
-	return RvSegMetaBlock(store, segno) +
-		RvStoreGeoFloatPos(&store->geo, (uint32) (off / RV_PAGE_PAYLOAD));
+	return seg + RvStoreGeoFloatPos(&store->geo, (uint32) (off / RV_PAGE_PAYLOAD));
 }
 
-/* Block and in-page byte offset of vid's code record. */
 static inline BlockNumber
-RvCodeBlock(RvStore *store, uint64 vid, uint32 *pageoff)
+RvCodeBlock(RvStore *store, BlockNumber seg, uint64 vid, uint32 *pageoff)
 {
 	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
 
 	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->geo.code_per_page) * store->geo.code_stride;
-	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
-		RvStoreGeoCodePos(&store->geo, slot / store->geo.code_per_page);
+	return seg + RvStoreGeoCodePos(&store->geo, slot / store->geo.code_per_page);
 }
 
-/* Block and in-page byte offset of vid's bit record. */
 static inline BlockNumber
-RvBitBlock(RvStore *store, uint64 vid, uint32 *pageoff)
+RvBitBlock(RvStore *store, BlockNumber seg, uint64 vid, uint32 *pageoff)
 {
 	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
 
 	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->geo.bit_per_page) * store->geo.bit_stride;
-	return RvSegMetaBlock(store, vid / RV_SEG_VIDS) +
-		RvStoreGeoBitPos(&store->geo, slot / store->geo.bit_per_page);
+	return seg + RvStoreGeoBitPos(&store->geo, slot / store->geo.bit_per_page);
 }
 
 /* The page kind block blkno (> 0) has in store's geometry. */
@@ -841,6 +844,7 @@ static int
 RvSlotPieces(RvStore *store, uint64 vid, const char *src, RvPiece *out)
 {
 	uint64		segno = vid / RV_SEG_VIDS;
+	BlockNumber seg = RvSegMetaBlock(store, segno);
 	uint64		off = RvSlotOffset(store, vid);
 	uint32		left = RvSlotBytes(store);
 	int			n = 0;
@@ -850,7 +854,7 @@ RvSlotPieces(RvStore *store, uint64 vid, const char *src, RvPiece *out)
 		uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 		uint32		chunk = Min(left, RV_PAGE_PAYLOAD - inpage);
 
-		out[n].blkno = RvStreamBlock(store, segno, off);
+		out[n].blkno = RvStreamBlock(store, seg, off);
 		out[n].segno = (uint32) segno;
 		out[n].pageoff = RV_PAGE_PAYLOAD_START + inpage;
 		out[n].nbytes = chunk;
@@ -976,7 +980,8 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 
 			RvSq8Encode(vecs[i]->x, store->dims, (uint8_t *) (rec + RV_CODE_HEADER),
 						(RvSq8Params *) rec);
-			p->blkno = RvCodeBlock(store, vids[i], &p->pageoff);
+			p->blkno = RvCodeBlock(store, RvSegMetaBlock(store, vids[i] / RV_SEG_VIDS), vids[i],
+								   &p->pageoff);
 			p->segno = (uint32) (vids[i] / RV_SEG_VIDS);
 			p->nbytes = store->geo.code_stride;
 			p->src = rec;
@@ -989,7 +994,8 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 			/* without a centroid the record stays absent: all zero */
 			if (have_centroid)
 				RvBitEncode(store, vecs[i]->x, centroid, scratch, rec);
-			p->blkno = RvBitBlock(store, vids[i], &p->pageoff);
+			p->blkno = RvBitBlock(store, RvSegMetaBlock(store, vids[i] / RV_SEG_VIDS), vids[i],
+								  &p->pageoff);
 			p->segno = (uint32) (vids[i] / RV_SEG_VIDS);
 			p->nbytes = store->geo.bit_stride;
 			p->src = rec;
@@ -1010,10 +1016,12 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 
 /*
  * RvStoreCopySegState: copies segment segno's meta page (version 4: its
- * state page, wherever the segment lives) into page (BLCKSZ bytes).
- * Returns false when the segment does not exist.
+ * state page, wherever the segment lives; the old location of a move not
+ * settled) into page (BLCKSZ bytes), read under a share lock.  Returns
+ * false when the segment does not exist; raises ERRCODE_DATA_CORRUPTED
+ * when the block is not a segment page.
  */
-static bool
+bool
 RvStoreCopySegState(RvStore *store, uint64 segno, char *page)
 {
 	RvStore    *where = store;
@@ -1204,7 +1212,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 
 				RvSq8Encode(vec->x, dst->dims, (uint8_t *) (code + RV_CODE_HEADER),
 							(RvSq8Params *) code);
-				p->blkno = RvCodeBlock(dst, v, &p->pageoff);
+				p->blkno = RvCodeBlock(dst, RvSegMetaBlock(dst, segno), v, &p->pageoff);
 				p->segno = (uint32) (v / RV_SEG_VIDS);
 				p->nbytes = dst->geo.code_stride;
 				p->src = code;
@@ -1214,7 +1222,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 				RvPiece    *p = &pieces[npieces++];
 
 				RvBitEncode(dst, vec->x, centroid, scratch, bitrec);	/* count > 0 here */
-				p->blkno = RvBitBlock(dst, v, &p->pageoff);
+				p->blkno = RvBitBlock(dst, RvSegMetaBlock(dst, segno), v, &p->pageoff);
 				p->segno = (uint32) (v / RV_SEG_VIDS);
 				p->nbytes = dst->geo.bit_stride;
 				p->src = bitrec;
@@ -1399,9 +1407,9 @@ RvPinSetEndRow(RvPinSet *pins)
 	pins->nprev = 0;
 }
 
-/* Copies nbytes of segment segno's stream from offset off into dst. */
+/* Copies nbytes of the stream of the hot segment at seg from offset off into dst. */
 static void
-RvCopyStream(RvStore *store, uint64 segno, uint64 off, uint32 nbytes, char *dst,
+RvCopyStream(RvStore *store, BlockNumber seg, uint64 off, uint32 nbytes, char *dst,
 			 RvPinSet *pins)
 {
 	while (nbytes > 0)
@@ -1409,7 +1417,7 @@ RvCopyStream(RvStore *store, uint64 segno, uint64 off, uint32 nbytes, char *dst,
 		uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 		uint32		chunk = Min(nbytes, RV_PAGE_PAYLOAD - inpage);
 		Buffer		tmp = InvalidBuffer;
-		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, &tmp);
+		Page		page = RvPinPage(store, RvStreamBlock(store, seg, off), pins, &tmp);
 
 		memcpy(dst, RvPagePayload(page) + inpage, chunk);
 		if (BufferIsValid(tmp))
@@ -1432,11 +1440,11 @@ RvCopyStream(RvStore *store, uint64 segno, uint64 off, uint32 nbytes, char *dst,
 RuVector *
 RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 {
-	uint64		segno = vid / RV_SEG_VIDS;
 	uint64		off = RvSlotOffset(store, vid);
 	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 	RuVector   *result;
-	const RvSegLoc *sealed = RvSealedLoc(store, vid);
+	const RvSegLoc *sealed;
+	BlockNumber seg = RvVidSegment(store, vid, &sealed);
 
 	if (sealed)
 	{
@@ -1451,7 +1459,7 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 	if (store->geo.layout == RV_LAYOUT_HEADER &&
 		inpage + RvSlotBytes(store) <= RV_PAGE_PAYLOAD && pins != NULL)
 	{
-		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, NULL);
+		Page		page = RvPinPage(store, RvStreamBlock(store, seg, off), pins, NULL);
 
 		result = (RuVector *) (RvPagePayload(page) + inpage);
 		if (VARSIZE(result) != RUVECTOR_SIZE(store->dims) || result->dim != store->dims)
@@ -1469,10 +1477,10 @@ RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins)
 	result->dim = store->dims;
 	result->unused = 0;
 	if (store->geo.layout == RV_LAYOUT_HEADER)
-		RvCopyStream(store, segno, off + 8, store->dims * sizeof(float), (char *) result->x,
+		RvCopyStream(store, seg, off + 8, store->dims * sizeof(float), (char *) result->x,
 					 pins);
 	else
-		RvCopyStream(store, segno, off, store->dims * sizeof(float), (char *) result->x, pins);
+		RvCopyStream(store, seg, off, store->dims * sizeof(float), (char *) result->x, pins);
 	RvMemCountResolution(false);
 	return result;
 }
@@ -1482,15 +1490,15 @@ void
 RvStoreReadFloats(RvStore *store, uint64 vid, float *dst)
 {
 	uint64		off = RvSlotOffset(store, vid) + (store->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
-	const RvSegLoc *sealed = RvSealedLoc(store, vid);
+	const RvSegLoc *sealed;
+	BlockNumber seg = RvVidSegment(store, vid, &sealed);
 
 	if (sealed)
 	{
 		RvSealedReadFloats(store, sealed, vid, dst);
 		return;
 	}
-	RvCopyStream(store, vid / RV_SEG_VIDS, off, store->dims * sizeof(float), (char *) dst,
-				 NULL);
+	RvCopyStream(store, seg, off, store->dims * sizeof(float), (char *) dst, NULL);
 }
 
 /*
@@ -1504,22 +1512,24 @@ int
 RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 				 const float **p0, int *n0, const float **p1, int *n1)
 {
-	uint64		segno = vid / RV_SEG_VIDS;
 	uint64		off = RvSlotOffset(store, vid) + (store->geo.layout == RV_LAYOUT_HEADER ? 8 : 0);
 	uint32		fbytes = store->dims * sizeof(float);
 	uint32		inpage = (uint32) (off % RV_PAGE_PAYLOAD);
 	uint32		first = Min(fbytes, RV_PAGE_PAYLOAD - inpage);
 	int			npieces = (first == fbytes) ? 1 : 2;
 
+	const RvSegLoc *sealed;
+	BlockNumber seg = RvVidSegment(store, vid, &sealed);
+
 	Assert(pins != NULL);
-	if (RvSealedLoc(store, vid))
+	if (sealed)
 		return 0;				/* sealed: RvStoreReadFloats decodes it */
 
 	if (npieces == 2 && fbytes - first > RV_PAGE_PAYLOAD)
 		return 0;
 	for (int i = 0; i < npieces; i++)
 	{
-		Page		page = RvPinPage(store, RvStreamBlock(store, segno, off), pins, NULL);
+		Page		page = RvPinPage(store, RvStreamBlock(store, seg, off), pins, NULL);
 
 		if (i == 0)
 		{
@@ -1551,11 +1561,12 @@ RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 	uint32		pageoff;
 	BlockNumber blkno;
 	Page		page;
-	const RvSegLoc *sealed = RvSealedLoc(store, vid);
+	const RvSegLoc *sealed;
+	BlockNumber seg = RvVidSegment(store, vid, &sealed);
 
 	if (sealed)
 		return sealed->tier == RV_TIER_COOL ? RvStoreSealedRecord(store, sealed, vid, pins) : NULL;
-	blkno = RvCodeBlock(store, vid, &pageoff);
+	blkno = RvCodeBlock(store, seg, vid, &pageoff);
 	Assert(store->geo.codes != RV_CODES_NONE && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
 	return (const char *) page + pageoff;
@@ -1573,11 +1584,12 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 	uint32		pageoff;
 	BlockNumber blkno;
 	Page		page;
-	const RvSegLoc *sealed = RvSealedLoc(store, vid);
+	const RvSegLoc *sealed;
+	BlockNumber seg = RvVidSegment(store, vid, &sealed);
 
 	if (sealed)
 		return sealed->tier == RV_TIER_COLD ? RvStoreSealedRecord(store, sealed, vid, pins) : NULL;
-	blkno = RvBitBlock(store, vid, &pageoff);
+	blkno = RvBitBlock(store, seg, vid, &pageoff);
 	Assert(store->geo.bits == RV_CODES_BIT && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
 	return (const char *) page + pageoff;
@@ -1620,7 +1632,8 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 	{
 		Buffer		kb;
 
-		const RvSegLoc *sealed = RvSealedLoc(store, vids[i]);
+		const RvSegLoc *sealed;
+		BlockNumber seg = RvVidSegment(store, vids[i], &sealed);
 
 		if (sealed)
 		{
@@ -1650,8 +1663,8 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			}
 			continue;
 		}
-		blk[i] = kind == RV_CODES_BIT ? RvBitBlock(store, vids[i], &off[i]) :
-			RvCodeBlock(store, vids[i], &off[i]);
+		blk[i] = kind == RV_CODES_BIT ? RvBitBlock(store, seg, vids[i], &off[i]) :
+			RvCodeBlock(store, seg, vids[i], &off[i]);
 		have[i] = false;
 		if (keep && (kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
 		{

@@ -50,6 +50,7 @@ extern Buffer RvReadBufferExtend(RvStore *store, BlockNumber blkno);
 extern Buffer RvMetaLock(RvStore *store, int mode, RvStoreMeta **meta);
 extern void RvBitEncode(RvStore *store, const float *x, const float *c, float *scratch, char *rec);
 extern Page RvPinPageExt(RvStore *store, BlockNumber blkno, RvPinSet *pins, Buffer *tmp);
+extern bool RvStoreCopySegState(RvStore *store, uint64 segno, char *page);
 
 /* store_seal.c: the checks of a sealed page, run when it is read from disk */
 extern void RvSealedCheckPage(RvStore *tierstore, Page page, BlockNumber blkno, bool verify);

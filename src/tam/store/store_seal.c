@@ -83,6 +83,7 @@ RvSealCrashPoint(int point)
 		elog(PANIC, "ruvector.debug_seal_crash: crashing at point %d of a segment move", point);
 }
 
+/* RvTierName: "hot", "warm", "cool" or "cold" for tier (a static string). */
 const char *
 RvTierName(int tier)
 {
@@ -462,19 +463,6 @@ RvSealedWritePages(RvStore *ts, BlockNumber first, char *imgs, uint32 n)
 	}
 }
 
-/* The state page of segment segno (hot meta page or sealed state page), copied. */
-static void
-RvSegStateCopy(RvStore *store, const RvDirEntry *e, char *page)
-{
-	RvStore    *where = e->tier == RV_TIER_HOT ? store : RvStoreTier(store, e->tier, false, NULL);
-	Buffer		buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e->blkno, RBM_NORMAL, NULL);
-
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	RvPageCheck(where, BufferGetPage(buf), e->blkno, RV_PAGE_SEGMENT);
-	memcpy(page, BufferGetPage(buf), BLCKSZ);
-	UnlockReleaseBuffer(buf);
-}
-
 /* Exact floats of vid from the location e names (not the reader's view). */
 static void
 RvSealReadVector(RvStore *store, const RvDirEntry *e, RvSealedRun *run, uint64 vid, float *dst)
@@ -604,7 +592,8 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	}
 
 	/* the vids, and whether their writers are done */
-	RvSegStateCopy(store, &e, state);
+	if (!RvStoreCopySegState(store, segno, state))
+		elog(ERROR, "ruvector store %u: segment " UINT64_FORMAT " vanished", store->relid, segno);
 	xids = (TransactionId *) (RvPagePayload(state) + RV_SEG_HEADER_SIZE);
 	for (uint32 k = 0; k < RV_SEG_VIDS; k++)
 	{
@@ -754,7 +743,6 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	{
 		RvSegmentHeader *sh;
 
-		memcpy(imgs, state, BLCKSZ);
 		RvPageInit(imgs, RV_PAGE_SEGMENT, (uint32) segno);
 		memcpy(RvPagePayload(imgs), RvPagePayload(state), RV_PAGE_PAYLOAD);
 		((PageHeader) imgs)->pd_lower = RV_PAGE_PAYLOAD_START + RV_PAGE_PAYLOAD;
