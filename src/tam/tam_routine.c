@@ -48,6 +48,7 @@
 
 #include "tam/rv_tam.h"
 #include "tam/rv_vacuum.h"
+#include "tam/store/rv_tier.h"
 
 PG_FUNCTION_INFO_V1(ruvector_tam_handler);
 
@@ -660,9 +661,12 @@ rv_relation_nontransactional_truncate(Relation rel)
 static void
 rv_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 {
+	Oid			tier_spc[RV_NTIERS];
+
 	RvHeap()->relation_copy_data(rel, newrnode);
 	/* the stores follow, keeping their relations (indexes are bound to them) */
-	RvTamMoveStores(rel, *newrnode);
+	RvTierPolicyTablespaces(RelationGetRelid(rel), tier_spc);
+	RvTamMoveStores(rel, *newrnode, tier_spc);
 }
 
 static void
@@ -673,6 +677,7 @@ rv_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap, Relation OldInd
 							 double *tups_recently_dead)
 {
 	const TableAmRoutine *newam = NewHeap->rd_tableam;
+	Oid			tier_spc[RV_NTIERS];
 
 	if (!RvRelIsRuvector(NewHeap))
 		ereport(ERROR,
@@ -693,7 +698,8 @@ rv_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap, Relation OldInd
 	}
 
 	/* vrefs are copied verbatim: give the new storage the same stores */
-	RvTamCopyStores(OldHeap, NewHeap->rd_node, NewHeap->rd_rel->relpersistence);
+	RvTierPolicyTablespaces(RelationGetRelid(OldHeap), tier_spc);
+	RvTamCopyStores(OldHeap, NewHeap->rd_node, NewHeap->rd_rel->relpersistence, tier_spc);
 
 	OldHeap->rd_tableam = RvHeap();
 	NewHeap->rd_tableam = RvHeap();

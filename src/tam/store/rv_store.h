@@ -283,6 +283,9 @@ typedef struct RvStore
 	struct RvDirCache *dir;
 	struct RvStore *tiers[RV_NTIERS];
 	uint64		tiers_generation;	/* RvStoreGeneration() tiers[] were found in */
+	Oid			tier_spc[RV_NTIERS];	/* where RvStoreTier creates a tier
+										 * relation: InvalidOid = the table's
+										 * tablespace (set by tam_tier.c) */
 	uint16		tier;
 	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
 	struct RvChunkCache *chunk;	/* a tier relation's last decoded chunk (store_seal.c) */
@@ -391,8 +394,9 @@ typedef struct RvRelCache
 extern RvRelCache *RvRelGetCache(Relation rel);
 extern Oid	RvTypeOid(bool missing_ok);
 extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
-extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
-extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
+extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence,
+							const Oid *tier_spc);
+extern void RvTamMoveStores(Relation rel, RelFileNode newstorage, const Oid *tier_spc);
 extern void RvStoreLockOwner(Oid storeoid);
 extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
 extern Oid	RvCatalogRelid(bool missing_ok);

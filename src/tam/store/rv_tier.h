@@ -141,6 +141,7 @@ extern uint64 RvDirNumSegments(RvStore *store);
 extern bool RvStoreHasTier(RvStore *store, int tier);
 extern BlockNumber RvDirFirstFit(RvStore *store, int tier, uint32 nblocks);
 extern RvStore *RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid);
+extern bool RvStoreTierSetTablespace(RvStore *store, int tier, Oid spc);
 extern BlockNumber RvDirReserveRun(RvStore *store, uint64 segno, int tier, uint32 nblocks,
 								   TransactionId xid);
 extern void RvDirCompleteMove(RvStore *store, uint64 segno);
@@ -163,6 +164,8 @@ extern uint32 RvSealedRecordStride(RvStore *store, int tier);
 #define RV_SEAL_WAIT			0x01	/* wait for writers of a hot segment */
 #define RV_SEAL_CREATE			0x02	/* create the tier relation when missing */
 #define RV_SEAL_FORCE			0x04	/* rewrite a segment already in the tier */
+#define RV_SEAL_LOSSY			0x08	/* cold: codes only, no exact floats */
+#define RV_SEAL_KEEP_FORM		0x10	/* a rewrite keeps the run lossless or lossy */
 
 extern bool RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 							   uint64 *nvectors, uint64 *bytes_before, uint64 *bytes_after);
@@ -183,6 +186,7 @@ typedef struct RvTierMoves
 /* tam_tier.c */
 extern void RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m);
 extern void RvTierForgetPolicy(Oid relid);
+extern void RvTierPolicyTablespaces(Oid relid, Oid *spc);
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);

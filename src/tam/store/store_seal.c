@@ -533,6 +533,11 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	bool		closed_here = false;
 	uint32		nfreed_since = 0;
 
+	if (flags & RV_SEAL_LOSSY)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lossy cold storage is not supported yet")));
+
 	*nvectors = 0;
 	*bytes_before = 0;
 	*bytes_after = 0;
