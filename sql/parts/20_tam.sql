@@ -90,6 +90,17 @@ CREATE FUNCTION @extschema@.ruvector_compact(tbl pg_catalog.regclass,
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_compact(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
 
+-- One row per segment of a table's vector stores (src/tam/tam_tier.c): where
+-- it lives, its vids, when it was last written or sealed, its access heat.
+CREATE FUNCTION @extschema@.ruvector_segments(tbl pg_catalog.regclass,
+	OUT store pg_catalog.int4, OUT segno pg_catalog.int8, OUT tier pg_catalog.text,
+	OUT relation pg_catalog.regclass, OUT blocks pg_catalog.int4,
+	OUT vectors pg_catalog.int8, OUT changed_at pg_catalog.timestamptz,
+	OUT heat pg_catalog.float8)
+	RETURNS SETOF pg_catalog.record
+	AS 'MODULE_PATHNAME', 'ruvector_segments'
+	LANGUAGE C STRICT VOLATILE;
+
 -- Tier policy per table (src/tam/tam_tier.c): a segment whose last vector
 -- was written longer ago than a tier's interval moves there (the coldest
 -- such tier), by VACUUM or ruvector_compact(tbl), unless its access heat

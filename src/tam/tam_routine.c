@@ -117,7 +117,10 @@ RvScanNextRow(RvScanDesc scan)
 	MemoryContextReset(scan->rowcxt);
 }
 
-/* Resolves scan->hslot into slot (zero-copy, pins held by the scan). */
+/*
+ * Resolves scan->hslot into slot (zero-copy, pins held by the scan); a
+ * bitmap scan's row counts as a read of its vectors (store_heat.c).
+ */
 static void
 RvScanEmit(RvScanDesc scan, TupleTableSlot *slot)
 {
@@ -126,6 +129,9 @@ RvScanEmit(RvScanDesc scan, TupleTableSlot *slot)
 	RvResolveTuple(scan->rs_base.rs_rd, scan->hslot, slot, &scan->pins, false);
 	MemoryContextSwitchTo(old);
 	RvPinSetEndRow(&scan->pins);
+	/* a bitmap scan's rows were picked by an index: reads for the heat */
+	if (scan->rs_base.rs_flags & SO_TYPE_BITMAPSCAN)
+		RvCountTupleReads(scan->rs_base.rs_rd, scan->hslot);
 }
 
 static void
@@ -134,6 +140,7 @@ rv_scan_end(TableScanDesc sscan)
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
 	RvPinSetReleaseAll(&scan->pins);
+	RvTierHeatFlush(scan->rs_base.rs_rd);
 	ExecDropSingleTupleTableSlot(scan->hslot);
 	RvHeap()->scan_end(scan->heapscan);
 	MemoryContextDelete(scan->rowcxt);
@@ -236,6 +243,7 @@ rv_index_fetch_end(IndexFetchTableData *scan)
 	RvIndexFetchData *fetch = (RvIndexFetchData *) scan;
 
 	RvPinSetReleaseAll(&fetch->pins);
+	RvTierHeatFlush(scan->rel);
 	ExecDropSingleTupleTableSlot(fetch->hslot);
 	RvHeap()->index_fetch_end(fetch->heapfetch);
 	MemoryContextDelete(fetch->rowcxt);
@@ -261,6 +269,7 @@ rv_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid, Snapshot
 	old = MemoryContextSwitchTo(fetch->rowcxt);
 	RvResolveTuple(scan->rel, fetch->hslot, slot, &fetch->pins, false);
 	MemoryContextSwitchTo(old);
+	RvCountTupleReads(scan->rel, fetch->hslot);
 	RvPinSetEndRow(&fetch->pins);
 	return true;
 }

@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/backend_progress.h"
@@ -123,6 +124,7 @@ RvTierReadPolicy(Oid relid, RvTierPolicy *p)
 	HeapTuple	tup;
 
 	memset(p, 0, sizeof(RvTierPolicy));
+	p->heat_half_life = USECS_PER_HOUR;
 	if (!OidIsValid(polrel))
 		return;
 	rel = table_open(polrel, AccessShareLock);
@@ -161,7 +163,8 @@ RvTierReadPolicy(Oid relid, RvTierPolicy *p)
  * The move the policy makes of segment segno: the target tier, or -1.
  * First by age (pol): a segment whose last vector was written longer ago
  * than a tier's interval goes to the coldest such tier colder than its
- * own.  Else compaction: a sealed segment whose freed fraction passes
+ * own, unless the policy has a heat_threshold and the segment's access
+ * heat (store_heat.c) is at or above it.  Else compaction: a sealed segment whose freed fraction passes
  * RV_COMPACT_DEAD_FRACTION is rewritten in its tier; a full hot segment
  * whose free fraction passes RV_COMPACT_HOT_FREE_FRACTION is packed into
  * warm (lossless, so nothing but its search code changes).
@@ -187,6 +190,9 @@ RvCompactPolicyTarget(RvStore *store, uint64 segno, uint64 next_vid, const RvTie
 	nalloc = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->nallocated;
 	changed = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->changed_at;
 	UnlockReleaseBuffer(buf);
+	if (pol && pol->have_heat &&
+		RvStoreSegmentHeat(store, segno, pol->heat_half_life) >= pol->heat_threshold)
+		pol = NULL;				/* read often: stays in its tier */
 	if (pol)
 	{
 		int64		age = GetCurrentTimestamp() - changed;
@@ -430,6 +436,84 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(ruvector_segments);
+
+/*
+ * ruvector_segments(tbl regclass) -> setof (store, segno, tier, relation,
+ * blocks, vectors, changed_at, heat): one row per segment of every
+ * version-4 store of tbl: where it lives (tier, relation, its blocks
+ * there), the vids allocated in it, when a vid was last allocated in it
+ * or it was sealed, and its access heat now (decayed with the policy's
+ * half-life, an hour without one).  Needs SELECT on tbl; takes
+ * AccessShareLock.  Stores of older formats have no rows.
+ */
+Datum
+ruvector_segments(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	RvRelCache *cache;
+	RvTierPolicy pol;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = table_open(relid, AccessShareLock);
+	if (!RvRelIsRuvector(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	RvTierReadPolicy(relid, &pol);
+	cache = RvRelGetCache(rel);
+	for (int i = 0; i < cache->nstores; i++)
+	{
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));
+		uint64		nsegs;
+
+		if (store->meta_version < RV_STORE_META_V4)
+			continue;
+		nsegs = RvDirNumSegments(store);
+		for (uint64 segno = 0; segno < nsegs; segno++)
+		{
+			RvDirEntry	e;
+			RvStore    *where;
+			Buffer		buf;
+			const RvSegmentHeader *sh;
+			Datum		values[8];
+			bool		nulls[8] = {0};
+
+			CHECK_FOR_INTERRUPTS();
+			RvDirReadEntry(store, segno, &e);
+			if (e.tier == RV_TIER_NONE)
+				continue;
+			where = e.tier == RV_TIER_HOT ? store : RvStoreTier(store, e.tier, false, NULL);
+			if (where == NULL)
+				continue;
+			buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e.blkno, RBM_NORMAL, NULL);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			sh = (const RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START);
+			values[0] = Int32GetDatum(cache->stores[i].storeno);
+			values[1] = Int64GetDatum((int64) segno);
+			values[2] = CStringGetTextDatum(RvTierName(e.tier));
+			values[3] = ObjectIdGetDatum(where->relid);
+			values[4] = Int32GetDatum((int32) e.nblocks);
+			values[5] = Int64GetDatum((int64) sh->nallocated);
+			values[6] = TimestampTzGetDatum(sh->changed_at);
+			nulls[6] = sh->changed_at == 0;
+			values[7] = Float8GetDatum(RvHeatDecayed(sh->heat, sh->heat_at, GetCurrentTimestamp(),
+													 pol.heat_half_life) +
+									   (segno < store->heat_nsegs ? store->heat_hits[segno] : 0));
+			UnlockReleaseBuffer(buf);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
 PG_FUNCTION_INFO_V1(ruvector_set_tiers);
 
 /*
@@ -601,6 +685,35 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 		}
 	table_close(rel, NoLock);
 	PG_RETURN_VOID();
+}
+
+/*
+ * RvTierHeatFlush: at the end of a scan of rel, writes the access heat its
+ * stores counted (store_heat.c) once ruvector.heat_flush_interval has
+ * passed, decayed with the policy's half-life; drops the counts of a
+ * table whose policy has no heat_threshold.  Caller holds a lock on rel
+ * and no buffer lock.
+ */
+void
+RvTierHeatFlush(Relation rel)
+{
+	RvRelCache *cache = RvRelGetCache(rel);
+	RvTierPolicy pol;
+	bool		read = false;
+
+	for (int i = 0; i < cache->nstores; i++)
+	{
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));
+
+		if (!RvStoreHeatDue(store))
+			continue;
+		if (!read)
+		{
+			RvTierReadPolicy(RelationGetRelid(rel), &pol);
+			read = true;
+		}
+		RvStoreHeatFlush(store, pol.heat_half_life, pol.have_heat);
+	}
 }
 
 /*

@@ -187,6 +187,7 @@ typedef struct RvTierMoves
 extern void RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m);
 extern void RvTierForgetPolicy(Oid relid);
 extern void RvTierPolicyTablespaces(Oid relid, Oid *spc);
+extern void RvTierHeatFlush(Relation rel);
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);
