@@ -26,9 +26,10 @@
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_tablespace_d.h"
 #include "commands/tablespace.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -581,11 +582,6 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 	int			nstores;
 	int16	   *storenos;
 	RvStore   **stores;
-	int			ret;
-	Oid			argtypes[Natts_rv_policy] = {OIDOID, INTERVALOID, INTERVALOID, INTERVALOID,
-		BOOLOID, OIDOID, OIDOID, OIDOID, FLOAT8OID, INTERVALOID};
-	Datum		args[Natts_rv_policy];
-	char		nulls[Natts_rv_policy + 1];
 
 	rel = RvTierOpenTable(relid, &storenos, &nstores);
 	for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
@@ -621,38 +617,40 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("heat_half_life must be positive")));
 
-	/* the policy row (as the extension's owner would: the table is revoked) */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	memset(nulls, ' ', Natts_rv_policy);
-	nulls[Natts_rv_policy] = '\0';
-	args[Anum_rv_policy_relid - 1] = ObjectIdGetDatum(relid);
-	for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
-	{
-		args[Anum_rv_policy_after(t) - 1] = vals[t];
-		nulls[Anum_rv_policy_after(t) - 1] = isnull[t] ? 'n' : ' ';
-		args[Anum_rv_policy_spc(t) - 1] = ObjectIdGetDatum(spc[t]);
-		nulls[Anum_rv_policy_spc(t) - 1] = OidIsValid(spc[t]) ? ' ' : 'n';
-	}
-	args[Anum_rv_policy_lossy_cold - 1] = BoolGetDatum(lossy_cold);
-	args[Anum_rv_policy_heat_threshold - 1] = Float8GetDatum(heat_threshold);
-	nulls[Anum_rv_policy_heat_threshold - 1] = have_heat ? ' ' : 'n';
-	args[Anum_rv_policy_heat_half_life - 1] = IntervalPGetDatum(half_life);
-	ret = SPI_execute_with_args(psprintf("DELETE FROM %s.ruvector_tier_policy WHERE relid = $1",
-										 quote_identifier(get_namespace_name(RvExtensionSchema(false)))),
-								1, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "could not update ruvector_tier_policy");
+	/*
+	 * the policy row, written directly (the table is revoked from PUBLIC;
+	 * the caller owns tbl): the old one deleted, the new one inserted with
+	 * its index entries
+	 */
+	RvTierForgetPolicy(relid);
 	if (any)
 	{
-		ret = SPI_execute_with_args(psprintf("INSERT INTO %s.ruvector_tier_policy "
-											 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-											 quote_identifier(get_namespace_name(RvExtensionSchema(false)))),
-									Natts_rv_policy, argtypes, args, nulls, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not update ruvector_tier_policy");
+		Relation	polrel = table_open(RvTierPolicyRelid(), RowExclusiveLock);
+		Datum		values[Natts_rv_policy];
+		bool		nulls[Natts_rv_policy] = {0};
+		HeapTuple	tup;
+
+		values[Anum_rv_policy_relid - 1] = ObjectIdGetDatum(relid);
+		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+		{
+			values[Anum_rv_policy_after(t) - 1] = vals[t];
+			nulls[Anum_rv_policy_after(t) - 1] = isnull[t];
+			values[Anum_rv_policy_spc(t) - 1] = ObjectIdGetDatum(spc[t]);
+			nulls[Anum_rv_policy_spc(t) - 1] = !OidIsValid(spc[t]);
+		}
+		values[Anum_rv_policy_lossy_cold - 1] = BoolGetDatum(lossy_cold);
+		values[Anum_rv_policy_heat_threshold - 1] = Float8GetDatum(heat_threshold);
+		nulls[Anum_rv_policy_heat_threshold - 1] = !have_heat;
+		values[Anum_rv_policy_heat_half_life - 1] = IntervalPGetDatum(half_life);
+		if (RelationGetDescr(polrel)->natts != Natts_rv_policy)
+			elog(ERROR, "ruvector_tier_policy has %d columns, not %d",
+				 RelationGetDescr(polrel)->natts, Natts_rv_policy);
+		tup = heap_form_tuple(RelationGetDescr(polrel), values, nulls);
+		CatalogTupleInsert(polrel, tup);
+		heap_freetuple(tup);
+		table_close(polrel, RowExclusiveLock);
 	}
-	SPI_finish();
+	CommandCounterIncrement();
 
 	/*
 	 * the tier relations VACUUM will need, where the policy puts them;
@@ -733,8 +731,10 @@ RvTierPolicyTablespaces(Oid relid, Oid *spc)
 
 /*
  * RvTierForgetPolicy: deletes table relid's row of ruvector_tier_policy
- * (DROP TABLE, through the object-access hook), so that a new table that
- * gets the OID does not inherit it.  No-op without the extension's table.
+ * (DROP TABLE, through the object-access hook, so that a new table that
+ * gets the OID does not inherit it; ruvector_set_tiers, before it writes
+ * the new row), without permission checks.  No-op without the extension's
+ * table.
  */
 void
 RvTierForgetPolicy(Oid relid)

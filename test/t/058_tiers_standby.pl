@@ -82,6 +82,24 @@ same_on_standby('a policy of cold at once, applied by VACUUM');
 is($primary->safe_psql('postgres',
 		q{SELECT string_agg(tier, ',' ORDER BY tier) FROM ruvector_storage_report('t') WHERE live_vectors > 0}),
 	'cold', 'the policy moved every segment to cold');
+# access heat: lookups by key on the primary write it into segment headers
+# (GenericXLog), which the standby replays byte for byte; lookups on the
+# standby count but write nothing
+$primary->safe_psql('postgres',
+	q{SELECT ruvector_set_tiers('t', warm_after => '0 s', cold_after => '0 s', heat_threshold => 1000)});
+my $lookups = q{SET ruvector.heat_flush_interval = 0; SET enable_seqscan = off; SET enable_bitmapscan = off;
+	DO $$ DECLARE x text; BEGIN FOR i IN 1 .. 200 LOOP
+		EXECUTE 'SELECT v::text FROM t WHERE id = $1' INTO x USING i; END LOOP; END $$;};
+$primary->safe_psql('postgres', $lookups);
+my $heat = q{SELECT string_agg(segno || ':' || round(heat::numeric, 0), ',' ORDER BY segno) FROM ruvector_segments('t')};
+my $heat_primary = $primary->safe_psql('postgres', $heat);
+like($heat_primary, qr/^0:[1-9]/, "lookups gave segment 0 heat on the primary ($heat_primary)");
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+is($standby->safe_psql('postgres', $heat), $heat_primary, 'the standby reads the same heat');
+$standby->safe_psql('postgres', $lookups);
+is($standby->safe_psql('postgres', $heat), $heat_primary, 'lookups on the standby wrote nothing');
+same_on_standby('heat written');
+
 $primary->safe_psql('postgres', q{VACUUM FULL t});
 same_on_standby('VACUUM FULL');
 

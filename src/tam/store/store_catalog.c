@@ -741,8 +741,9 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * tablespace or VACUUM FULL's transient heap) a copy of every store of
  * rel's storage with the same store numbers, so vrefs copied verbatim
  * stay valid.  The new store relations go to newstorage's tablespace; a
- * new warm relation (a store that had tiers gets one) to
- * tier_spc[RV_TIER_WARM] where that is valid (RV_NTIERS entries).
+ * store that had tier relations gets new, empty ones of the same tiers
+ * (and warm), each in tier_spc[tier] where that is valid (RV_NTIERS
+ * entries), else with the store.
  * A store is rewritten vid by vid in the current format (RvStoreRewrite)
  * when its format differs (a version-1 store, without codes, or a
  * version-2 one, without bit codes) or when the current format gives it
@@ -793,14 +794,17 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence, const Oi
 				RvStoreInitFile(dst);
 			RvStoreRewrite(src, dst);
 			/*
-			 * the table had tier relations: the new storage gets its warm
-			 * one, in the tier's tablespace
+			 * the table had tier relations: the new storage gets the same
+			 * ones (empty), each in its tier's tablespace, so that VACUUM
+			 * can seal into them again
 			 */
 			if (tiers && dst->meta_version >= RV_STORE_META_V4)
-			{
-				dst->tier_spc[RV_TIER_WARM] = tier_spc[RV_TIER_WARM];
-				RvStoreTier(dst, RV_TIER_WARM, true, NULL);
-			}
+				for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+					if (t == RV_TIER_WARM || RvStoreTier(src, t, false, NULL) != NULL)
+					{
+						dst->tier_spc[t] = tier_spc[t];
+						RvStoreTier(dst, t, true, NULL);
+					}
 		}
 	}
 }
