@@ -6,7 +6,7 @@
 -- the guide names, a filter with an iterative scan, the storage report and
 -- VACUUM reclaiming deleted vectors, ruvector_compact into a tier and a
 -- tier policy.
-SELECT plan(24);
+SELECT plan(27);
 
 CREATE FUNCTION pg_temp.explain(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -105,6 +105,16 @@ SELECT lives_ok($$SELECT ruvector_set_tiers('items', warm_after => '1 day', cold
 	'ruvector_set_tiers as the guide shows it');
 SELECT is((SELECT (warm_after, cool_after, cold_after)::text FROM ruvector_tier_policy WHERE relid = 'items'::regclass),
 	'("1 day",,"30 days")', 'ruvector_tier_policy holds the policy');
+SELECT lives_ok($$SELECT ruvector_set_tiers('items', warm_after => '1 day', cold_after => '30 days',
+                          heat_threshold => 1000, heat_half_life => '1 day',
+                          cold_tablespace => 'pg_default')$$,
+	'ruvector_set_tiers with heat and a tablespace as the guide shows it');
+SELECT is((SELECT (heat_threshold, heat_half_life, cold_tablespace = (SELECT oid FROM pg_tablespace
+	WHERE spcname = 'pg_default'))::text FROM ruvector_tier_policy WHERE relid = 'items'::regclass),
+	'(1000,"1 day",t)', 'the policy holds the heat and the tablespace');
+SELECT is((SELECT string_agg(tier || ':' || vectors || ':' || (changed_at IS NOT NULL) || ':' || (heat >= 0), ','
+	ORDER BY segno) FROM (SELECT segno, tier, relation, vectors, changed_at, round(heat) AS heat
+	FROM ruvector_segments('items')) x), 'cold:1500:true:true', 'ruvector_segments as the guide shows it');
 SELECT lives_ok($$SELECT ruvector_set_tiers('items')$$, 'ruvector_set_tiers(''items'') clears it');
 SELECT is((SELECT count(*) FROM ruvector_tier_policy), 0::bigint, 'no policy left');
 
