@@ -12,10 +12,10 @@
 -- leaves existing lossless cold runs alone, ruvector_compact(tbl, 'cold')
 -- converts them, to the very same reconstructions.  Recall, errors and
 -- sizes are printed as diag.
-SELECT plan(40);
+SELECT plan(41);
 
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
-$$ SELECT array_agg(((hashint4(seed * 100003 + i) % 20000) / 100.0)::real ORDER BY i)::ruvector
+$$ SELECT array_agg(((hashint8(seed::bigint * 100003 + i) % 20000) / 100.0)::real ORDER BY i)::ruvector
 	FROM generate_series(1, d) i $$;
 
 CREATE TABLE lc (id int PRIMARY KEY, v ruvector(64)) USING ruvector;
@@ -26,6 +26,7 @@ INSERT INTO lc SELECT * FROM orig;
 INSERT INTO ll SELECT * FROM orig;
 CREATE TABLE queries AS SELECT q, mk(64, 900000 + q) AS v FROM generate_series(1, 25) q;
 CREATE INDEX lc_l2 ON lc USING ruhnsw (v vector_l2_ops);
+CREATE INDEX ll_l2 ON ll USING ruhnsw (v vector_l2_ops);
 ANALYZE lc, ll, orig;
 
 -- rows of a whose vector differs from b's (bit for bit, via text), both ways
@@ -100,8 +101,8 @@ BEGIN
 	END LOOP;
 	RETURN true;
 END $$;
--- ruhnsw's recall@10 on lc against the exact top 10 of twin
-CREATE FUNCTION pg_temp.recall(twin regclass) RETURNS numeric LANGUAGE plpgsql AS $$
+-- ruhnsw's recall@10 on t against the exact top 10 of twin
+CREATE FUNCTION pg_temp.recall(t regclass, twin regclass) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 	hits bigint := 0;
@@ -110,7 +111,8 @@ DECLARE
 BEGIN
 	FOR r IN SELECT q, v FROM queries LOOP
 		SET LOCAL enable_seqscan = off;
-		SELECT array_agg(id) INTO got FROM (SELECT id FROM lc ORDER BY v <-> r.v LIMIT 10) s;
+		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %s ORDER BY v <-> $1 LIMIT 10) s', t)
+			INTO got USING r.v;
 		SET LOCAL enable_seqscan = on;
 		SET LOCAL enable_indexscan = off;
 		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %s ORDER BY v <-> $1, id LIMIT 10) s', twin)
@@ -125,7 +127,7 @@ CREATE FUNCTION pg_temp.cold_bytes(t regclass) RETURNS bigint LANGUAGE sql AS $$
 	SELECT coalesce(sum(bytes), 0)::bigint FROM ruvector_storage_report(t) WHERE tier = 'cold' $$;
 
 SET ruvector.ef_search = 100;
-CREATE TEMP TABLE hot_recall AS SELECT pg_temp.recall('orig') AS r;
+CREATE TEMP TABLE hot_recall AS SELECT pg_temp.recall('lc', 'orig') AS r;
 
 -- lc: a policy of lossy cold at once; VACUUM moves every segment there
 SELECT lives_ok($$SELECT ruvector_set_tiers('lc', cold_after => '0 seconds', lossy_cold => true)$$,
@@ -160,11 +162,16 @@ SELECT is(pg_temp.exact_diff('lc', 'recon', '<->'), 0::bigint,
 SELECT is(pg_temp.exact_diff('lc', 'recon', '<#>'), 0::bigint, 'exact k-NN scan, inner product: the same');
 SELECT is(pg_temp.exact_diff('lc', 'recon', '<=>'), 0::bigint, 'exact k-NN scan, cosine: the same');
 SELECT ok(pg_temp.index_ok('recon'), 'ruhnsw returns the reconstructed vectors'' distances, in order');
-CREATE TEMP TABLE lossy_recall AS SELECT pg_temp.recall('recon') AS r;
-SELECT diag(format('recall@10 at ef_search 100: hot %s, lossy cold %s (against the exact top 10 of the reconstructions)',
-	(SELECT r FROM hot_recall), (SELECT r FROM lossy_recall)));
--- measured 0.93 here (64 dims, 1-bit codes: make bench-tiers measures 784)
-SELECT cmp_ok((SELECT r FROM lossy_recall), '>=', 0.85, 'ruhnsw recall@10 on lossy cold at least 0.85');
+CREATE TEMP TABLE lossy_recall AS SELECT pg_temp.recall('lc', 'recon') AS r;
+CREATE TEMP TABLE lossless_recall AS SELECT pg_temp.recall('ll', 'orig') AS r;
+SELECT diag(format('recall@10 at ef_search 100: hot %s, lossless cold %s, lossy cold %s (against the exact top 10 of the reconstructions)',
+	(SELECT r FROM hot_recall), (SELECT r FROM lossless_recall), (SELECT r FROM lossy_recall)));
+-- 1-bit codes of 64 dims are coarse (055_tiers allows cold 0.15 below
+-- hot; make bench-tiers measures 784 dims); measured here: lossy 0.852,
+-- lossless 0.844, hot 0.988
+SELECT cmp_ok((SELECT r FROM lossy_recall), '>=', 0.80, 'ruhnsw recall@10 on lossy cold at least 0.80');
+SELECT cmp_ok((SELECT r FROM lossy_recall), '>=', (SELECT r FROM lossless_recall) - 0.05,
+	'ruhnsw recall@10 on lossy cold within 0.05 of lossless cold''s');
 SELECT is((SELECT count(*) FROM ruvector_verify('lc')), 0::bigint, 'lossy cold: verify clean');
 SELECT is((SELECT count(*) FROM ruvector_verify('ll')), 0::bigint, 'lossless cold: verify clean');
 
