@@ -79,7 +79,7 @@ for ds in $DATASETS; do
 	for tier in hot warm cool cold cold-lossy; do
 		seal_s=0 rate=null
 		if [ "$tier" = cold-lossy ]; then
-			sql -c "SELECT ruvector_set_tiers('$T', lossy_cold => true)"
+			sql -c "SELECT ruvector_set_tiers('$T', lossy_cold => true)" > /dev/null
 		fi
 		if [ "$tier" != hot ]; then
 			t0=$(date +%s.%N)
