@@ -23,7 +23,7 @@ SELECT throws_ok($$SELECT ruvector_set_tiers('p', warm_after => '2 days', cool_a
 SELECT throws_ok($$SELECT ruvector_set_tiers('p_heap', warm_after => '1 day')$$, '42809',
 	'"p_heap" is not a ruvector table', 'a heap table is refused');
 CREATE ROLE policy_stranger;
-GRANT EXECUTE ON FUNCTION ruvector_set_tiers(regclass, interval, interval, interval) TO policy_stranger;
+GRANT EXECUTE ON FUNCTION ruvector_set_tiers(regclass, interval, interval, interval, bool, name, name, name, float8, interval) TO policy_stranger;
 SET ROLE policy_stranger;
 SELECT throws_ok($$SELECT ruvector_set_tiers('p', warm_after => '1 day')$$, '42501',
 	'must be owner of table p', 'only the owner sets a policy');
