@@ -12,7 +12,7 @@
 -- leaves existing lossless cold runs alone, ruvector_compact(tbl, 'cold')
 -- converts them, to the very same reconstructions.  Recall, errors and
 -- sizes are printed as diag.
-SELECT plan(41);
+SELECT plan(45);
 
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
 $$ SELECT array_agg(((hashint8(seed::bigint * 100003 + i) % 20000) / 100.0)::real ORDER BY i)::ruvector
@@ -162,6 +162,13 @@ SELECT is(pg_temp.exact_diff('lc', 'recon', '<->'), 0::bigint,
 SELECT is(pg_temp.exact_diff('lc', 'recon', '<#>'), 0::bigint, 'exact k-NN scan, inner product: the same');
 SELECT is(pg_temp.exact_diff('lc', 'recon', '<=>'), 0::bigint, 'exact k-NN scan, cosine: the same');
 SELECT ok(pg_temp.index_ok('recon'), 'ruhnsw returns the reconstructed vectors'' distances, in order');
+SET ruvector.search_codes = bit;
+SELECT is(pg_temp.exact_diff('lc', 'recon', '<->'), 0::bigint, 'search_codes bit: exact k-NN scan the same');
+SELECT ok(pg_temp.index_ok('recon'), 'search_codes bit: ruhnsw the same');
+SET ruvector.search_codes = off;
+SELECT is(pg_temp.exact_diff('lc', 'recon', '<->'), 0::bigint, 'search_codes off: exact k-NN scan the same');
+SELECT ok(pg_temp.index_ok('recon'), 'search_codes off: ruhnsw the same');
+RESET ruvector.search_codes;
 CREATE TEMP TABLE lossy_recall AS SELECT pg_temp.recall('lc', 'recon') AS r;
 CREATE TEMP TABLE lossless_recall AS SELECT pg_temp.recall('ll', 'orig') AS r;
 SELECT diag(format('recall@10 at ef_search 100: hot %s, lossless cold %s, lossy cold %s (against the exact top 10 of the reconstructions)',
