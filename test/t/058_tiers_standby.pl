@@ -3,7 +3,8 @@
 # standby made from a base backup.  On the primary the table's segments are
 # sealed into cool, cold and back to warm (the tier relations created on
 # the way), rows are updated and deleted, VACUUM frees sealed vids,
-# compacts and truncates, and a policy moves segments; after each step the
+# compacts and truncates, a policy moves segments, and a lossy_cold policy
+# rewrites them with codes only (ruvector_compact); after each step the
 # standby, read without promotion, answers exactly as the primary (every
 # row and vector, the exact k-NN scan, an index scan), ruvector_verify is
 # clean, and no replayed page differed from the primary's.
@@ -100,6 +101,13 @@ $standby->safe_psql('postgres', $lookups);
 is($standby->safe_psql('postgres', $heat), $heat_primary, 'lookups on the standby wrote nothing');
 same_on_standby('heat written');
 
+$primary->safe_psql('postgres',
+	q{SELECT ruvector_set_tiers('t', warm_after => '0 s', cold_after => '0 s', lossy_cold => true);
+SELECT * FROM ruvector_compact('t', 'cold'); VACUUM t;});
+same_on_standby('lossy cold: ruvector_compact rewrote the cold segments with codes only');
+is($primary->safe_psql('postgres',
+		q{SELECT count(*) FILTER (WHERE v::text NOT IN (vec(id, 96)::text, vec(id + 90000, 96)::text)) > count(*) / 2 FROM t}),
+	't', 'lossy cold: most vectors read back as reconstructions, not as written');
 $primary->safe_psql('postgres', q{VACUUM FULL t});
 same_on_standby('VACUUM FULL');
 
