@@ -86,7 +86,10 @@ typedef struct RvTierMeta
  * payload stream (chunk c holds positions [c*RV_SEAL_CHUNK, ...)).
  *
  * A chunk of the payload stream is, for cool and lossless cold, the exact
- * floats of its vectors byte-shuffled and LZ4 HC-compressed (rv_codec.h);
+ * floats of its vectors byte-shuffled and LZ4 HC-compressed (rv_codec.h:
+ * a format-2 block, whose method byte says whether the top byte of each
+ * float was first packed by frame of reference, when flags has
+ * RV_SEAL_F_BLOCK2, as in every run sealed now; else a format-1 block);
  * for a lossy cold run (flags has RV_SEAL_F_LOSSY) it is their SQ8 records
  * (RvSealLossyStride bytes each: RvSq8Params, then dims codes, zero
  * padded to 4 bytes), laid end to end and LZ4 HC-compressed as they are
@@ -101,7 +104,8 @@ typedef struct RvTierMeta
 
 /* RvSealedHeader.flags */
 #define RV_SEAL_F_LOSSY			0x01	/* cold only: the payload is SQ8 records */
-#define RV_SEAL_F_ALL			RV_SEAL_F_LOSSY
+#define RV_SEAL_F_BLOCK2		0x02	/* float chunks are format-2 blocks (rv_codec.h) */
+#define RV_SEAL_F_ALL			(RV_SEAL_F_LOSSY | RV_SEAL_F_BLOCK2)
 
 /* bytes of a lossy run's payload record of dims dimensions */
 #define RvSealLossyStride(dims)	((RV_CODE_HEADER + (uint32) (dims) + 3) & ~(uint32) 3)

@@ -416,9 +416,12 @@ RvSealedChunk(RvStore *store, RvStore *ts, const RvSegLoc *loc, uint32 c)
 	}
 	else
 	{
-		char	   *scratch = palloc(sizeof(float) * d * n);
+		bool		block2 = (run->h.flags & RV_SEAL_F_BLOCK2) != 0;
+		char	   *scratch = palloc(block2 ? RvCodecScratchBytes((size_t) d * n) :
+									 sizeof(float) * d * n);
 
-		if (RvCodecUnpack(block, len, cc->floats, (size_t) d * n, scratch) != 0)
+		if ((block2 ? RvCodecUnpackBlock(block, len, cc->floats, (size_t) d * n, scratch) :
+			 RvCodecUnpack(block, len, cc->floats, (size_t) d * n, scratch)) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
@@ -755,13 +758,14 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	rec = palloc0(stride + 64);
 	lrec = palloc0(lstride);
 	lchunk = lossy ? palloc0((Size) lstride * RV_SEAL_CHUNK) : NULL;
-	scratch = palloc(sizeof(float) * d * RV_SEAL_CHUNK);
+	scratch = palloc(Max(sizeof(float) * d * RV_SEAL_CHUNK,
+						 RvCodecScratchBytes((size_t) d * RV_SEAL_CHUNK)));
 	chunks = palloc0(sizeof(uint32) * ((nlive + RV_SEAL_CHUNK - 1) / RV_SEAL_CHUNK + 1));
 	{
 		uint32		pos = 0;
 		uint32		inchunk = 0;
 		uint32		c = 0;
-		size_t		cap = Max(RvCodecPackBound((size_t) d * RV_SEAL_CHUNK),
+		size_t		cap = Max(RvCodecBlockBound((size_t) d * RV_SEAL_CHUNK),
 							  (size_t) LZ4_compressBound((int) (lstride * RV_SEAL_CHUNK)));
 		char	   *packed = palloc(cap);
 
@@ -820,8 +824,8 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 					size_t		len = lossy ?
 						(size_t) Max(LZ4_compress_HC(lchunk, packed, (int) (lstride * inchunk),
 													 (int) cap, RV_SEAL_LZ4_LEVEL), 0) :
-						RvCodecPack(chunkbuf, (size_t) inchunk * d, packed, cap,
-									scratch, RV_SEAL_LZ4_LEVEL);
+						RvCodecPackBlock(chunkbuf, (size_t) inchunk * d, packed, cap,
+										 scratch, RV_SEAL_LZ4_LEVEL);
 
 					if (len == 0)
 						elog(ERROR, "could not compress a chunk of segment " UINT64_FORMAT, segno);
@@ -863,7 +867,7 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 		h->segno = (uint32) segno;
 		h->tier = (uint16) tier;
 		h->lz4_level = tier == RV_TIER_WARM ? 0 : RV_SEAL_LZ4_LEVEL;
-		h->flags = lossy ? RV_SEAL_F_LOSSY : 0;
+		h->flags = lossy ? RV_SEAL_F_LOSSY : tier == RV_TIER_WARM ? 0 : RV_SEAL_F_BLOCK2;
 		h->nlive = nlive;
 		h->nblocks = nblocks;
 		h->rec_stride = stride;
