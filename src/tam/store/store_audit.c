@@ -883,8 +883,12 @@ RvAuditDrainedPos(const char *drained, uint64 ring_id, bool *found)
 	Datum		values[1] = {Int64GetDatum((int64) ring_id)};
 	bool		isnull;
 
-	/* not read-only: after the lock, a fresh snapshot sees the last drain */
-	if (SPI_execute_with_args(psprintf("SELECT drained FROM %s WHERE ring = $1", drained),
+	/*
+	 * not read-only: after the lock, a fresh snapshot sees the last drain;
+	 * the operator qualified, as the caller's search_path is in effect
+	 */
+	if (SPI_execute_with_args(psprintf("SELECT drained FROM %s WHERE ring OPERATOR(pg_catalog.=) $1",
+									   drained),
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read %s", drained);
 	*found = SPI_processed == 1;
@@ -892,6 +896,48 @@ RvAuditDrainedPos(const char *drained, uint64 ring_id, bool *found)
 		return 0;
 	return (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 											   1, &isnull));
+}
+
+/* One row of the drain table (RvAuditDrainedAll). */
+typedef struct RvDrainedRow
+{
+	uint64		ring_id;
+	uint64		drained;
+} RvDrainedRow;
+
+static int
+RvDrainedRowCmp(const void *a, const void *b)
+{
+	uint64		x = ((const RvDrainedRow *) a)->ring_id;
+	uint64		y = ((const RvDrainedRow *) b)->ring_id;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Every row of the drain table (SPI connected), sorted by ring id, in a
+ * palloc'd array of *n entries: one query however many rings there are.
+ */
+static RvDrainedRow *
+RvAuditDrainedAll(const char *drained, int *n)
+{
+	RvDrainedRow *rows;
+
+	if (SPI_execute(psprintf("SELECT ring, drained FROM %s", drained), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read %s", drained);
+	*n = (int) SPI_processed;
+	rows = palloc(sizeof(RvDrainedRow) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		bool		isnull;
+
+		rows[i].ring_id = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &isnull));
+		rows[i].drained = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	qsort(rows, *n, sizeof(RvDrainedRow), RvDrainedRowCmp);
+	return rows;
 }
 
 /* What RvAuditDrainFn needs: the rings read, the drain table's name. */
@@ -919,9 +965,9 @@ RvAuditDrainAppend(const char *table, const char *event, Oid relid, const char *
  * Appends to table (SPI connected, as its owner: RvAuditAsOwner's fn) the
  * events of the rings of arg (an RvDrainState) that are beyond their
  * drained position, then moves the positions to the rings' newest events,
- * all in the caller's transaction.  Rings with nothing new are left
- * without taking the audit lock; with something new, the lock is taken
- * first and the positions re-read under it.  See the file header's part on
+ * all in the caller's transaction.  The positions are read in one query
+ * first: when no ring has anything new, the audit lock is not taken;
+ * else the lock is taken and the rings and positions re-read under it.  See the file header's part on
  * pending events for what is appended.
  */
 static void
@@ -929,10 +975,35 @@ RvAuditDrainFn(const char *table, void *arg)
 {
 	RvDrainState *ds = arg;
 	const char *drained = ds->drained;
-	bool		locked = false;
+	bool		pending = false;
 	ListCell   *lc;
+	int			nrows;
+	RvDrainedRow *rows = RvAuditDrainedAll(drained, &nrows);
+	List	   *rings;
 
 	foreach(lc, ds->rings)
+	{
+		RvDrainRing *r = lfirst(lc);
+		RvDrainedRow key = {r->ring_id, 0};
+		RvDrainedRow *row = bsearch(&key, rows, nrows, sizeof(RvDrainedRow), RvDrainedRowCmp);
+
+		if ((row ? row->drained : 0) != r->last_seq)
+			pending = true;
+	}
+	if (!pending)
+		return;
+
+	/*
+	 * Something new: under the audit lock, no other drain can commit, so
+	 * the rings read again now are at least as new as any position
+	 * committed (VACUUM only adds events), and each position is re-read
+	 * as committed now
+	 */
+	if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", table), false, 0) !=
+		SPI_OK_UTILITY)
+		elog(ERROR, "could not lock %s", table);
+	rings = RvAuditCollectRings();
+	foreach(lc, rings)
 	{
 		RvDrainRing *r = lfirst(lc);
 		bool		found;
@@ -944,16 +1015,6 @@ RvAuditDrainFn(const char *table, void *arg)
 		CHECK_FOR_INTERRUPTS();
 		if (pos == r->last_seq)
 			continue;
-		if (!locked)
-		{
-			if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", table), false, 0) !=
-				SPI_OK_UTILITY)
-				elog(ERROR, "could not lock %s", table);
-			locked = true;
-			pos = RvAuditDrainedPos(drained, r->ring_id, &found);
-			if (pos == r->last_seq)
-				continue;
-		}
 		if (r->last_seq < pos)
 		{
 			/* the ring went back (a forged or restored metapage): start over from it */
