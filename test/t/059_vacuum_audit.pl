@@ -21,6 +21,7 @@
 # 6. A ring too small for the events of a pass (a store whose centroid
 #    leaves room for one slot): the overwritten events are counted in a
 #    vacuum_lost event.
+# 7. The drain table is closed to ordinary roles.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -276,6 +277,15 @@ else
 	is(scalar(@u), 1, 'one event, none lost');
 }
 is(q1('SELECT count(*) FROM ruvector_audit_verify()'), '1', 'only the forged pending event is a problem');
+
+# the drain table is the extension's: closed to ordinary roles
+q1('CREATE ROLE rv_059_plain');
+my ($r2, $o2, $e2) = $node->psql('postgres',
+	'SET ROLE rv_059_plain; SELECT count(*) FROM ruvector_audit_drained');
+like($e2, qr/permission denied for table ruvector_audit_drained/,
+	'ruvector_audit_drained is not readable by an ordinary role');
+is(q1(q{SELECT has_table_privilege('public', 'ruvector_audit_drained', 'SELECT, INSERT, UPDATE, DELETE')}),
+	'f', 'PUBLIC has no privilege on it');
 
 $node->stop;
 done_testing();
