@@ -358,7 +358,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rel = RvTierOpenTable(relid, &storenos, &nstores);
 	/* VACUUM's pending events come before this call's */
-	RvAuditDrain();
+	RvAuditDrain(false);
 	for (int i = 0; i < nstores; i++)
 	{
 		RvStore    *store = RvTierOpenStore(rel, storenos[i]);

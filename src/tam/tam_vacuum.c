@@ -283,7 +283,8 @@ PG_FUNCTION_INFO_V1(ruvector_storage_report);
  * not live (deleted, updated or
  * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
  * slots below the high-water mark.  Needs SELECT on the table.  Drains
- * VACUUM's pending audit events first (RvAuditDrain).
+ * VACUUM's pending audit events first (RvAuditDrain), unless another
+ * transaction holds the audit lock.
  */
 Datum
 ruvector_storage_report(PG_FUNCTION_ARGS)
@@ -306,8 +307,11 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
-	/* VACUUM's pending audit events (not in a read-only transaction) */
-	RvAuditDrain();
+	/*
+	 * VACUUM's pending audit events (not in a read-only transaction; not
+	 * waiting for the audit lock: a report does not block on the log)
+	 */
+	RvAuditDrain(true);
 
 	ms = RvMarkReferenced(rel, GetActiveSnapshot(), NULL, &n, &ndead);
 	for (int i = 0; i < n; i++)

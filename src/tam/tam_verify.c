@@ -1425,7 +1425,7 @@ ruvector_verify(PG_FUNCTION_ARGS)
 	RvVerifyIndexes(&vs);
 
 	/* VACUUM's pending audit events, then damage found, are events of the log */
-	RvAuditDrain();
+	RvAuditDrain(false);
 	if (vs.nproblems > 0)
 		RvAuditLog("verify_failure", relid,
 				   psprintf(INT64_FORMAT " problem%s; first: %s", vs.nproblems,

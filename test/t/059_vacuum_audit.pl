@@ -21,12 +21,14 @@
 # 6. A ring too small for the events of a pass (a store whose centroid
 #    leaves room for one slot): the overwritten events are counted in a
 #    vacuum_lost event.
-# 7. The drain table is closed to ordinary roles.
+# 7. ruvector_storage_report does not wait for the audit lock (the events
+#    wait); the drain table is closed to ordinary roles.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('vacaudit');
 $node->init(allows_streaming => 1);
@@ -277,6 +279,28 @@ else
 	is(scalar(@u), 1, 'one event, none lost');
 }
 is(q1('SELECT count(*) FROM ruvector_audit_verify()'), '1', 'only the forged pending event is a problem');
+
+# ruvector_storage_report does not wait for the audit lock: the events wait
+{
+	$n0 = q1('SELECT count(*) FROM ruvector_audit');
+	q1(q{INSERT INTO t SELECT g, vec(g, 16) FROM generate_series(20001, 22000) g});
+	@ev = vacuum_events('t');
+	ok(@ev >= 1, 'VACUUM moved segments again');
+	my $holder = $node->background_psql('postgres');
+	$holder->query_safe('BEGIN; LOCK ruvector_audit IN EXCLUSIVE MODE');
+	my $t0 = time();
+	my ($r1, $o1, $e1) = $node->psql('postgres',
+		q{SET lock_timeout = '20s'; SELECT count(*) > 0 FROM ruvector_storage_report('t')});
+	my $waited = time() - $t0;
+	is("$r1 $o1", '0 t', 'ruvector_storage_report answers while another transaction holds the audit lock');
+	ok($waited < 10, "at once, not waiting for the lock (${waited} s)");
+	unlike($e1, qr/WARNING|ERROR/, 'quietly');
+	$holder->query_safe('COMMIT');
+	$holder->quit;
+	is(q1('SELECT count(*) FROM ruvector_audit'), $n0, 'the events still wait');
+	q1(q{SELECT count(*) FROM ruvector_storage_report('t')});
+	is(q1('SELECT count(*) FROM ruvector_audit'), $n0 + @ev, 'and are logged by the next drain');
+}
 
 # the drain table is the extension's: closed to ordinary roles
 q1('CREATE ROLE rv_059_plain');

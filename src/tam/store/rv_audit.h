@@ -29,6 +29,6 @@ struct RvTierMoves;
 extern void RvAuditNoteMoves(struct RvStore *store, Oid table, int16 storeno,
 							 const struct RvTierMoves *m);
 extern void RvAuditCopyRing(struct RvStore *src, char *dstmetapage);
-extern void RvAuditDrain(void);
+extern void RvAuditDrain(bool nowait);
 
 #endif							/* RV_AUDIT_H */

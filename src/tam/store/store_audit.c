@@ -477,7 +477,7 @@ RvAuditLog(const char *event, Oid relid, const char *detail)
 		return;
 	}
 	/* VACUUM's pending events happened before this one */
-	RvAuditDrain();
+	RvAuditDrain(false);
 	ev.at = GetCurrentTimestamp();
 	RvAuditAsOwner(RvAuditAppend, &ev);
 }
@@ -601,7 +601,7 @@ ruvector_audit_verify(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	ws.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ws.outer = CurrentMemoryContext;
-	RvAuditDrain();
+	RvAuditDrain(false);
 	RvAuditPublicKey(ws.pk);
 	RvAuditAsOwner(RvAuditWalk, &ws);
 	return (Datum) 0;
@@ -945,6 +945,7 @@ typedef struct RvDrainState
 {
 	List	   *rings;
 	const char *drained;
+	bool		nowait;			/* LOCK ... NOWAIT */
 } RvDrainState;
 
 /* Appends an event about table relid (RvAuditAppend) now. */
@@ -999,8 +1000,8 @@ RvAuditDrainFn(const char *table, void *arg)
 	 * committed (VACUUM only adds events), and each position is re-read
 	 * as committed now
 	 */
-	if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", table), false, 0) !=
-		SPI_OK_UTILITY)
+	if (SPI_execute(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE%s", table,
+							 ds->nowait ? " NOWAIT" : ""), false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not lock %s", table);
 	rings = RvAuditCollectRings();
 	foreach(lc, rings)
@@ -1094,13 +1095,16 @@ RvAuditDrainFn(const char *table, void *arg)
  * owner, in a subtransaction of the caller's: if that fails (a conflict
  * with a concurrent drain under REPEATABLE READ, say), it is rolled back,
  * the events stay pending and a WARNING says why; a cancel is re-thrown.
+ * With nowait, when another transaction holds the audit lock, it gives up
+ * at once and quietly (the events wait for a later drain) instead of
+ * waiting for the lock.
  * Does nothing during recovery, in a read-only transaction, in parallel
  * mode, without the extension's drain table (an older extension script),
  * or when no ring has events.  Keeps the audit table's EXCLUSIVE lock to
  * the end of the transaction when it appended anything.
  */
 void
-RvAuditDrain(void)
+RvAuditDrain(bool nowait)
 {
 	Oid			nsp;
 	List	   *rings;
@@ -1118,6 +1122,7 @@ RvAuditDrain(void)
 	if (rings == NIL)
 		return;
 	ds.rings = rings;
+	ds.nowait = nowait;
 	ds.drained = quote_qualified_identifier(get_namespace_name(nsp), RV_AUDIT_DRAINED);
 
 	BeginInternalSubTransaction(NULL);
@@ -1141,7 +1146,7 @@ RvAuditDrain(void)
 		CurrentResourceOwner = oldowner;
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
 			ReThrowError(edata);
-		ereport(WARNING,
+		ereport(nowait && edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ? DEBUG1 : WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("VACUUM's pending audit events were not logged: %s", edata->message),
 				 errhint("They stay pending and are logged by a later drain.")));
