@@ -209,13 +209,17 @@ typedef struct RvStoreMeta
  * RV_META_CENTROID_OFF, and RvAuditPending slots from
  * RvAuditRingOffset(), the first 8-byte boundary after the metapage's
  * contents (the centroid when the store has bit codes, else the ring
- * header), to the end of the payload: RvAuditRingCapacity() slots, zero
- * for a store whose centroid fills the page (dims near RV_BIT_MAX_DIMS).
- * Only VACUUM's RvAuditNoteMoves writes either, under the metapage's
- * exclusive lock, in a GenericXLog record that raises pd_lower over the
- * ring; a store whose header is all zero has noted nothing yet.  Slot
- * (seq - 1) % capacity holds event seq, so the ring keeps the newest
- * capacity events; older ones were overwritten.
+ * header), to the end of the payload: RvAuditRingCapacity() slots (89
+ * at 16 dims, 55 at 768), zero when the centroid leaves less than a slot
+ * (1963 to RV_BIT_MAX_DIMS dims).  Only VACUUM's RvAuditNoteMoves writes
+ * a ring, under the metapage's exclusive lock, in a GenericXLog record
+ * that raises pd_lower over it, and RvStoreRewrite copies one into the
+ * store it rewrites (RvAuditCopyRing); a header of zeros has noted
+ * nothing yet.  Slot (seq - 1) % capacity holds event seq, so the ring
+ * keeps the newest capacity events; older ones were overwritten.
+ * Versions 1 to 3 do not use these bytes; store_audit.c asserts that
+ * RvStoreMeta ends before the header (a field added to it must move the
+ * header).
  */
 #define RV_AUDIT_RING_HDR_OFF	112
 #define RV_AUDIT_MAC_BYTES		16
