@@ -282,9 +282,9 @@ PG_FUNCTION_INFO_V1(ruvector_storage_report);
  * row visible to the current snapshot (each once); dead = allocated but
  * not live (deleted, updated or
  * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
- * slots below the high-water mark.  Needs SELECT on the table.  Drains
- * VACUUM's pending audit events first (RvAuditDrain), unless another
- * transaction holds the audit lock.
+ * slots below the high-water mark.  Needs SELECT on the table.  Called
+ * by the table's owner, drains VACUUM's pending audit events first
+ * (RvAuditDrain), unless another transaction holds the audit lock.
  */
 Datum
 ruvector_storage_report(PG_FUNCTION_ARGS)
@@ -308,10 +308,14 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
 	/*
-	 * VACUUM's pending audit events (not in a read-only transaction; not
-	 * waiting for the audit lock: a report does not block on the log)
+	 * VACUUM's pending audit events, for the table's owner (who may log
+	 * events anyway: ruvector_compact), not for every role with SELECT,
+	 * which could then hold the audit lock for a whole transaction; not in
+	 * a read-only transaction; not waiting for the audit lock: a report
+	 * does not block on the log
 	 */
-	RvAuditDrain(true);
+	if (pg_class_ownercheck(relid, GetUserId()))
+		RvAuditDrain(true);
 
 	ms = RvMarkReferenced(rel, GetActiveSnapshot(), NULL, &n, &ndead);
 	for (int i = 0; i < n; i++)

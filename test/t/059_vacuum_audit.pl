@@ -22,7 +22,8 @@
 #    leaves room for one slot): the overwritten events are counted in a
 #    vacuum_lost event.
 # 7. ruvector_storage_report does not wait for the audit lock (the events
-#    wait); the drain table is closed to ordinary roles.
+#    wait), and drains only for the table's owner; the drain table is
+#    closed to ordinary roles.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -302,8 +303,23 @@ is(q1('SELECT count(*) FROM ruvector_audit_verify()'), '1', 'only the forged pen
 	is(q1('SELECT count(*) FROM ruvector_audit'), $n0 + @ev, 'and are logged by the next drain');
 }
 
-# the drain table is the extension's: closed to ordinary roles
+# a role with SELECT on the table only does not drain (nor take the audit lock)
 q1('CREATE ROLE rv_059_plain');
+{
+	$n0 = q1('SELECT count(*) FROM ruvector_audit');
+	q1(q{INSERT INTO t SELECT g, vec(g, 16) FROM generate_series(22001, 24000) g});
+	@ev = vacuum_events('t');
+	ok(@ev >= 1, 'VACUUM moved segments once more');
+	q1('GRANT SELECT ON t TO rv_059_plain');
+	my ($r3, $o3, $e3) = $node->psql('postgres',
+		q{SET ROLE rv_059_plain; SELECT count(*) > 0 FROM ruvector_storage_report('t')});
+	is("$r3 $o3", '0 t', 'a role with SELECT gets the report');
+	is(q1('SELECT count(*) FROM ruvector_audit'), $n0, 'but does not drain');
+	q1(q{SELECT count(*) FROM ruvector_storage_report('t')});
+	is(q1('SELECT count(*) FROM ruvector_audit'), $n0 + @ev, 'the owner\'s report does');
+}
+
+# the drain table is the extension's: closed to ordinary roles
 my ($r2, $o2, $e2) = $node->psql('postgres',
 	'SET ROLE rv_059_plain; SELECT count(*) FROM ruvector_audit_drained');
 like($e2, qr/permission denied for table ruvector_audit_drained/,
