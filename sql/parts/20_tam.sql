@@ -90,26 +90,54 @@ CREATE FUNCTION @extschema@.ruvector_compact(tbl pg_catalog.regclass,
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_compact(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
 
+-- One row per segment of a table's vector stores (src/tam/tam_tier.c): where
+-- it lives, its vids, when it was last written or sealed, its access heat.
+CREATE FUNCTION @extschema@.ruvector_segments(tbl pg_catalog.regclass,
+	OUT store pg_catalog.int4, OUT segno pg_catalog.int8, OUT tier pg_catalog.text,
+	OUT relation pg_catalog.regclass, OUT blocks pg_catalog.int4,
+	OUT vectors pg_catalog.int8, OUT changed_at pg_catalog.timestamptz,
+	OUT heat pg_catalog.float8)
+	RETURNS SETOF pg_catalog.record
+	AS 'MODULE_PATHNAME', 'ruvector_segments'
+	LANGUAGE C STRICT VOLATILE;
+
 -- Tier policy per table (src/tam/tam_tier.c): a segment whose last vector
 -- was written longer ago than a tier's interval moves there (the coldest
--- such tier), by VACUUM or ruvector_compact(tbl).  Set with ruvector_set_tiers.
+-- such tier), by VACUUM or ruvector_compact(tbl), unless its access heat
+-- (reads of its vectors, halved every heat_half_life) is at least
+-- heat_threshold.  lossy_cold: cold segments keep codes only (no exact
+-- floats).  A tier's tablespace (NULL: the table's) holds its relations.
+-- Set with ruvector_set_tiers.
 CREATE TABLE @extschema@.ruvector_tier_policy (
 	relid pg_catalog.oid PRIMARY KEY,			-- the table
 	warm_after pg_catalog.interval,
 	cool_after pg_catalog.interval,
-	cold_after pg_catalog.interval
+	cold_after pg_catalog.interval,
+	lossy_cold pg_catalog.bool NOT NULL DEFAULT false,
+	warm_tablespace pg_catalog.oid,
+	cool_tablespace pg_catalog.oid,
+	cold_tablespace pg_catalog.oid,
+	heat_threshold pg_catalog.float8,
+	heat_half_life pg_catalog.interval NOT NULL DEFAULT '1 hour'
 );
 REVOKE ALL ON @extschema@.ruvector_tier_policy FROM PUBLIC;
 GRANT SELECT ON @extschema@.ruvector_tier_policy TO PUBLIC;
 CREATE FUNCTION @extschema@.ruvector_set_tiers(tbl pg_catalog.regclass,
 	warm_after pg_catalog.interval DEFAULT NULL,
 	cool_after pg_catalog.interval DEFAULT NULL,
-	cold_after pg_catalog.interval DEFAULT NULL)
+	cold_after pg_catalog.interval DEFAULT NULL,
+	lossy_cold pg_catalog.bool DEFAULT false,
+	warm_tablespace pg_catalog.name DEFAULT NULL,
+	cool_tablespace pg_catalog.name DEFAULT NULL,
+	cold_tablespace pg_catalog.name DEFAULT NULL,
+	heat_threshold pg_catalog.float8 DEFAULT NULL,
+	heat_half_life pg_catalog.interval DEFAULT '1 hour')
 	RETURNS pg_catalog.void
 	AS 'MODULE_PATHNAME', 'ruvector_set_tiers'
 	LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_set_tiers(pg_catalog.regclass, pg_catalog.interval,
-	pg_catalog.interval, pg_catalog.interval) FROM PUBLIC;
+	pg_catalog.interval, pg_catalog.interval, pg_catalog.bool, pg_catalog.name, pg_catalog.name,
+	pg_catalog.name, pg_catalog.float8, pg_catalog.interval) FROM PUBLIC;
 
 -- Progress of segment moves (ruvector_compact, and VACUUM's part on the
 -- stores): one row per backend moving segments.

@@ -39,6 +39,7 @@ extern void RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *ds
 						   RvPinSet *pins, bool materialize);
 extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 							   RvPinSet *pins, bool materialize, const bool *resolve);
+extern void RvCountTupleReads(Relation rel, TupleTableSlot *src);
 extern bool RvSlotInsertAborted(TupleTableSlot *slot);
 extern bool RvTupleInsertAborted(HeapTupleHeader t);
 extern HeapTuple RvFormStoredTuple(Relation rel, TupleTableSlot *slot);

@@ -203,6 +203,13 @@ RvTamInit(void)
 							&rv_store_version, RV_STORE_META_V4, RV_STORE_META_V1,
 							RV_STORE_META_V4, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.heat_flush_interval",
+							"Sets how often a backend writes the access heat it counted into segment headers.",
+							"Reads of a table's vectors are counted in memory and written at the end of "
+							"a scan once this long has passed since the last write; 0 writes at every "
+							"scan end.  Only tables whose tier policy has a heat_threshold are counted.",
+							&rv_heat_flush_interval, 1000, 0, 3600 * 1000, PGC_USERSET,
+							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("ruvector.debug_seal_crash",
 							"Makes the next segment move crash the server at a given point (developer option).",
 							"0 = never; 1 = after the new location is reserved; 2 = halfway through "

@@ -48,6 +48,7 @@
 
 #include "tam/rv_tam.h"
 #include "tam/rv_vacuum.h"
+#include "tam/store/rv_tier.h"
 
 PG_FUNCTION_INFO_V1(ruvector_tam_handler);
 
@@ -116,7 +117,10 @@ RvScanNextRow(RvScanDesc scan)
 	MemoryContextReset(scan->rowcxt);
 }
 
-/* Resolves scan->hslot into slot (zero-copy, pins held by the scan). */
+/*
+ * Resolves scan->hslot into slot (zero-copy, pins held by the scan); a
+ * bitmap scan's row counts as a read of its vectors (store_heat.c).
+ */
 static void
 RvScanEmit(RvScanDesc scan, TupleTableSlot *slot)
 {
@@ -125,6 +129,9 @@ RvScanEmit(RvScanDesc scan, TupleTableSlot *slot)
 	RvResolveTuple(scan->rs_base.rs_rd, scan->hslot, slot, &scan->pins, false);
 	MemoryContextSwitchTo(old);
 	RvPinSetEndRow(&scan->pins);
+	/* a bitmap scan's rows were picked by an index: reads for the heat */
+	if (scan->rs_base.rs_flags & SO_TYPE_BITMAPSCAN)
+		RvCountTupleReads(scan->rs_base.rs_rd, scan->hslot);
 }
 
 static void
@@ -133,6 +140,7 @@ rv_scan_end(TableScanDesc sscan)
 	RvScanDesc	scan = (RvScanDesc) sscan;
 
 	RvPinSetReleaseAll(&scan->pins);
+	RvTierHeatFlush(scan->rs_base.rs_rd);
 	ExecDropSingleTupleTableSlot(scan->hslot);
 	RvHeap()->scan_end(scan->heapscan);
 	MemoryContextDelete(scan->rowcxt);
@@ -235,6 +243,7 @@ rv_index_fetch_end(IndexFetchTableData *scan)
 	RvIndexFetchData *fetch = (RvIndexFetchData *) scan;
 
 	RvPinSetReleaseAll(&fetch->pins);
+	RvTierHeatFlush(scan->rel);
 	ExecDropSingleTupleTableSlot(fetch->hslot);
 	RvHeap()->index_fetch_end(fetch->heapfetch);
 	MemoryContextDelete(fetch->rowcxt);
@@ -260,6 +269,7 @@ rv_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid, Snapshot
 	old = MemoryContextSwitchTo(fetch->rowcxt);
 	RvResolveTuple(scan->rel, fetch->hslot, slot, &fetch->pins, false);
 	MemoryContextSwitchTo(old);
+	RvCountTupleReads(scan->rel, fetch->hslot);
 	RvPinSetEndRow(&fetch->pins);
 	return true;
 }
@@ -660,9 +670,12 @@ rv_relation_nontransactional_truncate(Relation rel)
 static void
 rv_relation_copy_data(Relation rel, const RelFileNode *newrnode)
 {
+	Oid			tier_spc[RV_NTIERS];
+
 	RvHeap()->relation_copy_data(rel, newrnode);
 	/* the stores follow, keeping their relations (indexes are bound to them) */
-	RvTamMoveStores(rel, *newrnode);
+	RvTierPolicyTablespaces(RelationGetRelid(rel), tier_spc);
+	RvTamMoveStores(rel, *newrnode, tier_spc);
 }
 
 static void
@@ -673,6 +686,7 @@ rv_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap, Relation OldInd
 							 double *tups_recently_dead)
 {
 	const TableAmRoutine *newam = NewHeap->rd_tableam;
+	Oid			tier_spc[RV_NTIERS];
 
 	if (!RvRelIsRuvector(NewHeap))
 		ereport(ERROR,
@@ -693,7 +707,8 @@ rv_relation_copy_for_cluster(Relation OldHeap, Relation NewHeap, Relation OldInd
 	}
 
 	/* vrefs are copied verbatim: give the new storage the same stores */
-	RvTamCopyStores(OldHeap, NewHeap->rd_node, NewHeap->rd_rel->relpersistence);
+	RvTierPolicyTablespaces(RelationGetRelid(OldHeap), tier_spc);
+	RvTamCopyStores(OldHeap, NewHeap->rd_node, NewHeap->rd_rel->relpersistence, tier_spc);
 
 	OldHeap->rd_tableam = RvHeap();
 	NewHeap->rd_tableam = RvHeap();

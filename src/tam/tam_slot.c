@@ -142,6 +142,30 @@ RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 }
 
 /*
+ * RvCountTupleReads: counts a read of each vector the row in src (a slot
+ * of heap's, holding vrefs) refers to, for its segment's access heat
+ * (store_heat.c).  Memory only.
+ */
+void
+RvCountTupleReads(Relation rel, TupleTableSlot *src)
+{
+	RvRelCache *cache = RvRelGetCache(rel);
+	TupleDesc	desc = src->tts_tupleDescriptor;
+
+	for (int att = 0; att < desc->natts; att++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, att);
+		int16		storeno;
+		uint64		vid;
+
+		if (attr->attisdropped || attr->atttypid != cache->typoid || src->tts_isnull[att])
+			continue;
+		if (RvDatumGetVref(src->tts_values[att], &storeno, &vid))
+			RvStoreHeatCount(RvTamOpenStore(rel, RV_KEY_STORENO(storeno)), vid);
+	}
+}
+
+/*
  * True if vec (detoasted, of store's dims or not) is bit for bit the vector
  * stored at vid of store: same dims, same floats, unused field zero.
  * Pins store pages only for the comparison.

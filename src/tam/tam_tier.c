@@ -22,14 +22,21 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "executor/spi.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_tablespace_d.h"
+#include "commands/tablespace.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/backend_progress.h"
 #include "utils/backend_status.h"
@@ -63,12 +70,31 @@
 /* a full hot segment is compacted into warm once this fraction is free */
 #define RV_COMPACT_HOT_FREE_FRACTION 0.8
 
-/* A table's tier policy: the age after which a segment moves to each tier. */
+/*
+ * A table's tier policy (its row of ruvector_tier_policy): the age after
+ * which a segment moves to each tier, whether cold keeps codes only, each
+ * tier's tablespace (InvalidOid: the table's), and the access heat at or
+ * above which a segment stays where it is.
+ */
 typedef struct RvTierPolicy
 {
 	bool		have[RV_NTIERS];
 	int64		after[RV_NTIERS];	/* microseconds */
+	bool		lossy_cold;
+	Oid			spc[RV_NTIERS];
+	bool		have_heat;
+	double		heat_threshold;
+	int64		heat_half_life; /* microseconds */
 } RvTierPolicy;
+
+/* columns of ruvector_tier_policy */
+#define Anum_rv_policy_relid		1
+#define Anum_rv_policy_after(t)		(1 + (t))	/* t = RV_TIER_WARM .. RV_TIER_COLD */
+#define Anum_rv_policy_lossy_cold	5
+#define Anum_rv_policy_spc(t)		(5 + (t))
+#define Anum_rv_policy_heat_threshold 9
+#define Anum_rv_policy_heat_half_life 10
+#define Natts_rv_policy				10
 
 static int64
 RvIntervalMicros(const Interval *iv)
@@ -101,6 +127,7 @@ RvTierReadPolicy(Oid relid, RvTierPolicy *p)
 	HeapTuple	tup;
 
 	memset(p, 0, sizeof(RvTierPolicy));
+	p->heat_half_life = USECS_PER_HOUR;
 	if (!OidIsValid(polrel))
 		return;
 	rel = table_open(polrel, AccessShareLock);
@@ -108,17 +135,28 @@ RvTierReadPolicy(Oid relid, RvTierPolicy *p)
 	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		d;
+
 		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
 		{
-			bool		isnull;
-			Datum		d = heap_getattr(tup, 1 + t, RelationGetDescr(rel), &isnull);
-
+			d = heap_getattr(tup, Anum_rv_policy_after(t), desc, &isnull);
 			if (!isnull)
 			{
 				p->have[t] = true;
 				p->after[t] = RvIntervalMicros(DatumGetIntervalP(d));
 			}
+			d = heap_getattr(tup, Anum_rv_policy_spc(t), desc, &isnull);
+			p->spc[t] = isnull ? InvalidOid : DatumGetObjectId(d);
 		}
+		d = heap_getattr(tup, Anum_rv_policy_lossy_cold, desc, &isnull);
+		p->lossy_cold = !isnull && DatumGetBool(d);
+		d = heap_getattr(tup, Anum_rv_policy_heat_threshold, desc, &isnull);
+		p->have_heat = !isnull;
+		p->heat_threshold = isnull ? 0 : DatumGetFloat8(d);
+		d = heap_getattr(tup, Anum_rv_policy_heat_half_life, desc, &isnull);
+		p->heat_half_life = isnull ? USECS_PER_HOUR : RvIntervalMicros(DatumGetIntervalP(d));
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -128,7 +166,8 @@ RvTierReadPolicy(Oid relid, RvTierPolicy *p)
  * The move the policy makes of segment segno: the target tier, or -1.
  * First by age (pol): a segment whose last vector was written longer ago
  * than a tier's interval goes to the coldest such tier colder than its
- * own.  Else compaction: a sealed segment whose freed fraction passes
+ * own, unless the policy has a heat_threshold and the segment's access
+ * heat (store_heat.c) is at or above it.  Else compaction: a sealed segment whose freed fraction passes
  * RV_COMPACT_DEAD_FRACTION is rewritten in its tier; a full hot segment
  * whose free fraction passes RV_COMPACT_HOT_FREE_FRACTION is packed into
  * warm (lossless, so nothing but its search code changes).
@@ -154,6 +193,9 @@ RvCompactPolicyTarget(RvStore *store, uint64 segno, uint64 next_vid, const RvTie
 	nalloc = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->nallocated;
 	changed = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->changed_at;
 	UnlockReleaseBuffer(buf);
+	if (pol && pol->have_heat &&
+		RvStoreSegmentHeat(store, segno, pol->heat_half_life) >= pol->heat_threshold)
+		pol = NULL;				/* read often: stays in its tier */
 	if (pol)
 	{
 		int64		age = GetCurrentTimestamp() - changed;
@@ -204,8 +246,9 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 	bool		own_progress = MyBEEntry != NULL &&
 		MyBEEntry->st_progress_command == PROGRESS_COMMAND_INVALID;
 
-	if (tier < 0)
-		RvTierReadPolicy(table, &pol);
+	RvTierReadPolicy(table, &pol);
+	for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+		store->tier_spc[t] = pol.spc[t];
 
 	memset(m, 0, sizeof(RvTierMoves));
 	if (own_progress)
@@ -228,7 +271,9 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 		CHECK_FOR_INTERRUPTS();
 		if (target < 0)
 			continue;
-		if (RvStoreSealSegment(store, segno, target, flags, &nv, &b0, &b1))
+		if (RvStoreSealSegment(store, segno, target,
+							   flags | (target == RV_TIER_COLD && pol.lossy_cold ? RV_SEAL_LOSSY : 0),
+							   &nv, &b0, &b1))
 		{
 			m->moved++;
 			m->vectors += nv;
@@ -264,7 +309,8 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 				continue;
 			if (RvDirFirstFit(store, e.tier, e.nblocks) >= e.blkno)
 				continue;
-			if (RvStoreSealSegment(store, segno, e.tier, flags | RV_SEAL_FORCE, &nv, &b0, &b1))
+			if (RvStoreSealSegment(store, segno, e.tier,
+								   flags | RV_SEAL_FORCE | RV_SEAL_KEEP_FORM, &nv, &b0, &b1))
 				down = true;
 		}
 		if (down)
@@ -395,17 +441,131 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(ruvector_segments);
+
+/*
+ * ruvector_segments(tbl regclass) -> setof (store, segno, tier, relation,
+ * blocks, vectors, changed_at, heat): one row per segment of every
+ * version-4 store of tbl: where it lives (tier, relation, its blocks
+ * there), the vids allocated in it, when a vid was last allocated in it
+ * or it was sealed, and its access heat now (decayed with the policy's
+ * half-life, an hour without one).  Needs SELECT on tbl; takes
+ * AccessShareLock.  Stores of older formats have no rows.
+ */
+Datum
+ruvector_segments(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	rel;
+	RvRelCache *cache;
+	RvTierPolicy pol;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = table_open(relid, AccessShareLock);
+	if (!RvRelIsRuvector(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	RvTierReadPolicy(relid, &pol);
+	cache = RvRelGetCache(rel);
+	for (int i = 0; i < cache->nstores; i++)
+	{
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));
+		uint64		nsegs;
+
+		if (store->meta_version < RV_STORE_META_V4)
+			continue;
+		nsegs = RvDirNumSegments(store);
+		for (uint64 segno = 0; segno < nsegs; segno++)
+		{
+			RvDirEntry	e;
+			RvStore    *where;
+			Buffer		buf;
+			const RvSegmentHeader *sh;
+			Datum		values[8];
+			bool		nulls[8] = {0};
+
+			CHECK_FOR_INTERRUPTS();
+			RvDirReadEntry(store, segno, &e);
+			if (e.tier == RV_TIER_NONE)
+				continue;
+			where = e.tier == RV_TIER_HOT ? store : RvStoreTier(store, e.tier, false, NULL);
+			if (where == NULL)
+				continue;
+			buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e.blkno, RBM_NORMAL, NULL);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			sh = (const RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START);
+			values[0] = Int32GetDatum(cache->stores[i].storeno);
+			values[1] = Int64GetDatum((int64) segno);
+			values[2] = CStringGetTextDatum(RvTierName(e.tier));
+			values[3] = ObjectIdGetDatum(where->relid);
+			values[4] = Int32GetDatum((int32) e.nblocks);
+			values[5] = Int64GetDatum((int64) sh->nallocated);
+			values[6] = TimestampTzGetDatum(sh->changed_at);
+			nulls[6] = sh->changed_at == 0;
+			values[7] = Float8GetDatum(RvHeatDecayed(sh->heat, sh->heat_at, GetCurrentTimestamp(),
+													 pol.heat_half_life) +
+									   (segno < store->heat_nsegs ? store->heat_hits[segno] : 0));
+			UnlockReleaseBuffer(buf);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	table_close(rel, AccessShareLock);
+	return (Datum) 0;
+}
+
 PG_FUNCTION_INFO_V1(ruvector_set_tiers);
 
 /*
+ * The tablespace a tier's relations go to, named by the argument (NULL:
+ * InvalidOid, the table's).  Raises ERRCODE_UNDEFINED_OBJECT for an
+ * unknown one, ERRCODE_INVALID_PARAMETER_VALUE for pg_global, the
+ * permission error without CREATE on it (as CREATE TABLE ... TABLESPACE).
+ */
+static Oid
+RvTierTablespaceArg(FunctionCallInfo fcinfo, int argno)
+{
+	char	   *name;
+	Oid			spc;
+
+	if (PG_ARGISNULL(argno))
+		return InvalidOid;
+	name = NameStr(*PG_GETARG_NAME(argno));
+	spc = get_tablespace_oid(name, false);
+	if (spc == GLOBALTABLESPACE_OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("only shared relations can be placed in pg_global tablespace")));
+	if (spc != MyDatabaseTableSpace)
+	{
+		AclResult	aclresult = pg_tablespace_aclcheck(spc, GetUserId(), ACL_CREATE);
+
+		if (aclresult != ACLCHECK_OK)
+			aclcheck_error(aclresult, OBJECT_TABLESPACE, name);
+	}
+	return spc;
+}
+
+/*
  * ruvector_set_tiers(tbl regclass, warm_after interval, cool_after
- * interval, cold_after interval): sets tbl's tier policy (NULL: the tier
- * is not used; all NULL: no policy) and creates the tier relations it
- * names, and the warm one (VACUUM packs sparse hot segments there), for
- * every store of tbl, so that VACUUM can move segments into them.
+ * interval, cold_after interval, lossy_cold bool, warm_tablespace name,
+ * cool_tablespace name, cold_tablespace name, heat_threshold float8,
+ * heat_half_life interval): sets tbl's tier policy (an interval NULL: the
+ * tier is not moved to by age; nothing but defaults: no policy), creates
+ * the tier relations it names and the warm one (VACUUM packs sparse hot
+ * segments there) for every store of tbl, each in its tier's tablespace,
+ * so that VACUUM can move segments into them, and moves a tier relation
+ * that exists already into its tier's tablespace (copying its file under
+ * AccessExclusiveLock on tbl, as ALTER TABLE SET TABLESPACE does).
  * Intervals must be non-negative and, where given, not shorter for a
- * colder tier.  Needs ownership of tbl.  Raises
- * ERRCODE_INVALID_PARAMETER_VALUE on a bad interval.
+ * colder tier; heat_threshold positive and finite, heat_half_life
+ * positive.  Needs ownership of tbl (and CREATE on the tablespaces).
+ * Raises ERRCODE_INVALID_PARAMETER_VALUE on a bad argument.
  */
 Datum
 ruvector_set_tiers(PG_FUNCTION_ARGS)
@@ -414,14 +574,18 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 	Relation	rel;
 	Datum		vals[RV_NTIERS];
 	bool		isnull[RV_NTIERS];
+	Oid			spc[RV_NTIERS] = {0};
+	bool		lossy_cold = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	bool		have_heat = !PG_ARGISNULL(8);
+	double		heat_threshold = have_heat ? PG_GETARG_FLOAT8(8) : 0;
+	Interval	default_half_life = {USECS_PER_HOUR, 0, 0};
+	Interval   *half_life = PG_ARGISNULL(9) ? &default_half_life : PG_GETARG_INTERVAL_P(9);
 	int64		prev = -1;
-	bool		any = false;
+	bool		any = lossy_cold || have_heat;
+	bool		move_lock = false;
 	int			nstores;
 	int16	   *storenos;
-	int			ret;
-	Oid			argtypes[4] = {OIDOID, INTERVALOID, INTERVALOID, INTERVALOID};
-	Datum		args[4];
-	char		nulls[5] = "    ";
+	RvStore   **stores;
 
 	rel = RvTierOpenTable(relid, &storenos, &nstores);
 	for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
@@ -444,49 +608,137 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 			prev = us;
 			any = true;
 		}
+		spc[t] = RvTierTablespaceArg(fcinfo, 4 + t);
+		if (OidIsValid(spc[t]))
+			any = true;
 	}
+	if (have_heat && (!(heat_threshold > 0) || isinf(heat_threshold)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("heat_threshold must be a positive number of reads")));
+	if (RvIntervalMicros(half_life) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("heat_half_life must be positive")));
 
-	/* the policy row (as the extension's owner would: the table is revoked) */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	args[0] = ObjectIdGetDatum(relid);
-	for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
-	{
-		args[t] = vals[t];
-		nulls[t] = isnull[t] ? 'n' : ' ';
-	}
-	ret = SPI_execute_with_args(psprintf("DELETE FROM %s.ruvector_tier_policy WHERE relid = $1",
-										 quote_identifier(get_namespace_name(RvExtensionSchema(false)))),
-								1, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_DELETE)
-		elog(ERROR, "could not update ruvector_tier_policy");
+	/*
+	 * the policy row, written directly (the table is revoked from PUBLIC;
+	 * the caller owns tbl): the old one deleted, the new one inserted with
+	 * its index entries
+	 */
+	RvTierForgetPolicy(relid);
 	if (any)
 	{
-		ret = SPI_execute_with_args(psprintf("INSERT INTO %s.ruvector_tier_policy VALUES ($1, $2, $3, $4)",
-											 quote_identifier(get_namespace_name(RvExtensionSchema(false)))),
-									4, argtypes, args, nulls, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not update ruvector_tier_policy");
-	}
-	SPI_finish();
+		Relation	polrel = table_open(RvTierPolicyRelid(), RowExclusiveLock);
+		Datum		values[Natts_rv_policy];
+		bool		nulls[Natts_rv_policy] = {0};
+		HeapTuple	tup;
 
-	/* the tier relations VACUUM will need */
+		values[Anum_rv_policy_relid - 1] = ObjectIdGetDatum(relid);
+		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+		{
+			values[Anum_rv_policy_after(t) - 1] = vals[t];
+			nulls[Anum_rv_policy_after(t) - 1] = isnull[t];
+			values[Anum_rv_policy_spc(t) - 1] = ObjectIdGetDatum(spc[t]);
+			nulls[Anum_rv_policy_spc(t) - 1] = !OidIsValid(spc[t]);
+		}
+		values[Anum_rv_policy_lossy_cold - 1] = BoolGetDatum(lossy_cold);
+		values[Anum_rv_policy_heat_threshold - 1] = Float8GetDatum(heat_threshold);
+		nulls[Anum_rv_policy_heat_threshold - 1] = !have_heat;
+		values[Anum_rv_policy_heat_half_life - 1] = IntervalPGetDatum(half_life);
+		if (RelationGetDescr(polrel)->natts != Natts_rv_policy)
+			elog(ERROR, "ruvector_tier_policy has %d columns, not %d",
+				 RelationGetDescr(polrel)->natts, Natts_rv_policy);
+		tup = heap_form_tuple(RelationGetDescr(polrel), values, nulls);
+		CatalogTupleInsert(polrel, tup);
+		heap_freetuple(tup);
+		table_close(polrel, RowExclusiveLock);
+	}
+	CommandCounterIncrement();
+
+	/*
+	 * the tier relations VACUUM will need, where the policy puts them;
+	 * those in another tablespace are moved, which needs the table to
+	 * itself
+	 */
+	stores = palloc(sizeof(RvStore *) * Max(nstores, 1));
 	for (int i = 0; i < nstores; i++)
 	{
-		RvStore    *store = RvTierOpenStore(rel, storenos[i]);
-
+		stores[i] = RvTierOpenStore(rel, storenos[i]);
 		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
-			if (t == RV_TIER_WARM || !isnull[t])
-				RvStoreTier(store, t, true, NULL);
+		{
+			RvStore    *ts = RvStoreTier(stores[i], t, false, NULL);
+			Oid			want = OidIsValid(spc[t]) ? spc[t] : rel->rd_node.spcNode;
+
+			stores[i]->tier_spc[t] = spc[t];
+			if (ts != NULL && ts->rel->rd_node.spcNode != want)
+				move_lock = true;
+		}
 	}
+	if (move_lock)
+		LockRelationOid(relid, AccessExclusiveLock);
+	for (int i = 0; i < nstores; i++)
+		for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+		{
+			if (RvStoreTier(stores[i], t, false, NULL) != NULL)
+				RvStoreTierSetTablespace(stores[i], t, spc[t]);
+			else if (t == RV_TIER_WARM || !isnull[t] || OidIsValid(spc[t]))
+				RvStoreTier(stores[i], t, true, NULL);
+		}
 	table_close(rel, NoLock);
 	PG_RETURN_VOID();
 }
 
 /*
+ * RvTierHeatFlush: at the end of a scan of rel, writes the access heat its
+ * stores counted (store_heat.c) once ruvector.heat_flush_interval has
+ * passed, decayed with the policy's half-life; drops the counts of a
+ * table whose policy has no heat_threshold.  Caller holds a lock on rel
+ * and no buffer lock.
+ */
+void
+RvTierHeatFlush(Relation rel)
+{
+	RvRelCache *cache = RvRelGetCache(rel);
+	RvTierPolicy pol;
+	bool		read = false;
+
+	for (int i = 0; i < cache->nstores; i++)
+	{
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));
+
+		if (!RvStoreHeatDue(store))
+			continue;
+		if (!read)
+		{
+			RvTierReadPolicy(RelationGetRelid(rel), &pol);
+			read = true;
+		}
+		RvStoreHeatFlush(store, pol.heat_half_life, pol.have_heat);
+	}
+}
+
+/*
+ * RvTierPolicyTablespaces: fills spc[RV_NTIERS] with the tablespace of
+ * each tier of table relid's policy (InvalidOid: the table's; hot is
+ * always the table's).
+ */
+void
+RvTierPolicyTablespaces(Oid relid, Oid *spc)
+{
+	RvTierPolicy pol;
+
+	RvTierReadPolicy(relid, &pol);
+	for (int t = 0; t < RV_NTIERS; t++)
+		spc[t] = t == RV_TIER_HOT ? InvalidOid : pol.spc[t];
+}
+
+/*
  * RvTierForgetPolicy: deletes table relid's row of ruvector_tier_policy
- * (DROP TABLE, through the object-access hook), so that a new table that
- * gets the OID does not inherit it.  No-op without the extension's table.
+ * (DROP TABLE, through the object-access hook, so that a new table that
+ * gets the OID does not inherit it; ruvector_set_tiers, before it writes
+ * the new row), without permission checks.  No-op without the extension's
+ * table.
  */
 void
 RvTierForgetPolicy(Oid relid)

@@ -60,4 +60,27 @@ extern size_t RvCodecPack(const float *x, size_t n, void *dst, size_t cap, void 
  */
 extern int	RvCodecUnpack(const void *src, size_t srclen, float *x, size_t n, void *scratch);
 
+/*
+ * Blocks of format 2: a method byte (1: RvCodecPack's block follows; 2:
+ * the top byte of each float, its sign and high exponent bits, packed by
+ * patched frame-of-reference coding before LZ4, codec.c), chosen per block
+ * by size.  Learned embeddings, whose exponents take few values, pack to
+ * about 0.88 of raw instead of 0.99; everything else packs as in format 1,
+ * plus a byte.
+ *
+ * RvCodecBlockBound: the largest block RvCodecPackBlock writes for n
+ * floats (0 when n is too large for one LZ4 block).
+ * RvCodecScratchBytes: the scratch RvCodecPackBlock and RvCodecUnpackBlock
+ * need for n floats.
+ * RvCodecPackBlock: as RvCodecPack, into a format-2 block (n >= 1).
+ * RvCodecUnpackBlock: as RvCodecUnpack, from a format-2 block; refuses
+ * (-1) an unknown method byte and any block whose parts do not add up to
+ * exactly n floats.
+ */
+extern size_t RvCodecBlockBound(size_t n);
+extern size_t RvCodecScratchBytes(size_t n);
+extern size_t RvCodecPackBlock(const float *x, size_t n, void *dst, size_t cap, void *scratch,
+							   int level);
+extern int	RvCodecUnpackBlock(const void *src, size_t srclen, float *x, size_t n, void *scratch);
+
 #endif							/* RV_CODEC_H */

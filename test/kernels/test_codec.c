@@ -88,6 +88,27 @@ roundtrip(const float *x, size_t n, int level, size_t *packed)
 	return ok;
 }
 
+/* The same through format-2 blocks; *method gets the block's method byte. */
+static int
+roundtrip2(const float *x, size_t n, int level, size_t *packed, int *method)
+{
+	size_t		cap = RvCodecBlockBound(n);
+	char	   *dst = malloc(cap);
+	char	   *scratch = malloc(RvCodecScratchBytes(n));
+	float	   *back = malloc(sizeof(float) * n + 1);
+	int			ok;
+
+	*packed = RvCodecPackBlock(x, n, dst, cap, scratch, level);
+	*method = *packed > 0 ? (unsigned char) dst[0] : 0;
+	ok = *packed > 0 && *packed <= cap &&
+		RvCodecUnpackBlock(dst, *packed, back, n, scratch) == 0 &&
+		memcmp(x, back, sizeof(float) * n) == 0;
+	free(dst);
+	free(scratch);
+	free(back);
+	return ok;
+}
+
 /* The special patterns every test set starts with. */
 static const uint32_t specials[] = {
 	0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001,
@@ -128,10 +149,10 @@ test_halves(void)
 
 enum
 {
-	SET_SPECIAL, SET_RANDOM, SET_CONSTANT, SET_INTEGER, SET_UNIT, NSETS
+	SET_SPECIAL, SET_RANDOM, SET_CONSTANT, SET_INTEGER, SET_UNIT, SET_GAUSS, NSETS
 };
 static const char *setname[] = {"special values", "random bits", "constant", "integers 0..255",
-"unit-normalized"};
+"unit-normalized", "embedding-like (normal, sigma 0.05)"};
 
 static void
 fill(float *x, size_t n, int set)
@@ -153,6 +174,14 @@ fill(float *x, size_t n, int set)
 				break;
 			case SET_INTEGER:
 				x[i] = (float) (next32() % 4 == 0 ? next32() % 256 : 0);
+				break;
+			case SET_GAUSS:
+				{
+					double		u1 = (next32() + 1.0) / 4294967297.0;
+					double		u2 = next32() / 4294967296.0;
+
+					x[i] = (float) (0.05 * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+				}
 				break;
 			default:
 				x[i] = (float) ((next32() % 2000001) / 1e6 - 1.0);
@@ -194,6 +223,107 @@ test_roundtrips(void)
 			point(ok, "%s, n = 1 .. 5000, level %d: bit-exact (%.3f of raw)",
 				  setname[set], levels[li], (double) packed / raw);
 		}
+}
+
+/*
+ * Format-2 blocks: every set and size round-trips at every level; the
+ * embedding-like set takes the PFOR method and packs smaller than format
+ * 1, pixels and random bits keep the shuffle method.
+ */
+static void
+test_blocks(void)
+{
+	static const size_t sizes[] = {1, 2, 3, 7, 64, 100, 784, 1000, 1600, 5000};
+	static const int levels[] = {1, 9};
+
+	for (int set = 0; set < NSETS; set++)
+	{
+		int			ok = 1;
+		size_t		raw = 0,
+					packed = 0,
+					packed1 = 0;
+		int			pfor = 0,
+					big = 0,
+					blocks = 0;
+
+		for (int li = 0; li < 2; li++)
+			for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+			{
+				size_t		n = sizes[si];
+				float	   *x = malloc(sizeof(float) * n);
+				size_t		len,
+							len1;
+				int			method;
+
+				fill(x, n, set);
+				if (!roundtrip2(x, n, levels[li], &len, &method) || !roundtrip(x, n, levels[li], &len1))
+					ok = 0;
+				if (method == 2 && n >= 64)
+					pfor++;
+				if (n >= 64)
+					big++;
+				blocks++;
+				raw += 4 * n;
+				packed += len;
+				packed1 += len1;
+				free(x);
+			}
+		printf("# codec format 2, %s: %.3f of raw (format 1: %.3f), %d of %d blocks of 64 floats or more by PFOR\n",
+			   setname[set], (double) packed / raw, (double) packed1 / raw, pfor, big);
+		point(ok, "format 2, %s, n = 1 .. 5000, levels 1 and 9: bit-exact", setname[set]);
+		if (set == SET_GAUSS)
+			point(pfor == big && (double) packed / raw <= 0.92 && packed < packed1,
+				  "format 2, embedding-like floats: PFOR packs them to %.3f of raw (format 1: %.3f)",
+				  (double) packed / raw, (double) packed1 / raw);
+		if (set == SET_INTEGER)
+			point(packed <= packed1 + (size_t) blocks,
+				  "format 2, integers: no larger than format 1 plus a byte a block");
+	}
+}
+
+/* Damaged and mismatched format-2 blocks are refused. */
+static void
+test_block_damage(void)
+{
+	size_t		n = 1600;
+	float	   *x = malloc(sizeof(float) * n);
+	float	   *back = malloc(sizeof(float) * n);
+	size_t		cap = RvCodecBlockBound(n);
+	char	   *dst = malloc(cap);
+	char	   *scratch = malloc(RvCodecScratchBytes(n));
+	size_t		len;
+	int			refused = 0,
+				tried = 0;
+
+	fill(x, n, SET_GAUSS);
+	len = RvCodecPackBlock(x, n, dst, cap, scratch, 9);
+	point(len > 1 && (unsigned char) dst[0] == 2, "an embedding-like block of %zu floats is a PFOR block", n);
+	point(RvCodecUnpackBlock(dst, len - 1, back, n, scratch) == -1, "a PFOR block one byte short is refused");
+	point(RvCodecUnpackBlock(dst, len, back, n - 1, scratch) == -1 &&
+		  RvCodecUnpackBlock(dst, len, back, n + 1, scratch) == -1,
+		  "a PFOR block with a wrong float count is refused");
+	dst[0] = 3;
+	point(RvCodecUnpackBlock(dst, len, back, n, scratch) == -1, "an unknown method byte is refused");
+	dst[0] = 2;
+	for (size_t i = 1; i < len; i++)
+	{
+		char		save = dst[i];
+
+		dst[i] ^= 0x5a;
+		tried++;
+		if (RvCodecUnpackBlock(dst, len, back, n, scratch) == -1)
+			refused++;
+		dst[i] = save;
+	}
+	printf("# codec format 2 damage: %d of %d single-byte flips refused by the block checks\n",
+		   refused, tried);
+	point(RvCodecUnpackBlock(dst, len, back, n, scratch) == 0 && memcmp(x, back, sizeof(float) * n) == 0,
+		  "the undamaged PFOR block still decodes bit for bit");
+	point(RvCodecPackBlock(x, n, dst, 8, scratch, 9) == 0, "RvCodecPackBlock reports 0 when cap is too small");
+	free(x);
+	free(back);
+	free(dst);
+	free(scratch);
 }
 
 static void
@@ -256,7 +386,8 @@ test_fmnist(const char *path)
 	char	   *dst = malloc(cap);
 	char	   *scratch = malloc(4 * n);
 	size_t		raw = 0,
-				packed = 0;
+				packed = 0,
+				packed2 = 0;
 	int			blocks = 0,
 				exact = 1;
 
@@ -269,20 +400,24 @@ test_fmnist(const char *path)
 	}
 	while (blocks < 1000 && fread(pix, 1, n, f) == n)
 	{
-		size_t		len;
+		size_t		len,
+					len2;
+		int			method;
 
 		for (size_t i = 0; i < n; i++)
 			x[i] = (float) pix[i];
-		if (!roundtrip(x, n, 9, &len))
+		if (!roundtrip(x, n, 9, &len) || !roundtrip2(x, n, 9, &len2, &method))
 			exact = 0;
 		raw += 4 * n;
 		packed += len;
+		packed2 += len2;
 		blocks++;
 	}
 	pclose(f);
-	printf("# codec fashion-mnist: %d blocks of 16 images, %zu raw bytes -> %zu packed, ratio %.3f\n",
-		   blocks, raw, packed, (double) packed / raw);
-	point(blocks == 1000 && exact, "Fashion-MNIST: %d blocks of 16 images unpack bit for bit", blocks);
+	printf("# codec fashion-mnist: %d blocks of 16 images, %zu raw bytes -> %zu packed, ratio %.3f "
+		   "(format 2: %.3f)\n", blocks, raw, packed, (double) packed / raw, (double) packed2 / raw);
+	point(blocks == 1000 && exact, "Fashion-MNIST: %d blocks of 16 images unpack bit for bit (formats 1 and 2)",
+		  blocks);
 	point(raw > 0 && (double) packed / raw <= 0.5,
 		  "Fashion-MNIST pixels pack to %.3f of raw (at most 0.5)", raw ? (double) packed / raw : 0);
 	free(pix);
@@ -294,10 +429,12 @@ test_fmnist(const char *path)
 int
 main(int argc, char **argv)
 {
-	printf("1..%d\n", 2 + NSETS * 3 + 6 + (argc > 1 ? 2 : 0));
+	printf("1..%d\n", 2 + NSETS * 3 + 6 + NSETS + 2 + 6 + (argc > 1 ? 2 : 0));
 	test_halves();
 	test_roundtrips();
 	test_damage();
+	test_blocks();
+	test_block_damage();
 	if (argc > 1)
 		test_fmnist(argv[1]);
 	return nfailed == 0 ? 0 : 1;

@@ -4,7 +4,7 @@
 -- interval there; DROP TABLE forgets the policy.  After deleting 90% of a
 -- table and one VACUUM, the store's files are within 10% of the live
 -- vectors' bytes, and the table still equals its heap twin.
-SELECT plan(23);
+SELECT plan(32);
 
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
 $$ SELECT array_agg(((hashint4(seed * 7919 + i) % 1000) / 100.0)::real ORDER BY i)::ruvector
@@ -22,8 +22,19 @@ SELECT throws_ok($$SELECT ruvector_set_tiers('p', warm_after => '2 days', cool_a
 	'cool_after must not be shorter than a warmer tier''s interval', 'a colder tier may not come sooner');
 SELECT throws_ok($$SELECT ruvector_set_tiers('p_heap', warm_after => '1 day')$$, '42809',
 	'"p_heap" is not a ruvector table', 'a heap table is refused');
+SELECT throws_ok($$SELECT ruvector_set_tiers('p', cold_tablespace => 'no_such_space')$$, '42704',
+	'tablespace "no_such_space" does not exist', 'an unknown tablespace is refused');
+SELECT throws_ok($$SELECT ruvector_set_tiers('p', warm_tablespace => 'pg_global')$$, '22023',
+	'only shared relations can be placed in pg_global tablespace', 'pg_global is refused');
+SELECT throws_ok($$SELECT ruvector_set_tiers('p', warm_after => '1 day', heat_threshold => 0)$$, '22023',
+	'heat_threshold must be a positive number of reads', 'a heat threshold of 0 is refused');
+SELECT throws_ok($$SELECT ruvector_set_tiers('p', heat_threshold => 'infinity')$$, '22023',
+	'heat_threshold must be a positive number of reads', 'an infinite heat threshold is refused');
+SELECT throws_ok($$SELECT ruvector_set_tiers('p', heat_threshold => 10, heat_half_life => '0 s')$$, '22023',
+	'heat_half_life must be positive', 'a heat half-life of 0 is refused');
 CREATE ROLE policy_stranger;
-GRANT EXECUTE ON FUNCTION ruvector_set_tiers(regclass, interval, interval, interval) TO policy_stranger;
+GRANT EXECUTE ON FUNCTION ruvector_set_tiers(regclass, interval, interval, interval, bool, name, name, name,
+	float8, interval) TO policy_stranger;
 SET ROLE policy_stranger;
 SELECT throws_ok($$SELECT ruvector_set_tiers('p', warm_after => '1 day')$$, '42501',
 	'must be owner of table p', 'only the owner sets a policy');
@@ -35,6 +46,19 @@ SELECT lives_ok($$SELECT ruvector_set_tiers('p', warm_after => '1 day', cold_aft
 	'a policy is set');
 SELECT results_eq($$SELECT warm_after, cool_after, cold_after FROM ruvector_tier_policy WHERE relid = 'p'::regclass$$,
 	$$VALUES ('1 day'::interval, NULL::interval, '30 days'::interval)$$, 'the policy row');
+SELECT results_eq($$SELECT lossy_cold, warm_tablespace, cool_tablespace, cold_tablespace, heat_threshold,
+	heat_half_life FROM ruvector_tier_policy WHERE relid = 'p'::regclass$$,
+	$$VALUES (false, NULL::oid, NULL::oid, NULL::oid, NULL::float8, '1 hour'::interval)$$,
+	'the policy row''s defaults: lossless, the table''s tablespace, no heat threshold');
+SELECT lives_ok($$SELECT ruvector_set_tiers('p', warm_after => '1 day', cold_after => '30 days',
+	warm_tablespace => 'pg_default', heat_threshold => 100, heat_half_life => '1 day')$$,
+	'a policy with a tablespace and heat');
+SELECT results_eq($$SELECT warm_tablespace, heat_threshold, heat_half_life FROM ruvector_tier_policy
+	WHERE relid = 'p'::regclass$$,
+	$$VALUES ((SELECT oid FROM pg_tablespace WHERE spcname = 'pg_default'), 100::float8, '1 day'::interval)$$,
+	'the tablespace and heat are stored');
+SELECT lives_ok($$SELECT ruvector_set_tiers('p', warm_after => '1 day', cold_after => '30 days')$$,
+	'the policy is set again without them');
 VACUUM p;
 SELECT is((SELECT string_agg(tier, ',' ORDER BY tier) FROM ruvector_storage_report('p')), 'hot',
 	'segments younger than every interval stay hot');

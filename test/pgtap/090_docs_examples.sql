@@ -4,9 +4,9 @@
 -- moved with SET ACCESS METHOD ruvector, a ruhnsw index with m and
 -- ef_construction, ORDER BY <-> (subquery) through the index, the settings
 -- the guide names, a filter with an iterative scan, the storage report and
--- VACUUM reclaiming deleted vectors, ruvector_compact into a tier and a
--- tier policy.
-SELECT plan(24);
+-- VACUUM reclaiming deleted vectors, ruvector_compact into a tier, a
+-- tier policy (with heat and a tablespace) and lossy cold.
+SELECT plan(31);
 
 CREATE FUNCTION pg_temp.explain(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
@@ -105,7 +105,32 @@ SELECT lives_ok($$SELECT ruvector_set_tiers('items', warm_after => '1 day', cold
 	'ruvector_set_tiers as the guide shows it');
 SELECT is((SELECT (warm_after, cool_after, cold_after)::text FROM ruvector_tier_policy WHERE relid = 'items'::regclass),
 	'("1 day",,"30 days")', 'ruvector_tier_policy holds the policy');
+SELECT lives_ok($$SELECT ruvector_set_tiers('items', warm_after => '1 day', cold_after => '30 days',
+                          heat_threshold => 1000, heat_half_life => '1 day',
+                          cold_tablespace => 'pg_default')$$,
+	'ruvector_set_tiers with heat and a tablespace as the guide shows it');
+SELECT is((SELECT (heat_threshold, heat_half_life, cold_tablespace = (SELECT oid FROM pg_tablespace
+	WHERE spcname = 'pg_default'))::text FROM ruvector_tier_policy WHERE relid = 'items'::regclass),
+	'(1000,"1 day",t)', 'the policy holds the heat and the tablespace');
+SELECT is((SELECT string_agg(tier || ':' || vectors || ':' || (changed_at IS NOT NULL) || ':' || (heat >= 0), ','
+	ORDER BY segno) FROM (SELECT segno, tier, relation, vectors, changed_at, round(heat) AS heat
+	FROM ruvector_segments('items')) x), 'cold:1500:true:true', 'ruvector_segments as the guide shows it');
 SELECT lives_ok($$SELECT ruvector_set_tiers('items')$$, 'ruvector_set_tiers(''items'') clears it');
 SELECT is((SELECT count(*) FROM ruvector_tier_policy), 0::bigint, 'no policy left');
+
+-- the guide's lossy cold: the policy, and ruvector_compact rewriting the
+-- cold segments; every component within scale / 2 of the original
+SELECT lives_ok($$SELECT ruvector_set_tiers('items', cold_after => '30 days', lossy_cold => true)$$,
+	'a lossy cold policy as the guide shows it');
+SELECT is((SELECT target || ' ' || vectors FROM ruvector_compact('items', 'cold')), 'cold 1500',
+	'ruvector_compact(''items'', ''cold'') rewrites the lossless cold segments lossy');
+SELECT is((SELECT count(*) FILTER (WHERE e.err > e.scale / 2 * (1 + 1e-6) + 2.0 ^ -23 * e.maxabs)
+		|| ' of ' || count(*) || ', ' || (count(*) FILTER (WHERE i.embedding::text <> b.t) > 1000)
+	FROM items i JOIN before b USING (id),
+	LATERAL (SELECT max(abs(x::float8 - y::float8)) AS err, (max(y::float8) - min(y::float8)) / 255 AS scale,
+			max(abs(y::float8)) AS maxabs
+		FROM unnest(i.embedding::real[], b.t::ruvector::real[]) u(x, y)) e),
+	'0 of 1500, true', 'lossy cold: no component beyond scale / 2, most vectors changed');
+SELECT is((SELECT count(*) FROM ruvector_verify('items')), 0::bigint, 'lossy cold: verify clean');
 
 SELECT * FROM finish();

@@ -3,7 +3,8 @@
 # standby made from a base backup.  On the primary the table's segments are
 # sealed into cool, cold and back to warm (the tier relations created on
 # the way), rows are updated and deleted, VACUUM frees sealed vids,
-# compacts and truncates, and a policy moves segments; after each step the
+# compacts and truncates, a policy moves segments, and a lossy_cold policy
+# rewrites them with codes only (ruvector_compact); after each step the
 # standby, read without promotion, answers exactly as the primary (every
 # row and vector, the exact k-NN scan, an index scan), ruvector_verify is
 # clean, and no replayed page differed from the primary's.
@@ -82,6 +83,31 @@ same_on_standby('a policy of cold at once, applied by VACUUM');
 is($primary->safe_psql('postgres',
 		q{SELECT string_agg(tier, ',' ORDER BY tier) FROM ruvector_storage_report('t') WHERE live_vectors > 0}),
 	'cold', 'the policy moved every segment to cold');
+# access heat: lookups by key on the primary write it into segment headers
+# (GenericXLog), which the standby replays byte for byte; lookups on the
+# standby count but write nothing
+$primary->safe_psql('postgres',
+	q{SELECT ruvector_set_tiers('t', warm_after => '0 s', cold_after => '0 s', heat_threshold => 1000)});
+my $lookups = q{SET ruvector.heat_flush_interval = 0; SET enable_seqscan = off; SET enable_bitmapscan = off;
+	DO $$ DECLARE x text; BEGIN FOR i IN 1 .. 200 LOOP
+		EXECUTE 'SELECT v::text FROM t WHERE id = $1' INTO x USING i; END LOOP; END $$;};
+$primary->safe_psql('postgres', $lookups);
+my $heat = q{SELECT string_agg(segno || ':' || round(heat::numeric, 0), ',' ORDER BY segno) FROM ruvector_segments('t')};
+my $heat_primary = $primary->safe_psql('postgres', $heat);
+like($heat_primary, qr/^0:[1-9]/, "lookups gave segment 0 heat on the primary ($heat_primary)");
+$primary->wait_for_catchup($standby, 'replay', $primary->lsn('insert'));
+is($standby->safe_psql('postgres', $heat), $heat_primary, 'the standby reads the same heat');
+$standby->safe_psql('postgres', $lookups);
+is($standby->safe_psql('postgres', $heat), $heat_primary, 'lookups on the standby wrote nothing');
+same_on_standby('heat written');
+
+$primary->safe_psql('postgres',
+	q{SELECT ruvector_set_tiers('t', warm_after => '0 s', cold_after => '0 s', lossy_cold => true);
+SELECT * FROM ruvector_compact('t', 'cold'); VACUUM t;});
+same_on_standby('lossy cold: ruvector_compact rewrote the cold segments with codes only');
+is($primary->safe_psql('postgres',
+		q{SELECT count(*) FILTER (WHERE v::text NOT IN (vec(id, 96)::text, vec(id + 90000, 96)::text)) > count(*) / 2 FROM t}),
+	't', 'lossy cold: most vectors read back as reconstructions, not as written');
 $primary->safe_psql('postgres', q{VACUUM FULL t});
 same_on_standby('VACUUM FULL');
 

@@ -88,6 +88,7 @@
 #include "utils/wait_event.h"
 
 #include "simd/rv_simd.h"
+#include "tam/store/rv_tier.h"
 #include "tam/scan/rv_knn.h"
 #include "tam/store/rv_score.h"
 #include "tam/rv_tam.h"
@@ -999,6 +1000,8 @@ RvKnnEnd(CustomScanState *node)
 		ExecClearTuple(node->ss.ps.ps_ResultTupleSlot);
 	ExecClearTuple(node->ss.ss_ScanTupleSlot);
 	MemoryContextDelete(st->cxt);
+	if (node->ss.ss_currentRelation)
+		RvTierHeatFlush(node->ss.ss_currentRelation);
 }
 
 static void

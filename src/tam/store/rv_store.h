@@ -296,10 +296,11 @@ typedef struct RvSegmentHeader
 	uint16		tier;			/* RV_TIER_* */
 	uint16		format;			/* RV_LAYOUT_* of this segment */
 	uint32		nallocated;		/* vids with nonzero xid in this segment */
-	uint32		heat;			/* access heat, for tier policy (unused yet) */
+	float		heat;			/* version 4: decayed vector reads as of heat_at (store_heat.c) */
 	/* version 4: */
 	int64		changed_at;		/* when a vid was last allocated or the segment sealed (TimestampTz) */
-	char		reserved[RV_SEG_HEADER_SIZE - 24];
+	int64		heat_at;		/* when heat was last brought up to date (TimestampTz; 0: never) */
+	char		reserved[RV_SEG_HEADER_SIZE - 32];
 } RvSegmentHeader;
 
 /* The whole geometry of a store file of dims dimensions and a metapage version. */
@@ -355,9 +356,21 @@ typedef struct RvStore
 	struct RvDirCache *dir;
 	struct RvStore *tiers[RV_NTIERS];
 	uint64		tiers_generation;	/* RvStoreGeneration() tiers[] were found in */
+	Oid			tier_spc[RV_NTIERS];	/* where RvStoreTier creates a tier
+										 * relation: InvalidOid = the table's
+										 * tablespace (set by tam_tier.c) */
 	uint16		tier;
 	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
 	struct RvChunkCache *chunk;	/* a tier relation's last decoded chunk (store_seal.c) */
+
+	/*
+	 * Access heat counted by this backend and not yet written to the
+	 * segment headers (store_heat.c): reads per segment number.
+	 */
+	uint32	   *heat_hits;
+	uint32		heat_nsegs;		/* entries of heat_hits */
+	uint64		heat_pending;	/* sum of heat_hits */
+	int64		heat_flushed_at;	/* TimestampTz of the last flush */
 } RvStore;
 
 /* A resolved vector: a datum and whether it points into a pinned buffer. */
@@ -412,6 +425,14 @@ extern void RvStoreInitFile(RvStore *store);
 extern void RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids);
 extern RuVector *RvStoreFetch(RvStore *store, uint64 vid, RvPinSet *pins);
 extern void RvStoreReadFloats(RvStore *store, uint64 vid, float *dst);
+
+/* store_heat.c */
+extern int	rv_heat_flush_interval;
+extern void RvStoreHeatCount(RvStore *store, uint64 vid);
+extern bool RvStoreHeatDue(const RvStore *store);
+extern void RvStoreHeatFlush(RvStore *store, int64 half_life, bool keep);
+extern double RvStoreSegmentHeat(RvStore *store, uint64 segno, int64 half_life);
+extern double RvHeatDecayed(double heat, int64 heat_at, int64 now, int64 half_life);
 extern int	RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 							 const float **p0, int *n0, const float **p1, int *n1);
 extern uint64 RvStoreNextVid(RvStore *store);
@@ -463,8 +484,9 @@ typedef struct RvRelCache
 extern RvRelCache *RvRelGetCache(Relation rel);
 extern Oid	RvTypeOid(bool missing_ok);
 extern void RvTamDropStores(RelFileNode storage, int16 attnum, bool keep_relations);
-extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence);
-extern void RvTamMoveStores(Relation rel, RelFileNode newstorage);
+extern void RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence,
+							const Oid *tier_spc);
+extern void RvTamMoveStores(Relation rel, RelFileNode newstorage, const Oid *tier_spc);
 extern void RvStoreLockOwner(Oid storeoid);
 extern List *RvCatalogListStores(RelFileNode *storage, bool mvcc);
 extern Oid	RvCatalogRelid(bool missing_ok);

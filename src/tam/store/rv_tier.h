@@ -84,17 +84,35 @@ typedef struct RvTierMeta
  * packed in slot order, so a vid's position is the rank of its bit), then
  * for cool and cold the chunk table: nchunks + 1 uint32 offsets into the
  * payload stream (chunk c holds positions [c*RV_SEAL_CHUNK, ...)).
+ *
+ * A chunk of the payload stream is, for cool and lossless cold, the exact
+ * floats of its vectors byte-shuffled and LZ4 HC-compressed (rv_codec.h);
+ * for a lossy cold run (flags has RV_SEAL_F_LOSSY) it is their SQ8 records
+ * (RvSealLossyStride bytes each: RvSq8Params, then dims codes, zero
+ * padded to 4 bytes), laid end to end and LZ4 HC-compressed as they are
+ * (1-byte codes have no byte planes to shuffle).  A lossy run's vectors
+ * are those records' reconstructions (offset + scale * code, each
+ * component within scale / 2 of the vector sealed), and its bit records
+ * are of the reconstructions.
  */
 #define RV_SEAL_MAGIC			0x52565345	/* "RVSE" */
 #define RV_SEAL_CHUNK			16
 #define RV_SEAL_BITMAP_WORDS	((RV_SEG_VIDS + 63) / 64)
+
+/* RvSealedHeader.flags */
+#define RV_SEAL_F_LOSSY			0x01	/* cold only: the payload is SQ8 records */
+#define RV_SEAL_F_ALL			RV_SEAL_F_LOSSY
+
+/* bytes of a lossy run's payload record of dims dimensions */
+#define RvSealLossyStride(dims)	((RV_CODE_HEADER + (uint32) (dims) + 3) & ~(uint32) 3)
 
 typedef struct RvSealedHeader
 {
 	uint32		magic;			/* RV_SEAL_MAGIC */
 	uint32		segno;
 	uint16		tier;
-	uint16		lz4_level;
+	uint8		lz4_level;		/* of the payload chunks; 0 for warm */
+	uint8		flags;			/* RV_SEAL_F_* */
 	uint32		nlive;			/* vids sealed (live when sealed) */
 	uint32		nblocks;		/* of the run, state page included */
 	uint32		rec_stride;		/* bytes per search code record */
@@ -141,6 +159,7 @@ extern uint64 RvDirNumSegments(RvStore *store);
 extern bool RvStoreHasTier(RvStore *store, int tier);
 extern BlockNumber RvDirFirstFit(RvStore *store, int tier, uint32 nblocks);
 extern RvStore *RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid);
+extern bool RvStoreTierSetTablespace(RvStore *store, int tier, Oid spc);
 extern BlockNumber RvDirReserveRun(RvStore *store, uint64 segno, int tier, uint32 nblocks,
 								   TransactionId xid);
 extern void RvDirCompleteMove(RvStore *store, uint64 segno);
@@ -163,6 +182,8 @@ extern uint32 RvSealedRecordStride(RvStore *store, int tier);
 #define RV_SEAL_WAIT			0x01	/* wait for writers of a hot segment */
 #define RV_SEAL_CREATE			0x02	/* create the tier relation when missing */
 #define RV_SEAL_FORCE			0x04	/* rewrite a segment already in the tier */
+#define RV_SEAL_LOSSY			0x08	/* cold: codes only (SQ8 payload), no exact floats */
+#define RV_SEAL_KEEP_FORM		0x10	/* a rewrite in the tier keeps the run lossless or lossy */
 
 extern bool RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 							   uint64 *nvectors, uint64 *bytes_before, uint64 *bytes_after);
@@ -183,6 +204,8 @@ typedef struct RvTierMoves
 /* tam_tier.c */
 extern void RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m);
 extern void RvTierForgetPolicy(Oid relid);
+extern void RvTierPolicyTablespaces(Oid relid, Oid *spc);
+extern void RvTierHeatFlush(Relation rel);
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);

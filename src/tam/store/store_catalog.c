@@ -520,14 +520,16 @@ RvTamGetStoreByRelid(Relation rel, Oid relid)
 
 /*
  * Creates a store relation for storage (a table storage in tablespace
- * storage.spcNode), inserts its catalog row and, when init_meta, writes
+ * storage.spcNode), in tablespace reltablespace (InvalidOid: storage's),
+ * inserts its catalog row (keyed by storage) and, when init_meta, writes
  * its metapage.  The relation is catalogued like any table (see the file
  * header); it is visible to this backend at once (the relcache holds a
  * new relation), to others when the transaction commits.
  */
 static RvCatalogStore *
 RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, int32 dims,
-			  char persistence, BackendId backend, bool init_meta, int16 tier)
+			  char persistence, BackendId backend, bool init_meta, int16 tier,
+			  Oid reltablespace)
 {
 	Relation	pg_class;
 	Relation	catalog;
@@ -537,6 +539,7 @@ RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, in
 	HeapTuple	tup;
 	RvStore    *store;
 	Oid			spc = RvStorageSpcKey(storage.spcNode);
+	Oid			relspc = OidIsValid(reltablespace) ? RvStorageSpcKey(reltablespace) : spc;
 	Oid			nsp;
 	Oid			amoid = get_table_am_oid(RV_STORE_AM_NAME, false);
 	char		relname[NAMEDATALEN];
@@ -547,10 +550,10 @@ RvCreateStore(Relation rel, RelFileNode storage, int16 storeno, int16 attnum, in
 		nsp = get_namespace_oid(RV_INTERNAL_SCHEMA, false);
 
 	pg_class = table_open(RelationRelationId, RowExclusiveLock);
-	cs->relid = GetNewRelFileNode(spc, pg_class, persistence);
+	cs->relid = GetNewRelFileNode(relspc, pg_class, persistence);
 	table_close(pg_class, RowExclusiveLock);
 	snprintf(relname, sizeof(relname), "store_%u", cs->relid);
-	heap_create_with_catalog(relname, nsp, spc, cs->relid, InvalidOid, InvalidOid,
+	heap_create_with_catalog(relname, nsp, relspc, cs->relid, InvalidOid, InvalidOid,
 							 BOOTSTRAP_SUPERUSERID, amoid, CreateTemplateTupleDesc(0), NIL,
 							 RELKIND_RELATION, persistence, false, false, ONCOMMIT_NOOP,
 							 (Datum) 0, false, true, true, InvalidOid, NULL);
@@ -631,7 +634,7 @@ RvTamGetStoreByColumn(Relation rel, int16 attnum, int32 dims, bool create)
 				 errmsg("too many vector stores in table \"%s\"", RelationGetRelationName(rel)),
 				 errhint("Rewrite the table with VACUUM FULL.")));
 	cs = RvCreateStore(rel, rel->rd_node, maxno + 1, attnum, dims, rel->rd_rel->relpersistence,
-					   rel->rd_backend, true, RV_TIER_HOT);
+					   rel->rd_backend, true, RV_TIER_HOT, InvalidOid);
 	RvRelBuildCache(rel, lappend(rows, cs), 0);
 	return RvStoreOpen(cs, rel->rd_rel->relpersistence, rel->rd_backend);
 }
@@ -737,7 +740,10 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * RvTamCopyStores: gives newstorage (a rewrite target of rel, e.g. a new
  * tablespace or VACUUM FULL's transient heap) a copy of every store of
  * rel's storage with the same store numbers, so vrefs copied verbatim
- * stay valid.  The new store relations go to newstorage's tablespace.
+ * stay valid.  The new store relations go to newstorage's tablespace; a
+ * store that had tier relations gets new, empty ones of the same tiers
+ * (and warm), each in tier_spc[tier] where that is valid (RV_NTIERS
+ * entries), else with the store.
  * A store is rewritten vid by vid in the current format (RvStoreRewrite)
  * when its format differs (a version-1 store, without codes, or a
  * version-2 one, without bit codes) or when the current format gives it
@@ -747,7 +753,7 @@ RvTamDropStoreRow(const RvCatalogStore *cs)
  * persistence needs WAL).
  */
 void
-RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
+RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence, const Oid *tier_spc)
 {
 	List	   *rows = RvCatalogListStores(&rel->rd_node, false);
 	ListCell   *lc;
@@ -769,7 +775,7 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 				tiers = true;
 		FlushRelationBuffers(src->rel);
 		ncs = RvCreateStore(NULL, newstorage, cs->storeno, cs->attnum, cs->dims, persistence,
-							rel->rd_backend, false, RV_TIER_HOT);
+							rel->rd_backend, false, RV_TIER_HOT, InvalidOid);
 		if (src->meta_version == (uint32) rv_store_version && src->geo.bits != RV_CODES_BIT &&
 			!tiers)
 		{
@@ -787,9 +793,18 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 			if (RelationGetNumberOfBlocks(dst->rel) == 0)
 				RvStoreInitFile(dst);
 			RvStoreRewrite(src, dst);
-			/* the table had tier relations: the new storage gets its warm one */
+			/*
+			 * the table had tier relations: the new storage gets the same
+			 * ones (empty), each in its tier's tablespace, so that VACUUM
+			 * can seal into them again
+			 */
 			if (tiers && dst->meta_version >= RV_STORE_META_V4)
-				RvStoreTier(dst, RV_TIER_WARM, true, NULL);
+				for (int t = RV_TIER_WARM; t < RV_NTIERS; t++)
+					if (t == RV_TIER_WARM || RvStoreTier(src, t, false, NULL) != NULL)
+					{
+						dst->tier_spc[t] = tier_spc[t];
+						RvStoreTier(dst, t, true, NULL);
+					}
 		}
 	}
 }
@@ -797,13 +812,14 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence)
 /*
  * RvTamMoveStores: ALTER TABLE rel SET TABLESPACE moved rel's storage to
  * newstorage; moves every store relation of rel's storage to the same
- * tablespace (keeping its OID, so indexes stay bound to it) as ALTER TABLE
+ * tablespace, a tier relation to tier_spc[tier] where that is valid (the
+ * tier policy's tablespace; RV_NTIERS entries), keeping its OID so indexes stay bound to it) as ALTER TABLE
  * SET TABLESPACE would (new relfilenode, pages copied by the store access
  * method, pg_class updated), and re-keys the catalog rows to newstorage.
  * Takes AccessExclusiveLock on each store relation.
  */
 void
-RvTamMoveStores(Relation rel, RelFileNode newstorage)
+RvTamMoveStores(Relation rel, RelFileNode newstorage, const Oid *tier_spc)
 {
 	Relation	catalog = table_open(RvCatalogRelid(false), RowExclusiveLock);
 	List	   *rows = RvCatalogScan(catalog, &rel->rd_node, SnapshotSelf);
@@ -821,16 +837,20 @@ RvTamMoveStores(Relation rel, RelFileNode newstorage)
 		SysScanDesc scan;
 		ScanKeyData key;
 
-		if (CheckRelationTableSpaceMove(srel, newstorage.spcNode))
+		/* a tier relation with a tablespace of its own goes there */
+		Oid			target = cs->tier != RV_TIER_HOT && OidIsValid(tier_spc[cs->tier]) ?
+			tier_spc[cs->tier] : newstorage.spcNode;
+
+		if (CheckRelationTableSpaceMove(srel, target))
 		{
-			Oid			newnode = GetNewRelFileNode(newstorage.spcNode, NULL,
+			Oid			newnode = GetNewRelFileNode(target, NULL,
 													srel->rd_rel->relpersistence);
 			RelFileNode rnode = srel->rd_node;
 
-			rnode.spcNode = newstorage.spcNode;
+			rnode.spcNode = target;
 			rnode.relNode = newnode;
 			table_relation_copy_data(srel, &rnode);
-			SetRelationTableSpace(srel, newstorage.spcNode, newnode);
+			SetRelationTableSpace(srel, target, newnode);
 			RelationAssumeNewRelfilenode(srel);
 		}
 		relation_close(srel, NoLock);
@@ -902,8 +922,8 @@ RvStoreLockOwner(Oid storeoid)
  * store's warm, cool or cold relation), found through the catalog row of
  * the same table storage and store number with that tier; NULL when there
  * is none and !create.  With create, a missing relation is created (a
- * catalog row and relation in the running transaction, in the store's
- * tablespace, its block 0 written).  *create_xid (may be NULL) receives
+ * catalog row and relation in the running transaction, in tablespace
+ * store->tier_spc[tier] or else the store's, its block 0 written).  *create_xid (may be NULL) receives
  * the top transaction id when the relation was created by the running
  * transaction (its moves wait for that commit), else
  * InvalidTransactionId.  Handles are cached in store for the backend's
@@ -972,7 +992,8 @@ RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid)
 		RvTierMeta *tm;
 
 		found = RvCreateStore(NULL, hot->storage, hot->storeno, hot->attnum, hot->dims,
-							  store->persistence, store->rel->rd_backend, false, (int16) tier);
+							  store->persistence, store->rel->rd_backend, false, (int16) tier,
+							  store->tier_spc[tier]);
 		ts = RvStoreOpen(found, store->persistence, store->rel->rd_backend);
 		buf = RvReadBufferExtend(ts, 0);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -1006,4 +1027,47 @@ RvStoreTier(RvStore *store, int tier, bool create, TransactionId *create_xid)
 	store->tiers[tier]->meta_version = store->meta_version;
 	store->tiers[tier]->tier = (uint16) tier;
 	return store->tiers[tier];
+}
+
+/*
+ * RvStoreTierSetTablespace: moves store's tier relation for tier (which
+ * must exist) to tablespace spc (InvalidOid: the store's own), as ALTER
+ * TABLE SET TABLESPACE would (a new relfilenode, the pages copied by the
+ * store access method, pg_class updated); a no-op when it is there
+ * already.  The catalog row, keyed by the table's storage, is unchanged.
+ * Caller holds AccessExclusiveLock on the table (readers reach the tier's
+ * pages without locking the tier relation).  Returns whether it moved.
+ */
+bool
+RvStoreTierSetTablespace(RvStore *store, int tier, Oid spc)
+{
+	RvStore    *ts = RvStoreTier(store, tier, false, NULL);
+	Oid			target = OidIsValid(spc) ? spc : store->rel->rd_node.spcNode;
+	Relation	srel;
+	bool		moved = false;
+
+	if (ts == NULL)
+		elog(ERROR, "store %u has no %s relation", store->relid, RvTierName(tier));
+	srel = relation_open(ts->relid, AccessExclusiveLock);
+	if (CheckRelationTableSpaceMove(srel, target))
+	{
+		Oid			newnode = GetNewRelFileNode(target, NULL, srel->rd_rel->relpersistence);
+		RelFileNode rnode = srel->rd_node;
+
+		FlushRelationBuffers(srel);
+		rnode.spcNode = target;
+		rnode.relNode = newnode;
+		table_relation_copy_data(srel, &rnode);
+		SetRelationTableSpace(srel, target, newnode);
+		RelationAssumeNewRelfilenode(srel);
+		moved = true;
+	}
+	relation_close(srel, NoLock);
+	if (moved)
+	{
+		RvStoreForget(ts->relid);
+		store->tiers_generation = 0;
+		rv_store_generation++;
+	}
+	return moved;
 }

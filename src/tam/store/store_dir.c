@@ -17,13 +17,15 @@
  *	- a previous location is released only when no other backend
  *	  advertises an xmin at or before the move's horizon (the next xid when
  *	  the move completed; VACUUM processes are not counted: the only one
- *	  that could read this store is the caller); a backend's cached copy
- *	  is therefore used only while its advertised xmin, transaction and
- *	  statement are those it was read under, so no location it holds can
- *	  have been released meanwhile.  Standbys do not report their
- *	  snapshots (without hot_standby_feedback), so a standby query may see
- *	  a released location: it then reads another segment's pages and fails
- *	  their checks, or reads stale bytes, as with a vid freed under it.
+ *	  that could read this store is the caller), and no standby reports
+ *	  one (hot_standby_feedback: a replication slot's xmin, or a
+ *	  walsender's); a backend's cached copy is therefore used only while
+ *	  its advertised xmin, transaction and statement are those it was read
+ *	  under, so no location it holds can have been released meanwhile.  A
+ *	  standby without hot_standby_feedback does not report its snapshots,
+ *	  so its queries may see a released location: they then read another
+ *	  segment's pages and fail their checks, or read stale bytes, as with a
+ *	  vid freed under them (and as heap's own pruning would conflict).
  *	- versions 1 to 3 have no directory: segment s is the arithmetic
  *	  extent at block 1 + s*B, always hot.
  *
@@ -36,6 +38,8 @@
 #include "access/xact.h"
 #include "catalog/storage.h"
 #include "miscadmin.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
@@ -677,18 +681,50 @@ RvDirCompleteMove(RvStore *store, uint64 segno)
 	RvDirChange(store, segno, NULL, RvDirEditComplete, NULL);
 }
 
-/* No other backend of this database may still read a location older than horizon. */
+/*
+ * No other backend of this database, and no standby that reports its
+ * snapshots (hot_standby_feedback, through its walsender or a replication
+ * slot), may still read a location older than horizon.
+ */
 static bool
 RvDirHorizonPassed(TransactionId horizon)
 {
 	VirtualTransactionId *vxids;
 	int			n;
+	TransactionId slot_xmin;
+	TransactionId slot_catalog_xmin;
 
 	if (!TransactionIdIsValid(horizon))
 		return false;
 	vxids = GetCurrentVirtualXIDs(horizon, true, false, PROC_IN_VACUUM, &n);
 	pfree(vxids);
-	return n == 0;
+	if (n > 0)
+		return false;
+
+	/* a replication slot's xmin: a standby's feedback through the slot */
+	ProcArrayGetReplicationSlotXmin(&slot_xmin, &slot_catalog_xmin);
+	if (TransactionIdIsValid(slot_xmin) && TransactionIdPrecedesOrEquals(slot_xmin, horizon))
+		return false;
+
+	/* a walsender's xmin: a standby's feedback without a slot */
+	if (WalSndCtl != NULL)
+		for (int i = 0; i < max_wal_senders; i++)
+		{
+			WalSnd	   *walsnd = &WalSndCtl->walsnds[i];
+			pid_t		pid;
+			PGPROC	   *proc;
+			TransactionId xmin;
+
+			SpinLockAcquire(&walsnd->mutex);
+			pid = walsnd->pid;
+			SpinLockRelease(&walsnd->mutex);
+			if (pid == 0 || (proc = BackendPidGetProc(pid)) == NULL)
+				continue;
+			xmin = *(volatile TransactionId *) &proc->xmin;
+			if (TransactionIdIsValid(xmin) && TransactionIdPrecedesOrEquals(xmin, horizon))
+				return false;
+		}
+	return true;
 }
 
 /*
@@ -696,7 +732,8 @@ RvDirHorizonPassed(TransactionId horizon)
  * never completed (its backend failed or crashed) or whose transaction
  * aborted returns to the old location (the new one is freed); a completed
  * and committed one releases the old location once no backend can still
- * read it (RvDirHorizonPassed).  Caller holds ShareUpdateExclusiveLock on
+ * read it, locally or on a standby that sends feedback
+ * (RvDirHorizonPassed).  Caller holds ShareUpdateExclusiveLock on
  * the table and is not itself moving a segment.  Returns the number of
  * moves still unsettled; *released gets the number settled either way.
  */

@@ -1532,6 +1532,7 @@ RvStoreScoreExact(RvScorer *s, uint64 vid)
 
 	RvScorerCallBegin(s);
 	RvScorerRoom(s);
+	RvStoreHeatCount(s->store, vid);
 	switch (RvStoreGetPieces(s->store, vid, &s->pins, &p0, &n0, &p1, &n1))
 	{
 		case 1:

@@ -15,7 +15,17 @@
  *	      bytes); payload: chunks of RV_SEAL_CHUNK vectors, byte-shuffled
  *	      and LZ4-compressed (rv_codec.h), located by the chunk table;
  *	cold  code: the 1-bit RaBitQ record of the hot bit pages (against the
- *	      store's centroid); payload as cool.
+ *	      store's centroid); payload as cool, or, for a lossy run
+ *	      (RV_SEAL_F_LOSSY: the table's policy has lossy_cold), chunks of
+ *	      RV_SEAL_CHUNK SQ8 records (RvSq8Params and d codes, as the cool
+ *	      tier's records) LZ4-compressed without shuffling, and bit
+ *	      records of the vectors those SQ8 records reconstruct.
+ *
+ * Which form a run gets (RvStoreSealSegment): lossy only in cold, when the
+ * caller asks (RV_SEAL_LOSSY) or the run it rewrites is lossy already (a
+ * lossy run stays lossy in cold, whatever the flags: its exact floats are
+ * gone); RV_SEAL_KEEP_FORM keeps the source's form.  A lossy run moved to
+ * warm or cool stores its reconstructions there as exact floats.
  *
  * Invariants kept here:
  *	- a run is written completely (every page WAL-logged as a full image)
@@ -27,12 +37,20 @@
  *	  for header and payload pages, whenever it is read at all; the run's
  *	  header holds a BLAKE2b-256 of all its immutable payload bytes,
  *	  checked by ruvector_verify;
- *	- the exact floats returned are bit for bit those sealed (lossless).
+ *	- the floats returned are bit for bit those sealed (lossless), except
+ *	  in a lossy cold run, which returns the reconstruction of each
+ *	  vector's SQ8 record (offset + scale * code, each component within
+ *	  scale / 2 of the vector sealed, scale = (max - min) / 255 of that
+ *	  vector); rewriting a lossy run in cold copies its records, so the
+ *	  reconstruction never drifts, and every reader (SELECT, the scorer's
+ *	  exact distances, moves to other tiers) sees that same vector.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <lz4.h>
+#include <lz4hc.h>
 #include <sodium.h>
 
 #include "access/generic_xlog.h"
@@ -58,11 +76,12 @@
 #define RV_SEAL_LZ4_LEVEL 9
 
 /*
- * A tier relation's last decoded chunk (RvStore.chunk): the exact floats
- * of RV_SEAL_CHUNK vectors, named by the run (its state block, segment
- * and sealing time, which a later run in the same blocks does not share)
- * and the chunk number.  Scans read vectors in vid order, so most reads
- * of a cool or cold vector decode nothing.
+ * A tier relation's last decoded chunk (RvStore.chunk): the floats of
+ * RV_SEAL_CHUNK vectors (exact, or a lossy run's reconstructions, whose
+ * SQ8 records recs then holds), named by the run (its state block,
+ * segment and sealing time, which a later run in the same blocks does not
+ * share) and the chunk number.  Scans read vectors in vid order, so most
+ * reads of a cool or cold vector decode nothing.
  */
 typedef struct RvChunkCache
 {
@@ -71,6 +90,7 @@ typedef struct RvChunkCache
 	int64		sealed_at;
 	uint32		chunk;
 	float	   *floats;
+	char	   *recs;			/* lossy runs' chunks only; allocated on first use */
 } RvChunkCache;
 
 int			rv_debug_seal_crash = 0;
@@ -218,6 +238,15 @@ RvSealedReadRun(RvStore *ts, BlockNumber blkno, uint64 segno)
 				 errmsg("ruvector %s tier relation %u: block %u is not the header of segment " UINT64_FORMAT,
 						RvTierName(ts->tier), ts->relid, blkno + 1, segno)));
 	}
+	if ((run->h.flags & ~RV_SEAL_F_ALL) != 0 ||
+		((run->h.flags & RV_SEAL_F_LOSSY) && run->h.tier != RV_TIER_COLD))
+	{
+		ReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector %s tier relation %u: the header of segment " UINT64_FORMAT " has bad flags 0x%x",
+						RvTierName(ts->tier), ts->relid, segno, run->h.flags)));
+	}
 	memcpy(run->bitmap, RvPagePayload(page) + RV_SEAL_BITMAP_OFF, sizeof(run->bitmap));
 	for (int w = 0; w < RV_SEAL_BITMAP_WORDS; w++)
 	{
@@ -315,19 +344,109 @@ RvStoreSealedRecord(RvStore *store, const RvSegLoc *loc, uint64 vid, RvPinSet *p
 }
 
 /*
- * RvSealedReadFloats: vid's exact floats (dims of them) from the sealed
- * segment at loc into dst.  Raises ERRCODE_DATA_CORRUPTED when vid is not
- * in the run, a page fails its checks or a chunk does not decode.
+ * RvSealLossyDecode: the vector a lossy run's SQ8 record rec (RvSq8Params,
+ * then d codes) stands for, into dst: offset + scale * code, computed in
+ * double and rounded once to float, as RvSq8Encode computes the decoded
+ * vector's norm2.  Each component is within scale / 2 (and float
+ * rounding) of the one encoded.
  */
-void
-RvSealedReadFloats(RvStore *store, const RvSegLoc *loc, uint64 vid, float *dst)
+static void
+RvSealLossyDecode(const char *rec, uint32 d, float *dst)
+{
+	RvSq8Params p;
+	const uint8 *c = (const uint8 *) (rec + RV_CODE_HEADER);
+
+	memcpy(&p, rec, sizeof(p));
+	for (uint32 i = 0; i < d; i++)
+		dst[i] = (float) ((double) p.offset + (double) p.scale * c[i]);
+}
+
+/*
+ * RvSealedChunk: ts's chunk cache holding chunk c of the cool or cold run
+ * at loc (decoded now unless it already holds it): the chunk's floats
+ * and, for a lossy run, its SQ8 records.  Raises ERRCODE_DATA_CORRUPTED
+ * on a bad chunk table, a damaged page or a chunk that does not decode.
+ */
+static RvChunkCache *
+RvSealedChunk(RvStore *store, RvStore *ts, const RvSegLoc *loc, uint32 c)
+{
+	const RvSealedRun *run = loc->run;
+	BlockNumber data = loc->blkno + 2 + run->h.code_pages;
+	uint32		d = (uint32) store->dims;
+	uint32		n = Min((uint32) RV_SEAL_CHUNK, run->h.nlive - c * RV_SEAL_CHUNK);
+	bool		lossy = (run->h.flags & RV_SEAL_F_LOSSY) != 0;
+	uint32		lstride = RvSealLossyStride(d);
+	RvChunkCache *cc = ts->chunk;
+	uint32		len;
+	char	   *block;
+
+	if (cc == NULL)
+	{
+		cc = MemoryContextAllocZero(TopMemoryContext, sizeof(RvChunkCache));
+		cc->floats = MemoryContextAlloc(TopMemoryContext, sizeof(float) * d * RV_SEAL_CHUNK);
+		cc->blkno = InvalidBlockNumber;
+		ts->chunk = cc;
+	}
+	if (cc->blkno == loc->blkno && cc->segno == run->h.segno &&
+		cc->sealed_at == run->h.sealed_at && cc->chunk == c)
+		return cc;
+
+	if (run->chunks[c + 1] < run->chunks[c] || run->chunks[c + 1] > run->h.data_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("ruvector %s tier relation %u: segment %u has a bad chunk table",
+						RvTierName(ts->tier), ts->relid, run->h.segno)));
+	len = run->chunks[c + 1] - run->chunks[c];
+	block = palloc(Max(len, 1));
+	cc->blkno = InvalidBlockNumber;
+	RvSealedCopy(ts, data, run->chunks[c], len, block);
+	if (lossy)
+	{
+		int			want = (int) (lstride * n);
+
+		if (cc->recs == NULL)
+			cc->recs = MemoryContextAlloc(TopMemoryContext, (Size) lstride * RV_SEAL_CHUNK);
+		if (LZ4_decompress_safe(block, cc->recs, (int) len, want) != want)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
+							RvTierName(ts->tier), ts->relid, c, run->h.segno)));
+		for (uint32 i = 0; i < n; i++)
+			RvSealLossyDecode(cc->recs + (Size) i * lstride, d, cc->floats + (Size) i * d);
+	}
+	else
+	{
+		char	   *scratch = palloc(sizeof(float) * d * n);
+
+		if (RvCodecUnpack(block, len, cc->floats, (size_t) d * n, scratch) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
+							RvTierName(ts->tier), ts->relid, c, run->h.segno)));
+		pfree(scratch);
+	}
+	pfree(block);
+	cc->blkno = loc->blkno;
+	cc->segno = run->h.segno;
+	cc->sealed_at = run->h.sealed_at;
+	cc->chunk = c;
+	return cc;
+}
+
+/*
+ * vid's floats (dims of them) from the sealed segment at loc into dst and,
+ * when lrec is not NULL and the run is lossy, vid's SQ8 record
+ * (RvSealLossyStride bytes) into lrec.  Returns whether lrec was filled.
+ * Raises ERRCODE_DATA_CORRUPTED as RvSealedReadFloats.
+ */
+static bool
+RvSealedRead(RvStore *store, const RvSegLoc *loc, uint64 vid, float *dst, char *lrec)
 {
 	RvStore    *ts = RvStoreTier(store, loc->tier, false, NULL);
 	const RvSealedRun *run = loc->run;
 	int			pos = RvSealedPos(run, (uint32) (vid % RV_SEG_VIDS));
-	BlockNumber codes = loc->blkno + 2;
-	BlockNumber data = codes + run->h.code_pages;
 	uint32		d = (uint32) store->dims;
+	RvChunkCache *cc;
 
 	if (pos < 0)
 		ereport(ERROR,
@@ -336,57 +455,36 @@ RvSealedReadFloats(RvStore *store, const RvSegLoc *loc, uint64 vid, float *dst)
 						RvTierName(ts->tier), ts->relid, vid)));
 	if (run->h.tier == RV_TIER_WARM)
 	{
+		BlockNumber codes = loc->blkno + 2;
 		uint16	   *hi = palloc(sizeof(uint16) * d * 2);
 		uint16	   *lo = hi + d;
 
 		RvSealedCopy(ts, codes, (uint64) pos * d * 2, d * 2, (char *) hi);
-		RvSealedCopy(ts, data, (uint64) pos * d * 2, d * 2, (char *) lo);
+		RvSealedCopy(ts, codes + run->h.code_pages, (uint64) pos * d * 2, d * 2, (char *) lo);
 		RvCodecJoinHalves(hi, lo, d, dst);
 		pfree(hi);
+		return false;
 	}
-	else
-	{
-		uint32		c = (uint32) pos / RV_SEAL_CHUNK;
-		uint32		n = Min((uint32) RV_SEAL_CHUNK, run->h.nlive - c * RV_SEAL_CHUNK);
-		RvChunkCache *cc = ts->chunk;
+	cc = RvSealedChunk(store, ts, loc, (uint32) pos / RV_SEAL_CHUNK);
+	memcpy(dst, cc->floats + (size_t) (pos % RV_SEAL_CHUNK) * d, sizeof(float) * d);
+	if (lrec == NULL || !(run->h.flags & RV_SEAL_F_LOSSY))
+		return false;
+	memcpy(lrec, cc->recs + (size_t) (pos % RV_SEAL_CHUNK) * RvSealLossyStride(d),
+		   RvSealLossyStride(d));
+	return true;
+}
 
-		if (cc == NULL)
-		{
-			cc = MemoryContextAllocZero(TopMemoryContext, sizeof(RvChunkCache));
-			cc->floats = MemoryContextAlloc(TopMemoryContext, sizeof(float) * d * RV_SEAL_CHUNK);
-			cc->blkno = InvalidBlockNumber;
-			ts->chunk = cc;
-		}
-		if (cc->blkno != loc->blkno || cc->segno != run->h.segno ||
-			cc->sealed_at != run->h.sealed_at || cc->chunk != c)
-		{
-			uint32		len = run->chunks[c + 1] - run->chunks[c];
-			char	   *block;
-			char	   *scratch;
-
-			if (run->chunks[c + 1] < run->chunks[c] || run->chunks[c + 1] > run->h.data_bytes)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("ruvector %s tier relation %u: segment %u has a bad chunk table",
-								RvTierName(ts->tier), ts->relid, run->h.segno)));
-			block = palloc(len);
-			scratch = palloc(sizeof(float) * d * n);
-			cc->blkno = InvalidBlockNumber;
-			RvSealedCopy(ts, data, run->chunks[c], len, block);
-			if (RvCodecUnpack(block, len, cc->floats, (size_t) d * n, scratch) != 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
-								RvTierName(ts->tier), ts->relid, c, run->h.segno)));
-			pfree(block);
-			pfree(scratch);
-			cc->blkno = loc->blkno;
-			cc->segno = run->h.segno;
-			cc->sealed_at = run->h.sealed_at;
-			cc->chunk = c;
-		}
-		memcpy(dst, cc->floats + (size_t) (pos % RV_SEAL_CHUNK) * d, sizeof(float) * d);
-	}
+/*
+ * RvSealedReadFloats: vid's floats (dims of them) from the sealed segment
+ * at loc into dst: the exact floats sealed, or for a lossy cold run the
+ * reconstruction of vid's SQ8 record (rv_tier.h), the vector the store
+ * holds from then on.  Raises ERRCODE_DATA_CORRUPTED when vid is not in
+ * the run, a page fails its checks or a chunk does not decode.
+ */
+void
+RvSealedReadFloats(RvStore *store, const RvSegLoc *loc, uint64 vid, float *dst)
+{
+	RvSealedRead(store, loc, vid, dst, NULL);
 }
 
 /* Appends n bytes to a growing stream of page payloads. */
@@ -463,22 +561,27 @@ RvSealedWritePages(RvStore *ts, BlockNumber first, char *imgs, uint32 n)
 	}
 }
 
-/* Exact floats of vid from the location e names (not the reader's view). */
-static void
-RvSealReadVector(RvStore *store, const RvDirEntry *e, RvSealedRun *run, uint64 vid, float *dst)
+/*
+ * The floats of vid from the location e names (not the reader's view)
+ * into dst and, from a lossy run with lrec not NULL, its SQ8 record into
+ * lrec; returns whether lrec was filled.
+ */
+static bool
+RvSealReadVector(RvStore *store, const RvDirEntry *e, RvSealedRun *run, uint64 vid, float *dst,
+				 char *lrec)
 {
 	RvSegLoc	loc;
 
 	if (e->tier == RV_TIER_HOT)
 	{
 		RvStoreReadFloats(store, vid, dst);
-		return;
+		return false;
 	}
 	loc.tier = e->tier;
 	loc.flags = 0;
 	loc.blkno = e->blkno;
 	loc.run = run;
-	RvSealedReadFloats(store, &loc, vid, dst);
+	return RvSealedRead(store, &loc, vid, dst, lrec);
 }
 
 /*
@@ -487,8 +590,15 @@ RvSealReadVector(RvStore *store, const RvDirEntry *e, RvSealedRun *run, uint64 v
  * relation (created when missing) and the directory switched to it; the
  * old location is released by a later settle.  A segment already in tier
  * is rewritten only if some of its sealed vids were freed since
- * (compaction) or flags has RV_SEAL_FORCE (to move it into a gap).  Caller holds ShareUpdateExclusiveLock on the table and
- * settled the directory first.  A hot segment is closed to new vids
+ * (compaction), flags has RV_SEAL_FORCE (to move it into a gap) or the
+ * run's form changes (a lossless cold run under RV_SEAL_LOSSY).  The new
+ * run is lossy (codes only, rv_tier.h) when tier is cold and either flags
+ * has RV_SEAL_LOSSY without RV_SEAL_KEEP_FORM or the segment is in a
+ * lossy run already; RV_SEAL_LOSSY means nothing for other tiers.  A
+ * lossy run's SQ8 records are encoded from the vectors read (exact, or
+ * another tier's reconstruction) or copied from the lossy run rewritten,
+ * and its bit records encode their reconstructions.  Caller holds
+ * ShareUpdateExclusiveLock on the table and settled the directory first.  A hot segment is closed to new vids
  * first; if some vid of it belongs to a transaction still in progress,
  * the segment is reopened and skipped (or, with RV_SEAL_WAIT, waited for).
  * Without RV_SEAL_CREATE, a tier whose relation does not exist yet is skipped
@@ -519,6 +629,11 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	float	   *chunkbuf;
 	char	   *rec;
 	char	   *scratch;
+	char	   *lrec;
+	char	   *lchunk;
+	uint32		lstride = RvSealLossyStride(d);
+	bool		src_lossy;
+	bool		lossy;
 	float	   *centroid = NULL;
 	float	   *rot = NULL;
 	uint32		code_pages,
@@ -623,10 +738,13 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 		}
 	if (srcrun)
 		nfreed_since = srcrun->h.nlive - nlive;
-	if (e.tier == tier && nfreed_since == 0 && !(flags & RV_SEAL_FORCE))
+	src_lossy = srcrun != NULL && (srcrun->h.flags & RV_SEAL_F_LOSSY) != 0;
+	lossy = tier == RV_TIER_COLD &&
+		(src_lossy || ((flags & RV_SEAL_LOSSY) && !(flags & RV_SEAL_KEEP_FORM)));
+	if (e.tier == tier && nfreed_since == 0 && !(flags & RV_SEAL_FORCE) && lossy == src_lossy)
 	{
 		pfree(state);
-		return false;			/* already there, nothing to compact */
+		return false;			/* already there in its form, nothing to compact */
 	}
 	*bytes_before = (uint64) e.nblocks * BLCKSZ;
 
@@ -635,13 +753,16 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	vec = palloc(sizeof(float) * d);
 	chunkbuf = palloc(sizeof(float) * d * RV_SEAL_CHUNK);
 	rec = palloc0(stride + 64);
+	lrec = palloc0(lstride);
+	lchunk = lossy ? palloc0((Size) lstride * RV_SEAL_CHUNK) : NULL;
 	scratch = palloc(sizeof(float) * d * RV_SEAL_CHUNK);
 	chunks = palloc0(sizeof(uint32) * ((nlive + RV_SEAL_CHUNK - 1) / RV_SEAL_CHUNK + 1));
 	{
 		uint32		pos = 0;
 		uint32		inchunk = 0;
 		uint32		c = 0;
-		size_t		cap = RvCodecPackBound((size_t) d * RV_SEAL_CHUNK);
+		size_t		cap = Max(RvCodecPackBound((size_t) d * RV_SEAL_CHUNK),
+							  (size_t) LZ4_compressBound((int) (lstride * RV_SEAL_CHUNK)));
 		char	   *packed = palloc(cap);
 
 		for (uint32 k = 0; k < RV_SEG_VIDS; k++)
@@ -652,7 +773,20 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 				continue;
 			if ((pos & 63) == 0)
 				CHECK_FOR_INTERRUPTS();
-			RvSealReadVector(store, &e, srcrun, vid, vec);
+			if (!lossy)
+				RvSealReadVector(store, &e, srcrun, vid, vec, NULL);
+			else
+			{
+				/* the SQ8 record (copied from a lossy run), then what it stands for */
+				if (!RvSealReadVector(store, &e, srcrun, vid, vec, lrec))
+				{
+					memset(lrec, 0, lstride);
+					RvSq8Encode(vec, (int) d, (uint8_t *) (lrec + RV_CODE_HEADER),
+								(RvSq8Params *) lrec);
+				}
+				RvSealLossyDecode(lrec, d, vec);
+				memcpy(lchunk + (Size) inchunk * lstride, lrec, lstride);
+			}
 			switch (tier)
 			{
 				case RV_TIER_WARM:
@@ -678,11 +812,16 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 			}
 			if (tier != RV_TIER_WARM)
 			{
-				memcpy(chunkbuf + (size_t) inchunk * d, vec, sizeof(float) * d);
+				if (!lossy)
+					memcpy(chunkbuf + (size_t) inchunk * d, vec, sizeof(float) * d);
 				if (++inchunk == RV_SEAL_CHUNK || pos + 1 == nlive)
 				{
-					size_t		len = RvCodecPack(chunkbuf, (size_t) inchunk * d, packed, cap,
-												  scratch, RV_SEAL_LZ4_LEVEL);
+					/* a lossy chunk: its SQ8 records, LZ4 HC as they are */
+					size_t		len = lossy ?
+						(size_t) Max(LZ4_compress_HC(lchunk, packed, (int) (lstride * inchunk),
+													 (int) cap, RV_SEAL_LZ4_LEVEL), 0) :
+						RvCodecPack(chunkbuf, (size_t) inchunk * d, packed, cap,
+									scratch, RV_SEAL_LZ4_LEVEL);
 
 					if (len == 0)
 						elog(ERROR, "could not compress a chunk of segment " UINT64_FORMAT, segno);
@@ -724,6 +863,7 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 		h->segno = (uint32) segno;
 		h->tier = (uint16) tier;
 		h->lz4_level = tier == RV_TIER_WARM ? 0 : RV_SEAL_LZ4_LEVEL;
+		h->flags = lossy ? RV_SEAL_F_LOSSY : 0;
 		h->nlive = nlive;
 		h->nblocks = nblocks;
 		h->rec_stride = stride;
@@ -772,6 +912,9 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 	pfree(vec);
 	pfree(chunkbuf);
 	pfree(rec);
+	pfree(lrec);
+	if (lchunk)
+		pfree(lchunk);
 	pfree(scratch);
 	pfree(chunks);
 	pfree(state);
@@ -784,7 +927,8 @@ RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 
 /*
  * RvSealedVerify: checks the run at loc of segment segno: every page's
- * CRC and the run's BLAKE2b-256.  Returns false with *problem set (a
+ * CRC, the run's BLAKE2b-256 and its header's flags (known ones; lossy
+ * only in cold).  A lossy run is checked like any other.  Returns false with *problem set (a
  * palloc'd description) when something does not match; page read errors
  * are caught and reported as problems.
  */
@@ -867,6 +1011,13 @@ RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem
 								segno, RvTierName(loc->tier), ts->relid);
 			return false;
 		}
+	}
+	if ((h->flags & ~RV_SEAL_F_ALL) != 0 ||
+		((h->flags & RV_SEAL_F_LOSSY) && h->tier != RV_TIER_COLD))
+	{
+		*problem = psprintf("segment " UINT64_FORMAT ": its header in %s tier relation %u has bad flags 0x%x",
+							segno, RvTierName(loc->tier), ts->relid, h->flags);
+		return false;
 	}
 	return true;
 }
