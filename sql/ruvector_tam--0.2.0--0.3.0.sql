@@ -40,6 +40,22 @@ REVOKE ALL ON @extschema@.ruvector_audit FROM PUBLIC;
 COMMENT ON TABLE @extschema@.ruvector_audit IS
 	'signed, hash-chained log of ruvector storage events; check with ruvector_audit_verify()';
 
+-- How far VACUUM's pending audit events have been appended to
+-- ruvector_audit (src/tam/store/store_audit.c): VACUUM, which has no
+-- transaction id, notes its moves in a ring in each vector store's
+-- metapage; a drain appends the events beyond a ring's position here and
+-- moves the position in the same transaction, so an aborted drain leaves
+-- them pending and a committed one logs each once.  One row per ring
+-- (its random id, kept by copies of the store).
+CREATE TABLE @extschema@.ruvector_audit_drained (
+	ring pg_catalog.int8 PRIMARY KEY,			-- the ring's id (store metapage)
+	store pg_catalog.oid NOT NULL,				-- the store relation last drained
+	drained pg_catalog.int8 NOT NULL			-- events 1 .. drained are in ruvector_audit
+);
+REVOKE ALL ON @extschema@.ruvector_audit_drained FROM PUBLIC;
+COMMENT ON TABLE @extschema@.ruvector_audit_drained IS
+	'how far each vector store''s pending VACUUM audit events are in ruvector_audit';
+
 CREATE FUNCTION @extschema@.ruvector_audit_public_key()
 	RETURNS pg_catalog.bytea
 	AS 'MODULE_PATHNAME', 'ruvector_audit_public_key'
@@ -54,7 +70,7 @@ CREATE FUNCTION @extschema@.ruvector_audit_verify(
 	LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION @extschema@.ruvector_audit_verify() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.ruvector_audit_verify() IS
-	'one row per ruvector_audit row whose sequence, chain, hash or signature fails; empty when intact';
+	'one row per ruvector_audit row whose sequence, chain, hash or signature fails, or that records a forged pending VACUUM event; empty when intact';
 
 -- ruvector_compact (as in sql/parts/20_tam.sql): moves segments into a tier.
 CREATE FUNCTION @extschema@.ruvector_compact(tbl pg_catalog.regclass,

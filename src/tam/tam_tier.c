@@ -10,9 +10,11 @@
  *	  each other, VACUUM and DDL; readers and writers go on), after the
  *	  directory's earlier moves are settled;
  *	- every move ruvector_compact makes is an event of the audit log
- *	  (seal, compact), and so is every truncation that frees blocks
- *	  (VACUUM's moves are reported by VACUUM VERBOSE only: it has no
- *	  transaction id to write the log with);
+ *	  (seal, compact), and so is every truncation that frees blocks;
+ *	  VACUUM's moves and truncations, which have no transaction id to
+ *	  write the log with, wait as pending events in the store's metapage
+ *	  (RvAuditNoteMoves) until a drain appends them (RvAuditDrain, which
+ *	  ruvector_compact runs first, store_audit.c);
  *	- a policy (ruvector_tier_policy, one row per table) only ever moves a
  *	  segment to a colder tier, never to a warmer one.
  *
@@ -401,6 +403,8 @@ ruvector_compact(PG_FUNCTION_ARGS)
 	}
 	InitMaterializedSRF(fcinfo, 0);
 	rel = RvTierOpenTable(relid, &storenos, &nstores);
+	/* VACUUM's pending events come before this call's */
+	RvAuditDrain(false);
 	for (int i = 0; i < nstores; i++)
 	{
 		RvStore    *store = RvTierOpenStore(rel, storenos[i]);

@@ -24,7 +24,10 @@
  * CLUSTER run the same sweep on the new storage after copying the stores.
  * For a version-4 store the sweep is followed by the moves of its tier
  * policy and compaction, settling and truncation (RvTierMoveStore), with
- * a VERBOSE line for the moves and one per tier relation.
+ * a VERBOSE line for the moves and one per tier relation.  What the moves
+ * and truncation did is noted as pending audit events in the store's
+ * metapage (RvAuditNoteMoves, store_audit.c): lazy VACUUM has no
+ * transaction id to append to ruvector_audit with; a later drain does.
  *
  *-------------------------------------------------------------------------
  */
@@ -47,6 +50,7 @@
 
 #include "tam/rv_tam.h"
 #include "tam/rv_vacuum.h"
+#include "tam/store/rv_audit.h"
 #include "tam/store/rv_tier.h"
 
 /* Per-store state of one pass over the heap. */
@@ -222,6 +226,8 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 			 * waiting for writers; then settling and truncation.
 			 */
 			RvTierMoveStore(ms[i].store, RelationGetRelid(rel), -1, 0, &m);
+			/* pending audit events: VACUUM cannot append to the log itself */
+			RvAuditNoteMoves(ms[i].store, RelationGetRelid(rel), ms[i].ref.storeno, &m);
 			ereport(elevel,
 					(errmsg("ruvector store %d of \"%s\": compacted " UINT64_FORMAT " segments ("
 							UINT64_FORMAT " vectors, " UINT64_FORMAT " to " UINT64_FORMAT " bytes); "
@@ -276,7 +282,9 @@ PG_FUNCTION_INFO_V1(ruvector_storage_report);
  * row visible to the current snapshot (each once); dead = allocated but
  * not live (deleted, updated or
  * rolled-back rows awaiting VACUUM, in-flight inserts); free = reusable
- * slots below the high-water mark.  Needs SELECT on the table.
+ * slots below the high-water mark.  Needs SELECT on the table.  Called
+ * by the table's owner, drains VACUUM's pending audit events first
+ * (RvAuditDrain), unless another transaction holds the audit lock.
  */
 Datum
 ruvector_storage_report(PG_FUNCTION_ARGS)
@@ -299,6 +307,15 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	/*
+	 * VACUUM's pending audit events, for the table's owner (who may log
+	 * events anyway: ruvector_compact), not for every role with SELECT,
+	 * which could then hold the audit lock for a whole transaction; not in
+	 * a read-only transaction; not waiting for the audit lock: a report
+	 * does not block on the log
+	 */
+	if (pg_class_ownercheck(relid, GetUserId()))
+		RvAuditDrain(true);
 
 	ms = RvMarkReferenced(rel, GetActiveSnapshot(), NULL, &n, &ndead);
 	for (int i = 0; i < n; i++)

@@ -19,4 +19,16 @@
  */
 extern void RvAuditLog(const char *event, Oid relid, const char *detail);
 
+/*
+ * VACUUM's events, which wait in the ring of pending events of the store's
+ * metapage (rv_store.h) until a drain appends them to ruvector_audit
+ * (store_audit.c's header comment).
+ */
+struct RvStore;
+struct RvTierMoves;
+extern void RvAuditNoteMoves(struct RvStore *store, Oid table, int16 storeno,
+							 const struct RvTierMoves *m);
+extern void RvAuditCopyRing(struct RvStore *src, char *dstmetapage);
+extern void RvAuditDrain(bool nowait);
+
 #endif							/* RV_AUDIT_H */

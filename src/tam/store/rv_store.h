@@ -13,7 +13,9 @@
  * RV_PAGE_SPECIAL bytes holding RvPageOpaque; payload between byte
  * RV_PAGE_PAYLOAD_START and pd_special, always below pd_lower):
  *
- *	block 0                    store metapage (RvStoreMeta)
+ *	block 0                    store metapage (RvStoreMeta; in version 4
+ *	                           also the ring of VACUUM's pending audit
+ *	                           events, RvAuditRingHeader below)
  *	block 1 + s*B              segment s's meta page: RvSegmentHeader and
  *	                           the per-vid allocation xids of its RV_SEG_VIDS vids
  *	blocks 2 + s*B .. (s+1)*B  segment s's payload and code pages, B - 1
@@ -199,6 +201,76 @@ typedef struct RvStoreMeta
  */
 #define RV_META_CENTROID_OFF	128
 #define RV_BIT_MAX_DIMS			((RV_PAGE_PAYLOAD - RV_META_CENTROID_OFF) / (int) sizeof(float))
+
+/*
+ * Version 4: the ring of VACUUM's pending audit events (store_audit.c,
+ * docs/design.md 10.1).  Space no format uses: RvAuditRingHeader in the 16
+ * bytes between the end of RvStoreMeta (112 bytes) and
+ * RV_META_CENTROID_OFF, and RvAuditPending slots from
+ * RvAuditRingOffset(), the first 8-byte boundary after the metapage's
+ * contents (the centroid when the store has bit codes, else the ring
+ * header), to the end of the payload: RvAuditRingCapacity() slots (89
+ * at 16 dims, 55 at 768), zero when the centroid leaves less than a slot
+ * (1963 to RV_BIT_MAX_DIMS dims).  Only VACUUM's RvAuditNoteMoves writes
+ * a ring, under the metapage's exclusive lock, in a GenericXLog record
+ * that raises pd_lower over it, and RvStoreRewrite copies one into the
+ * store it rewrites (RvAuditCopyRing); a header of zeros has noted
+ * nothing yet.  Slot (seq - 1) % capacity holds event seq, so the ring
+ * keeps the newest capacity events; older ones were overwritten.
+ * Versions 1 to 3 do not use these bytes; store_audit.c asserts that
+ * RvStoreMeta ends before the header (a field added to it must move the
+ * header).
+ */
+#define RV_AUDIT_RING_HDR_OFF	112
+#define RV_AUDIT_MAC_BYTES		16
+
+typedef struct RvAuditRingHeader
+{
+	uint64		ring_id;		/* random, nonzero once an event was noted */
+	uint64		last_seq;		/* the newest event's seq (from 1), 0 for none */
+} RvAuditRingHeader;
+
+/* One pending event: what a VACUUM pass over the store did. */
+typedef struct RvAuditPending
+{
+	uint64		seq;			/* store-local, monotonic, never reused */
+	int64		at;				/* when VACUUM noted it (TimestampTz) */
+	Oid			table;			/* the ruvector table */
+	uint16		event;			/* RV_AUDIT_EV_* */
+	int16		storeno;
+	uint64		segments;
+	uint64		vectors;
+	uint64		bytes_before;
+	uint64		bytes_after;
+	uint64		hot_blocks_freed;
+	uint64		tier_blocks_freed;
+	uint8		mac[RV_AUDIT_MAC_BYTES];	/* keyed BLAKE2b of the above and the ring id */
+} RvAuditPending;
+
+/* RvAuditPending.event: named as ruvector_compact names its events */
+#define RV_AUDIT_EV_SEAL		1
+#define RV_AUDIT_EV_COMPACT		2
+#define RV_AUDIT_EV_TRUNCATE	3
+
+/* The ring's slots start this many bytes into the metapage payload of meta. */
+static inline uint32
+RvAuditRingOffset(const RvStoreMeta *meta)
+{
+	uint32		end = RV_AUDIT_RING_HDR_OFF + sizeof(RvAuditRingHeader);
+
+	if (meta->bits == RV_CODES_BIT)
+		end = Max(end, RV_META_CENTROID_OFF + (uint32) meta->dims * sizeof(float));
+	return TYPEALIGN(8, end);
+}
+
+/* Slots of the ring of a version-4 metapage meta (may be 0). */
+static inline uint32
+RvAuditRingCapacity(const RvStoreMeta *meta)
+{
+	uint32		off = RvAuditRingOffset(meta);
+
+	return off >= RV_PAGE_PAYLOAD ? 0 : (RV_PAGE_PAYLOAD - off) / sizeof(RvAuditPending);
+}
 
 /* vectors whose mean becomes the centroid of a store filled by inserts */
 #define RV_CENTROID_VECTORS		64

@@ -40,6 +40,7 @@
 #include "utils/rel.h"
 
 #include "simd/rv_simd.h"
+#include "tam/store/rv_audit.h"
 #include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
 #include "tam/store/store_int.h"
@@ -1062,7 +1063,8 @@ RvStoreCopySegState(RvStore *store, uint64 segno, char *page)
  * has only its metapage (RvStoreInitFile), with src's contents in dst's
  * geometry: every segment's allocation xids and header, every allocated
  * vid's vector at the same vid (with its code records when dst has codes),
- * and the metapage counters.  When dst has bit codes, its centroid is
+ * and the metapage counters and ring of pending audit events
+ * (RvAuditCopyRing).  When dst has bit codes, its centroid is
  * fixed first as the mean of src's allocated vectors (a first pass).  Vids do not change, so vrefs copied
  * verbatim stay valid.  Used when a rewrite (VACUUM FULL, CLUSTER) copies
  * a store whose format differs from the current one; a copy of a store
@@ -1086,6 +1088,7 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 	RvPiece		pieces[RV_PINSET_MAX];
 	GenericXLogState *state;
 	Buffer		dbuf;
+	Page		dpage;
 	RvStoreMeta *dmeta;
 
 	UnlockReleaseBuffer(sbuf);
@@ -1233,13 +1236,15 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 		pfree(segcopy);
 	}
 
-	/* the counters */
+	/* the counters, and the ring of pending audit events (rv_store.h) */
 	dbuf = RvMetaLock(dst, BUFFER_LOCK_EXCLUSIVE, &dmeta);
 	state = GenericXLogStart(dst->rel);
-	dmeta = (RvStoreMeta *) RvPagePayload(GenericXLogRegisterBuffer(state, dbuf, 0));
+	dpage = GenericXLogRegisterBuffer(state, dbuf, 0);
+	dmeta = (RvStoreMeta *) RvPagePayload(dpage);
 	dmeta->next_vid = next_vid;
 	dmeta->free_hint = free_hint;
 	dmeta->nallocated = nallocated;
+	RvAuditCopyRing(src, (char *) dpage);
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(dbuf);
 	pfree(vec);
