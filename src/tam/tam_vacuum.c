@@ -205,15 +205,12 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 		uint64		next_vid;
 		uint64		nallocated;
 		BlockNumber nblocks;
+		uint64		settled_first = 0;
 
 		CHECK_FOR_INTERRUPTS();
+		/* moves no reader needs any more are settled first: their vids are swept */
 		if (ms[i].store->meta_version >= RV_STORE_META_V4)
-		{
-			uint64		released;
-
-			/* moves no reader needs any more are settled first: their vids are swept */
-			RvDirSettle(ms[i].store, &released);
-		}
+			RvDirSettle(ms[i].store, &settled_first);
 		RvStoreFreeUnreferenced(ms[i].store, ms[i].referenced, ms[i].nvids, horizon,
 								ndead == 0, &nfreed, &nlive);
 		if (ms[i].store->meta_version >= RV_STORE_META_V4)
@@ -226,6 +223,7 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 			 * waiting for writers; then settling and truncation.
 			 */
 			RvTierMoveStore(ms[i].store, RelationGetRelid(rel), -1, 0, &m);
+			m.settled += settled_first;
 			/* pending audit events: VACUUM cannot append to the log itself */
 			RvAuditNoteMoves(ms[i].store, RelationGetRelid(rel), ms[i].ref.storeno, &m);
 			ereport(elevel,
