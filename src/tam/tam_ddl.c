@@ -53,6 +53,7 @@
 
 #include "ruvector_tam.h"
 #include "tam/rv_tam.h"
+#include "tam/store/rv_audit.h"
 #include "tam/store/rv_tier.h"
 #include "tam/store/rv_score.h"
 
@@ -107,6 +108,14 @@ RvObjectAccess(ObjectAccessType access, Oid classId, Oid objectId, int subId, vo
 		storage.spcNode = OidIsValid(cls->reltablespace) ? cls->reltablespace : MyDatabaseTableSpace;
 		storage.dbNode = MyDatabaseId;
 		storage.relNode = cls->relfilenode;
+		/*
+		 * VACUUM's pending audit events live in the stores' metapages: log
+		 * them before the stores go (in this transaction, so a DROP that
+		 * rolls back leaves them pending); not with DROP EXTENSION, whose
+		 * audit log goes too
+		 */
+		if (subId == 0 && !RvDeletionRemovesStores(arg))
+			RvAuditDrain(false);
 		RvTamDropStores(storage, (int16) subId, RvDeletionRemovesStores(arg));
 		/* the table's tier policy goes with it (not with DROP EXTENSION: it is gone then) */
 		if (subId == 0 && !RvDeletionRemovesStores(arg))

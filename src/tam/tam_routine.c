@@ -48,6 +48,7 @@
 
 #include "tam/rv_tam.h"
 #include "tam/rv_vacuum.h"
+#include "tam/store/rv_audit.h"
 #include "tam/store/rv_tier.h"
 
 PG_FUNCTION_INFO_V1(ruvector_tam_handler);
@@ -650,9 +651,15 @@ rv_relation_set_new_filenode(Relation rel, const RelFileNode *newrnode, char per
 							 TransactionId *freezeXid, MultiXactId *minmulti)
 {
 	RvHeap()->relation_set_new_filenode(rel, newrnode, persistence, freezeXid, minmulti);
-	/* TRUNCATE and friends: the old storage's stores go with it */
+	/*
+	 * TRUNCATE and friends: the old storage's stores go with it, after
+	 * VACUUM's pending audit events in their metapages are logged
+	 */
 	if (!RelFileNodeEquals(rel->rd_node, *newrnode))
+	{
+		RvAuditDrain(false);
 		RvTamDropStores(rel->rd_node, 0, false);
+	}
 }
 
 static void

@@ -24,6 +24,7 @@
 # 7. ruvector_storage_report does not wait for the audit lock (the events
 #    wait), and drains only for the table's owner; the drain table is
 #    closed to ordinary roles.
+# 8. TRUNCATE and DROP TABLE drain before the stores go.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -199,14 +200,17 @@ ok(@ev >= 1, 'a fourth VACUUM moved segments');
 my ($idb, $lastb) = ring($node, $store);
 is(q1('SELECT count(*) FROM ruvector_audit'), $n0, 'pending before VACUUM FULL');
 # VACUUM FULL rewrites the store (all hot again) and seals again: its own
-# events (not printed by VACUUM FULL) follow in the kept ring
+# events (not printed by VACUUM FULL) follow in the kept ring; dropping the
+# old storage drains what was pending there
 q1('VACUUM FULL t');
 $store = hot_store('t');
 my ($idn, $lastn) = ring($node, $store);
 my $nf = $lastn - $lastb;
 is($idn, $idb, 'the rewritten store kept the ring id');
 ok($nf >= 0, "and its pending events, followed by VACUUM FULL's own ($nf)");
-is(q1('SELECT count(*) FROM ruvector_audit'), $n0, 'VACUUM FULL logs nothing itself');
+my $nfull = q1('SELECT count(*) FROM ruvector_audit');
+ok($nfull >= $n0 + @ev && $nfull <= $n0 + @ev + $nf,
+	'VACUUM FULL logs the events pending in the old store before it goes (' . ($nfull - $n0) . ' logged)');
 q1(q{SELECT count(*) FROM ruvector_storage_report('t')});
 is(q1('SELECT count(*) FROM ruvector_audit'), $n0 + @ev + $nf,
 	'the events pending at VACUUM FULL and its own are logged (by ruvector_storage_report)');
@@ -326,6 +330,36 @@ like($e2, qr/permission denied for table ruvector_audit_drained/,
 	'ruvector_audit_drained is not readable by an ordinary role');
 is(q1(q{SELECT has_table_privilege('public', 'ruvector_audit_drained', 'SELECT, INSERT, UPDATE, DELETE')}),
 	'f', 'PUBLIC has no privilege on it');
+
+# 8. TRUNCATE and DROP TABLE log the pending events of the stores they
+#    remove (a DROP rolled back leaves them pending)
+for my $how ('TRUNCATE', 'DROP')
+{
+	my $tbl = lc("gone_$how");
+	my $problems = q1('SELECT count(*) FROM ruvector_audit_verify()');	# (drains what else waits)
+	q1(qq{CREATE TABLE $tbl (id int PRIMARY KEY, v ruvector(16)) USING ruvector;
+		INSERT INTO $tbl SELECT g, vec(g, 16) FROM generate_series(1, 4500) g;
+		SELECT ruvector_set_tiers('$tbl', warm_after => '0 s');});
+	my $relid = q1("SELECT '$tbl'::regclass::oid");
+	my @gone = vacuum_events($tbl);
+	ok(@gone >= 1, "$how: VACUUM of $tbl left pending events");
+	my $before = q1("SELECT count(*) FROM ruvector_audit WHERE relation = $relid");
+	if ($how eq 'DROP')
+	{
+		q1("BEGIN; DROP TABLE $tbl; ROLLBACK;");
+		is(q1("SELECT count(*) FROM ruvector_audit WHERE relation = $relid"), $before,
+			'a DROP rolled back logs nothing');
+		q1("DROP TABLE $tbl");
+	}
+	else
+	{
+		q1("TRUNCATE $tbl");
+	}
+	is(q1("SELECT count(*) FROM ruvector_audit WHERE relation = $relid AND detail LIKE 'VACUUM at %'"),
+		$before + @gone, "$how logged the pending events of the stores it removed");
+	is(q1('SELECT count(*) FROM ruvector_audit_verify()'), $problems,
+		"$how: the chain verifies (no problem but the forged ones of part 5)");
+}
 
 $node->stop;
 done_testing();

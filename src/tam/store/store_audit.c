@@ -73,11 +73,11 @@
  *	  "vacuum_forged" event instead, and ruvector_audit_verify reports
  *	  every such row;
  *	- drains happen in RvAuditLog (before its own event), and in
- *	  ruvector_audit_verify, ruvector_verify, ruvector_compact and
- *	  ruvector_storage_report; not during recovery, in a read-only
- *	  transaction or in parallel mode (the events wait).
- * Unlogged stores lose their ring (with their contents) in a crash; a
- * dropped or truncated table's undrained events go with its stores.
+ *	  ruvector_audit_verify, ruvector_verify, ruvector_compact,
+ *	  ruvector_storage_report, DROP TABLE and TRUNCATE (before the stores
+ *	  go); not during recovery, in a read-only transaction or in parallel
+ *	  mode (the events wait).
+ * Unlogged stores lose their ring (with their contents) in a crash.
  *
  *-------------------------------------------------------------------------
  */
