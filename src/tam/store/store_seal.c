@@ -91,6 +91,7 @@ typedef struct RvChunkCache
 	uint32		chunk;
 	float	   *floats;
 	char	   *recs;			/* lossy runs' chunks only; allocated on first use */
+	char	   *scratch;		/* the codec's (RvCodecScratchBytes of a chunk) */
 } RvChunkCache;
 
 int			rv_debug_seal_crash = 0;
@@ -384,6 +385,9 @@ RvSealedChunk(RvStore *store, RvStore *ts, const RvSegLoc *loc, uint32 c)
 	{
 		cc = MemoryContextAllocZero(TopMemoryContext, sizeof(RvChunkCache));
 		cc->floats = MemoryContextAlloc(TopMemoryContext, sizeof(float) * d * RV_SEAL_CHUNK);
+		cc->scratch = MemoryContextAlloc(TopMemoryContext,
+										 Max(RvCodecScratchBytes((size_t) d * RV_SEAL_CHUNK),
+											 sizeof(float) * d * RV_SEAL_CHUNK));
 		cc->blkno = InvalidBlockNumber;
 		ts->chunk = cc;
 	}
@@ -417,16 +421,13 @@ RvSealedChunk(RvStore *store, RvStore *ts, const RvSegLoc *loc, uint32 c)
 	else
 	{
 		bool		block2 = (run->h.flags & RV_SEAL_F_BLOCK2) != 0;
-		char	   *scratch = palloc(block2 ? RvCodecScratchBytes((size_t) d * n) :
-									 sizeof(float) * d * n);
 
-		if ((block2 ? RvCodecUnpackBlock(block, len, cc->floats, (size_t) d * n, scratch) :
-			 RvCodecUnpack(block, len, cc->floats, (size_t) d * n, scratch)) != 0)
+		if ((block2 ? RvCodecUnpackBlock(block, len, cc->floats, (size_t) d * n, cc->scratch) :
+			 RvCodecUnpack(block, len, cc->floats, (size_t) d * n, cc->scratch)) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("ruvector %s tier relation %u: chunk %u of segment %u does not decode",
 							RvTierName(ts->tier), ts->relid, c, run->h.segno)));
-		pfree(scratch);
 	}
 	pfree(block);
 	cc->blkno = loc->blkno;
