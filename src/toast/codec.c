@@ -2,13 +2,16 @@
  *
  * codec.c
  *	  Lossless payload codecs of sealed segments (rv_codec.h): the warm
- *	  tier's half split and the cool and cold tiers' shuffled LZ4 block.
+ *	  tier's half split and the cool and cold tiers' shuffled LZ4 block,
+ *	  in format 1 (the block alone) and format 2 (a method byte, and a
+ *	  method that packs the floats' top bytes by frame of reference).
  *
  * Invariants: every function moves bit patterns only (floats are read and
  * written through uint32_t with memcpy, never through float arithmetic),
  * so unpacking is bit-exact for every input, NaNs included; a block that
- * liblz4 refuses, or that decodes to any length other than 4 * n bytes,
- * is reported (-1).  Damage LZ4 does not notice is the checksum's to catch
+ * liblz4 refuses, or that decodes to any length other than 4 * n bytes
+ * (format 2: whose header, codes and exceptions do not add up to n
+ * floats), is reported (-1).  Damage LZ4 does not notice is the checksum's to catch
  * (rv_codec.h).  Needs only the C library and liblz4.
  *
  *-------------------------------------------------------------------------
