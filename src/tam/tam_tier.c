@@ -268,9 +268,15 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 					b0,
 					b1;
 
+		RvDirEntry	from;
+		int			kind;
+
 		CHECK_FOR_INTERRUPTS();
 		if (target < 0)
 			continue;
+		RvDirReadEntry(store, segno, &from);
+		kind = from.tier == RV_TIER_HOT ? RV_MOVE_SEAL :
+			from.tier == target ? RV_MOVE_COMPACT : RV_MOVE_MIGRATE;
 		if (RvStoreSealSegment(store, segno, target,
 							   flags | (target == RV_TIER_COLD && pol.lossy_cold ? RV_SEAL_LOSSY : 0),
 							   &nv, &b0, &b1))
@@ -279,6 +285,10 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 			m->vectors += nv;
 			m->bytes_before += b0;
 			m->bytes_after += b1;
+			m->kind[kind].segments++;
+			m->kind[kind].vectors += nv;
+			m->kind[kind].bytes_before += b0;
+			m->kind[kind].bytes_after += b1;
 		}
 		pgstat_progress_update_param(RV_PROGRESS_DONE, (int64) segno + 1);
 		pgstat_progress_update_param(RV_PROGRESS_VECTORS, (int64) m->vectors);
@@ -416,13 +426,14 @@ ruvector_compact(PG_FUNCTION_ARGS)
 		bool		nulls[7] = {0};
 
 		RvTierMoveStore(store, relid, tier, RV_SEAL_WAIT | RV_SEAL_CREATE, &m);
-		if (m.moved > 0)
-			RvAuditLog(tier >= 0 ? "seal" : "compact", relid,
-					   psprintf("store %d: " UINT64_FORMAT " segments, " UINT64_FORMAT " vectors to %s, "
-								UINT64_FORMAT " bytes before, " UINT64_FORMAT " after",
-								storenos[i], m.moved, m.vectors,
-								tier >= 0 ? RvTierName(tier) : "their tiers",
-								m.bytes_before, m.bytes_after));
+		for (int k = 0; k < RV_MOVE_KINDS; k++)
+			if (m.kind[k].segments > 0)
+				RvAuditLog(RvTierMoveName(k), relid,
+						   psprintf("store %d: " UINT64_FORMAT " segments, " UINT64_FORMAT " vectors to %s, "
+									UINT64_FORMAT " bytes before, " UINT64_FORMAT " after",
+									storenos[i], m.kind[k].segments, m.kind[k].vectors,
+									tier >= 0 ? RvTierName(tier) : "their tiers",
+									m.kind[k].bytes_before, m.kind[k].bytes_after));
 		if (m.hot_blocks_freed + m.tier_blocks_freed > 0)
 			RvAuditLog("truncate", relid,
 					   psprintf("store %d: " UINT64_FORMAT " hot and " UINT64_FORMAT " tier blocks freed",
@@ -687,6 +698,22 @@ ruvector_set_tiers(PG_FUNCTION_ARGS)
 		}
 	table_close(rel, NoLock);
 	PG_RETURN_VOID();
+}
+
+/* RvTierMoveName: the audit event of a kind of move (RV_MOVE_*). */
+const char *
+RvTierMoveName(int kind)
+{
+	switch (kind)
+	{
+		case RV_MOVE_SEAL:
+			return "seal";
+		case RV_MOVE_MIGRATE:
+			return "migrate";
+		case RV_MOVE_COMPACT:
+			return "compact";
+	}
+	return "move";
 }
 
 /*

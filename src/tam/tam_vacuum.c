@@ -40,6 +40,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
@@ -226,14 +227,26 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 			m.settled += settled_first;
 			/* pending audit events: VACUUM cannot append to the log itself */
 			RvAuditNoteMoves(ms[i].store, RelationGetRelid(rel), ms[i].ref.storeno, &m);
-			ereport(elevel,
-					(errmsg("ruvector store %d of \"%s\": compacted " UINT64_FORMAT " segments ("
-							UINT64_FORMAT " vectors, " UINT64_FORMAT " to " UINT64_FORMAT " bytes); "
-							"settled " UINT64_FORMAT " moves, " UINT64_FORMAT " waiting for older snapshots; "
-							"truncated " UINT64_FORMAT " hot and " UINT64_FORMAT " tier pages",
-							ms[i].ref.storeno, RelationGetRelationName(rel), m.moved, m.vectors,
-							m.bytes_before, m.bytes_after, m.settled, m.unsettled,
-							m.hot_blocks_freed, m.tier_blocks_freed)));
+			{
+				StringInfoData kinds;
+
+				initStringInfo(&kinds);
+				for (int k = 0; k < RV_MOVE_KINDS; k++)
+					appendStringInfo(&kinds, "%s%s " UINT64_FORMAT " segments (" UINT64_FORMAT
+									 " vectors, " UINT64_FORMAT " to " UINT64_FORMAT " bytes)",
+									 k > 0 ? ", " : "",
+									 k == RV_MOVE_SEAL ? "sealed" :
+									 k == RV_MOVE_MIGRATE ? "migrated" : "compacted",
+									 m.kind[k].segments, m.kind[k].vectors,
+									 m.kind[k].bytes_before, m.kind[k].bytes_after);
+				ereport(elevel,
+						(errmsg("ruvector store %d of \"%s\": %s; "
+								"settled " UINT64_FORMAT " moves, " UINT64_FORMAT " waiting for older snapshots; "
+								"truncated " UINT64_FORMAT " hot and " UINT64_FORMAT " tier pages",
+								ms[i].ref.storeno, RelationGetRelationName(rel), kinds.data,
+								m.settled, m.unsettled, m.hot_blocks_freed, m.tier_blocks_freed)));
+				pfree(kinds.data);
+			}
 			/* a line per tier that has a relation */
 			{
 				uint64		nsegs = RvDirNumSegments(ms[i].store);

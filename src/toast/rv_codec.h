@@ -65,7 +65,7 @@ extern int	RvCodecUnpack(const void *src, size_t srclen, float *x, size_t n, voi
  * the top byte of each float, its sign and high exponent bits, packed by
  * patched frame-of-reference coding before LZ4, codec.c), chosen per block
  * by size.  Learned embeddings, whose exponents take few values, pack to
- * about 0.88 of raw instead of 0.99; everything else packs as in format 1,
+ * about 0.87 of raw instead of 0.95 (WordNet LSA, 100 dims); everything else packs as in format 1,
  * plus a byte.
  *
  * RvCodecBlockBound: the largest block RvCodecPackBlock writes for n

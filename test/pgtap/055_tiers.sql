@@ -7,7 +7,7 @@
 -- sealed vids and compacts, the store files shrink, ruvector_verify stays
 -- clean and the audit log holds the moves, intact.  Bad calls get their
 -- SQLSTATEs.  Recall and sizes are printed as diag.
-SELECT plan(58);
+SELECT plan(59);
 
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
 $$ SELECT array_agg(CASE WHEN hashint4(seed * 7919 + i) % 10 < 4 THEN 0
@@ -171,8 +171,12 @@ SELECT is((SELECT sum(live_vectors) FROM ruvector_storage_report('items') WHERE 
 SELECT is(pg_temp.diff(), 0::bigint, 'after VACUUM FULL: contents as the heap''s');
 
 -- the audit log has the moves, and its chain checks
-SELECT cmp_ok((SELECT count(*) FROM ruvector_audit WHERE event = 'seal'), '>=', 4::bigint,
-	'the audit log holds the seal events');
+SELECT is((SELECT string_agg(event, ',' ORDER BY seq) FROM ruvector_audit
+	WHERE event IN ('seal', 'migrate', 'compact') AND detail NOT LIKE 'VACUUM at %'),
+	'seal,migrate,migrate,seal,migrate',
+	'ruvector_compact''s moves: a seal from hot, migrations warm to cool to cold, then a seal and a migration back to warm');
+SELECT cmp_ok((SELECT count(*) FROM ruvector_audit WHERE event = 'compact' AND detail LIKE 'VACUUM at %'),
+	'>=', 1::bigint, 'VACUUM''s compaction of the cold segments is logged too');
 SELECT is((SELECT count(*) FROM ruvector_audit_verify()), 0::bigint, 'the audit chain is intact');
 
 -- errors

@@ -74,12 +74,17 @@ sub vacuum_events
 	my ($ret, $out, $err) = $node->psql('postgres', $cmd);
 	is($ret, 0, "$cmd runs");
 	my @ev;
-	if ($err =~ /ruvector store 1 of "$tbl": compacted (\d+) segments \((\d+) vectors, (\d+) to (\d+) bytes\);.*truncated (\d+) hot and (\d+) tier pages/)
+	if ($err =~ /ruvector store 1 of "$tbl": sealed (\d+) segments \((\d+) vectors, (\d+) to (\d+) bytes\), migrated (\d+) segments \((\d+) vectors, (\d+) to (\d+) bytes\), compacted (\d+) segments \((\d+) vectors, (\d+) to (\d+) bytes\);.*truncated (\d+) hot and (\d+) tier pages/)
 	{
-		my ($segs, $vecs, $b0, $b1, $hot, $tier) = ($1, $2, $3, $4, $5, $6);
-		push @ev, ['compact',
-			qr/^VACUUM at [^,]+, store 1: $segs segments, $vecs vectors to their tiers, $b0 bytes before, $b1 after \(pending event \d+ of store relation \d+\)$/]
-		  if $segs > 0;
+		my @k = ([ 'seal', $1, $2, $3, $4 ], [ 'migrate', $5, $6, $7, $8 ], [ 'compact', $9, $10, $11, $12 ]);
+		my ($hot, $tier) = ($13, $14);
+		for my $k (@k)
+		{
+			my ($name, $segs, $vecs, $b0, $b1) = @$k;
+			push @ev, [$name,
+				qr/^VACUUM at [^,]+, store 1: $segs segments, $vecs vectors to their tiers, $b0 bytes before, $b1 after \(pending event \d+ of store relation \d+\)$/]
+			  if $segs > 0;
+		}
 		push @ev, ['truncate',
 			qr/^VACUUM at [^,]+, store 1: $hot hot and $tier tier blocks freed \(pending event \d+ of store relation \d+\)$/]
 		  if $hot + $tier > 0;
@@ -109,7 +114,7 @@ is($last0, 0, 'a fresh store has no pending event');
 
 # 1. VACUUM's events wait in the ring, survive a crash, are drained once
 my @ev = vacuum_events('t');
-ok(@ev >= 1 && $ev[0][0] eq 'compact', 'VACUUM sealed segments into warm: a compact event is due');
+ok(@ev >= 1 && $ev[0][0] eq 'seal', 'VACUUM sealed segments into warm: a seal event is due');
 is(q1('SELECT count(*) FROM ruvector_audit'), '0', 'VACUUM itself logs nothing');
 my ($id1, $last1, $cap) = ring($node, $store);
 ok($id1 != 0, 'the ring has its id');

@@ -251,6 +251,7 @@ typedef struct RvAuditPending
 #define RV_AUDIT_EV_SEAL		1
 #define RV_AUDIT_EV_COMPACT		2
 #define RV_AUDIT_EV_TRUNCATE	3
+#define RV_AUDIT_EV_MIGRATE		4
 
 /* The ring's slots start this many bytes into the metapage payload of meta. */
 static inline uint32

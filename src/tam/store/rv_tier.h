@@ -192,13 +192,32 @@ extern uint32 RvSealedRecordStride(RvStore *store, int tier);
 extern bool RvStoreSealSegment(RvStore *store, uint64 segno, int tier, int flags,
 							   uint64 *nvectors, uint64 *bytes_before, uint64 *bytes_after);
 
-/* What one pass of moves over a store did (RvTierMoveStore). */
-typedef struct RvTierMoves
+/*
+ * The kinds of move (RvTierMoves.kind): a hot segment sealed into a tier,
+ * a sealed segment migrated to another tier, one compacted (rewritten in
+ * its own tier).
+ */
+#define RV_MOVE_SEAL			0
+#define RV_MOVE_MIGRATE			1
+#define RV_MOVE_COMPACT			2
+#define RV_MOVE_KINDS			3
+
+typedef struct RvTierMoveCounts
 {
-	uint64		moved;			/* segments */
+	uint64		segments;
 	uint64		vectors;
 	uint64		bytes_before;
 	uint64		bytes_after;
+} RvTierMoveCounts;
+
+/* What one pass of moves over a store did (RvTierMoveStore). */
+typedef struct RvTierMoves
+{
+	uint64		moved;			/* segments, of every kind */
+	uint64		vectors;
+	uint64		bytes_before;
+	uint64		bytes_after;
+	RvTierMoveCounts kind[RV_MOVE_KINDS];	/* the same by RV_MOVE_* */
 	uint64		settled;		/* old locations released or moves undone */
 	uint64		unsettled;		/* moves whose old location must stay for now */
 	uint64		hot_blocks_freed;
@@ -213,6 +232,7 @@ extern void RvTierHeatFlush(Relation rel);
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);
+extern const char *RvTierMoveName(int kind);
 extern int	RvTierFromName(const char *name);
 
 #endif							/* RV_TIER_H */

@@ -719,13 +719,16 @@ RvAuditNoteMoves(RvStore *store, Oid table, int16 storeno, const RvTierMoves *m)
 	ev.at = GetCurrentTimestamp();
 	ev.table = table;
 	ev.storeno = storeno;
-	if (m->moved > 0)
+	for (int k = 0; k < RV_MOVE_KINDS; k++)
 	{
-		ev.event = RV_AUDIT_EV_COMPACT;
-		ev.segments = m->moved;
-		ev.vectors = m->vectors;
-		ev.bytes_before = m->bytes_before;
-		ev.bytes_after = m->bytes_after;
+		if (m->kind[k].segments == 0)
+			continue;
+		ev.event = k == RV_MOVE_SEAL ? RV_AUDIT_EV_SEAL :
+			k == RV_MOVE_MIGRATE ? RV_AUDIT_EV_MIGRATE : RV_AUDIT_EV_COMPACT;
+		ev.segments = m->kind[k].segments;
+		ev.vectors = m->kind[k].vectors;
+		ev.bytes_before = m->kind[k].bytes_before;
+		ev.bytes_after = m->kind[k].bytes_after;
 		RvAuditRingPut(page, &ev);
 	}
 	if (m->hot_blocks_freed + m->tier_blocks_freed > 0)
@@ -871,6 +874,8 @@ RvAuditEventName(uint16 event)
 			return "compact";
 		case RV_AUDIT_EV_TRUNCATE:
 			return "truncate";
+		case RV_AUDIT_EV_MIGRATE:
+			return "migrate";
 	}
 	return NULL;
 }
