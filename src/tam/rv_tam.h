@@ -40,6 +40,9 @@ extern void RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *ds
 extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 							   RvPinSet *pins, bool materialize, const bool *resolve);
 extern void RvCountTupleReads(Relation rel, TupleTableSlot *src);
+
+/* tam_vacuum.c */
+extern Relation RvTamOpenForReport(Oid relid);
 extern bool RvSlotInsertAborted(TupleTableSlot *slot);
 extern bool RvTupleInsertAborted(HeapTupleHeader t);
 extern HeapTuple RvFormStoredTuple(Relation rel, TupleTableSlot *slot);

@@ -473,15 +473,7 @@ ruvector_segments(PG_FUNCTION_ARGS)
 	RvTierPolicy pol;
 
 	InitMaterializedSRF(fcinfo, 0);
-	rel = table_open(relid, AccessShareLock);
-	if (!RvRelIsRuvector(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel))));
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	rel = RvTamOpenForReport(relid);
 	RvTierReadPolicy(relid, &pol);
 	cache = RvRelGetCache(rel);
 	for (int i = 0; i < cache->nstores; i++)

@@ -282,6 +282,29 @@ RvSweepStores(Relation rel, TransactionId horizon, int elevel, BufferAccessStrat
 	}
 }
 
+/*
+ * RvTamOpenForReport: opens table relid for a report on its stores
+ * (AccessShareLock, returned open).  Raises ERRCODE_WRONG_OBJECT_TYPE for
+ * a table that is not a ruvector table, ERRCODE_INSUFFICIENT_PRIVILEGE
+ * without SELECT on it.
+ */
+Relation
+RvTamOpenForReport(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+
+	if (!RvRelIsRuvector(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel)),
+				 errhint("Use ALTER TABLE ... SET ACCESS METHOD ruvector.")));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	return rel;
+}
+
 PG_FUNCTION_INFO_V1(ruvector_storage_report);
 
 /*
@@ -308,16 +331,7 @@ ruvector_storage_report(PG_FUNCTION_ARGS)
 	uint64		ndead;
 
 	InitMaterializedSRF(fcinfo, 0);
-	rel = table_open(relid, AccessShareLock);
-	if (!RvRelIsRuvector(rel))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a ruvector table", RelationGetRelationName(rel)),
-				 errhint("Use ALTER TABLE ... SET ACCESS METHOD ruvector.")));
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table %s", RelationGetRelationName(rel))));
+	rel = RvTamOpenForReport(relid);
 	/*
 	 * VACUUM's pending audit events, for the table's owner (who may log
 	 * events anyway: ruvector_compact), not for every role with SELECT,
