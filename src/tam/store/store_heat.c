@@ -11,7 +11,8 @@
  * results, a lookup by key) or a vector scored exactly (RvStoreScoreExact: the rerank of a
  * search, an exact scan's candidate).  Sequential scans are not counted:
  * a scan of everything (pg_dump, a report) says nothing about which
- * segments are in demand.
+ * segments are in demand.  Neither are a parallel worker's reads (its
+ * leader's share of a parallel scan is).
  * A segment's heat is an exponentially decayed count of reads: the
  * header's heat is the count as of heat_at, and at a later time t it is
  * heat * 2^-((t - heat_at) / H) for the policy's half-life H.
@@ -35,6 +36,7 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "access/parallel.h"
 #include "access/xlog.h"
 #include "storage/bufmgr.h"
 #include "utils/memutils.h"
@@ -49,7 +51,10 @@ int			rv_heat_flush_interval = 1000;
 
 /*
  * RvStoreHeatCount: counts one read of vid's vector in store (a hot store
- * of version 4; others are not counted).  Memory only.
+ * of version 4; others are not counted, nor reads in a parallel worker:
+ * a worker lives for one query, and looking up its table's policy to
+ * write them would cost the query more than the reads are worth).
+ * Memory only.
  */
 void
 RvStoreHeatCount(RvStore *store, uint64 vid)
@@ -57,7 +62,7 @@ RvStoreHeatCount(RvStore *store, uint64 vid)
 	uint64		segno = vid / RV_SEG_VIDS;
 
 	if (store->meta_version < RV_STORE_META_V4 || store->tier != RV_TIER_HOT ||
-		segno >= PG_UINT32_MAX)
+		segno >= PG_UINT32_MAX || IsParallelWorker())
 		return;
 	if (segno >= store->heat_nsegs)
 	{
