@@ -224,15 +224,17 @@ typedef struct RvTierMoves
 	uint64		tier_blocks_freed;
 } RvTierMoves;
 
-/* tam_tier.c */
+/* store_seal.c */
+extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
+extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
+extern const char *RvTierName(int tier);
+extern int	RvTierFromName(const char *name);
+
+/* tam_tier.c (the table AM's part: policy, moves, heat flushes) */
 extern void RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m);
 extern void RvTierForgetPolicy(Oid relid);
 extern void RvTierPolicyTablespaces(Oid relid, Oid *spc);
 extern void RvTierHeatFlush(Relation rel);
-extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
-extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
-extern const char *RvTierName(int tier);
 extern const char *RvTierMoveName(int kind);
-extern int	RvTierFromName(const char *name);
 
 #endif							/* RV_TIER_H */
