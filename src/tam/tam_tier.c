@@ -1,22 +1,29 @@
 /*-------------------------------------------------------------------------
  *
  * tam_tier.c
- *	  ruvector_compact(): moving a table's segments between tiers and
- *	  compacting them, on demand (src/tam/store/store_seal.c does the
- *	  work; rv_tier.h the layout).
+ *	  The table AM's side of tiers: ruvector_compact() (moving a table's
+ *	  segments between tiers and compacting them, on demand; the pass
+ *	  VACUUM runs too, RvTierMoveStore), the tier policy
+ *	  (ruvector_set_tiers: ages, tablespaces, lossy cold, heat threshold),
+ *	  ruvector_segments(), and writing the access heat scans counted
+ *	  (RvTierHeatFlush).  src/tam/store/store_seal.c does the moves,
+ *	  store_heat.c keeps the heat; rv_tier.h has the layout.
  *
  * Invariants kept here:
  *	- moves run under ShareUpdateExclusiveLock on the table (they exclude
  *	  each other, VACUUM and DDL; readers and writers go on), after the
- *	  directory's earlier moves are settled;
+ *	  directory's earlier moves are settled; moving a tier relation to
+ *	  another tablespace takes AccessExclusiveLock on the table;
  *	- every move ruvector_compact makes is an event of the audit log
- *	  (seal, compact), and so is every truncation that frees blocks;
+ *	  (seal, migrate or compact, by kind), and so is every truncation that
+ *	  frees blocks;
  *	  VACUUM's moves and truncations, which have no transaction id to
  *	  write the log with, wait as pending events in the store's metapage
  *	  (RvAuditNoteMoves) until a drain appends them (RvAuditDrain, which
  *	  ruvector_compact runs first, store_audit.c);
  *	- a policy (ruvector_tier_policy, one row per table) only ever moves a
- *	  segment to a colder tier, never to a warmer one.
+ *	  segment to a colder tier, never to a warmer one, and never one whose
+ *	  heat is at or above its heat_threshold.
  *
  *-------------------------------------------------------------------------
  */
