@@ -36,10 +36,10 @@
 extern Datum RvMakeVref(int16 storeno, uint64 vid);
 extern bool RvDatumGetVref(Datum d, int16 *storeno, uint64 *vid);
 extern void RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
-						   RvPinSet *pins, bool materialize);
+						   RvPinSet *pins, bool materialize, bool count_reads);
 extern void RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
-							   RvPinSet *pins, bool materialize, const bool *resolve);
-extern void RvCountTupleReads(Relation rel, TupleTableSlot *src);
+							   RvPinSet *pins, bool materialize, const bool *resolve,
+							   bool count_reads);
 
 /* tam_vacuum.c */
 extern Relation RvTamOpenForReport(Oid relid);

@@ -127,12 +127,11 @@ RvScanEmit(RvScanDesc scan, TupleTableSlot *slot)
 {
 	MemoryContext old = MemoryContextSwitchTo(scan->rowcxt);
 
-	RvResolveTuple(scan->rs_base.rs_rd, scan->hslot, slot, &scan->pins, false);
+	/* a bitmap scan's rows were picked by an index: reads for the heat */
+	RvResolveTuple(scan->rs_base.rs_rd, scan->hslot, slot, &scan->pins, false,
+				   (scan->rs_base.rs_flags & SO_TYPE_BITMAPSCAN) != 0);
 	MemoryContextSwitchTo(old);
 	RvPinSetEndRow(&scan->pins);
-	/* a bitmap scan's rows were picked by an index: reads for the heat */
-	if (scan->rs_base.rs_flags & SO_TYPE_BITMAPSCAN)
-		RvCountTupleReads(scan->rs_base.rs_rd, scan->hslot);
 }
 
 static void
@@ -268,9 +267,8 @@ rv_index_fetch_tuple(struct IndexFetchTableData *scan, ItemPointer tid, Snapshot
 		return false;
 	}
 	old = MemoryContextSwitchTo(fetch->rowcxt);
-	RvResolveTuple(scan->rel, fetch->hslot, slot, &fetch->pins, false);
+	RvResolveTuple(scan->rel, fetch->hslot, slot, &fetch->pins, false, true);
 	MemoryContextSwitchTo(old);
-	RvCountTupleReads(scan->rel, fetch->hslot);
 	RvPinSetEndRow(&fetch->pins);
 	return true;
 }
@@ -285,7 +283,7 @@ rv_tuple_fetch_row_version(Relation rel, ItemPointer tid, Snapshot snapshot,
 	bool		found = RvHeap()->tuple_fetch_row_version(rel, tid, snapshot, hslot);
 
 	if (found)
-		RvResolveTuple(rel, hslot, slot, NULL, true);
+		RvResolveTuple(rel, hslot, slot, NULL, true, false);
 	else
 		ExecClearTuple(slot);
 	ExecDropSingleTupleTableSlot(hslot);
@@ -424,7 +422,7 @@ rv_tuple_lock(Relation rel, ItemPointer tid, Snapshot snapshot, TupleTableSlot *
 	result = RvHeap()->tuple_lock(rel, tid, snapshot, hslot, cid, mode, wait_policy,
 								  flags, tmfd);
 	if (!TTS_EMPTY(hslot))
-		RvResolveTuple(rel, hslot, slot, NULL, true);
+		RvResolveTuple(rel, hslot, slot, NULL, true, false);
 	else
 		ExecClearTuple(slot);
 	ExecDropSingleTupleTableSlot(hslot);

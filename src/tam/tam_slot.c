@@ -77,15 +77,17 @@ RvDatumGetVref(Datum d, int16 *storeno, uint64 *vid)
  * RvResolveTuple: copies the row in src (a slot of heap's, holding vrefs)
  * into dst (a virtual slot) with every vref replaced by its vector.
  * Zero-copy values are pinned in pins unless materialize, in which case
- * dst is materialized and owns all its values.  Allocations go to the
- * current memory context.  Raises ERRCODE_DATA_CORRUPTED on a vref whose
- * store or vid does not exist.
+ * dst is materialized and owns all its values.  With count_reads, each
+ * vector is counted as a read for its segment's access heat (store_heat.c:
+ * rows an index picked).  Allocations go to the current memory context.
+ * Raises ERRCODE_DATA_CORRUPTED on a vref whose store or vid does not
+ * exist.
  */
 void
 RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
-			   RvPinSet *pins, bool materialize)
+			   RvPinSet *pins, bool materialize, bool count_reads)
 {
-	RvResolveTupleSome(rel, src, dst, pins, materialize, NULL);
+	RvResolveTupleSome(rel, src, dst, pins, materialize, NULL, count_reads);
 }
 
 /*
@@ -96,7 +98,7 @@ RvResolveTuple(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
  */
 void
 RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
-				   RvPinSet *pins, bool materialize, const bool *resolve)
+				   RvPinSet *pins, bool materialize, const bool *resolve, bool count_reads)
 {
 	RvRelCache *cache = RvRelGetCache(rel);
 	TupleDesc	desc = src->tts_tupleDescriptor;
@@ -130,6 +132,8 @@ RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 		{
 			RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storeno));
 
+			if (count_reads)
+				RvStoreHeatCount(store, vid);
 			dst->tts_values[att] =
 				PointerGetDatum(RvStoreFetch(store, vid, materialize ? NULL : pins));
 		}
@@ -139,30 +143,6 @@ RvResolveTupleSome(Relation rel, TupleTableSlot *src, TupleTableSlot *dst,
 	dst->tts_tableOid = RelationGetRelid(rel);
 	if (materialize)
 		ExecMaterializeSlot(dst);
-}
-
-/*
- * RvCountTupleReads: counts a read of each vector the row in src (a slot
- * of heap's, holding vrefs) refers to, for its segment's access heat
- * (store_heat.c).  Memory only.
- */
-void
-RvCountTupleReads(Relation rel, TupleTableSlot *src)
-{
-	RvRelCache *cache = RvRelGetCache(rel);
-	TupleDesc	desc = src->tts_tupleDescriptor;
-
-	for (int att = 0; att < desc->natts; att++)
-	{
-		Form_pg_attribute attr = TupleDescAttr(desc, att);
-		int16		storeno;
-		uint64		vid;
-
-		if (attr->attisdropped || attr->atttypid != cache->typoid || src->tts_isnull[att])
-			continue;
-		if (RvDatumGetVref(src->tts_values[att], &storeno, &vid))
-			RvStoreHeatCount(RvTamOpenStore(rel, RV_KEY_STORENO(storeno)), vid);
-	}
 }
 
 /*

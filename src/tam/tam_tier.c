@@ -110,11 +110,6 @@ RvIntervalMicros(const Interval *iv)
 		(int64) iv->month * 30 * USECS_PER_DAY;
 }
 
-/*
- * Reads relid's row of ruvector_tier_policy (a scan of the small table,
- * without permission checks: VACUUM reads it for the table's owner).
- * Leaves *p empty when there is none.
- */
 /* OID of the extension's ruvector_tier_policy table, or InvalidOid. */
 static Oid
 RvTierPolicyRelid(void)
@@ -124,6 +119,12 @@ RvTierPolicyRelid(void)
 	return OidIsValid(nsp) ? get_relname_relid("ruvector_tier_policy", nsp) : InvalidOid;
 }
 
+/*
+ * Reads relid's row of ruvector_tier_policy into *p (a scan of the small
+ * table, without permission checks: VACUUM reads it for the table's
+ * owner).  Leaves *p empty (no tier, no heat threshold, half-life an
+ * hour) when there is none.
+ */
 static void
 RvTierReadPolicy(Oid relid, RvTierPolicy *p)
 {
@@ -174,61 +175,42 @@ RvTierReadPolicy(Oid relid, RvTierPolicy *p)
  * First by age (pol): a segment whose last vector was written longer ago
  * than a tier's interval goes to the coldest such tier colder than its
  * own, unless the policy has a heat_threshold and the segment's access
- * heat (store_heat.c) is at or above it.  Else compaction: a sealed segment whose freed fraction passes
- * RV_COMPACT_DEAD_FRACTION is rewritten in its tier; a full hot segment
- * whose free fraction passes RV_COMPACT_HOT_FREE_FRACTION is packed into
- * warm (lossless, so nothing but its search code changes).
+ * heat (store_heat.c) is at or above it.  Else compaction: a sealed
+ * segment whose freed fraction passes RV_COMPACT_DEAD_FRACTION is
+ * rewritten in its tier; a full hot segment whose free fraction passes
+ * RV_COMPACT_HOT_FREE_FRACTION is packed into warm (lossless, so nothing
+ * but its search code changes).
  */
 static int
 RvCompactPolicyTarget(RvStore *store, uint64 segno, uint64 next_vid, const RvTierPolicy *pol)
 {
-	RvDirEntry	e;
-	RvStore    *where;
-	Buffer		buf;
-	uint32		nalloc;
-	TimestampTz changed;
-	int			age_target = -1;
+	RvSegInfo	si;
+	int			tier;
 
-	RvDirReadEntry(store, segno, &e);
-	if (e.tier == RV_TIER_NONE || e.prev_tier != RV_TIER_NONE)
+	if (!RvStoreSegmentInfo(store, segno, pol->heat_half_life, &si) ||
+		si.entry.prev_tier != RV_TIER_NONE)
 		return -1;
-	where = e.tier == RV_TIER_HOT ? store : RvStoreTier(store, e.tier, false, NULL);
-	if (where == NULL)
-		return -1;
-	buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e.blkno, RBM_NORMAL, NULL);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	nalloc = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->nallocated;
-	changed = ((RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START))->changed_at;
-	UnlockReleaseBuffer(buf);
-	if (pol && pol->have_heat &&
-		RvStoreSegmentHeat(store, segno, pol->heat_half_life) >= pol->heat_threshold)
-		pol = NULL;				/* read often: stays in its tier */
-	if (pol)
+	tier = si.entry.tier;
+	if (!pol->have_heat || si.heat < pol->heat_threshold)
 	{
-		int64		age = GetCurrentTimestamp() - changed;
+		int64		age = GetCurrentTimestamp() - si.changed_at;
 
-		for (int t = RV_NTIERS - 1; t > e.tier; t--)
+		for (int t = RV_NTIERS - 1; t > tier; t--)
 			if (pol->have[t] && age >= pol->after[t])
-			{
-				age_target = t;
-				break;
-			}
-		if (age_target >= 0)
-			return age_target;
+				return t;
 	}
-	if (e.tier == RV_TIER_HOT)
+	if (tier == RV_TIER_HOT)
 	{
 		if ((segno + 1) * RV_SEG_VIDS > next_vid)
 			return -1;			/* the segment still filling */
-		return (double) (RV_SEG_VIDS - nalloc) / RV_SEG_VIDS >= RV_COMPACT_HOT_FREE_FRACTION ?
-			RV_TIER_WARM : -1;
+		return (double) (RV_SEG_VIDS - si.nallocated) / RV_SEG_VIDS >=
+			RV_COMPACT_HOT_FREE_FRACTION ? RV_TIER_WARM : -1;
 	}
 	{
-		RvSealedRun *run = RvSealedReadRun(where, e.blkno, segno);
+		RvSealedRun *run = RvSealedReadRun(si.where, si.entry.blkno, segno);
 		bool		compact = run->h.nlive > 0 &&
-			(double) (run->h.nlive - Min(nalloc, run->h.nlive)) / run->h.nlive >=
+			(double) (run->h.nlive - Min(si.nallocated, run->h.nlive)) / run->h.nlive >=
 			RV_COMPACT_DEAD_FRACTION;
-		int			tier = run->h.tier;
 
 		pfree(run);
 		return compact ? tier : -1;
@@ -274,31 +256,26 @@ RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m)
 		uint64		nv,
 					b0,
 					b1;
-
 		RvDirEntry	from;
-		int			kind;
+		RvTierMoveCounts *k;
 
 		CHECK_FOR_INTERRUPTS();
 		if (target < 0)
 			continue;
 		RvDirReadEntry(store, segno, &from);
-		kind = from.tier == RV_TIER_HOT ? RV_MOVE_SEAL :
-			from.tier == target ? RV_MOVE_COMPACT : RV_MOVE_MIGRATE;
+		k = &m->kind[from.tier == RV_TIER_HOT ? RV_MOVE_SEAL :
+					 from.tier == target ? RV_MOVE_COMPACT : RV_MOVE_MIGRATE];
 		if (RvStoreSealSegment(store, segno, target,
 							   flags | (target == RV_TIER_COLD && pol.lossy_cold ? RV_SEAL_LOSSY : 0),
 							   &nv, &b0, &b1))
 		{
-			m->moved++;
-			m->vectors += nv;
-			m->bytes_before += b0;
-			m->bytes_after += b1;
-			m->kind[kind].segments++;
-			m->kind[kind].vectors += nv;
-			m->kind[kind].bytes_before += b0;
-			m->kind[kind].bytes_after += b1;
+			k->segments++;
+			k->vectors += nv;
+			k->bytes_before += b0;
+			k->bytes_after += b1;
 		}
 		pgstat_progress_update_param(RV_PROGRESS_DONE, (int64) segno + 1);
-		pgstat_progress_update_param(RV_PROGRESS_VECTORS, (int64) m->vectors);
+		pgstat_progress_update_param(RV_PROGRESS_VECTORS, (int64) RvTierMovesTotal(m).vectors);
 	}
 	m->unsettled = RvDirSettle(store, &released);
 	m->settled += released;
@@ -427,6 +404,7 @@ ruvector_compact(PG_FUNCTION_ARGS)
 		RvStore    *store = RvTierOpenStore(rel, storenos[i]);
 		TimestampTz start = GetCurrentTimestamp();
 		RvTierMoves m;
+		RvTierMoveCounts total;
 		long		secs;
 		int			usecs;
 		Datum		values[7];
@@ -446,12 +424,13 @@ ruvector_compact(PG_FUNCTION_ARGS)
 					   psprintf("store %d: " UINT64_FORMAT " hot and " UINT64_FORMAT " tier blocks freed",
 								storenos[i], m.hot_blocks_freed, m.tier_blocks_freed));
 		TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+		total = RvTierMovesTotal(&m);
 		values[0] = Int32GetDatum(storenos[i]);
 		values[1] = CStringGetTextDatum(tier >= 0 ? RvTierName(tier) : "policy");
-		values[2] = Int64GetDatum((int64) m.moved);
-		values[3] = Int64GetDatum((int64) m.vectors);
-		values[4] = Int64GetDatum((int64) m.bytes_before);
-		values[5] = Int64GetDatum((int64) m.bytes_after);
+		values[2] = Int64GetDatum((int64) total.segments);
+		values[3] = Int64GetDatum((int64) total.vectors);
+		values[4] = Int64GetDatum((int64) total.bytes_before);
+		values[5] = Int64GetDatum((int64) total.bytes_after);
 		values[6] = Float8GetDatum(secs + usecs / 1e6);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -493,35 +472,22 @@ ruvector_segments(PG_FUNCTION_ARGS)
 		nsegs = RvDirNumSegments(store);
 		for (uint64 segno = 0; segno < nsegs; segno++)
 		{
-			RvDirEntry	e;
-			RvStore    *where;
-			Buffer		buf;
-			const RvSegmentHeader *sh;
+			RvSegInfo	si;
 			Datum		values[8];
 			bool		nulls[8] = {0};
 
 			CHECK_FOR_INTERRUPTS();
-			RvDirReadEntry(store, segno, &e);
-			if (e.tier == RV_TIER_NONE)
+			if (!RvStoreSegmentInfo(store, segno, pol.heat_half_life, &si))
 				continue;
-			where = e.tier == RV_TIER_HOT ? store : RvStoreTier(store, e.tier, false, NULL);
-			if (where == NULL)
-				continue;
-			buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e.blkno, RBM_NORMAL, NULL);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			sh = (const RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START);
 			values[0] = Int32GetDatum(cache->stores[i].storeno);
 			values[1] = Int64GetDatum((int64) segno);
-			values[2] = CStringGetTextDatum(RvTierName(e.tier));
-			values[3] = ObjectIdGetDatum(where->relid);
-			values[4] = Int32GetDatum((int32) e.nblocks);
-			values[5] = Int64GetDatum((int64) sh->nallocated);
-			values[6] = TimestampTzGetDatum(sh->changed_at);
-			nulls[6] = sh->changed_at == 0;
-			values[7] = Float8GetDatum(RvHeatDecayed(sh->heat, sh->heat_at, GetCurrentTimestamp(),
-													 pol.heat_half_life) +
-									   (segno < store->heat_nsegs ? store->heat_hits[segno] : 0));
-			UnlockReleaseBuffer(buf);
+			values[2] = CStringGetTextDatum(RvTierName(si.entry.tier));
+			values[3] = ObjectIdGetDatum(si.where->relid);
+			values[4] = Int32GetDatum((int32) si.entry.nblocks);
+			values[5] = Int64GetDatum((int64) si.nallocated);
+			values[6] = TimestampTzGetDatum(si.changed_at);
+			nulls[6] = si.changed_at == 0;
+			values[7] = Float8GetDatum(si.heat);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
@@ -725,10 +691,13 @@ RvTierMoveName(int kind)
 void
 RvTierHeatFlush(Relation rel)
 {
-	RvRelCache *cache = RvRelGetCache(rel);
+	RvRelCache *cache;
 	RvTierPolicy pol;
 	bool		read = false;
 
+	if (!RvStoreHeatAnyPending())
+		return;					/* the common case: nothing counted */
+	cache = RvRelGetCache(rel);
 	for (int i = 0; i < cache->nstores; i++)
 	{
 		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));

@@ -173,7 +173,7 @@ RvColScanNext(ScanState *node)
 		return ExecClearTuple(slot);
 	}
 	old = MemoryContextSwitchTo(st->rowcxt);
-	RvResolveTupleSome(rel, st->hslot, slot, &st->pins, false, st->resolve);
+	RvResolveTupleSome(rel, st->hslot, slot, &st->pins, false, st->resolve, false);
 	MemoryContextSwitchTo(old);
 	RvPinSetEndRow(&st->pins);
 	return slot;

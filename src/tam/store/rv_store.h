@@ -430,9 +430,9 @@ extern void RvStoreReadFloats(RvStore *store, uint64 vid, float *dst);
 /* store_heat.c */
 extern int	rv_heat_flush_interval;
 extern void RvStoreHeatCount(RvStore *store, uint64 vid);
+extern bool RvStoreHeatAnyPending(void);
 extern bool RvStoreHeatDue(const RvStore *store);
 extern void RvStoreHeatFlush(RvStore *store, int64 half_life, bool keep);
-extern double RvStoreSegmentHeat(RvStore *store, uint64 segno, int64 half_life);
 extern double RvHeatDecayed(double heat, int64 heat_at, int64 now, int64 half_life);
 extern int	RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 							 const float **p0, int *n0, const float **p1, int *n1);

@@ -213,22 +213,46 @@ typedef struct RvTierMoveCounts
 /* What one pass of moves over a store did (RvTierMoveStore). */
 typedef struct RvTierMoves
 {
-	uint64		moved;			/* segments, of every kind */
-	uint64		vectors;
-	uint64		bytes_before;
-	uint64		bytes_after;
-	RvTierMoveCounts kind[RV_MOVE_KINDS];	/* the same by RV_MOVE_* */
+	RvTierMoveCounts kind[RV_MOVE_KINDS];	/* segments moved, by RV_MOVE_* */
 	uint64		settled;		/* old locations released or moves undone */
 	uint64		unsettled;		/* moves whose old location must stay for now */
 	uint64		hot_blocks_freed;
 	uint64		tier_blocks_freed;
 } RvTierMoves;
 
+/* What a segment's header says (RvStoreSegmentInfo, store_heat.c). */
+typedef struct RvSegInfo
+{
+	RvDirEntry	entry;			/* its directory entry */
+	RvStore    *where;			/* the store or tier relation holding it */
+	uint32		nallocated;
+	int64		changed_at;		/* TimestampTz: last vid allocated, or sealed */
+	double		heat;			/* decayed reads now */
+} RvSegInfo;
+
+extern bool RvStoreSegmentInfo(RvStore *store, uint64 segno, int64 half_life, RvSegInfo *info);
+
 /* store_seal.c */
 extern bool RvSealedVerify(RvStore *store, const RvSegLoc *loc, uint64 segno, char **problem);
 extern uint64 RvSealedResidentBytes(const RvSealedRun *run);
 extern const char *RvTierName(int tier);
 extern int	RvTierFromName(const char *name);
+
+/* The moves of every kind of m, added up. */
+static inline RvTierMoveCounts
+RvTierMovesTotal(const RvTierMoves *m)
+{
+	RvTierMoveCounts t = {0};
+
+	for (int k = 0; k < RV_MOVE_KINDS; k++)
+	{
+		t.segments += m->kind[k].segments;
+		t.vectors += m->kind[k].vectors;
+		t.bytes_before += m->kind[k].bytes_before;
+		t.bytes_after += m->kind[k].bytes_after;
+	}
+	return t;
+}
 
 /* tam_tier.c (the table AM's part: policy, moves, heat flushes) */
 extern void RvTierMoveStore(RvStore *store, Oid table, int tier, int flags, RvTierMoves *m);

@@ -695,7 +695,7 @@ RvAuditNoteMoves(RvStore *store, Oid table, int16 storeno, const RvTierMoves *m)
 	XLogRecPtr	lsn;
 
 	if (store->meta_version < RV_STORE_META_V4 ||
-		(m->moved == 0 && m->hot_blocks_freed + m->tier_blocks_freed == 0))
+		(RvTierMovesTotal(m).segments == 0 && m->hot_blocks_freed + m->tier_blocks_freed == 0))
 		return;
 	/* file access and randomness before the buffer lock */
 	(void) RvAuditSecretKey();

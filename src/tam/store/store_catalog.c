@@ -810,6 +810,29 @@ RvTamCopyStores(Relation rel, RelFileNode newstorage, char persistence, const Oi
 }
 
 /*
+ * Moves store relation srel (held in AccessExclusiveLock) to tablespace
+ * target, as ALTER TABLE SET TABLESPACE does: a new relfilenode there, the
+ * pages copied by the store access method (which flushes them first),
+ * pg_class updated.  Returns whether it moved (false: it is there).
+ */
+static bool
+RvRelationSetTablespace(Relation srel, Oid target)
+{
+	Oid			newnode;
+	RelFileNode rnode = srel->rd_node;
+
+	if (!CheckRelationTableSpaceMove(srel, target))
+		return false;
+	newnode = GetNewRelFileNode(target, NULL, srel->rd_rel->relpersistence);
+	rnode.spcNode = target;
+	rnode.relNode = newnode;
+	table_relation_copy_data(srel, &rnode);
+	SetRelationTableSpace(srel, target, newnode);
+	RelationAssumeNewRelfilenode(srel);
+	return true;
+}
+
+/*
  * RvTamMoveStores: ALTER TABLE rel SET TABLESPACE moved rel's storage to
  * newstorage; moves every store relation of rel's storage to the same
  * tablespace, a tier relation to tier_spc[tier] where that is valid (the
@@ -838,21 +861,8 @@ RvTamMoveStores(Relation rel, RelFileNode newstorage, const Oid *tier_spc)
 		ScanKeyData key;
 
 		/* a tier relation with a tablespace of its own goes there */
-		Oid			target = cs->tier != RV_TIER_HOT && OidIsValid(tier_spc[cs->tier]) ?
-			tier_spc[cs->tier] : newstorage.spcNode;
-
-		if (CheckRelationTableSpaceMove(srel, target))
-		{
-			Oid			newnode = GetNewRelFileNode(target, NULL,
-													srel->rd_rel->relpersistence);
-			RelFileNode rnode = srel->rd_node;
-
-			rnode.spcNode = target;
-			rnode.relNode = newnode;
-			table_relation_copy_data(srel, &rnode);
-			SetRelationTableSpace(srel, target, newnode);
-			RelationAssumeNewRelfilenode(srel);
-		}
+		RvRelationSetTablespace(srel, cs->tier != RV_TIER_HOT && OidIsValid(tier_spc[cs->tier]) ?
+								tier_spc[cs->tier] : newstorage.spcNode);
 		relation_close(srel, NoLock);
 		RvStoreForget(cs->relid);
 
@@ -1044,24 +1054,12 @@ RvStoreTierSetTablespace(RvStore *store, int tier, Oid spc)
 	RvStore    *ts = RvStoreTier(store, tier, false, NULL);
 	Oid			target = OidIsValid(spc) ? spc : store->rel->rd_node.spcNode;
 	Relation	srel;
-	bool		moved = false;
+	bool		moved;
 
 	if (ts == NULL)
 		elog(ERROR, "store %u has no %s relation", store->relid, RvTierName(tier));
 	srel = relation_open(ts->relid, AccessExclusiveLock);
-	if (CheckRelationTableSpaceMove(srel, target))
-	{
-		Oid			newnode = GetNewRelFileNode(target, NULL, srel->rd_rel->relpersistence);
-		RelFileNode rnode = srel->rd_node;
-
-		FlushRelationBuffers(srel);
-		rnode.spcNode = target;
-		rnode.relNode = newnode;
-		table_relation_copy_data(srel, &rnode);
-		SetRelationTableSpace(srel, target, newnode);
-		RelationAssumeNewRelfilenode(srel);
-		moved = true;
-	}
+	moved = RvRelationSetTablespace(srel, target);
 	relation_close(srel, NoLock);
 	if (moved)
 	{

@@ -7,9 +7,9 @@
  *	  that is read often where it is.
  *
  * A read is a row fetched through an index (the table AM's index fetch
- * and bitmap scan count the vectors it refers to: an index scan's
- * results, a lookup by key) or a vector scored exactly (RvStoreScoreExact: the rerank of a
- * search, an exact scan's candidate).  Sequential scans are not counted:
+ * and bitmap scan count the vectors they resolve, RvResolveTuple: an
+ * index scan's results, a lookup by key) or a vector scored exactly
+ * (RvStoreScoreExact: the rerank of a search, an exact scan's candidate).  Sequential scans are not counted:
  * a scan of everything (pg_dump, a report) says nothing about which
  * segments are in demand.  Neither are a parallel worker's reads (its
  * leader's share of a parallel scan is).
@@ -50,6 +50,14 @@
 int			rv_heat_flush_interval = 1000;
 
 /*
+ * Reads counted by this backend and not yet written or dropped, all
+ * stores: a hint for scan ends, never below the true sum (a store handle
+ * replaced with counts in it leaves them here, and scan ends then look at
+ * their stores' own counts).
+ */
+static uint64 rv_heat_pending_total = 0;
+
+/*
  * RvStoreHeatCount: counts one read of vid's vector in store (a hot store
  * of version 4; others are not counted, nor reads in a parallel worker:
  * a worker lives for one query, and looking up its table's policy to
@@ -84,7 +92,15 @@ RvStoreHeatCount(RvStore *store, uint64 vid)
 	{
 		store->heat_hits[segno]++;
 		store->heat_pending++;
+		rv_heat_pending_total++;
 	}
+}
+
+/* RvStoreHeatAnyPending: whether this backend holds counts of any store. */
+bool
+RvStoreHeatAnyPending(void)
+{
+	return rv_heat_pending_total > 0;
 }
 
 /*
@@ -130,6 +146,7 @@ RvStoreHeatFlush(RvStore *store, int64 half_life, bool keep)
 	if (!keep || RecoveryInProgress() || half_life <= 0)
 	{
 		memset(store->heat_hits, 0, sizeof(uint32) * store->heat_nsegs);
+		rv_heat_pending_total -= store->heat_pending;
 		store->heat_pending = 0;
 		return;
 	}
@@ -146,12 +163,13 @@ RvStoreHeatFlush(RvStore *store, int64 half_life, bool keep)
 
 		if (hits == 0)
 			continue;
+		/* a current entry's location cannot be released or truncated under us */
 		RvDirReadEntry(store, segno, &e);
-		where = e.tier == RV_TIER_HOT ? store :
-			e.tier == RV_TIER_NONE ? NULL : RvStoreTier(store, e.tier, false, NULL);
-		if (where == NULL || e.blkno >= RelationGetNumberOfBlocks(where->rel))
+		where = e.tier == RV_TIER_NONE ? NULL : RvStoreTier(store, e.tier, false, NULL);
+		if (where == NULL)
 		{
 			store->heat_pending -= hits;
+			rv_heat_pending_total -= hits;
 			store->heat_hits[segno] = 0;
 			continue;
 		}
@@ -175,37 +193,39 @@ RvStoreHeatFlush(RvStore *store, int64 half_life, bool keep)
 		}
 		UnlockReleaseBuffer(buf);
 		store->heat_pending -= hits;
+		rv_heat_pending_total -= hits;
 		store->heat_hits[segno] = 0;
 	}
 }
 
 /*
- * RvStoreSegmentHeat: segment segno's heat now (its header's, decayed with
- * half_life microseconds, plus the reads this backend has not written).
- * Reads the header under a share lock.  0 for a segment that does not
- * exist.
+ * RvStoreSegmentInfo: what segment segno's header says now (one read of
+ * its page under a share lock): its directory entry, the relation holding
+ * it, its vids allocated, when it was last written or sealed, and its heat
+ * (the header's, decayed with half_life microseconds, plus the reads this
+ * backend has not written).  Returns false, *info unset, when the segment
+ * does not exist or its tier relation is missing.
  */
-double
-RvStoreSegmentHeat(RvStore *store, uint64 segno, int64 half_life)
+bool
+RvStoreSegmentInfo(RvStore *store, uint64 segno, int64 half_life, RvSegInfo *info)
 {
-	RvDirEntry	e;
-	RvStore    *where;
 	Buffer		buf;
 	const RvSegmentHeader *sh;
-	double		heat;
 
-	RvDirReadEntry(store, segno, &e);
-	if (e.tier == RV_TIER_NONE)
-		return 0;
-	where = e.tier == RV_TIER_HOT ? store : RvStoreTier(store, e.tier, false, NULL);
-	if (where == NULL)
-		return 0;
-	buf = ReadBufferExtended(where->rel, MAIN_FORKNUM, e.blkno, RBM_NORMAL, NULL);
+	RvDirReadEntry(store, segno, &info->entry);
+	if (info->entry.tier == RV_TIER_NONE)
+		return false;
+	info->where = RvStoreTier(store, info->entry.tier, false, NULL);
+	if (info->where == NULL)
+		return false;
+	buf = ReadBufferExtended(info->where->rel, MAIN_FORKNUM, info->entry.blkno, RBM_NORMAL, NULL);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	sh = (const RvSegmentHeader *) (BufferGetPage(buf) + RV_PAGE_PAYLOAD_START);
-	heat = RvHeatDecayed(sh->heat, sh->heat_at, GetCurrentTimestamp(), half_life);
+	info->nallocated = sh->nallocated;
+	info->changed_at = sh->changed_at;
+	info->heat = RvHeatDecayed(sh->heat, sh->heat_at, GetCurrentTimestamp(), half_life);
 	UnlockReleaseBuffer(buf);
 	if (segno < store->heat_nsegs)
-		heat += store->heat_hits[segno];
-	return heat;
+		info->heat += store->heat_hits[segno];
+	return true;
 }
