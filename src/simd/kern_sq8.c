@@ -13,7 +13,10 @@
  * it) and sums (q - x)^2, so it does not cancel when q is close to x;
  * dot returns the raw sum q[i] * u[i], which the entry point in
  * simd_codes.c combines with the query's sum and the vector's scale and
- * offset.  Needs only the C library and SIMDe.
+ * offset.  dot_u8s8 is the integer form of dot for a query quantized to
+ * int8 (simd_codes.c, RvSq8PrepareIntQuery): exact int32 sums of c[i] *
+ * qi[i] and of c[i]; in the AVX-512 object it runs on AVX512-VNNI
+ * (VPDPBUSD) when the CPU has it.  Needs only the C library and SIMDe.
  *
  *-------------------------------------------------------------------------
  */
@@ -107,4 +110,103 @@ RV_MANGLE(rv_sq8_dot) (const float *q, const uint8_t *c, int n)
 	if (i < n)
 		s1 = rv_fmadd(rv_load_tail(q + i, n - i), rv_load_u8_tail(c + i, n - i), s1);
 	return rv_hsum(rv_add(rv_add(s0, s1), rv_add(s2, s3)));
+}
+
+/*
+ * sum c[i] * qi[i] over n (codes 0..255, query -127..127), and *csum = sum
+ * c[i]; exact in int32 for n <= 65535.  The plain loop, which compilers
+ * vectorize; every ISA but AVX-512 with VNNI uses it.
+ */
+static int32_t
+rv_sq8_dot_u8s8_generic(const uint8_t *c, const int8_t *qi, int n, int32_t *csum)
+{
+	int32_t		dot = 0,
+				sum = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		dot += (int32_t) c[i] * (int32_t) qi[i];
+		sum += c[i];
+	}
+	*csum = sum;
+	return dot;
+}
+
+#if defined(RV_ISA_AVX512) && !defined(RV_SIMD_EMULATE) && defined(__x86_64__) && \
+	defined(__GNUC__)
+#include <immintrin.h>
+#define RV_DOT_U8S8_VNNI 1
+
+/*
+ * AVX512-VNNI: VPDPBUSD multiplies 64 code bytes by 64 query bytes and
+ * adds each group of four products into an int32 lane, the codes' sum in
+ * a second accumulator (against ones); the tail is a masked load
+ * (AVX512BW), so nothing past c[n-1] or qi[n-1] is read.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static int32_t
+rv_sq8_dot_u8s8_vnni(const uint8_t *c, const int8_t *qi, int n, int32_t *csum)
+{
+	const __m512i ones = _mm512_set1_epi8(1);
+	__m512i		d0 = _mm512_setzero_si512(),
+				d1 = _mm512_setzero_si512(),
+				s0 = _mm512_setzero_si512();
+	int			i = 0;
+
+	for (; i + 128 <= n; i += 128)
+	{
+		__m512i		c0 = _mm512_loadu_si512(c + i);
+		__m512i		c1 = _mm512_loadu_si512(c + i + 64);
+
+		d0 = _mm512_dpbusd_epi32(d0, c0, _mm512_loadu_si512(qi + i));
+		d1 = _mm512_dpbusd_epi32(d1, c1, _mm512_loadu_si512(qi + i + 64));
+		s0 = _mm512_dpbusd_epi32(s0, c0, ones);
+		s0 = _mm512_dpbusd_epi32(s0, c1, ones);
+	}
+	for (; i < n; i += 64)
+	{
+		__mmask64	k = n - i >= 64 ? ~(__mmask64) 0 : (((__mmask64) 1) << (n - i)) - 1;
+		__m512i		cv = _mm512_maskz_loadu_epi8(k, c + i);
+
+		d0 = _mm512_dpbusd_epi32(d0, cv, _mm512_maskz_loadu_epi8(k, qi + i));
+		s0 = _mm512_dpbusd_epi32(s0, cv, ones);
+	}
+	*csum = _mm512_reduce_add_epi32(s0);
+	return _mm512_reduce_add_epi32(_mm512_add_epi32(d0, d1));
+}
+
+/* -1 until probed, then whether the CPU has AVX512BW and AVX512-VNNI */
+static int	rv_sq8_have_vnni = -1;
+#endif
+
+int32_t
+RV_MANGLE(rv_sq8_dot_u8s8) (const uint8_t *c, const int8_t *qi, int n, int32_t *csum)
+{
+#ifdef RV_DOT_U8S8_VNNI
+	if (rv_sq8_have_vnni < 0)
+	{
+		__builtin_cpu_init();
+		rv_sq8_have_vnni = __builtin_cpu_supports("avx512bw") &&
+			__builtin_cpu_supports("avx512vnni") ? 1 : 0;
+	}
+	if (rv_sq8_have_vnni)
+		return rv_sq8_dot_u8s8_vnni(c, qi, n, csum);
+#endif
+	return rv_sq8_dot_u8s8_generic(c, qi, n, csum);
+}
+
+/* Whether rv_sq8_dot_u8s8 runs on VNNI here (faster than dot's floats). */
+bool
+RV_MANGLE(rv_sq8_u8s8_fast) (void)
+{
+#ifdef RV_DOT_U8S8_VNNI
+	int32_t		unused;
+	uint8_t		c = 0;
+	int8_t		q = 0;
+
+	(void) RV_MANGLE(rv_sq8_dot_u8s8) (&c, &q, 1, &unused);	/* probes */
+	return rv_sq8_have_vnni == 1;
+#else
+	return false;
+#endif
 }

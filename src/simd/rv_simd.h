@@ -28,6 +28,7 @@
 #ifndef RV_SIMD_H
 #define RV_SIMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One ISA's implementation of the primitive kernels over n floats. */
@@ -55,6 +56,14 @@ typedef struct RvKernels
 	float		(*l2sq_sq8) (const float *q, const uint8_t *c, int n,
 							 float scale, float offset);
 	float		(*dot_sq8) (const float *q, const uint8_t *c, int n);
+
+	/*
+	 * SQ8 codes against an int8 query qi[0..n) (-127..127): sum c*qi,
+	 * and *csum = sum c, exact in int32 for n <= 65535; u8s8_fast says
+	 * whether it beats dot_sq8 on this CPU (VNNI)
+	 */
+	int32_t		(*dot_u8s8) (const uint8_t *c, const int8_t *qi, int n, int32_t *csum);
+	bool		(*u8s8_fast) (void);
 	/* RaBitQ: sum_j 2^j popcount(x & plane_j), planes at q + j*nwords */
 	uint32_t	(*rabitq_bitdot4) (const uint64_t *x, const uint64_t *planes,
 								   int nwords);
@@ -135,10 +144,31 @@ typedef struct RvSq8Query
 	int			n;
 	float		sum;			/* sum q[i] */
 	float		norm2;			/* sum q[i]^2 */
+	/* the int8 form (RvSq8PrepareIntQuery), or qi = NULL */
+	const int8_t *qi;			/* q[i] ~ qmid + qstep * qi[i], qi in -127..127 */
+	float		qmid;
+	float		qstep;
 } RvSq8Query;
 
 extern void RvSq8Encode(const float *x, int n, uint8_t *codes, RvSq8Params *p);
 extern void RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out);
+
+/*
+ * The int8 form of a prepared query, for estimates alone (graph
+ * traversal; no error bound covers it): q[i] ~ qmid + qstep * qi[i] with
+ * qmid the midpoint of q's range and qi[i] = round((q[i] - qmid) / qstep)
+ * in -127..127, so each element is off by at most qstep / 2 = (max q - min
+ * q) / 508, about what an SQ8 code's own rounding costs.  qi is the
+ * caller's buffer of n bytes (n <= 65535).  RvSq8InnerProductInt then
+ * takes sum q[i] c[i] ~ qmid sum c[i] + qstep sum qi[i] c[i] from the
+ * integer kernel (dot_u8s8, VNNI where the CPU has it).
+ */
+extern void RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi);
+/* offset * sum q + scale * sum q~*c, with the int8 query q~ */
+extern float RvSq8InnerProductInt(const RvSq8Query *q, const uint8_t *c,
+								  const RvSq8Params *p);
+extern float RvSq8CosineDistanceInt(const RvSq8Query *q, const uint8_t *c,
+									const RvSq8Params *p);
 extern float RvSq8L2SquaredDistance(const RvSq8Query *q, const uint8_t *c,
 									const RvSq8Params *p);
 /* offset * sum q + scale * sum q*c */

@@ -122,6 +122,59 @@ RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out)
 	out->n = n;
 	out->sum = sum;
 	out->norm2 = rv_kernels->dot(q, q, n);
+	out->qi = NULL;
+	out->qmid = 0.0f;
+	out->qstep = 0.0f;
+}
+
+/* RvSq8PrepareIntQuery: q's int8 form into qi (see rv_simd.h). */
+void
+RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi)
+{
+	float		lo = q->n > 0 ? q->q[0] : 0.0f,
+				hi = lo;
+	double		mid,
+				step;
+
+	for (int i = 1; i < q->n; i++)
+	{
+		lo = fminf(lo, q->q[i]);
+		hi = fmaxf(hi, q->q[i]);
+	}
+	mid = 0.5 * ((double) lo + (double) hi);
+	step = ((double) hi - (double) lo) / 254.0;
+	{
+		float		fm = (float) mid;
+		float		inv = step > 0 ? (float) (1.0 / step) : 0.0f;
+
+		for (int i = 0; i < q->n; i++)
+		{
+			float		v = rintf((q->q[i] - fm) * inv);
+
+			qi[i] = (int8_t) (v > 127.0f ? 127 : v < -127.0f ? -127 : (int) v);
+		}
+	}
+	q->qi = qi;
+	q->qmid = (float) mid;
+	q->qstep = (float) step;
+}
+
+/* Cosine distance of the int8 query to the decoded SQ8 vector (|q| exact). */
+float
+RvSq8CosineDistanceInt(const RvSq8Query *q, const uint8_t *c, const RvSq8Params *p)
+{
+	return RvSimdCosineFromSums(RvSq8InnerProductInt(q, c, p), q->norm2, p->norm2);
+}
+
+/* Inner product of the int8 query and the decoded SQ8 vector. */
+float
+RvSq8InnerProductInt(const RvSq8Query *q, const uint8_t *c, const RvSq8Params *p)
+{
+	int32_t		csum;
+	int32_t		dot = rv_kernels->dot_u8s8(c, q->qi, q->n, &csum);
+
+	return (float) ((double) p->offset * q->sum +
+					(double) p->scale * ((double) q->qmid * csum + (double) q->qstep * dot));
 }
 
 /* Squared L2 distance of the query to the decoded SQ8 vector. */

@@ -225,6 +225,13 @@ RvTamInit(void)
 							"writing it; 3 = after the directory switched, before the transaction commits.",
 							&rv_debug_seal_crash, 0, 0, 3, PGC_SUSET,
 							GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
+	DefineCustomBoolVariable("ruvector.int8_query",
+							 "Quantizes the query to int8 for the SQ8 estimates of graph traversal.",
+							 "Where the CPU has AVX512-VNNI, ruhnsw's searches, builds and inserts "
+							 "estimate distances on SQ8 codes with an int8 query (VPDPBUSD) instead of "
+							 "a float one.  Results stay exact: candidates are reranked on the floats, "
+							 "and every bound a rerank or the exact scan relies on uses the float query.",
+							 &rv_int8_query, true, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(ruvector_ddl_load);

@@ -702,11 +702,81 @@ TestCodes(const TestKernels *t)
 	TestOk(agree_fails == 0, "%s rabitq_agree8: exact for 1..40, 52, 64 words, strides +0..3, ending at a guard page",
 		   t->label);
 	TestOk(zero_ok, "%s: code kernels with n = 0 give zero", t->label);
+
+	/*
+	 * dot_u8s8 against an int64 reference, exact, ending at a guard page
+	 * (codes and query unaligned); then the int8 query's inner product
+	 * against the float query's on the same codes: the query's rounding
+	 * moves it by at most scale * qstep / 2 * sum c (plus float rounding).
+	 */
+	{
+		static GuardBuf gi;
+		static int8_t src_qi[MAX_DIM];
+		long		u8s8_fails = 0,
+					int_fails = 0;
+		double		worst = 0;
+
+		if (gi.end == NULL)
+			GuardInit(&gi, MAX_DIM + 16);
+		for (int di = 0; CodeDimAt(di) > 0; di++)
+		{
+			int			n = CodeDimAt(di);
+			RvSq8Params sp;
+
+			RvSq8Encode(src_b, n, src_sq8, &sp);
+			for (int off = 0; off < 16; off++)
+			{
+				const uint8_t *cs = GuardPlaceBytes(&gc, src_sq8, 1, n, (off * 5 + 3) % 16);
+				const float *q = GuardPlace(&gq, src_a, n, off);
+				RvSq8Query	sq;
+				const int8_t *qi;
+				int64_t		want = 0,
+							wsum = 0;
+				int32_t		csum = -1;
+				int32_t		got;
+				double		fl,
+							in,
+							tol;
+
+				RvSq8PrepareQuery(q, n, &sq);
+				RvSq8PrepareIntQuery(&sq, src_qi);
+				qi = GuardPlaceBytes(&gi, src_qi, 1, n, (off * 3 + 1) % 16);
+				for (int i = 0; i < n; i++)
+				{
+					want += (int64_t) cs[i] * qi[i];
+					wsum += cs[i];
+				}
+				got = t->k->dot_u8s8(cs, qi, n, &csum);
+				if (got != want || csum != wsum)
+				{
+					if (u8s8_fails++ == 0)
+						printf("#   dot_u8s8: n=%d off=%d got=%d/%d want=%lld/%lld\n", n, off,
+							   got, csum, (long long) want, (long long) wsum);
+				}
+				sq.qi = src_qi;
+				fl = RvSq8InnerProduct(&sq, cs, &sp);
+				in = RvSq8InnerProductInt(&sq, cs, &sp);
+				tol = (double) sp.scale * sq.qstep * 0.5 * (double) wsum +
+					1e-5 * (fabs(sp.offset * sq.sum) + sp.scale * 255.0 * n * (fabs(sq.qmid) + 127 * sq.qstep)) + 1e-6;
+				worst = fmax(worst, fabs(in - fl) / tol);
+				if (!(fabs(in - fl) <= tol))
+				{
+					if (int_fails++ == 0)
+						printf("#   RvSq8InnerProductInt: n=%d off=%d int=%g float=%g tol=%g\n",
+							   n, off, in, fl, tol);
+				}
+			}
+		}
+		TestOk(u8s8_fails == 0, "%s dot_u8s8: exact for the code dims at offsets 0..15, ending at a guard page",
+			   t->label);
+		TestOk(int_fails == 0, "%s RvSq8InnerProductInt: within scale * qstep / 2 * sum c of RvSq8InnerProduct (worst %.2f of it)",
+			   t->label, worst);
+	}
 	rv_kernels = saved;
 }
 
 /* Number of TAP points TestCodes emits. */
-#define CODE_POINTS 14
+#define CODE_POINTS 16
 
 /* ------------------------------------------------------------- encoders */
 

@@ -7,8 +7,10 @@
 -- answers equal the heap's; recall@10 at the default ef_search is at least
 -- that of exact traversal minus 0.02; the exact scan's answers are the
 -- heap's while most rows are ruled out on codes; the setting's values are
--- checked.  Recall figures are printed as diag.
-SELECT plan(22);
+-- checked.  ruvector.int8_query (the int8 query of the traversal, on CPUs
+-- with VNNI) changes neither: with it off, the same exactness holds and
+-- recall stays within 0.02.  Recall figures are printed as diag.
+SELECT plan(28);
 
 SELECT setseed(0.47);
 CREATE FUNCTION mk(d int, seed int) RETURNS ruvector LANGUAGE sql IMMUTABLE AS
@@ -123,6 +125,20 @@ SELECT cmp_ok(codes, '>=', exact - 0.02, format('%s: recall on codes within 0.02
 	FROM rec ORDER BY op;
 -- (uniform random data is hard for any graph: 0.85 at ef_search 40 here)
 SELECT cmp_ok(codes, '>=', 0.8, format('%s: recall@10 on codes >= 0.8', op)) FROM rec ORDER BY op;
+
+-- the float query in the traversal (ruvector.int8_query = off): exact
+-- distances in order, recall within 0.02 of the default's
+SET ruvector.int8_query = off;
+SELECT ok(pg_temp.scan_ok('<->', 10), 'int8_query off, L2: exact distances, in order');
+SELECT ok(pg_temp.scan_ok('<#>', 10), 'int8_query off, inner product: exact distances, in order');
+SELECT ok(pg_temp.scan_ok('<=>', 10), 'int8_query off, cosine: exact distances, in order');
+ALTER TABLE rec ADD COLUMN float_query numeric;
+UPDATE rec SET float_query = pg_temp.recall(op);
+RESET ruvector.int8_query;
+SELECT diag(format('recall@10 at ef_search 40, %s: int8 query %s, float query %s', op, codes, float_query))
+	FROM rec ORDER BY op;
+SELECT cmp_ok(codes, '>=', float_query - 0.02, format('%s: recall with the int8 query within 0.02 of the float query''s', op))
+	FROM rec ORDER BY op;
 
 -- the exact k-NN scan (no index on this twin): answers are the heap's, and
 -- most rows never have their floats read

@@ -80,6 +80,7 @@ typedef enum RvScoreMode
  * only) and RvStoreResidentBytes.
  */
 extern int	rv_search_codes;
+extern bool rv_int8_query;
 
 typedef struct RvScorer RvScorer;
 typedef struct RvScoreCache RvScoreCache;

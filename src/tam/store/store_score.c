@@ -43,6 +43,7 @@
 #include "tam/store/store_int.h"
 
 int			rv_search_codes = RV_SCORE_SQ8;
+bool		rv_int8_query = true;
 
 StaticAssertDecl(sizeof(RvBitFactors) == RV_BIT_HEADER,
 				 "bit factors must fit the bit record header");
@@ -79,6 +80,8 @@ struct RvScorer
 	float		qnorm;			/* |q| */
 	double		sqrt_dims;		/* sqrt(dims), for the SQ8 bound */
 	RvSq8Query	sq8;			/* points at q; prepared when sq8_ok */
+	int8_t	   *sq8_qi;			/* its int8 form's dims bytes, or NULL */
+	int			sq8_int_wait;	/* estimates until the int8 form is made; -1 never */
 	bool		sq8_ok;			/* SQ8 codes usable for certain bounds */
 	RvRabitqQuery bq;			/* the prepared query, under RV_SCORE_BIT */
 	uint64_t   *planes;			/* its 4 * bit_words words */
@@ -133,6 +136,8 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	else
 		s->mode = s->sq8_ok ? RV_SCORE_SQ8 : RV_SCORE_EXACT;
 	s->q = palloc(sizeof(float) * s->dims);
+	s->sq8_qi = NULL;
+	s->sq8_int_wait = -1;
 	s->scratch = NULL;
 	s->planes = NULL;
 	s->sb_tried = false;
@@ -141,6 +146,9 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->sb_external = false;
 	return s;
 }
+
+/* estimates on the float query before a scorer makes its int8 query */
+#define RV_INT_QUERY_AFTER 24
 
 /* the seed of the bit query's randomized rounding (fixed: answers repeat) */
 #define RV_BIT_ROUND_SEED UINT64CONST(0x2545F4914F6CDD1D)
@@ -160,6 +168,15 @@ RvScorerPrepare(RvScorer *s)
 	{
 		RvSq8PrepareQuery(s->q, s->dims, &s->sq8);
 		s->qnorm = sqrtf(Max(s->sq8.norm2, 0.0f));
+		/*
+		 * The int8 query, for estimates alone, where the CPU makes it pay:
+		 * made at the RV_INT_QUERY_AFTER-th estimate (RvScoreCodeRecord),
+		 * since making it costs about as much as that many estimates, and
+		 * a scorer of a node's few neighbours (neighbour selection) never
+		 * gets there
+		 */
+		s->sq8_int_wait = rv_int8_query && s->dims <= 65535 && rv_kernels->u8s8_fast() ?
+			RV_INT_QUERY_AFTER : -1;
 	}
 	if (s->mode == RV_SCORE_BIT)
 	{
@@ -396,6 +413,26 @@ RvDeviationBound(const RvScorer *s, double e, double est, double qn, double xn)
 	return 0;					/* keep compiler quiet */
 }
 
+/*
+ * How many records ahead the batch scorer prefetches, and the prefetch of
+ * a record's lines past the first RV_PIN_PREFETCH_BYTES (which
+ * RvStorePinCodeRecords prefetched): rec may be NULL (a sealed vid).
+ */
+#define RV_SCORE_AHEAD 4
+#define RV_PIN_PREFETCH_BYTES 192
+
+static inline void
+RvPrefetchTail(const char *rec, uint32 stride)
+{
+	if (rec == NULL)
+		return;
+	for (uint32 off = RV_PIN_PREFETCH_BYTES; off < stride; off += 64)
+		__builtin_prefetch(rec + off);
+	/* records need not start on a line: the last line may be one more */
+	if (stride > RV_PIN_PREFETCH_BYTES)
+		__builtin_prefetch(rec + stride - 1);
+}
+
 /* Approximate distance of the query to one SQ8 code record, and its bound. */
 static float
 RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
@@ -411,6 +448,12 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 	if (err == NULL)
 	{
 		/* the estimate alone (graph traversal) */
+		if (s->sq8_int_wait > 0 && --s->sq8_int_wait == 0)
+		{
+			if (s->sq8_qi == NULL)
+				s->sq8_qi = MemoryContextAlloc(GetMemoryChunkContext(s), s->dims);
+			RvSq8PrepareIntQuery(&s->sq8, s->sq8_qi);
+		}
 		/*
 		 * Squared L2 as |q|^2 - 2 <q, x~> + |x~|^2: the inner-product kernel
 		 * does less per element than decoding and subtracting, and the
@@ -418,6 +461,26 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 		 * far below the codes' own error.  Estimates with a bound use the
 		 * direct form, whose rounding the bound's margin covers.
 		 */
+		if (s->sq8.qi != NULL)
+		{
+			/* the int8 query (RvSq8PrepareIntQuery): estimates alone */
+			switch (s->kind)
+			{
+				case RV_DIST_L2_SQUARED:
+					return s->sq8.norm2 + p.norm2 - 2.0f * RvSq8InnerProductInt(&s->sq8, c, &p);
+				case RV_DIST_L2:
+					return sqrtf(Max(s->sq8.norm2 + p.norm2 -
+									 2.0f * RvSq8InnerProductInt(&s->sq8, c, &p), 0.0f));
+				case RV_DIST_INNER_PRODUCT:
+					return RvSq8InnerProductInt(&s->sq8, c, &p);
+				case RV_DIST_NEG_INNER_PRODUCT:
+					return -RvSq8InnerProductInt(&s->sq8, c, &p);
+				case RV_DIST_COSINE:
+					return RvSq8CosineDistanceInt(&s->sq8, c, &p);
+				default:
+					break;
+			}
+		}
 		switch (s->kind)
 		{
 			case RV_DIST_L2_SQUARED:
@@ -817,10 +880,23 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		const char *recs[RV_CODE_BATCH];
 		Buffer		bufs[RV_CODE_BATCH];
 
+		uint32		stride = s->mode == RV_SCORE_BIT ? s->store->geo.bit_stride :
+			s->store->geo.code_stride;
+
 		RvStorePinCodeRecords(s->store, s->mode == RV_SCORE_BIT ? RV_CODES_BIT : RV_CODES_SQ8,
 							  vids + start, k, recs, bufs, s->keep);
+
+		/*
+		 * RvStorePinCodeRecords prefetched each record's first lines; the
+		 * rest of record i + RV_SCORE_AHEAD is prefetched while record i
+		 * is scored, so the kernel finds its lines in cache
+		 */
+		for (int i = 0; i < Min(k, RV_SCORE_AHEAD); i++)
+			RvPrefetchTail(recs[i], stride);
 		for (int i = 0; i < k; i++)
 		{
+			if (i + RV_SCORE_AHEAD < k)
+				RvPrefetchTail(recs[i + RV_SCORE_AHEAD], stride);
 			if (recs[i] == NULL)
 			{
 				/* sealed: its tier's record, pinned in s->pins */
