@@ -69,7 +69,9 @@
  * reads, and a "not linked" answer only makes v adopt x (or n keep its
  * list), so a stale entry costs an adoption, never reachability.
  *
- * Distances.  Every distance goes through a scorer (rv_score.h): the new
+ * Distances.  Every distance goes through a scorer (rv_score.h), on the
+ * store's SQ8 codes with the exact vector as the query (RV_SCORE_SQ8, as
+ * builds score; exact floats for L1 or a store without codes): the new
  * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for
  * that neighbour's list; no vector leaves the store.  The search records
  * every distance to the new vector it computes (g->distmap); a full
@@ -1709,6 +1711,8 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	else
 		RuhnswGraphRefresh(g, &meta);
 	g->store = store;
+	/* on SQ8 codes, as the parallel build scores (see the file header) */
+	g->mode = RV_SCORE_SQ8;
 	g->write_lock = lockmode == ShareLock;
 	g->lists = RuhnswListCacheFor(g);
 
