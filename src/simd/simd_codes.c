@@ -114,10 +114,18 @@ RvSq8Encode(const float *x, int n, uint8_t *codes, RvSq8Params *p)
 void
 RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out)
 {
+	float		acc[8] = {0};
 	float		sum = 0.0f;
+	int			i = 0;
 
-	for (int i = 0; i < n; i++)
+	/* eight partial sums, which the compiler keeps in one vector */
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] += q[i + j];
+	for (; i < n; i++)
 		sum += q[i];
+	for (int j = 0; j < 8; j++)
+		sum += acc[j];
 	out->q = q;
 	out->n = n;
 	out->sum = sum;
