@@ -122,6 +122,9 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, RuhnswCan
 		if (s->nbatch >= ef && c.dist > s->batch[0].dist)
 			break;
 		(void) RuhnswHeapPop(s->expand, &s->nexpand, false);
+		/* the likely next one to expand: its record comes in meanwhile */
+		if (s->nexpand > 0)
+			RuhnswPrefetchNode(g, s->expand[0].vid);
 		if (!RuhnswReadNodeLevel0(g, c.vid, g->nodebuf) ||
 			!(((RuhnswNodeHeader *) g->nodebuf)->flags & RUHNSW_NODE_USED))
 			continue;

@@ -417,6 +417,33 @@ RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno)
 }
 
 /*
+ * RuhnswPrefetchNode: a hint that vid's level-0 record will be read soon:
+ * when its page is in the backend's recent-buffer map (RuhnswReadBufferRecent),
+ * the record's cache lines are prefetched.  Takes no pin or lock and reads
+ * nothing from the page: a stale map entry only prefetches other memory of
+ * the buffer pool.  No-op for an in-memory build graph.
+ */
+void
+RuhnswPrefetchNode(RuhnswGraph *g, uint32 vid)
+{
+	BlockNumber blkno;
+	RuhnswRecentBuf *r;
+	const char *rec;
+
+	if (g->mem != NULL || g->recent == NULL ||
+		!RelFileNodeEquals(g->recent->node, g->index->rd_node))
+		return;
+	blkno = RuhnswNodeBlock(g->nodes_per_page, g->group_pages, vid);
+	r = &g->recent->entries[blkno & g->recent->mask];
+	if (r->blkno != blkno || r->buf <= 0)
+		return;
+	rec = PageGetContents(BufferGetBlock(r->buf)) + (Size) (vid % g->nodes_per_page) * g->recsize;
+	for (uint32 off = 0; off < g->recsize; off += 64)
+		__builtin_prefetch(rec + off);
+	__builtin_prefetch(rec + g->recsize - 1);
+}
+
+/*
  * Locates the upper record of the node whose level-0 record hdr (of vid)
  * is: its block, byte offset in the page contents and length.  Returns
  * false when the node has none (level 0, or no upper record yet).  Raises

@@ -428,6 +428,7 @@ extern void RuhnswGraphFree(RuhnswGraph *g);
 extern BlockNumber RuhnswNodeBlock(uint32 nodes_per_page, uint32 group_pages, uint32 vid);
 extern bool RuhnswReadNode(RuhnswGraph *g, uint32 vid, char *dst);
 extern bool RuhnswReadNodeLevel0(RuhnswGraph *g, uint32 vid, char *dst);
+extern void RuhnswPrefetchNode(RuhnswGraph *g, uint32 vid);
 extern Buffer RuhnswReadBufferRecent(RuhnswGraph *g, BlockNumber blkno);
 extern void RuhnswWriteNode(RuhnswGraph *g, uint32 vid, const char *src);
 extern void RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids,
