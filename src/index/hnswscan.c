@@ -274,8 +274,10 @@ RuhnswScanSearch(IndexScanDesc scan, bool start)
 	}
 	if (so->results)
 		pfree(so->results);
-	so->nresults = RuhnswSearchNext(g, &so->search, so->scorer, so->ef, &so->results);
 	so->lazy = RvStoreScoreApproximate(so->scorer);
+	/* a batch on codes is sorted by its lower bounds instead */
+	so->nresults = RuhnswSearchNext(g, &so->search, so->scorer, so->ef, !so->lazy,
+									&so->results);
 	if (so->lazy)
 		RuhnswScanPrepareRerank(so);
 	so->nbatches++;

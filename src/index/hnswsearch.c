@@ -92,12 +92,14 @@ RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q)
 
 /*
  * RuhnswSearchNext: the next batch of at most ef candidates, none handed
- * out before, in *result (palloc'd, ascending distance); returns their
- * number, 0 when the search is exhausted.  Caller holds RUHNSW_SCAN_LOCK
- * in ShareLock.
+ * out before, in *result (palloc'd; in ascending distance when sorted,
+ * else in no particular order, for a caller that orders them by something
+ * else); returns their number, 0 when the search is exhausted.  Caller
+ * holds RUHNSW_SCAN_LOCK in ShareLock.
  */
 int
-RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, RuhnswCand **result)
+RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, bool sorted,
+				 RuhnswCand **result)
 {
 	int			first,
 				count;
@@ -152,7 +154,8 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, RuhnswCan
 	out = palloc(sizeof(RuhnswCand) * Max(nout, 1));
 	if (nout > 0)
 		memcpy(out, s->batch, sizeof(RuhnswCand) * nout);
-	qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
+	if (sorted)
+		qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
 	s->nbatch = 0;
 	*result = out;
 	return nout;

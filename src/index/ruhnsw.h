@@ -502,7 +502,7 @@ extern PGDLLEXPORT void RuhnswParallelBuildMain(dsm_segment *seg, shm_toc *toc);
 /* hnswsearch.c */
 extern void RuhnswSearchBegin(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q);
 extern int	RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef,
-							 RuhnswCand **result);
+							 bool sorted, RuhnswCand **result);
 
 /* hnswscan.c */
 extern IndexScanDesc ruhnswbeginscan(Relation index, int nkeys, int norderbys);
