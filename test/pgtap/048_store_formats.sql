@@ -110,7 +110,7 @@ SELECT results_eq(
 	$$SELECT id FROM (SELECT id, v FROM h ORDER BY v <-> mk(200, 9004), id LIMIT 10) s ORDER BY v <-> mk(200, 9004), id$$,
 	'after VACUUM FULL, ruhnsw on codes with a full pool: the heap''s top 10');
 RESET enable_seqscan;
-SELECT throws_ok($$SET ruvector.store_format = 5$$, '22023', NULL, 'ruvector.store_format accepts 1 to 4 only');
+SELECT throws_ok($$SET ruvector.store_format = 6$$, '22023', NULL, 'ruvector.store_format accepts 1 to 5 only');
 
 -- format 2: SQ8 codes only
 SET ruvector.store_format = 2;

@@ -134,12 +134,15 @@
 
 /*
  * metapage versions: 1 = floats only; 2 = floats and SQ8 code pages; 3 =
- * floats, SQ8 code pages, bit pages and the centroid
+ * floats, SQ8 code pages, bit pages and the centroid; 4 = version 3 with
+ * the segment directory and tiers; 5 = version 4 whose SQ8 code records
+ * may straddle two code pages (RvStoreGeometry.code_straddle)
  */
 #define RV_STORE_META_V1		1
 #define RV_STORE_META_V2		2
 #define RV_STORE_META_V3		3
 #define RV_STORE_META_V4		4
+#define RV_STORE_META_V5		5
 
 /* the rotation seed of version-3 stores (kept in the metapage) */
 #define RV_BIT_SEED				UINT64CONST(0x5256424954533031)
@@ -314,8 +317,9 @@ typedef struct RvStoreGeometry
 	uint32		float_blocks;
 	int32		codes;
 	uint32		code_stride;
-	uint32		code_per_page;
+	uint32		code_per_page;	/* records wholly in a page (P / code_stride) */
 	uint32		code_blocks;
+	bool		code_straddle;	/* version 5: records form one stream per segment */
 	int32		bits;			/* RV_CODES_BIT or RV_CODES_NONE */
 	uint32		bit_words;		/* P / 64 */
 	uint32		bit_stride;
@@ -362,6 +366,7 @@ typedef struct RvStore
 										 * tablespace (set by tam_tier.c) */
 	uint16		tier;
 	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
+	char	   *code_scratch;	/* a straddling hot SQ8 record's copy (RvStoreCodeRecord) */
 	struct RvChunkCache *chunk;	/* a tier relation's last decoded chunk (store_seal.c) */
 
 	/*
@@ -416,6 +421,47 @@ extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32
 #define RV_CODE_HEADER			12
 
 extern void RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo);
+
+/*
+ * RvStoreGeoCodeLoc: where the SQ8 code record of slot (0 <= slot <
+ * RV_SEG_VIDS) lies among its segment's code pages: returns the code page
+ * (0-based in the segment's code stream) holding its first byte, with
+ * *inpage its payload offset there and *first the bytes of the record in
+ * that page (code_stride, or less for a record that straddles into the
+ * next code page, which holds the other code_stride - *first bytes from
+ * its payload offset 0).  The geometry must have codes.
+ */
+static inline uint32
+RvStoreGeoCodeLoc(const RvStoreGeometry *geo, uint32 slot, uint32 *inpage, uint32 *first)
+{
+	if (geo->code_straddle)
+	{
+		uint32		off = slot * geo->code_stride;	/* < 2^32: RV_SEG_VIDS * 8064 */
+		uint32		j = off / RV_PAGE_PAYLOAD;
+
+		*inpage = off - j * RV_PAGE_PAYLOAD;
+		*first = Min(geo->code_stride, RV_PAGE_PAYLOAD - *inpage);
+		return j;
+	}
+	*inpage = (slot % geo->code_per_page) * geo->code_stride;
+	*first = geo->code_stride;
+	return slot / geo->code_per_page;
+}
+
+/*
+ * RvStoreGeoCodePages: code pages the records of a segment's first nslots
+ * slots (at most RV_SEG_VIDS) occupy, in bytes' order.
+ */
+static inline uint32
+RvStoreGeoCodePages(const RvStoreGeometry *geo, uint64 nslots)
+{
+	if (nslots == 0)
+		return 0;
+	if (geo->code_straddle)
+		return (uint32) ((nslots * geo->code_stride + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
+	return (uint32) ((nslots + geo->code_per_page - 1) / geo->code_per_page);
+}
+
 extern uint32 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k);
 extern uint32 RvStoreGeoBitPos(const RvStoreGeometry *geo, uint32 j);
 extern uint32 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb);
