@@ -4,10 +4,10 @@
  *	  The vector store: one per (table storage, ruvector column, dims).
  *	  A store is a catalogued relation (access method ruvector_store, in
  *	  schema ruvector_internal) holding vectors in 64-byte lines, addressed
- *	  by a dense, store-local vid, each with search codes (SQ8, and in
- *	  version 3 1-bit RaBitQ) kept on code pages apart from the floats.  Only src/tam/store touches store
- *	  pages; the index and the scans get distances through the scorer API
- *	  (rv_score.h).
+ *	  by a dense, store-local vid, each with search codes (SQ8, and from
+ *	  version 3 1-bit RaBitQ) kept on code pages apart from the floats.
+ *	  Only src/tam/store touches store pages; the index and the scans get
+ *	  distances through the scorer API (rv_score.h).
  *
  * File layout (BLCKSZ pages, standard PageHeaderData, special space of
  * RV_PAGE_SPECIAL bytes holding RvPageOpaque; payload between byte
@@ -24,10 +24,18 @@
  *	                           slot k starts at base + k*stride; code page j
  *	                           holds the code records (RV_CODE_HEADER bytes
  *	                           of RvSq8Params, then dims bytes) of slots
- *	                           [j*P, (j+1)*P), P = code_per_page, and lies
- *	                           just before the payload page where slot j*P
- *	                           starts (RvStoreGeoCodePos), so the file grows
- *	                           with the slots written; in version 3, bit
+ *	                           [j*P, (j+1)*P), P = code_per_page, none
+ *	                           straddling a page; in version 5, where that
+ *	                           takes fewer code pages (code_straddle), the
+ *	                           records form one stream instead, record k
+ *	                           at k*code_stride, code page j holding stream
+ *	                           bytes [j*RV_PAGE_PAYLOAD, (j+1)*RV_PAGE_PAYLOAD),
+ *	                           so a record may straddle into code page
+ *	                           j + 1 (RvStoreGeoCodeLoc); code page j lies
+ *	                           just before the payload page where the slot
+ *	                           of the first vid needing it starts
+ *	                           (RvStoreGeoCodePos), so the file grows with
+ *	                           the slots written; from version 3, bit
  *	                           page j likewise holds the 1-bit RaBitQ
  *	                           records (RV_BIT_HEADER bytes of factors,
  *	                           then P/64 words of sign bits) of slots
@@ -42,8 +50,13 @@
  * > 8052).  Version 3 (what new stores get) adds the bit pages and the
  * store's RaBitQ centroid (in the metapage, RV_META_CENTROID_OFF bytes
  * into its payload) unless the centroid would not fit the metapage (dims >
- * RV_BIT_MAX_DIMS: such stores keep SQ8 codes only).  VACUUM FULL / CLUSTER
- * rewrite version-1 and version-2 stores in version 3.
+ * RV_BIT_MAX_DIMS: such stores keep SQ8 codes only).  Version 4 adds the
+ * segment directory and tiers (below).  Version 5 (what new stores get) is
+ * version 4 whose hot segments' SQ8 code records straddle code pages where
+ * that saves code pages (at 784 dims 198 code pages a segment instead of
+ * 200); a straddling record is read through a copy (RvStoreCodeRecord,
+ * RvStorePinCodeRecords).  VACUUM FULL / CLUSTER rewrite stores of older
+ * versions (and every store that gets bit codes) in the newest version.
  *
  * The centroid (RaBitQ codes are of x - c): fixed once and never changed
  * afterwards, so no written code goes stale.  Inserts into a store without
@@ -59,7 +72,7 @@
  *
  * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS; where
  * segment s lies is arithmetic too before version 4 (block 1 + s*B), and
- * in version 4 (what new stores get) the segment directory's business
+ * from version 4 the segment directory's business
  * (rv_tier.h): a hot extent at block 2 + e*B laid out as above, or a
  * sealed run in a tier relation.  A slot may
  * straddle into the next payload page.  With the "header" layout each
@@ -74,9 +87,10 @@
  * seen it referenced by a heap tuple older than the horizon.  Whether a
  * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
  *
- * A vid's code records (SQ8 and bit) are written by the same RvStoreInsert
- * as its floats (GenericXLog records of at most 4 buffers each), before
- * its heap tuple exists, and never change while the vid is allocated.
+ * A vid's code records (SQ8 and bit; a straddling SQ8 record as two
+ * pieces) are written by the same RvStoreInsert as its floats (GenericXLog
+ * records of at most 4 buffers each), before its heap tuple exists, and
+ * never change while the vid is allocated.
  *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
  * store copies (rewrites) go through RelationCopyStorage, which logs each
@@ -194,7 +208,10 @@ typedef struct RvStoreMeta
 #define RV_STORE_META_V1_SIZE	offsetof(RvStoreMeta, codes)
 /* Size of a version-2 metapage's RvStoreMeta (the fields up to float_blocks). */
 #define RV_STORE_META_V2_SIZE	offsetof(RvStoreMeta, bits)
-/* Size of a version-3 metapage's RvStoreMeta (the fields up to centroid_count). */
+/*
+ * Size of a version-3 metapage's RvStoreMeta (the fields up to
+ * centroid_count); versions 4 and 5 have all of it.
+ */
 #define RV_STORE_META_V3_SIZE	offsetof(RvStoreMeta, ndirpages)
 
 /*

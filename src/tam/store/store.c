@@ -140,7 +140,10 @@ RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
  * whose record would not fit a page keep no codes.  Version 3 files also
  * have bit blocks holding one bit record per vid (bit_stride bytes:
  * RvBitFactors, then P/64 words, P = RvRabitqPaddedDim(dims)),
- * bit_per_page a page, for dims <= RV_BIT_MAX_DIMS.
+ * bit_per_page a page, for dims <= RV_BIT_MAX_DIMS.  Version 5 files
+ * (else as version 4's) make each segment's SQ8 records one stream over
+ * its code blocks, record k at k*code_stride, so records may straddle
+ * two code blocks, where that takes fewer code blocks (code_straddle).
  */
 void
 RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
@@ -319,9 +322,9 @@ RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 
 /*
  * RvStoreReadGeometry: sets store's geometry from its file's metapage
- * version: a file written in an older version (1 or 2) keeps its
+ * version: a file written in an older version (1 to 4) keeps its
  * geometry; an empty file gets the one ruvector.store_format names
- * (version 3 unless a test says otherwise), which RvStoreInitFile then
+ * (version 5 unless a test says otherwise), which RvStoreInitFile then
  * writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
  * metapage.
  */
@@ -419,7 +422,9 @@ RvSlotBytes(RvStore *store)
 /*
  * Blocks within a hot segment whose first block (meta page) is seg: the
  * one holding stream offset off, and those holding vid's code and bit
- * records (with the record's in-page byte offset).
+ * records (with the record's in-page byte offset; for the code record
+ * also the bytes of it in that block, and the block holding the rest of a
+ * straddling one, else InvalidBlockNumber).
  */
 static inline BlockNumber
 RvStreamBlock(RvStore *store, BlockNumber seg, uint64 off)
