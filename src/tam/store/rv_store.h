@@ -384,6 +384,7 @@ typedef struct RvStore
 	uint16		tier;
 	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
 	char	   *code_scratch;	/* a straddling hot SQ8 record's copy (RvStoreCodeRecord) */
+	uint32	   *code_pos;		/* RvStoreGeoCodePos of each code page, or NULL */
 	struct RvChunkCache *chunk;	/* a tier relation's last decoded chunk (store_seal.c) */
 
 	/*

@@ -312,12 +312,27 @@ RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
 	return RV_PAGE_DATA;
 }
 
-/* RvStoreSetGeometry: sets store's geometry (dims set) for meta_version. */
+/*
+ * RvStoreSetGeometry: sets store's geometry (dims set) for meta_version,
+ * with the table of its code pages' positions in a segment (code_pos, in
+ * TopMemoryContext), which spares the per-record arithmetic of
+ * RvStoreGeoCodePos on the searches' paths.
+ */
 void
 RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 {
 	RvStoreComputeGeometry(store->dims, meta_version, &store->geo);
 	store->meta_version = meta_version;
+	if (store->code_pos)
+		pfree(store->code_pos);
+	store->code_pos = NULL;
+	if (store->geo.codes != RV_CODES_NONE)
+	{
+		store->code_pos = MemoryContextAlloc(TopMemoryContext,
+											 sizeof(uint32) * store->geo.code_blocks);
+		for (uint32 j = 0; j < store->geo.code_blocks; j++)
+			store->code_pos[j] = RvStoreGeoCodePos(&store->geo, j);
+	}
 }
 
 /*
@@ -441,6 +456,12 @@ RvCodeBlock(RvStore *store, BlockNumber seg, uint64 vid, uint32 *pageoff, uint32
 	uint32		j = RvStoreGeoCodeLoc(&store->geo, slot, &inpage, first);
 
 	*pageoff = RV_PAGE_PAYLOAD_START + inpage;
+	if (likely(store->code_pos != NULL))
+	{
+		*next = *first < store->geo.code_stride ? seg + store->code_pos[j + 1] :
+			InvalidBlockNumber;
+		return seg + store->code_pos[j];
+	}
 	*next = *first < store->geo.code_stride ?
 		seg + RvStoreGeoCodePos(&store->geo, j + 1) : InvalidBlockNumber;
 	return seg + RvStoreGeoCodePos(&store->geo, j);
@@ -1774,6 +1795,8 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			continue;
 		}
 		__builtin_prefetch(&store->recent[blk[i] & store->recent_mask]);
+		if (next[i] != InvalidBlockNumber)
+			__builtin_prefetch(&store->recent[next[i] & store->recent_mask]);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -1789,6 +1812,16 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			__builtin_prefetch(rec);
 			__builtin_prefetch(rec + 64);
 			__builtin_prefetch(rec + 128);
+		}
+		if (next[i] != InvalidBlockNumber)
+		{
+			/* a straddler: its second part's page too */
+			r = &store->recent[next[i] & store->recent_mask];
+			if (r->blkno == next[i] && r->buf > 0)
+			{
+				__builtin_prefetch(GetBufferDescriptor(r->buf - 1));
+				__builtin_prefetch(RvPagePayload(BufferGetBlock(r->buf)));
+			}
 		}
 	}
 	for (int i = 0; i < n; i++)
