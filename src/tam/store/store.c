@@ -1717,10 +1717,10 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * to keep: bufs[i] = InvalidBuffer as well).  kind says which records:
  * RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit pages); the store must
  * have them.  An SQ8 record that straddles two code pages (version 5) is
- * copied to scratch + i * code_stride (scratch: room for n records, which
- * the caller keeps as long as it uses recs[]; may be NULL for bit
- * records), and neither page stays pinned for it (bufs[i] =
- * InvalidBuffer) unless keep takes it.  A sealed vid (version 4) gets its
+ * copied into scratch, the batch's straddlers one after another (scratch:
+ * room for n records of code_stride bytes, which the caller keeps as long
+ * as it uses recs[]; may be NULL for bit records), and neither page stays
+ * pinned for it (bufs[i] = InvalidBuffer) unless keep takes it.  A sealed vid (version 4) gets its
  * tier's record of that kind, pinned in bufs[i], when it has one in one
  * page (cool's SQ8, cold's bit record), else recs[i] = NULL: the caller
  * scores it on its tier's own record.  Raises ERRCODE_DATA_CORRUPTED for
@@ -1735,6 +1735,7 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 	uint32		off[RV_CODE_BATCH];
 	uint32		first[RV_CODE_BATCH];
 	bool		have[RV_CODE_BATCH];
+	int			ncopied = 0;
 
 	Assert(n <= RV_CODE_BATCH);
 	Assert(kind == RV_CODES_BIT ? store->geo.bits == RV_CODES_BIT :
@@ -1853,7 +1854,7 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 				}
 			}
 			recs[i] = RvCodeAssemble(store, pages[0], off[i], first[i], pages[1],
-									 scratch + (Size) i * store->geo.code_stride);
+									 scratch + (Size) ncopied++ * store->geo.code_stride);
 			for (int h = 0; h < 2; h++)
 				if (BufferIsValid(tmp[h]))
 					ReleaseBuffer(tmp[h]);
