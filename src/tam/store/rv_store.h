@@ -467,8 +467,8 @@ RvStoreGeoCodeLoc(const RvStoreGeometry *geo, uint32 slot, uint32 *inpage, uint3
 }
 
 /*
- * RvStoreGeoCodePages: code pages the records of a segment's first nslots
- * slots (at most RV_SEG_VIDS) occupy, in bytes' order.
+ * RvStoreGeoCodePages: how many code pages (the segment's first ones) the
+ * records of a segment's first nslots slots (at most RV_SEG_VIDS) occupy.
  */
 static inline uint32
 RvStoreGeoCodePages(const RvStoreGeometry *geo, uint64 nslots)

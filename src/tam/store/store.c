@@ -169,9 +169,10 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 
 		/*
 		 * Version 5: the records of a segment form one byte stream over its
-		 * code pages where that takes fewer pages than whole records a page
-		 * (where it does not, e.g. 8064 / 112 = 72 records at 100 dims,
-		 * nothing would straddle anyway or the pages saved are none)
+		 * code pages where that takes fewer pages than whole records a page.
+		 * Elsewhere (at 100 dims 72 records of 112 bytes fill a page
+		 * exactly) they stay whole, as in version 4: a straddler is read
+		 * through a copy, which would buy nothing there.
 		 */
 		whole = (uint32) (((uint64) RV_SEG_VIDS * geo->code_stride + RV_PAGE_PAYLOAD - 1) /
 						  RV_PAGE_PAYLOAD);
