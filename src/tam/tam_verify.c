@@ -606,9 +606,10 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 
 		if (cb >= cc->npages)
 			break;
-		if (!RvVidWritten(xids[k]) || !cc->ok[cb])
+		if (!RvVidWritten(xids[k]))
 			continue;
-		if (pageoff + part > ((PageHeader) (cc->pages + (Size) cb * BLCKSZ))->pd_lower)
+		if (!cc->ok[cb] ||
+			pageoff + part > ((PageHeader) (cc->pages + (Size) cb * BLCKSZ))->pd_lower)
 		{
 			RvReport(vs, "vid_codes", st, segblk + RvStoreGeoCodePos(&g->geo, cb), (int64) vid,
 					 "code record at page offset %u lies beyond the written part of the page",
@@ -621,9 +622,8 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 			/* its second part: from the start of the next code page */
 			uint32		rest = g->geo.code_stride - part;
 
-			if (cb + 1 >= cc->npages || !cc->ok[cb + 1])
-				continue;
-			if (RV_PAGE_PAYLOAD_START + rest >
+			if (cb + 1 >= cc->npages || !cc->ok[cb + 1] ||
+				RV_PAGE_PAYLOAD_START + rest >
 				((PageHeader) (cc->pages + (Size) (cb + 1) * BLCKSZ))->pd_lower)
 			{
 				RvReport(vs, "vid_codes", st, segblk + RvStoreGeoCodePos(&g->geo, cb + 1),
