@@ -208,9 +208,10 @@ RvTamInit(void)
 	DefineCustomIntVariable("ruvector.store_format",
 							"Sets the format of new vector stores (developer option).",
 							"1 = floats only, as written by release 0.2.0; 2 = floats and SQ8 codes; "
-							"3 = floats, SQ8 and 1-bit codes; 4 = version 3 with a segment directory and tiers.",
-							&rv_store_version, RV_STORE_META_V4, RV_STORE_META_V1,
-							RV_STORE_META_V4, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
+							"3 = floats, SQ8 and 1-bit codes; 4 = version 3 with a segment directory and tiers; "
+							"5 = version 4 with SQ8 code records straddling code pages.",
+							&rv_store_version, RV_STORE_META_V5, RV_STORE_META_V1,
+							RV_STORE_META_V5, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("ruvector.heat_flush_interval",
 							"Sets how often a backend writes the access heat it counted into segment headers.",

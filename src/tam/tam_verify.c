@@ -390,10 +390,10 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 	uint32		version = RV_STORE_META_V3;
 	Size		metasize;
 
-	/* a readable metapage of version 1 or 2 was written in that format */
+	/* a readable metapage of version 1, 2, 4 or 5 was written in that format */
 	if (readable && meta->magic == RV_STORE_MAGIC &&
 		(meta->version == RV_STORE_META_V1 || meta->version == RV_STORE_META_V2 ||
-		 meta->version == RV_STORE_META_V4))
+		 meta->version == RV_STORE_META_V4 || meta->version == RV_STORE_META_V5))
 		version = meta->version;
 	RvStoreComputeGeometry(dims, version, &geo);
 	if (version == RV_STORE_META_V1)
@@ -402,7 +402,7 @@ RvCheckMeta(RvVerifyState *vs, RvVerifyStore *vst, const char *page, bool readab
 		metasize = RV_STORE_META_V2_SIZE;
 	else if (geo.bits == RV_CODES_BIT)
 		metasize = RV_META_CENTROID_OFF + (Size) dims * sizeof(float);
-	else if (version == RV_STORE_META_V4)
+	else if (version >= RV_STORE_META_V4)
 		metasize = sizeof(RvStoreMeta);
 	else
 		metasize = RV_STORE_META_V3_SIZE;
@@ -593,32 +593,51 @@ RvVerifyReadCodes(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g, ui
 			continue;
 		cc->ok[cb] = RvReadPage(vs, vst, b, page) &&
 			RvCheckPage(vs, vst, b, page, RV_PAGE_CODES, (uint32) segno, true);
-		if (xids == NULL)
-			continue;
-		for (uint32 r = 0; r < g->geo.code_per_page; r++)
-		{
-			uint32		k = cb * g->geo.code_per_page + r;
-			uint64		vid = first + k;
-			uint32		pageoff = RV_PAGE_PAYLOAD_START + r * g->geo.code_stride;
-			RvSq8Params p;
+	}
+	/* each allocated vid's record (both parts of one that straddles two pages) */
+	for (uint32 k = 0; xids != NULL && k < RV_SEG_VIDS && first + k < g->next_vid; k++)
+	{
+		uint64		vid = first + k;
+		uint32		inpage,
+					part;
+		uint32		cb = RvStoreGeoCodeLoc(&g->geo, k, &inpage, &part);
+		uint32		pageoff = RV_PAGE_PAYLOAD_START + inpage;
+		RvSq8Params p;
 
-			if (k >= RV_SEG_VIDS || vid >= g->next_vid)
-				break;
-			if (!RvVidWritten(xids[k]))
-				continue;
-			if (!cc->ok[cb] || pageoff + g->geo.code_stride > ((PageHeader) page)->pd_lower)
+		if (cb >= cc->npages)
+			break;
+		if (!RvVidWritten(xids[k]))
+			continue;
+		if (!cc->ok[cb] ||
+			pageoff + part > ((PageHeader) (cc->pages + (Size) cb * BLCKSZ))->pd_lower)
+		{
+			RvReport(vs, "vid_codes", st, segblk + RvStoreGeoCodePos(&g->geo, cb), (int64) vid,
+					 "code record at page offset %u lies beyond the written part of the page",
+					 pageoff);
+			cc->ok[cb] = false;
+			continue;
+		}
+		if (part < g->geo.code_stride)
+		{
+			/* its second part: from the start of the next code page */
+			uint32		rest = g->geo.code_stride - part;
+
+			if (cb + 1 >= cc->npages || !cc->ok[cb + 1] ||
+				RV_PAGE_PAYLOAD_START + rest >
+				((PageHeader) (cc->pages + (Size) (cb + 1) * BLCKSZ))->pd_lower)
 			{
-				RvReport(vs, "vid_codes", st, b, (int64) vid,
-						 "code record at page offset %u lies beyond the written part of the page",
-						 pageoff);
-				cc->ok[cb] = false;
+				RvReport(vs, "vid_codes", st, segblk + RvStoreGeoCodePos(&g->geo, cb + 1),
+						 (int64) vid,
+						 "second part of a code record straddling pages (%u bytes) lies beyond "
+						 "the written part of the page", rest);
+				cc->ok[cb + 1] = false;
 				continue;
 			}
-			memcpy(&p, page + pageoff, sizeof(RvSq8Params));
-			if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
-				RvReport(vs, "vid_codes", st, b, (int64) vid,
-						 "code record has scale %g offset %g", p.scale, p.offset);
 		}
+		memcpy(&p, cc->pages + (Size) cb * BLCKSZ + pageoff, sizeof(RvSq8Params));
+		if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
+			RvReport(vs, "vid_codes", st, segblk + RvStoreGeoCodePos(&g->geo, cb), (int64) vid,
+					 "code record has scale %g offset %g", p.scale, p.offset);
 	}
 
 	for (uint32 bb = 0; bb < cc->nbpages; bb++)
@@ -741,16 +760,30 @@ RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 				BlockNumber segblk, uint64 vid, const float *x, RvCodeCopies *cc)
 {
 	uint32		k = (uint32) (vid % RV_SEG_VIDS);
-	uint32		cb = k / g->geo.code_per_page;
+	uint32		inpage,
+				part;
+	uint32		cb = RvStoreGeoCodeLoc(&g->geo, k, &inpage, &part);
 	const char *rec;
+	char		copy[RV_PAGE_PAYLOAD];
 	RvSq8Params p;
 	const uint8 *c;
 	double		worst = 0;
+	int			worst_at = 0;
+	uint32		worst_cb;
 
 	if (cb >= cc->npages || !cc->ok[cb])
 		return;
-	rec = cc->pages + (Size) cb * BLCKSZ + RV_PAGE_PAYLOAD_START +
-		(k % g->geo.code_per_page) * g->geo.code_stride;
+	rec = cc->pages + (Size) cb * BLCKSZ + RV_PAGE_PAYLOAD_START + inpage;
+	if (part < g->geo.code_stride)
+	{
+		/* straddling two code pages: both parts, assembled */
+		if (cb + 1 >= cc->npages || !cc->ok[cb + 1])
+			return;
+		memcpy(copy, rec, part);
+		memcpy(copy + part, cc->pages + (Size) (cb + 1) * BLCKSZ + RV_PAGE_PAYLOAD_START,
+			   g->geo.code_stride - part);
+		rec = copy;
+	}
 	memcpy(&p, rec, sizeof(RvSq8Params));
 	if (!isfinite(p.scale) || !isfinite(p.offset) || p.scale < 0)
 		return;					/* reported by RvVerifyReadCodes */
@@ -759,12 +792,18 @@ RvVerifyVidCode(RvVerifyState *vs, RvVerifyStore *vst, const RvGeometry *g,
 	{
 		double		e = fabs((double) x[i] - ((double) p.offset + (double) p.scale * c[i]));
 
-		worst = Max(worst, e);
+		if (e > worst)
+		{
+			worst = e;
+			worst_at = i;
+		}
 	}
+	/* reported on the page holding the worst element */
+	worst_cb = RV_CODE_HEADER + (uint32) worst_at < part ? cb : cb + 1;
 	/* as the scorer's bound: half a step, float rounding, denormal slack */
 	if (worst > 0.5 * p.scale * (1 + 1e-5) + 1e-6 * (fabs(p.offset) + 255.0 * p.scale) +
 		256.0 * FLT_TRUE_MIN)
-		RvReport(vs, "vid_codes", vst->cs.storeno, segblk + RvStoreGeoCodePos(&g->geo, cb),
+		RvReport(vs, "vid_codes", vst->cs.storeno, segblk + RvStoreGeoCodePos(&g->geo, worst_cb),
 				 (int64) vid,
 				 "code record decodes %g away from the vector (scale %g allows %g)",
 				 worst, p.scale, 0.5 * p.scale);

@@ -1,10 +1,10 @@
 -- Store formats: a store written as release 0.2.0 wrote it (floats only,
 -- ruvector.store_format = 1) stays readable, writable, indexable and
 -- verifiable by this library and is searched exactly; VACUUM FULL rewrites
--- it in the current format (floats, SQ8 codes and bit codes, format 3)
+-- it in the current format (floats, SQ8 codes and bit codes, format 5)
 -- with every vector unchanged, after which searches use its codes.  A
 -- format-2 store (SQ8 codes, no bit codes) likewise: searched on SQ8 codes
--- when search_codes = bit asks for bit codes, rewritten in format 3 by
+-- when search_codes = bit asks for bit codes, rewritten in format 5 by
 -- VACUUM FULL, then searched on bit codes.  resident_bytes counts every
 -- page of a store without codes, and only the code (or bit) and directory
 -- pages of one with them.  Everything is compared with an identical heap
@@ -110,7 +110,7 @@ SELECT results_eq(
 	$$SELECT id FROM (SELECT id, v FROM h ORDER BY v <-> mk(200, 9004), id LIMIT 10) s ORDER BY v <-> mk(200, 9004), id$$,
 	'after VACUUM FULL, ruhnsw on codes with a full pool: the heap''s top 10');
 RESET enable_seqscan;
-SELECT throws_ok($$SET ruvector.store_format = 5$$, '22023', NULL, 'ruvector.store_format accepts 1 to 4 only');
+SELECT throws_ok($$SET ruvector.store_format = 6$$, '22023', NULL, 'ruvector.store_format accepts 1 to 5 only');
 
 -- format 2: SQ8 codes only
 SET ruvector.store_format = 2;

@@ -16,17 +16,19 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION ruvector_tam');
 
-# 768 dims (store format 4): header layout, stride 3136; block 1 is the
+# 768 dims (store format 5): header layout, stride 3136; block 1 is the
 # segment directory (entry of segment s at payload offset 64 + 32 s: tier,
 # previous tier, flags, first block, ...); segment 0 is in the first hot
 # extent: its meta page is block 2, followed by its first bit page (block 3:
 # bit records of 112 bytes, vids 0..71, vid k's at payload offset 112 k: 16
 # bytes of factors, then 96 bytes of sign bits), then its first code page
-# (block 4: SQ8 records of 780 bytes, vids 0..9, vid 0's at payload offset 0:
-# 12 bytes of scale/offset/norm, then its codes); the payload stream starts
-# in block 5 (vid 0's header at payload offset 56), blocks 5, 6 and 7 hold
-# payload, block 8 the next code page.
-my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_codemagic
+# (block 4: SQ8 records of 780 bytes, one stream over the code pages:
+# vid 0's at payload offset 0: 12 bytes of scale/offset/norm, then its
+# codes; vid 10's at 7800 straddles: its first 264 bytes end block 4, the
+# other 516, codes 252 to 767, start the next code page); the payload
+# stream starts in block 5 (vid 0's header at payload offset 56), blocks 5,
+# 6 and 7 hold payload, block 8 the next code page.
+my @tables = qw(t_healthy t_vhdr t_magic t_pghdr t_xids t_tier t_meta t_codes t_straddle t_codemagic
   t_bits t_bitmagic t_bitfac t_bitzero t_dir);
 for my $t (@tables)
 {
@@ -62,6 +64,7 @@ overwrite($path{t_vhdr}, 5 * $B + 64 + 56, "\xff" x 8);           # vid 0's varl
 overwrite($path{t_magic}, 6 * $B + $B - 64, "XXXX");              # data page magic
 overwrite($path{t_pghdr}, 7 * $B + 16, pack('v', 0xfff0));       # data page pd_special
 overwrite($path{t_codes}, 4 * $B + 64 + 12, "\x00\xff" x 8);      # vid 0's first 16 codes
+overwrite($path{t_straddle}, 8 * $B + 64 + 100, "\x00\xff" x 8);  # vid 10's codes 352..367 (its second part)
 overwrite($path{t_codemagic}, 8 * $B + $B - 64, "XXXX");          # code page magic
 # (rows inserted one at a time: vids 0..63 were stored before the store
 # had a centroid, the mean of those 64, and keep absent, all-zero records)
@@ -82,6 +85,7 @@ for my $t (@tables)
 	$sql .= qq{SELECT '$t', kind, count(*) FROM ruvector_verify('$t') GROUP BY kind ORDER BY kind;\n};
 	$sql .= qq{SELECT count(v <-> v) FROM $t;\n};
 }
+$sql .= qq{SELECT 'straddler', blkno, vid FROM ruvector_verify('t_straddle');\n};
 $sql .= qq{SELECT 'still alive';\n};
 my ($ret, $out, $err) = $node->psql('postgres', $sql, on_error_stop => 0);
 like($out, qr/still alive/, 'the session survived every verify call and every damaged read');
@@ -108,6 +112,11 @@ ok($kinds{t_tier}{segment_header}, 'segment tier overwritten: segment_header');
 ok($kinds{t_meta}{meta_geometry}, 'metapage dims overwritten: meta_geometry');
 ok($kinds{t_codes}{vid_codes} && $kinds{t_codes}{vid_codes} == 1, 'code record overwritten: one vid_codes');
 is(join(',', sort keys %{ $kinds{t_codes} }), 'vid_codes', 'code record overwritten: nothing else');
+ok($kinds{t_straddle}{vid_codes} && $kinds{t_straddle}{vid_codes} == 1,
+	'second part of a straddling code record overwritten: one vid_codes');
+is(join(',', sort keys %{ $kinds{t_straddle} }), 'vid_codes',
+	'second part of a straddling code record overwritten: nothing else');
+like($out, qr/^straddler\|8\|10$/m, 'second part of a straddling code record: reported on its page (block 8), vid 10');
 ok($kinds{t_codemagic}{page_magic}, 'code page magic overwritten: page_magic');
 ok($kinds{t_bits}{vid_bits} && $kinds{t_bits}{vid_bits} == 1, 'bit record sign bits overwritten: one vid_bits');
 is(join(',', sort keys %{ $kinds{t_bits} }), 'vid_bits', 'bit record sign bits overwritten: nothing else');

@@ -4,10 +4,10 @@
  *	  The vector store: one per (table storage, ruvector column, dims).
  *	  A store is a catalogued relation (access method ruvector_store, in
  *	  schema ruvector_internal) holding vectors in 64-byte lines, addressed
- *	  by a dense, store-local vid, each with search codes (SQ8, and in
- *	  version 3 1-bit RaBitQ) kept on code pages apart from the floats.  Only src/tam/store touches store
- *	  pages; the index and the scans get distances through the scorer API
- *	  (rv_score.h).
+ *	  by a dense, store-local vid, each with search codes (SQ8, and from
+ *	  version 3 1-bit RaBitQ) kept on code pages apart from the floats.
+ *	  Only src/tam/store touches store pages; the index and the scans get
+ *	  distances through the scorer API (rv_score.h).
  *
  * File layout (BLCKSZ pages, standard PageHeaderData, special space of
  * RV_PAGE_SPECIAL bytes holding RvPageOpaque; payload between byte
@@ -24,10 +24,18 @@
  *	                           slot k starts at base + k*stride; code page j
  *	                           holds the code records (RV_CODE_HEADER bytes
  *	                           of RvSq8Params, then dims bytes) of slots
- *	                           [j*P, (j+1)*P), P = code_per_page, and lies
- *	                           just before the payload page where slot j*P
- *	                           starts (RvStoreGeoCodePos), so the file grows
- *	                           with the slots written; in version 3, bit
+ *	                           [j*P, (j+1)*P), P = code_per_page, none
+ *	                           straddling a page; in version 5, where that
+ *	                           takes fewer code pages (code_straddle), the
+ *	                           records form one stream instead, record k
+ *	                           at k*code_stride, code page j holding stream
+ *	                           bytes [j*RV_PAGE_PAYLOAD, (j+1)*RV_PAGE_PAYLOAD),
+ *	                           so a record may straddle into code page
+ *	                           j + 1 (RvStoreGeoCodeLoc); code page j lies
+ *	                           just before the payload page where the slot
+ *	                           of the first vid needing it starts
+ *	                           (RvStoreGeoCodePos), so the file grows with
+ *	                           the slots written; from version 3, bit
  *	                           page j likewise holds the 1-bit RaBitQ
  *	                           records (RV_BIT_HEADER bytes of factors,
  *	                           then P/64 words of sign bits) of slots
@@ -42,8 +50,13 @@
  * > 8052).  Version 3 (what new stores get) adds the bit pages and the
  * store's RaBitQ centroid (in the metapage, RV_META_CENTROID_OFF bytes
  * into its payload) unless the centroid would not fit the metapage (dims >
- * RV_BIT_MAX_DIMS: such stores keep SQ8 codes only).  VACUUM FULL / CLUSTER
- * rewrite version-1 and version-2 stores in version 3.
+ * RV_BIT_MAX_DIMS: such stores keep SQ8 codes only).  Version 4 adds the
+ * segment directory and tiers (below).  Version 5 (what new stores get) is
+ * version 4 whose hot segments' SQ8 code records straddle code pages where
+ * that saves code pages (at 784 dims 198 code pages a segment instead of
+ * 200); a straddling record is read through a copy (RvStoreCodeRecord,
+ * RvStorePinCodeRecords).  VACUUM FULL / CLUSTER rewrite stores of older
+ * versions (and every store that gets bit codes) in the newest version.
  *
  * The centroid (RaBitQ codes are of x - c): fixed once and never changed
  * afterwards, so no written code goes stale.  Inserts into a store without
@@ -59,7 +72,7 @@
  *
  * vid -> (segment, slot) is arithmetic: s = vid / RV_SEG_VIDS; where
  * segment s lies is arithmetic too before version 4 (block 1 + s*B), and
- * in version 4 (what new stores get) the segment directory's business
+ * from version 4 the segment directory's business
  * (rv_tier.h): a hot extent at block 2 + e*B laid out as above, or a
  * sealed run in a tier relation.  A slot may
  * straddle into the next payload page.  With the "header" layout each
@@ -74,9 +87,10 @@
  * seen it referenced by a heap tuple older than the horizon.  Whether a
  * vid is still needed is decided by VACUUM's mark-and-sweep over the heap.
  *
- * A vid's code records (SQ8 and bit) are written by the same RvStoreInsert
- * as its floats (GenericXLog records of at most 4 buffers each), before
- * its heap tuple exists, and never change while the vid is allocated.
+ * A vid's code records (SQ8 and bit; a straddling SQ8 record as two
+ * pieces) are written by the same RvStoreInsert as its floats (GenericXLog
+ * records of at most 4 buffers each), before its heap tuple exists, and
+ * never change while the vid is allocated.
  *
  * WAL: every change goes through GenericXLog (<= 4 buffers per record);
  * store copies (rewrites) go through RelationCopyStorage, which logs each
@@ -134,12 +148,15 @@
 
 /*
  * metapage versions: 1 = floats only; 2 = floats and SQ8 code pages; 3 =
- * floats, SQ8 code pages, bit pages and the centroid
+ * floats, SQ8 code pages, bit pages and the centroid; 4 = version 3 with
+ * the segment directory and tiers; 5 = version 4 whose SQ8 code records
+ * may straddle two code pages (RvStoreGeometry.code_straddle)
  */
 #define RV_STORE_META_V1		1
 #define RV_STORE_META_V2		2
 #define RV_STORE_META_V3		3
 #define RV_STORE_META_V4		4
+#define RV_STORE_META_V5		5
 
 /* the rotation seed of version-3 stores (kept in the metapage) */
 #define RV_BIT_SEED				UINT64CONST(0x5256424954533031)
@@ -191,7 +208,10 @@ typedef struct RvStoreMeta
 #define RV_STORE_META_V1_SIZE	offsetof(RvStoreMeta, codes)
 /* Size of a version-2 metapage's RvStoreMeta (the fields up to float_blocks). */
 #define RV_STORE_META_V2_SIZE	offsetof(RvStoreMeta, bits)
-/* Size of a version-3 metapage's RvStoreMeta (the fields up to centroid_count). */
+/*
+ * Size of a version-3 metapage's RvStoreMeta (the fields up to
+ * centroid_count); versions 4 and 5 have all of it.
+ */
 #define RV_STORE_META_V3_SIZE	offsetof(RvStoreMeta, ndirpages)
 
 /*
@@ -314,8 +334,9 @@ typedef struct RvStoreGeometry
 	uint32		float_blocks;
 	int32		codes;
 	uint32		code_stride;
-	uint32		code_per_page;
+	uint32		code_per_page;	/* records wholly in a page (P / code_stride) */
 	uint32		code_blocks;
+	bool		code_straddle;	/* version 5: records form one stream per segment */
 	int32		bits;			/* RV_CODES_BIT or RV_CODES_NONE */
 	uint32		bit_words;		/* P / 64 */
 	uint32		bit_stride;
@@ -362,6 +383,8 @@ typedef struct RvStore
 										 * tablespace (set by tam_tier.c) */
 	uint16		tier;
 	char	   *rec_scratch;	/* a straddling sealed record's copy (RvStoreSealedRecord) */
+	char	   *code_scratch;	/* a straddling hot SQ8 record's copy (RvStoreCodeRecord) */
+	uint32	   *code_pos;		/* RvStoreGeoCodePos of each code page, or NULL */
 	struct RvChunkCache *chunk;	/* a tier relation's last decoded chunk (store_seal.c) */
 
 	/*
@@ -416,6 +439,47 @@ extern void RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32
 #define RV_CODE_HEADER			12
 
 extern void RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo);
+
+/*
+ * RvStoreGeoCodeLoc: where the SQ8 code record of slot (0 <= slot <
+ * RV_SEG_VIDS) lies among its segment's code pages: returns the code page
+ * (0-based in the segment's code stream) holding its first byte, with
+ * *inpage its payload offset there and *first the bytes of the record in
+ * that page (code_stride, or less for a record that straddles into the
+ * next code page, which holds the other code_stride - *first bytes from
+ * its payload offset 0).  The geometry must have codes.
+ */
+static inline uint32
+RvStoreGeoCodeLoc(const RvStoreGeometry *geo, uint32 slot, uint32 *inpage, uint32 *first)
+{
+	if (geo->code_straddle)
+	{
+		uint32		off = slot * geo->code_stride;	/* < 2^32: RV_SEG_VIDS * 8064 */
+		uint32		j = off / RV_PAGE_PAYLOAD;
+
+		*inpage = off - j * RV_PAGE_PAYLOAD;
+		*first = Min(geo->code_stride, RV_PAGE_PAYLOAD - *inpage);
+		return j;
+	}
+	*inpage = (slot % geo->code_per_page) * geo->code_stride;
+	*first = geo->code_stride;
+	return slot / geo->code_per_page;
+}
+
+/*
+ * RvStoreGeoCodePages: how many code pages (the segment's first ones) the
+ * records of a segment's first nslots slots (at most RV_SEG_VIDS) occupy.
+ */
+static inline uint32
+RvStoreGeoCodePages(const RvStoreGeometry *geo, uint64 nslots)
+{
+	if (nslots == 0)
+		return 0;
+	if (geo->code_straddle)
+		return (uint32) ((nslots * geo->code_stride + RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD);
+	return (uint32) ((nslots + geo->code_per_page - 1) / geo->code_per_page);
+}
+
 extern uint32 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k);
 extern uint32 RvStoreGeoBitPos(const RvStoreGeometry *geo, uint32 j);
 extern uint32 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb);

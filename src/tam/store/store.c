@@ -48,7 +48,7 @@
 #include "toast/rv_memory.h"
 
 /* ruvector.store_format: the metapage version of new store files */
-int			rv_store_version = RV_STORE_META_V4;
+int			rv_store_version = RV_STORE_META_V5;
 
 StaticAssertDecl(sizeof(RvStoreMeta) <= RV_META_CENTROID_OFF,
 				 "the metapage's centroid must follow RvStoreMeta");
@@ -140,7 +140,10 @@ RvStoreComputeLayout(int dims, int32 *layout, uint32 *stride, uint32 *base,
  * whose record would not fit a page keep no codes.  Version 3 files also
  * have bit blocks holding one bit record per vid (bit_stride bytes:
  * RvBitFactors, then P/64 words, P = RvRabitqPaddedDim(dims)),
- * bit_per_page a page, for dims <= RV_BIT_MAX_DIMS.
+ * bit_per_page a page, for dims <= RV_BIT_MAX_DIMS.  Version 5 files
+ * (else as version 4's) make each segment's SQ8 records one stream over
+ * its code blocks, record k at k*code_stride, so records may straddle
+ * two code blocks, where that takes fewer code blocks (code_straddle).
  */
 void
 RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
@@ -157,10 +160,27 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 	if (meta_version >= RV_STORE_META_V2 &&
 		RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4) <= RV_PAGE_PAYLOAD)
 	{
+		uint32		whole;
+
 		geo->codes = RV_CODES_SQ8;
 		geo->code_stride = RV_ROUNDUP(RV_CODE_HEADER + (uint32) dims, 4);
 		geo->code_per_page = RV_PAGE_PAYLOAD / geo->code_stride;
 		geo->code_blocks = (RV_SEG_VIDS + geo->code_per_page - 1) / geo->code_per_page;
+
+		/*
+		 * Version 5: the records of a segment form one byte stream over its
+		 * code pages where that takes fewer pages than whole records a page.
+		 * Elsewhere (at 100 dims 72 records of 112 bytes fill a page
+		 * exactly) they stay whole, as in version 4: a straddler is read
+		 * through a copy, which would buy nothing there.
+		 */
+		whole = (uint32) (((uint64) RV_SEG_VIDS * geo->code_stride + RV_PAGE_PAYLOAD - 1) /
+						  RV_PAGE_PAYLOAD);
+		if (meta_version >= RV_STORE_META_V5 && whole < geo->code_blocks)
+		{
+			geo->code_straddle = true;
+			geo->code_blocks = whole;
+		}
 	}
 	if (meta_version >= RV_STORE_META_V3 && dims <= RV_BIT_MAX_DIMS)
 	{
@@ -176,67 +196,80 @@ RvStoreComputeGeometry(int dims, uint32 meta_version, RvStoreGeometry *geo)
 /*
  * Where blocks lie within a segment (positions count from the segment's
  * meta page, 0).  Each code stream (SQ8 pages, bit pages) has a key per
- * page: the payload block where its first vid's slot starts.  Blocks are
- * ordered by key, and at equal keys bit pages come first, then the code
- * page, then the payload block itself; so a code page lies just before
- * the payload block holding the start of its first vid's slot, and the
- * file grows with the vids written (a code page always covers more than
- * one payload block: records are smaller than slots).
+ * page: the payload block where the slot of the first vid that needs the
+ * page (whose record starts there, or, for a straddling SQ8 stream,
+ * continues there) starts.  Blocks are ordered by key, and at equal keys
+ * bit pages come first, then the code page, then the payload block
+ * itself; so a code page lies just before the payload block holding the
+ * start of the first slot that needs it, and the file grows with the vids
+ * written (a code page always covers more than one payload block: records
+ * are smaller than slots).
  */
 
-/* Payload block where the slot of the first vid of page k of a stream starts. */
+/* The first slot needing page k of a stream (codes: SQ8, else bit pages). */
 static inline uint64
-RvGeoKey(const RvStoreGeometry *geo, uint32 per_page, uint32 k)
+RvGeoFirstSlot(const RvStoreGeometry *geo, bool codes, uint32 k)
 {
-	return ((uint64) geo->base + (uint64) k * per_page * geo->stride) / RV_PAGE_PAYLOAD;
+	if (codes && geo->code_straddle)
+		return (uint64) k * RV_PAGE_PAYLOAD / geo->code_stride;
+	return (uint64) k * (codes ? geo->code_per_page : geo->bit_per_page);
 }
 
-/* How many of a stream's npages pages have key <= fb. */
+/* Payload block where the slot of the first vid needing page k of a stream starts. */
 static inline uint64
-RvGeoCountKeys(const RvStoreGeometry *geo, uint32 per_page, uint32 npages, uint64 fb)
+RvGeoKey(const RvStoreGeometry *geo, bool codes, uint32 k)
 {
+	return ((uint64) geo->base + RvGeoFirstSlot(geo, codes, k) * geo->stride) / RV_PAGE_PAYLOAD;
+}
+
+/* How many of a stream's pages have key <= fb. */
+static inline uint64
+RvGeoCountKeys(const RvStoreGeometry *geo, bool codes, uint64 fb)
+{
+	uint32		npages = codes ? geo->code_blocks : geo->bit_blocks;
+	uint64		last;			/* the last slot starting in blocks <= fb */
 	uint64		n;
 
 	if (npages == 0)
 		return 0;
-	n = ((fb + 1) * RV_PAGE_PAYLOAD - 1 - geo->base) / ((uint64) per_page * geo->stride) + 1;
+	last = ((fb + 1) * RV_PAGE_PAYLOAD - 1 - geo->base) / geo->stride;
+	if (codes && geo->code_straddle)
+		n = ((last + 1) * geo->code_stride - 1) / RV_PAGE_PAYLOAD + 1;
+	else
+		n = last / (codes ? geo->code_per_page : geo->bit_per_page) + 1;
 	return Min(n, (uint64) npages);
 }
 
 /* How many have key < fb. */
 static inline uint64
-RvGeoCountKeysBefore(const RvStoreGeometry *geo, uint32 per_page, uint32 npages, uint64 fb)
+RvGeoCountKeysBefore(const RvStoreGeometry *geo, bool codes, uint64 fb)
 {
-	return fb == 0 ? 0 : RvGeoCountKeys(geo, per_page, npages, fb - 1);
+	return fb == 0 ? 0 : RvGeoCountKeys(geo, codes, fb - 1);
 }
 
 /* Position of SQ8 code page k. */
 uint32
 RvStoreGeoCodePos(const RvStoreGeometry *geo, uint32 k)
 {
-	uint64		fb = RvGeoKey(geo, geo->code_per_page, k);
+	uint64		fb = RvGeoKey(geo, true, k);
 
-	return (uint32) (1 + fb + k +
-					 RvGeoCountKeys(geo, geo->bit_per_page, geo->bit_blocks, fb));
+	return (uint32) (1 + fb + k + RvGeoCountKeys(geo, false, fb));
 }
 
 /* Position of bit page j. */
 uint32
 RvStoreGeoBitPos(const RvStoreGeometry *geo, uint32 j)
 {
-	uint64		fb = RvGeoKey(geo, geo->bit_per_page, j);
+	uint64		fb = RvGeoKey(geo, false, j);
 
-	return (uint32) (1 + fb + j +
-					 RvGeoCountKeysBefore(geo, geo->code_per_page, geo->code_blocks, fb));
+	return (uint32) (1 + fb + j + RvGeoCountKeysBefore(geo, true, fb));
 }
 
 /* Position of payload block fb (0-based in the payload stream). */
 uint32
 RvStoreGeoFloatPos(const RvStoreGeometry *geo, uint32 fb)
 {
-	return (uint32) (1 + fb +
-					 RvGeoCountKeys(geo, geo->code_per_page, geo->code_blocks, fb) +
-					 RvGeoCountKeys(geo, geo->bit_per_page, geo->bit_blocks, fb));
+	return (uint32) (1 + fb + RvGeoCountKeys(geo, true, fb) + RvGeoCountKeys(geo, false, fb));
 }
 
 /* Binary search of pos among npages increasing positions of a stream. */
@@ -280,19 +313,34 @@ RvStoreGeoKind(const RvStoreGeometry *geo, uint32 pos, uint32 *k)
 	return RV_PAGE_DATA;
 }
 
-/* RvStoreSetGeometry: sets store's geometry (dims set) for meta_version. */
+/*
+ * RvStoreSetGeometry: sets store's geometry (dims set) for meta_version,
+ * with the table of its code pages' positions in a segment (code_pos, in
+ * TopMemoryContext), which spares the per-record arithmetic of
+ * RvStoreGeoCodePos on the searches' paths.
+ */
 void
 RvStoreSetGeometry(RvStore *store, uint32 meta_version)
 {
 	RvStoreComputeGeometry(store->dims, meta_version, &store->geo);
 	store->meta_version = meta_version;
+	if (store->code_pos)
+		pfree(store->code_pos);
+	store->code_pos = NULL;
+	if (store->geo.codes != RV_CODES_NONE)
+	{
+		store->code_pos = MemoryContextAlloc(TopMemoryContext,
+											 sizeof(uint32) * store->geo.code_blocks);
+		for (uint32 j = 0; j < store->geo.code_blocks; j++)
+			store->code_pos[j] = RvStoreGeoCodePos(&store->geo, j);
+	}
 }
 
 /*
  * RvStoreReadGeometry: sets store's geometry from its file's metapage
- * version: a file written in an older version (1 or 2) keeps its
+ * version: a file written in an older version (1 to 4) keeps its
  * geometry; an empty file gets the one ruvector.store_format names
- * (version 3 unless a test says otherwise), which RvStoreInitFile then
+ * (version 5 unless a test says otherwise), which RvStoreInitFile then
  * writes.  Raises ERRCODE_DATA_CORRUPTED on a bad
  * metapage.
  */
@@ -315,7 +363,8 @@ RvStoreReadGeometry(RvStore *store)
 	version = meta->version;
 	UnlockReleaseBuffer(buf);
 	if (version != RV_STORE_META_V1 && version != RV_STORE_META_V2 &&
-		version != RV_STORE_META_V3 && version != RV_STORE_META_V4)
+		version != RV_STORE_META_V3 && version != RV_STORE_META_V4 &&
+		version != RV_STORE_META_V5)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ruvector store %u: unknown metapage version %u",
@@ -389,7 +438,9 @@ RvSlotBytes(RvStore *store)
 /*
  * Blocks within a hot segment whose first block (meta page) is seg: the
  * one holding stream offset off, and those holding vid's code and bit
- * records (with the record's in-page byte offset).
+ * records (with the record's in-page byte offset; for the code record
+ * also the bytes of it in that block, and the block holding the rest of a
+ * straddling one, else InvalidBlockNumber).
  */
 static inline BlockNumber
 RvStreamBlock(RvStore *store, BlockNumber seg, uint64 off)
@@ -398,12 +449,23 @@ RvStreamBlock(RvStore *store, BlockNumber seg, uint64 off)
 }
 
 static inline BlockNumber
-RvCodeBlock(RvStore *store, BlockNumber seg, uint64 vid, uint32 *pageoff)
+RvCodeBlock(RvStore *store, BlockNumber seg, uint64 vid, uint32 *pageoff, uint32 *first,
+			BlockNumber *next)
 {
 	uint32		slot = (uint32) (vid % RV_SEG_VIDS);
+	uint32		inpage;
+	uint32		j = RvStoreGeoCodeLoc(&store->geo, slot, &inpage, first);
 
-	*pageoff = RV_PAGE_PAYLOAD_START + (slot % store->geo.code_per_page) * store->geo.code_stride;
-	return seg + RvStoreGeoCodePos(&store->geo, slot / store->geo.code_per_page);
+	*pageoff = RV_PAGE_PAYLOAD_START + inpage;
+	if (likely(store->code_pos != NULL))
+	{
+		*next = *first < store->geo.code_stride ? seg + store->code_pos[j + 1] :
+			InvalidBlockNumber;
+		return seg + store->code_pos[j];
+	}
+	*next = *first < store->geo.code_stride ?
+		seg + RvStoreGeoCodePos(&store->geo, j + 1) : InvalidBlockNumber;
+	return seg + RvStoreGeoCodePos(&store->geo, j);
 }
 
 static inline BlockNumber
@@ -868,6 +930,32 @@ RvSlotPieces(RvStore *store, uint64 vid, const char *src, RvPiece *out)
 	return n;
 }
 
+/*
+ * The pieces of vid's SQ8 code record rec (code_stride bytes): one, or two
+ * for a record that straddles into the next code page (version 5).
+ * Returns the count, written to out.
+ */
+static int
+RvCodePieces(RvStore *store, uint64 vid, const char *rec, RvPiece *out)
+{
+	uint32		first;
+	BlockNumber next;
+
+	out[0].blkno = RvCodeBlock(store, RvSegMetaBlock(store, vid / RV_SEG_VIDS), vid,
+							   &out[0].pageoff, &first, &next);
+	out[0].segno = (uint32) (vid / RV_SEG_VIDS);
+	out[0].nbytes = first;
+	out[0].src = rec;
+	if (next == InvalidBlockNumber)
+		return 1;
+	out[1].blkno = next;
+	out[1].segno = out[0].segno;
+	out[1].pageoff = RV_PAGE_PAYLOAD_START;
+	out[1].nbytes = store->geo.code_stride - first;
+	out[1].src = rec + first;
+	return 2;
+}
+
 /* Writes pieces (sorted by block) with at most 4 buffers per WAL record. */
 static void
 RvWritePieces(RvStore *store, RvPiece *pieces, int npieces)
@@ -961,7 +1049,8 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 	while (done < n)
 		done += RvAllocateChunk(store, n - done, vids + done, xid);
 
-	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 4);
+	/* per vid: the slot's pieces, two of the code record, one bit record */
+	maxpieces = n * (RvSlotBytes(store) / RV_PAGE_PAYLOAD + 5);
 	pieces = palloc(sizeof(RvPiece) * maxpieces);
 	if (store->geo.codes == RV_CODES_SQ8)
 		codes = palloc0((Size) n * store->geo.code_stride);
@@ -977,15 +1066,10 @@ RvStoreInsert(RvStore *store, RuVector **vecs, int n, uint64 *vids)
 		if (codes)
 		{
 			char	   *rec = codes + (Size) i * store->geo.code_stride;
-			RvPiece    *p = &pieces[npieces++];
 
 			RvSq8Encode(vecs[i]->x, store->dims, (uint8_t *) (rec + RV_CODE_HEADER),
 						(RvSq8Params *) rec);
-			p->blkno = RvCodeBlock(store, RvSegMetaBlock(store, vids[i] / RV_SEG_VIDS), vids[i],
-								   &p->pageoff);
-			p->segno = (uint32) (vids[i] / RV_SEG_VIDS);
-			p->nbytes = store->geo.code_stride;
-			p->src = rec;
+			npieces += RvCodePieces(store, vids[i], rec, pieces + npieces);
 		}
 		if (bits)
 		{
@@ -1211,14 +1295,9 @@ RvStoreRewrite(RvStore *src, RvStore *dst)
 			npieces = RvSlotPieces(dst, v, slot, pieces);
 			if (code)
 			{
-				RvPiece    *p = &pieces[npieces++];
-
 				RvSq8Encode(vec->x, dst->dims, (uint8_t *) (code + RV_CODE_HEADER),
 							(RvSq8Params *) code);
-				p->blkno = RvCodeBlock(dst, RvSegMetaBlock(dst, segno), v, &p->pageoff);
-				p->segno = (uint32) (v / RV_SEG_VIDS);
-				p->nbytes = dst->geo.code_stride;
-				p->src = code;
+				npieces += RvCodePieces(dst, v, code, pieces + npieces);
 			}
 			if (bitrec)
 			{
@@ -1554,27 +1633,51 @@ RvStoreGetPieces(RvStore *store, uint64 vid, RvPinSet *pins,
 }
 
 /*
+ * Assembles the code record that starts at pageoff of page, first bytes
+ * there and the rest at the start of the payload of page next, into dst
+ * (code_stride bytes); returns dst.
+ */
+static inline const char *
+RvCodeAssemble(RvStore *store, Page page, uint32 pageoff, uint32 first, Page next, char *dst)
+{
+	memcpy(dst, (const char *) page + pageoff, first);
+	memcpy(dst + first, RvPagePayload(next), store->geo.code_stride - first);
+	return dst;
+}
+
+/*
  * RvStoreCodeRecord: vid's code record (code_stride bytes: RvSq8Params,
- * then dims SQ8 codes at RV_CODE_HEADER), in place in its code page,
- * whose pin is added to pins (the caller releases it).  The store must
- * have codes (store->geo.codes != RV_CODES_NONE).  Raises
- * ERRCODE_DATA_CORRUPTED when the block is not a code page.
+ * then dims SQ8 codes at RV_CODE_HEADER): in place in its code page, whose
+ * pin is added to pins (the caller releases it); or, for a record that
+ * straddles two code pages (version 5) or two sealed pages (cool), a copy
+ * in store's scratch memory, valid until the next RvStoreCodeRecord call
+ * on store (both pages' pins are added to pins).  NULL for a sealed vid
+ * without SQ8 codes (warm, cold) or not in its run.  The store must have
+ * codes (store->geo.codes != RV_CODES_NONE).  Raises
+ * ERRCODE_DATA_CORRUPTED when a block is not a code page.
  */
 const char *
 RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins)
 {
 	uint32		pageoff;
+	uint32		first;
 	BlockNumber blkno;
+	BlockNumber next;
 	Page		page;
 	const RvSegLoc *sealed;
 	BlockNumber seg = RvVidSegment(store, vid, &sealed);
 
 	if (sealed)
 		return sealed->tier == RV_TIER_COOL ? RvStoreSealedRecord(store, sealed, vid, pins) : NULL;
-	blkno = RvCodeBlock(store, seg, vid, &pageoff);
+	blkno = RvCodeBlock(store, seg, vid, &pageoff, &first, &next);
 	Assert(store->geo.codes != RV_CODES_NONE && pins != NULL);
 	page = RvPinPage(store, blkno, pins, NULL);
-	return (const char *) page + pageoff;
+	if (likely(next == InvalidBlockNumber))
+		return (const char *) page + pageoff;
+	if (store->code_scratch == NULL)
+		store->code_scratch = MemoryContextAlloc(TopMemoryContext, store->geo.code_stride);
+	return RvCodeAssemble(store, page, pageoff, first, RvPinPage(store, next, pins, NULL),
+						  store->code_scratch);
 }
 
 /*
@@ -1614,19 +1717,26 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * a newly pinned one enters keep while it has room (its pin then belongs
  * to keep: bufs[i] = InvalidBuffer as well).  kind says which records:
  * RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit pages); the store must
- * have them.  A sealed vid (version 4) gets its tier's record of that
- * kind, pinned in bufs[i], when it has one in one page (cool's SQ8, cold's
- * bit record), else recs[i] = NULL: the caller scores it on its tier's
- * own record.  Raises ERRCODE_DATA_CORRUPTED for a block that is not a
- * page of that kind.
+ * have them.  An SQ8 record that straddles two code pages (version 5) is
+ * copied into scratch, the batch's straddlers one after another (scratch:
+ * room for n records of code_stride bytes, which the caller keeps as long
+ * as it uses recs[]; may be NULL for bit records), and neither page stays
+ * pinned for it (bufs[i] = InvalidBuffer) unless keep takes it.  A sealed vid (version 4) gets its
+ * tier's record of that kind, pinned in bufs[i], when it has one in one
+ * page (cool's SQ8, cold's bit record), else recs[i] = NULL: the caller
+ * scores it on its tier's own record.  Raises ERRCODE_DATA_CORRUPTED for
+ * a block that is not a page of that kind.
  */
 void
 RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const char **recs,
-					  Buffer *bufs, RvCodePins *keep)
+					  Buffer *bufs, RvCodePins *keep, char *scratch)
 {
 	BlockNumber blk[RV_CODE_BATCH];
+	BlockNumber next[RV_CODE_BATCH];
 	uint32		off[RV_CODE_BATCH];
+	uint32		first[RV_CODE_BATCH];
 	bool		have[RV_CODE_BATCH];
+	int			ncopied = 0;
 
 	Assert(n <= RV_CODE_BATCH);
 	Assert(kind == RV_CODES_BIT ? store->geo.bits == RV_CODES_BIT :
@@ -1668,10 +1778,16 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			}
 			continue;
 		}
-		blk[i] = kind == RV_CODES_BIT ? RvBitBlock(store, seg, vids[i], &off[i]) :
-			RvCodeBlock(store, seg, vids[i], &off[i]);
+		if (kind == RV_CODES_BIT)
+		{
+			blk[i] = RvBitBlock(store, seg, vids[i], &off[i]);
+			next[i] = InvalidBlockNumber;
+		}
+		else
+			blk[i] = RvCodeBlock(store, seg, vids[i], &off[i], &first[i], &next[i]);
 		have[i] = false;
-		if (keep && (kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
+		if (keep && next[i] == InvalidBlockNumber &&
+			(kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
 		{
 			recs[i] = (const char *) BufferGetPage(kb) + off[i];
 			__builtin_prefetch(recs[i]);
@@ -1681,6 +1797,8 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			continue;
 		}
 		__builtin_prefetch(&store->recent[blk[i] & store->recent_mask]);
+		if (next[i] != InvalidBlockNumber)
+			__builtin_prefetch(&store->recent[next[i] & store->recent_mask]);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -1697,6 +1815,16 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			__builtin_prefetch(rec + 64);
 			__builtin_prefetch(rec + 128);
 		}
+		if (next[i] != InvalidBlockNumber)
+		{
+			/* a straddler: its second part's page too */
+			r = &store->recent[next[i] & store->recent_mask];
+			if (r->blkno == next[i] && r->buf > 0)
+			{
+				__builtin_prefetch(GetBufferDescriptor(r->buf - 1));
+				__builtin_prefetch(RvPagePayload(BufferGetBlock(r->buf)));
+			}
+		}
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -1704,6 +1832,36 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 
 		if (have[i])
 			continue;
+		if (unlikely(next[i] != InvalidBlockNumber))
+		{
+			/* a straddler: its two parts copied together */
+			Page		pages[2];
+			Buffer		tmp[2];
+			BlockNumber b[2] = {blk[i], next[i]};
+
+			Assert(scratch != NULL);
+			for (int h = 0; h < 2; h++)
+			{
+				Buffer		kb = keep ? RvCodePinsLookup(keep, b[h]) : InvalidBuffer;
+
+				tmp[h] = InvalidBuffer;
+				if (kb != InvalidBuffer)
+					pages[h] = BufferGetPage(kb);
+				else
+				{
+					pages[h] = RvPinPage(store, b[h], NULL, &tmp[h]);
+					if (keep && RvCodePinsAdd(keep, b[h], tmp[h]))
+						tmp[h] = InvalidBuffer;
+				}
+			}
+			recs[i] = RvCodeAssemble(store, pages[0], off[i], first[i], pages[1],
+									 scratch + (Size) ncopied++ * store->geo.code_stride);
+			for (int h = 0; h < 2; h++)
+				if (BufferIsValid(tmp[h]))
+					ReleaseBuffer(tmp[h]);
+			bufs[i] = InvalidBuffer;
+			continue;
+		}
 		page = RvPinPage(store, blk[i], NULL, &bufs[i]);
 		recs[i] = (const char *) page + off[i];
 		if (keep && RvCodePinsAdd(keep, blk[i], bufs[i]))
@@ -1841,7 +1999,7 @@ RvStoreResidentBytes(RvStore *store, uint64 next_vid, BlockNumber nblocks)
 			if (mode == RV_SCORE_BIT)
 				pages += RvStreamPages(nv, 1, store->geo.bit_per_page, store->geo.bit_blocks);
 			else if (mode == RV_SCORE_SQ8)
-				pages += RvStreamPages(nv, 1, store->geo.code_per_page, store->geo.code_blocks);
+				pages += Min(RvStoreGeoCodePages(&store->geo, nv), store->geo.code_blocks);
 			else
 				pages += Min((store->geo.base + nv * (uint64) store->geo.stride +
 							  RV_PAGE_PAYLOAD - 1) / RV_PAGE_PAYLOAD,

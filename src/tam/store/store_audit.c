@@ -841,7 +841,8 @@ RvAuditCollectRings(void)
 		meta = (RvStoreMeta *) (page + RV_PAGE_PAYLOAD_START);
 		h = RvAuditRingHdr(page);
 		if (!PageIsNew((Page) page) && op->magic == RV_STORE_MAGIC && op->kind == RV_PAGE_META &&
-			meta->magic == RV_STORE_MAGIC && meta->version == RV_STORE_META_V4 &&
+			meta->magic == RV_STORE_MAGIC && meta->version >= RV_STORE_META_V4 &&
+			meta->version <= RV_STORE_META_V5 &&
 			h->ring_id != 0)
 		{
 			RvDrainRing *r = palloc0(sizeof(RvDrainRing));

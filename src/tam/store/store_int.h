@@ -98,7 +98,8 @@ RvStoreSegLocFast(RvStore *store, uint64 segno)
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);
 extern const char *RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins);
 extern void RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n,
-								  const char **recs, Buffer *bufs, RvCodePins *keep);
+								  const char **recs, Buffer *bufs, RvCodePins *keep,
+								  char *scratch);
 extern void RvCodePinsInit(RvCodePins *cp, uint32 max);
 extern Buffer RvCodePinsLookup(RvCodePins *cp, BlockNumber blkno);
 extern bool RvCodePinsAdd(RvCodePins *cp, BlockNumber blkno, Buffer buf);

@@ -86,6 +86,7 @@ struct RvScorer
 	RvRabitqQuery bq;			/* the prepared query, under RV_SCORE_BIT */
 	uint64_t   *planes;			/* its 4 * bit_words words */
 	float	   *scratch;		/* dims floats, for copies */
+	char	   *code_scratch;	/* RV_CODE_BATCH SQ8 records: straddlers' copies */
 	RvScoreCache *cache;		/* or NULL */
 	bool		query_right;	/* RvStoreScoreExact computes d(x, q) */
 	RvPinSet	pins;			/* of the last call, kept for reuse */
@@ -139,6 +140,7 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	s->sq8_qi = NULL;
 	s->sq8_int_wait = -1;
 	s->scratch = NULL;
+	s->code_scratch = NULL;
 	s->planes = NULL;
 	s->sb_tried = false;
 	s->sb_ok = false;
@@ -206,6 +208,22 @@ RvScorerPrepare(RvScorer *s)
 		pfree(scratch);
 		pfree(c);
 	}
+}
+
+/*
+ * s->code_scratch, allocated on first use: room for RV_CODE_BATCH SQ8
+ * records, where RvStorePinCodeRecords copies the records that straddle
+ * two code pages; NULL when the store's records never straddle.
+ */
+static inline char *
+RvScorerCodeScratch(RvScorer *s)
+{
+	if (!s->store->geo.code_straddle)
+		return NULL;
+	if (s->code_scratch == NULL)
+		s->code_scratch = MemoryContextAlloc(GetMemoryChunkContext(s),
+											 (Size) RV_CODE_BATCH * s->store->geo.code_stride);
+	return s->code_scratch;
 }
 
 /* s->scratch, allocated on first use (dims floats). */
@@ -308,6 +326,8 @@ RvStoreEndScore(RvScorer *s)
 	pfree(s->q);
 	if (s->scratch)
 		pfree(s->scratch);
+	if (s->code_scratch)
+		pfree(s->code_scratch);
 	if (s->planes)
 		pfree(s->planes);
 	pfree(s);
@@ -887,12 +907,12 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		int			k = Min(n - start, RV_CODE_BATCH);
 		const char *recs[RV_CODE_BATCH];
 		Buffer		bufs[RV_CODE_BATCH];
-
 		uint32		stride = s->mode == RV_SCORE_BIT ? s->store->geo.bit_stride :
 			s->store->geo.code_stride;
 
 		RvStorePinCodeRecords(s->store, s->mode == RV_SCORE_BIT ? RV_CODES_BIT : RV_CODES_SQ8,
-							  vids + start, k, recs, bufs, s->keep);
+							  vids + start, k, recs, bufs, s->keep,
+							  s->mode == RV_SCORE_BIT ? NULL : RvScorerCodeScratch(s));
 
 		/*
 		 * RvStorePinCodeRecords prefetched each record's first lines; the
@@ -946,7 +966,8 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
 		const char *recs[RV_CODE_BATCH];
 		Buffer		bufs[RV_CODE_BATCH];
 
-		RvStorePinCodeRecords(s->store, RV_CODES_SQ8, vids + start, k, recs, bufs, NULL);
+		RvStorePinCodeRecords(s->store, RV_CODES_SQ8, vids + start, k, recs, bufs, NULL,
+							  RvScorerCodeScratch(s));
 		for (int i = 0; i < k; i++)
 		{
 			if (recs[i] == NULL)
@@ -997,6 +1018,8 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
  * searches (4 measured about 4% faster than 16 on Fashion-MNIST)
  */
 #define RV_LB_SQ8_GROUP 4
+StaticAssertDecl(2 * RV_LB_SQ8_GROUP <= RV_CODE_BATCH,
+				 "two groups' straddlers must fit a scorer's code scratch");
 
 /* SQ8 blocks it prefetches a group ahead (in sb_order) */
 #define RV_LB_SQ8_PREFETCH 5
@@ -1396,10 +1419,14 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 			int			k = Min(ncand - first, RV_LB_SQ8_GROUP);
 			uint64		gv[RV_LB_SQ8_GROUP];
 			const char **recs = grecs[g & 1];
+			char	   *scratch = RvScorerCodeScratch(s);
 
 			for (int j = 0; j < k; j++)
 				gv[j] = vids[cand[first + j]];
-			RvStorePinCodeRecords(s->store, RV_CODES_SQ8, gv, k, recs, gbufs[g & 1], NULL);
+			/* the two groups' straddlers: in the two halves of the scratch */
+			RvStorePinCodeRecords(s->store, RV_CODES_SQ8, gv, k, recs, gbufs[g & 1], NULL,
+								  scratch ? scratch + (Size) (g & 1) * RV_LB_SQ8_GROUP *
+								  s->store->geo.code_stride : NULL);
 			for (int j = 0; j < k; j++)
 			{
 				const char *c0;
