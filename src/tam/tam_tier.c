@@ -457,14 +457,21 @@ ruvector_segments(PG_FUNCTION_ARGS)
 	Relation	rel;
 	RvRelCache *cache;
 	RvTierPolicy pol;
+	int			nstores;
+	int16	   *storenos;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rel = RvTamOpenForReport(relid);
 	RvTierReadPolicy(relid, &pol);
+	/* copied first: opening a store may rebuild the relcache entry's cache */
 	cache = RvRelGetCache(rel);
-	for (int i = 0; i < cache->nstores; i++)
+	nstores = cache->nstores;
+	storenos = palloc(sizeof(int16) * Max(nstores, 1));
+	for (int i = 0; i < nstores; i++)
+		storenos[i] = cache->stores[i].storeno;
+	for (int i = 0; i < nstores; i++)
 	{
-		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storenos[i]));
 		uint64		nsegs;
 
 		if (store->meta_version < RV_STORE_META_V4)
@@ -479,7 +486,7 @@ ruvector_segments(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			if (!RvStoreSegmentInfo(store, segno, pol.heat_half_life, &si))
 				continue;
-			values[0] = Int32GetDatum(cache->stores[i].storeno);
+			values[0] = Int32GetDatum(storenos[i]);
 			values[1] = Int64GetDatum((int64) segno);
 			values[2] = CStringGetTextDatum(RvTierName(si.entry.tier));
 			values[3] = ObjectIdGetDatum(si.where->relid);
@@ -694,13 +701,25 @@ RvTierHeatFlush(Relation rel)
 	RvRelCache *cache;
 	RvTierPolicy pol;
 	bool		read = false;
+	int			nstores;
+	int16	   *storenos;
 
 	if (!RvStoreHeatAnyPending())
 		return;					/* the common case: nothing counted */
+
+	/*
+	 * The store numbers are copied first: opening a store or reading the
+	 * policy accepts invalidation messages, which may rebuild the relcache
+	 * entry and free the cache (rd_amcache) under the loop
+	 */
 	cache = RvRelGetCache(rel);
-	for (int i = 0; i < cache->nstores; i++)
+	nstores = cache->nstores;
+	storenos = palloc(sizeof(int16) * Max(nstores, 1));
+	for (int i = 0; i < nstores; i++)
+		storenos[i] = cache->stores[i].storeno;
+	for (int i = 0; i < nstores; i++)
 	{
-		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(cache->stores[i].storeno));
+		RvStore    *store = RvTamOpenStore(rel, RV_KEY_STORENO(storenos[i]));
 
 		if (!RvStoreHeatDue(store))
 			continue;
@@ -711,6 +730,7 @@ RvTierHeatFlush(Relation rel)
 		}
 		RvStoreHeatFlush(store, pol.heat_half_life, pol.have_heat);
 	}
+	pfree(storenos);
 }
 
 /*
