@@ -23,7 +23,8 @@
  * batch's farthest (or the batch is not full), exactly as the search
  * layer does; what falls out of the batch goes back to pending.  The first
  * batch is therefore the ordinary HNSW search with ef.  Each batch hands
- * out candidates no earlier batch handed out, sorted by distance; the
+ * out candidates no earlier batch handed out (sorted by distance when the
+ * caller asks; a scan on codes sorts them by lower bounds itself); the
  * search is exhausted when expand and pending are both empty, i.e. every
  * node reachable over level-0 links from the seeds was handed out.
  *
