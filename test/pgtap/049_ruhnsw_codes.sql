@@ -29,21 +29,22 @@ ANALYZE items, items_heap;
 
 SELECT is(current_setting('ruvector.search_codes'), 'int8', 'search on int8 codes is the default');
 
--- results of an index scan: ids in order, distances non-decreasing and equal
--- to the heap twin's exact distances for those ids
-CREATE FUNCTION pg_temp.scan_ok(op text, k int) RETURNS boolean LANGUAGE plpgsql AS $$
+-- results of an index scan of tbl for each vector of qtbl: ids in order,
+-- distances non-decreasing and equal to the heap twin's exact distances
+CREATE FUNCTION pg_temp.scan_ok(op text, k int, tbl text DEFAULT 'items',
+	twin text DEFAULT 'items_heap', qtbl text DEFAULT 'queries') RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 	bad int;
 BEGIN
 	SET LOCAL enable_seqscan = off;
-	FOR r IN SELECT q, v FROM queries LOOP
+	FOR r IN EXECUTE format('SELECT q, v FROM %I', qtbl) LOOP
 		EXECUTE format($q$
 			WITH s AS (SELECT row_number() OVER () AS pos, id, d
-					   FROM (SELECT id, v %1$s $1 AS d FROM items ORDER BY v %1$s $1 LIMIT %2$s) x)
+					   FROM (SELECT id, v %1$s $1 AS d FROM %3$I ORDER BY v %1$s $1 LIMIT %2$s) x)
 			SELECT count(*) FROM s
-			WHERE d IS DISTINCT FROM (SELECT h.v %1$s $1 FROM items_heap h WHERE h.id = s.id)
-			   OR d < (SELECT max(d) FROM s s2 WHERE s2.pos < s.pos)$q$, op, k)
+			WHERE d IS DISTINCT FROM (SELECT h.v %1$s $1 FROM %4$I h WHERE h.id = s.id)
+			   OR d < (SELECT max(d) FROM s s2 WHERE s2.pos < s.pos)$q$, op, k, tbl, twin)
 			INTO bad USING r.v;
 		IF bad > 0 THEN
 			RETURN false;
@@ -91,26 +92,29 @@ RESET ruvector.ef_search;
 RESET ruvector.iterative_scan;
 RESET ruvector.max_scan_tuples;
 
--- recall@10 at the default ef_search, codes vs exact traversal
-CREATE FUNCTION pg_temp.recall(op text) RETURNS numeric LANGUAGE plpgsql AS $$
+-- recall@10 at the default ef_search of tbl against its heap twin
+CREATE FUNCTION pg_temp.recall(op text, tbl text DEFAULT 'items',
+	twin text DEFAULT 'items_heap', qtbl text DEFAULT 'queries') RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 	hits bigint := 0;
+	hits_ratio numeric;
 	got int[];
 	want int[];
 BEGIN
-	FOR r IN SELECT q, v FROM queries LOOP
+	FOR r IN EXECUTE format('SELECT q, v FROM %I', qtbl) LOOP
 		SET LOCAL enable_seqscan = off;
-		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM items ORDER BY v %s $1 LIMIT 10) s', op)
+		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I ORDER BY v %s $1 LIMIT 10) s', tbl, op)
 			INTO got USING r.v;
 		SET LOCAL enable_seqscan = on;
 		SET LOCAL enable_indexscan = off;
-		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM items_heap ORDER BY v %s $1, id LIMIT 10) s', op)
+		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM %I ORDER BY v %s $1, id LIMIT 10) s', twin, op)
 			INTO want USING r.v;
 		SET LOCAL enable_indexscan = on;
 		SELECT hits + count(*) INTO hits FROM unnest(got) g WHERE g = ANY (want);
 	END LOOP;
-	RETURN round(hits::numeric / (10 * (SELECT count(*) FROM queries)), 4);
+	EXECUTE format('SELECT round($1::numeric / (10 * count(*)), 4) FROM %I', qtbl) INTO hits_ratio USING hits;
+	RETURN hits_ratio;
 END $$;
 
 CREATE TEMP TABLE rec AS
@@ -138,54 +142,15 @@ CREATE INDEX wide_l2 ON wide USING ruhnsw (v vector_l2_ops);
 CREATE INDEX wide_ip ON wide USING ruhnsw (v vector_ip_ops);
 CREATE INDEX wide_cos ON wide USING ruhnsw (v vector_cosine_ops);
 ANALYZE wide, wide_heap;
-CREATE FUNCTION pg_temp.wide_ok(op text) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-	r record;
-	bad int;
-BEGIN
-	SET LOCAL enable_seqscan = off;
-	FOR r IN SELECT q, mk(320, 5000 + q) AS v FROM queries LOOP
-		EXECUTE format($q$
-			WITH s AS (SELECT row_number() OVER () AS pos, id, d
-					   FROM (SELECT id, v %1$s $1 AS d FROM wide ORDER BY v %1$s $1 LIMIT 10) x)
-			SELECT count(*) FROM s
-			WHERE d IS DISTINCT FROM (SELECT h.v %1$s $1 FROM wide_heap h WHERE h.id = s.id)
-			   OR d < (SELECT max(d) FROM s s2 WHERE s2.pos < s.pos)$q$, op)
-			INTO bad USING r.v;
-		IF bad > 0 THEN
-			RETURN false;
-		END IF;
-	END LOOP;
-	RETURN true;
-END $$;
-CREATE FUNCTION pg_temp.wide_recall(op text) RETURNS numeric LANGUAGE plpgsql AS $$
-DECLARE
-	r record;
-	hits bigint := 0;
-	got int[];
-	want int[];
-BEGIN
-	FOR r IN SELECT q, mk(320, 5000 + q) AS v FROM queries LOOP
-		SET LOCAL enable_seqscan = off;
-		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM wide ORDER BY v %s $1 LIMIT 10) s', op)
-			INTO got USING r.v;
-		SET LOCAL enable_seqscan = on;
-		SET LOCAL enable_indexscan = off;
-		EXECUTE format('SELECT array_agg(id) FROM (SELECT id FROM wide_heap ORDER BY v %s $1, id LIMIT 10) s', op)
-			INTO want USING r.v;
-		SET LOCAL enable_indexscan = on;
-		SELECT hits + count(*) INTO hits FROM unnest(got) g WHERE g = ANY (want);
-	END LOOP;
-	RETURN round(hits::numeric / (10 * (SELECT count(*) FROM queries)), 4);
-END $$;
-SELECT ok(pg_temp.wide_ok('<->'), '320 dims, int8 query, L2: exact distances, in order');
-SELECT ok(pg_temp.wide_ok('<#>'), '320 dims, int8 query, inner product: exact distances, in order');
-SELECT ok(pg_temp.wide_ok('<=>'), '320 dims, int8 query, cosine: exact distances, in order');
+CREATE TABLE wqueries AS SELECT q, mk(320, 5000 + q) AS v FROM generate_series(1, 40) q;
+SELECT ok(pg_temp.scan_ok('<->', 10, 'wide', 'wide_heap', 'wqueries'), '320 dims, int8 query, L2: exact distances, in order');
+SELECT ok(pg_temp.scan_ok('<#>', 10, 'wide', 'wide_heap', 'wqueries'), '320 dims, int8 query, inner product: exact distances, in order');
+SELECT ok(pg_temp.scan_ok('<=>', 10, 'wide', 'wide_heap', 'wqueries'), '320 dims, int8 query, cosine: exact distances, in order');
 CREATE TEMP TABLE wrec AS
-	SELECT op, pg_temp.wide_recall(op) AS int8_query FROM unnest(ARRAY['<->', '<#>', '<=>']) op;
+	SELECT op, pg_temp.recall(op, 'wide', 'wide_heap', 'wqueries') AS int8_query FROM unnest(ARRAY['<->', '<#>', '<=>']) op;
 SET ruvector.int8_query = off;
 ALTER TABLE wrec ADD COLUMN float_query numeric;
-UPDATE wrec SET float_query = pg_temp.wide_recall(op);
+UPDATE wrec SET float_query = pg_temp.recall(op, 'wide', 'wide_heap', 'wqueries');
 RESET ruvector.int8_query;
 SELECT diag(format('recall@10 at ef_search 40, 320 dims, %s: int8 query %s, float query %s', op, int8_query, float_query))
 	FROM wrec ORDER BY op;
