@@ -489,41 +489,28 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 		 * far below the codes' own error.  Estimates with a bound use the
 		 * direct form, whose rounding the bound's margin covers.
 		 */
-		if (s->sq8.qi != NULL)
+		if (s->kind == RV_DIST_COSINE)
+			return s->sq8.qi != NULL ? RvSq8CosineDistanceInt(&s->sq8, c, &p) :
+				RvSq8CosineDistance(&s->sq8, c, &p);
+		if (RvKindHasSq8(s->kind))
 		{
-			/* the int8 query (RvSq8PrepareIntQuery): estimates alone */
+			/* on the int8 query once it is made (RvSq8PrepareIntQuery) */
+			float		ip = s->sq8.qi != NULL ? RvSq8InnerProductInt(&s->sq8, c, &p) :
+				RvSq8InnerProduct(&s->sq8, c, &p);
+
 			switch (s->kind)
 			{
 				case RV_DIST_L2_SQUARED:
-					return s->sq8.norm2 + p.norm2 - 2.0f * RvSq8InnerProductInt(&s->sq8, c, &p);
+					return s->sq8.norm2 + p.norm2 - 2.0f * ip;
 				case RV_DIST_L2:
-					return sqrtf(Max(s->sq8.norm2 + p.norm2 -
-									 2.0f * RvSq8InnerProductInt(&s->sq8, c, &p), 0.0f));
+					return sqrtf(Max(s->sq8.norm2 + p.norm2 - 2.0f * ip, 0.0f));
 				case RV_DIST_INNER_PRODUCT:
-					return RvSq8InnerProductInt(&s->sq8, c, &p);
+					return ip;
 				case RV_DIST_NEG_INNER_PRODUCT:
-					return -RvSq8InnerProductInt(&s->sq8, c, &p);
-				case RV_DIST_COSINE:
-					return RvSq8CosineDistanceInt(&s->sq8, c, &p);
+					return -ip;
 				default:
 					break;
 			}
-		}
-		switch (s->kind)
-		{
-			case RV_DIST_L2_SQUARED:
-				return s->sq8.norm2 + p.norm2 - 2.0f * RvSq8InnerProduct(&s->sq8, c, &p);
-			case RV_DIST_L2:
-				return sqrtf(Max(s->sq8.norm2 + p.norm2 -
-								 2.0f * RvSq8InnerProduct(&s->sq8, c, &p), 0.0f));
-			case RV_DIST_INNER_PRODUCT:
-				return RvSq8InnerProduct(&s->sq8, c, &p);
-			case RV_DIST_NEG_INNER_PRODUCT:
-				return -RvSq8InnerProduct(&s->sq8, c, &p);
-			case RV_DIST_COSINE:
-				return RvSq8CosineDistance(&s->sq8, c, &p);
-			default:
-				break;
 		}
 	}
 	/* per-element deviation: half a step, plus the decode's float rounding */
