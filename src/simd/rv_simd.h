@@ -167,6 +167,7 @@ extern void RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi);
 /* offset * sum q + scale * sum q~*c, with the int8 query q~ */
 extern float RvSq8InnerProductInt(const RvSq8Query *q, const uint8_t *c,
 								  const RvSq8Params *p);
+/* 1 - cos(q~, decoded), with |q| of the float query; NaN for a zero norm */
 extern float RvSq8CosineDistanceInt(const RvSq8Query *q, const uint8_t *c,
 									const RvSq8Params *p);
 extern float RvSq8L2SquaredDistance(const RvSq8Query *q, const uint8_t *c,
