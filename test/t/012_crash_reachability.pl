@@ -138,6 +138,10 @@ for my $round (1 .. 4)
 		"round $round: fewer than 1000 vectors, so ef_search = 1000 searches are exhaustive");
 	diag("round $round: $rows rows (before the load $rows0), $vectors vectors; verify before VACUUM: "
 		  . ($problems eq '' ? 'nothing' : $problems));
+	# on a problem, its rows (which page, which vid) go to the log
+	diag($node->safe_psql('postgres',
+		"SELECT string_agg(concat_ws(' ', kind, store, blkno, vid, detail), E'\\n') FROM ruvector_verify('t')"))
+	  if $problems ne '';
 	is($unreachable, 0, "round $round: no unreachable index node after recovery");
 	is($problems, '', "round $round: ruvector_verify reports no problem");
 
