@@ -114,18 +114,27 @@ RvSq8Encode(const float *x, int n, uint8_t *codes, RvSq8Params *p)
 void
 RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out)
 {
-	float		acc[8] = {0};
-	float		sum = 0.0f;
+	float		s0 = 0,
+				s1 = 0,
+				s2 = 0,
+				s3 = 0;
+	float		sum;
 	int			i = 0;
 
-	/* eight partial sums, which the compiler keeps in one vector */
-	for (; i + 8 <= n; i += 8)
-		for (int j = 0; j < 8; j++)
-			acc[j] += q[i + j];
+	/*
+	 * four partial sums in scalar variables: four independent chains of
+	 * additions (an array of them made GCC gather the elements one by one)
+	 */
+	for (; i + 4 <= n; i += 4)
+	{
+		s0 += q[i];
+		s1 += q[i + 1];
+		s2 += q[i + 2];
+		s3 += q[i + 3];
+	}
 	for (; i < n; i++)
-		sum += q[i];
-	for (int j = 0; j < 8; j++)
-		sum += acc[j];
+		s0 += q[i];
+	sum = (s0 + s1) + (s2 + s3);
 	out->q = q;
 	out->n = n;
 	out->sum = sum;
@@ -144,10 +153,16 @@ RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi)
 	double		mid,
 				step;
 
+	/*
+	 * comparisons, not fminf/fmaxf (library calls at the baseline ISA);
+	 * the query is finite (the type's input rejects NaN and infinities)
+	 */
 	for (int i = 1; i < q->n; i++)
 	{
-		lo = fminf(lo, q->q[i]);
-		hi = fmaxf(hi, q->q[i]);
+		float		x = q->q[i];
+
+		lo = x < lo ? x : lo;
+		hi = x > hi ? x : hi;
 	}
 	mid = 0.5 * ((double) lo + (double) hi);
 	step = ((double) hi - (double) lo) / 254.0;

@@ -81,7 +81,8 @@ struct RvScorer
 	double		sqrt_dims;		/* sqrt(dims), for the SQ8 bound */
 	RvSq8Query	sq8;			/* points at q; prepared when sq8_ok */
 	int8_t	   *sq8_qi;			/* its int8 form's dims bytes, or NULL */
-	int			sq8_int_wait;	/* estimates until the int8 form is made; -1 never */
+	int			sq8_int_wait;	/* estimates until the int8 form is due; -1 never
+								 * or made */
 	bool		sq8_ok;			/* SQ8 codes usable for certain bounds */
 	RvRabitqQuery bq;			/* the prepared query, under RV_SCORE_BIT */
 	uint64_t   *planes;			/* its 4 * bit_words words */
@@ -180,9 +181,9 @@ RvScorerPrepare(RvScorer *s)
 		s->qnorm = sqrtf(Max(s->sq8.norm2, 0.0f));
 		/*
 		 * The int8 query, for estimates alone, where the CPU makes it pay:
-		 * made at the RV_INT_QUERY_AFTER-th estimate (RvScoreCodeRecord),
-		 * since making it costs about as much as that many estimates, and
-		 * a scorer of a node's few neighbours (neighbour selection) never
+		 * made by the first batch after RV_INT_QUERY_AFTER estimates
+		 * (RvScorerIntQueryDue), since making it costs about as much as
+		 * that many estimates, and a scorer of one neighbour list never
 		 * gets there
 		 */
 		s->sq8_int_wait = rv_int8_query && s->dims >= RV_INT_QUERY_MIN_DIMS &&
@@ -476,12 +477,8 @@ RvScoreCodeRecord(RvScorer *s, const char *rec, float *err)
 	if (err == NULL)
 	{
 		/* the estimate alone (graph traversal) */
-		if (s->sq8_int_wait > 0 && --s->sq8_int_wait == 0)
-		{
-			if (s->sq8_qi == NULL)
-				s->sq8_qi = MemoryContextAlloc(GetMemoryChunkContext(s), s->dims);
-			RvSq8PrepareIntQuery(&s->sq8, s->sq8_qi);
-		}
+		if (s->sq8_int_wait > 0)
+			s->sq8_int_wait--;	/* RvScorerIntQueryDue makes it at 0 */
 		/*
 		 * Squared L2 as |q|^2 - 2 <q, x~> + |x~|^2: the inner-product kernel
 		 * does less per element than decoding and subtracting, and the
@@ -824,9 +821,27 @@ RvScorerRecord(RvScorer *s, uint64 vid)
 		RvStoreCodeRecord(s->store, vid, &s->pins);
 }
 
+/*
+ * Makes the scorer's int8 query once RV_INT_QUERY_AFTER estimates were made
+ * in earlier calls: never in a scorer's first batch, so that a scorer of a
+ * node's neighbour list (one batch of up to 2m, in neighbour selection and
+ * an insert's list updates) never pays for it.
+ */
+static inline void
+RvScorerIntQueryDue(RvScorer *s)
+{
+	if (s->sq8_int_wait != 0)
+		return;
+	if (s->sq8_qi == NULL)
+		s->sq8_qi = MemoryContextAlloc(GetMemoryChunkContext(s), s->dims);
+	RvSq8PrepareIntQuery(&s->sq8, s->sq8_qi);
+	s->sq8_int_wait = -1;
+}
+
 void
 RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *err)
 {
+	RvScorerIntQueryDue(s);
 	RvScorerCallBegin(s);
 	if (s->mode == RV_SCORE_EXACT)
 	{
