@@ -13,27 +13,39 @@
  *	visited  every vid whose distance was computed; each vid is scored and
  *	         read at most once per scan;
  *	expand   min-heap of found candidates whose neighbours were not read
- *	         yet; every candidate found goes here, so that a later batch
- *	         can expand what the first one left alone;
+ *	         yet; every candidate found goes here (or to deferred), so that
+ *	         a later batch can expand what the first one left alone;
  *	pending  min-heap of found candidates not handed out yet;
- *	batch    max-heap of the batch being built (at most ef).
+ *	batch    max-heap of the batch being built (at most ef);
+ *	deferred found candidates that belong in both expand and pending but
+ *	         were found while the batch was full and farther than its
+ *	         farthest, in no order: the batch they were found in can
+ *	         neither take nor expand them (see below), so they join the two
+ *	         heaps when the next batch starts, and a scan that needs one
+ *	         batch (LIMIT k within ef) never pays the heap pushes for them.
  *
- * A batch starts with the ef nearest pending candidates and expands
+ * A batch starts with the previous batch's deferred candidates pushed
+ * onto both heaps and the ef nearest pending candidates taken, and expands
  * candidates while the nearest unexpanded one is no farther than the
  * batch's farthest (or the batch is not full), exactly as the search
  * layer does; what falls out of the batch goes back to pending.  The first
- * batch is therefore the ordinary HNSW search with ef.  Each batch hands
- * out candidates no earlier batch handed out (sorted by distance when the
- * caller asks; a scan on codes sorts them by lower bounds itself); the
- * search is exhausted when expand and pending are both empty, i.e. every
+ * batch is therefore the ordinary HNSW search with ef.  Deferring is
+ * exact: once the batch is full it stays full and its farthest only comes
+ * nearer, so a candidate farther than the farthest when found is never
+ * taken nor expanded by that batch (a tie with the farthest goes onto the
+ * heaps at once, as it may be expanded).  Each batch hands out candidates
+ * no earlier batch handed out (sorted by distance when the caller asks; a
+ * scan on codes sorts them by lower bounds itself); the search is
+ * exhausted when expand, pending and deferred are all empty, i.e. every
  * node reachable over level-0 links from the seeds was handed out.
  *
- * Invariants: visited, expand and pending only grow by vids found through
- * level-0 links of used records (or the seeds); the caller holds
- * RUHNSW_SCAN_LOCK in ShareLock during each call, and re-checks every
- * candidate before returning it (a node may be deleted, or its vid reused,
- * between batches: the distance kept for it is then stale, which can only
- * misplace that candidate in the order, never return a wrong row).
+ * Invariants: visited, expand, pending and deferred only grow by vids
+ * found through level-0 links of used records (or the seeds); the caller
+ * holds RUHNSW_SCAN_LOCK in ShareLock during each call, and re-checks
+ * every candidate before returning it (a node may be deleted, or its vid
+ * reused, between batches: the distance kept for it is then stale, which
+ * can only misplace that candidate in the order, never return a wrong
+ * row).
  *
  *-------------------------------------------------------------------------
  */
@@ -112,6 +124,13 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, bool sort
 	int			nnew;
 
 	s->nbatch = 0;
+	/* the previous batch's deferred candidates join both heaps */
+	for (int i = 0; i < s->ndeferred; i++)
+	{
+		RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, s->deferred[i], false);
+		RuhnswPush(&s->pending, &s->npending, &s->cappending, s->deferred[i], false);
+	}
+	s->ndeferred = 0;
 	while (s->npending > 0 && s->nbatch < ef)
 		RuhnswPush(&s->batch, &s->nbatch, &s->capbatch,
 				   RuhnswHeapPop(s->pending, &s->npending, false), true);
@@ -138,16 +157,32 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, bool sort
 
 			ec.vid = newvids[i];
 			ec.dist = newdists[i];
-			RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
 			if (s->nbatch < ef || ec.dist < s->batch[0].dist)
 			{
+				RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
 				RuhnswPush(&s->batch, &s->nbatch, &s->capbatch, ec, true);
 				if (s->nbatch > ef)
 					RuhnswPush(&s->pending, &s->npending, &s->cappending,
 							   RuhnswHeapPop(s->batch, &s->nbatch, true), false);
 			}
-			else
+			else if (ec.dist <= s->batch[0].dist)
+			{
+				/* a tie with the farthest: expandable in this batch */
+				RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
 				RuhnswPush(&s->pending, &s->npending, &s->cappending, ec, false);
+			}
+			else
+			{
+				/* neither taken nor expanded by this batch: deferred */
+				if (s->ndeferred >= s->capdeferred)
+				{
+					s->capdeferred = Max(64, s->capdeferred * 2);
+					s->deferred = s->deferred ?
+						repalloc(s->deferred, sizeof(RuhnswCand) * s->capdeferred) :
+						palloc(sizeof(RuhnswCand) * s->capdeferred);
+				}
+				s->deferred[s->ndeferred++] = ec;
+			}
 		}
 	}
 

@@ -391,6 +391,9 @@ typedef struct RuhnswSearch
 	RuhnswCand *batch;			/* max-heap of the current batch */
 	int			nbatch;
 	int			capbatch;
+	RuhnswCand *deferred;		/* found, in neither heap yet (unordered) */
+	int			ndeferred;
+	int			capdeferred;
 } RuhnswSearch;
 
 /* index_init.c */
