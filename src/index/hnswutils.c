@@ -204,6 +204,30 @@ RuhnswInitPage(Page page, bool upper)
 	((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_special;
 }
 
+/*
+ * RuhnswRegisterPage: GenericXLogRegisterBuffer(state, buf, 0) for node or
+ * upper page buf (exclusively locked by the caller); when the page is all
+ * zeros it is registered as a full image and initialized in that record.  The index grows by blocks that
+ * RuhnswExtendTo initializes in a WAL record of their own, but the
+ * extension itself (ReadBuffer(P_NEW) writing a zeroed block to the file)
+ * is not WAL-logged: a crash can lose the initializing record and keep the
+ * block, and no later extension initializes it again since it is no
+ * longer past the end.  So every writer treats a zeroed page as a new,
+ * empty one here, before writing into it by offset.  Returns the page to
+ * modify.
+ */
+Page
+RuhnswRegisterPage(RuhnswGraph *g, GenericXLogState *state, Buffer buf)
+{
+	bool		isnew = PageIsNew(BufferGetPage(buf));
+	Page		page = GenericXLogRegisterBuffer(state, buf,
+												 isnew ? GENERIC_XLOG_FULL_IMAGE : 0);
+
+	if (isnew)
+		RuhnswInitPage(page, RuhnswBlockIsUpper(g->group_pages, BufferGetBlockNumber(buf)));
+	return page;
+}
+
 /* RuhnswInitMetaPage: initializes page as the metapage holding *meta. */
 void
 RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta)
@@ -808,7 +832,7 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		if (!dirty[j])
 			pages[j] = NULL;
 		else if (state)
-			pages[j] = GenericXLogRegisterBuffer(state, bufs[j], 0);
+			pages[j] = RuhnswRegisterPage(g, state, bufs[j]);
 		else
 			pages[j] = BufferGetPage(bufs[j]);
 	}
@@ -1037,8 +1061,8 @@ RuhnswLockTidPages(RuhnswGraph *g, uint32 vid, const RuhnswNodeHeader *expect,
 	}
 	if (state)
 	{
-		l0page = GenericXLogRegisterBuffer(state, *l0buf, 0);
-		upage = GenericXLogRegisterBuffer(state, *ubuf, 0);
+		l0page = RuhnswRegisterPage(g, state, *l0buf);
+		upage = RuhnswRegisterPage(g, state, *ubuf);
 		*hdr = (RuhnswNodeHeader *) (PageGetContents(l0page) +
 									 (Size) (vid % g->nodes_per_page) * g->recsize);
 	}
@@ -1217,9 +1241,9 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 			if (!g->unlogged_build)
 			{
 				state = GenericXLogStart(g->index);
-				l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
+				l0page = RuhnswRegisterPage(g, state, l0buf);
 				if (BufferIsValid(ubuf))
-					upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+					upage = RuhnswRegisterPage(g, state, ubuf);
 			}
 			else
 			{
@@ -1306,8 +1330,8 @@ RuhnswAddTid(RuhnswGraph *g, Relation heap, uint32 vid, ItemPointer tid)
 		if (!g->unlogged_build)
 		{
 			state = GenericXLogStart(g->index);
-			l0page = GenericXLogRegisterBuffer(state, l0buf, 0);
-			upage = GenericXLogRegisterBuffer(state, ubuf, 0);
+			l0page = RuhnswRegisterPage(g, state, l0buf);
+			upage = RuhnswRegisterPage(g, state, ubuf);
 		}
 		else
 		{
@@ -1399,9 +1423,9 @@ RuhnswVacuumTids(RuhnswGraph *g, uint32 vid, IndexBulkDeleteCallback callback,
 			return n;
 		}
 		state = GenericXLogStart(g->index);
-		hdr = (RuhnswNodeHeader *) (PageGetContents(GenericXLogRegisterBuffer(state, l0buf, 0)) +
+		hdr = (RuhnswNodeHeader *) (PageGetContents(RuhnswRegisterPage(g, state, l0buf)) +
 									(Size) (vid % g->nodes_per_page) * g->recsize);
-		tail = (RuhnswTidTail *) ((char *) GenericXLogRegisterBuffer(state, ubuf, 0) +
+		tail = (RuhnswTidTail *) ((char *) RuhnswRegisterPage(g, state, ubuf) +
 								  ((char *) tail - (char *) BufferGetPage(ubuf)));
 		if (nlive == 0)
 		{

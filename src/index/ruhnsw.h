@@ -126,6 +126,7 @@
 
 #include "access/amapi.h"
 #include "access/genam.h"
+#include "access/generic_xlog.h"
 #include "access/reloptions.h"
 #include "lib/ilist.h"
 #include "nodes/execnodes.h"
@@ -420,6 +421,7 @@ extern uint64 RuhnswBlockFirstVid(uint32 nodes_per_page, uint32 group_pages,
 								  BlockNumber blkno);
 extern uint64 RuhnswNumVids(uint32 nodes_per_page, uint32 group_pages, BlockNumber nblocks);
 extern void RuhnswInitPage(Page page, bool upper);
+extern Page RuhnswRegisterPage(RuhnswGraph *g, GenericXLogState *state, Buffer buf);
 extern void RuhnswInitMetaPage(Page page, RuhnswMetaPageData *meta);
 extern void RuhnswReadMeta(Relation index, RuhnswMetaPageData *meta);
 extern void RuhnswWriteMeta(Relation index, const RuhnswMetaPageData *meta);
