@@ -55,15 +55,22 @@
 
 #include "index/ruhnsw.h"
 
-/* Pushes c onto the heap *h (capacity *cap, *n used), growing it. */
-static void
-RuhnswPush(RuhnswCand **h, int *n, int *cap, RuhnswCand c, bool max)
+/* Makes room in the array *h (capacity *cap) for one more than n entries. */
+static inline void
+RuhnswRoom(RuhnswCand **h, int n, int *cap)
 {
-	if (*n >= *cap)
+	if (n >= *cap)
 	{
 		*cap = Max(64, *cap * 2);
 		*h = *h ? repalloc(*h, sizeof(RuhnswCand) * *cap) : palloc(sizeof(RuhnswCand) * *cap);
 	}
+}
+
+/* Pushes c onto the heap *h (capacity *cap, *n used), growing it. */
+static void
+RuhnswPush(RuhnswCand **h, int *n, int *cap, RuhnswCand c, bool max)
+{
+	RuhnswRoom(h, *n, cap);
 	RuhnswHeapPush(*h, n, c, max);
 }
 
@@ -157,32 +164,24 @@ RuhnswSearchNext(RuhnswGraph *g, RuhnswSearch *s, RvScorer *q, int ef, bool sort
 
 			ec.vid = newvids[i];
 			ec.dist = newdists[i];
+			if (s->nbatch >= ef && ec.dist > s->batch[0].dist)
+			{
+				/* neither taken nor expanded by this batch: deferred */
+				RuhnswRoom(&s->deferred, s->ndeferred, &s->capdeferred);
+				s->deferred[s->ndeferred++] = ec;
+				continue;
+			}
+			/* a tie with the farthest may still be expanded by this batch */
+			RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
 			if (s->nbatch < ef || ec.dist < s->batch[0].dist)
 			{
-				RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
 				RuhnswPush(&s->batch, &s->nbatch, &s->capbatch, ec, true);
 				if (s->nbatch > ef)
 					RuhnswPush(&s->pending, &s->npending, &s->cappending,
 							   RuhnswHeapPop(s->batch, &s->nbatch, true), false);
 			}
-			else if (ec.dist <= s->batch[0].dist)
-			{
-				/* a tie with the farthest: expandable in this batch */
-				RuhnswPush(&s->expand, &s->nexpand, &s->capexpand, ec, false);
-				RuhnswPush(&s->pending, &s->npending, &s->cappending, ec, false);
-			}
 			else
-			{
-				/* neither taken nor expanded by this batch: deferred */
-				if (s->ndeferred >= s->capdeferred)
-				{
-					s->capdeferred = Max(64, s->capdeferred * 2);
-					s->deferred = s->deferred ?
-						repalloc(s->deferred, sizeof(RuhnswCand) * s->capdeferred) :
-						palloc(sizeof(RuhnswCand) * s->capdeferred);
-				}
-				s->deferred[s->ndeferred++] = ec;
-			}
+				RuhnswPush(&s->pending, &s->npending, &s->cappending, ec, false);
 		}
 	}
 

@@ -206,15 +206,15 @@ RuhnswInitPage(Page page, bool upper)
 
 /*
  * RuhnswRegisterPage: GenericXLogRegisterBuffer(state, buf, 0) for node or
- * upper page buf (exclusively locked by the caller); when the page is all
- * zeros it is registered as a full image and initialized in that record.  The index grows by blocks that
- * RuhnswExtendTo initializes in a WAL record of their own, but the
- * extension itself (ReadBuffer(P_NEW) writing a zeroed block to the file)
- * is not WAL-logged: a crash can lose the initializing record and keep the
- * block, and no later extension initializes it again since it is no
- * longer past the end.  So every writer treats a zeroed page as a new,
- * empty one here, before writing into it by offset.  Returns the page to
- * modify.
+ * upper page buf of g's index (exclusively locked by the caller); when the
+ * page is all zeros it is registered as a full image and initialized in
+ * that record.  The index grows by blocks that RuhnswExtendTo initializes
+ * in a WAL record of their own, but the extension itself (ReadBuffer(P_NEW)
+ * writing a zeroed block to the file) is not WAL-logged: a crash can lose
+ * the initializing record and keep the block, and no later extension
+ * initializes it again since it is no longer past the end.  So every
+ * writer treats a zeroed page as a new, empty one here, before writing
+ * into it by offset.  Returns the page copy to modify (GenericXLog's).
  */
 Page
 RuhnswRegisterPage(RuhnswGraph *g, GenericXLogState *state, Buffer buf)
