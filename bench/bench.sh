@@ -32,8 +32,9 @@
 # NQ_SWEEP (queries per ef_search setting, default all 10000), NQ_RECALL
 # (queries with exact ground truth, default 2000), NQ_EXACT (timed exact-scan
 # queries per table, default 100), N_INSERT (default 2000), EF_LIST (default
-# "10 20 40 80 120 200 400" for fmnist, "10 40 100 200 400 700 1000" for
-# text), N_TRAIN (training rows, default all: smaller for
+# "10 15 20 25 30 40 60 80 120 200 400" for fmnist, "10 40 100 200 300 400
+# 500 600 700 1000" for text: steps fine enough near recall@10 = 0.99 that
+# each system is measured close to its own crossing), N_TRAIN (training rows, default all: smaller for
 # quick trials), RV_SKIP_INDEX=1 (no ruhnsw), N_PGBENCH (pgbench INSERTs per
 # run in the pgvector comparison, default 2000), RV_SKIP_PGVECTOR=1 (no
 # pgvector comparison), RV_DATA_CACHE (where the text set is cached).
@@ -72,12 +73,12 @@ fi
 case "$BENCH_DATASET" in
 fmnist)
 	DIM=784 TP=fm DS_NAME=fashion-mnist DS_TITLE="Fashion-MNIST" METRIC=l2
-	EF_DEFAULT="10 20 40 80 120 200 400" ;;
+	EF_DEFAULT="10 15 20 25 30 40 60 80 120 200 400" ;;
 text)
 	# recall@10 reaches 0.99 only at a few hundred candidates here: the
 	# sweep goes up to 1000, the largest ef_search of both systems
 	DIM=100 TP=tx DS_NAME=wordnet-lsa DS_TITLE="WordNet LSA" METRIC=cosine
-	EF_DEFAULT="10 40 100 200 400 700 1000" ;;
+	EF_DEFAULT="10 40 100 200 300 400 500 600 700 1000" ;;
 *)
 	echo "bench.sh: unknown BENCH_DATASET \"$BENCH_DATASET\" (fmnist, text or both)" >&2
 	exit 2 ;;
@@ -184,16 +185,22 @@ if [ "$HAVE_INDEX" = 1 ]; then
 	sql -c "ANALYZE ${TP}_ruvector"
 	INDEX=$(sql -c "SELECT pg_relation_size('${TP}_ruvector_idx')")
 	pgv_build
-	say "ef_search sweep: $NQ_SWEEP queries per setting (recall over the first $NQ_RECALL), one connection"
-	printf '%8s %10s %10s %10s %10s\n' ef_search recall@10 QPS p50_ms p99_ms
+	alt=""
+	[ "$HAVE_PGV" = 1 ] && alt="; ruhnsw and pgvector's hnsw take turns, one setting at a time"
+	say "ef_search sweep: $NQ_SWEEP queries per setting (recall over the first $NQ_RECALL), one connection$alt"
+	pgv_sweep_begin
+	printf '%8s %10s %10s %10s %10s' ef_search recall@10 QPS p50_ms p99_ms
+	[ "$HAVE_PGV" = 1 ] && printf ' |%10s %10s %10s %10s (pgvector)' recall@10 QPS p50_ms p99_ms
+	echo
 	for ef in $EF_LIST; do
 		out=$(run "$RVB" search -t ${TP}_ruvector -q "$Q" -n "$NQ_SWEEP" -T "$W/truth.txt" -s "ruvector.ef_search=$ef")
 		r=$(kv recall "$out"); qps=$(kv qps "$out"); p50=$(kv p50_ms "$out"); p99=$(kv p99_ms "$out")
-		printf '%8s %10s %10s %10s %10s\n' "$ef" "$r" "$qps" "$p50" "$p99"
+		printf '%8s %10s %10s %10s %10s' "$ef" "$r" "$qps" "$p50" "$p99"
 		echo "$ef $r $qps $p50 $p99" >> "$W/sweep.dat"
 		SWEEP_JSON+="${SWEEP_JSON:+,}{\"ef_search\":$ef,\"recall_at_10\":$r,\"qps\":$qps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"queries\":$(kv queries "$out"),\"recall_queries\":$(kv recall_queries "$out")}"
+		[ "$HAVE_PGV" = 1 ] && { printf ' |'; pgv_sweep_one "$ef"; }
+		echo
 	done
-	pgv_sweep
 fi
 
 for am in ruvector heap; do

@@ -7,7 +7,11 @@
 #   pgv_load    COPY of the training rows into TP_pgv (heap, vector(DIM))
 #   pgv_exact   exact k-NN QPS (sequential scan, index scans off)
 #   pgv_build   hnsw build (m = 16, ef_construction = 64), bytes
-#   pgv_sweep   hnsw.ef_search sweep over EF_LIST
+#   pgv_sweep_begin, pgv_sweep_one EF
+#               hnsw.ef_search sweep, one setting at a time: bench.sh runs
+#               it right after ruhnsw's run at the same ef_search, so a
+#               change of the shared machine's speed during the sweep
+#               falls on both systems alike
 #   pgv_insert  the rvbench single-row INSERTs bench.sh also runs on TP_ruvector
 #   pgv_writes  pgbench INSERTs (1 and 4 clients), COPY of 5,000 rows,
 #               UPDATE of a non-vector column on 5,000 rows: both systems
@@ -129,20 +133,23 @@ pgv_build() {
 	PGV[total]=$((PGV[table] + PGV[pkey] + PGV[index]))
 }
 
-pgv_sweep() {
-	[ "$HAVE_PGV" = 1 ] || return 0
-	say "pgvector hnsw.ef_search sweep: $NQ_SWEEP queries per setting (recall over the first $NQ_RECALL), one connection"
-	printf '%8s %10s %10s %10s %10s\n' ef_search recall@10 QPS p50_ms p99_ms
+# pgv_sweep_begin: empties pgvector's sweep results
+pgv_sweep_begin() {
 	: > "$W/pgv-sweep.dat"
 	PGV[sweep_json]=""
-	local ef out r qps p50 p99
-	for ef in $EF_LIST; do
-		out=$(runv "$RVB" search -y vector -t ${TP}_pgv -q "$Q" -n "$NQ_SWEEP" -T "$W/truth.txt" -s "hnsw.ef_search=$ef")
-		r=$(kv recall "$out"); qps=$(kv qps "$out"); p50=$(kv p50_ms "$out"); p99=$(kv p99_ms "$out")
-		printf '%8s %10s %10s %10s %10s\n' "$ef" "$r" "$qps" "$p50" "$p99"
-		echo "$ef $r $qps $p50 $p99" >> "$W/pgv-sweep.dat"
-		PGV[sweep_json]+="${PGV[sweep_json]:+,}{\"ef_search\":$ef,\"recall_at_10\":$r,\"qps\":$qps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"queries\":$(kv queries "$out"),\"recall_queries\":$(kv recall_queries "$out")}"
-	done
+}
+
+# pgv_sweep_one EF: NQ_SWEEP queries at hnsw.ef_search = EF (recall over the
+# first NQ_RECALL); appends "ef recall qps p50 p99" to pgv-sweep.dat and
+# prints the same fields
+pgv_sweep_one() {
+	[ "$HAVE_PGV" = 1 ] || return 0
+	local ef=$1 out r qps p50 p99
+	out=$(runv "$RVB" search -y vector -t ${TP}_pgv -q "$Q" -n "$NQ_SWEEP" -T "$W/truth.txt" -s "hnsw.ef_search=$ef")
+	r=$(kv recall "$out"); qps=$(kv qps "$out"); p50=$(kv p50_ms "$out"); p99=$(kv p99_ms "$out")
+	echo "$ef $r $qps $p50 $p99" >> "$W/pgv-sweep.dat"
+	PGV[sweep_json]+="${PGV[sweep_json]:+,}{\"ef_search\":$ef,\"recall_at_10\":$r,\"qps\":$qps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"queries\":$(kv queries "$out"),\"recall_queries\":$(kv recall_queries "$out")}"
+	printf '%10s %10s %10s %10s' "$r" "$qps" "$p50" "$p99"
 }
 
 pgv_insert() {
