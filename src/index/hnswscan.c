@@ -314,8 +314,6 @@ RuhnswScanStart(IndexScanDesc scan)
 		return false;
 	so->g.mode = (RvScoreMode) rv_search_codes;
 	so->scorer = RuhnswQueryBegin(&so->g, so->query);
-	/* a search scores about ef * m nodes */
-	RvStoreScoreKeepPins(so->scorer, (uint64) ruhnsw_ef_search * so->g.m);
 	so->ef = ruhnsw_ef_search;
 	/*
 	 * Cold segments are traversed on 1-bit estimates, coarser than SQ8's:

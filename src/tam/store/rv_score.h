@@ -53,8 +53,7 @@
  * the kernels' float rounding.
  *
  * A scorer keeps the store pages of its last call pinned, for reuse by
- * the next (and, after RvStoreScoreKeepPins, every code page it read),
- * until RvStoreEndScore, which its user must call (before the resource
+ * the next, until RvStoreEndScore, which its user must call (before the resource
  * owner goes away).  Scorers are palloc'd in the current memory
  * context.
  *
@@ -169,15 +168,6 @@ extern RvScoreMode RvStoreScoreMode(const RvScorer *s);
  * of d(query, x), for an ORDER BY that names the column first.
  */
 extern void RvStoreScoreQueryOnRight(RvScorer *s);
-
-/*
- * RvStoreScoreKeepPins: a search expects to score about expected vids;
- * when that is many against the store's code pages (more than a quarter
- * of them), the scorer keeps the code pages it pins pinned (up to 4096)
- * until RvStoreEndScore, so a page scored again costs no new pin.  With
- * fewer reads a page is rarely read twice and keeping pins only costs.
- */
-extern void RvStoreScoreKeepPins(RvScorer *s, uint64 expected);
 
 /* RvStoreScoreQueryNorm: the L2 norm of the scorer's query. */
 extern float RvStoreScoreQueryNorm(RvScorer *s);

@@ -1712,16 +1712,13 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * record are cache misses), so the batch is walked in passes: first the
  * recent-map entries are prefetched, then each block's buffer descriptor
  * and record lines, then the pages are pinned, so the misses overlap.
- * With keep (a scorer's table of code pages it keeps pinned), a page
- * already in keep is used without a new pin (bufs[i] = InvalidBuffer), and
- * a newly pinned one enters keep while it has room (its pin then belongs
- * to keep: bufs[i] = InvalidBuffer as well).  kind says which records:
+ * kind says which records:
  * RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit pages); the store must
  * have them.  An SQ8 record that straddles two code pages (version 5) is
  * copied into scratch, the batch's straddlers one after another (scratch:
  * room for n records of code_stride bytes, which the caller keeps as long
  * as it uses recs[]; may be NULL for bit records), and neither page stays
- * pinned for it (bufs[i] = InvalidBuffer) unless keep takes it.  A sealed vid (version 4) gets its
+ * pinned for it (bufs[i] = InvalidBuffer).  A sealed vid (version 4) gets its
  * tier's record of that kind, pinned in bufs[i], when it has one in one
  * page (cool's SQ8, cold's bit record), else recs[i] = NULL: the caller
  * scores it on its tier's own record.  Raises ERRCODE_DATA_CORRUPTED for
@@ -1729,7 +1726,7 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  */
 void
 RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const char **recs,
-					  Buffer *bufs, RvCodePins *keep, char *scratch)
+					  Buffer *bufs, char *scratch)
 {
 	BlockNumber blk[RV_CODE_BATCH];
 	BlockNumber next[RV_CODE_BATCH];
@@ -1745,8 +1742,6 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 		RvRecentInit(store);
 	for (int i = 0; i < n; i++)
 	{
-		Buffer		kb;
-
 		const RvSegLoc *sealed;
 		BlockNumber seg = RvVidSegment(store, vids[i], &sealed);
 
@@ -1786,16 +1781,6 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 		else
 			blk[i] = RvCodeBlock(store, seg, vids[i], &off[i], &first[i], &next[i]);
 		have[i] = false;
-		if (keep && next[i] == InvalidBlockNumber &&
-			(kb = RvCodePinsLookup(keep, blk[i])) != InvalidBuffer)
-		{
-			recs[i] = (const char *) BufferGetPage(kb) + off[i];
-			__builtin_prefetch(recs[i]);
-			__builtin_prefetch(recs[i] + 64);
-			bufs[i] = InvalidBuffer;
-			have[i] = true;
-			continue;
-		}
 		__builtin_prefetch(&store->recent[blk[i] & store->recent_mask]);
 		if (next[i] != InvalidBlockNumber)
 			__builtin_prefetch(&store->recent[next[i] & store->recent_mask]);
@@ -1841,19 +1826,7 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 
 			Assert(scratch != NULL);
 			for (int h = 0; h < 2; h++)
-			{
-				Buffer		kb = keep ? RvCodePinsLookup(keep, b[h]) : InvalidBuffer;
-
-				tmp[h] = InvalidBuffer;
-				if (kb != InvalidBuffer)
-					pages[h] = BufferGetPage(kb);
-				else
-				{
-					pages[h] = RvPinPage(store, b[h], NULL, &tmp[h]);
-					if (keep && RvCodePinsAdd(keep, b[h], tmp[h]))
-						tmp[h] = InvalidBuffer;
-				}
-			}
+				pages[h] = RvPinPage(store, b[h], NULL, &tmp[h]);
 			recs[i] = RvCodeAssemble(store, pages[0], off[i], first[i], pages[1],
 									 scratch + (Size) ncopied++ * store->geo.code_stride);
 			for (int h = 0; h < 2; h++)
@@ -1864,71 +1837,7 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 		}
 		page = RvPinPage(store, blk[i], NULL, &bufs[i]);
 		recs[i] = (const char *) page + off[i];
-		if (keep && RvCodePinsAdd(keep, blk[i], bufs[i]))
-			bufs[i] = InvalidBuffer;
 	}
-}
-
-/*
- * RvCodePins: an open-addressing table block -> pinned buffer, at most half
- * full; RvCodePinsInit allocates it for up to max pins (a power of two).
- */
-void
-RvCodePinsInit(RvCodePins *cp, uint32 max)
-{
-	cp->mask = 2 * max - 1;
-	cp->n = 0;
-	cp->max = max;
-	cp->blk = palloc(sizeof(BlockNumber) * 2 * max);
-	cp->buf = palloc(sizeof(Buffer) * 2 * max);
-	for (uint32 i = 0; i <= cp->mask; i++)
-		cp->blk[i] = InvalidBlockNumber;
-}
-
-Buffer
-RvCodePinsLookup(RvCodePins *cp, BlockNumber blkno)
-{
-	uint32		i = (blkno * 0x9E3779B1U) & cp->mask;
-
-	while (cp->blk[i] != InvalidBlockNumber)
-	{
-		if (cp->blk[i] == blkno)
-			return cp->buf[i];
-		i = (i + 1) & cp->mask;
-	}
-	return InvalidBuffer;
-}
-
-/* Adds blkno's pin; false (the caller keeps the pin) when full or present. */
-bool
-RvCodePinsAdd(RvCodePins *cp, BlockNumber blkno, Buffer buf)
-{
-	uint32		i = (blkno * 0x9E3779B1U) & cp->mask;
-
-	if (cp->n >= cp->max)
-		return false;
-	while (cp->blk[i] != InvalidBlockNumber)
-	{
-		if (cp->blk[i] == blkno)
-			return false;
-		i = (i + 1) & cp->mask;
-	}
-	cp->blk[i] = blkno;
-	cp->buf[i] = buf;
-	cp->n++;
-	return true;
-}
-
-/* Releases every pin cp holds and frees it. */
-void
-RvCodePinsRelease(RvCodePins *cp)
-{
-	for (uint32 i = 0; i <= cp->mask; i++)
-		if (cp->blk[i] != InvalidBlockNumber)
-			ReleaseBuffer(cp->buf[i]);
-	pfree(cp->blk);
-	pfree(cp->buf);
-	cp->n = 0;
 }
 
 /*

@@ -10,8 +10,8 @@
  * Invariants:
  *	- no pointer into a store page is returned; a scorer keeps the pages of
  *	  its last call pinned (for reuse by the next), never more than
- *	  RV_PINSET_MAX, and after RvStoreScoreKeepPins up to RV_KEEP_PINS_MAX
- *	  code pages, all until RvStoreEndScore;
+ *	  RV_PINSET_MAX, until RvStoreEndScore; a batch's code records are
+ *	  pinned RV_PIN_GROUP at a time, each group released before the next;
  *	- RvStoreScoreExact computes RvVectorDistance on the floats as one
  *	  contiguous piece (in place, or a copy for a vector straddling pages),
  *	  so it equals the SQL function's value bit for bit;
@@ -55,9 +55,6 @@ StaticAssertDecl(sizeof(RvBitFactors) == RV_BIT_HEADER,
  */
 #define RV_SQ8_ABS_SLACK (256.0 * FLT_TRUE_MIN)
 
-/* the most code pages a scorer keeps pinned (RvStoreScoreKeepPins) */
-#define RV_KEEP_PINS_MAX 4096
-
 StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
 				 "SQ8 parameters must fit the code record header");
 
@@ -91,7 +88,6 @@ struct RvScorer
 	RvScoreCache *cache;		/* or NULL */
 	bool		query_right;	/* RvStoreScoreExact computes d(x, q) */
 	RvPinSet	pins;			/* of the last call, kept for reuse */
-	RvCodePins *keep;			/* code pages kept pinned, or NULL */
 	/* the sign bound of RvStoreScoreExceeds (RvScorerSignBoundPrepare) */
 	bool		sb_tried;		/* prepared, or found unusable */
 	bool		sb_ok;			/* usable: the store has bit codes, L2 kinds */
@@ -124,7 +120,6 @@ RvScorerCreate(RvStore *store, RvDistanceKind kind, RvScoreMode mode, RvScoreCac
 	/* no palloc0: the pin arrays are large and only n/nprev need zeroing */
 	s->cache = cache;
 	s->query_right = false;
-	s->keep = NULL;
 	s->pins.n = 0;
 	s->pins.nprev = 0;
 	s->store = store;
@@ -295,35 +290,9 @@ RvStoreScoreQueryNorm(RvScorer *s)
 }
 
 void
-RvStoreScoreKeepPins(RvScorer *s, uint64 expected)
-{
-	RvStore    *store = s->store;
-	double		codepages;
-	uint32		max = 64;
-
-	if (s->keep != NULL || s->mode == RV_SCORE_EXACT)
-		return;
-	codepages = (double) RelationGetNumberOfBlocks(store->rel) *
-		(s->mode == RV_SCORE_BIT ? store->geo.bit_blocks : store->geo.code_blocks) /
-		store->geo.seg_blocks;
-	/* pages reused within the search are likely only if it reads many */
-	if ((double) expected * 4 <= codepages)
-		return;
-	while (max < Min((double) expected, codepages) && max < RV_KEEP_PINS_MAX)
-		max <<= 1;
-	s->keep = MemoryContextAlloc(GetMemoryChunkContext(s), sizeof(RvCodePins));
-	RvCodePinsInit(s->keep, max);
-}
-
-void
 RvStoreEndScore(RvScorer *s)
 {
 	RvPinSetReleaseAll(&s->pins);
-	if (s->keep)
-	{
-		RvCodePinsRelease(s->keep);
-		pfree(s->keep);
-	}
 	pfree(s->q);
 	if (s->scratch)
 		pfree(s->scratch);
@@ -903,17 +872,17 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 		RvScorerCallEnd(s);
 		return;
 	}
-	/* a batch (a node's neighbours): pinned together, with prefetching */
-	for (int start = 0; start < n; start += RV_CODE_BATCH)
+	/* a batch (a node's neighbours): RV_PIN_GROUP pinned at a time, prefetched */
+	for (int start = 0; start < n; start += RV_PIN_GROUP)
 	{
-		int			k = Min(n - start, RV_CODE_BATCH);
-		const char *recs[RV_CODE_BATCH];
-		Buffer		bufs[RV_CODE_BATCH];
+		int			k = Min(n - start, RV_PIN_GROUP);
+		const char *recs[RV_PIN_GROUP];
+		Buffer		bufs[RV_PIN_GROUP];
 		uint32		stride = s->mode == RV_SCORE_BIT ? s->store->geo.bit_stride :
 			s->store->geo.code_stride;
 
 		RvStorePinCodeRecords(s->store, s->mode == RV_SCORE_BIT ? RV_CODES_BIT : RV_CODES_SQ8,
-							  vids + start, k, recs, bufs, s->keep,
+							  vids + start, k, recs, bufs,
 							  s->mode == RV_SCORE_BIT ? NULL : RvScorerCodeScratch(s));
 
 		/*
@@ -962,13 +931,13 @@ RvStoreScoreBounds(RvScorer *s, const uint64 *vids, int n, float *dist, float *e
 		RvScorerCallEnd(s);
 		return;
 	}
-	for (int start = 0; start < n; start += RV_CODE_BATCH)
+	for (int start = 0; start < n; start += RV_PIN_GROUP)
 	{
-		int			k = Min(n - start, RV_CODE_BATCH);
-		const char *recs[RV_CODE_BATCH];
-		Buffer		bufs[RV_CODE_BATCH];
+		int			k = Min(n - start, RV_PIN_GROUP);
+		const char *recs[RV_PIN_GROUP];
+		Buffer		bufs[RV_PIN_GROUP];
 
-		RvStorePinCodeRecords(s->store, RV_CODES_SQ8, vids + start, k, recs, bufs, NULL,
+		RvStorePinCodeRecords(s->store, RV_CODES_SQ8, vids + start, k, recs, bufs,
 							  RvScorerCodeScratch(s));
 		for (int i = 0; i < k; i++)
 		{
@@ -1426,7 +1395,7 @@ RvStoreScoreLowerBounds(RvScorer *s, const uint64 *vids, int n, double threshold
 			for (int j = 0; j < k; j++)
 				gv[j] = vids[cand[first + j]];
 			/* the two groups' straddlers: in the two halves of the scratch */
-			RvStorePinCodeRecords(s->store, RV_CODES_SQ8, gv, k, recs, gbufs[g & 1], NULL,
+			RvStorePinCodeRecords(s->store, RV_CODES_SQ8, gv, k, recs, gbufs[g & 1],
 								  scratch ? scratch + (Size) (g & 1) * RV_LB_SQ8_GROUP *
 								  s->store->geo.code_stride : NULL);
 			for (int j = 0; j < k; j++)
