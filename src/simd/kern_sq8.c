@@ -16,7 +16,13 @@
  * offset.  dot_u8s8 is the integer form of dot for a query quantized to
  * int8 (simd_codes.c, RvSq8PrepareIntQuery): exact int32 sums of c[i] *
  * qi[i] and of c[i]; in the AVX-512 object it runs on AVX512-VNNI
- * (VPDPBUSD) when the CPU has it.  Needs only the C library and SIMDe.
+ * (VPDPBUSD) when the CPU has it.  dot_u8s7 is the same for a query
+ * quantized to -63..63, which lets AVX2 multiply code and query bytes
+ * with VPMADDUBSW (pairs of products summed into int16 lanes, exact since
+ * 2 * 255 * 63 < 32768) where VNNI is missing.  int_query_max says which
+ * of the two the CPU runs fast: 127 (dot_u8s8 on VNNI), 63 (dot_u8s7 on
+ * AVX2) or 0 (neither beats dot's floats).  Needs only the C library and
+ * SIMDe.
  *
  *-------------------------------------------------------------------------
  */
@@ -195,9 +201,76 @@ RV_MANGLE(rv_sq8_dot_u8s8) (const uint8_t *c, const int8_t *qi, int n, int32_t *
 	return rv_sq8_dot_u8s8_generic(c, qi, n, csum);
 }
 
-/* Whether rv_sq8_dot_u8s8 runs on VNNI here (faster than dot's floats). */
-bool
-RV_MANGLE(rv_sq8_u8s8_fast) (void)
+/*
+ * sum c[i] * qi[i] over n (codes 0..255, query -63..63), and *csum = sum
+ * c[i]; exact in int32 for n <= 65535.  On AVX2 and AVX-512 objects 32
+ * bytes a step: VPMADDUBSW multiplies code bytes (unsigned) by query bytes
+ * (signed) and adds adjacent pairs into int16 lanes (at most 2 * 255 * 63
+ * = 32130 in magnitude: no saturation), VPMADDWD against ones widens and
+ * adds them into int32 lanes, VPSADBW against zero sums the codes; the
+ * n % 32 tail is summed in scalar, so nothing past c[n-1] or qi[n-1] is
+ * read.  Elsewhere the plain loop.
+ */
+int32_t
+RV_MANGLE(rv_sq8_dot_u8s7) (const uint8_t *c, const int8_t *qi, int n, int32_t *csum)
+{
+	int32_t		dot = 0,
+				sum = 0;
+	int			i = 0;
+
+#if defined(RV_ISA_AVX2) || defined(RV_ISA_AVX512)
+	{
+		const simde__m256i ones = simde_mm256_set1_epi16(1);
+		const simde__m256i zero = simde_mm256_setzero_si256();
+		simde__m256i d0 = zero,
+					d1 = zero,
+					s0 = zero;
+		int32_t		dl[8];
+		int64_t		sl[4];
+
+		for (; i + 64 <= n; i += 64)
+		{
+			simde__m256i c0 = simde_mm256_loadu_si256((const simde__m256i *) (c + i));
+			simde__m256i c1 = simde_mm256_loadu_si256((const simde__m256i *) (c + i + 32));
+			simde__m256i p0 = simde_mm256_maddubs_epi16(c0, simde_mm256_loadu_si256((const simde__m256i *) (qi + i)));
+			simde__m256i p1 = simde_mm256_maddubs_epi16(c1, simde_mm256_loadu_si256((const simde__m256i *) (qi + i + 32)));
+
+			d0 = simde_mm256_add_epi32(d0, simde_mm256_madd_epi16(p0, ones));
+			d1 = simde_mm256_add_epi32(d1, simde_mm256_madd_epi16(p1, ones));
+			s0 = simde_mm256_add_epi64(s0, simde_mm256_add_epi64(simde_mm256_sad_epu8(c0, zero),
+																  simde_mm256_sad_epu8(c1, zero)));
+		}
+		for (; i + 32 <= n; i += 32)
+		{
+			simde__m256i c0 = simde_mm256_loadu_si256((const simde__m256i *) (c + i));
+			simde__m256i p0 = simde_mm256_maddubs_epi16(c0, simde_mm256_loadu_si256((const simde__m256i *) (qi + i)));
+
+			d0 = simde_mm256_add_epi32(d0, simde_mm256_madd_epi16(p0, ones));
+			s0 = simde_mm256_add_epi64(s0, simde_mm256_sad_epu8(c0, zero));
+		}
+		simde_mm256_storeu_si256((simde__m256i *) dl, simde_mm256_add_epi32(d0, d1));
+		simde_mm256_storeu_si256((simde__m256i *) sl, s0);
+		for (int k = 0; k < 8; k++)
+			dot += dl[k];
+		sum = (int32_t) (sl[0] + sl[1] + sl[2] + sl[3]);
+	}
+#endif
+	for (; i < n; i++)
+	{
+		dot += (int32_t) c[i] * (int32_t) qi[i];
+		sum += c[i];
+	}
+	*csum = sum;
+	return dot;
+}
+
+/*
+ * The widest int8 query the CPU multiplies faster than dot's floats: 127
+ * when dot_u8s8 runs on VNNI, 63 for dot_u8s7 on an AVX2 or AVX-512
+ * object, else 0 (the plain loops are slower than the float kernel).
+ */
+int
+RV_MANGLE(rv_sq8_int_query_max) (void)
 {
 #ifdef RV_DOT_U8S8_VNNI
 	int32_t		unused;
@@ -205,8 +278,12 @@ RV_MANGLE(rv_sq8_u8s8_fast) (void)
 	int8_t		q = 0;
 
 	(void) RV_MANGLE(rv_sq8_dot_u8s8) (&c, &q, 1, &unused);	/* probes */
-	return rv_sq8_have_vnni == 1;
+	if (rv_sq8_have_vnni == 1)
+		return 127;
+#endif
+#if defined(RV_ISA_AVX2) || defined(RV_ISA_AVX512)
+	return 63;
 #else
-	return false;
+	return 0;
 #endif
 }

@@ -25,7 +25,8 @@ const RvKernels RV_MANGLE(rv_kernels) = {
 	RV_MANGLE(rv_sq8_l2sq),
 	RV_MANGLE(rv_sq8_dot),
 	RV_MANGLE(rv_sq8_dot_u8s8),
-	RV_MANGLE(rv_sq8_u8s8_fast),
+	RV_MANGLE(rv_sq8_dot_u8s7),
+	RV_MANGLE(rv_sq8_int_query_max),
 	RV_MANGLE(rv_rabitq_bitdot4),
 	RV_MANGLE(rv_rabitq_agree8)
 };

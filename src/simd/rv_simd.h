@@ -58,12 +58,15 @@ typedef struct RvKernels
 	float		(*dot_sq8) (const float *q, const uint8_t *c, int n);
 
 	/*
-	 * SQ8 codes against an int8 query qi[0..n) (-127..127): sum c*qi,
-	 * and *csum = sum c, exact in int32 for n <= 65535; u8s8_fast says
-	 * whether it beats dot_sq8 on this CPU (VNNI)
+	 * SQ8 codes against an int8 query qi[0..n): sum c*qi, and *csum = sum
+	 * c, exact in int32 for n <= 65535; dot_u8s8 takes qi in -127..127,
+	 * dot_u8s7 in -63..63 (VPMADDUBSW on AVX2).  int_query_max: 127 when
+	 * dot_u8s8 beats dot_sq8 on this CPU (VNNI), 63 when dot_u8s7 does
+	 * (AVX2), else 0
 	 */
 	int32_t		(*dot_u8s8) (const uint8_t *c, const int8_t *qi, int n, int32_t *csum);
-	bool		(*u8s8_fast) (void);
+	int32_t		(*dot_u8s7) (const uint8_t *c, const int8_t *qi, int n, int32_t *csum);
+	int			(*int_query_max) (void);
 	/* RaBitQ: sum_j 2^j popcount(x & plane_j), planes at q + j*nwords */
 	uint32_t	(*rabitq_bitdot4) (const uint64_t *x, const uint64_t *planes,
 								   int nwords);
@@ -145,7 +148,8 @@ typedef struct RvSq8Query
 	float		sum;			/* sum q[i] */
 	float		norm2;			/* sum q[i]^2 */
 	/* the int8 form (RvSq8PrepareIntQuery), or qi = NULL */
-	const int8_t *qi;			/* q[i] ~ qmid + qstep * qi[i], qi in -127..127 */
+	const int8_t *qi;			/* q[i] ~ qmid + qstep * qi[i], |qi| <= qmax */
+	int			qmax;			/* 127 or 63 */
 	float		qmid;
 	float		qstep;
 } RvSq8Query;
@@ -157,13 +161,14 @@ extern void RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out);
  * The int8 form of a prepared query, for estimates alone (graph
  * traversal; no error bound covers it): q[i] ~ qmid + qstep * qi[i] with
  * qmid the midpoint of q's range and qi[i] = round((q[i] - qmid) / qstep)
- * in -127..127, so each element is off by at most qstep / 2 = (max q - min
- * q) / 508, about what an SQ8 code's own rounding costs.  qi is the
- * caller's buffer of n bytes (n <= 65535).  RvSq8InnerProductInt then
- * takes sum q[i] c[i] ~ qmid sum c[i] + qstep sum qi[i] c[i] from the
- * integer kernel (dot_u8s8, VNNI where the CPU has it).
+ * in -qmax..qmax (qmax 127 or 63: rv_kernels->int_query_max), so each
+ * element is off by at most qstep / 2 = (max q - min q) / (4 qmax): with
+ * 127 about what an SQ8 code's own rounding costs, with 63 twice that.
+ * qi is the caller's buffer of n bytes (n <= 65535).  RvSq8InnerProductInt
+ * then takes sum q[i] c[i] ~ qmid sum c[i] + qstep sum qi[i] c[i] from the
+ * integer kernel (dot_u8s8 on VNNI for 127, dot_u8s7 for 63).
  */
-extern void RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi);
+extern void RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi, int qmax);
 /* offset * sum q + scale * sum q~*c, with the int8 query q~ */
 extern float RvSq8InnerProductInt(const RvSq8Query *q, const uint8_t *c,
 								  const RvSq8Params *p);

@@ -470,7 +470,9 @@ extern float RV_MANGLE(rv_sq8_l2sq) (const float *q, const uint8_t *c, int n,
 extern float RV_MANGLE(rv_sq8_dot) (const float *q, const uint8_t *c, int n);
 extern int32_t RV_MANGLE(rv_sq8_dot_u8s8) (const uint8_t *c, const int8_t *qi, int n,
 										   int32_t *csum);
-extern bool RV_MANGLE(rv_sq8_u8s8_fast) (void);
+extern int32_t RV_MANGLE(rv_sq8_dot_u8s7) (const uint8_t *c, const int8_t *qi, int n,
+										   int32_t *csum);
+extern int	RV_MANGLE(rv_sq8_int_query_max) (void);
 extern uint32_t RV_MANGLE(rv_rabitq_bitdot4) (const uint64_t *x,
 											  const uint64_t *planes, int nwords);
 extern uint32_t RV_MANGLE(rv_rabitq_agree8) (const uint64_t *x, const uint64_t *s,

@@ -140,13 +140,14 @@ RvSq8PrepareQuery(const float *q, int n, RvSq8Query *out)
 	out->sum = sum;
 	out->norm2 = rv_kernels->dot(q, q, n);
 	out->qi = NULL;
+	out->qmax = 0;
 	out->qmid = 0.0f;
 	out->qstep = 0.0f;
 }
 
-/* RvSq8PrepareIntQuery: q's int8 form into qi (see rv_simd.h). */
+/* RvSq8PrepareIntQuery: q's int8 form into qi, |qi| <= qmax (see rv_simd.h). */
 void
-RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi)
+RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi, int qmax)
 {
 	float		lo = q->n > 0 ? q->q[0] : 0.0f,
 				hi = lo;
@@ -165,19 +166,21 @@ RvSq8PrepareIntQuery(RvSq8Query *q, int8_t *qi)
 		hi = x > hi ? x : hi;
 	}
 	mid = 0.5 * ((double) lo + (double) hi);
-	step = ((double) hi - (double) lo) / 254.0;
+	step = ((double) hi - (double) lo) / (2.0 * qmax);
 	{
 		float		fm = (float) mid;
 		float		inv = step > 0 ? (float) (1.0 / step) : 0.0f;
+		float		fmax = (float) qmax;
 
 		for (int i = 0; i < q->n; i++)
 		{
 			float		v = rintf((q->q[i] - fm) * inv);
 
-			qi[i] = (int8_t) (v > 127.0f ? 127 : v < -127.0f ? -127 : (int) v);
+			qi[i] = (int8_t) (v > fmax ? qmax : v < -fmax ? -qmax : (int) v);
 		}
 	}
 	q->qi = qi;
+	q->qmax = qmax;
 	q->qmid = (float) mid;
 	q->qstep = (float) step;
 }
@@ -194,7 +197,8 @@ float
 RvSq8InnerProductInt(const RvSq8Query *q, const uint8_t *c, const RvSq8Params *p)
 {
 	int32_t		csum;
-	int32_t		dot = rv_kernels->dot_u8s8(c, q->qi, q->n, &csum);
+	int32_t		dot = q->qmax > 63 ? rv_kernels->dot_u8s8(c, q->qi, q->n, &csum) :
+		rv_kernels->dot_u8s7(c, q->qi, q->n, &csum);
 
 	return (float) ((double) p->offset * q->sum +
 					(double) p->scale * ((double) q->qmid * csum + (double) q->qstep * dot));

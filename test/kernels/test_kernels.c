@@ -704,17 +704,21 @@ TestCodes(const TestKernels *t)
 	TestOk(zero_ok, "%s: code kernels with n = 0 give zero", t->label);
 
 	/*
-	 * dot_u8s8 against an int64 reference, exact, ending at a guard page
-	 * (codes and query unaligned); then the int8 query's inner product
-	 * against the float query's on the same codes: the query's rounding
-	 * moves it by at most scale * qstep / 2 * sum c (plus float rounding).
+	 * dot_u8s8 (query in -127..127) and dot_u8s7 (-63..63) against an
+	 * int64 reference, exact, ending at a guard page (codes and query
+	 * unaligned); then the int8 query's inner product against the float
+	 * query's on the same codes: the query's rounding moves it by at most
+	 * scale * qstep / 2 * sum c (plus float rounding).
 	 */
+	for (int qmax = 127; qmax >= 63; qmax = qmax == 127 ? 63 : 0)
 	{
 		static GuardBuf gi;
 		static int8_t src_qi[MAX_DIM];
 		long		u8s8_fails = 0,
-					int_fails = 0;
+					int_fails = 0,
+					range_fails = 0;
 		double		worst = 0;
+		const char *kname = qmax == 127 ? "dot_u8s8" : "dot_u8s7";
 
 		if (gi.end == NULL)
 			GuardInit(&gi, MAX_DIM + 16);
@@ -739,25 +743,28 @@ TestCodes(const TestKernels *t)
 							tol;
 
 				RvSq8PrepareQuery(q, n, &sq);
-				RvSq8PrepareIntQuery(&sq, src_qi);
+				RvSq8PrepareIntQuery(&sq, src_qi, qmax);
 				qi = GuardPlaceBytes(&gi, src_qi, 1, n, (off * 3 + 1) % 16);
 				for (int i = 0; i < n; i++)
 				{
 					want += (int64_t) cs[i] * qi[i];
 					wsum += cs[i];
+					if (qi[i] > qmax || qi[i] < -qmax)
+						range_fails++;
 				}
-				got = t->k->dot_u8s8(cs, qi, n, &csum);
+				got = qmax == 127 ? t->k->dot_u8s8(cs, qi, n, &csum) :
+					t->k->dot_u8s7(cs, qi, n, &csum);
 				if (got != want || csum != wsum)
 				{
 					if (u8s8_fails++ == 0)
-						printf("#   dot_u8s8: n=%d off=%d got=%d/%d want=%lld/%lld\n", n, off,
+						printf("#   %s: n=%d off=%d got=%d/%d want=%lld/%lld\n", kname, n, off,
 							   got, csum, (long long) want, (long long) wsum);
 				}
 				sq.qi = src_qi;
 				fl = RvSq8InnerProduct(&sq, cs, &sp);
 				in = RvSq8InnerProductInt(&sq, cs, &sp);
 				tol = (double) sp.scale * sq.qstep * 0.5 * (double) wsum +
-					1e-5 * (fabs(sp.offset * sq.sum) + sp.scale * 255.0 * n * (fabs(sq.qmid) + 127 * sq.qstep)) + 1e-6;
+					1e-5 * (fabs(sp.offset * sq.sum) + sp.scale * 255.0 * n * (fabs(sq.qmid) + qmax * sq.qstep)) + 1e-6;
 				worst = fmax(worst, fabs(in - fl) / tol);
 				if (!(fabs(in - fl) <= tol))
 				{
@@ -767,10 +774,35 @@ TestCodes(const TestKernels *t)
 				}
 			}
 		}
-		TestOk(u8s8_fails == 0, "%s dot_u8s8: exact for the code dims at offsets 0..15, ending at a guard page",
-			   t->label);
-		TestOk(int_fails == 0, "%s RvSq8InnerProductInt: within scale * qstep / 2 * sum c of RvSq8InnerProduct (worst %.2f of it)",
-			   t->label, worst);
+		TestOk(u8s8_fails == 0, "%s %s: exact for the code dims at offsets 0..15, ending at a guard page",
+			   t->label, kname);
+		TestOk(range_fails == 0, "%s RvSq8PrepareIntQuery: every element in -%d..%d",
+			   t->label, qmax, qmax);
+		{
+			/* the extremes: every code 255 against +-qmax (no saturation) */
+			static uint8_t c255[MAX_DIM];
+			static int8_t qext[MAX_DIM];
+			long		ext_fails = 0;
+			int			ns[] = {31, 32, 64, 100, 784, 1537};
+
+			memset(c255, 255, sizeof(c255));
+			for (int sign = -1; sign <= 1; sign += 2)
+				for (int k = 0; k < (int) (sizeof(ns) / sizeof(ns[0])); k++)
+				{
+					int32_t		csum;
+					int32_t		got;
+
+					memset(qext, sign * qmax, ns[k]);
+					got = qmax == 127 ? t->k->dot_u8s8(c255, qext, ns[k], &csum) :
+						t->k->dot_u8s7(c255, qext, ns[k], &csum);
+					if (got != sign * 255 * qmax * ns[k] || csum != 255 * ns[k])
+						ext_fails++;
+				}
+			TestOk(ext_fails == 0, "%s %s: exact with every code 255 and every query element +-%d",
+				   t->label, kname, qmax);
+		}
+		TestOk(int_fails == 0, "%s RvSq8InnerProductInt (%s): within scale * qstep / 2 * sum c of RvSq8InnerProduct (worst %.2f of it)",
+			   t->label, kname, worst);
 	}
 	rv_kernels = saved;
 }

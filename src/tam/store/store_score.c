@@ -182,7 +182,7 @@ RvScorerPrepare(RvScorer *s)
 		 * gets there
 		 */
 		s->sq8_int_wait = rv_int8_query && s->dims >= RV_INT_QUERY_MIN_DIMS &&
-			s->dims <= 65535 && rv_kernels->u8s8_fast() ? RV_INT_QUERY_AFTER : -1;
+			s->dims <= 65535 && rv_kernels->int_query_max() > 0 ? RV_INT_QUERY_AFTER : -1;
 	}
 	if (s->mode == RV_SCORE_BIT)
 	{
@@ -803,7 +803,7 @@ RvScorerIntQueryDue(RvScorer *s)
 		return;
 	if (s->sq8_qi == NULL)
 		s->sq8_qi = MemoryContextAlloc(GetMemoryChunkContext(s), s->dims);
-	RvSq8PrepareIntQuery(&s->sq8, s->sq8_qi);
+	RvSq8PrepareIntQuery(&s->sq8, s->sq8_qi, rv_kernels->int_query_max());
 	s->sq8_int_wait = -1;
 }
 
