@@ -808,7 +808,7 @@ TestCodes(const TestKernels *t)
 }
 
 /* Number of TAP points TestCodes emits. */
-#define CODE_POINTS 16
+#define CODE_POINTS 22
 
 /* ------------------------------------------------------------- encoders */
 
