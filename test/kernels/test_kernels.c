@@ -719,6 +719,8 @@ TestCodes(const TestKernels *t)
 					range_fails = 0;
 		double		worst = 0;
 		const char *kname = qmax == 127 ? "dot_u8s8" : "dot_u8s7";
+		int32_t		(*dotk) (const uint8_t *, const int8_t *, int, int32_t *) =
+			qmax == 127 ? t->k->dot_u8s8 : t->k->dot_u8s7;
 
 		if (gi.end == NULL)
 			GuardInit(&gi, MAX_DIM + 16);
@@ -752,8 +754,7 @@ TestCodes(const TestKernels *t)
 					if (qi[i] > qmax || qi[i] < -qmax)
 						range_fails++;
 				}
-				got = qmax == 127 ? t->k->dot_u8s8(cs, qi, n, &csum) :
-					t->k->dot_u8s7(cs, qi, n, &csum);
+				got = dotk(cs, qi, n, &csum);
 				if (got != want || csum != wsum)
 				{
 					if (u8s8_fails++ == 0)
@@ -793,8 +794,7 @@ TestCodes(const TestKernels *t)
 					int32_t		got;
 
 					memset(qext, sign * qmax, ns[k]);
-					got = qmax == 127 ? t->k->dot_u8s8(c255, qext, ns[k], &csum) :
-						t->k->dot_u8s7(c255, qext, ns[k], &csum);
+					got = dotk(c255, qext, ns[k], &csum);
 					if (got != sign * 255 * qmax * ns[k] || csum != 255 * ns[k])
 						ext_fails++;
 				}

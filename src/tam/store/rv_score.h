@@ -53,8 +53,8 @@
  * the kernels' float rounding.
  *
  * A scorer keeps the store pages of its last call pinned, for reuse by
- * the next, until RvStoreEndScore, which its user must call (before the resource
- * owner goes away).  Scorers are palloc'd in the current memory
+ * the next, until RvStoreEndScore, which its user must call (before the
+ * resource owner goes away).  Scorers are palloc'd in the current memory
  * context.
  *
  *-------------------------------------------------------------------------

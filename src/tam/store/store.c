@@ -1712,13 +1712,13 @@ RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins)
  * record are cache misses), so the batch is walked in passes: first the
  * recent-map entries are prefetched, then each block's buffer descriptor
  * and record lines, then the pages are pinned, so the misses overlap.
- * kind says which records:
- * RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit pages); the store must
- * have them.  An SQ8 record that straddles two code pages (version 5) is
- * copied into scratch, the batch's straddlers one after another (scratch:
- * room for n records of code_stride bytes, which the caller keeps as long
- * as it uses recs[]; may be NULL for bit records), and neither page stays
- * pinned for it (bufs[i] = InvalidBuffer).  A sealed vid (version 4) gets its
+ * kind says which records: RV_CODES_SQ8 (code pages) or RV_CODES_BIT (bit
+ * pages); the store must have them.  An SQ8 record that straddles two
+ * code pages (version 5) is copied into scratch, the batch's straddlers
+ * one after another (scratch: room for n records of code_stride bytes,
+ * which the caller keeps as long as it uses recs[]; may be NULL for bit
+ * records), and neither page stays pinned for it (bufs[i] =
+ * InvalidBuffer).  A sealed vid (version 4) gets its
  * tier's record of that kind, pinned in bufs[i], when it has one in one
  * page (cool's SQ8, cold's bit record), else recs[i] = NULL: the caller
  * scores it on its tier's own record.  Raises ERRCODE_DATA_CORRUPTED for
@@ -1830,8 +1830,7 @@ RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n, const
 			recs[i] = RvCodeAssemble(store, pages[0], off[i], first[i], pages[1],
 									 scratch + (Size) ncopied++ * store->geo.code_stride);
 			for (int h = 0; h < 2; h++)
-				if (BufferIsValid(tmp[h]))
-					ReleaseBuffer(tmp[h]);
+				ReleaseBuffer(tmp[h]);
 			bufs[i] = InvalidBuffer;
 			continue;
 		}
