@@ -677,10 +677,11 @@ RuhnswAddBlock(BlockNumber *blknos, int *n, BlockNumber blkno)
 /*
  * RuhnswWriteNodes: overwrites the records of the n (1..RUHNSW_MAX_WRITE)
  * distinct vids with srcs[i] (full in-memory records), all or none: in
- * memory copies; on pages one GenericXLog record covering those of their
- * level-0 and upper pages (at most 4: more is an internal error) whose
- * bytes change, none when nothing changes (or plain dirty pages in an
- * unlogged build), so crash
+ * memory copies; on pages one generic WAL record (hnswxlog.c: the bytes
+ * that change within each record) covering those of their level-0 and
+ * upper pages (at most 4: more is an internal error) whose bytes change,
+ * none when nothing changes (or plain dirty pages in an unlogged build),
+ * so crash
  * recovery replays every change or none of them.  A node of
  * level >= 1 keeps the upper record its header or its stored record names;
  * one that has none yet gets one allocated here, in the same WAL record:
@@ -699,7 +700,6 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 {
 	BlockNumber blknos[2 * RUHNSW_MAX_WRITE];
 	Buffer		bufs[2 * RUHNSW_MAX_WRITE];
-	Page		pages[2 * RUHNSW_MAX_WRITE];
 	BlockNumber l0blk[RUHNSW_MAX_WRITE];
 	BlockNumber ublk[RUHNSW_MAX_WRITE];
 	uint32		uref[RUHNSW_MAX_WRITE];
@@ -709,7 +709,9 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	bool		dirty[2 * RUHNSW_MAX_WRITE] = {false};
 	bool		anydirty = false;
 	BlockNumber maxblk = 0;
-	GenericXLogState *state = NULL;
+	int			slot[2 * RUHNSW_MAX_WRITE];
+	uint32		newused[2 * RUHNSW_MAX_WRITE] = {0};
+	RuhnswXLog	x;
 
 	Assert(n >= 1 && n <= RUHNSW_MAX_WRITE);
 	if (g->mem != NULL)
@@ -825,58 +827,55 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		return;
 	}
 
-	if (!g->unlogged_build)
-		state = GenericXLogStart(g->index);
+	RuhnswXLogStart(&x, g->index, !g->unlogged_build);
 	for (int j = 0; j < npages; j++)
-	{
-		if (!dirty[j])
-			pages[j] = NULL;
-		else if (state)
-			pages[j] = RuhnswRegisterPage(g, state, bufs[j]);
-		else
-			pages[j] = BufferGetPage(bufs[j]);
-	}
+		slot[j] = dirty[j] ? RuhnswXLogRegister(&x, bufs[j],
+												RuhnswBlockIsUpper(g->group_pages, blknos[j]))
+			: -1;
 	for (int i = 0; i < n; i++)
 	{
+		char		tmp[sizeof(RuhnswNodeHeader) + sizeof(uint32) * 2 * RUHNSW_MAX_M];
+		RuhnswNodeHeader *th = (RuhnswNodeHeader *) tmp;
 		int			j;
-		RuhnswNodeHeader *dst;
 
 		for (j = 0; blknos[j] != l0blk[i]; j++)
 			;
-		if (pages[j] != NULL)
+		if (slot[j] >= 0)
 		{
-			dst = (RuhnswNodeHeader *) (PageGetContents(pages[j]) +
-										(Size) (vids[i] % g->nodes_per_page) * g->recsize);
-			memcpy(dst, srcs[i], g->recsize);
+			memcpy(tmp, srcs[i], g->recsize);
 			if (ublk[i] != InvalidBlockNumber)
 			{
-				dst->flags |= RUHNSW_NODE_UPPER;
-				dst->upper = uref[i];
+				th->flags |= RUHNSW_NODE_UPPER;
+				th->upper = uref[i];
 			}
+			RuhnswXLogSet(&x, slot[j], RUHNSW_CONTENTS_OFF +
+						  (vids[i] % g->nodes_per_page) * g->recsize, tmp, g->recsize);
 		}
 		if (ublk[i] == InvalidBlockNumber)
 			continue;
 		for (j = 0; blknos[j] != ublk[i]; j++)
 			;
-		if (pages[j] == NULL)
+		if (slot[j] < 0)
 			continue;
-		memcpy(PageGetContents(pages[j]) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
-			   ulen[i]);
+		RuhnswXLogSet(&x, slot[j], RUHNSW_CONTENTS_OFF + RuhnswUpperOff(uref[i]),
+					  srcs[i] + g->recsize, ulen[i]);
 		if (unew[i])
-		{
-			RuhnswPageOpaque opaque = (RuhnswPageOpaque) PageGetSpecialPointer(pages[j]);
-
-			opaque->upper_used = Max(opaque->upper_used, RuhnswUpperOff(uref[i]) + ulen[i]);
-		}
+			newused[j] = Max(newused[j], RuhnswUpperOff(uref[i]) + ulen[i]);
 	}
-	if (state)
-		GenericXLogFinish(state);
-	else
+	/* the upper pages' bytes in use, once per page (ranges must not overlap) */
+	for (int j = 0; j < npages; j++)
 	{
-		for (int j = 0; j < npages; j++)
-			if (dirty[j])
-				MarkBufferDirty(bufs[j]);
+		char	   *page;
+		RuhnswPageOpaqueData op;
+
+		if (slot[j] < 0 || newused[j] == 0)
+			continue;
+		page = RuhnswXLogImage(&x, slot[j]);
+		memcpy(&op, PageGetSpecialPointer((Page) page), sizeof(op));
+		op.upper_used = Max(op.upper_used, newused[j]);
+		RuhnswXLogSet(&x, slot[j], ((PageHeader) page)->pd_special, &op, sizeof(op));
 	}
+	RuhnswXLogFinish(&x);
 	for (int j = 0; j < npages; j++)
 		UnlockReleaseBuffer(bufs[j]);
 }

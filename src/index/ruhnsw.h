@@ -11,8 +11,8 @@
  * floats, read in place); no vector is copied into the index.
  *
  * Page layout (BLCKSZ pages, standard PageHeaderData, special space
- * RuhnswPageOpaqueData; all data lies below pd_lower so that GenericXLog
- * keeps it).  After the metapage (block 0) the blocks form groups of
+ * RuhnswPageOpaqueData; all data lies below pd_lower so that generic WAL
+ * redo, which zeroes the hole between pd_lower and pd_upper, keeps it).  After the metapage (block 0) the blocks form groups of
  * 1 + group_pages blocks: an upper page, then group_pages level-0 pages:
  *
  *	block 0                       metapage (RuhnswMetaPageData)
@@ -189,6 +189,9 @@
 #define RuhnswUpperDelta(ref)	((uint32) (ref) >> RUHNSW_UPPER_OFF_BITS)
 #define RuhnswUpperOff(ref)		((uint32) (ref) & ((1U << RUHNSW_UPPER_OFF_BITS) - 1))
 
+/* byte offset of a page's contents (PageGetContents) in the page */
+#define RUHNSW_CONTENTS_OFF		MAXALIGN(SizeOfPageHeaderData)
+
 /* bytes of page contents (between the page header and the special space) */
 #define RUHNSW_PAGE_CONTENTS	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - \
 								 MAXALIGN(sizeof(RuhnswPageOpaqueData)))
@@ -322,8 +325,9 @@ typedef struct RuhnswRecentBuf
 
 /*
  * Graph access: either an in-memory array of node records indexed by vid
- * (index build) or the index's pages.  Writes to pages go through
- * GenericXLog unless "unlogged_build" is set (build fallback: the caller
+ * (index build) or the index's pages.  Writes to pages are WAL-logged as
+ * generic WAL records (node records through hnswxlog.c, the rest through
+ * GenericXLog) unless "unlogged_build" is set (build fallback: the caller
  * WAL-logs all pages with log_newpage_range at the end).
  */
 typedef struct RuhnswGraph
@@ -487,6 +491,36 @@ extern bool RuhnswVectorIndexable(RuhnswGraph *g, uint32 vid);
 extern bool ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 						 Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
 						 struct IndexInfo *indexInfo);
+
+/*
+ * hnswxlog.c: one write of at most MAX_GENERIC_XLOG_PAGES index pages, as
+ * one generic WAL record of the byte ranges set (RuhnswXLogSet).
+ */
+typedef struct RuhnswXLogPage
+{
+	Buffer		buf;
+	char	   *image;			/* a new page: its image, logged whole; else
+								 * NULL */
+	int			len;			/* bytes of delta in use */
+	char		delta[BLCKSZ + 2 * sizeof(OffsetNumber) * (2 * RUHNSW_MAX_WRITE + 1)];
+#ifdef USE_ASSERT_CHECKING
+	int			nranges;
+	uint32		ranges[2 * RUHNSW_MAX_WRITE + 1][2];
+#endif
+} RuhnswXLogPage;
+
+typedef struct RuhnswXLog
+{
+	bool		logged;
+	int			npages;
+	RuhnswXLogPage pages[MAX_GENERIC_XLOG_PAGES];
+} RuhnswXLog;
+
+extern void RuhnswXLogStart(RuhnswXLog *x, Relation index, bool logged);
+extern int	RuhnswXLogRegister(RuhnswXLog *x, Buffer buf, bool upper);
+extern char *RuhnswXLogImage(RuhnswXLog *x, int slot);
+extern void RuhnswXLogSet(RuhnswXLog *x, int slot, uint32 off, const void *src, uint32 len);
+extern XLogRecPtr RuhnswXLogFinish(RuhnswXLog *x);
 
 /* hnswreach.c */
 extern int64 RuhnswRepairReachability(RuhnswGraph *g);
