@@ -12,8 +12,9 @@
  *
  * Page layout (BLCKSZ pages, standard PageHeaderData, special space
  * RuhnswPageOpaqueData; all data lies below pd_lower so that generic WAL
- * redo, which zeroes the hole between pd_lower and pd_upper, keeps it).  After the metapage (block 0) the blocks form groups of
- * 1 + group_pages blocks: an upper page, then group_pages level-0 pages:
+ * redo, which zeroes the hole between pd_lower and pd_upper, keeps it).
+ * After the metapage (block 0) the blocks form groups of 1 + group_pages
+ * blocks: an upper page, then group_pages level-0 pages:
  *
  *	block 0                       metapage (RuhnswMetaPageData)
  *	block 1 + u * (group_pages + 1) upper page u (RUHNSW_PAGE_UPPER)
