@@ -1713,6 +1713,8 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	g->store = store;
 	/* on SQ8 codes, as the parallel build scores (see the file header) */
 	g->mode = RV_SCORE_SQ8;
+	g->cache = RvStoreInsertCache(store, RelationGetRelid(heap));
+	RvStoreInsertCacheForget(g->cache, vid);
 	g->write_lock = lockmode == ShareLock;
 	g->lists = RuhnswListCacheFor(g);
 

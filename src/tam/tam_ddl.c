@@ -213,6 +213,14 @@ RvTamInit(void)
 							&rv_store_version, RV_STORE_META_V5, RV_STORE_META_V1,
 							RV_STORE_META_V5, PGC_SUSET, GUC_NOT_IN_SAMPLE | GUC_NO_SHOW_ALL,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("ruvector.insert_code_cache",
+							"Sets the memory each backend may use to keep the code records its ruhnsw inserts score.",
+							"Inserts into a ruhnsw index score the SQ8 codes of a few thousand stored vectors each, "
+							"mostly the same ones again; a backend keeps a copy of those it read, up to this much "
+							"per table (for 4 tables at most), instead of pinning their store pages again.  "
+							"0 disables it.",
+							&rv_insert_code_cache, 64 * 1024, 0, MAX_KILOBYTES, PGC_USERSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("ruvector.heat_flush_interval",
 							"Sets how often a backend writes the access heat it counted into segment headers.",
 							"Reads of a table's vectors are counted in memory and written at the end of "

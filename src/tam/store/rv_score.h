@@ -186,6 +186,17 @@ extern RvScoreCache *RvStoreCacheVectors(RvStore *store, const uint64 *vids, int
 										 RvScoreMode mode, Size budget);
 extern void RvStoreCacheFree(RvScoreCache *cache);
 
+/*
+ * The backend's insert cache of a store (store_icache.c): code records
+ * ruhnsw's inserts scored, kept across statements for scorers begun with
+ * RV_SCORE_SQ8; NULL when the store has no SQ8 codes or
+ * ruvector.insert_code_cache is 0.  RvStoreInsertCacheForget drops a vid
+ * handed out again.
+ */
+extern int	rv_insert_code_cache;
+extern RvScoreCache *RvStoreInsertCache(RvStore *store, Oid heap_relid);
+extern void RvStoreInsertCacheForget(RvScoreCache *cache, uint64 vid);
+
 /* Bytes per vector search keeps touching in mode (code or float record). */
 extern uint32 RvStoreSearchBytes(RvStore *store, RvScoreMode mode);
 

@@ -36,6 +36,7 @@
 #include "storage/buf_internals.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -2061,6 +2062,12 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 		UnlockReleaseBuffer(buf);
 		UnlockReleaseBuffer(metabuf);
 	}
+	/*
+	 * freed vids may be handed out again: other backends' insert caches
+	 * (store_icache.c) drop their copies when this commits
+	 */
+	if (freed > 0)
+		CacheInvalidateRelcacheByRelid(store->relid);
 	*nfreed = freed;
 	*nlive = live;
 }

@@ -15,6 +15,7 @@
 #include "access/xact.h"
 #include "storage/bufpage.h"
 #include "storage/proc.h"
+#include "tam/store/rv_score.h"
 #include "tam/store/rv_store.h"
 #include "tam/store/rv_tier.h"
 
@@ -99,6 +100,24 @@ RvStoreSegLocFast(RvStore *store, uint64 segno)
 }
 
 /* store.c */
+/*
+ * A backend-local copy of some vids' search records (rv_score.h): a build's
+ * (RvStoreCacheVectors, filled up front, freed by RvStoreCacheFree) or an
+ * insert cache (store_icache.c: fill set, filled by the scorer as it
+ * misses, kept for the backend's life, emptied on invalidation).
+ */
+struct RvScoreCache
+{
+	RvScoreMode mode;
+	uint32		recbytes;		/* bytes per cached vid */
+	uint64		nvids;			/* vids below this may be cached */
+	uint8	   *present;		/* bitmap over [0, nvids) */
+	char	   *data;			/* nvids * recbytes, indexed by vid */
+	bool		fill;			/* an insert cache */
+	uint64		capvids;		/* insert cache: vids below this may be kept */
+};
+
+extern void RvScoreCacheKeep(RvScoreCache *cache, uint64 vid, const char *rec);
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);
 extern const char *RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins);
 extern void RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n,

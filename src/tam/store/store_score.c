@@ -58,15 +58,6 @@ StaticAssertDecl(sizeof(RvBitFactors) == RV_BIT_HEADER,
 StaticAssertDecl(sizeof(RvSq8Params) == RV_CODE_HEADER,
 				 "SQ8 parameters must fit the code record header");
 
-struct RvScoreCache
-{
-	RvScoreMode mode;
-	uint32		recbytes;		/* bytes per cached vid */
-	uint64		nvids;			/* vids below this may be cached */
-	uint8	   *present;		/* bitmap over [0, nvids) */
-	char	   *data;			/* nvids * recbytes, indexed by vid */
-};
-
 struct RvScorer
 {
 	RvStore    *store;
@@ -853,6 +844,9 @@ RvStoreScoreBatch(RvScorer *s, const uint64 *vids, int n, float *dist, float *er
 				rec = RvScorerRecord(s, vid);
 				dist[i] = rec ? RvScoreRecord(s, rec, vid, err ? &err[i] : NULL) :
 					RvScoreSealedVid(s, vid, err ? &err[i] : NULL, false);
+				/* an insert cache keeps what it missed (store_icache.c) */
+				if (rec && cache->fill)
+					RvScoreCacheKeep(cache, vid, rec);
 			}
 		}
 		RvScorerCallEnd(s);
@@ -1663,7 +1657,7 @@ RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mod
 	bytes = (double) maxvid * RvStoreSearchBytes(store, mode) + maxvid / 8.0 + 1;
 	if (n == 0 || bytes > (double) budget || bytes > (double) MaxAllocHugeSize)
 		return NULL;
-	cache = palloc(sizeof(RvScoreCache));
+	cache = palloc0(sizeof(RvScoreCache));
 	cache->mode = mode;
 	cache->recbytes = RvStoreSearchBytes(store, mode);
 	cache->nvids = maxvid;
@@ -1699,8 +1693,8 @@ RvStoreCacheVectors(RvStore *store, const uint64 *vids, int64 n, RvScoreMode mod
 void
 RvStoreCacheFree(RvScoreCache *cache)
 {
-	if (cache == NULL)
-		return;
+	if (cache == NULL || cache->fill)
+		return;					/* an insert cache lives with the backend */
 	pfree(cache->present);
 	pfree(cache->data);
 	pfree(cache);
