@@ -37,6 +37,7 @@
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -2064,9 +2065,11 @@ RvStoreFreeUnreferenced(RvStore *store, const uint8 *referenced, uint64 nvids,
 	}
 	/*
 	 * freed vids may be handed out again: other backends' insert caches
-	 * (store_icache.c) drop their copies when this commits
+	 * (store_icache.c) drop their copies when this commits.  The new
+	 * storage a VACUUM FULL or CLUSTER sweeps may have no pg_class row
+	 * yet; the rewrite invalidates the table, which empties them too.
 	 */
-	if (freed > 0)
+	if (freed > 0 && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(store->relid)))
 		CacheInvalidateRelcacheByRelid(store->relid);
 	*nfreed = freed;
 	*nlive = live;
