@@ -213,8 +213,10 @@ RuhnswInitPage(Page page, bool upper)
  * writing a zeroed block to the file) is not WAL-logged: a crash can lose
  * the initializing record and keep the block, and no later extension
  * initializes it again since it is no longer past the end.  So every
- * writer treats a zeroed page as a new, empty one here, before writing
- * into it by offset.  Returns the page copy to modify (GenericXLog's).
+ * writer treats a zeroed page as a new, empty one here (or in
+ * RuhnswXLogRegister, hnswxlog.c, the node writer's twin of this rule),
+ * before writing into it by offset.  Returns the page copy to modify
+ * (GenericXLog's).
  */
 Page
 RuhnswRegisterPage(RuhnswGraph *g, GenericXLogState *state, Buffer buf)
@@ -706,8 +708,6 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 	uint32		ulen[RUHNSW_MAX_WRITE];
 	bool		unew[RUHNSW_MAX_WRITE];
 	int			npages = 0;
-	bool		dirty[2 * RUHNSW_MAX_WRITE] = {false};
-	bool		anydirty = false;
 	BlockNumber maxblk = 0;
 	int			slot[2 * RUHNSW_MAX_WRITE];
 	uint32		newused[2 * RUHNSW_MAX_WRITE] = {0};
@@ -787,76 +787,31 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		LockBuffer(bufs[j], BUFFER_LOCK_EXCLUSIVE);
 	}
 
-	/* which pages change: only those are registered (WAL only what changed) */
+	/* only the pages whose bytes change are written and logged (hnswxlog.c) */
+	RuhnswXLogStart(&x, g->index, !g->unlogged_build);
+	for (int j = 0; j < npages; j++)
+		slot[j] = RuhnswXLogRegister(&x, bufs[j], RuhnswBlockIsUpper(g->group_pages, blknos[j]));
 	for (int i = 0; i < n; i++)
 	{
 		char		tmp[sizeof(RuhnswNodeHeader) + sizeof(uint32) * 2 * RUHNSW_MAX_M];
 		RuhnswNodeHeader *th = (RuhnswNodeHeader *) tmp;
 		int			j;
-		Page		page;
 
 		Assert(g->recsize <= sizeof(tmp));
+		for (j = 0; blknos[j] != l0blk[i]; j++)
+			;
 		memcpy(tmp, srcs[i], g->recsize);
 		if (ublk[i] != InvalidBlockNumber)
 		{
 			th->flags |= RUHNSW_NODE_UPPER;
 			th->upper = uref[i];
 		}
-		for (j = 0; blknos[j] != l0blk[i]; j++)
-			;
-		page = BufferGetPage(bufs[j]);
-		if (memcmp(PageGetContents(page) + (Size) (vids[i] % g->nodes_per_page) * g->recsize,
-				   tmp, g->recsize) != 0)
-			dirty[j] = true;
+		RuhnswXLogSet(&x, slot[j], RUHNSW_CONTENTS_OFF +
+					  (vids[i] % g->nodes_per_page) * g->recsize, tmp, g->recsize);
 		if (ublk[i] == InvalidBlockNumber)
 			continue;
 		for (j = 0; blknos[j] != ublk[i]; j++)
 			;
-		page = BufferGetPage(bufs[j]);
-		if (unew[i] ||
-			memcmp(PageGetContents(page) + RuhnswUpperOff(uref[i]), srcs[i] + g->recsize,
-				   ulen[i]) != 0)
-			dirty[j] = true;
-	}
-	for (int j = 0; j < npages; j++)
-		anydirty |= dirty[j];
-	if (!anydirty)
-	{
-		for (int j = 0; j < npages; j++)
-			UnlockReleaseBuffer(bufs[j]);
-		return;
-	}
-
-	RuhnswXLogStart(&x, g->index, !g->unlogged_build);
-	for (int j = 0; j < npages; j++)
-		slot[j] = dirty[j] ? RuhnswXLogRegister(&x, bufs[j],
-												RuhnswBlockIsUpper(g->group_pages, blknos[j]))
-			: -1;
-	for (int i = 0; i < n; i++)
-	{
-		char		tmp[sizeof(RuhnswNodeHeader) + sizeof(uint32) * 2 * RUHNSW_MAX_M];
-		RuhnswNodeHeader *th = (RuhnswNodeHeader *) tmp;
-		int			j;
-
-		for (j = 0; blknos[j] != l0blk[i]; j++)
-			;
-		if (slot[j] >= 0)
-		{
-			memcpy(tmp, srcs[i], g->recsize);
-			if (ublk[i] != InvalidBlockNumber)
-			{
-				th->flags |= RUHNSW_NODE_UPPER;
-				th->upper = uref[i];
-			}
-			RuhnswXLogSet(&x, slot[j], RUHNSW_CONTENTS_OFF +
-						  (vids[i] % g->nodes_per_page) * g->recsize, tmp, g->recsize);
-		}
-		if (ublk[i] == InvalidBlockNumber)
-			continue;
-		for (j = 0; blknos[j] != ublk[i]; j++)
-			;
-		if (slot[j] < 0)
-			continue;
 		RuhnswXLogSet(&x, slot[j], RUHNSW_CONTENTS_OFF + RuhnswUpperOff(uref[i]),
 					  srcs[i] + g->recsize, ulen[i]);
 		if (unew[i])
@@ -868,7 +823,7 @@ RuhnswWriteNodes(RuhnswGraph *g, int n, const uint32 *vids, const char *const *s
 		char	   *page;
 		RuhnswPageOpaqueData op;
 
-		if (slot[j] < 0 || newused[j] == 0)
+		if (newused[j] == 0)
 			continue;
 		page = RuhnswXLogImage(&x, slot[j]);
 		memcpy(&op, PageGetSpecialPointer((Page) page), sizeof(op));

@@ -53,8 +53,12 @@
 
 #include "index/ruhnsw.h"
 
-/* the generic WAL format's fragment header: offset and length */
-#define RUHNSW_FRAG_HEADER	(2 * sizeof(OffsetNumber))
+/* whether the write changes p's page (a new page always does) */
+static inline bool
+RuhnswXLogChanged(const RuhnswXLogPage *p)
+{
+	return p->image != NULL || p->len > 0;
+}
 
 /*
  * RuhnswXLogStart: begins a write of index pages (no page registered).
@@ -164,15 +168,26 @@ RuhnswXLogSet(RuhnswXLog *x, int slot, uint32 off, const void *src, uint32 len)
 }
 
 /*
- * RuhnswXLogFinish: applies the changes to the pages and, when logged,
- * writes one generic WAL record of them (inside one critical section),
- * marks the buffers dirty and sets their LSN.  Locks and pins stay the
- * caller's.  Returns the record's LSN, or InvalidXLogRecPtr.
+ * RuhnswXLogFinish: applies the changes to the pages that change and, when
+ * logged, writes one generic WAL record of them (inside one critical
+ * section), marks their buffers dirty and sets their LSN; pages left as
+ * they were are neither dirtied nor logged, and when none changes nothing
+ * is written.  Locks and pins stay the caller's.  Returns the record's
+ * LSN, or InvalidXLogRecPtr.
  */
 XLogRecPtr
 RuhnswXLogFinish(RuhnswXLog *x)
 {
 	XLogRecPtr	lsn = InvalidXLogRecPtr;
+	bool		any = false;
+
+	for (int i = 0; i < x->npages; i++)
+		any |= RuhnswXLogChanged(&x->pages[i]);
+	if (!any)
+	{
+		x->npages = 0;
+		return lsn;
+	}
 
 	START_CRIT_SECTION();
 	for (int i = 0; i < x->npages; i++)
@@ -180,6 +195,8 @@ RuhnswXLogFinish(RuhnswXLog *x)
 		RuhnswXLogPage *p = &x->pages[i];
 		char	   *page = (char *) BufferGetPage(p->buf);
 
+		if (!RuhnswXLogChanged(p))
+			continue;
 		if (p->image)
 			memcpy(page, p->image, BLCKSZ);
 		else
@@ -199,23 +216,25 @@ RuhnswXLogFinish(RuhnswXLog *x)
 	}
 	if (x->logged)
 	{
+		uint8		block_id = 0;
+
 		XLogBeginInsert();
 		for (int i = 0; i < x->npages; i++)
 		{
 			RuhnswXLogPage *p = &x->pages[i];
 
 			if (p->image)
-				XLogRegisterBuffer(i, p->buf, REGBUF_FORCE_IMAGE | REGBUF_STANDARD);
-			else
+				XLogRegisterBuffer(block_id++, p->buf, REGBUF_FORCE_IMAGE | REGBUF_STANDARD);
+			else if (p->len > 0)
 			{
-				XLogRegisterBuffer(i, p->buf, REGBUF_STANDARD);
-				if (p->len > 0)
-					XLogRegisterBufData(i, p->delta, p->len);
+				XLogRegisterBuffer(block_id, p->buf, REGBUF_STANDARD);
+				XLogRegisterBufData(block_id++, p->delta, p->len);
 			}
 		}
 		lsn = XLogInsert(RM_GENERIC_ID, 0);
 		for (int i = 0; i < x->npages; i++)
-			PageSetLSN(BufferGetPage(x->pages[i].buf), lsn);
+			if (RuhnswXLogChanged(&x->pages[i]))
+				PageSetLSN(BufferGetPage(x->pages[i].buf), lsn);
 	}
 	END_CRIT_SECTION();
 	for (int i = 0; i < x->npages; i++)

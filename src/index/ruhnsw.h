@@ -497,13 +497,16 @@ extern bool ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointe
  * hnswxlog.c: one write of at most MAX_GENERIC_XLOG_PAGES index pages, as
  * one generic WAL record of the byte ranges set (RuhnswXLogSet).
  */
+/* the generic WAL format's fragment header: offset and length */
+#define RUHNSW_FRAG_HEADER	(2 * sizeof(OffsetNumber))
+
 typedef struct RuhnswXLogPage
 {
 	Buffer		buf;
 	char	   *image;			/* a new page: its image, logged whole; else
 								 * NULL */
 	int			len;			/* bytes of delta in use */
-	char		delta[BLCKSZ + 2 * sizeof(OffsetNumber) * (2 * RUHNSW_MAX_WRITE + 1)];
+	char		delta[BLCKSZ + RUHNSW_FRAG_HEADER * (2 * RUHNSW_MAX_WRITE + 1)];
 #ifdef USE_ASSERT_CHECKING
 	int			nranges;
 	uint32		ranges[2 * RUHNSW_MAX_WRITE + 1][2];

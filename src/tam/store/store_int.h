@@ -99,7 +99,6 @@ RvStoreSegLocFast(RvStore *store, uint64 segno)
 	return RvStoreSegLoc(store, segno);
 }
 
-/* store.c */
 /*
  * A backend-local copy of some vids' search records (rv_score.h): a build's
  * (RvStoreCacheVectors, filled up front, freed by RvStoreCacheFree) or an
@@ -117,7 +116,10 @@ struct RvScoreCache
 	uint64		capvids;		/* insert cache: vids below this may be kept */
 };
 
+/* store_icache.c */
 extern void RvScoreCacheKeep(RvScoreCache *cache, uint64 vid, const char *rec);
+
+/* store.c */
 extern const char *RvStoreCodeRecord(RvStore *store, uint64 vid, RvPinSet *pins);
 extern const char *RvStoreBitRecord(RvStore *store, uint64 vid, RvPinSet *pins);
 extern void RvStorePinCodeRecords(RvStore *store, int kind, const uint64 *vids, int n,
