@@ -79,7 +79,11 @@
  * the neighbour's distances to its list, the rest known or scored through
  * the new vector's scorer) instead of the pairwise distances between the
  * neighbour's neighbours that the full heuristic (RuhnswLinkIntoFull, used
- * by builds) needs.
+ * by builds) needs.  The selection of v's neighbours scores a candidate's
+ * distances to the kept ones with each kept one's vector as the query
+ * (RuhnswSelectNeighbors), and those scorers stay with the insert
+ * (g->keptq, RuhnswNodeQuery) for the neighbour's list update: a vector
+ * is prepared as a query at most once per insert.
  *
  * Reachability.  Call R the set of nodes reachable from the entry point
  * over level-0 links (walking through deleted nodes too, as scans do).
@@ -189,6 +193,79 @@ typedef struct RuhnswNewNode
 } RuhnswNewNode;
 
 /*
+ * The scorers of the new node's selected neighbours' vectors
+ * (g->keptq, RuhnswInsertNode only): the selection made some of them
+ * (RuhnswSelectNeighbors' outq), and a neighbour's list update that must
+ * score that neighbour's distances (a full list the list cache does not
+ * know) takes its scorer from here instead of preparing the same query
+ * again.  Each vid once, whatever levels it was selected at; ended
+ * together by RuhnswKeptQueriesEnd.
+ */
+typedef struct RuhnswKeptQueries
+{
+	int			n;
+	int			max;
+	uint32	   *vids;
+	RvScorer  **q;				/* NULL until made */
+} RuhnswKeptQueries;
+
+/* Adds vid (and its scorer q, or NULL) to kq unless it is there. */
+static void
+RuhnswKeptQueriesAdd(RuhnswKeptQueries *kq, uint32 vid, RvScorer *q)
+{
+	for (int i = 0; i < kq->n; i++)
+	{
+		if (kq->vids[i] == vid)
+		{
+			if (kq->q[i] == NULL)
+				kq->q[i] = q;
+			else if (q != NULL)
+				RuhnswQueryEnd(q);
+			return;
+		}
+	}
+	Assert(kq->n < kq->max);
+	kq->vids[kq->n] = vid;
+	kq->q[kq->n++] = q;
+}
+
+/* Ends the scorers of kq and empties it. */
+static void
+RuhnswKeptQueriesEnd(RuhnswKeptQueries *kq)
+{
+	for (int i = 0; i < kq->n; i++)
+		if (kq->q[i] != NULL)
+			RuhnswQueryEnd(kq->q[i]);
+	kq->n = 0;
+}
+
+/*
+ * A scorer of n's vector: g->keptq's when n is there (made on first use,
+ * *owned false: not the caller's to end), else a new one (*owned true).
+ */
+static RvScorer *
+RuhnswNodeQuery(RuhnswGraph *g, uint32 n, bool *owned)
+{
+	RuhnswKeptQueries *kq = g->keptq;
+
+	if (kq != NULL)
+	{
+		for (int i = 0; i < kq->n; i++)
+		{
+			if (kq->vids[i] == n)
+			{
+				if (kq->q[i] == NULL)
+					kq->q[i] = RuhnswQueryNode(g, n);
+				*owned = false;
+				return kq->q[i];
+			}
+		}
+	}
+	*owned = true;
+	return RuhnswQueryNode(g, n);
+}
+
+/*
  * Adds the link n -> v (distance dist) to n's list at level in rec, which
  * holds n's record as read (found: RuhnswReadNode's result), in rec only
  * (the caller writes it).  When the list is
@@ -212,6 +289,7 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
 	int			nsel;
 	bool		vkept = false;
 	RvScorer   *nq;
+	bool		owned;
 	uint32		oldvids[RUHNSW_MAX_SLOTS];
 	float		olddists[RUHNSW_MAX_SLOTS];
 	int			farthest = -1;
@@ -232,11 +310,12 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
 	}
 
 	/* full: the best count of the old list plus v */
-	nq = RuhnswQueryNode(g, n);
+	nq = RuhnswNodeQuery(g, n, &owned);
 	for (int i = 0; i < count; i++)
 		oldvids[i] = slots[first + i];
 	RuhnswDistances(g, nq, oldvids, count, olddists);
-	RuhnswQueryEnd(nq);
+	if (owned)
+		RuhnswQueryEnd(nq);
 	cands = palloc(sizeof(RuhnswCand) * (count + 1));
 	for (int i = 0; i < count; i++)
 	{
@@ -263,7 +342,7 @@ RuhnswLinkIntoFull(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, fl
 		cands[j + 1] = c;
 	}
 	sel = palloc(sizeof(RuhnswCand) * count);
-	nsel = RuhnswSelectNeighbors(g, cands, count + 1, count, n, sel);
+	nsel = RuhnswSelectNeighbors(g, cands, count + 1, count, n, sel, NULL);
 	for (int i = 0; i < nsel; i++)
 		vkept |= sel[i].vid == v;
 	if (vkept)
@@ -521,6 +600,7 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 	int			k;
 	RuhnswCand *cands;
 	RvScorer   *nq;
+	bool		owned;
 	uint32		oldvids[RUHNSW_MAX_SLOTS];
 	float		olddists[RUHNSW_MAX_SLOTS];
 	bool		vkept = true;
@@ -566,9 +646,10 @@ RuhnswLinkIntoKnown(RuhnswGraph *g, uint32 n, char *rec, bool found, uint32 v, R
 		for (int i = 0; i < count; i++)
 			if (isnan(olddists[i]))
 				missvids[nmiss++] = oldvids[i];
-		nq = RuhnswQueryNode(g, n);
+		nq = RuhnswNodeQuery(g, n, &owned);
 		RuhnswDistances(g, nq, missvids, nmiss, missdists);
-		RuhnswQueryEnd(nq);
+		if (owned)
+			RuhnswQueryEnd(nq);
 		nmiss = 0;
 		for (int i = 0; i < count; i++)
 			if (isnan(olddists[i]))
@@ -1401,7 +1482,10 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	uint32		n0;
 	RuhnswLinkPlan plan;
 	RuhnswLinkPlan *firstplan = NULL;
+	RuhnswKeptQueries kq;
+	RvScorer  **selq;
 
+	g->keptq = NULL;
 	if (g->entry_vid == vid)
 	{
 		/* the entry point itself again: keep its links, renew its TID */
@@ -1448,6 +1532,11 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	}
 
 	top = Min(level, g->entry_level);
+	kq.n = 0;
+	kq.max = 2 * g->m * (top + 1);
+	kq.vids = palloc(sizeof(uint32) * kq.max);
+	kq.q = palloc(sizeof(RvScorer *) * kq.max);
+	selq = palloc(sizeof(RvScorer *) * 2 * g->m);
 	for (int lc = top; lc >= 0; lc--)
 	{
 		RuhnswCand *w;
@@ -1456,9 +1545,12 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		int			first = RuhnswLevelSlots(g, lc, &count);
 
 		sel[lc] = palloc(sizeof(RuhnswCand) * count);
-		nsel[lc] = RuhnswSelectNeighbors(g, w, nw, count, vid, sel[lc]);
+		nsel[lc] = RuhnswSelectNeighbors(g, w, nw, count, vid, sel[lc], selq);
 		for (int i = 0; i < nsel[lc]; i++)
+		{
 			slots[first + i] = sel[lc][i].vid;
+			RuhnswKeptQueriesAdd(&kq, sel[lc][i].vid, selq[i]);
+		}
 		if (nw > 0)
 		{
 			eps = w;
@@ -1482,6 +1574,9 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	if (level > g->entry_level)
 		(void) RuhnswAdopt(g, &v, g->entry_vid, entry_dist);
 
+	/* the links below score each neighbour's list with kq's scorers */
+	g->keptq = &kq;
+
 	/*
 	 * With concurrent inserts, each link is planned outside the write
 	 * steps (its record read and its new list computed: the distances of a
@@ -1504,6 +1599,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 		 * its node while we searched: the TID joins that node instead.
 		 */
 		RuhnswEndWrites(g);
+		g->keptq = NULL;
+		RuhnswKeptQueriesEnd(&kq);
 		RuhnswQueryEnd(q);
 		return false;
 	}
@@ -1517,6 +1614,8 @@ RuhnswInsertNode(RuhnswGraph *g, uint32 vid, ItemPointer tid)
 	else
 		RuhnswLinkAll(g, &v, sel, nsel, top, n0, nrec);
 
+	g->keptq = NULL;
+	RuhnswKeptQueriesEnd(&kq);
 	RuhnswQueryEnd(q);
 
 	/* step 4: the caller writes the metapage */

@@ -1991,23 +1991,45 @@ RuhnswDescend(RuhnswGraph *g, RvScorer *q, RuhnswCand eps[2])
 	}
 }
 
+/* a selected candidate and the scorer of its vector (NULL until needed) */
+typedef struct RuhnswSelCand
+{
+	RuhnswCand	c;
+	RvScorer   *q;
+} RuhnswSelCand;
+
+static int
+RuhnswSelCandCmp(const void *a, const void *b)
+{
+	return RuhnswCandCmp(&((const RuhnswSelCand *) a)->c, &((const RuhnswSelCand *) b)->c);
+}
+
 /*
- * RuhnswSelectNeighbors: HNSW's neighbour-selection heuristic.  cands
- * (sorted by ascending distance to the base node) are taken in order; a
- * candidate is kept when it is closer to the base than to every kept one;
- * when fewer than max are kept, the pruned ones fill up the rest.  The vid
- * exclude (the base itself) is skipped.  Writes at most max candidates to
- * out (sorted) and returns their number.
+ * RuhnswSelectNeighbors: HNSW's neighbour-selection heuristic (Malkov and
+ * Yashunin, "Efficient and robust approximate nearest neighbor search using
+ * Hierarchical Navigable Small World graphs", 2016, Algorithm 4 with
+ * keepPrunedConnections).  cands (sorted by ascending distance to the base
+ * node) are taken in order; a candidate is kept when it is closer to the
+ * base than to every kept one; when fewer than max are kept, the pruned
+ * ones fill up the rest.  The vid exclude (the base itself) is skipped.
+ * Writes at most max candidates to out (sorted) and returns their number.
+ *
+ * The distance from a candidate to a kept one is scored with the kept
+ * one's vector as the query (a scorer per kept candidate, made when first
+ * needed), so a selection prepares at most max queries rather than one
+ * per candidate, as pgvector's and our parallel build's selections do.
+ * When outq is not NULL, outq[i] gets the scorer of out[i]'s vector made
+ * here, or NULL (a fill-up, or one no test needed): the caller ends those
+ * (RuhnswQueryEnd); otherwise they are ended here.
  */
 int
 RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
-					  uint32 exclude, RuhnswCand *out)
+					  uint32 exclude, RuhnswCand *out, RvScorer **outq)
 {
 	int			nout = 0;
 	int			npruned = 0;
+	RuhnswSelCand *sel = palloc(sizeof(RuhnswSelCand) * Max(max, 1));
 	RuhnswCand *pruned = palloc(sizeof(RuhnswCand) * Max(ncands, 1));
-	float	   *dists = palloc(sizeof(float) * Max(max, 1));
-	uint32	   *outvids = palloc(sizeof(uint32) * Max(max, 1));
 
 	for (int i = 0; i < ncands && nout < max; i++)
 	{
@@ -2015,36 +2037,41 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 
 		if (cands[i].vid == exclude)
 			continue;
-		if (nout > 0)
+		for (int j = 0; j < nout; j++)
 		{
-			RvScorer   *cq = RuhnswQueryNode(g, cands[i].vid);
-
-			RuhnswDistances(g, cq, outvids, nout, dists);
-			RuhnswQueryEnd(cq);
-			for (int j = 0; j < nout; j++)
+			if (sel[j].q == NULL)
+				sel[j].q = RuhnswQueryNode(g, sel[j].c.vid);
+			if (RuhnswDistance(g, sel[j].q, cands[i].vid) < cands[i].dist)
 			{
-				if (dists[j] < cands[i].dist)
-				{
-					good = false;
-					break;
-				}
+				good = false;
+				break;
 			}
 		}
 		if (good)
 		{
-			outvids[nout] = cands[i].vid;
-			out[nout++] = cands[i];
+			sel[nout].c = cands[i];
+			sel[nout++].q = NULL;
 		}
 		else
 			pruned[npruned++] = cands[i];
 	}
 	for (int i = 0; i < npruned && nout < max; i++)
-		out[nout++] = pruned[i];
+	{
+		sel[nout].c = pruned[i];
+		sel[nout++].q = NULL;
+	}
 	if (nout > 1)
-		qsort(out, nout, sizeof(RuhnswCand), RuhnswCandCmp);
+		qsort(sel, nout, sizeof(RuhnswSelCand), RuhnswSelCandCmp);
+	for (int i = 0; i < nout; i++)
+	{
+		out[i] = sel[i].c;
+		if (outq != NULL)
+			outq[i] = sel[i].q;
+		else if (sel[i].q != NULL)
+			RuhnswQueryEnd(sel[i].q);
+	}
 	pfree(pruned);
-	pfree(dists);
-	pfree(outvids);
+	pfree(sel);
 	return nout;
 }
 

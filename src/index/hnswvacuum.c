@@ -233,7 +233,7 @@ RuhnswRepairLevel(RuhnswGraph *g, uint32 vid, char *rec, int lc, RuhnswVidSet *d
 	qsort(cands, ncands, sizeof(RuhnswCand), RuhnswCandDistCmp);
 	ncands = Min(ncands, Max(g->ef_construction, count));
 	sel = palloc(sizeof(RuhnswCand) * count);
-	nsel = RuhnswSelectNeighbors(g, cands, ncands, count, vid, sel);
+	nsel = RuhnswSelectNeighbors(g, cands, ncands, count, vid, sel, NULL);
 	for (int i = 0; i < count; i++)
 		slots[first + i] = i < nsel ? sel[i].vid : RUHNSW_INVALID_VID;
 	pfree(sel);

@@ -356,8 +356,9 @@ typedef struct RuhnswGraph
 
 	RvDistanceKind kind;		/* the metric as a store distance kind */
 	RvScoreMode mode;			/* what distances are computed on */
-	RvScoreCache *cache;		/* build only: vectors or codes by vid when
-								 * they fit in maintenance_work_mem, else NULL */
+	RvScoreCache *cache;		/* vectors or codes by vid: a build's when
+								 * they fit in maintenance_work_mem, aminsert's
+								 * insert cache (store_icache.c), else NULL */
 	struct RuhnswRecentMap *recent; /* RuhnswReadBufferRecent's map, or NULL */
 	char	   *nodebuf;		/* nodesize bytes */
 	RuhnswVidSet visited;
@@ -377,6 +378,9 @@ typedef struct RuhnswGraph
 	struct RuhnswListCache *lists;	/* aminsert: the backend's distances from
 									 * nodes to their listed neighbours
 									 * (hnswinsert.c), else NULL */
+	struct RuhnswKeptQueries *keptq;	/* during RuhnswInsertNode's links: the
+										 * scorers of the new node's selected
+										 * neighbours (hnswinsert.c), else NULL */
 } RuhnswGraph;
 
 /*
@@ -471,7 +475,7 @@ extern void RuhnswDescend(RuhnswGraph *g, RvScorer *q, RuhnswCand eps[2]);
 extern void RuhnswLayerOffer(RuhnswGraph *g, int *nc, int *nw, int ef, RuhnswCand ec);
 extern int	RuhnswLayerResult(RuhnswGraph *g, int nw, RuhnswCand **result);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
-								  uint32 exclude, RuhnswCand *out);
+								  uint32 exclude, RuhnswCand *out, RvScorer **outq);
 extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);
 extern RuhnswCand RuhnswHeapPop(RuhnswCand *h, int *n, bool max);
 extern int	RuhnswCandCmp(const void *a, const void *b);
