@@ -70,10 +70,10 @@
  * list), so a stale entry costs an adoption, never reachability.
  *
  * Distances.  Every distance goes through a scorer (rv_score.h), on the
- * store's SQ8 codes with the exact vector as the query (RV_SCORE_SQ8, as
- * builds score; exact floats for L1 or a store without codes): the new
- * vector's (RuhnswQueryNode(g, v)) for distances to it, a neighbour's for
- * that neighbour's list; no vector leaves the store.  The search records
+ * store's SQ8 codes (RV_SCORE_SQ8, as builds score; exact floats for L1 or
+ * a store without codes): with the new vector's exact floats as the query
+ * (RuhnswQueryNode(g, v)) for distances to it, with a neighbour's decoded
+ * code (below) for that neighbour's list.  The search records
  * every distance to the new vector it computes (g->distmap); a full
  * neighbour list is updated from those (RuhnswLinkIntoKnown: one batch of
  * the neighbour's distances to its list, the rest known or scored through
@@ -83,7 +83,9 @@
  * distances to the kept ones with each kept one's vector as the query
  * (RuhnswSelectNeighbors), and those scorers stay with the insert
  * (g->keptq, RuhnswNodeQuery) for the neighbour's list update: a vector
- * is prepared as a query at most once per insert.
+ * is prepared as a query at most once per insert.  A neighbour's query is
+ * its SQ8 code decoded (g->code_queries, RuhnswQueryNeighbour), so those
+ * distances are on codes on both sides and no float page is read but v's.
  *
  * Reachability.  Call R the set of nodes reachable from the entry point
  * over level-0 links (walking through deleted nodes too, as scans do).
@@ -255,14 +257,14 @@ RuhnswNodeQuery(RuhnswGraph *g, uint32 n, bool *owned)
 			if (kq->vids[i] == n)
 			{
 				if (kq->q[i] == NULL)
-					kq->q[i] = RuhnswQueryNode(g, n);
+					kq->q[i] = RuhnswQueryNeighbour(g, n);
 				*owned = false;
 				return kq->q[i];
 			}
 		}
 	}
 	*owned = true;
-	return RuhnswQueryNode(g, n);
+	return RuhnswQueryNeighbour(g, n);
 }
 
 /*
@@ -1816,6 +1818,8 @@ ruhnswinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	RvStoreInsertCacheForget(g->cache, vid);
 	g->write_lock = lockmode == ShareLock;
 	g->lists = RuhnswListCacheFor(g);
+	/* neighbours' distances on their codes, both sides (see the header) */
+	g->code_queries = true;
 
 	/*
 	 * A row version sharing a live node's vid: record its TID, no graph

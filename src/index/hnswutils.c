@@ -1473,6 +1473,21 @@ RuhnswQueryNode(RuhnswGraph *g, uint32 vid)
 	return RvStoreBeginScoreVid(g->store, g->kind, vid, g->mode, g->cache);
 }
 
+/*
+ * RuhnswQueryNeighbour: a scorer of a stored neighbour's vector for its
+ * distances to other stored vectors (neighbour selection, list updates):
+ * with g->code_queries (aminsert) its SQ8 code decoded when it has one
+ * (RvStoreBeginScoreVidCode), so no float page is read; else exactly as
+ * RuhnswQueryNode.  Free it with RuhnswQueryEnd.
+ */
+RvScorer *
+RuhnswQueryNeighbour(RuhnswGraph *g, uint32 vid)
+{
+	if (g->code_queries)
+		return RvStoreBeginScoreVidCode(g->store, g->kind, vid, g->mode, g->cache);
+	return RuhnswQueryNode(g, vid);
+}
+
 /* RuhnswQueryEnd: frees a scorer of RuhnswQueryBegin/RuhnswQueryNode. */
 void
 RuhnswQueryEnd(RvScorer *q)
@@ -2040,7 +2055,7 @@ RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 		for (int j = 0; j < nout; j++)
 		{
 			if (sel[j].q == NULL)
-				sel[j].q = RuhnswQueryNode(g, sel[j].c.vid);
+				sel[j].q = RuhnswQueryNeighbour(g, sel[j].c.vid);
 			if (RuhnswDistance(g, sel[j].q, cands[i].vid) < cands[i].dist)
 			{
 				good = false;

@@ -378,6 +378,9 @@ typedef struct RuhnswGraph
 	struct RuhnswListCache *lists;	/* aminsert: the backend's distances from
 									 * nodes to their listed neighbours
 									 * (hnswinsert.c), else NULL */
+	bool		code_queries;	/* aminsert: a neighbour's distances are
+								 * scored with its SQ8 code as the query
+								 * (RuhnswQueryNeighbour) */
 	struct RuhnswKeptQueries *keptq;	/* during RuhnswInsertNode's links: the
 										 * scorers of the new node's selected
 										 * neighbours (hnswinsert.c), else NULL */
@@ -474,6 +477,7 @@ extern int	RuhnswSearchGraph(RuhnswGraph *g, RvScorer *q, int ef, RuhnswCand **r
 extern void RuhnswDescend(RuhnswGraph *g, RvScorer *q, RuhnswCand eps[2]);
 extern void RuhnswLayerOffer(RuhnswGraph *g, int *nc, int *nw, int ef, RuhnswCand ec);
 extern int	RuhnswLayerResult(RuhnswGraph *g, int nw, RuhnswCand **result);
+extern RvScorer *RuhnswQueryNeighbour(RuhnswGraph *g, uint32 vid);
 extern int	RuhnswSelectNeighbors(RuhnswGraph *g, RuhnswCand *cands, int ncands, int max,
 								  uint32 exclude, RuhnswCand *out, RvScorer **outq);
 extern void RuhnswHeapPush(RuhnswCand *h, int *n, RuhnswCand c, bool max);

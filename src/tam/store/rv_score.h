@@ -89,11 +89,21 @@ typedef struct RvScoreCache RvScoreCache;
  * scoring the vids cache holds from it (cache may be NULL).
  * RvStoreBeginScoreVid: the same with vid's stored vector (exact) as the
  * query.
+ * RvStoreBeginScoreVidCode: the same with vid's SQ8 code decoded (x~[i] =
+ * offset + scale * code[i], the value its distances stand for) as the
+ * query, when the scorer scores SQ8 codes and vid has a SQ8 record (hot,
+ * or cool): from cache when it holds the record, else from its code page
+ * (kept in an insert cache that fills); otherwise vid's exact vector, as
+ * RvStoreBeginScoreVid.  For distances between two stored vectors where
+ * both sides may carry the codes' error (an index insert's neighbour
+ * lists): it reads no float page.  No pin is held on return.
  */
 extern RvScorer *RvStoreBeginScore(RvStore *store, RvDistanceKind kind, const float *query,
 								   RvScoreMode mode, RvScoreCache *cache);
 extern RvScorer *RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint64 vid,
 									  RvScoreMode mode, RvScoreCache *cache);
+extern RvScorer *RvStoreBeginScoreVidCode(RvStore *store, RvDistanceKind kind, uint64 vid,
+										  RvScoreMode mode, RvScoreCache *cache);
 
 /*
  * RvStoreScoreBatch: dist[i] = distance of vids[i] (n of them), approximate

@@ -347,6 +347,45 @@ RvScorerCallEnd(RvScorer *s)
 	RvPinSetEndRow(&s->pins);
 }
 
+RvScorer *
+RvStoreBeginScoreVidCode(RvStore *store, RvDistanceKind kind, uint64 vid, RvScoreMode mode,
+						 RvScoreCache *cache)
+{
+	RvScorer   *s = RvScorerCreate(store, kind, mode, cache);
+	const char *rec = NULL;
+
+	if (s->mode == RV_SCORE_SQ8)
+	{
+		if (cache && cache->mode == RV_SCORE_SQ8 && vid < cache->nvids &&
+			(cache->present[vid / 8] & (1 << (vid % 8))))
+			rec = cache->data + vid * cache->recbytes;
+		else
+		{
+			rec = RvStoreCodeRecord(store, vid, &s->pins);
+			if (rec && cache && cache->fill && cache->mode == RV_SCORE_SQ8)
+				RvScoreCacheKeep(cache, vid, rec);
+		}
+	}
+	if (rec != NULL)
+	{
+		RvSq8Params p;
+		const uint8_t *c = (const uint8_t *) (rec + RV_CODE_HEADER);
+
+		/* x~, as RvSq8Encode decodes it */
+		memcpy(&p, rec, sizeof(RvSq8Params));
+		for (int i = 0; i < s->dims; i++)
+			s->q[i] = p.offset + p.scale * (float) c[i];
+		RvPinSetReleaseAll(&s->pins);
+	}
+	else if (cache && cache->mode == RV_SCORE_EXACT && vid < cache->nvids &&
+			 (cache->present[vid / 8] & (1 << (vid % 8))))
+		memcpy(s->q, cache->data + vid * cache->recbytes, sizeof(float) * s->dims);
+	else
+		RvStoreReadFloats(store, vid, s->q);
+	RvScorerPrepare(s);
+	return s;
+}
+
 /* Exact distance of vid on the floats, two pieces in place where possible. */
 static float
 RvScoreFloats(RvScorer *s, uint64 vid)
