@@ -233,17 +233,26 @@ RvStoreBeginScore(RvStore *store, RvDistanceKind kind, const float *query, RvSco
 	return s;
 }
 
+/* s->q = vid's exact vector: from s->cache when it holds floats for vid. */
+static void
+RvScorerLoadFloats(RvScorer *s, uint64 vid)
+{
+	RvScoreCache *cache = s->cache;
+
+	if (cache && cache->mode == RV_SCORE_EXACT && vid < cache->nvids &&
+		(cache->present[vid / 8] & (1 << (vid % 8))))
+		memcpy(s->q, cache->data + vid * cache->recbytes, sizeof(float) * s->dims);
+	else
+		RvStoreReadFloats(s->store, vid, s->q);
+}
+
 RvScorer *
 RvStoreBeginScoreVid(RvStore *store, RvDistanceKind kind, uint64 vid, RvScoreMode mode,
 					 RvScoreCache *cache)
 {
 	RvScorer   *s = RvScorerCreate(store, kind, mode, cache);
 
-	if (cache && cache->mode == RV_SCORE_EXACT && vid < cache->nvids &&
-		(cache->present[vid / 8] & (1 << (vid % 8))))
-		memcpy(s->q, cache->data + vid * cache->recbytes, sizeof(float) * s->dims);
-	else
-		RvStoreReadFloats(store, vid, s->q);
+	RvScorerLoadFloats(s, vid);
 	RvScorerPrepare(s);
 	return s;
 }
@@ -377,11 +386,8 @@ RvStoreBeginScoreVidCode(RvStore *store, RvDistanceKind kind, uint64 vid, RvScor
 			s->q[i] = p.offset + p.scale * (float) c[i];
 		RvPinSetReleaseAll(&s->pins);
 	}
-	else if (cache && cache->mode == RV_SCORE_EXACT && vid < cache->nvids &&
-			 (cache->present[vid / 8] & (1 << (vid % 8))))
-		memcpy(s->q, cache->data + vid * cache->recbytes, sizeof(float) * s->dims);
 	else
-		RvStoreReadFloats(store, vid, s->q);
+		RvScorerLoadFloats(s, vid);
 	RvScorerPrepare(s);
 	return s;
 }
