@@ -36,7 +36,8 @@
 # 500 600 700 1000" for text: steps fine enough near recall@10 = 0.99 that
 # each system is measured close to its own crossing), N_TRAIN (training rows, default all: smaller for
 # quick trials), RV_SKIP_INDEX=1 (no ruhnsw), N_PGBENCH (pgbench INSERTs per
-# run in the pgvector comparison, default 2000), RV_SKIP_PGVECTOR=1 (no
+# run in the pgvector comparison, default 1500: the 1- and 4-client runs
+# copy distinct rows, at most 5000 - N_INSERT in all), RV_SKIP_PGVECTOR=1 (no
 # pgvector comparison), RV_DATA_CACHE (where the text set is cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
